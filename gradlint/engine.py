@@ -1,0 +1,169 @@
+"""Check one source text: pre-check, parse once, analyse once, run the rules.
+
+Each rule runs isolated: a rule that raises is recorded once as an internal
+error for the file, and the other rules' findings are kept.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from gradlint import registry
+from gradlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from gradlint.analysis import ModuleAnalysis
+    from gradlint.rule import Finding, Replacement
+
+
+@dataclass(frozen=True)
+class RuleCrash:
+    """A rule that raised on a file: reported once, never fatal to the run."""
+
+    code: str
+    filename: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"rule {self.code} failed on {self.filename}: {self.error}"
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """The diagnostics of one source text, and whatever went wrong checking it."""
+
+    diagnostics: tuple[Diagnostic, ...] = ()
+    crashes: tuple[RuleCrash, ...] = ()
+    parsed: bool = False
+    analysis: "Optional[ModuleAnalysis]" = field(default=None, compare=False, repr=False)
+
+
+def syntax_error_diagnostic(filename: str, message: str, row: int, column: int) -> Diagnostic:
+    entry = registry.RULES["GL001"]
+    return Diagnostic(
+        code="GL001",
+        name="syntax-error",
+        message=f"SyntaxError: {message}",
+        filename=filename,
+        start=Position(row, column),
+        end=Position(row, column),
+        severity=Severity.ERROR,
+        url=entry.url,
+        noqa_row=None,
+    )
+
+
+def check_text(text: str, filename: str, codes: Iterable[str], keep_analysis: bool = False) -> SourceResult:
+    """Run the rules `codes` over `text`. `filename` must be absolute."""
+    codes = sorted(set(codes))
+    rule_codes = [code for code in codes if code not in registry.ENGINE_CODES]
+    if not registry.precheck(text, rule_codes):
+        return SourceResult()
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        if "GL001" not in codes:
+            return SourceResult()
+        message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", error.message)
+        return SourceResult((syntax_error_diagnostic(filename, message, error.raw_line, error.raw_column + 1),))
+    except (RecursionError, MemoryError) as error:
+        if "GL001" not in codes:
+            return SourceResult()
+        return SourceResult((syntax_error_diagnostic(filename, f"too deeply nested to parse ({type(error).__name__})", 1, 1),))
+
+    from gradlint.analysis import ModuleAnalysis
+
+    analysis = ModuleAnalysis(module, filename, text)
+    diagnostics: list[Diagnostic] = []
+    crashes: list[RuleCrash] = []
+    for rule_class in registry.load_rules(rule_codes):
+        if not registry.precheck(text, [rule_class.code]):
+            continue
+        try:
+            findings = list(rule_class().check(analysis))
+            diagnostics.extend(to_diagnostic(analysis, rule_class, finding) for finding in findings)
+        except Exception as error:  # noqa: BLE001 - a crashing rule must not lose the others
+            crashes.append(RuleCrash(rule_class.code, filename, _describe(error)))
+    diagnostics = _deduplicate(diagnostics)
+    return SourceResult(
+        tuple(diagnostics), tuple(crashes), parsed=True, analysis=analysis if keep_analysis else None
+    )
+
+
+def _describe(error: BaseException) -> str:
+    frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def _deduplicate(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[str, Position, Position, str]] = set()
+    unique = []
+    for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
+        key = (diagnostic.code, diagnostic.start, diagnostic.end, diagnostic.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(diagnostic)
+    return unique
+
+
+def to_diagnostic(analysis: "ModuleAnalysis", rule_class: type, finding: "Finding") -> Diagnostic:
+    """Turn a rule's finding (a node and a message) into a positioned diagnostic."""
+    code_range = analysis.range_of(finding.node)
+    start = Position(code_range.start.line, code_range.start.column + 1)
+    end = Position(code_range.end.line, code_range.end.column + 1)
+    statement = analysis.index.statement_of(finding.node)
+    statement_range = analysis.range_of(statement)
+    rows = {start.row, end.row, statement_range.start.line}
+    import libcst as cst
+
+    if isinstance(statement, cst.SimpleStatementLine):
+        rows.add(statement_range.end.line)
+    return Diagnostic(
+        code=rule_class.code,
+        name=rule_class.name,
+        message=finding.message,
+        filename=analysis.filename,
+        start=start,
+        end=end,
+        severity=finding.severity or rule_class.severity,
+        url=registry.RULES[rule_class.code].url,
+        fix=_to_fix(analysis, finding.fix) if finding.fix is not None else None,
+        noqa_row=start.row,
+        suppression_rows=tuple(sorted(rows)),
+    )
+
+
+def _to_fix(analysis: "ModuleAnalysis", replacement: "Replacement") -> Fix:
+    code_range = analysis.range_of(replacement.node)
+    start = Position(code_range.start.line, code_range.start.column + 1)
+    end = Position(code_range.end.line, code_range.end.column + 1)
+    content = render_replacement(analysis, replacement.node, replacement.new_node, code_range.start.line)
+    return Fix(message=replacement.message, edits=(Edit(content, start, end),))
+
+
+def render_replacement(analysis: "ModuleAnalysis", node: "cst.CSTNode", new_node: "cst.CSTNode", row: int) -> str:
+    """Source text for `new_node` placed where `node` starts: statements are
+    re-indented to the original's indentation and keep the file's newline."""
+    import libcst as cst
+
+    module = analysis.module
+    if isinstance(new_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        new_node = new_node.with_changes(leading_lines=())
+    text = module.code_for_node(new_node)
+    newline = module.default_newline
+    if text.endswith(newline) and not module.code_for_node(node).endswith(newline):
+        text = text[: -len(newline)]
+    elif text.endswith(newline) and isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        text = text[: -len(newline)]
+    line = analysis.source.splitlines()[row - 1] if analysis.source else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    lines = text.split(newline)
+    return newline.join([lines[0]] + [indent + rest if rest else rest for rest in lines[1:]])

@@ -1,0 +1,1 @@
+"""One module per rule; `gradlint.registry` maps each code to its module."""
