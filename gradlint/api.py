@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Union
+from typing import BinaryIO, Iterable, Optional, Sequence, Union
 
 from gradlint.diagnostics import Diagnostic
 from gradlint.engine import RuleCrash, check_text
@@ -62,18 +62,55 @@ def check_file(path: Path, settings: Settings) -> FileReport:
     """Read and check one file; read problems become diagnostics."""
     read = read_source(path)
     if read.problem is not None:
-        codes = settings.codes_for(str(path))
-        kept = (read.problem,) if read.problem.code in codes else ()
-        return FileReport(str(path), kept)
+        return report_read_problem(str(path), read.problem, settings)
     assert read.text is not None
     return check_source(read.text, str(path), settings)
 
 
-def check_paths(paths: Sequence[Union[str, Path]], settings: Optional[Settings] = None) -> Report:
-    """Discover the Python files under `paths` and check each."""
+def check_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Settings) -> Report:
+    """Check source read from a binary stream (stdin) as the file `stdin_filename`
+    (`-` without one). With `force_exclude`, an excluded name is not checked."""
+    from gradlint.files import is_force_excluded, read_stdin
+
+    filename = os.path.abspath(stdin_filename or "-")
+    if stdin_filename and settings.force_exclude and is_force_excluded(filename, settings):
+        return Report()
+    read = read_stdin(stream, filename)
+    if read.problem is not None:
+        return Report((report_read_problem(filename, read.problem, settings),))
+    assert read.text is not None
+    return Report((check_source(read.text, filename, settings),))
+
+
+def report_read_problem(filename: str, problem: Diagnostic, settings: Settings) -> FileReport:
+    """The report of a file that could not be read (kept when its code is enabled)."""
+    kept = (problem,) if problem.code in settings.codes_for(filename) else ()
+    return FileReport(filename, kept)
+
+
+def check_paths(
+    paths: Sequence[Union[str, Path]],
+    settings: Optional[Settings] = None,
+    *,
+    jobs: Optional[int] = 1,
+    cache: bool = False,
+) -> Report:
+    """Discover the Python files under `paths` and check each.
+
+    `jobs`: worker processes (None or 0: every core; serial anyway when there is
+    little to parse). `cache`: reuse and store results in `.gradlint_cache/` at
+    the project root. Either way the report is the same as a serial, uncached run.
+    """
+    from gradlint import parallel
+
     settings = settings or Settings()
     discovery = discover(paths or ["."], settings)
-    reports = tuple(check_file(path, settings) for path in discovery.files)
+    result_cache = None
+    if cache:
+        from gradlint.cache import ResultCache, cache_root
+
+        result_cache = ResultCache(cache_root(settings), settings)
+    reports = tuple(parallel.check_files(discovery.files, settings, jobs=jobs, cache=result_cache))
     return Report(reports, discovery.problems)
 
 

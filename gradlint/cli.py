@@ -55,35 +55,81 @@ def check(
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or prefixes to add."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Codes or prefixes to disable."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
+    statistics: bool = typer.Option(False, "--statistics", help="Show counts per rule instead of the findings."),
     stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The name to report for stdin."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes (default: all cores; serial when there is little to parse)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache (.gradlint_cache/)."),
+    config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file (gradlint.toml or pyproject.toml) instead of the nearest one."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),
+    force_exclude: bool = typer.Option(False, "--force-exclude", help="Apply exclude/extend-exclude to paths named explicitly too (pre-commit)."),
+    show_settings: bool = typer.Option(False, "--show-settings", help="Print the resolved configuration and exit."),
+    runtime: bool = typer.Option(False, "--runtime", help="Then check every recognised derivative numerically in a sandboxed process (GL901)."),
+    runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds per derivative for --runtime (default 10, or runtime-timeout in the config)."),
 ) -> None:
     """Check Python files for gradient bugs."""
     from gradlint import api
-    from gradlint.render import FORMATS, RenderOptions, renderer_for
-    from gradlint.settings import Settings, SettingsError
+    from gradlint.render import FORMATS, emit
+    from gradlint.settings import Overrides, SettingsError, load_settings
 
     if output_format not in FORMATS:
         raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
     try:
-        overrides = {}
-        if select:
-            overrides["select"] = _split(select)
-        settings = Settings(extend_select=_split(extend_select), ignore=_split(ignore), **overrides)
+        overrides = Overrides(
+            select=_split(select) if select else None,
+            extend_select=_split(extend_select),
+            ignore=_split(ignore),
+            config=config,
+            isolated=isolated,
+            force_exclude=True if force_exclude else None,
+        )
+        settings = load_settings(overrides, Path.cwd(), paths or (), stdin_filename)
     except SettingsError as error:
         raise _fail(str(error))
+    if show_settings:
+        typer.echo(settings.describe(), nl=False)
+        raise typer.Exit(EXIT_CLEAN)
+    if jobs is not None and jobs < 0:
+        raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
     paths = paths or ["."]
     if paths == ["-"]:
-        text = sys.stdin.read()
-        file_report = api.check_source(text, stdin_filename or "-", settings)
-        report = api.Report((file_report,))
+        report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
     else:
-        report = api.check_paths(paths, settings)
-    renderer_for(output_format)(report, sys.stdout, RenderOptions(output_format=output_format, root=Path.cwd()))
-    for crash in report.crashes:
-        typer.echo(f"gradlint: error: {crash}", err=True)
-    if report.crashes:
-        raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_FINDINGS if report.diagnostics and not exit_zero else EXIT_CLEAN)
+        report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
+    if runtime:
+        from gradlint import runtime as runtime_checker
+
+        try:
+            settings = runtime_checker.with_timeout(settings, runtime_timeout)
+        except runtime_checker.VerifyError as error:
+            raise _fail(str(error))
+        report = runtime_checker.run_stage(report, settings, output_format, sys.stdout, sys.stderr)
+    raise typer.Exit(emit(report, output_format, sys.stdout, sys.stderr, statistics=statistics, exit_zero=exit_zero))
+
+
+@app.command()
+def verify(
+    target: str = typer.Argument(..., help="PATH.py::function or PATH.py::Class.method (also PATH.py:Class.method)."),
+    output_format: str = typer.Option("concise", "--output-format", help="concise, full, json, json-lines, github, sarif."),
+    runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds for the target (default 10, or runtime-timeout in the config)."),
+    config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file instead of the nearest one."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when the target is confirmed wrong."),
+) -> None:
+    """Check one derivative numerically: confirmed, passed or unknown (and why)."""
+    from gradlint import runtime as runtime_checker
+    from gradlint.render import FORMATS, emit
+    from gradlint.settings import Overrides, SettingsError, load_settings
+
+    if output_format not in FORMATS:
+        raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
+    try:
+        path, _ = runtime_checker.parse_target(target)
+        settings = load_settings(Overrides(config=config, isolated=isolated), Path.cwd(), [str(path)], None)
+        settings = runtime_checker.with_timeout(settings, runtime_timeout)
+        report = runtime_checker.verify_stage(target, settings, output_format, sys.stdout, sys.stderr)
+    except (SettingsError, runtime_checker.VerifyError) as error:
+        raise _fail(str(error))
+    raise typer.Exit(emit(report, output_format, sys.stdout, sys.stderr, exit_zero=exit_zero))
 
 
 @app.command()
@@ -95,38 +141,57 @@ def rule(
     """Show a rule's documentation."""
     import json
 
-    from gradlint import registry
+    from gradlint import docs, registry
 
+    if output_format not in ("text", "json"):
+        raise _fail(f"unknown output format {output_format!r} for `gradlint rule` (choose from text, json)")
     if all_rules:
         rules = registry.load_rules(registry.all_codes())
     elif code:
-        found = registry.load_rule(code.upper()) if code.upper() in registry.RULES else registry.rule_by_name(code)
+        found = docs.find_rule(code)
         if found is None:
             raise _fail(f"unknown rule {code!r}; `gradlint rule --all` lists them")
         rules = [found]
     else:
         raise _fail("name a rule (gradlint rule GL101) or pass --all")
     if output_format == "json":
-        payload = [
-            {
-                "code": r.code,
-                "name": r.name,
-                "severity": r.severity.value,
-                "summary": r.summary,
-                "fix": r.fixable,
-                "url": registry.RULES[r.code].url,
-                "explanation": r.documentation(),
-            }
-            for r in rules
-        ]
-        typer.echo(json.dumps(payload if all_rules else payload[0], indent=2))
+        payload = [docs.rule_payload(r) for r in rules]
+        typer.echo(json.dumps(payload if all_rules else payload[0], indent=2, ensure_ascii=False))
     else:
         typer.echo("\n".join(r.documentation() for r in rules))
+
+
+@app.command()
+def clean() -> None:
+    """Remove the result cache (.gradlint_cache/) of the project in the working directory."""
+    from gradlint import cache
+    from gradlint.settings import Settings
+
+    root = cache.cache_root(Settings())
+    try:
+        removed = cache.clear(root)
+    except OSError as error:
+        raise _fail(f"cannot remove {root / cache.CACHE_DIR_NAME}: {error}")
+    typer.echo(f"Removed {root / cache.CACHE_DIR_NAME}" if removed else f"No cache at {root / cache.CACHE_DIR_NAME}")
+    raise typer.Exit(EXIT_CLEAN)
+
+
+def _no_command() -> None:
+    """`gradlint` alone: the help, then what to type; exit 2 like ruff (the
+    same with any typer/click version, whose own no-args handling differs)."""
+    try:
+        app(["--help"], standalone_mode=False)
+    except (typer.Exit, SystemExit):
+        pass
+    typer.echo("gradlint: error: no command given; try `gradlint check .` or `gradlint rule --all`", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def main() -> None:
     """Entry point: run the app and turn any escaped exception into exit 2."""
     try:
+        if not sys.argv[1:]:
+            _no_command()
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else EXIT_CLEAN)
     except typer.Exit as done:

@@ -62,7 +62,8 @@ def check_text(text: str, filename: str, codes: Iterable[str], keep_analysis: bo
     """Run the rules `codes` over `text`. `filename` must be absolute."""
     codes = sorted(set(codes))
     rule_codes = [code for code in codes if code not in registry.ENGINE_CODES]
-    if not registry.precheck(text, rule_codes):
+    candidates = registry.candidates(text, rule_codes)
+    if not candidates:
         return SourceResult()
     import libcst as cst
 
@@ -83,9 +84,7 @@ def check_text(text: str, filename: str, codes: Iterable[str], keep_analysis: bo
     analysis = ModuleAnalysis(module, filename, text)
     diagnostics: list[Diagnostic] = []
     crashes: list[RuleCrash] = []
-    for rule_class in registry.load_rules(rule_codes):
-        if not registry.precheck(text, [rule_class.code]):
-            continue
+    for rule_class in registry.load_rules(candidates):
         try:
             findings = list(rule_class().check(analysis))
             diagnostics.extend(to_diagnostic(analysis, rule_class, finding) for finding in findings)
@@ -119,13 +118,9 @@ def to_diagnostic(analysis: "ModuleAnalysis", rule_class: type, finding: "Findin
     code_range = analysis.range_of(finding.node)
     start = Position(code_range.start.line, code_range.start.column + 1)
     end = Position(code_range.end.line, code_range.end.column + 1)
-    statement = analysis.index.statement_of(finding.node)
-    statement_range = analysis.range_of(statement)
-    rows = {start.row, end.row, statement_range.start.line}
-    import libcst as cst
+    from gradlint.suppression import suppression_rows
 
-    if isinstance(statement, cst.SimpleStatementLine):
-        rows.add(statement_range.end.line)
+    rows = suppression_rows(analysis, finding.node, start.row, end.row)
     return Diagnostic(
         code=rule_class.code,
         name=rule_class.name,
@@ -137,7 +132,7 @@ def to_diagnostic(analysis: "ModuleAnalysis", rule_class: type, finding: "Findin
         url=registry.RULES[rule_class.code].url,
         fix=_to_fix(analysis, finding.fix) if finding.fix is not None else None,
         noqa_row=start.row,
-        suppression_rows=tuple(sorted(rows)),
+        suppression_rows=rows,
     )
 
 

@@ -1,20 +1,34 @@
 """Finding the files to check, and reading them into text.
 
-Discovery skips the usual tool and environment folders and whatever
-`exclude`/`extend-exclude` name. A file named explicitly is checked unless
-`--force-exclude` is given and it matches an exclude (pre-commit passes files
-explicitly). Reading honours a BOM and a coding cookie; anything that cannot be
-read or decoded becomes a `GL002 io-error` diagnostic, never an exception.
+Discovery walks the given folders for `.py` and `.pyi` files, skipping the
+usual tool and environment folders and whatever `exclude`/`extend-exclude`
+name. A file named explicitly is checked whatever its suffix, unless
+`--force-exclude` is given and it (or a folder above it, below the project
+root) matches an exclude: pre-commit passes files explicitly. Symbolic links
+to folders are followed once: a folder already visited (a symlink loop, or
+two links to one folder) is not walked again.
+
+Reading never raises. Anything that cannot be read or decoded becomes a
+`GL002 io-error` diagnostic saying why: a path that does not exist or vanished
+during the run, a broken symlink or a symlink loop, permission denied, a
+folder or a special file (FIFO, socket, device) where a file was expected,
+binary content, UTF-16/32 text, an unknown or wrong coding cookie, or bytes
+that do not decode (reported at the row where decoding failed). Decoding
+honours a UTF-8 BOM and a PEP 263 coding cookie; line endings are kept as they
+are (CRLF, LF, CR or mixed).
 """
 
 from __future__ import annotations
 
+import codecs
+import errno
 import io
 import os
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Union
+from typing import BinaryIO, Iterable, Iterator, Optional, Union
 
 from gradlint.diagnostics import Diagnostic, Position, Severity
 from gradlint.registry import DOCS_URL
@@ -23,14 +37,15 @@ from gradlint.settings import Settings
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 
-def io_error(filename: str, message: str) -> Diagnostic:
+def io_error(filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
+    """A GL002 diagnostic: `filename` could not be checked, and why."""
     return Diagnostic(
         code="GL002",
         name="io-error",
         message=message,
         filename=filename,
-        start=Position(1, 1),
-        end=Position(1, 1),
+        start=Position(row, column),
+        end=Position(row, column),
         severity=Severity.ERROR,
         url=DOCS_URL.format(code="GL002"),
     )
@@ -45,61 +60,77 @@ class Discovery:
 
 
 def discover(paths: Iterable[Union[str, Path]], settings: Settings) -> Discovery:
+    """The files to check under `paths` (in order, without duplicates)."""
     found: dict[Path, None] = {}
     problems: list[Diagnostic] = []
     for given in paths:
-        path = Path(given)
-        absolute = Path(os.path.abspath(path))
-        if path.is_dir():
-            if settings.is_excluded(absolute) and settings.force_exclude:
-                continue
+        absolute = Path(os.path.abspath(given))
+        try:
+            mode = os.stat(absolute).st_mode
+        except OSError as error:
+            problems.append(io_error(str(absolute), _missing_reason(absolute, error)))
+            continue
+        if settings.force_exclude and is_force_excluded(absolute, settings):
+            continue
+        if stat.S_ISDIR(mode):
             for file in _walk(absolute, settings, problems):
                 found.setdefault(file, None)
-        elif path.is_file() or path.exists():
-            if settings.force_exclude and _excluded_with_parents(absolute, settings):
-                continue
-            found.setdefault(absolute, None)
-        elif path.is_symlink():
-            problems.append(io_error(str(absolute), "broken symbolic link: its target does not exist"))
         else:
-            problems.append(io_error(str(absolute), "no such file or directory"))
+            found.setdefault(absolute, None)
     return Discovery(tuple(found), tuple(problems))
 
 
-def _excluded_with_parents(path: Path, settings: Settings) -> bool:
-    root = settings.project_root
-    current = path
-    while True:
-        if settings.is_excluded(current):
-            return True
-        if current.parent == current or (root is not None and current == root):
-            return False
-        current = current.parent
+def is_force_excluded(path: Union[str, Path], settings: Settings) -> bool:
+    """True when `--force-exclude` drops this explicitly named path: it or a
+    folder above it (below the project root) matches an exclude."""
+    return settings.is_excluded_with_parents(path)
+
+
+def _missing_reason(path: Path, error: OSError) -> str:
+    """Why `os.stat(path)` failed, in words."""
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop: the link resolves to itself, so there is no file to read"
+    if isinstance(error, FileNotFoundError):
+        if os.path.islink(path):
+            return f"broken symbolic link: its target {os.readlink(path)!r} does not exist"
+        return "no such file or directory"
+    if isinstance(error, PermissionError):
+        return "permission denied: cannot access the path"
+    return f"cannot access the path: {error.strerror or error}"
 
 
 def _walk(root: Path, settings: Settings, problems: list[Diagnostic]) -> Iterator[Path]:
     seen_dirs: set[tuple[int, int]] = set()
 
     def on_error(error: OSError) -> None:
-        problems.append(io_error(str(error.filename or root), f"cannot list directory: {error.strerror or error}"))
+        where = str(error.filename or root)
+        if isinstance(error, FileNotFoundError):
+            if os.path.islink(where):
+                return  # a broken link to a folder: nothing to check there
+            reason = "the folder vanished during the run"
+        elif isinstance(error, PermissionError):
+            reason = "permission denied: cannot list the folder"
+        else:
+            reason = f"cannot list the folder: {error.strerror or error}"
+        problems.append(io_error(where, reason))
 
     for directory, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
         try:
-            stat = os.stat(directory)
-            key = (stat.st_dev, stat.st_ino)
+            info = os.stat(directory)
         except OSError:
+            dirnames[:] = []
             continue
-        if key in seen_dirs:  # a symlink loop
+        key = (info.st_dev, info.st_ino)
+        if key in seen_dirs:  # a symlink loop, or a second link to a folder already walked
             dirnames[:] = []
             continue
         seen_dirs.add(key)
-        base = Path(directory)
-        dirnames[:] = sorted(name for name in dirnames if not settings.is_excluded(base / name))
+        dirnames[:] = sorted(name for name in dirnames if not settings.is_excluded(os.path.join(directory, name)))
         for name in sorted(filenames):
             if name.endswith(PYTHON_SUFFIXES):
-                file = base / name
+                file = os.path.join(directory, name)
                 if not settings.is_excluded(file):
-                    yield file
+                    yield Path(file)
 
 
 @dataclass(frozen=True)
@@ -112,33 +143,117 @@ class ReadResult:
     problem: Optional[Diagnostic] = None
 
 
-def read_source(path: Path) -> ReadResult:
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def read_source(path: Union[str, Path]) -> ReadResult:
+    """Read and decode one file; every failure becomes a GL002 diagnostic."""
     filename = str(path)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return ReadResult(problem=io_error(filename, "file vanished before it could be read"))
-    except IsADirectoryError:
-        return ReadResult(problem=io_error(filename, "is a directory, not a file"))
-    except PermissionError:
-        return ReadResult(problem=io_error(filename, "permission denied: cannot read the file"))
+        # Non-blocking open so that a FIFO named *.py cannot hang the run.
+        descriptor = os.open(filename, os.O_RDONLY | _NONBLOCK | _BINARY)
     except OSError as error:
-        return ReadResult(problem=io_error(filename, f"cannot read the file: {error.strerror or error}"))
+        return ReadResult(problem=io_error(filename, _unreadable_reason(Path(filename), error)))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else _special_kind(mode)
+            return ReadResult(problem=io_error(filename, f"not a regular file ({kind}): nothing to check"))
+        with os.fdopen(descriptor, "rb", closefd=True) as stream:
+            descriptor = -1
+            data = stream.read()
+    except OSError as error:
+        return ReadResult(problem=io_error(filename, _unreadable_reason(Path(filename), error)))
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
     return decode_source(data, filename)
 
 
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _unreadable_reason(path: Path, error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        if os.path.islink(path):
+            return _missing_reason(path, error)
+        return "the file vanished during the run, before it could be read"
+    if error.errno == errno.ELOOP:
+        return _missing_reason(path, error)
+    if isinstance(error, IsADirectoryError):
+        return "not a regular file (a folder): nothing to check"
+    if isinstance(error, PermissionError):
+        return "permission denied: cannot read the file"
+    return f"cannot read the file: {error.strerror or error}"
+
+
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def decode_source(data: bytes, filename: str) -> ReadResult:
+    """Decode a file's bytes as Python source (BOM, coding cookie, UTF-8 default)."""
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            return ReadResult(
+                data=data,
+                problem=io_error(filename, f"{name}-encoded text (byte order mark): Python source must use an ASCII-compatible encoding such as UTF-8"),
+            )
     if b"\x00" in data:
         return ReadResult(data=data, problem=io_error(filename, "binary file (contains NUL bytes): not Python source"))
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        return ReadResult(data=data, problem=io_error(filename, f"cannot decode: {error}"))
+        reason = str(error.msg if hasattr(error, "msg") else error)
+        if "invalid or missing encoding declaration" in reason:
+            # The first two lines do not decode: let the decoder below say where.
+            encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+        else:
+            # An unknown coding cookie, or a cookie that contradicts the BOM.
+            return ReadResult(data=data, problem=io_error(filename, f"cannot decode: {reason}"))
+    body, codec = data, encoding
+    if encoding == "utf-8-sig" and data.startswith(codecs.BOM_UTF8):
+        body, codec = data[len(codecs.BOM_UTF8) :], "utf-8"  # positions count from after the BOM
     try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        reason = error.reason if isinstance(error, UnicodeDecodeError) else str(error)
-        return ReadResult(data=data, problem=io_error(filename, f"cannot decode as {encoding}: {reason}"))
+        text = body.decode(codec)
+    except UnicodeDecodeError as error:
+        row = body.count(b"\n", 0, error.start) + 1
+        line_start = body.rfind(b"\n", 0, error.start) + 1
+        column = error.start - line_start + 1
+        byte = body[error.start : error.start + 1].hex()
+        return ReadResult(
+            data=data,
+            problem=io_error(
+                filename,
+                f"cannot decode as {codec}: byte 0x{byte} at row {row}, column {column} ({error.reason}); "
+                "save the file as UTF-8 or declare its encoding with a coding cookie",
+                row,
+                column,
+            ),
+        )
+    except LookupError as error:  # pragma: no cover - detect_encoding already validates the codec
+        return ReadResult(data=data, problem=io_error(filename, f"cannot decode: {error}"))
     if text.startswith("\ufeff"):
         text = text[1:]
     return ReadResult(text=text, data=data, encoding=encoding)
+
+
+def read_stdin(stream: BinaryIO, filename: str) -> ReadResult:
+    """Read source text from a binary stream (stdin) with the same decoding as files."""
+    try:
+        data = stream.read()
+    except OSError as error:
+        return ReadResult(problem=io_error(filename, f"cannot read standard input: {error.strerror or error}"))
+    return decode_source(data, filename)

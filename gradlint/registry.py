@@ -11,12 +11,12 @@ so selecting rules and pre-checking files costs no libcst import.
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
+    from gradlint.precheck import Prechecker
     from gradlint.rule import Rule
 
 DOCS_URL = "https://github.com/gradlint/gradlint/blob/main/docs/rules/{code}.md"
@@ -39,12 +39,24 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
     RuleEntry("GL002", "io_error"),
     RuleEntry("GL101", "overwritten_diagonal", (r"\bfor\b|\bwhile\b", r"\]\s*=")),
+    RuleEntry("GL103", "malformed_softmax_jacobian", (r"diag|\beye\b|\bidentity\b|[=!]=",)),
+    RuleEntry("GL104", "jacobian_elementwise_product", (r"\*|multiply", r"diag|outer|eye|identity|einsum|\]\s*=|\bdef\b")),
+    RuleEntry("GL201", "jacobian_from_preactivation", (r"\bdef\b|\blambda\b", r"-|subtract", r"@|dot|matmul|exp|tanh|sigmoid|softmax|logaddexp|log1p")),
+    RuleEntry("GL301", "unstable_softmax", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"/")),
+    RuleEntry("GL302", "global_max_shift", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"max\s*\(", r"/")),
+    RuleEntry("GL303", "unguarded_log", (r"\blog\s*\(",)),
+    RuleEntry("GL304", "unguarded_division", (r"/", r"\bexp\s*\(|\be\s*\*\*|\blog\s*\(|softmax|sigmoid|expit|\b1(?:\.0*)?\s*-")),
+    RuleEntry("GL305", "unstable_activation", (r"\bexp\s*\(|\be\s*\*\*", r"/|\blog(?:1p)?\s*\(")),
+    RuleEntry("GL401", "reduction_without_keepdims", (r"(?:axis|dim)\s*=\s*\(?\s*-?\s*1\b|[(,]\s*\(?\s*-?\s*1\s*\)?\s*[,)]", r"[-/]")),
+    RuleEntry("GL402", "input_mutated_in_place", (r"[-+*/%@&|^<>]=|\]\s*=|\bout\s*=",)),
+    RuleEntry("GL901", "gradient_mismatch", (r"(?!)",)),  # runtime stage only: never pre-checked in
 )
 
 RULES: dict[str, RuleEntry] = {entry.code: entry for entry in _ENTRIES}
 
 # Codes reported by the engine itself rather than by a rule's check.
-ENGINE_CODES = frozenset({"GL001", "GL002"})
+# GL901 is reported by the runtime stage (gradlint.runtime), never by a static check.
+ENGINE_CODES = frozenset({"GL001", "GL002", "GL901"})
 
 
 def all_codes() -> list[str]:
@@ -83,16 +95,18 @@ def rule_by_name(name: str) -> "type[Rule] | None":
     return None
 
 
-@lru_cache(maxsize=None)
-def _compiled(code: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(pattern) for pattern in RULES[code].needs)
+@lru_cache(maxsize=64)
+def _prechecker(codes: frozenset[str]) -> "Prechecker":
+    from gradlint.precheck import Prechecker
+
+    return Prechecker({code: RULES[code].needs for code in codes if code not in ENGINE_CODES})
+
+
+def candidates(text: str, codes: Iterable[str]) -> frozenset[str]:
+    """The rule codes among `codes` whose `needs` all match `text` (see gradlint.precheck)."""
+    return _prechecker(frozenset(codes)).candidates(text)
 
 
 def precheck(text: str, codes: Iterable[str]) -> bool:
     """True when `text` may hold something one of the rules `codes` reports."""
-    for code in codes:
-        if code in ENGINE_CODES:
-            continue
-        if all(pattern.search(text) for pattern in _compiled(code)):
-            return True
-    return False
+    return bool(candidates(text, codes))

@@ -93,7 +93,7 @@ class Rule:
     @classmethod
     def documentation(cls) -> str:
         """The rule's docs page in Markdown, with ruff's fixed sections."""
-        refs = "\n".join(f"- {ref}" for ref in cls.references) or "- ../shared/rules-catalog.md"
+        refs = "\n".join(f"- {ref}" for ref in cls.references) or "- [All gradlint rules](README.md)"
         fix = "Yes (unsafe: review the change)" if cls.fixable else "No"
         return (
             f"# {cls.name} ({cls.code})\n\n"

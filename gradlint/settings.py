@@ -1,18 +1,38 @@
 """Resolved settings: which rules run on which files, and what is excluded.
 
-Selection follows ruff: a code is enabled when the most specific selector that
-matches it comes from `select`/`extend-select`; on a tie `ignore` wins.
-Selectors are codes, prefixes (`GL1`), `ALL`, or a severity (`error`,
-`warning`).
+Configuration comes from the nearest configuration file, found by walking up
+from the checked paths (or the current directory) like ruff does: in each
+folder `.gradlint.toml`, then `gradlint.toml` (options at the top level), then
+a `pyproject.toml` that has a `[tool.gradlint]` table (a `pyproject.toml`
+without one is passed over). `--config PATH` names the file instead. One
+configuration applies to the whole run.
+
+Selection follows ruff. Selectors are codes, prefixes (`GL1`), `ALL`, or a
+severity (`error`, `warning`: the rules whose default severity it is). Within
+one layer (the defaults, the configuration file, the command line) the most
+specific selector that matches a code decides (`ALL` < severity < shorter
+prefix < longer prefix < full code), and on a tie `ignore` wins. A layer that
+has `select` starts afresh; a layer with only `extend-select`/`ignore` changes
+what the layers before it chose.
+
+Paths in `exclude`, `extend-exclude` and `per-file-ignores` are globs: a
+pattern without `/` matches a file or folder name at any depth, a pattern with
+`/` matches the path relative to the project root (the configuration file's
+folder, or the current directory without one); a pattern that matches a folder
+covers everything under it.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import os
+import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from gradlint import registry
 
@@ -24,21 +44,28 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 )
 
 SEVERITY_SELECTORS = ("error", "warning")
+DEFAULT_RUNTIME_TIMEOUT = 10.0
+
+# Configuration files looked for in each folder, in order of precedence.
+CONFIG_FILENAMES = (".gradlint.toml", "gradlint.toml", "pyproject.toml")
 
 
 class SettingsError(ValueError):
     """A configuration or selection problem the user must fix (exit 2)."""
 
 
-def _selector_codes(selector: str) -> list[str]:
-    if selector.lower() in SEVERITY_SELECTORS:
-        return [code for code in registry.all_codes() if _severity_of(code) == selector.lower()]
-    return registry.codes_matching(selector)
+# -- selectors ---------------------------------------------------------------
 
 
 @lru_cache(maxsize=None)
 def _severity_of(code: str) -> str:
     return registry.load_rule(code).severity.value
+
+
+def _selector_codes(selector: str) -> list[str]:
+    if selector.lower() in SEVERITY_SELECTORS:
+        return [code for code in registry.all_codes() if _severity_of(code) == selector.lower()]
+    return registry.codes_matching(selector)
 
 
 def _specificity(selector: str) -> int:
@@ -50,90 +77,501 @@ def _specificity(selector: str) -> int:
 
 
 def validate_selector(selector: str) -> None:
+    """Raise SettingsError unless `selector` names at least one rule."""
+    if not isinstance(selector, str):
+        raise SettingsError(f"a rule selector must be a string, not {selector!r}")
     if selector.upper() == "ALL" or selector.lower() in SEVERITY_SELECTORS:
         return
     if not registry.codes_matching(selector):
         known = ", ".join(registry.all_codes())
-        raise SettingsError(f"unknown rule selector {selector!r} (known codes: {known}; prefixes like GL1; ALL)")
+        raise SettingsError(
+            f"unknown rule selector {selector!r} (known codes: {known}; "
+            f"prefixes like GL1; ALL; severities error, warning)"
+        )
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    """One layer of selectors (defaults, configuration file, or command line).
+
+    `select=None` keeps what earlier layers enabled; a tuple starts afresh.
+    """
+
+    select: Optional[tuple[str, ...]] = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def selectors(self) -> tuple[str, ...]:
+        return (*(self.select or ()), *self.extend_select, *self.ignore)
+
+
+DEFAULT_SELECTION = RuleSelection(select=("ALL",))
+
+
+def resolve_layers(layers: Iterable[RuleSelection]) -> frozenset[str]:
+    """The codes enabled after applying each layer in turn (ruff's algorithm)."""
+    enabled: set[str] = set()
+    for layer in layers:
+        decision: dict[str, tuple[int, bool]] = {}
+        for is_select, selectors in ((True, (*(layer.select or ()), *layer.extend_select)), (False, layer.ignore)):
+            for selector in selectors:
+                rank = _specificity(selector)
+                for code in _selector_codes(selector):
+                    current = decision.get(code)
+                    if current is None or rank > current[0] or (rank == current[0] and not is_select):
+                        decision[code] = (rank, is_select)
+        if layer.select is not None:
+            enabled = {code for code, (_, on) in decision.items() if on}
+        else:
+            for code, (_, on) in decision.items():
+                (enabled.add if on else enabled.discard)(code)
+    return frozenset(enabled)
 
 
 def resolve_codes(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
-    """The codes enabled by these selectors (most specific selector wins)."""
-    decision: dict[str, tuple[int, bool]] = {}
-    for enabled, selectors in ((True, select), (False, ignore)):
-        for selector in selectors:
-            rank = _specificity(selector)
-            for code in _selector_codes(selector):
-                current = decision.get(code)
-                if current is None or rank > current[0] or (rank == current[0] and not enabled):
-                    decision[code] = (rank, enabled)
-    return frozenset(code for code, (_, enabled) in decision.items() if enabled)
+    """The codes enabled by one layer of selectors (most specific selector wins)."""
+    return resolve_layers([RuleSelection(select=tuple(select), ignore=tuple(ignore))])
+
+
+# -- path patterns -----------------------------------------------------------
+
+
+def _normalise_pattern(pattern: str) -> str:
+    pattern = pattern.replace("\\", "/") if os.sep == "\\" else pattern
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    return pattern.rstrip("/") or pattern
+
+
+class PathMatcher:
+    """Globs compiled once; matches a path, its name, and its folders below the root."""
+
+    def __init__(self, patterns: Iterable[str], root: Path) -> None:
+        self.patterns = tuple(patterns)
+        self.root = os.path.abspath(root)
+        names, relative, absolute = [], [], []
+        for raw in self.patterns:
+            pattern = _normalise_pattern(raw)
+            variants = [pattern]
+            if pattern.startswith("**/"):  # `**/x` also matches `x` at the root
+                variants.append(pattern[3:])
+            for variant in variants:
+                regex = fnmatch.translate(variant)
+                if os.path.isabs(variant):
+                    absolute.append(regex)
+                elif "/" in variant:
+                    relative.append(regex)
+                else:
+                    names.append(regex)
+        self._names = _union(names)
+        self._relative = _union(relative)
+        self._absolute = _union(absolute)
+
+    def relative(self, path: Union[str, Path]) -> Optional[str]:
+        """`path` relative to the root (posix), or None when it lies outside."""
+        absolute = os.path.abspath(path)
+        if absolute == self.root:
+            return ""
+        prefix = self.root.rstrip(os.sep) + os.sep
+        if not absolute.startswith(prefix):
+            return None
+        return absolute[len(prefix):].replace(os.sep, "/")
+
+    def matches_one(self, path: Union[str, Path]) -> bool:
+        """True when the path itself (not its folders) matches a pattern."""
+        absolute = os.path.abspath(path)
+        name = os.path.basename(absolute)
+        if self._names is not None and self._names.match(name):
+            return True
+        if self._absolute is not None and self._absolute.match(absolute.replace(os.sep, "/")):
+            return True
+        if self._relative is not None:
+            relative = self.relative(absolute)
+            if relative and self._relative.match(relative):
+                return True
+        return False
+
+    def matches(self, path: Union[str, Path]) -> bool:
+        """True when the path or one of its folders (below the root) matches."""
+        if not self.patterns:
+            return False
+        absolute = os.path.abspath(path)
+        if self.matches_one(absolute):
+            return True
+        if self.relative(absolute) is None:
+            return False  # outside the project: only the path itself counts
+        current = os.path.dirname(absolute)
+        while current != self.root and len(current) > len(self.root):
+            if self.matches_one(current):
+                return True
+            current = os.path.dirname(current)
+        return False
+
+
+def _union(regexes: list[str]) -> "Optional[re.Pattern[str]]":
+    if not regexes:
+        return None
+    return re.compile("|".join(f"(?:{regex})" for regex in regexes))
+
+
+# -- settings ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a check run needs to know, already resolved."""
+    """Everything a check run needs to know, already resolved.
 
-    select: tuple[str, ...] = ("ALL",)
+    `select`/`extend_select`/`ignore` are the last selection layer;
+    `base_selections` the layers before it (defaults, configuration file).
+    """
+
+    select: Optional[tuple[str, ...]] = ("ALL",)
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     force_exclude: bool = False
-    runtime_timeout: float = 10.0
+    runtime_timeout: float = DEFAULT_RUNTIME_TIMEOUT
     project_root: Optional[Path] = None
     config_path: Optional[Path] = None
+    base_selections: tuple[RuleSelection, ...] = ()
     _cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
-        for selector in (*self.select, *self.extend_select, *self.ignore):
-            validate_selector(selector)
+        for layer in (*self.base_selections, self.selection):
+            for selector in layer.selectors():
+                validate_selector(selector)
         for _, selectors in self.per_file_ignores:
             for selector in selectors:
                 validate_selector(selector)
 
     @property
+    def selection(self) -> RuleSelection:
+        return RuleSelection(self.select, self.extend_select, self.ignore)
+
+    @property
+    def root(self) -> Path:
+        return self.project_root or Path.cwd()
+
+    @property
     def enabled(self) -> frozenset[str]:
+        """The codes enabled for every file (before `per-file-ignores`)."""
         if "enabled" not in self._cache:
-            self._cache["enabled"] = resolve_codes((*self.select, *self.extend_select), self.ignore)
+            layers = self.base_selections or (DEFAULT_SELECTION,)
+            self._cache["enabled"] = resolve_layers((*layers, self.selection))
         return self._cache["enabled"]
+
+    def _matcher(self, key: str, patterns: Sequence[str]) -> PathMatcher:
+        if key not in self._cache:
+            self._cache[key] = PathMatcher(patterns, self.root)
+        return self._cache[key]
 
     def codes_for(self, path: str) -> frozenset[str]:
         """The codes enabled for one file, after `per-file-ignores`."""
         codes = self.enabled
         if not self.per_file_ignores:
             return codes
-        relative = self.relative(path)
-        for pattern, selectors in self.per_file_ignores:
-            if _glob_match(relative, pattern) or _glob_match(Path(path).name, pattern):
-                codes = codes - frozenset(code for s in selectors for code in _selector_codes(s))
+        matchers = self._cache.get("per_file")
+        if matchers is None:
+            matchers = [
+                (PathMatcher([pattern], self.root), frozenset(c for s in selectors for c in _selector_codes(s)))
+                for pattern, selectors in self.per_file_ignores
+            ]
+            self._cache["per_file"] = matchers
+        for matcher, ignored in matchers:
+            if matcher.matches(path):
+                codes = codes - ignored
         return codes
 
     def relative(self, path: str) -> str:
-        root = self.project_root or Path.cwd()
-        try:
-            return Path(path).resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            return Path(path).as_posix()
+        """`path` relative to the project root (posix), or as given when outside it."""
+        relative = self._matcher("exclude", self.all_excludes).relative(path)
+        return relative if relative is not None else Path(path).as_posix()
 
-    def is_excluded(self, path: Path) -> bool:
-        """True when the path (file or folder) matches `exclude`/`extend-exclude`."""
-        relative = self.relative(str(path))
-        for pattern in (*self.exclude, *self.extend_exclude):
-            if _glob_match(path.name, pattern) or _glob_match(relative, pattern):
-                return True
-            # A pattern naming a folder excludes what is under it.
-            if "/" in pattern and (relative + "/").startswith(pattern.rstrip("/") + "/"):
-                return True
-        return False
+    @property
+    def all_excludes(self) -> tuple[str, ...]:
+        return (*self.exclude, *self.extend_exclude)
+
+    def is_excluded(self, path: Union[str, Path]) -> bool:
+        """True when the path itself (a file or folder) matches `exclude`/`extend-exclude`."""
+        return self._matcher("exclude", self.all_excludes).matches_one(path)
+
+    def is_excluded_with_parents(self, path: Union[str, Path]) -> bool:
+        """True when the path or a folder above it (below the project root) is excluded."""
+        return self._matcher("exclude", self.all_excludes).matches(path)
 
     def fingerprint(self) -> str:
         """A stable text of what changes results (for the cache key)."""
         enabled = ",".join(sorted(self.enabled))
         per_file = repr(self.per_file_ignores)
-        return f"{enabled}|{per_file}"
+        return f"{enabled}|{per_file}|{self.root}"
+
+    def describe(self) -> str:
+        """The resolved configuration as text (`gradlint check --show-settings`)."""
+        lines = []
+        if self.config_path is not None:
+            lines.append(f"config file: {self.config_path}")
+        else:
+            lines.append("config file: none (defaults)")
+        lines.append(f"project root: {self.root}")
+        layers = self.base_selections or (DEFAULT_SELECTION,)
+        names = ("defaults", "configuration file")[: len(layers)] + ("more",) * (len(layers) - 2)
+        for name, layer in zip((*names, "command line"), (*layers, self.selection)):
+            parts = []
+            if layer.select is not None:
+                parts.append(f"select={list(layer.select)}")
+            if layer.extend_select:
+                parts.append(f"extend-select={list(layer.extend_select)}")
+            if layer.ignore:
+                parts.append(f"ignore={list(layer.ignore)}")
+            if parts:
+                lines.append(f"selection ({name}): " + ", ".join(parts))
+        enabled = sorted(self.enabled)
+        lines.append(f"enabled rules ({len(enabled)}):")
+        for code in enabled:
+            lines.append(f"  {code} {_describe_rule(code)}")
+        lines.append(f"exclude: {list(self.exclude)}")
+        lines.append(f"extend-exclude: {list(self.extend_exclude)}")
+        lines.append("per-file-ignores:" + ("" if self.per_file_ignores else " {}"))
+        lines.extend(f"  {pattern} = {list(selectors)}" for pattern, selectors in self.per_file_ignores)
+        lines.append(f"force-exclude: {str(self.force_exclude).lower()}")
+        lines.append(f"runtime-timeout: {self.runtime_timeout:g}")
+        return "\n".join(lines) + "\n"
 
 
-def _glob_match(path: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.rstrip("/"))
+def _describe_rule(code: str) -> str:
+    try:
+        rule = registry.load_rule(code)
+    except Exception as error:  # noqa: BLE001 - a broken rule module must not hide the settings
+        return f"(cannot load: {type(error).__name__})"
+    return f"{rule.name} ({rule.severity.value})"
+
+
+# -- configuration files -----------------------------------------------------
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10
+        import tomli as tomllib
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot read the configuration file: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SettingsError(f"{path}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path}: invalid TOML: {error}") from None
+
+
+def _gradlint_table(path: Path) -> Optional[dict[str, Any]]:
+    """The options of a configuration file; None for a pyproject.toml without `[tool.gradlint]`."""
+    document = _load_toml(path)
+    if path.name != "pyproject.toml":
+        return document
+    tool = document.get("tool")
+    if not isinstance(tool, dict) or "gradlint" not in tool:
+        return None
+    table = tool["gradlint"]
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.gradlint] must be a table, not {type(table).__name__}")
+    return table
+
+
+def find_config(start: Union[str, Path]) -> Optional[Path]:
+    """The nearest configuration file in `start` or a folder above it."""
+    current = Path(os.path.abspath(start))
+    if current.is_file() or not current.exists():
+        current = current.parent
+    while True:
+        for name in CONFIG_FILENAMES:
+            candidate = current / name
+            if candidate.is_file():
+                if name != "pyproject.toml" or _gradlint_table(candidate) is not None:
+                    return candidate
+        if current.parent == current:
+            return None
+        current = current.parent
+
+
+_LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
+_TABLE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
+KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "runtime-timeout")
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """The validated options of one configuration file."""
+
+    path: Path
+    select: Optional[tuple[str, ...]] = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: Optional[tuple[str, ...]] = None
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    force_exclude: Optional[bool] = None
+    runtime_timeout: Optional[float] = None
+
+
+def read_config(path: Union[str, Path]) -> FileOptions:
+    """Read and validate one configuration file (SettingsError on any problem)."""
+    path = Path(os.path.abspath(path))
+    if not path.exists():
+        raise SettingsError(f"{path}: configuration file not found")
+    if not path.is_file():
+        raise SettingsError(f"{path}: configuration path is not a file")
+    table = _gradlint_table(path)
+    where = f"{path}: [tool.gradlint]" if path.name == "pyproject.toml" else str(path) + ":"
+    return _validate(table or {}, path, where)
+
+
+def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
+    for key in table:
+        if key not in KNOWN_KEYS:
+            hint = ""
+            if key == "tool":
+                hint = f" ({path.name} takes its options at the top level, without a [tool.gradlint] table)"
+            else:
+                close = difflib.get_close_matches(key.replace("_", "-"), KNOWN_KEYS, n=1)
+                if close:
+                    hint = f" (did you mean {close[0]!r}?)"
+            raise SettingsError(f"{where} unknown option {key!r}{hint}; known options: {', '.join(KNOWN_KEYS)}")
+    values: dict[str, Any] = {}
+    for key in _LIST_KEYS:
+        if key in table:
+            values[key] = _string_list(table[key], f"{where} {key}")
+    for key in ("select", "extend-select", "ignore"):
+        for selector in values.get(key, ()):
+            _validate_in(selector, f"{where} {key}")
+    per_file: list[tuple[str, tuple[str, ...]]] = []
+    for key in _TABLE_KEYS:
+        if key not in table:
+            continue
+        mapping = table[key]
+        if not isinstance(mapping, dict):
+            raise SettingsError(f"{where} {key} must be a table of glob = [codes], not {_type_name(mapping)}")
+        for pattern, selectors in mapping.items():
+            codes = _string_list(selectors, f"{where} {key} {pattern!r}")
+            for selector in codes:
+                _validate_in(selector, f"{where} {key} {pattern!r}")
+            per_file.append((pattern, codes))
+    force_exclude = table.get("force-exclude")
+    if force_exclude is not None and not isinstance(force_exclude, bool):
+        raise SettingsError(f"{where} force-exclude must be true or false, not {_type_name(force_exclude)}")
+    timeout = table.get("runtime-timeout")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise SettingsError(f"{where} runtime-timeout must be a positive number of seconds, not {timeout!r}")
+        timeout = float(timeout)
+    return FileOptions(
+        path=path,
+        select=values.get("select"),
+        extend_select=values.get("extend-select", ()),
+        ignore=values.get("ignore", ()),
+        exclude=values.get("exclude"),
+        extend_exclude=values.get("extend-exclude", ()),
+        per_file_ignores=tuple(per_file),
+        force_exclude=force_exclude,
+        runtime_timeout=timeout,
+    )
+
+
+def _type_name(value: Any) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean", list: "a list", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _string_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise SettingsError(f"{where} must be a list of strings, not {_type_name(value)} {value!r}")
+    return tuple(value)
+
+
+def _validate_in(selector: str, where: str) -> None:
+    try:
+        validate_selector(selector)
+    except SettingsError as error:
+        raise SettingsError(f"{where}: {error}") from None
+
+
+# -- building the settings of a run -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line says about settings (None: not given)."""
+
+    select: Optional[tuple[str, ...]] = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    config: Optional[str] = None
+    isolated: bool = False
+    force_exclude: Optional[bool] = None
+
+
+def config_search_start(paths: Sequence[Union[str, Path]], cwd: Path, stdin_filename: Optional[str] = None) -> Path:
+    """Where the search for the nearest configuration file starts.
+
+    The deepest folder holding every checked path (for stdin: the
+    `--stdin-filename`'s folder), or the current directory.
+    """
+    given = [str(path) for path in paths if str(path) != "-"]
+    if not given and stdin_filename:
+        given = [stdin_filename]
+    if not given:
+        return cwd
+    absolute = [os.path.abspath(os.path.join(cwd, path)) for path in given]
+    try:
+        common = os.path.commonpath(absolute)
+    except ValueError:  # different drives
+        return cwd
+    return Path(common if os.path.isdir(common) else os.path.dirname(common))
+
+
+def load_settings(
+    overrides: Optional[Overrides] = None,
+    cwd: Optional[Union[str, Path]] = None,
+    paths: Sequence[Union[str, Path]] = (),
+    stdin_filename: Optional[str] = None,
+) -> Settings:
+    """THE way a run's settings are built: defaults, then the configuration
+    file, then the command line. Raises SettingsError (exit 2) on any problem."""
+    overrides = overrides or Overrides()
+    cwd = Path(os.path.abspath(cwd or os.getcwd()))
+    if overrides.config is not None:
+        config_path: Optional[Path] = Path(os.path.abspath(os.path.join(cwd, overrides.config)))
+    elif overrides.isolated:
+        config_path = None
+    else:
+        config_path = find_config(config_search_start(paths, cwd, stdin_filename))
+    options = read_config(config_path) if config_path is not None else None
+    for where, selectors in (("--select", overrides.select or ()), ("--extend-select", overrides.extend_select), ("--ignore", overrides.ignore)):
+        for selector in selectors:
+            _validate_in(selector, where)
+    layers = [DEFAULT_SELECTION]
+    if options is not None:
+        layers.append(RuleSelection(options.select, options.extend_select, options.ignore))
+    force_exclude = overrides.force_exclude
+    if force_exclude is None:
+        force_exclude = bool(options and options.force_exclude)
+    return Settings(
+        select=overrides.select,
+        extend_select=tuple(overrides.extend_select),
+        ignore=tuple(overrides.ignore),
+        base_selections=tuple(layers),
+        per_file_ignores=options.per_file_ignores if options else (),
+        exclude=options.exclude if options and options.exclude is not None else DEFAULT_EXCLUDE,
+        extend_exclude=options.extend_exclude if options else (),
+        force_exclude=force_exclude,
+        runtime_timeout=options.runtime_timeout if options and options.runtime_timeout else DEFAULT_RUNTIME_TIMEOUT,
+        project_root=config_path.parent if config_path is not None else cwd,
+        config_path=config_path,
+    )

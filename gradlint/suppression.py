@@ -1,14 +1,22 @@
 """Suppression comments, as flake8/ruff and Fixit users write them.
 
-- `# noqa` (all codes) or `# noqa: GL101, GL201` on a reported line;
-- `# gradlint: ignore` or `# gradlint: ignore[GL101, overwritten-diagonal]`;
-- file level, on a line of its own: `# gradlint: noqa` (every finding in the
-  file) or `# gradlint: noqa: GL101` (those codes only).
+- `# noqa` (every code) or `# noqa: GL101, GL201` on a reported line;
+- `# gradlint: ignore` or `# gradlint: ignore[GL101, overwritten-diagonal]`
+  (codes or rule names);
+- file level, on a line of its own anywhere in the file: `# gradlint: noqa`
+  (every finding in the file) or `# gradlint: noqa: GL101` (those codes only).
+  Written after code on a line, it acts on that line only.
 
-A line comment counts on the reported row and on the first or last row of the
-statement that holds the finding, so a finding inside a multi-line expression
-can be silenced where the statement starts or ends. Comments are read with
-`tokenize`, so `# noqa` inside a string does not count.
+A line comment counts on the reported row and on the rows the engine lists in
+`Diagnostic.suppression_rows`: the first and last row of the statement that
+holds the finding (for a compound statement: of its header), so a finding
+inside a multi-line expression can be silenced where the statement starts or
+ends. Comments are read with `tokenize`, so `# noqa` inside a string does not
+count. Other tools' codes (`# noqa: E501`) never silence a gradlint finding.
+
+Blanket directives (bare `# noqa`, bare `# gradlint: ignore`, file-level
+`# gradlint: noqa`) do not hide GL001 syntax-error and GL002 io-error: those
+say the file was not checked at all. Naming the code does.
 """
 
 from __future__ import annotations
@@ -17,69 +25,134 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 from gradlint.diagnostics import Diagnostic
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_\-]+(?:[\s,]+[A-Za-z0-9_\-]+)*))?", re.IGNORECASE)
-_IGNORE = re.compile(r"#\s*gradlint:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
-_FILE = re.compile(r"^\s*#\s*gradlint:\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_\-]+(?:[\s,]+[A-Za-z0-9_\-]+)*))?\s*$", re.IGNORECASE)
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from gradlint.analysis import ModuleAnalysis
+
+_CODE = r"[A-Za-z]+[0-9]+"  # GL101, E501
+_WORD = r"[A-Za-z][\w\-]*"  # a code or a rule name (overwritten-diagonal)
+_CODES = rf"{_WORD}(?:\s*,\s*{_WORD}|\s+{_WORD})*"
+_NOQA = re.compile(rf"#\s*noqa(?![\w-])(?::\s*(?P<codes>{_CODES}))?", re.IGNORECASE)
+_IGNORE = re.compile(r"#\s*gradlint:\s*ignore(?![\w-])(?:\s*\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+_GRADLINT_NOQA = re.compile(rf"#\s*gradlint:\s*noqa(?![\w-])(?::\s*(?P<codes>{_CODES}))?", re.IGNORECASE)
 
 ALL = None  # a directive that covers every code
+
+# Findings that say the file was not checked: only an explicit code hides them.
+UNCHECKED_CODES = frozenset({"GL001", "GL002"})
 
 
 @dataclass
 class Directives:
-    """The suppression comments of one file."""
+    """The suppression comments of one file: per row, and for the whole file.
+
+    A value of None (ALL) covers every code; a set covers those codes/names.
+    """
 
     by_row: dict[int, Optional[set[str]]] = field(default_factory=dict)
-    file_level: Optional[set[str]] = field(default_factory=set)  # None: the whole file
+    file_level: Optional[set[str]] = field(default_factory=set)
 
     def add_row(self, row: int, codes: Optional[set[str]]) -> None:
         if row in self.by_row and (self.by_row[row] is None or codes is None):
-            self.by_row[row] = None
+            self.by_row[row] = ALL
+        elif codes is ALL:
+            self.by_row[row] = ALL
         else:
             self.by_row.setdefault(row, set())
             self.by_row[row] |= codes  # type: ignore[operator]
+
+    def add_file(self, codes: Optional[set[str]]) -> None:
+        if codes is ALL or self.file_level is None:
+            self.file_level = ALL
+        else:
+            self.file_level |= codes
 
 
 def _split(codes: Optional[str]) -> Optional[set[str]]:
     if codes is None:
         return ALL
-    parts = {part.strip() for part in re.split(r"[\s,]+", codes) if part.strip()}
+    parts = {part.strip().upper() if re.fullmatch(_CODE, part.strip()) else part.strip().lower()
+             for part in re.split(r"[\s,]+", codes) if part.strip()}
     return parts or ALL
 
 
-def _comments(text: str) -> Iterable[tuple[int, str, bool]]:
+def _comments(text: str) -> Iterator[tuple[int, str, bool]]:
     """(row, comment, alone on its line) for each comment in `text`."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        # Fall back to a line scan for files tokenize rejects.
-        for row, line in enumerate(text.splitlines(), start=1):
-            position = line.find("#")
-            if position >= 0:
-                yield row, line[position:], not line[:position].strip()
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        # Source this Python's tokenize rejects (a syntax error, or newer syntax
+        # that libcst accepts): a small scanner that still skips string literals.
+        yield from _scan_comments(text)
         return
     code_on_row: set[int] = set()
     for token in tokens:
-        if token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
-            code_on_row.add(token.start[0])
         if token.type == tokenize.COMMENT:
             row = token.start[0]
             yield row, token.string, row not in code_on_row
+        elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+            for row in range(token.start[0], token.end[0] + 1):
+                code_on_row.add(row)
+
+
+def _scan_comments(text: str) -> Iterator[tuple[int, str, bool]]:
+    """Comments found by tracking string quotes by hand (fallback for `_comments`)."""
+    row, quote, index, length = 1, "", 0, len(text)
+    line_has_code = False
+    while index < length:
+        char = text[index]
+        if quote:
+            if char == "\\":
+                if text[index + 1 : index + 2] == "\n":
+                    row += 1
+                index += 2
+                continue
+            if text.startswith(quote, index):
+                index += len(quote)
+                quote = ""
+                continue
+            if char == "\n":
+                row += 1
+                line_has_code = len(quote) == 3
+                if len(quote) == 1:
+                    quote = ""  # an unterminated one-line string ends at the line end
+            index += 1
+            continue
+        if char == "#":
+            end = text.find("\n", index)
+            end = length if end < 0 else end
+            yield row, text[index:end].rstrip("\r"), not line_has_code
+            index = end
+            continue
+        if char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, index) else char
+            index += len(quote)
+            line_has_code = True
+            continue
+        if char == "\n":
+            row += 1
+            line_has_code = False
+        elif not char.isspace():
+            line_has_code = True
+        index += 1
 
 
 def parse_directives(text: str) -> Directives:
+    """Every suppression comment in `text`."""
     directives = Directives()
     for row, comment, alone in _comments(text):
-        file_match = _FILE.match(comment) if alone else None
-        if file_match:
-            codes = _split(file_match.group("codes"))
-            if codes is ALL or directives.file_level is None:
-                directives.file_level = None
+        match = _GRADLINT_NOQA.search(comment)
+        if match:
+            codes = _split(match.group("codes"))
+            if alone and match.start() == 0:
+                directives.add_file(codes)
             else:
-                directives.file_level |= codes
+                directives.add_row(row, codes)
             continue
         for pattern in (_NOQA, _IGNORE):
             match = pattern.search(comment)
@@ -88,8 +161,19 @@ def parse_directives(text: str) -> Directives:
     return directives
 
 
-def _covers(codes: Optional[set[str]], diagnostic: Diagnostic) -> bool:
-    return codes is ALL or diagnostic.code in codes or diagnostic.name in codes  # type: ignore[operator]
+def covers(codes: Optional[set[str]], diagnostic: Diagnostic) -> bool:
+    """True when a directive with these codes (None: blanket) hides `diagnostic`."""
+    if codes is ALL:
+        return diagnostic.code not in UNCHECKED_CODES
+    return diagnostic.code in codes or diagnostic.name.lower() in codes
+
+
+def is_suppressed(diagnostic: Diagnostic, directives: Directives) -> bool:
+    if directives.file_level is ALL or directives.file_level:
+        if covers(directives.file_level, diagnostic):
+            return True
+    rows = {diagnostic.start.row, *diagnostic.suppression_rows}
+    return any(row in directives.by_row and covers(directives.by_row[row], diagnostic) for row in rows)
 
 
 def filter_suppressed(
@@ -97,16 +181,53 @@ def filter_suppressed(
 ) -> list[Diagnostic]:
     """The diagnostics that no suppression comment in `text` covers."""
     diagnostics = list(diagnostics)
-    if not diagnostics or ("noqa" not in text.lower() and "gradlint" not in text.lower()):
+    if not diagnostics:
+        return diagnostics
+    lowered = text.lower()
+    if "noqa" not in lowered and "gradlint" not in lowered:
         return diagnostics
     directives = directives_for(text)
-    kept = []
-    for diagnostic in diagnostics:
-        file_level = directives.file_level
-        if file_level is None or (file_level and _covers(file_level, diagnostic)):
-            continue
-        rows = {diagnostic.start.row, *diagnostic.suppression_rows}
-        if any(row in directives.by_row and _covers(directives.by_row[row], diagnostic) for row in rows):
-            continue
-        kept.append(diagnostic)
-    return kept
+    return [diagnostic for diagnostic in diagnostics if not is_suppressed(diagnostic, directives)]
+
+
+def suppression_rows(analysis: "ModuleAnalysis", node: "cst.CSTNode", start_row: int, end_row: int) -> tuple[int, ...]:
+    """The rows where a line comment hides a finding on `node` (rows `start_row`..`end_row`).
+
+    The finding's first row, the first and last row of the statement holding
+    it, and its own last row when that lies within the statement. For a
+    compound statement (`if`, `for`, `def`, ...) the statement is its header,
+    from its keyword to the colon, not its body.
+    """
+    import libcst as cst
+
+    statement = analysis.index.statement_of(node)
+    if not isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        return (start_row,)
+    statement_range = analysis.range_of(statement)
+    first = statement_range.start.line
+    if isinstance(statement, cst.SimpleStatementLine):
+        last = statement_range.end.line
+    else:
+        last = first + _header_newlines(analysis.module, statement)
+    rows = {start_row, first, last}
+    if end_row <= last:
+        rows.add(end_row)
+    return tuple(sorted(rows))
+
+
+_HEADER_END = "__gradlint_header_end__"
+
+
+def _header_newlines(module: "cst.Module", statement: "cst.BaseCompoundStatement") -> int:
+    """How many line breaks a compound statement's header spans (0 for one line)."""
+    import libcst as cst
+
+    try:
+        changes: dict = {"leading_lines": (), "body": cst.SimpleStatementSuite(body=[cst.Expr(cst.Name(_HEADER_END))])}
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            changes["decorators"] = ()
+        header = module.code_for_node(statement.with_changes(**changes))
+    except Exception:  # noqa: BLE001 - e.g. `match`, which has no body: fall back to the first row
+        return 0
+    header = header[: max(header.find(_HEADER_END), 0)]
+    return header.count("\n") if "\n" in header else header.count("\r")

@@ -1,24 +1,36 @@
 """One renderer per output format, all over the same `Report`.
 
 Each format module defines `render(report, out, options)`; `FORMATS` maps the
-`--output-format` names to those modules, imported only when used.
+`--output-format` names to those modules, imported only when used. `emit` is
+what the CLI calls: it renders the report (or its statistics), reports rule
+crashes on stderr and returns the exit code.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Mapping, Optional, Protocol, TextIO
 
 if TYPE_CHECKING:
     from gradlint.api import Report
+    from gradlint.diagnostics import Diagnostic
 
 FORMATS: dict[str, str] = {
     "concise": "text",
     "full": "text",
     "json": "json",
+    "json-lines": "json_lines",
+    "github": "github",
+    "sarif": "sarif",
 }
+
+# Formats whose `--statistics` output is JSON rather than the text table.
+JSON_STATISTICS_FORMATS = frozenset({"json", "json-lines"})
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -27,7 +39,7 @@ class RenderOptions:
 
     output_format: str = "concise"
     color: bool = False
-    root: Path = Path(".")
+    root: Path = field(default_factory=Path.cwd)  # paths are shown relative to it
     show_fixes: bool = False
 
 
@@ -35,6 +47,129 @@ class Renderer(Protocol):
     def __call__(self, report: "Report", out: TextIO, options: RenderOptions) -> None: ...
 
 
+class UnknownFormatError(ValueError):
+    """An `--output-format` name that no renderer answers to."""
+
+
+def check_format(output_format: str) -> None:
+    if output_format not in FORMATS:
+        raise UnknownFormatError(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
+
+
 def renderer_for(output_format: str) -> Renderer:
+    check_format(output_format)
     module = importlib.import_module(f"gradlint.render.{FORMATS[output_format]}")
     return module.render  # type: ignore[no-any-return]
+
+
+def use_color(stream: TextIO, environ: Optional[Mapping[str, str]] = None) -> bool:
+    """Colour only on a terminal; `NO_COLOR` turns it off, `FORCE_COLOR` on
+    (https://no-color.org, https://force-color.org); NO_COLOR wins."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    if environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (ValueError, OSError):  # a closed or detached stream
+        return False
+
+
+def display_path(filename: str, root: Path) -> str:
+    """`filename` relative to `root` when it lies under it, else as given."""
+    try:
+        relative = os.path.relpath(filename, root)
+    except ValueError:  # another drive on Windows
+        return filename
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return filename
+    return relative
+
+
+def exit_code(report: "Report", exit_zero: bool = False) -> int:
+    """0 no findings, 1 findings (0 with `--exit-zero`), 2 when a rule crashed."""
+    if report.crashes:
+        return EXIT_ERROR
+    if report.diagnostics and not exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def emit(
+    report: "Report",
+    output_format: str,
+    out: TextIO,
+    err: TextIO,
+    *,
+    statistics: bool = False,
+    exit_zero: bool = False,
+    root: Optional[Path] = None,
+    color: Optional[bool] = None,
+) -> int:
+    """Write the report in `output_format` to `out`, crashes to `err`; return the exit code."""
+    check_format(output_format)
+    options = RenderOptions(
+        output_format=output_format,
+        color=use_color(out) if color is None else color,
+        root=root or Path.cwd(),
+    )
+    if statistics:
+        from gradlint.render import stats
+
+        if output_format in JSON_STATISTICS_FORMATS:
+            stats.render_json(report, out, options)
+        else:
+            stats.render_text(report, out, options)
+    else:
+        renderer_for(output_format)(report, out, options)
+    out.flush()
+    write_crashes(report, err)
+    return exit_code(report, exit_zero)
+
+
+def write_crashes(report: "Report", err: TextIO) -> None:
+    """One line on stderr per rule that crashed on a file (its findings elsewhere are kept)."""
+    for crash in report.crashes:
+        err.write(f"gradlint: error: {crash}\n")
+    if report.crashes:
+        err.write(
+            "gradlint: the other rules' results are kept; please report this crash with the file that triggers it\n"
+        )
+    err.flush()
+
+
+class Sources:
+    """The checked text of each file, for context lines and fingerprints.
+
+    A report holds the text of the files it checked; a report from the result
+    cache does not, so those are read again from disk (only for files with a
+    finding, only by the formats that show source)."""
+
+    def __init__(self, report: "Report") -> None:
+        self._texts: dict[str, Optional[str]] = {
+            file.filename: file.source for file in report.files if file.source is not None
+        }
+
+    def get(self, filename: str) -> Optional[str]:
+        if filename not in self._texts:
+            from gradlint.files import read_source
+
+            self._texts[filename] = read_source(Path(filename)).text if os.path.isfile(filename) else None
+        return self._texts[filename]
+
+
+def sources_by_file(report: "Report") -> Sources:
+    return Sources(report)
+
+
+def fix_counts(diagnostics: "list[Diagnostic]") -> tuple[int, int]:
+    """(safe, unsafe) numbers of diagnostics that carry an applicable fix."""
+    from gradlint.diagnostics import Applicability
+
+    safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.SAFE)
+    unsafe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
+    return safe, unsafe

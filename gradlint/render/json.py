@@ -1,15 +1,26 @@
-"""`json`: ruff's JSON report shape, a bare array of diagnostic objects."""
+"""`json`: ruff's JSON report shape, a bare array of diagnostic objects.
+
+Each object has `cell`, `code`, `end_location`, `filename` (absolute), `fix`,
+`location`, `message`, `name`, `noqa_row`, `severity`, `url`, and, when the
+runtime checker ran, `runtime`. The shape is pinned by the JSON Schema shipped
+in `gradlint/schemas/report.schema.json`. Only the JSON goes to `out`.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gradlint.diagnostics import Diagnostic
+from gradlint.diagnostics import Diagnostic, Position
 from gradlint.render import RenderOptions
 
 if TYPE_CHECKING:
     from gradlint.api import Report
+
+
+def _location(position: Position) -> dict[str, int]:
+    return {"row": position.row, "column": position.column}
 
 
 def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
@@ -19,21 +30,17 @@ def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
             "applicability": d.fix.applicability.value,
             "message": d.fix.message,
             "edits": [
-                {
-                    "content": e.content,
-                    "location": {"row": e.start.row, "column": e.start.column},
-                    "end_location": {"row": e.end.row, "column": e.end.column},
-                }
+                {"content": e.content, "location": _location(e.start), "end_location": _location(e.end)}
                 for e in d.fix.edits
             ],
         }
     data: dict[str, Any] = {
         "cell": None,
         "code": d.code,
-        "end_location": {"row": d.end.row, "column": d.end.column},
+        "end_location": _location(d.end),
         "filename": d.filename,
         "fix": fix,
-        "location": {"row": d.start.row, "column": d.start.column},
+        "location": _location(d.start),
         "message": d.message,
         "name": d.name,
         "noqa_row": d.noqa_row,
@@ -41,10 +48,31 @@ def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
         "url": d.url,
     }
     if d.runtime is not None:
-        data["runtime"] = d.runtime.as_dict()
+        data["runtime"] = plain(d.runtime.as_dict())
     return data
 
 
+def plain(value: Any) -> Any:
+    """`value` as strict JSON data: numpy values become Python ones, and a
+    non-finite float (not valid JSON) becomes its name as a string."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
+    if callable(tolist):
+        return plain(tolist())
+    return str(value)
+
+
+def dumps(data: Any, indent: "int | None" = None) -> str:
+    return json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+
+
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
-    json.dump([diagnostic_to_dict(d) for d in report.diagnostics], out, indent=2)
+    out.write(dumps([diagnostic_to_dict(d) for d in report.diagnostics], indent=2))
     out.write("\n")

@@ -1,29 +1,189 @@
-"""`concise` and `full` text output: `path:row:col: CODE message`."""
+"""`concise` and `full` text output, in ruff's style.
+
+concise: one line per finding, `path:row:col: GL101 message`. A fixable finding
+shows `[*]` after the code, and a warning says so (`GL301 warning: message`);
+an error, the usual case, shows nothing more.
+
+full: the same line, then the source lines of the finding with two lines of
+context, the span underlined with carets, and the fix as `= help:`.
+
+Both end with a summary: `Found N errors.` and how many can be fixed, or
+`All checks passed!`. Colour only when `options.color` says so (a terminal).
+"""
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, TextIO
+import unicodedata
+from typing import TYPE_CHECKING, Optional, TextIO
 
-from gradlint.render import RenderOptions
+from gradlint.diagnostics import Applicability, Diagnostic, Severity
+from gradlint.render import RenderOptions, display_path, fix_counts, sources_by_file
 
 if TYPE_CHECKING:
     from gradlint.api import Report
 
+CONTEXT_LINES = 2
+MAX_SPAN_LINES = 8  # longer spans show their first and last lines around a `...`
+TAB_WIDTH = 4
 
-def _relative(filename: str, options: RenderOptions) -> str:
-    try:
-        return os.path.relpath(filename, options.root)
-    except ValueError:
-        return filename
+_RESET = "\x1b[0m"
+_STYLES = {
+    "path": "\x1b[1m",
+    "dim": "\x1b[2m",
+    "error": "\x1b[1;31m",
+    "warning": "\x1b[1;33m",
+    "fix": "\x1b[36m",
+    "gutter": "\x1b[1;34m",
+    "help": "\x1b[1;36m",
+    "ok": "\x1b[1;32m",
+}
+
+
+class _Painter:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, style: str) -> str:
+        if not self.enabled or not text:
+            return text
+        return f"{_STYLES[style]}{text}{_RESET}"
 
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
+    paint = _Painter(options.color)
+    full = options.output_format == "full"
+    sources = sources_by_file(report) if full else {}
     diagnostics = report.diagnostics
-    for d in diagnostics:
-        out.write(f"{_relative(d.filename, options)}:{d.start.row}:{d.start.column}: {d.code} {d.message}\n")
-    count = len(diagnostics)
-    if count:
-        out.write(f"Found {count} error{'s' if count != 1 else ''}.\n")
-    else:
-        out.write("All checks passed!\n")
+    for diagnostic in diagnostics:
+        out.write(headline(diagnostic, options, paint) + "\n")
+        if full:
+            out.write(_snippet(diagnostic, sources.get(diagnostic.filename), paint))
+    out.write(summary(diagnostics, paint))
+
+
+def headline(diagnostic: Diagnostic, options: RenderOptions, paint: Optional[_Painter] = None) -> str:
+    """`path:row:col: GL101 [*] message` (plus `warning:` for a warning)."""
+    paint = paint or _Painter(False)
+    path = display_path(diagnostic.filename, options.root)
+    where = paint(path, "path") + paint(f":{diagnostic.start.row}:{diagnostic.start.column}:", "dim")
+    severity = diagnostic.severity.value
+    code = paint(diagnostic.code, severity)
+    fixable = " " + paint("[*]", "fix") if _applicable_fix(diagnostic) else ""
+    tag = paint("warning:", "warning") + " " if diagnostic.severity is Severity.WARNING else ""
+    return f"{where} {code}{fixable} {tag}{diagnostic.message}"
+
+
+def summary(diagnostics: list[Diagnostic], paint: Optional[_Painter] = None) -> str:
+    """`Found 2 errors.` / `Found 1 error and 2 warnings.` and the fixable counts."""
+    paint = paint or _Painter(False)
+    if not diagnostics:
+        return paint("All checks passed!", "ok") + "\n"
+    warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+    errors = len(diagnostics) - warnings
+    parts = []
+    if errors or not warnings:
+        parts.append(_plural(errors, "error"))
+    if warnings:
+        parts.append(_plural(warnings, "warning"))
+    lines = [f"Found {' and '.join(parts)}."]
+    safe, unsafe = fix_counts(diagnostics)
+    if safe:
+        lines.append(f"{paint('[*]', 'fix')} {safe} fixable with the --fix option.")
+    if unsafe:
+        lines.append(f"{paint('[*]', 'fix')} {unsafe} fixable with the --unsafe-fixes option.")
+    return "\n".join(lines) + "\n"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _applicable_fix(diagnostic: Diagnostic) -> bool:
+    return diagnostic.fix is not None and diagnostic.fix.applicability is not Applicability.DISPLAY_ONLY
+
+
+def _snippet(diagnostic: Diagnostic, source: Optional[str], paint: _Painter) -> str:
+    """The finding's lines with context, the span underlined, and the fix hint."""
+    lines = source.splitlines() if source is not None else []
+    first, last = diagnostic.start.row, max(diagnostic.end.row, diagnostic.start.row)
+    if lines and first == len(lines) + 1:
+        lines.append("")  # a position at the very end of the file (an unexpected EOF)
+    out: list[str] = []
+    width = 0
+    if lines and 1 <= first <= len(lines):
+        last = min(last, len(lines))
+        shown = _shown_rows(first, last, lines)
+        width = len(str(max(row for row in shown if row is not None)))
+        bar = paint(" " * width + " |", "gutter")
+        out.append(bar)
+        for row in shown:
+            if row is None:
+                out.append(paint("." * width + " |", "gutter") + " ...")
+                continue
+            text = lines[row - 1]
+            gutter = paint(f"{row:>{width}} |", "gutter")
+            out.append(f"{gutter} {_expand(text)}".rstrip())
+            if first <= row <= last:
+                start_col = diagnostic.start.column if row == first else _indent_column(text)
+                end_col = diagnostic.end.column if row == last else len(text) + 1
+                label = f" {diagnostic.code}" if row == last else ""
+                out.append(f"{bar} {paint(_underline(text, start_col, end_col) + label, diagnostic.severity.value)}")
+        out.append(bar)
+    notes = []
+    if diagnostic.fix is not None:
+        notes.append(("help", diagnostic.fix.message))
+    if diagnostic.runtime is not None:
+        verdict = diagnostic.runtime
+        detail = verdict.diagnosis or verdict.reason
+        notes.append(("runtime", verdict.status + (f": {detail}" if detail else "")))
+    for label, text in notes:
+        out.append(paint(" " * (width + 1) + f"= {label}:", "help") + f" {text}")
+    return "\n".join(out) + "\n\n" if out else ""
+
+
+def _shown_rows(first: int, last: int, lines: list[str]) -> list[Optional[int]]:
+    """Rows to print: context before, the span (elided in the middle when long), context after."""
+    span: list[Optional[int]] = list(range(first, last + 1))
+    if len(span) > MAX_SPAN_LINES:
+        keep = MAX_SPAN_LINES // 2
+        span = span[:keep] + [None] + span[-keep:]
+    before = list(range(max(1, first - CONTEXT_LINES), first))
+    while before and not lines[before[0] - 1].strip():
+        before.pop(0)  # leading blank context says nothing
+    after = list(range(last + 1, min(len(lines), last + CONTEXT_LINES) + 1))
+    while after and not lines[after[-1] - 1].strip():
+        after.pop()  # nor does trailing blank context
+    return [*before, *span, *after]
+
+
+def _expand(text: str) -> str:
+    return text.replace("\t", " " * TAB_WIDTH)
+
+
+def _display_width(text: str) -> int:
+    width = 0
+    for char in text:
+        if char == "\t":
+            width += TAB_WIDTH
+        elif unicodedata.combining(char):
+            continue
+        elif unicodedata.east_asian_width(char) in ("W", "F"):
+            width += 2
+        else:
+            width += 1
+    return width
+
+
+def _indent_column(text: str) -> int:
+    return len(text) - len(text.lstrip()) + 1
+
+
+def _underline(text: str, start_col: int, end_col: int) -> str:
+    """Carets under columns [start_col, end_col) of `text` (1-based, end exclusive)."""
+    start = max(start_col - 1, 0)
+    end = max(end_col - 1, start)
+    start = min(start, len(text))
+    end = min(end, len(text))
+    pad = _display_width(text[:start])
+    width = max(_display_width(text[start:end]), 1)
+    return " " * pad + "^" * width

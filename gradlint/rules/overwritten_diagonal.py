@@ -49,7 +49,7 @@ class OverwrittenDiagonal(Rule):
         """
     references = (
         "Softmax derivative: https://en.wikipedia.org/wiki/Softmax_function#Properties",
-        "The question behind gradlint: ../shared/seed/softmax-backprop-question.txt",
+        "The question behind gradlint, reproduced with its fix: [fixtures/softmax_question.py](../../fixtures/softmax_question.py)",
     )
 
     INVALID = (

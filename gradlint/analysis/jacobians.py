@@ -1,0 +1,723 @@
+"""Local values, array layouts and Jacobian-shaped expressions.
+
+What the Jacobian rules (GL102, GL103, GL105, GL203, GL205) share beyond the
+module-level semantic model:
+
+- `Scope`: the statements of one function in source order and the reaching
+  definition of a local name at a use (straight-line only: a definition in a
+  branch that does not enclose the use makes the value unknown).
+- `layout`: whether an array expression is known to be 1-D (`FLAT`), a column
+  `(n, 1)`, or a row `(1, n)`, from the evidence in the code (`reshape(-1, 1)`,
+  `[:, None]`, `.ravel()`, a function mapped by `np.apply_along_axis`, rows of a
+  batched array); `None` when the code does not say.
+- `jacobian_terms`: an expression read as a signed sum of Jacobian parts
+  (`diag(s)`, the outer product `s s^T`, a scalar product, an elementwise
+  square), each tied to the vector it is built from.
+
+Everything is computed on demand for the few candidate expressions a rule
+finds, from the one module index; nothing walks the module again.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
+
+if TYPE_CHECKING:
+    from gradlint.analysis import ModuleAnalysis
+
+_COMPOUND = (cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar, cst.Match)
+
+
+# -- local definitions --------------------------------------------------------
+@dataclass(frozen=True)
+class Definition:
+    """One binding of a local name: `value` is the bound expression, or None
+    when the binding is not a plain `name = expr` (tuple unpacking, `+=`);
+    `iterable` is set for a `for` target."""
+
+    name: str
+    statement: cst.CSTNode
+    ordinal: int
+    value: Optional[cst.BaseExpression]
+    iterable: Optional[cst.BaseExpression] = None
+    loop: Optional[cst.For] = None
+
+
+class Scope:
+    """The statements of one function (not nested defs) with their order."""
+
+    def __init__(self, function: Optional[cst.FunctionDef], body: cst.CSTNode) -> None:
+        self.function = function
+        self.ordinal: dict[cst.CSTNode, int] = {}
+        self.enclosing: dict[cst.CSTNode, tuple[cst.CSTNode, ...]] = {}
+        self.definitions: dict[str, list[Definition]] = {}
+        self.parameters: set[str] = set()
+        if function is not None:
+            params = function.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                self.parameters.add(param.name.value)
+        self._walk(body, ())
+
+    def _walk(self, block: cst.CSTNode, outer: tuple[cst.CSTNode, ...]) -> None:
+        statements: list[cst.CSTNode]
+        if isinstance(block, cst.IndentedBlock):
+            statements = list(block.body)
+        elif isinstance(block, cst.SimpleStatementSuite):
+            statements = [block]
+        elif isinstance(block, cst.Module):
+            statements = list(block.body)
+        else:
+            statements = []
+        for statement in statements:
+            self.ordinal[statement] = len(self.ordinal)
+            self.enclosing[statement] = outer
+            if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                for small in statement.body:
+                    self._record(small, statement)
+            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                self._bind(statement.name.value, statement, None)
+            elif isinstance(statement, _COMPOUND):
+                if isinstance(statement, cst.For):
+                    for name in _target_names(statement.target):
+                        self._bind(name, statement, None, iterable=statement.iter, loop=statement)
+                if isinstance(statement, cst.With):
+                    for item in statement.items:
+                        if item.asname is not None:
+                            for name in _target_names(item.asname.name):
+                                self._bind(name, statement, None)
+                for child in _child_blocks(statement):
+                    self._walk(child, outer + (statement,))
+
+    def _record(self, small: cst.BaseSmallStatement, statement: cst.CSTNode) -> None:
+        if isinstance(small, cst.Assign):
+            for target in small.targets:
+                if isinstance(target.target, cst.Name):
+                    self._bind(target.target.value, statement, small.value)
+                else:
+                    pairs = _unpacked(target.target, small.value)
+                    for name, value in pairs:
+                        self._bind(name, statement, value)
+        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+            self._bind(small.target.value, statement, small.value)
+        elif isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name):
+            self._bind(small.target.value, statement, None)
+
+    def _bind(self, name: str, statement: cst.CSTNode, value: Optional[cst.BaseExpression], **extra: object) -> None:
+        definitions = self.definitions.setdefault(name, [])
+        definitions.append(Definition(name, statement, self.ordinal[statement], value, **extra))  # type: ignore[arg-type]
+
+    # -- queries -------------------------------------------------------------
+    def statement_at(self, analysis: "ModuleAnalysis", node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The statement of this scope that holds `node`."""
+        current: Optional[cst.CSTNode] = node
+        while current is not None and current not in self.ordinal:
+            current = analysis.index.parent(current)
+        return current
+
+    def reaching(self, analysis: "ModuleAnalysis", name: str, node: cst.CSTNode) -> Optional[Definition]:
+        """The definition of `name` that reaches `node`, when it is unambiguous."""
+        statement = self.statement_at(analysis, node)
+        if statement is None:
+            return None
+        here = self.ordinal[statement]
+        before = [d for d in self.definitions.get(name, ()) if d.ordinal < here]
+        if not before:
+            return None
+        last = before[-1]
+        chain = set(self.enclosing[statement])
+        if not all(outer in chain for outer in self.enclosing[last.statement]):
+            return None  # bound in a branch or loop that does not enclose the use
+        if last.loop is not None and last.loop not in chain:
+            return None  # a loop variable read after its loop
+        return last
+
+    def is_unbound_parameter(self, analysis: "ModuleAnalysis", name: str, node: cst.CSTNode) -> bool:
+        """`name` is a parameter not rebound before `node`."""
+        if name not in self.parameters:
+            return False
+        statement = self.statement_at(analysis, node)
+        if statement is None:
+            return False
+        here = self.ordinal[statement]
+        return not any(d.ordinal < here for d in self.definitions.get(name, ()))
+
+    def is_rebound(self, name: str) -> bool:
+        return bool(self.definitions.get(name))
+
+
+def _child_blocks(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for child in statement.children:
+        if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            yield child
+        elif isinstance(child, (cst.If, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase)):
+            yield from _child_blocks(child)
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        names: list[str] = []
+        for element in target.elements:
+            names.extend(_target_names(element.value))
+        return names
+    return []
+
+
+def _unpacked(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[str, Optional[cst.BaseExpression]]]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+        pairs: list[tuple[str, Optional[cst.BaseExpression]]] = []
+        if values is not None and len(values) == len(target.elements):
+            for element, item in zip(target.elements, values):
+                pairs.extend(_unpacked(element.value, item.value))
+        else:
+            for element in target.elements:
+                pairs.extend((name, None) for name in _target_names(element.value))
+        return pairs
+    if isinstance(target, cst.Name):
+        return [(target.value, value)]
+    return []
+
+
+_SCOPES: "weakref.WeakKeyDictionary[ModuleAnalysis, dict[Optional[cst.FunctionDef], Scope]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def scope_of(analysis: "ModuleAnalysis", function: Optional[cst.FunctionDef]) -> Scope:
+    """The (cached) scope of `function`; None: the module's top level."""
+    scopes = _SCOPES.setdefault(analysis, {})
+    scope = scopes.get(function)
+    if scope is None:
+        scope = Scope(function, function.body if function is not None else analysis.module)
+        scopes[function] = scope
+    return scope
+
+
+def scope_for(analysis: "ModuleAnalysis", node: cst.CSTNode) -> Scope:
+    return scope_of(analysis, analysis.index.function_containing(node))
+
+
+def resolve(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 4) -> cst.BaseExpression:
+    """Follow a local name to the expression it is bound to (through plain
+    aliases), as long as the binding is unambiguous."""
+    current = node
+    for _ in range(depth):
+        if not isinstance(current, cst.Name):
+            return current
+        definition = scope_for(analysis, current).reaching(analysis, current.value, current)
+        if definition is None or definition.value is None:
+            return current
+        current = definition.value
+    return current
+
+
+# -- layouts ----------------------------------------------------------------
+class Layout(str, enum.Enum):
+    """What the code says about an array's shape."""
+
+    FLAT = "1-D"
+    COLUMN = "column"
+    ROW = "row"
+
+
+_ELEMENTWISE = {"exp", "log", "tanh", "abs", "sqrt", "square", "maximum", "minimum", "clip", "negative", "copy", "array", "asarray"}
+_FLATTENERS = {"ravel", "flatten", "squeeze"}
+
+
+def _int_value(node: cst.BaseExpression) -> Optional[int]:
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+        return -int(node.expression.evaluated_value)
+    return None
+
+
+def _shape_args(call: cst.Call) -> list[cst.BaseExpression]:
+    args = [a.value for a in call.args if a.keyword is None]
+    if len(args) == 1 and isinstance(args[0], (cst.Tuple, cst.List)):
+        return [e.value for e in args[0].elements]
+    return args
+
+
+def _layout_of_shape(shape: list[cst.BaseExpression]) -> Optional[Layout]:
+    if len(shape) == 1:
+        return Layout.FLAT
+    if len(shape) == 2:
+        first, second = (_int_value(s) for s in shape)
+        if second == 1 and first != 1:
+            return Layout.COLUMN
+        if first == 1 and second != 1:
+            return Layout.ROW
+    return None
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return (isinstance(node, cst.Name) and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
+
+
+def _is_full_slice(node: cst.BaseSlice) -> bool:
+    return isinstance(node, cst.Slice) and node.lower is None and node.upper is None and node.step is None
+
+
+def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0) -> Optional[Layout]:
+    """The layout the code establishes for `node`, or None when unknown."""
+    if depth > 6:
+        return None
+    if isinstance(node, cst.Name):
+        return _name_layout(analysis, node, depth)
+    if isinstance(node, cst.Attribute):
+        if node.attr.value == "T":
+            inner = layout(analysis, node.value, depth + 1)
+            return {Layout.FLAT: Layout.FLAT, Layout.COLUMN: Layout.ROW, Layout.ROW: Layout.COLUMN}.get(inner)  # type: ignore[arg-type]
+        return _attribute_layout(analysis, node)
+    if isinstance(node, cst.Subscript):
+        slices = [element.slice for element in node.slice]
+        indices = [s.value if isinstance(s, cst.Index) else None for s in slices]
+        if len(slices) == 2:
+            first, second = slices
+            if _is_full_slice(first) and isinstance(second, cst.Index) and _is_none(second.value):
+                if layout(analysis, node.value, depth + 1) == Layout.FLAT:
+                    return Layout.COLUMN
+            if isinstance(first, cst.Index) and _is_none(first.value) and _is_full_slice(second):
+                if layout(analysis, node.value, depth + 1) == Layout.FLAT:
+                    return Layout.ROW
+            if _is_full_slice(first) and isinstance(second, cst.Index) and _int_value(second.value) is not None:
+                return Layout.FLAT
+        if len(slices) == 1 and indices[0] is not None and _is_none(indices[0]):
+            if layout(analysis, node.value, depth + 1) == Layout.FLAT:
+                return Layout.ROW
+        return None
+    if isinstance(node, cst.Call):
+        name = call_name(node) or ""
+        method = last_part(name)
+        receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+        if method == "reshape":
+            shape = _shape_args(node)
+            if receiver is not None and dotted_name(receiver) in {"np", "numpy"} and shape:
+                shape = shape[1:]
+            return _layout_of_shape(shape)
+        if method in _FLATTENERS:
+            return Layout.FLAT
+        if method in {"zeros", "ones", "empty", "full"} and receiver is not None:
+            args = [a.value for a in node.args if a.keyword is None]
+            if args:
+                shape_arg = args[0]
+                if isinstance(shape_arg, (cst.Tuple, cst.List)):
+                    return _layout_of_shape([e.value for e in shape_arg.elements])
+                if isinstance(shape_arg, (cst.Name, cst.Integer, cst.Call)) and not (
+                    isinstance(shape_arg, cst.Call) and last_part(call_name(shape_arg)) == "shape"
+                ):
+                    return Layout.FLAT if not _is_shape_like(shape_arg) else None
+        if method == "atleast_2d":
+            args = [a.value for a in node.args]
+            if args and layout(analysis, args[0], depth + 1) == Layout.FLAT:
+                return Layout.ROW
+        if method == "transpose" and receiver is not None and dotted_name(receiver) in {"np", "numpy"}:
+            args = [a.value for a in node.args]
+            if len(args) == 1:
+                inner = layout(analysis, args[0], depth + 1)
+                return {Layout.FLAT: Layout.FLAT, Layout.COLUMN: Layout.ROW, Layout.ROW: Layout.COLUMN}.get(inner)  # type: ignore[arg-type]
+        if method in _ELEMENTWISE:
+            args = [a.value for a in node.args if a.keyword is None]
+            if args and method not in {"array", "asarray"}:
+                return layout(analysis, args[0], depth + 1)
+            if args and isinstance(args[0], cst.List) and args[0].elements and all(
+                isinstance(e.value, (cst.Integer, cst.Float, cst.UnaryOperation)) for e in args[0].elements
+            ):
+                return Layout.FLAT
+        return None
+    if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, cst.MatrixMultiply):
+        left = layout(analysis, node.left, depth + 1)
+        right = layout(analysis, node.right, depth + 1)
+        if left is not None and (right == left or _is_scalar(node.right)):
+            return left
+        if right is not None and _is_scalar(node.left):
+            return right
+    return None
+
+
+def _is_shape_like(node: cst.BaseExpression) -> bool:
+    text = dotted_name(node.func) if isinstance(node, cst.Call) else None
+    return bool(text and text.endswith("shape"))
+
+
+def _is_scalar(node: cst.BaseExpression) -> bool:
+    """A number, or a full reduction (`np.sum(e)` with no axis)."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Call) and last_part(call_name(node)) in {"sum", "max", "min", "mean"}:
+        return not any(a.keyword is not None and a.keyword.value == "axis" for a in node.args) and len(
+            [a for a in node.args if a.keyword is None]
+        ) <= (1 if isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) in {"np", "numpy"} else 0)
+    return False
+
+
+def _name_layout(analysis: "ModuleAnalysis", node: cst.Name, depth: int) -> Optional[Layout]:
+    scope = scope_for(analysis, node)
+    definition = scope.reaching(analysis, node.value, node)
+    if definition is not None:
+        if definition.value is not None:
+            return layout(analysis, definition.value, depth + 1)
+        if definition.iterable is not None and definition.loop is not None:
+            return _loop_row_layout(analysis, definition)
+        return None
+    if scope.function is not None and scope.is_unbound_parameter(analysis, node.value, node):
+        if node.value in _apply_along_axis_parameters(analysis, scope.function):
+            return Layout.FLAT
+    return None
+
+
+def _attribute_layout(analysis: "ModuleAnalysis", node: cst.Attribute) -> Optional[Layout]:
+    return None
+
+
+def _loop_row_layout(analysis: "ModuleAnalysis", definition: Definition) -> Optional[Layout]:
+    """A row of a batched array: `for out, g in zip(self.output, dvalues)` where
+    `self.output` is normalised per row (`axis=1`/`-1`) in the class."""
+    loop = definition.loop
+    assert loop is not None
+    iterable = loop.iter
+    if isinstance(iterable, cst.Call) and call_name(iterable) == "enumerate" and iterable.args:
+        iterable = iterable.args[0].value
+    sources: list[cst.BaseExpression]
+    if isinstance(iterable, cst.Call) and call_name(iterable) == "zip":
+        sources = [a.value for a in iterable.args]
+        position = _zip_position(loop.target, definition.name)
+        if position is None or position >= len(sources):
+            return None
+        sources = [sources[position]]
+    else:
+        sources = [iterable]
+    source = sources[0]
+    if is_batched_rows(analysis, source):
+        return Layout.FLAT
+    return None
+
+
+def _zip_position(target: cst.BaseExpression, name: str) -> Optional[int]:
+    """Where `name` sits in `a, b` or `i, (a, b)` (the enumerate form)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        elements = [e.value for e in target.elements]
+        if len(elements) == 2 and isinstance(elements[1], (cst.Tuple, cst.List)) and isinstance(elements[0], cst.Name):
+            elements = [e.value for e in elements[1].elements]
+        for position, element in enumerate(elements):
+            if isinstance(element, cst.Name) and element.value == name:
+                return position
+    return None
+
+
+_AXIS_ROWS = re.compile(r"\baxis\s*=\s*(1|-1)\b")
+
+
+def is_batched_rows(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> bool:
+    """`node` is (per the code) a 2-D batch normalised along its rows: a
+    `self.attr` assigned, in its class, a value reduced with `axis=1`/`-1`."""
+    name = dotted_name(node)
+    if not name or not name.startswith("self."):
+        return False
+    function = analysis.index.function_containing(node)
+    cls = analysis.index.class_of(function) if function is not None else None
+    if cls is None:
+        return False
+    for method in analysis.index.methods(cls).values():
+        for assign in analysis.index.nodes_in(method, cst.Assign):
+            for target in assign.targets:
+                if dotted_name(target.target) == name:
+                    value = assign.value
+                    texts = [analysis.code_for(value)]
+                    for inner in walk(value):
+                        if isinstance(inner, cst.Name):
+                            definition = scope_of(analysis, method).reaching(analysis, inner.value, inner)
+                            if definition is not None and definition.value is not None:
+                                texts.append(analysis.code_for(definition.value))
+                    if any(_AXIS_ROWS.search(text) for text in texts):
+                        return True
+    return False
+
+
+def _apply_along_axis_parameters(analysis: "ModuleAnalysis", function: cst.FunctionDef) -> set[str]:
+    """The first parameter of `function` when it is mapped over 1-D slices by
+    `np.apply_along_axis(function, ...)` in this module."""
+    name = function.name.value
+    for call in analysis.index.nodes(cst.Call):
+        if last_part(call_name(call)) == "apply_along_axis" and call.args:
+            first = call.args[0].value
+            if isinstance(first, cst.Name) and first.value == name:
+                params = function.params.params
+                if params:
+                    return {params[0].name.value}
+    return set()
+
+
+# -- Jacobian parts -----------------------------------------------------------
+class Part(str, enum.Enum):
+    DIAG = "diagonal"  # diag(s), diagflat(s), eye * s, einsum with eye
+    OUTER = "outer"  # s s^T in any spelling
+    SCALAR = "scalar"  # s . s written as if it were s s^T
+    SQUARE = "square"  # s*s, s**2, s (elementwise, broadcast along rows)
+    TRANSPOSED = "transposed"  # s @ s.T / s.T @ s with the layout of s unknown
+
+
+@dataclass(frozen=True)
+class JacobianPart:
+    """One signed term of a Jacobian-shaped sum."""
+
+    kind: Part
+    vector: str  # the base vector's key (source text after layout changes)
+    node: cst.BaseExpression
+    sign: int
+    detail: str = ""  # e.g. "np.diag" vs "np.diagflat", or the 1-D evidence
+
+
+def signed_terms(node: cst.BaseExpression, sign: int = 1, limit: int = 64) -> list[tuple[int, cst.BaseExpression]]:
+    """`a - b + (-c)` as [(+1, a), (-1, b), (-1, c)] (iterative: chains can be long)."""
+    terms: list[tuple[int, cst.BaseExpression]] = []
+    stack: list[tuple[int, cst.BaseExpression]] = [(sign, node)]
+    while stack:
+        if len(terms) + len(stack) > limit:
+            return [(sign, node)]
+        current_sign, current = stack.pop()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, (cst.Add, cst.Subtract)):
+            right_sign = current_sign if isinstance(current.operator, cst.Add) else -current_sign
+            stack.append((right_sign, current.right))
+            stack.append((current_sign, current.left))
+        elif isinstance(current, cst.UnaryOperation) and isinstance(current.operator, cst.Minus):
+            stack.append((-current_sign, current.expression))
+        elif (
+            isinstance(current, cst.Call)
+            and last_part(call_name(current)) in {"add", "subtract"}
+            and _numpy_call(current)
+            and len(current.args) == 2
+            and all(a.keyword is None and not a.star for a in current.args)
+        ):
+            second = current_sign if last_part(call_name(current)) == "add" else -current_sign
+            stack.append((second, current.args[1].value))
+            stack.append((current_sign, current.args[0].value))
+        else:
+            terms.append((current_sign, current))
+    return terms
+
+
+def _numpy_call(call: cst.Call) -> bool:
+    return isinstance(call.func, cst.Attribute) and dotted_name(call.func.value) in {"np", "numpy"}
+
+
+def _positional(call: cst.Call) -> list[cst.BaseExpression]:
+    return [a.value for a in call.args if a.keyword is None and not a.star]
+
+
+def is_eye(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> bool:
+    """`np.eye(n)`, `np.identity(n)` (or a local name bound to one)."""
+    node = resolve(analysis, node)
+    if isinstance(node, cst.Subscript):  # np.eye(n)[None]
+        node = node.value
+    return isinstance(node, cst.Call) and last_part(call_name(node)) in {"eye", "identity"}
+
+
+def _strip_layout(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str]:
+    """The vector under `.T`, `.reshape(..)`, `[:, None]`, `np.transpose(..)`,
+    `.ravel()`; and a tag of the changes applied (for telling factors apart)."""
+    tags: list[str] = []
+    current = node
+    while True:
+        if isinstance(current, cst.Attribute) and current.attr.value == "T":
+            tags.append("T")
+            current = current.value
+        elif isinstance(current, cst.Call) and last_part(call_name(current)) in {"reshape", "ravel", "flatten", "squeeze"} and isinstance(current.func, cst.Attribute) and dotted_name(current.func.value) not in {"np", "numpy"}:
+            tags.append(f"reshape{len(_shape_args(current))}:" + ",".join(str(_int_value(a)) for a in _shape_args(current)))
+            current = current.func.value
+        elif isinstance(current, cst.Call) and last_part(call_name(current)) == "transpose" and _numpy_call(current) and len(current.args) == 1:
+            tags.append("T")
+            current = current.args[0].value
+        elif isinstance(current, cst.Subscript) and any(
+            isinstance(e.slice, cst.Index) and _is_none(e.slice.value) for e in current.slice
+        ) and all(
+            (isinstance(e.slice, cst.Index) and (_is_none(e.slice.value) or isinstance(e.slice.value, cst.Ellipsis)))
+            or _is_full_slice(e.slice)
+            for e in current.slice
+        ):
+            pattern = ",".join("N" if isinstance(e.slice, cst.Index) and _is_none(e.slice.value) else "." for e in current.slice)
+            tags.append(f"[{pattern}]")
+            current = current.value
+        else:
+            return current, "/".join(tags)
+
+
+def vector_key(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> str:
+    """The base vector of an expression (through layout changes and local
+    aliases such as `s_col = s.reshape(-1, 1)`), as comparable text."""
+    base, _ = _strip_layout(node)
+    for _ in range(3):
+        if not isinstance(base, cst.Name):
+            break
+        resolved = resolve(analysis, base, depth=1)
+        if resolved is base:
+            break
+        inner, tags = _strip_layout(resolved)
+        if not tags:
+            break
+        base = inner
+    return analysis.code_for(base)
+
+
+def _none_position(node: cst.BaseExpression) -> Optional[str]:
+    """'col' for x[:, None] / x[..., :, None], 'row' for x[None, :] / x[..., None, :]."""
+    if not isinstance(node, cst.Subscript):
+        return None
+    entries = [e.slice for e in node.slice]
+    nones = [i for i, e in enumerate(entries) if isinstance(e, cst.Index) and _is_none(e.value)]
+    if len(nones) != 1:
+        return None
+    return "col" if nones[0] == len(entries) - 1 else "row"
+
+
+def _einsum_inputs(call: cst.Call) -> Optional[tuple[list[str], str, list[cst.BaseExpression]]]:
+    args = _positional(call)
+    if not args or not isinstance(args[0], cst.SimpleString):
+        return None
+    spec = args[0].evaluated_value
+    if not isinstance(spec, str) or "->" not in spec:
+        return None
+    inputs, output = spec.replace(" ", "").split("->", 1)
+    return inputs.split(","), output, args[1:]
+
+
+def classify(analysis: "ModuleAnalysis", node: cst.BaseExpression, sign: int = 1) -> Optional[JacobianPart]:
+    """What Jacobian part `node` is, if any."""
+    if isinstance(node, cst.Call):
+        name = last_part(call_name(node))
+        args = _positional(node)
+        if name in {"diag", "diagflat"} and len(args) == 1:
+            return JacobianPart(Part.DIAG, vector_key(analysis, args[0]), node, sign, detail=name)
+        if name == "outer" and len(args) == 2:
+            a, b = (vector_key(analysis, x) for x in args)
+            if a == b:
+                return JacobianPart(Part.OUTER, a, node, sign)
+            return None
+        if name in {"dot", "matmul"} and (len(args) == 2 or (len(args) == 1 and isinstance(node.func, cst.Attribute) and not _numpy_call(node))):
+            left, right = (args[0], args[1]) if len(args) == 2 else (node.func.value, args[0])  # type: ignore[attr-defined]
+            return _product_part(analysis, node, left, right, sign)
+        if name == "square" and len(args) == 1:
+            return JacobianPart(Part.SQUARE, vector_key(analysis, args[0]), node, sign)
+        if name == "multiply" and len(args) == 2:
+            return _elementwise_part(analysis, node, args[0], args[1], sign)
+        if name == "einsum":
+            return _einsum_part(analysis, node, sign)
+        return None
+    if isinstance(node, cst.BinaryOperation):
+        if isinstance(node.operator, cst.MatrixMultiply):
+            return _product_part(analysis, node, node.left, node.right, sign)
+        if isinstance(node.operator, cst.Multiply):
+            return _elementwise_part(analysis, node, node.left, node.right, sign)
+        if isinstance(node.operator, cst.Power) and _int_value(node.right) == 2:
+            return JacobianPart(Part.SQUARE, vector_key(analysis, node.left), node, sign)
+    return None
+
+
+def _elementwise_part(
+    analysis: "ModuleAnalysis", node: cst.BaseExpression, left: cst.BaseExpression, right: cst.BaseExpression, sign: int
+) -> Optional[JacobianPart]:
+    if is_eye(analysis, left) or is_eye(analysis, right):
+        other = right if is_eye(analysis, left) else left
+        if is_eye(analysis, other) or isinstance(other, (cst.Integer, cst.Float)):
+            return None
+        return JacobianPart(Part.DIAG, vector_key(analysis, other), node, sign, detail="eye")
+    key_left, key_right = vector_key(analysis, left), vector_key(analysis, right)
+    if key_left != key_right:
+        return None
+    orient_left, orient_right = _orientation(analysis, left), _orientation(analysis, right)
+    if orient_left is not None and orient_right is not None and orient_left != orient_right:
+        return JacobianPart(Part.OUTER, key_left, node, sign)
+    if analysis.code_for(left) == analysis.code_for(right):
+        return JacobianPart(Part.SQUARE, key_left, node, sign)
+    return None
+
+
+def _orientation(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optional[str]:
+    """'col', 'row' or 'flat' for an operand of a broadcast outer product."""
+    position = _none_position(node)
+    if position is not None:
+        return position
+    found = layout(analysis, node)
+    if found == Layout.COLUMN:
+        return "col"
+    if found == Layout.ROW:
+        return "row"
+    if found == Layout.FLAT:
+        return "row"  # a 1-D array broadcasts as a row
+    return None
+
+
+def _product_part(
+    analysis: "ModuleAnalysis", node: cst.BaseExpression, left: cst.BaseExpression, right: cst.BaseExpression, sign: int
+) -> Optional[JacobianPart]:
+    key = vector_key(analysis, left)
+    if key != vector_key(analysis, right):
+        return None
+    left_orient = _matmul_orientation(analysis, left)
+    right_orient = _matmul_orientation(analysis, right)
+    if left_orient == "col" and right_orient == "row":
+        return JacobianPart(Part.OUTER, key, node, sign)
+    if left_orient == "flat" or right_orient == "flat":
+        evidence = "flat"
+        return JacobianPart(Part.SCALAR, key, node, sign, detail=evidence)
+    if left_orient == "row" and right_orient == "col":
+        return JacobianPart(Part.SCALAR, key, node, sign, detail="row-col")
+    _, left_tags = _strip_layout(left)
+    _, right_tags = _strip_layout(right)
+    if {left_tags, right_tags} == {"", "T"}:
+        return JacobianPart(Part.TRANSPOSED, key, node, sign)
+    return None
+
+
+def _matmul_orientation(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optional[str]:
+    position = _none_position(node)
+    if position is not None:
+        return position
+    found = layout(analysis, node)
+    if found == Layout.COLUMN:
+        return "col"
+    if found == Layout.ROW:
+        return "row"
+    if found == Layout.FLAT:
+        return "flat"
+    return None
+
+
+def _einsum_part(analysis: "ModuleAnalysis", node: cst.Call, sign: int) -> Optional[JacobianPart]:
+    parsed = _einsum_inputs(node)
+    if parsed is None:
+        return None
+    inputs, output, operands = parsed
+    if len(inputs) != 2 or len(operands) != 2:
+        return None
+    eyes = [is_eye(analysis, operand) for operand in operands]
+    if eyes[0] != eyes[1]:
+        vector = operands[1] if eyes[0] else operands[0]
+        vector_spec = inputs[1] if eyes[0] else inputs[0]
+        if len(output) == len(vector_spec) + 1:
+            return JacobianPart(Part.DIAG, vector_key(analysis, vector), node, sign, detail="einsum")
+        return None
+    a, b = (vector_key(analysis, x) for x in operands)
+    if a != b:
+        return None
+    first, second = inputs
+    if len(first) == len(second) and first[:-1] == second[:-1] and first[-1] != second[-1]:
+        if len(output) == len(first) + 1 and first[-1] in output and second[-1] in output:
+            return JacobianPart(Part.OUTER, a, node, sign)
+    return None
+
+
+def jacobian_parts(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> list[Optional[JacobianPart]]:
+    """Each signed term of `node` classified (None for terms that are no Jacobian part)."""
+    return [classify(analysis, term, sign) for sign, term in signed_terms(node)]

@@ -1,0 +1,823 @@
+"""Numerical facts about expressions, shared by the stability and shape rules (GL3xx, GL4xx).
+
+What this module answers, always from the syntax of one module and never from names alone:
+
+- which numeric operation a call is (`np.exp`, `math.exp`, `torch.exp`, `x.exp()`, `sum(...)`),
+  resolved through the module's imports (`import numpy as xp`, `from math import exp`);
+- for each function (its *scope*), the bindings of every local name in statement order, the
+  parameters, and the in-place mutations (`p[...] = ...`, `out=p`), so a rule can ask "what was
+  `z` bound to before this line?";
+- what an exponent's argument is: shifted by a max (over an axis, or globally), bounded
+  (clipped, `-abs(x)`, ...), a raw input (a parameter never rebound, or an affine map
+  `W @ x + b`), or unknown;
+- the softmax shape `exp(x) / sum(exp(x))` in its usual spellings, the sigmoid shape
+  `1 / (1 + exp(-x))`, and functions whose body returns one of them;
+- whether a value is a probability (the output of a softmax/sigmoid, by body) and whether it was
+  guarded (clipped, `+ eps`, `np.maximum(p, eps)`, passed through a helper, compared).
+
+Everything is computed lazily per function and cached per module analysis.
+"""
+
+from __future__ import annotations
+
+import enum
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, Optional, Union
+
+import libcst as cst
+
+from gradlint.analysis.syntax import block_items, dotted_name
+
+if TYPE_CHECKING:
+    from gradlint.analysis import ModuleAnalysis
+
+Scope_key = Optional[cst.FunctionDef]
+
+# Modules whose elementwise functions we understand (canonical import names).
+NUMERIC_MODULES = frozenset(
+    {
+        "numpy",
+        "jax.numpy",
+        "cupy",
+        "torch",
+        "tensorflow",
+        "tensorflow.math",
+        "math",
+        "autograd.numpy",
+        "mxnet.numpy",
+        "mlx.core",
+    }
+)
+# Aliases assumed when a module is used without an import we can see (snippets, notebooks).
+DEFAULT_ALIASES = {
+    "np": "numpy",
+    "numpy": "numpy",
+    "jnp": "jax.numpy",
+    "cp": "cupy",
+    "torch": "torch",
+    "tf": "tensorflow",
+    "math": "math",
+    "mx": "mlx.core",
+}
+BUILTINS = frozenset({"sum", "max", "min", "abs"})
+
+EXP = frozenset({"exp"})
+SUM = frozenset({"sum", "nansum", "fsum"})
+MAX = frozenset({"max", "amax", "nanmax"})
+LOG = frozenset({"log"})
+REDUCTIONS = frozenset({"sum", "nansum", "mean", "nanmean", "max", "amax", "nanmax", "min", "amin", "nanmin", "std", "var", "prod"})
+# Calls that bound their input (a guard against overflow or log(0)).
+BOUNDING = frozenset(
+    {"clip", "clamp", "maximum", "minimum", "fmax", "fmin", "tanh", "sigmoid", "expit", "log_softmax", "logsumexp",
+     "nan_to_num", "where", "abs", "absolute", "softmax", "logaddexp", "log1p", "sqrt", "sin", "cos", "arctan"}
+)
+# Calls that convert without changing values: their argument's meaning passes through.
+TRANSPARENT = frozenset(
+    {"asarray", "array", "asanyarray", "atleast_1d", "atleast_2d", "ravel", "flatten", "reshape", "squeeze",
+     "astype", "copy", "float", "float32", "float64", "tensor", "as_tensor", "detach", "contiguous", "view", "T"}
+)
+AFFINE = frozenset({"dot", "matmul", "einsum", "tensordot", "inner", "mm", "bmm", "linear"})
+
+
+class Stability(enum.Enum):
+    """What is known about the argument of an `exp`."""
+
+    RAW = "raw"  # unbounded input: a parameter never rebound, or logits W @ x + b
+    SHIFTED_AXIS = "shifted by its max over an axis"
+    SHIFTED_GLOBAL = "shifted by its global max"
+    BOUNDED = "bounded"  # clipped, -abs(x), shifted by something else: overflow is handled
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One binding of a local name: `value` is set for a plain `name = value`."""
+
+    name: str
+    statement: cst.CSTNode
+    order: int
+    value: Optional[cst.BaseExpression] = None
+    augmented: Optional[cst.AugAssign] = None  # `name op= value`
+
+
+@dataclass
+class Scope:
+    """The statements of one function (or the module level) in order, with bindings."""
+
+    function: Optional[cst.FunctionDef]
+    params: dict[str, cst.Param] = field(default_factory=dict)
+    order: dict[cst.CSTNode, int] = field(default_factory=dict)
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    # name -> orders of in-place writes: `name[...] = v`, `name[...] op= v`, `f(..., out=name)`
+    mutations: dict[str, list[int]] = field(default_factory=dict)
+    # name -> orders of statements comparing the name (`if p <= 0`, `assert (p > 0).all()`)
+    comparisons: dict[str, list[int]] = field(default_factory=dict)
+
+    def order_of(self, node: cst.CSTNode, analysis: "ModuleAnalysis") -> int:
+        """The order of the statement holding `node` (-1 when outside this scope's statements)."""
+        current: Optional[cst.CSTNode] = node
+        while current is not None:
+            found = self.order.get(current)
+            if found is not None:
+                return found
+            current = analysis.index.parent(current)
+        return -1
+
+    def before(self, name: str, order: int) -> list[Binding]:
+        return [binding for binding in self.bindings.get(name, ()) if binding.order < order]
+
+    def mutated_before(self, name: str, order: int) -> bool:
+        return any(at < order for at in self.mutations.get(name, ()))
+
+    def compared_before(self, name: str, order: int) -> bool:
+        return any(at <= order for at in self.comparisons.get(name, ()))
+
+
+class Numerics:
+    """Per-module numeric model; obtain it with `numerics(analysis)`."""
+
+    def __init__(self, analysis: "ModuleAnalysis") -> None:
+        self.analysis = analysis
+        self.index = analysis.index
+        self.aliases = self._aliases()
+        self._scopes: dict[Scope_key, Scope] = {}
+        self._returns: dict[cst.FunctionDef, Optional[str]] = {}
+        self._functions_by_name: Optional[dict[str, list[cst.FunctionDef]]] = None
+
+    # -- names ---------------------------------------------------------------------------
+    def _aliases(self) -> dict[str, Optional[str]]:
+        aliases: dict[str, Optional[str]] = dict(DEFAULT_ALIASES)
+        for node in self.index.nodes(cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name)
+                if not full:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    aliases[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    aliases[head] = head
+        for node in self.index.nodes(cst.ImportFrom):
+            module = dotted_name(node.module) if node.module is not None else None
+            if not module or node.relative:
+                continue
+            if isinstance(node.names, cst.ImportStar):
+                if module in NUMERIC_MODULES:
+                    for name in ("exp", "log", "log1p", "sum", "max", "amax", "clip", "maximum", "dot", "tanh"):
+                        aliases.setdefault(name, f"{module}.{name}")
+                continue
+            for alias in node.names:
+                name = dotted_name(alias.name)
+                if not name:
+                    continue
+                local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+                aliases[local] = f"{module}.{name}"
+        # A module-level def or class shadows an imported or builtin name.
+        for node in self.index.nodes_in(None, cst.FunctionDef):
+            aliases[node.name.value] = None
+        return aliases
+
+    def qualified(self, node: cst.CSTNode) -> Optional[str]:
+        """The canonical dotted name of `node` (`numpy.exp` for `np.exp`), or None."""
+        name = dotted_name(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in self.aliases:
+            base = self.aliases[head]
+            if base is None:
+                return None
+            return f"{base}.{rest}" if rest else base
+        if not rest and head in BUILTINS:
+            return f"builtins.{head}"
+        return None
+
+    def operation(self, node: cst.CSTNode) -> Optional[str]:
+        """The numeric operation of a call: `exp` for `np.exp(x)`, `x.exp()`, `math.exp(x)`;
+        `sum` for `np.sum(e)`, `e.sum()`, `sum(e)`. None when it is not a known one."""
+        if not isinstance(node, cst.Call):
+            return None
+        qualified = self.qualified(node.func)
+        if qualified is not None:
+            module, _, function = qualified.rpartition(".")
+            if module in NUMERIC_MODULES or module == "builtins" or module.startswith(("numpy.", "torch.", "scipy.special")):
+                return function
+            if module == "scipy.special" or qualified.startswith("scipy.special."):
+                return function
+        if isinstance(node.func, cst.Attribute):
+            receiver = node.func.value
+            receiver_name = dotted_name(receiver)
+            if receiver_name is not None and receiver_name.split(".")[0] in self.aliases:
+                return None  # a function of some other module
+            return node.func.attr.value
+        return None
+
+    def is_method_call(self, node: cst.Call) -> bool:
+        """`x.sum()` rather than `np.sum(x)`."""
+        if not isinstance(node.func, cst.Attribute):
+            return False
+        receiver_name = dotted_name(node.func.value)
+        return receiver_name is None or receiver_name.split(".")[0] not in self.aliases
+
+    def operand(self, node: cst.Call) -> Optional[cst.BaseExpression]:
+        """The array a call operates on: the receiver of `x.sum()`, the first argument of `np.sum(x)`."""
+        if self.is_method_call(node):
+            return node.func.value  # type: ignore[attr-defined]
+        positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+        return positional[0].value if positional else None
+
+    def numpy_prefix(self, node: cst.Call) -> Optional[str]:
+        """`np` for `np.exp(x)` when `np` is numpy (or a numpy-compatible module); else None."""
+        if not isinstance(node.func, cst.Attribute):
+            return None
+        receiver = dotted_name(node.func.value)
+        if receiver is None or receiver.split(".")[0] not in self.aliases:
+            return None
+        module = self.qualified(node.func.value)
+        return receiver if module in ("numpy", "jax.numpy", "cupy", "autograd.numpy") else None
+
+    # -- scopes --------------------------------------------------------------------------
+    def scope(self, function: Optional[cst.FunctionDef]) -> Scope:
+        found = self._scopes.get(function)
+        if found is None:
+            found = self._build_scope(function)
+            self._scopes[function] = found
+        return found
+
+    def scope_of(self, node: cst.CSTNode) -> Scope:
+        return self.scope(self.index.function_containing(node))
+
+    def _build_scope(self, function: Optional[cst.FunctionDef]) -> Scope:
+        scope = Scope(function)
+        if function is not None:
+            params = function.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                scope.params[param.name.value] = param
+            for star in (params.star_arg, params.star_kwarg):
+                if isinstance(star, cst.Param):
+                    scope.params[star.name.value] = star
+            items = block_items(function.body)
+        else:
+            items = block_items(self.analysis.module)  # type: ignore[arg-type]
+        counter = [0]
+        self._walk_block(scope, items, counter)
+        return scope
+
+    def _walk_block(self, scope: Scope, items: list[cst.CSTNode], counter: list[int]) -> None:
+        for item in items:
+            counter[0] += 1
+            order = counter[0]
+            scope.order[item] = order
+            if isinstance(item, (cst.FunctionDef, cst.ClassDef)):
+                self._bind(scope, item.name.value, item, order)
+                continue
+            if isinstance(item, cst.BaseSmallStatement):
+                self._small_statement(scope, item, order)
+                continue
+            self._compound_header(scope, item, order)
+            for block in _sub_blocks(item):
+                self._walk_block(scope, block_items(block), counter)
+
+    def _bind(self, scope: Scope, name: str, statement: cst.CSTNode, order: int, value=None, augmented=None) -> None:
+        scope.bindings.setdefault(name, []).append(Binding(name, statement, order, value, augmented))
+
+    def _bind_target(self, scope: Scope, target: cst.CSTNode, statement: cst.CSTNode, order: int, value=None) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(scope, target.value, statement, order, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind_target(scope, element.value, statement, order)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(scope, target.value, statement, order)
+        elif isinstance(target, cst.Subscript):
+            base = _subscript_root(target)
+            if base:
+                scope.mutations.setdefault(base, []).append(order)
+
+    def _small_statement(self, scope: Scope, item: cst.BaseSmallStatement, order: int) -> None:
+        if isinstance(item, cst.Assign):
+            for target in item.targets:
+                self._bind_target(scope, target.target, item, order, item.value)
+        elif isinstance(item, cst.AnnAssign):
+            if item.value is not None:
+                self._bind_target(scope, item.target, item, order, item.value)
+        elif isinstance(item, cst.AugAssign):
+            if isinstance(item.target, cst.Name):
+                self._bind(scope, item.target.value, item, order, None, item)
+            else:
+                self._bind_target(scope, item.target, item, order)
+        self._scan_expressions(scope, item, order)
+
+    def _compound_header(self, scope: Scope, item: cst.CSTNode, order: int) -> None:
+        if isinstance(item, cst.For):
+            self._bind_target(scope, item.target, item, order)
+            self._scan_expressions(scope, item.iter, order)
+        elif isinstance(item, (cst.If, cst.While)):
+            self._scan_expressions(scope, item.test, order)
+        elif isinstance(item, cst.With):
+            for with_item in item.items:
+                if with_item.asname is not None:
+                    self._bind_target(scope, with_item.asname.name, item, order)
+                self._scan_expressions(scope, with_item.item, order)
+        elif isinstance(item, cst.Try):
+            for handler in item.handlers:
+                if handler.name is not None:
+                    self._bind_target(scope, handler.name.name, item, order)
+
+    def _scan_expressions(self, scope: Scope, node: cst.CSTNode, order: int) -> None:
+        """Record comparisons, `out=name` writes and walrus bindings in a statement."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+                continue
+            if isinstance(current, cst.Comparison):
+                for name in _names_in_expression(current):
+                    scope.comparisons.setdefault(name, []).append(order)
+            elif isinstance(current, cst.Call):
+                for arg in current.args:
+                    if arg.keyword is not None and arg.keyword.value == "out":
+                        root = _subscript_root(arg.value) or (arg.value.value if isinstance(arg.value, cst.Name) else None)
+                        if root:
+                            scope.mutations.setdefault(root, []).append(order)
+            elif isinstance(current, cst.NamedExpr) and isinstance(current.target, cst.Name):
+                self._bind(scope, current.target.value, current, order, current.value)
+            stack.extend(current.children)
+
+    # -- resolving values ----------------------------------------------------------------
+    def value_of(self, node: cst.BaseExpression, scope: Scope, order: int) -> cst.BaseExpression:
+        """Follow a name to the value of its last plain binding before `order` (one level)."""
+        if isinstance(node, cst.Name):
+            bindings = scope.before(node.value, order)
+            if bindings and bindings[-1].value is not None and bindings[-1].augmented is None:
+                return bindings[-1].value
+        return node
+
+    def stability(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Stability:
+        """What is known about `node` as the argument of an exp (see `Stability`)."""
+        if depth > 6:
+            return Stability.UNKNOWN
+        node = _unwrap(node)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+            return self.stability(node.expression, scope, order, depth + 1)
+        if isinstance(node, cst.BinaryOperation):
+            operator = node.operator
+            if isinstance(operator, cst.Subtract):
+                shift = self.max_shift(node.right, scope, order)
+                if shift is not None:
+                    return shift
+                return Stability.BOUNDED if not _is_number(node.right) else self.stability(node.left, scope, order, depth + 1)
+            if isinstance(operator, cst.Add):
+                if _is_number(node.right):
+                    return self.stability(node.left, scope, order, depth + 1)
+                if _is_number(node.left):
+                    return self.stability(node.right, scope, order, depth + 1)
+                if self.is_affine(node.left):
+                    return Stability.RAW
+                return Stability.UNKNOWN
+            if isinstance(operator, cst.Divide):
+                return self.stability(node.left, scope, order, depth + 1)
+            if isinstance(operator, cst.Multiply):
+                if _is_number(node.left):
+                    return self.stability(node.right, scope, order, depth + 1)
+                if _is_number(node.right):
+                    return self.stability(node.left, scope, order, depth + 1)
+                return Stability.UNKNOWN
+            if isinstance(operator, cst.MatrixMultiply):
+                return Stability.RAW
+            return Stability.UNKNOWN
+        if isinstance(node, cst.Call):
+            operation = self.operation(node)
+            if operation in BOUNDING:
+                return Stability.BOUNDED
+            if operation in AFFINE:
+                return Stability.RAW
+            if operation in TRANSPARENT:
+                inner = self.operand(node) if operation not in ("float", "tensor", "as_tensor") else _first_arg(node)
+                if inner is not None:
+                    return self.stability(inner, scope, order, depth + 1)
+            return Stability.UNKNOWN
+        if isinstance(node, cst.Attribute) and node.attr.value == "T":
+            return self.stability(node.value, scope, order, depth + 1)
+        if isinstance(node, cst.Name):
+            name = node.value
+            bindings = scope.before(name, order)
+            if any(binding.augmented is not None for binding in bindings):
+                # `x -= np.max(x)` (or any other in-place update) before the use.
+                last_aug = [b for b in bindings if b.augmented is not None][-1]
+                aug = last_aug.augmented
+                assert aug is not None
+                if isinstance(aug.operator, cst.SubtractAssign):
+                    shift = self.max_shift(aug.value, scope, order)
+                    if shift is not None:
+                        return shift
+                return Stability.BOUNDED if isinstance(aug.operator, cst.SubtractAssign) else Stability.UNKNOWN
+            if scope.mutated_before(name, order):
+                return Stability.UNKNOWN  # e.g. `x[x > 500] = 500`
+            if not bindings:
+                return Stability.RAW if name in scope.params and name not in ("self", "cls") else Stability.UNKNOWN
+            last = bindings[-1]
+            if last.value is None:
+                return Stability.UNKNOWN
+            # Every binding before the use must agree that the value is raw (a shift in any branch
+            # before counts: stay silent).
+            results = {self.stability(b.value, scope, b.order, depth + 1) for b in bindings if b.value is not None}
+            if any(binding.value is None for binding in bindings):
+                results.add(Stability.UNKNOWN)
+            if Stability.RAW in results and len(results) == 1:
+                return Stability.RAW
+            for kind in (Stability.BOUNDED, Stability.UNKNOWN, Stability.SHIFTED_AXIS, Stability.SHIFTED_GLOBAL):
+                if kind in results and kind is not Stability.RAW:
+                    current = self.stability(last.value, scope, last.order, depth + 1)
+                    return current if current is not Stability.RAW else kind
+            return Stability.UNKNOWN
+        return Stability.UNKNOWN
+
+    def max_shift(self, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[Stability]:
+        """SHIFTED_AXIS / SHIFTED_GLOBAL when `node` is a max (possibly via a name), else None."""
+        call = self.max_call(node, scope, order)
+        if call is None:
+            return None
+        return Stability.SHIFTED_AXIS if self.reduction_axis(call) is not None else Stability.SHIFTED_GLOBAL
+
+    def shift_call(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Optional[cst.Call]:
+        """The max call an exp argument is shifted by (`x - np.max(x)`, or `x` after
+        `x -= np.max(x)` / `x = x - np.max(x)`), else None."""
+        if depth > 6:
+            return None
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+            return self.shift_call(node.expression, scope, order, depth + 1)
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.Subtract):
+                return self.max_call(node.right, scope, order)
+            if isinstance(node.operator, (cst.Divide, cst.Multiply)):
+                return self.shift_call(node.left, scope, order, depth + 1) or self.shift_call(node.right, scope, order, depth + 1)
+            return None
+        if isinstance(node, cst.Name):
+            bindings = scope.before(node.value, order)
+            if not bindings:
+                return None
+            last = bindings[-1]
+            if last.augmented is not None:
+                if isinstance(last.augmented.operator, cst.SubtractAssign):
+                    return self.max_call(last.augmented.value, scope, last.order)
+                return None
+            if last.value is not None:
+                return self.shift_call(last.value, scope, last.order, depth + 1)
+        return None
+
+    def max_call(self, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[cst.Call]:
+        """The max reduction `node` is (directly or through a name / reshape / indexing), else None."""
+        node = _unwrap(self.value_of(_unwrap(node), scope, order))
+        if isinstance(node, cst.Subscript):
+            node = _unwrap(node.value)  # np.max(x, axis=1)[:, None]
+        if isinstance(node, cst.Attribute) and node.attr.value in ("values", "data"):
+            node = _unwrap(node.value)  # torch: x.max(dim=1, keepdim=True).values
+        if isinstance(node, cst.Call) and self.operation(node) in ("reshape", "expand_dims", "unsqueeze"):
+            inner = self.operand(node) if self.operation(node) == "reshape" else _first_arg(node)
+            if inner is not None:
+                node = _unwrap(inner)
+        if not isinstance(node, cst.Call) or self.operation(node) not in MAX:
+            return None
+        return node
+
+    def reduction_axis(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+        """The axis of a reduction (`axis=`, `dim=`, or the positional one), None when global."""
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in ("axis", "dim", "axes"):
+                return None if _is_none(arg.value) else arg.value
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        index = 0 if self.is_method_call(call) else 1
+        if self.operation(call) in ("max", "min") and self.qualified(call.func) == f"builtins.{self.operation(call)}":
+            return None
+        if len(positional) > index:
+            value = positional[index].value
+            return None if _is_none(value) else value
+        return None
+
+    def keepdims(self, call: cst.Call) -> bool:
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in ("keepdims", "keepdim"):
+                return not (isinstance(arg.value, cst.Name) and arg.value.value == "False")
+        return False
+
+    def is_affine(self, node: cst.BaseExpression) -> bool:
+        node = _unwrap(node)
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, cst.MatrixMultiply):
+                return True
+            if isinstance(node.operator, cst.Add):
+                return self.is_affine(node.left) or self.is_affine(node.right)
+        return isinstance(node, cst.Call) and self.operation(node) in AFFINE
+
+    # -- exp / softmax / sigmoid shapes --------------------------------------------------
+    def exp_argument(self, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+        """`x` for `np.exp(x)`, `math.exp(x)`, `x.exp()`, `np.e ** x`; else None."""
+        node = _unwrap(node)  # type: ignore[arg-type]
+        if isinstance(node, cst.Call) and self.operation(node) in EXP:
+            return self.operand(node)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
+            base = self.qualified(node.left)
+            if base in ("numpy.e", "math.e", "torch.e"):
+                return node.right
+        return None
+
+    def exp_call(self, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[cst.BaseExpression]:
+        """The exp expression `node` is (directly, or through a name bound to it), else None."""
+        node = _unwrap(node)
+        if self.exp_argument(node) is not None:
+            return node
+        if isinstance(node, cst.Name):
+            value = self.value_of(node, scope, order)
+            if value is not node:
+                value = _unwrap(value)
+                if isinstance(value, cst.Call) and self.operation(value) in ("astype", "copy", "float"):
+                    value = _unwrap(self.operand(value) or value)
+                if self.exp_argument(value) is not None:
+                    return value
+        return None
+
+    def softmax_parts(
+        self, numerator: cst.BaseExpression, denominator: cst.BaseExpression, scope: Scope, order: int
+    ) -> Optional["SoftmaxShape"]:
+        """The softmax shape of `numerator / denominator`, or None.
+
+        The numerator is an exp (or a name bound to one); the denominator is a sum of that same
+        exp (`np.sum(e)`, `e.sum()`, `sum(e)`, `np.sum(np.exp(x))`, or a name bound to such a sum)."""
+        numerator_exp = self.exp_call(numerator, scope, order)
+        if numerator_exp is None:
+            return None
+        total = _unwrap(self.value_of(_unwrap(denominator), scope, order))
+        if isinstance(total, cst.Subscript):
+            total = _unwrap(total.value)
+        if isinstance(total, cst.Call) and self.operation(total) in ("reshape", "expand_dims", "unsqueeze", "view"):
+            inner = self.operand(total) if self.operation(total) in ("reshape", "view") else _first_arg(total)
+            if inner is not None:
+                total = _unwrap(self.value_of(_unwrap(inner), scope, order))
+        if not isinstance(total, cst.Call) or self.operation(total) not in SUM:
+            return None
+        summed = self.operand(total)
+        if summed is None:
+            return None
+        summed = _unwrap(summed)
+        if isinstance(summed, (cst.GeneratorExp, cst.ListComp)):
+            return None
+        same_name = (
+            isinstance(summed, cst.Name)
+            and isinstance(_unwrap(numerator), cst.Name)
+            and summed.value == _unwrap(numerator).value  # type: ignore[attr-defined]
+        )
+        if same_name:
+            denominator_exp = numerator_exp
+        else:
+            denominator_exp = self.exp_call(summed, scope, order)
+            if denominator_exp is None:
+                return None
+        return SoftmaxShape(numerator_exp, denominator_exp, total)
+
+    def sigmoid_argument(self, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+        """`z` for `1 / (1 + exp(-z))` or `exp(z) / (1 + exp(z))`; else None."""
+        node = _unwrap(node)
+        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide)):
+            return None
+        denominator = _unwrap(node.right)
+        if not (isinstance(denominator, cst.BinaryOperation) and isinstance(denominator.operator, cst.Add)):
+            return None
+        if _is_number(denominator.left, 1):
+            exp_term = denominator.right
+        elif _is_number(denominator.right, 1):
+            exp_term = denominator.left
+        else:
+            return None
+        argument = self.exp_argument(exp_term)
+        if argument is None:
+            return None
+        numerator = _unwrap(node.left)
+        if _is_number(numerator, 1):
+            argument = _unwrap(argument)
+            if isinstance(argument, cst.UnaryOperation) and isinstance(argument.operator, cst.Minus):
+                return argument.expression
+            return argument
+        if self.exp_argument(numerator) is not None and self.code(self.exp_argument(numerator)) == self.code(argument):
+            return argument
+        return None
+
+    # -- functions by body -----------------------------------------------------------------
+    def returned_kind(self, function: cst.FunctionDef) -> Optional[str]:
+        """'softmax' or 'sigmoid' when every return of `function` returns that shape (by body)."""
+        if function in self._returns:
+            return self._returns[function]
+        self._returns[function] = None  # recursion guard
+        returns = [node for node in self.index.nodes_in(function, cst.Return) if node.value is not None]
+        kinds: set[Optional[str]] = set()
+        scope = self.scope(function)
+        for node in returns:
+            order = scope.order_of(node, self.analysis)
+            assert node.value is not None
+            kinds.add(self.kind_of(node.value, scope, order, depth=1))
+        result = kinds.pop() if len(kinds) == 1 else None
+        self._returns[function] = result
+        return result
+
+    def kind_of(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Optional[str]:
+        """'softmax' / 'sigmoid' when `node` is the output of one (by body), else None."""
+        if depth > 4:
+            return None
+        node = _unwrap(node)
+        if isinstance(node, cst.Name):
+            bindings = scope.before(node.value, order)
+            if bindings and bindings[-1].augmented is not None:
+                aug = bindings[-1].augmented
+                if isinstance(aug.operator, cst.DivideAssign) and self.softmax_parts(aug.target, aug.value, scope, bindings[-1].order):  # type: ignore[arg-type]
+                    return "softmax"
+                return None
+            value = self.value_of(node, scope, order)
+            if value is node:
+                return None
+            return self.kind_of(value, scope, bindings[-1].order, depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+            if self.softmax_parts(node.left, node.right, scope, order) is not None:
+                return "softmax"
+            if self.sigmoid_argument(node) is not None:
+                return "sigmoid"
+            return None
+        if isinstance(node, cst.Call):
+            qualified = self.qualified(node.func) or ""
+            last = qualified.rsplit(".", 1)[-1]
+            if qualified.startswith(("scipy.special.", "torch.", "jax.nn.", "tensorflow.")) and last in ("softmax", "expit", "sigmoid"):
+                return "softmax" if last == "softmax" else "sigmoid"
+            if isinstance(node.func, cst.Attribute) and last in ("softmax", "sigmoid") and qualified.startswith(("torch.", "F.")):
+                return last
+            target = self.local_function(node)
+            if target is not None:
+                return self.returned_kind(target)
+        return None
+
+    def local_function(self, call: cst.Call) -> Optional[cst.FunctionDef]:
+        """The module-level function (or same-class method, `self.f(...)`) a call calls."""
+        if self._functions_by_name is None:
+            found: dict[str, list[cst.FunctionDef]] = {}
+            for function in self.index.nodes(cst.FunctionDef):
+                found.setdefault(function.name.value, []).append(function)
+            self._functions_by_name = found
+        name = dotted_name(call.func)
+        if name is None:
+            return None
+        if "." in name:
+            head, _, rest = name.partition(".")
+            if head != "self" or "." in rest:
+                return None
+            caller = self.index.function_containing(call)
+            owner = self.index.class_of(caller) if caller is not None else None
+            if owner is None:
+                return None
+            return self.index.methods(owner).get(rest)
+        candidates = [f for f in self._functions_by_name.get(name, ()) if self.index.class_of(f) is None]
+        return candidates[0] if len(candidates) == 1 else None
+
+    # -- probabilities -------------------------------------------------------------------
+    def probability_source(self, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[str]:
+        """'softmax'/'sigmoid' when `node` (a name or subscript of one, unguarded) holds such an
+        output computed in this scope; None otherwise (including when a guard intervenes)."""
+        node = _unwrap(node)
+        if isinstance(node, cst.Subscript):
+            node = _unwrap(node.value)
+        if not isinstance(node, cst.Name):
+            return self.kind_of(node, scope, order) if isinstance(node, cst.Call) else None
+        name = node.value
+        if scope.mutated_before(name, order) or scope.compared_before(name, order):
+            return None
+        bindings = scope.before(name, order)
+        if not bindings:
+            return None
+        if any(binding.value is None and binding.augmented is None for binding in bindings):
+            return None
+        return self.kind_of(node, scope, order)
+
+    def is_unguarded_parameter(self, node: cst.BaseExpression, scope: Scope, order: int) -> bool:
+        """`node` is a parameter (or a subscript of one) not rebound, mutated or compared before."""
+        node = _unwrap(node)
+        if isinstance(node, cst.Subscript):
+            node = _unwrap(node.value)
+        if not isinstance(node, cst.Name) or node.value not in scope.params or node.value in ("self", "cls"):
+            return False
+        name = node.value
+        return not (scope.before(name, order) or scope.mutated_before(name, order) or scope.compared_before(name, order))
+
+    # -- misc ----------------------------------------------------------------------------
+    def code(self, node: Optional[cst.CSTNode]) -> str:
+        return self.analysis.code_for(node) if node is not None else ""
+
+
+@dataclass(frozen=True)
+class SoftmaxShape:
+    """`exp(a) / sum(exp(b))`: the numerator's exp, the normaliser's exp, and the sum call."""
+
+    numerator_exp: cst.BaseExpression
+    denominator_exp: cst.BaseExpression
+    total: cst.Call
+
+
+_CACHE: "weakref.WeakKeyDictionary[ModuleAnalysis, Numerics]" = weakref.WeakKeyDictionary()
+
+
+def numerics(analysis: "ModuleAnalysis") -> Numerics:
+    """The numeric model of a module, built once per analysis."""
+    found = _CACHE.get(analysis)
+    if found is None:
+        found = Numerics(analysis)
+        _CACHE[analysis] = found
+    return found
+
+
+# -- small syntax helpers ------------------------------------------------------------------
+def _unwrap(node: cst.BaseExpression) -> cst.BaseExpression:
+    """libcst keeps parentheses on the node itself; nothing to unwrap but kept for clarity."""
+    return node
+
+
+def _sub_blocks(node: cst.CSTNode) -> Iterator[cst.BaseSuite]:
+    for name in ("body", "orelse", "finalbody"):
+        child = getattr(node, name, None)
+        if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            yield child
+        elif isinstance(child, (cst.Else, cst.Finally)):
+            yield child.body
+        elif isinstance(child, cst.If):  # elif
+            yield from _elif_blocks(child)
+    for handler in getattr(node, "handlers", ()) or ():
+        yield handler.body
+    if isinstance(node, cst.Match):
+        for case in node.cases:
+            yield case.body
+
+
+def _elif_blocks(node: cst.If) -> Iterator[cst.BaseSuite]:
+    yield node.body
+    if isinstance(node.orelse, cst.Else):
+        yield node.orelse.body
+    elif isinstance(node.orelse, cst.If):
+        yield from _elif_blocks(node.orelse)
+
+
+def _subscript_root(node: cst.CSTNode) -> Optional[str]:
+    current = node
+    while isinstance(current, cst.Subscript):
+        current = current.value
+    if isinstance(current, cst.Name):
+        return current.value
+    return None
+
+
+def _names_in_expression(node: cst.CSTNode) -> set[str]:
+    found = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)
+            continue
+        stack.extend(current.children)
+    return found
+
+
+def _first_arg(call: cst.Call) -> Optional[cst.BaseExpression]:
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    return positional[0].value if positional else None
+
+
+def _is_none(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _is_number(node: cst.CSTNode, value: Union[int, float, None] = None) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return value is None and _is_number(node.expression)
+    if isinstance(node, (cst.Integer, cst.Float)):
+        if value is None:
+            return True
+        try:
+            return float(node.value.replace("_", "")) == float(value)
+        except ValueError:
+            return False
+    return False
+
+
+def is_number(node: cst.CSTNode, value: Union[int, float, None] = None) -> bool:
+    """A numeric literal (optionally equal to `value`)."""
+    return _is_number(node, value)
+
+
+def unwrap(node: cst.BaseExpression) -> cst.BaseExpression:
+    return _unwrap(node)
+
+
+def subscript_root(node: cst.CSTNode) -> Optional[str]:
+    return _subscript_root(node)
+
+
+def first_arg(call: cst.Call) -> Optional[cst.BaseExpression]:
+    return _first_arg(call)

@@ -1,0 +1,1606 @@
+"""The semantic model of one module: forwards, derivatives, conventions, value roles.
+
+Everything here is decided from function bodies, never from names alone:
+
+- a *forward* is a function whose returned value is a nonlinearity of one of its
+  parameters (softmax = an exponential normalised by a sum of exponentials,
+  sigmoid = 1/(1+exp(-x)), tanh = np.tanh or its exponential formula, relu =
+  maximum(0, x), ...);
+- a *derivative* is a function whose returned value holds a derivative formula
+  (`s*(1-s)`, `1-s**2`, `diag(s) - outer(s, s)`, a Jacobian filled in a loop) in
+  one of its parameters: in the *activation convention* when the formula is in
+  the parameter itself, in the *logit convention* when it is in the forward
+  applied to the parameter; a function that hands its parameter to a derivative
+  (`np.apply_along_axis(softmax_prime, 1, d)`) is a derivative of the same kind;
+- a *role* is what a value is at a point of a function: an activation (the output
+  of a forward), a pre-activation (an affine map, or the input of a forward), a
+  fused loss gradient (`p - y`), a loss gradient (`-y / p`), an upstream gradient
+  (the gradient parameter of a backward), or a Jacobian.
+
+Values flow through local assignments (the assignment that reaches the read),
+through `self.<attr>` stores between methods, through lists filled by `append`
+(`zs[-1]`), through returns, and through calls resolved to their definitions
+(module functions, nested functions, `self.method`, callables stored in
+`self.<attr>` by `__init__` from the constructor's arguments, `Class().method`).
+
+The model is lazy: nothing is computed until a rule asks, and every answer is
+cached. Per-function facts come from the module index (`facts.FunctionFacts`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterator, Optional, Union
+
+import libcst as cst
+
+from gradlint.analysis import algebra
+from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike, last_order
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
+
+if TYPE_CHECKING:
+    from gradlint.analysis import ModuleAnalysis
+
+__all__ = [
+    "CallTarget",
+    "ClassInfo",
+    "Convention",
+    "DerivativeCall",
+    "DerivativeForm",
+    "DerivativeInfo",
+    "ForwardInfo",
+    "ForwardKind",
+    "Role",
+    "RoleEvidence",
+    "Semantics",
+    "FunctionLike",
+]
+
+
+class ForwardKind(enum.Enum):
+    """The nonlinearity a forward computes (recognised by its body)."""
+
+    SOFTMAX = "softmax"
+    LOG_SOFTMAX = "log-softmax"
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    RELU = "relu"
+    LEAKY_RELU = "leaky relu"
+    SOFTPLUS = "softplus"
+
+    @property
+    def convention_matters(self) -> bool:
+        """False for relu-like forwards: their derivative reads the same at z and at relu(z)."""
+        return self not in (ForwardKind.RELU, ForwardKind.LEAKY_RELU)
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+class Convention(enum.Enum):
+    """What a derivative takes as its input."""
+
+    ACTIVATION = "activation"  # the forward's output s: arithmetic on it (s*(1-s))
+    LOGIT = "logit"  # the pre-activation z: the forward is applied inside (sigmoid(z)*(1-sigmoid(z)))
+
+
+class Role(enum.Enum):
+    """What a value is, at a point of a function."""
+
+    ACTIVATION = "activation"
+    PREACTIVATION = "pre-activation"
+    FUSED_LOSS_GRADIENT = "fused loss gradient"
+    LOSS_GRADIENT = "loss gradient"
+    UPSTREAM_GRADIENT = "upstream gradient"
+    JACOBIAN = "Jacobian"
+
+
+_GRADIENT_ROLES = frozenset({Role.FUSED_LOSS_GRADIENT, Role.LOSS_GRADIENT, Role.UPSTREAM_GRADIENT})
+
+
+@dataclass(frozen=True)
+class ForwardInfo:
+    """A function or method computing a nonlinearity of its parameter `input_param`."""
+
+    function: FunctionLike = field(repr=False)
+    qualname: str
+    kind: ForwardKind
+    class_name: Optional[str]
+    input_param: Optional[str] = None
+    node: Optional[cst.CSTNode] = field(default=None, repr=False)  # the expression computing the nonlinearity
+
+
+@dataclass(frozen=True)
+class DerivativeForm:
+    """A derivative formula found in an expression: `s * (1 - s)` in atom `s`."""
+
+    shape: str  # "logistic" (s*(1-s)), "tanh" (1-s**2), "softmax-jacobian" (diag(s) - outer(s, s))
+    node: cst.BaseExpression
+    atom: cst.BaseExpression  # one occurrence of the atom the formula is in
+    in_matrix: bool = False  # written into an element of a matrix (a Jacobian filled in a loop)
+
+
+@dataclass(frozen=True)
+class DerivativeInfo:
+    """A function or method computing the derivative of a forward."""
+
+    function: FunctionLike = field(repr=False)
+    qualname: str
+    forward_kind: ForwardKind
+    convention: Convention
+    returns_jacobian: bool
+    upstream_param: Optional[str]
+    input_param: Optional[str]  # the parameter the formula is in (None: a cached attribute)
+    evidence: str  # e.g. "it computes s * (1 - s) from its argument"
+    node: cst.CSTNode = field(repr=False)  # the formula
+    input_attr: Optional[str] = None  # e.g. "self.output" for a backward reading its cache
+    via: Optional[FunctionLike] = field(default=None, repr=False)  # the derivative this one delegates to
+
+
+@dataclass(frozen=True)
+class RoleEvidence:
+    """Why a value has its role: `explanation` is e.g. "Z = W @ A_prev + b on line 31, an affine map"."""
+
+    role: Role
+    node: cst.CSTNode = field(repr=False)
+    explanation: str
+    forward_kind: Optional[ForwardKind] = None
+    reason: str = ""  # the innermost why ("an affine map"), without the chain of assignments
+
+    @property
+    def why(self) -> str:
+        return self.reason or self.explanation
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """A definition a call may reach, and how it was resolved."""
+
+    function: FunctionLike
+    via: str  # "" for a direct call, else e.g. "self.activation_prime, set to tanh_prime by Tanh"
+    bound_self: bool = False  # the first parameter is bound (a method called on an instance)
+
+
+@dataclass(frozen=True)
+class DerivativeCall:
+    """A call that reaches a derivative, with the argument bound to its input parameter."""
+
+    call: cst.Call
+    target: CallTarget
+    derivative: DerivativeInfo
+    argument: Optional[cst.BaseExpression]
+    how: str = ""  # e.g. "along axis 1" for np.apply_along_axis
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """A class's layer structure: its forward/backward and what forward caches."""
+
+    class_def: cst.ClassDef
+    name: str
+    bases: tuple[str, ...]
+    forward: Optional[cst.FunctionDef]
+    backward: Optional[cst.FunctionDef]
+    forward_kind: Optional[ForwardKind]
+    preactivation_attrs: frozenset[str]  # self.<attr> stored by forward before the nonlinearity
+    activation_attrs: frozenset[str]  # self.<attr> stored by forward after it
+
+
+FORWARD_METHODS = frozenset({"forward", "__call__", "call", "fprop", "forward_pass", "activate", "feedforward"})
+BACKWARD_METHODS = frozenset(
+    {"backward", "backprop", "backward_pass", "bprop", "backpropagate", "backpropagation", "grad", "gradient"}
+)
+GRADIENT_PARAMS = frozenset(
+    {
+        "grad", "grads", "gradient", "gradients", "dout", "d_out", "dvalues", "delta", "deltas", "output_error",
+        "output_gradient", "output_grad", "grad_output", "grad_out", "out_grad", "upstream", "upstream_grad",
+        "da", "d_a", "dy", "dh", "dz", "error", "err", "dl_dy", "dl_da", "de_dy", "de_da", "dldy", "dloss",
+        "prev_grad", "next_grad", "accum_grad", "top_diff", "chain_grad", "incoming_grad", "g",
+    }
+)
+_LIBRARY_PREFIXES = frozenset({"np", "numpy", "math", "torch", "cp", "cupy", "jnp", "jax.numpy", "xp", "scipy.special", "special", "F", "torch.nn.functional", "jax.nn", "sp", "scipy"})
+_TRANSPARENT_METHODS = frozenset({"reshape", "flatten", "ravel", "squeeze", "copy", "astype", "transpose", "view", "T"})
+_TRANSPARENT_FUNCTIONS = frozenset({"array", "asarray", "atleast_1d", "atleast_2d", "squeeze", "copy", "transpose", "reshape", "ravel", "asanyarray", "float32", "float64"})
+_SUMS = frozenset({"sum", "nansum"})
+_MATMULS = frozenset({"dot", "matmul"})
+
+
+def _library_call(call: cst.Call, *names: str) -> bool:
+    """`np.exp(...)`-like: the callee's last part is one of `names` on a numeric library (or bare `exp` from math)."""
+    name = call_name(call)
+    if name is None:
+        return False
+    head, _, tail = name.rpartition(".")
+    return tail in names and (head in _LIBRARY_PREFIXES or head.startswith(("np.", "numpy.", "torch.", "scipy.")))
+
+
+def _args(call: cst.Call) -> list[cst.BaseExpression]:
+    return [a.value for a in call.args if a.keyword is None and not a.star]
+
+
+def _kwarg(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def _number(node: cst.CSTNode) -> Optional[float]:
+    if isinstance(node, cst.Integer):
+        return float(int(node.value.replace("_", ""), 0))
+    if isinstance(node, cst.Float):
+        try:
+            return float(node.value.replace("_", ""))
+        except ValueError:
+            return None
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = _number(node.expression)
+        return -inner if inner is not None else None
+    return None
+
+
+def _is_number(node: cst.CSTNode, value: Optional[float] = None) -> bool:
+    number = _number(node)
+    return number is not None and (value is None or number == value)
+
+
+def _negated(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`x` for `-x` or `-1 * x`."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and _number(node) is None:
+        return node.expression
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        if _is_number(node.left, -1):
+            return node.right
+        if _is_number(node.right, -1):
+            return node.left
+    return None
+
+
+def _operator(node: cst.CSTNode, kind: type) -> bool:
+    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, kind)
+
+
+def _unshift(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`x` for the stabilised `x - np.max(x, ...)` / `x - x.max(...)` / `x - c`."""
+    if _operator(node, cst.Subtract):
+        right = node.right  # type: ignore[attr-defined]
+        if isinstance(right, cst.Call) and last_part(call_name(right)) in ("max", "amax"):
+            return node.left  # type: ignore[attr-defined]
+    return node
+
+
+class _Place:
+    """A point in a function: the facts of the function and the index order of the point."""
+
+    __slots__ = ("facts", "order")
+
+    def __init__(self, facts: FunctionFacts, order: int) -> None:
+        self.facts = facts
+        self.order = order
+
+
+class Semantics:
+    """Lazy, cached semantic questions about one module."""
+
+    MAX_DEPTH = 8
+
+    def __init__(self, analysis: "ModuleAnalysis") -> None:
+        self.analysis = analysis
+        self.index = analysis.index
+        self._facts: dict[Optional[cst.CSTNode], FunctionFacts] = {}
+        self._forward: dict[cst.CSTNode, Optional[ForwardInfo]] = {}
+        self._derivative: dict[cst.CSTNode, Optional[DerivativeInfo]] = {}
+        self._class_info: dict[cst.ClassDef, ClassInfo] = {}
+        self._attr_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
+        self._in_progress: set[tuple[str, int]] = set()
+
+    # ------------------------------------------------------------------ tables
+    @cached_property
+    def module_functions(self) -> dict[str, FunctionLike]:
+        """Module-level functions (and `name = lambda ...`) by name; the last definition wins."""
+        found: dict[str, FunctionLike] = {}
+        for function in self.index.nodes_in(None, cst.FunctionDef):
+            if self._is_top_level(function):
+                found[function.name.value] = function
+        for name, bindings in self.facts(None).bindings.items():
+            for binding in bindings:
+                if isinstance(binding.value, cst.Lambda) and self._is_top_level(binding.statement):
+                    found[name] = binding.value
+        return found
+
+    def _is_top_level(self, node: cst.CSTNode) -> bool:
+        statement = self.index.statement_of(node) if not isinstance(node, cst.FunctionDef) else node
+        parent = self.index.parent(statement)
+        while parent is not None and not isinstance(parent, (cst.Module, cst.ClassDef, cst.FunctionDef)):
+            parent = self.index.parent(parent)
+        return isinstance(parent, cst.Module)
+
+    @cached_property
+    def classes(self) -> dict[str, cst.ClassDef]:
+        """Classes of the module by name (the last definition wins)."""
+        return {c.name.value: c for c in self.index.nodes(cst.ClassDef)}
+
+    def qualname(self, function: FunctionLike) -> str:
+        if isinstance(function, cst.Lambda):
+            owner = self.index.statement_of(function)
+            if isinstance(owner, cst.SimpleStatementLine) and owner.body and isinstance(owner.body[0], cst.Assign):
+                name = dotted_name(owner.body[0].targets[0].target)
+                if name:
+                    return name
+            return "<lambda>"
+        parts = [function.name.value]
+        for ancestor in self.index.ancestors(function):
+            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef)):
+                parts.append(ancestor.name.value)
+        return ".".join(reversed(parts))
+
+    def facts(self, function: Optional[FunctionLike]) -> FunctionFacts:
+        """Per-function facts (None: the module scope)."""
+        found = self._facts.get(function)
+        if found is None:
+            class_def = self.index.class_of(function) if isinstance(function, cst.FunctionDef) else None
+            qualname = self.qualname(function) if function is not None else "<module>"
+            found = FunctionFacts(self.index, function, qualname, class_def)
+            self._facts[function] = found
+        return found
+
+    def scope_of(self, node: cst.CSTNode) -> Optional[FunctionLike]:
+        """The innermost function or lambda holding `node` (None: module level)."""
+        for ancestor in self.index.ancestors(node):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+                # a lambda's parameters are only its own; the body belongs to it
+                return ancestor
+        return None
+
+    def _place(self, node: cst.CSTNode) -> _Place:
+        return _Place(self.facts(self.scope_of(node)), self.index.order.get(node, 0))
+
+    def describe_line(self, node: cst.CSTNode) -> str:
+        return f"line {self.analysis.line_of(node)}"
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.analysis.code_for(node)
+
+    # ------------------------------------------------------------- classes
+    def class_info(self, class_def: cst.ClassDef) -> ClassInfo:
+        info = self._class_info.get(class_def)
+        if info is None:
+            info = self._build_class_info(class_def)
+            self._class_info[class_def] = info
+        return info
+
+    def base_classes(self, class_def: cst.ClassDef) -> list[cst.ClassDef]:
+        """The class and its ancestors defined in this module (nearest first)."""
+        found: list[cst.ClassDef] = []
+        pending = [class_def]
+        while pending and len(found) < 16:
+            current = pending.pop(0)
+            if current in found:
+                continue
+            found.append(current)
+            for base in current.bases:
+                name = dotted_name(base.value)
+                if name and last_part(name) in self.classes:
+                    pending.append(self.classes[last_part(name)])  # type: ignore[index]
+        return found
+
+    def subclasses(self, class_def: cst.ClassDef) -> list[cst.ClassDef]:
+        return [c for c in self.classes.values() if c is not class_def and class_def in self.base_classes(c)]
+
+    def find_method(self, class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
+        for owner in self.base_classes(class_def):
+            method = self.index.methods(owner).get(name)
+            if method is not None:
+                return method
+        return None
+
+    def _build_class_info(self, class_def: cst.ClassDef) -> ClassInfo:
+        forward = next((m for n in FORWARD_METHODS if (m := self.find_method(class_def, n)) is not None), None)
+        backward = next((m for n in BACKWARD_METHODS if (m := self.find_method(class_def, n)) is not None), None)
+        forward_info = self.forward_of(forward) if forward is not None else None
+        before: set[str] = set()
+        after: set[str] = set()
+        if forward is not None:
+            facts = self.facts(forward)
+            for name, bindings in facts.bindings.items():
+                if not name.startswith(f"{facts.self_name}."):
+                    continue
+                attr = name.split(".", 1)[1]
+                for binding in bindings:
+                    role = self._stored_role(facts, binding)
+                    if role is not None and role.role is Role.PREACTIVATION:
+                        before.add(attr)
+                    elif role is not None and role.role is Role.ACTIVATION:
+                        after.add(attr)
+        bases = tuple(n for b in class_def.bases if (n := dotted_name(b.value)))
+        return ClassInfo(
+            class_def,
+            class_def.name.value,
+            bases,
+            forward,
+            backward,
+            forward_info.kind if forward_info else None,
+            frozenset(before - after),
+            frozenset(after - before),
+        )
+
+    # ----------------------------------------------------------- resolution
+    def resolve_call(self, call: cst.Call) -> Optional[FunctionLike]:
+        """The one definition `call` reaches, or None (unknown, or several candidates)."""
+        targets = self.resolve_call_targets(call)
+        functions = {id(t.function): t.function for t in targets}
+        return next(iter(functions.values())) if len(functions) == 1 else None
+
+    def resolve_call_targets(self, call: cst.Call) -> list[CallTarget]:
+        """Every definition `call` may reach (several for `self.f` set differently by subclasses)."""
+        return self.resolve_callable(call.func, self._place(call))
+
+    def resolve_callable(self, expr: cst.BaseExpression, place: Optional[_Place] = None, depth: int = 0) -> list[CallTarget]:
+        """The definitions a callable expression (`f`, `self.f`, `Cls().f`, a lambda) denotes."""
+        place = place or self._place(expr)
+        if depth > self.MAX_DEPTH:
+            return []
+        if isinstance(expr, cst.Lambda):
+            return [CallTarget(expr, "")]
+        if isinstance(expr, cst.Name):
+            return self._resolve_name(expr.value, place, depth)
+        if isinstance(expr, cst.Attribute):
+            return self._resolve_attribute(expr, place, depth)
+        return []
+
+    def _resolve_name(self, name: str, place: _Place, depth: int) -> list[CallTarget]:
+        facts = place.facts
+        binding = facts.reaching(name, place.order) if facts.function is not None else None
+        if binding is not None:
+            if isinstance(binding.statement, cst.FunctionDef):
+                return [CallTarget(binding.statement, "")]
+            if binding.value is not None and not binding.augmented:
+                return self.resolve_callable(binding.value, _Place(facts, binding.order), depth + 1)
+            return []
+        if facts.function is not None and name in facts.params:
+            return []
+        # enclosing functions' nested definitions, then the module
+        for ancestor in self.index.ancestors(facts.function) if facts.function is not None else ():
+            if isinstance(ancestor, cst.FunctionDef):
+                nested = self.facts(ancestor).nested.get(name)
+                if nested is not None:
+                    return [CallTarget(nested, "")]
+        function = self.module_functions.get(name)
+        if function is not None:
+            return [CallTarget(function, "")]
+        return []
+
+    def _resolve_attribute(self, expr: cst.Attribute, place: _Place, depth: int) -> list[CallTarget]:
+        facts = place.facts
+        attr = expr.attr.value
+        owner = expr.value
+        # self.method / self.<callable attribute>
+        if isinstance(owner, cst.Name) and facts.self_name and owner.value == facts.self_name and facts.class_def:
+            method = self.find_method(facts.class_def, attr)
+            if method is not None:
+                return [CallTarget(method, "", bound_self=True)]
+            return self._attribute_callables(facts.class_def, attr, depth)
+        # Cls(...).method, obj.method with obj = Cls(...), self.x.method with self.x = Cls(...)
+        class_def = self._instance_class(owner, place, depth)
+        if class_def is not None:
+            method = self.find_method(class_def, attr)
+            if method is not None:
+                return [CallTarget(method, "", bound_self=True)]
+        # Cls.method (unbound)
+        name = dotted_name(owner)
+        if name in self.classes:
+            method = self.find_method(self.classes[name], attr)
+            if method is not None:
+                return [CallTarget(method, "")]
+        return []
+
+    def _instance_class(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[cst.ClassDef]:
+        if depth > self.MAX_DEPTH:
+            return None
+        if isinstance(expr, cst.Call):
+            name = dotted_name(expr.func)
+            return self.classes.get(last_part(name) or "") if name and "." not in name else None
+        name = dotted_name(expr)
+        if name is None:
+            return None
+        facts = place.facts
+        binding = facts.reaching(name, place.order)
+        if binding is not None and binding.value is not None and not binding.augmented:
+            return self._instance_class(binding.value, _Place(facts, binding.order), depth + 1)
+        if facts.self_name and name.startswith(facts.self_name + ".") and facts.class_def is not None:
+            values = self._attribute_values(facts.class_def, name.split(".", 1)[1])
+            classes = {id(c): c for v, p in values if (c := self._instance_class(v, p, depth + 1)) is not None}
+            if len(classes) == 1 and len(values) == len(classes) or (len(classes) == 1 and all(self._is_placeholder(v) or self._instance_class(v, p, depth + 1) for v, p in values)):
+                return next(iter(classes.values()))
+        return None
+
+    @staticmethod
+    def _is_placeholder(value: cst.BaseExpression) -> bool:
+        return isinstance(value, cst.Name) and value.value == "None"
+
+    def _attribute_values(self, class_def: cst.ClassDef, attr: str) -> list[tuple[cst.BaseExpression, _Place]]:
+        """Every value stored in `self.<attr>` by the methods of the class and its module ancestors."""
+        found = []
+        for owner in self.base_classes(class_def):
+            for method in self.index.methods(owner).values():
+                facts = self.facts(method)
+                if not facts.self_name:
+                    continue
+                for binding in facts.bindings.get(f"{facts.self_name}.{attr}", ()):
+                    if binding.value is not None and not binding.augmented:
+                        found.append((binding.value, _Place(facts, binding.order)))
+        return found
+
+    def _attribute_callables(self, class_def: cst.ClassDef, attr: str, depth: int) -> list[CallTarget]:
+        """Callables stored in `self.<attr>`: a function, or an `__init__` parameter bound by constructors."""
+        targets: list[CallTarget] = []
+        for value, place in self._attribute_values(class_def, attr):
+            if isinstance(value, cst.Name) and value.value in place.facts.params and place.facts.name == "__init__":
+                for function, how in self._constructor_arguments(place.facts, value.value, class_def, depth):
+                    targets.append(CallTarget(function, f"self.{attr}, set to {self.qualname(function)} {how}", bound_self=False))
+            else:
+                for target in self.resolve_callable(value, place, depth + 1):
+                    targets.append(CallTarget(target.function, f"self.{attr}, set to {self.qualname(target.function)}", target.bound_self))
+        return targets
+
+    def _constructor_arguments(
+        self, init_facts: FunctionFacts, param: str, class_def: cst.ClassDef, depth: int
+    ) -> Iterator[tuple[FunctionLike, str]]:
+        """Functions passed for `__init__`'s `param`: `Cls(f, ...)`, `super().__init__(f, ...)` in subclasses."""
+        init = init_facts.function
+        owner = init_facts.class_def
+        if owner is None or depth > self.MAX_DEPTH:
+            return
+        position = init_facts.positional.index(param) if param in init_facts.positional else None
+        candidates = [owner] + self.subclasses(owner)
+        owner_names = {c.name.value for c in candidates}
+        for call in self.index.nodes(cst.Call):
+            func = call.func
+            name = dotted_name(func)
+            how = None
+            skip_self = False
+            if name in owner_names and self.find_method(self.classes[name], "__init__") is init:  # type: ignore[index]
+                how = f"by {name}(...)"
+            elif isinstance(func, cst.Attribute) and func.attr.value == "__init__":
+                value = func.value
+                caller = self.scope_of(call)
+                caller_class = self.index.class_of(caller) if isinstance(caller, cst.FunctionDef) else None
+                if caller_class is None or caller_class is owner:
+                    continue
+                if isinstance(value, cst.Call) and call_name(value) == "super":
+                    if owner in self.base_classes(caller_class)[1:2] or owner in self.base_classes(caller_class)[1:]:
+                        how = f"by {caller_class.name.value} via super().__init__"
+                elif dotted_name(value) == owner.name.value:
+                    how = f"by {caller_class.name.value} via {owner.name.value}.__init__"
+                    skip_self = True
+            if how is None:
+                continue
+            argument = _kwarg(call, param)
+            if argument is None and position is not None:
+                positional = _args(call)
+                if skip_self:
+                    positional = positional[1:]
+                if position < len(positional):
+                    argument = positional[position]
+            if argument is None:
+                continue
+            for target in self.resolve_callable(argument, self._place(call), depth + 1):
+                yield target.function, how
+
+    def effective_calls(self, call: cst.Call) -> list[tuple[CallTarget, dict[str, cst.BaseExpression], str]]:
+        """What `call` invokes and with which arguments: itself, or `f` for `np.apply_along_axis(f, axis, arr)`."""
+        results = []
+        if _library_call(call, "apply_along_axis"):
+            args = _args(call)
+            function_expr = _kwarg(call, "func1d") or (args[0] if args else None)
+            array = _kwarg(call, "arr") or (args[2] if len(args) > 2 else None)
+            axis = _kwarg(call, "axis") or (args[1] if len(args) > 1 else None)
+            if function_expr is not None and array is not None:
+                for target in self.resolve_callable(function_expr, self._place(call)):
+                    facts = self.facts(target.function)
+                    if facts.params:
+                        how = f"along axis {self.code(axis)}" if axis is not None else ""
+                        results.append((target, {facts.params[0]: array}, how))
+            return results
+        for target in self.resolve_call_targets(call):
+            results.append((target, self.bind_arguments(call, target), ""))
+        return results
+
+    def bind_arguments(self, call: cst.Call, target: CallTarget) -> dict[str, cst.BaseExpression]:
+        """Map the call's arguments to the target's parameters (self excluded)."""
+        facts = self.facts(target.function)
+        bound: dict[str, cst.BaseExpression] = {}
+        positional = [p for p in facts.positional]
+        index = 0
+        for arg in call.args:
+            if arg.star:
+                return bound
+            if arg.keyword is not None:
+                if arg.keyword.value in facts.params:
+                    bound[arg.keyword.value] = arg.value
+            elif index < len(positional):
+                bound[positional[index]] = arg.value
+                index += 1
+        return bound
+
+    # ---------------------------------------------------------- value tracing
+    def _strip(self, expr: cst.BaseExpression) -> cst.BaseExpression:
+        """Remove shape-only wrappers: `x.T`, `x.reshape(...)`, `np.array(x)`, `x.copy()`."""
+        for _ in range(12):
+            if isinstance(expr, cst.Attribute) and expr.attr.value == "T":
+                expr = expr.value
+            elif isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _TRANSPARENT_METHODS:
+                if expr.func.attr.value == "astype" or dotted_name(expr.func.value) in _LIBRARY_PREFIXES:
+                    if dotted_name(expr.func.value) in _LIBRARY_PREFIXES:
+                        args = _args(expr)
+                        if not args:
+                            return expr
+                        expr = args[0]
+                        continue
+                expr = expr.func.value
+            elif isinstance(expr, cst.Call) and _library_call(expr, *_TRANSPARENT_FUNCTIONS) and _args(expr):
+                expr = _args(expr)[0]
+            else:
+                return expr
+        return expr
+
+    def deref(self, expr: cst.BaseExpression, place: _Place) -> tuple[cst.BaseExpression, _Place, list[Binding]]:
+        """Follow plain local aliases (`x = y`, and the reaching assignment of a name)
+        to the expression that computed the value; returns the bindings crossed."""
+        crossed: list[Binding] = []
+        for _ in range(self.MAX_DEPTH):
+            stripped = self._strip(expr)
+            name = dotted_name(stripped) if isinstance(stripped, (cst.Name, cst.Attribute)) else None
+            if name is None:
+                return stripped, place, crossed
+            binding = place.facts.reaching(name, place.order)
+            if binding is None or binding.value is None or binding.augmented:
+                return stripped, place, crossed
+            if place.facts.stores_between(name, binding.order, place.order):
+                return stripped, place, crossed  # modified in place since
+            crossed.append(binding)
+            expr, place = binding.value, _Place(place.facts, binding.order)
+        return expr, place, crossed
+
+    def _atom_key(self, expr: cst.BaseExpression, place: _Place) -> str:
+        """A key naming what value an atom is, so `s`, `s[i]`, `s.T` and an alias of `s` compare equal."""
+        for _ in range(self.MAX_DEPTH):
+            stripped = self._strip(expr)
+            while isinstance(stripped, cst.Subscript):
+                stripped = self._strip(stripped.value)
+            if isinstance(stripped, (cst.Name, cst.Attribute)):
+                name = dotted_name(stripped)
+                if name is None:
+                    return f"node:{id(stripped)}"
+                binding = place.facts.reaching(name, place.order)
+                if binding is None:
+                    if place.facts.function is not None and name in place.facts.params:
+                        return f"param:{name}"
+                    return f"name:{name}"
+                if binding.value is None or binding.augmented:
+                    return f"binding:{id(binding.statement)}:{name}"
+                expr, place = binding.value, _Place(place.facts, binding.order)
+                continue
+            forward = self.forward_application(stripped, place)
+            if forward is not None:
+                kind, argument, argument_place = forward
+                return f"forward:{kind.value}({self._atom_key(argument, argument_place)})"
+            return f"code:{self.code(stripped)}"
+        return f"node:{id(expr)}"
+
+    # --------------------------------------------------------------- forwards
+    def forward_application(
+        self, expr: cst.BaseExpression, place: _Place, depth: int = 0
+    ) -> Optional[tuple[ForwardKind, cst.BaseExpression, _Place]]:
+        """When `expr` applies a nonlinearity, its kind and the argument it is applied to."""
+        if depth > self.MAX_DEPTH:
+            return None
+        expr = self._strip(expr)
+        if isinstance(expr, cst.Call):
+            args = _args(expr)
+            library = self._library_forward(expr, place)
+            if library is not None:
+                return library[0], library[1], place
+            targets = self.resolve_call_targets(expr)
+            kinds = set()
+            argument = None
+            for target in targets:
+                info = self.forward_of(target.function)
+                if info is None or info.input_param is None:
+                    return None
+                kinds.add(info.kind)
+                bound = self.bind_arguments(expr, target)
+                argument = bound.get(info.input_param)
+            if len(kinds) == 1 and argument is not None:
+                return kinds.pop(), argument, place
+            return None
+        if isinstance(expr, cst.BinaryOperation):
+            formula = self._forward_formula(expr, place)
+            if formula is not None:
+                return formula[0], formula[1], place
+        return None
+
+    def nonlinearity_applied(self, call: cst.Call) -> Optional[tuple[frozenset[ForwardKind], cst.BaseExpression]]:
+        """For a call applying one or more candidate forwards (`self.activation(x)` set by subclasses), their kinds and argument."""
+        place = self._place(call)
+        library = self._library_forward(call, place)
+        if library is not None:
+            return frozenset({library[0]}), library[1]
+        targets = self.resolve_call_targets(call)
+        if not targets:
+            return None
+        kinds = set()
+        argument = None
+        for target in targets:
+            info = self.forward_of(target.function)
+            if info is None or info.input_param is None:
+                return None
+            kinds.add(info.kind)
+            value = self.bind_arguments(call, target).get(info.input_param)
+            if value is None or (argument is not None and value is not argument):
+                return None
+            argument = value
+        return (frozenset(kinds), argument) if argument is not None else None
+
+    def _library_forward(self, call: cst.Call, place: _Place) -> Optional[tuple[ForwardKind, cst.BaseExpression]]:
+        args = _args(call)
+        if not args:
+            return None
+        if _library_call(call, "tanh"):
+            return ForwardKind.TANH, args[0]
+        if _library_call(call, "expit", "sigmoid"):
+            return ForwardKind.SIGMOID, args[0]
+        if _library_call(call, "softmax"):
+            return ForwardKind.SOFTMAX, args[0]
+        if _library_call(call, "log_softmax"):
+            return ForwardKind.LOG_SOFTMAX, args[0]
+        if _library_call(call, "logaddexp") and len(args) == 2 and _is_number(args[0], 0):
+            return ForwardKind.SOFTPLUS, args[1]
+        if _library_call(call, "maximum", "fmax") and len(args) == 2:
+            for zero, other in ((args[0], args[1]), (args[1], args[0])):
+                if _is_number(zero, 0):
+                    return ForwardKind.RELU, other
+            for scaled, other in ((args[0], args[1]), (args[1], args[0])):
+                if _operator(scaled, cst.Multiply) and self.code(scaled.right) == self.code(other):  # type: ignore[attr-defined]
+                    return ForwardKind.LEAKY_RELU, other
+        if _library_call(call, "where") and len(args) == 3:
+            condition, yes, no = args
+            if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
+                left = self.code(condition.left)
+                if isinstance(condition.comparisons[0].operator, (cst.GreaterThan, cst.GreaterThanEqual)) and _is_number(condition.comparisons[0].comparator, 0):
+                    if self.code(yes) == left and _is_number(no, 0):
+                        return ForwardKind.RELU, yes
+                    if self.code(yes) == left and _operator(no, cst.Multiply) and left in (self.code(no.left), self.code(no.right)):  # type: ignore[attr-defined]
+                        return ForwardKind.LEAKY_RELU, yes
+        if _library_call(call, "log1p") and isinstance(args[0], cst.Call) and _library_call(args[0], "exp") and _args(args[0]):
+            return ForwardKind.SOFTPLUS, _args(args[0])[0]
+        if _library_call(call, "log") and _operator(args[0], cst.Add):
+            add = args[0]
+            for one, other in ((add.left, add.right), (add.right, add.left)):  # type: ignore[attr-defined]
+                if _is_number(one, 1) and isinstance(other, cst.Call) and _library_call(other, "exp") and _args(other):
+                    return ForwardKind.SOFTPLUS, _args(other)[0]
+        return None
+
+    def _exp_argument(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
+        """The argument of `np.exp(...)` when `expr` (through aliases) is one."""
+        value, _, _ = self.deref(expr, place)
+        if isinstance(value, cst.Call) and _library_call(value, "exp") and _args(value):
+            return _args(value)[0]
+        return None
+
+    def _sum_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
+        """The summed operand of `np.sum(e, ...)`, `e.sum(...)`, `sum(e)` (through aliases)."""
+        value, _, _ = self.deref(expr, place)
+        if isinstance(value, cst.Call):
+            name = call_name(value)
+            if name in ("sum",) or _library_call(value, *_SUMS):
+                args = _args(value)
+                return args[0] if args else None
+            if isinstance(value.func, cst.Attribute) and value.func.attr.value in _SUMS:
+                return value.func.value
+        return None
+
+    def _forward_formula(self, expr: cst.BinaryOperation, place: _Place) -> Optional[tuple[ForwardKind, cst.BaseExpression]]:
+        """Inline formulas: sigmoid 1/(1+exp(-x)), softmax e/sum(e), tanh by exponentials, relu x*(x>0)."""
+        operator = expr.operator
+        if isinstance(operator, cst.Divide):
+            numerator, denominator = expr.left, expr.right
+            # sigmoid: 1 / (1 + exp(-x))
+            if _is_number(numerator, 1) and _operator(denominator, cst.Add):
+                for one, other in ((denominator.left, denominator.right), (denominator.right, denominator.left)):  # type: ignore[attr-defined]
+                    if _is_number(one, 1):
+                        argument = self._exp_argument(other, place)
+                        inner = _negated(argument) if argument is not None else None
+                        if inner is not None:
+                            return ForwardKind.SIGMOID, inner
+            exp_numerator = self._exp_argument(numerator, place)
+            if exp_numerator is not None:
+                # sigmoid: exp(x) / (1 + exp(x))
+                if _operator(denominator, cst.Add):
+                    for one, other in ((denominator.left, denominator.right), (denominator.right, denominator.left)):  # type: ignore[attr-defined]
+                        if _is_number(one, 1):
+                            argument = self._exp_argument(other, place)
+                            if argument is not None and self.code(argument) == self.code(exp_numerator):
+                                return ForwardKind.SIGMOID, exp_numerator
+                # softmax: e / sum(e)
+                summed = self._sum_of(denominator, place)
+                if summed is not None:
+                    summed_value, _, _ = self.deref(summed, place)
+                    numerator_value, _, _ = self.deref(numerator, place)
+                    if summed_value is numerator_value or self._exp_argument(summed, place) is not None:
+                        return ForwardKind.SOFTMAX, _unshift(exp_numerator)
+            # tanh: (exp(x) - exp(-x)) / (exp(x) + exp(-x))
+            num, _, _ = self.deref(numerator, place)
+            den, _, _ = self.deref(denominator, place)
+            if _operator(num, cst.Subtract) and _operator(den, cst.Add):
+                first = self._exp_argument(num.left, place)  # type: ignore[attr-defined]
+                second = self._exp_argument(num.right, place)  # type: ignore[attr-defined]
+                if first is not None and second is not None and _negated(second) is not None:
+                    if self.code(_negated(second)) == self.code(first):  # type: ignore[arg-type]
+                        return ForwardKind.TANH, first
+        if isinstance(operator, cst.Multiply):
+            for value, mask in ((expr.left, expr.right), (expr.right, expr.left)):
+                if isinstance(mask, cst.Comparison) and len(mask.comparisons) == 1:
+                    comparison = mask.comparisons[0]
+                    if (
+                        isinstance(comparison.operator, (cst.GreaterThan, cst.GreaterThanEqual))
+                        and _is_number(comparison.comparator, 0)
+                        and self.code(mask.left) == self.code(value)
+                    ):
+                        return ForwardKind.RELU, value
+        if isinstance(operator, cst.Subtract):
+            right = expr.right
+            if isinstance(right, cst.Call) and last_part(call_name(right)) == "logsumexp":
+                return ForwardKind.LOG_SOFTMAX, expr.left
+            if isinstance(right, cst.Call) and _library_call(right, "log") and _args(right):
+                summed = self._sum_of(_args(right)[0], place)
+                if summed is not None and self._exp_argument(summed, place) is not None:
+                    return ForwardKind.LOG_SOFTMAX, _unshift(expr.left)
+        return None
+
+    def forward_of(self, function: FunctionLike) -> Optional[ForwardInfo]:
+        """The nonlinearity `function` computes of one of its parameters, decided from its body."""
+        if function in self._forward:
+            return self._forward[function]
+        self._forward[function] = None  # recursion guard
+        info = self._compute_forward(function)
+        self._forward[function] = info
+        return info
+
+    def _compute_forward(self, function: FunctionLike) -> Optional[ForwardInfo]:
+        facts = self.facts(function)
+        if not facts.returns:
+            return None
+        found: Optional[tuple[ForwardKind, str, cst.CSTNode]] = None
+        for returned in facts.returns:
+            place = _Place(facts, self.index.order.get(returned, 0))
+            value, value_place, _ = self.deref(returned, place)
+            application = self.forward_application(value, value_place)
+            param = None
+            kind = None
+            if application is not None:
+                kind, argument, argument_place = application
+                param = self._param_of(argument, argument_place)
+            elif isinstance(value, cst.Name) and value.value in facts.params:
+                # in-place relu: x[x < 0] = 0; return x
+                for store in facts.element_stores.get(value.value, ()):
+                    index = store.target.slice[0].slice if store.target.slice else None
+                    if (
+                        _is_number(store.value, 0)
+                        and isinstance(index, cst.Index)
+                        and isinstance(index.value, cst.Comparison)
+                        and self.code(index.value.left) == value.value
+                        and isinstance(index.value.comparisons[0].operator, (cst.LessThan, cst.LessThanEqual))
+                        and _is_number(index.value.comparisons[0].comparator, 0)
+                    ):
+                        kind, param = ForwardKind.RELU, value.value
+            if kind is None or param is None:
+                return None
+            if found is not None and found[0] is not kind:
+                return None
+            found = (kind, param, value)
+        if found is None:
+            return None
+        class_def = facts.class_def
+        return ForwardInfo(function, facts.qualname, found[0], class_def.name.value if class_def else None, found[1], found[2])
+
+    def _param_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[str]:
+        """The parameter `expr` is (through aliases, shifts and shape wrappers), if any."""
+        for _ in range(self.MAX_DEPTH):
+            value, value_place, _ = self.deref(_unshift(self._strip(expr)), place)
+            value = _unshift(self._strip(value))
+            if isinstance(value, cst.Name) and value.value in value_place.facts.params:
+                if value_place.facts.reaching(value.value, value_place.order) is None:
+                    return value.value
+            if value is expr:
+                return None
+            expr, place = value, value_place
+        return None
+
+    @cached_property
+    def forwards(self) -> dict[str, ForwardInfo]:
+        """Every forward of the module by qualname."""
+        found = {}
+        for function in self._all_functions():
+            info = self.forward_of(function)
+            if info is not None:
+                found[info.qualname] = info
+        return found
+
+    def _all_functions(self) -> list[FunctionLike]:
+        functions: list[FunctionLike] = list(self.index.nodes(cst.FunctionDef))
+        functions.extend(f for f in self.module_functions.values() if isinstance(f, cst.Lambda))
+        return functions
+
+    # ------------------------------------------------------------ derivatives
+    def derivative_forms(self, function: Optional[FunctionLike]) -> tuple[DerivativeForm, ...]:
+        """Derivative formulas in the data that reaches the function's return values."""
+        facts = self.facts(function)
+        found: list[DerivativeForm] = []
+        for expr, place, in_matrix in self._return_slice(facts):
+            if isinstance(expr, cst.BinaryOperation):
+                form = self._derivative_form(expr, place, in_matrix)
+                if form is not None:
+                    found.append(form)
+        return tuple(found)
+
+    def _return_slice(self, facts: FunctionFacts) -> Iterator[tuple[cst.BaseExpression, _Place, bool]]:
+        """Every sub-expression whose value reaches a return (following local bindings and element stores)."""
+        pending: list[tuple[cst.BaseExpression, _Place, bool]] = [
+            (r, _Place(facts, self.index.order.get(r, 0)), False) for r in facts.returns
+        ]
+        seen: set[int] = set()
+        budget = 2000
+        while pending and budget > 0:
+            root, place, in_matrix = pending.pop()
+            for node in walk(root):
+                budget -= 1
+                if isinstance(node, (cst.Lambda, cst.FunctionDef)) and node is not root:
+                    continue
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                if isinstance(node, cst.BaseExpression):
+                    yield node, place, in_matrix
+                if isinstance(node, (cst.Name, cst.Attribute)):
+                    name = dotted_name(node)
+                    if name is None:
+                        continue
+                    order = self.index.order.get(node, place.order)
+                    binding = facts.reaching(name, min(order, place.order) if order else place.order)
+                    for candidate in facts.bindings.get(name, ()):
+                        if candidate.value is not None and (candidate is binding or (candidate.augmented and candidate.order < place.order)):
+                            if id(candidate.value) not in seen:
+                                pending.append((candidate.value, _Place(facts, candidate.order), in_matrix))
+                    for store in facts.element_stores.get(name, ()):
+                        if id(store.value) not in seen and store.order < place.order:
+                            two_d = _is_two_index(store.target)
+                            pending.append((store.value, _Place(facts, store.order), two_d))
+
+    def _derivative_form(self, expr: cst.BinaryOperation, place: _Place, in_matrix: bool) -> Optional[DerivativeForm]:
+        operator = expr.operator
+        if not isinstance(operator, (cst.Multiply, cst.Subtract, cst.Add)):
+            return None
+        # softmax Jacobian: diag(s) - outer(s, s)
+        if isinstance(operator, cst.Subtract):
+            diagonal = self._diagonal_of(expr.left, place)
+            outer = self._outer_of(expr.right, place)
+            if diagonal is not None and outer is not None:
+                key = self._atom_key(diagonal, place)
+                if key == self._atom_key(outer[0], place) == self._atom_key(outer[1], place):
+                    return DerivativeForm("softmax-jacobian", expr, diagonal, in_matrix=True)
+        # s * (I - s.T) or (I - s.T) * s: the Jacobian by broadcasting
+        if isinstance(operator, cst.Multiply):
+            for atom, other in ((expr.left, expr.right), (expr.right, expr.left)):
+                if _operator(other, cst.Subtract) and self._is_identity(other.left, place):  # type: ignore[attr-defined]
+                    if self._atom_key(atom, place) == self._atom_key(other.right, place):  # type: ignore[attr-defined]
+                        return DerivativeForm("softmax-jacobian", expr, atom, in_matrix=True)
+        parent = self.index.parent(expr)
+        if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, (cst.Multiply, cst.Subtract, cst.Add)):
+            return None  # judge the largest arithmetic expression only
+        atoms: dict[str, cst.BaseExpression] = {}
+
+        def key(atom: cst.BaseExpression) -> str:
+            found = self._atom_key(atom, place)
+            atoms.setdefault(found, atom)
+            return found
+
+        polynomial = algebra.expand(expr, key)
+        if polynomial is None:
+            return None
+        for shape, forms in (("logistic", algebra.logistic_form(polynomial)), ("tanh", algebra.tanh_form(polynomial))):
+            for form in forms:
+                if form.atom.startswith(("param:", "forward:", "name:self.", "binding:")) or "." in form.atom:
+                    return DerivativeForm(shape, expr, atoms[form.atom], in_matrix=in_matrix)
+        return None
+
+    def _diagonal_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
+        value, value_place, _ = self.deref(expr, place)
+        if isinstance(value, cst.Call) and _library_call(value, "diag", "diagflat") and _args(value):
+            return _args(value)[0]
+        if _operator(value, cst.Multiply):
+            for identity, other in ((value.left, value.right), (value.right, value.left)):  # type: ignore[attr-defined]
+                if self._is_identity(identity, place):
+                    return other
+        return None
+
+    def _is_identity(self, expr: cst.BaseExpression, place: _Place) -> bool:
+        value, _, _ = self.deref(expr, place)
+        return isinstance(value, cst.Call) and _library_call(value, "eye", "identity")
+
+    def _outer_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
+        value, _, _ = self.deref(expr, place)
+        if isinstance(value, cst.Call) and (_library_call(value, "outer", "dot", "matmul", "einsum")):
+            args = [a for a in _args(value) if not isinstance(a, cst.SimpleString)]
+            if len(args) == 2:
+                return args[0], args[1]
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.MatrixMultiply, cst.Multiply)):
+            return value.left, value.right
+        return None
+
+    def derivative_of(self, function: FunctionLike) -> Optional[DerivativeInfo]:
+        """The derivative `function` computes, its convention and input, decided from its body."""
+        if function in self._derivative:
+            return self._derivative[function]
+        self._derivative[function] = None  # recursion guard
+        info = self._compute_derivative(function)
+        self._derivative[function] = info
+        return info
+
+    def _compute_derivative(self, function: FunctionLike) -> Optional[DerivativeInfo]:
+        facts = self.facts(function)
+        if not facts.returns:
+            return None
+        if self.forward_of(function) is not None:
+            return None
+        class_kind = None
+        if facts.class_def is not None:
+            class_kind = self.class_info(facts.class_def).forward_kind
+        candidates: list[DerivativeInfo] = []
+        for form in self.derivative_forms(function):
+            info = self._derivative_from_form(function, facts, form, class_kind)
+            if info is not None:
+                candidates.append(info)
+        if not candidates:
+            wrapped = self._wrapper_derivative(function, facts)
+            if wrapped is not None:
+                candidates.append(wrapped)
+        if not candidates:
+            return None
+        conventions = {(c.convention, c.input_param, c.input_attr) for c in candidates}
+        if len(conventions) > 1:
+            return None
+        best = candidates[0]
+        jacobian = any(c.returns_jacobian for c in candidates) or self._returns_jacobian(facts)
+        kind = best.forward_kind
+        if any(c.forward_kind is ForwardKind.SOFTMAX for c in candidates):
+            kind = ForwardKind.SOFTMAX
+        return DerivativeInfo(
+            best.function, best.qualname, kind, best.convention, jacobian, best.upstream_param, best.input_param,
+            best.evidence, best.node, best.input_attr, best.via,
+        )
+
+    def _derivative_from_form(
+        self, function: FunctionLike, facts: FunctionFacts, form: DerivativeForm, class_kind: Optional[ForwardKind]
+    ) -> Optional[DerivativeInfo]:
+        place = _Place(facts, self.index.order.get(form.node, 0))
+        key = self._atom_key(form.atom, place)
+        shape_kind = {"logistic": ForwardKind.SIGMOID, "tanh": ForwardKind.TANH, "softmax-jacobian": ForwardKind.SOFTMAX}[form.shape]
+        if form.shape == "logistic" and form.in_matrix:
+            shape_kind = ForwardKind.SOFTMAX
+        formula = self.code(form.node)
+        if key.startswith("param:"):
+            param = key.split(":", 1)[1]
+            kind = class_kind if class_kind is not None and class_kind.convention_matters else shape_kind
+            return DerivativeInfo(
+                function, facts.qualname, kind, Convention.ACTIVATION, form.shape == "softmax-jacobian",
+                self._upstream_param(facts, form, param), param, f"it computes {formula} from its argument", form.node,
+            )
+        if key.startswith("forward:") and "(param:" in key:
+            kind_name = key.split(":", 1)[1].split("(", 1)[0]
+            param = key.rsplit("(param:", 1)[1].rstrip(")")
+            kind = ForwardKind(kind_name)
+            return DerivativeInfo(
+                function, facts.qualname, kind, Convention.LOGIT, form.shape == "softmax-jacobian",
+                self._upstream_param(facts, form, param), param,
+                f"it applies the {kind.label} to its argument and computes {formula}", form.node,
+            )
+        if facts.self_name and (key.startswith(f"name:{facts.self_name}.") or key.startswith(f"forward:")):
+            attr = key.split(":", 1)[1] if key.startswith("name:") else None
+            if attr is not None:
+                kind = class_kind if class_kind is not None and class_kind.convention_matters else shape_kind
+                return DerivativeInfo(
+                    function, facts.qualname, kind, Convention.ACTIVATION, form.shape == "softmax-jacobian",
+                    self._upstream_param(facts, form, None), None, f"it computes {formula} from {attr}", form.node,
+                    input_attr=attr,
+                )
+        return None
+
+    def _upstream_param(self, facts: FunctionFacts, form: DerivativeForm, input_param: Optional[str]) -> Optional[str]:
+        """A parameter other than the input that multiplies the derivative in the returned value."""
+        for name in facts.params:
+            if name == input_param or name in facts.defaults:
+                continue
+            for expr, _, _ in self._return_slice(facts):
+                if isinstance(expr, cst.Name) and expr.value == name:
+                    parent = self.index.parent(expr)
+                    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, (cst.Multiply, cst.MatrixMultiply)):
+                        return name
+                    if isinstance(parent, cst.Arg) and isinstance(self.index.parent(parent), cst.Call):
+                        if last_part(call_name(self.index.parent(parent))) in ("dot", "multiply", "matmul", "einsum"):  # type: ignore[arg-type]
+                            return name
+        return None
+
+    def _wrapper_derivative(self, function: FunctionLike, facts: FunctionFacts) -> Optional[DerivativeInfo]:
+        """`def df2(d): return np.apply_along_axis(softmax_prime, 1, d)`: a derivative by delegation."""
+        for expr, place, _ in self._return_slice(facts):
+            if not isinstance(expr, cst.Call):
+                continue
+            for target, bound, how in self.effective_calls(expr):
+                if target.function is function:
+                    continue
+                inner = self.derivative_of(target.function)
+                if inner is None or inner.input_param is None:
+                    continue
+                argument = bound.get(inner.input_param)
+                if argument is None:
+                    continue
+                param = self._param_of(argument, place)
+                if param is None:
+                    continue
+                where = f" {how}" if how else ""
+                short = last_part(inner.qualname)
+                evidence = f"it applies {short} to its argument{where}, and {short} {inner.evidence.removeprefix('it ')}"
+                upstream = None
+                parent = self.index.parent(expr)
+                for name in facts.params:
+                    if name != param and name not in facts.defaults and isinstance(parent, cst.BinaryOperation) and name in (dotted_name(parent.left), dotted_name(parent.right)):
+                        upstream = name
+                return DerivativeInfo(
+                    function, facts.qualname, inner.forward_kind, inner.convention, inner.returns_jacobian, upstream,
+                    param, evidence, expr, via=target.function,
+                )
+        return None
+
+    def _returns_jacobian(self, facts: FunctionFacts) -> bool:
+        for returned in facts.returns:
+            role = self._role(returned, _Place(facts, self.index.order.get(returned, 0)), 0)
+            if role is not None and role.role is Role.JACOBIAN:
+                return True
+        return False
+
+    @cached_property
+    def derivatives(self) -> dict[str, DerivativeInfo]:
+        """Every derivative of the module by qualname."""
+        found = {}
+        for function in self._all_functions():
+            info = self.derivative_of(function)
+            if info is not None:
+                found[info.qualname] = info
+        return found
+
+    @cached_property
+    def derivative_calls(self) -> tuple[DerivativeCall, ...]:
+        """Every call that reaches a derivative with an input parameter, with the argument bound to it."""
+        derivatives = [d for d in self.derivatives.values() if d.input_param is not None]
+        if not derivatives:
+            return ()
+        names = {last_part(d.qualname) for d in derivatives}
+        names.add("apply_along_axis")
+        calls = []
+        for call in self.index.nodes(cst.Call):
+            func = call.func
+            tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+            if tail is None:
+                continue
+            is_self_attr = isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+            if tail not in names and not is_self_attr and not self._has_local_alias(call, tail):
+                continue
+            for target, bound, how in self.effective_calls(call):
+                info = self.derivative_of(target.function)
+                if info is None or info.input_param is None:
+                    continue
+                # a call inside the derivative's own wrapper is its definition, not a use
+                calls.append(DerivativeCall(call, target, info, bound.get(info.input_param), how))
+        return tuple(calls)
+
+    def _has_local_alias(self, call: cst.Call, name: str) -> bool:
+        place = self._place(call)
+        binding = place.facts.reaching(name, place.order)
+        return binding is not None and binding.value is not None
+
+    # ------------------------------------------------------------------ roles
+    def role_of(self, expression: cst.BaseExpression, at: Optional[cst.CSTNode] = None) -> Optional[RoleEvidence]:
+        """The role of `expression`'s value at `at` (default: where it stands), with the evidence."""
+        node = at if at is not None else expression
+        return self._role(expression, self._place(node), 0)
+
+    def _role(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        if depth > self.MAX_DEPTH:
+            return None
+        key = (f"role:{id(expr)}", place.order)
+        if key in self._in_progress:
+            return None
+        self._in_progress.add(key)
+        try:
+            return self._compute_role(expr, place, depth)
+        finally:
+            self._in_progress.discard(key)
+
+    def _compute_role(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        facts = place.facts
+        stripped = self._strip(expr)
+        if isinstance(stripped, (cst.Name, cst.Attribute)):
+            name = dotted_name(stripped)
+            if name is None:
+                return None
+            binding = facts.reaching(name, place.order)
+            if binding is not None:
+                if binding.value is None or binding.augmented:
+                    return None
+                stores = facts.stores_between(name, binding.order, place.order)
+                if stores:
+                    return self._role_after_stores(name, binding, stores, facts, depth)
+                inner = self._role(binding.value, _Place(facts, binding.order), depth + 1)
+                if inner is None:
+                    inner = self._role_as_forward_input(name, binding, facts, place)
+                if inner is None:
+                    return None
+                return RoleEvidence(
+                    inner.role, binding.statement,
+                    f"{self.code(binding.statement)} on {self.describe_line(binding.statement)}, {inner.why}",
+                    inner.forward_kind, inner.why,
+                )
+            if facts.function is not None and name in facts.params:
+                return self._param_role(name, facts, place)
+            if facts.self_name and name.startswith(facts.self_name + ".") and facts.class_def is not None:
+                return self._attribute_role(facts.class_def, name.split(".", 1)[1])
+            return None
+        if isinstance(stripped, cst.Subscript):
+            listed = self._list_role(stripped, place, depth)
+            if listed is not None:
+                return listed
+            return None
+        if isinstance(stripped, cst.Call):
+            return self._call_role(stripped, place, depth)
+        if isinstance(stripped, cst.BinaryOperation):
+            return self._binary_role(stripped, place, depth)
+        if isinstance(stripped, cst.UnaryOperation) and isinstance(stripped.operator, cst.Minus):
+            inner = stripped.expression
+            if _operator(inner, cst.Divide):
+                return self._loss_gradient_role(stripped, inner.left, inner.right, place)  # type: ignore[attr-defined]
+        return None
+
+    @staticmethod
+    def _reason(evidence: RoleEvidence) -> str:
+        return evidence.why
+
+    def _role_as_forward_input(
+        self, name: str, binding: Optional[Binding], facts: FunctionFacts, place: _Place
+    ) -> Optional[RoleEvidence]:
+        """A value handed to a forward (`A = softmax(Z)`) is a pre-activation (`binding` None: a parameter)."""
+        start = binding.order if binding is not None else -1
+        for call in self._forward_calls_in(facts):
+            order = self.index.order.get(call, 0)
+            if order <= start:
+                continue
+            application = self.nonlinearity_applied(call)
+            if application is None:
+                continue
+            kinds, argument = application
+            stripped = _unshift(self._strip(argument))
+            if dotted_name(stripped) == name and facts.reaching(name, order) is binding:
+                kind = next(iter(kinds)) if len(kinds) == 1 else None
+                return RoleEvidence(
+                    Role.PREACTIVATION, call, f"the input of {self.code(call)} on {self.describe_line(call)}", kind
+                )
+        return None
+
+    def _forward_calls_in(self, facts: FunctionFacts) -> list[cst.Call]:
+        scope = facts.function if isinstance(facts.function, cst.FunctionDef) else None
+        return list(self.index.nodes_in(scope, cst.Call))
+
+    def _role_after_stores(self, name: str, binding: Binding, stores: list, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
+        """`d = p.copy(); d[range(n), y] -= 1`: the fused softmax + cross-entropy gradient."""
+        if all(_is_two_index(s.target) and s.operator is None for s in stores):
+            inner = self._role(binding.value, _Place(facts, binding.order), depth + 1)  # type: ignore[arg-type]
+            if inner is not None and inner.role is Role.JACOBIAN or self._is_square_allocation(binding.value):
+                return RoleEvidence(
+                    Role.JACOBIAN, binding.statement,
+                    f"{name}, a matrix filled element by element from line {self.analysis.line_of(binding.statement)}",
+                    inner.forward_kind if inner is not None else None,
+                )
+            return None
+        if len(stores) != 1:
+            return None
+        store = stores[0]
+        if store.operator != "SubtractAssign" or not _is_number(store.value, 1):
+            return None
+        elements = store.target.slice
+        if len(elements) != 2:
+            return None
+        inner = self._role(binding.value, _Place(facts, binding.order), depth + 1)  # type: ignore[arg-type]
+        if inner is None or inner.role is not Role.ACTIVATION:
+            return None
+        return RoleEvidence(
+            Role.FUSED_LOSS_GRADIENT, store.statement,
+            f"{self.code(store.statement)} on {self.describe_line(store.statement)} (the fused softmax + cross-entropy gradient p - y)",
+            inner.forward_kind,
+        )
+
+    def _is_square_allocation(self, value: Optional[cst.BaseExpression]) -> bool:
+        """`np.zeros((n, n))`, `np.empty([len(s), len(s)])`: a square matrix to be filled."""
+        if isinstance(value, cst.Call) and _library_call(value, "diag", "diagflat", "eye", "identity", "outer"):
+            return True
+        if not isinstance(value, cst.Call) or not _library_call(value, "zeros", "empty", "ones"):
+            return False
+        args = _args(value)
+        shape = args[0] if args else None
+        if isinstance(shape, (cst.Tuple, cst.List)) and len(shape.elements) == 2:
+            return self.code(shape.elements[0].value) == self.code(shape.elements[1].value)
+        return False
+
+    def _param_role(self, name: str, facts: FunctionFacts, place: _Place) -> Optional[RoleEvidence]:
+        function = facts.function
+        if not isinstance(function, cst.FunctionDef) or name in facts.defaults:
+            return None
+        if self.is_backward(function) and self.gradient_param(function) == name:
+            return RoleEvidence(
+                Role.UPSTREAM_GRADIENT, function,
+                f"{name}, the upstream gradient parameter of {facts.qualname}",
+            )
+        return self._role_as_forward_input(name, None, facts, place)
+
+    def is_backward(self, function: FunctionLike) -> bool:
+        """A backward method (of a class with a forward) or a function named as a backward pass."""
+        if not isinstance(function, cst.FunctionDef):
+            return False
+        name = function.name.value.lower()
+        facts = self.facts(function)
+        if facts.class_def is not None and name in BACKWARD_METHODS:
+            return True
+        return "backward" in name or "backprop" in name
+
+    def gradient_param(self, function: cst.FunctionDef) -> Optional[str]:
+        """The upstream-gradient parameter of a backward: by its conventional name, else the
+        sole parameter of a layer's backward method."""
+        facts = self.facts(function)
+        for name in facts.params:
+            if name.lower() in GRADIENT_PARAMS or name.lower().startswith(("grad_", "d_out", "dl_", "de_")):
+                return name
+        if facts.class_def is not None and function.name.value in BACKWARD_METHODS:
+            required = [p for p in facts.params if p not in facts.defaults]
+            info = self.class_info(facts.class_def)
+            if len(required) == 1 and info.forward is not None:
+                return required[0]
+        return None
+
+    def _attribute_role(self, class_def: cst.ClassDef, attr: str) -> Optional[RoleEvidence]:
+        key = (class_def, attr)
+        if key in self._attr_roles:
+            return self._attr_roles[key]
+        self._attr_roles[key] = None
+        roles = []
+        for owner in self.base_classes(class_def):
+            for method in self.index.methods(owner).values():
+                facts = self.facts(method)
+                if not facts.self_name:
+                    continue
+                for binding in facts.bindings.get(f"{facts.self_name}.{attr}", ()):
+                    if binding.value is None or binding.augmented:
+                        roles.append(None)
+                        continue
+                    if self._is_initialiser(binding.value) and facts.name == "__init__":
+                        continue
+                    roles.append(self._stored_role(facts, binding))
+        result = None
+        if roles and all(r is not None for r in roles) and len({r.role for r in roles}) == 1:  # type: ignore[union-attr]
+            result = roles[0]
+        self._attr_roles[key] = result
+        return result
+
+    @staticmethod
+    def _is_initialiser(value: cst.BaseExpression) -> bool:
+        if isinstance(value, cst.Name) and value.value in ("None", "True", "False"):
+            return True
+        if _number(value) is not None or isinstance(value, (cst.List, cst.Dict, cst.Tuple, cst.SimpleString)):
+            return True
+        return isinstance(value, cst.Call) and last_part(call_name(value)) in ("zeros", "zeros_like", "ones", "empty", "array")
+
+    def _stored_role(self, facts: FunctionFacts, binding: Binding) -> Optional[RoleEvidence]:
+        """The role of a value a method stores in `self.<attr>`."""
+        assert binding.value is not None
+        inner = self._role(binding.value, _Place(facts, binding.order), 1)
+        if inner is None:
+            inner = self._role_as_forward_input(binding.name, binding, facts, _Place(facts, binding.order))
+            if inner is None and isinstance(binding.value, cst.Name):
+                aliased = facts.reaching(binding.value.value, binding.order) if binding.value.value not in facts.params else None
+                source = aliased or Binding(binding.value.value, binding.statement, binding.value, binding.value, binding.order)
+                inner = self._role_as_forward_input(binding.value.value, source, facts, _Place(facts, binding.order))
+        if inner is None:
+            return None
+        return RoleEvidence(
+            inner.role, binding.statement,
+            f"{facts.name} stores {self.code(binding.value)} in {binding.name} on {self.describe_line(binding.statement)}, "
+            f"{inner.why}",
+            inner.forward_kind, inner.why,
+        )
+
+    def _list_role(self, subscript: cst.Subscript, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        """`zs[-1]`, `activations[i + 1]`: the role shared by every value appended to the list."""
+        base = dotted_name(subscript.value)
+        if base is None:
+            return None
+        facts = place.facts
+        binding = facts.reaching(base, place.order)
+        if binding is None or not isinstance(binding.value, cst.List):
+            return None
+        roles = []
+        scope = facts.function if isinstance(facts.function, cst.FunctionDef) else None
+        for call in self.index.nodes_in(scope, cst.Call):
+            func = call.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "append" and dotted_name(func.value) == base:
+                args = _args(call)
+                if len(args) != 1:
+                    return None
+                roles.append(self._role(args[0], self._place(call), depth + 1))
+        if not roles or any(r is None for r in roles) or len({r.role for r in roles}) != 1:  # type: ignore[union-attr]
+            return None
+        first = roles[0]
+        assert first is not None
+        return RoleEvidence(
+            first.role, subscript,
+            f"an element of {base}, which collects {self._reason(first)}", first.forward_kind,
+        )
+
+    def _call_role(self, call: cst.Call, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        application = self.forward_application(call, place)
+        if application is not None:
+            kind = application[0]
+            return RoleEvidence(Role.ACTIVATION, call, f"the output of the {kind.label} {self.code(call)}", kind)
+        if _library_call(call, "outer"):
+            if any((r := self._role(a, place, depth + 1)) is not None and r.role in _GRADIENT_ROLES for a in _args(call)):
+                return None  # outer(delta, x): a weight gradient, not a Jacobian
+            return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an (n, n) outer product")
+        if _library_call(call, "eye", "identity"):
+            return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an (n, n) identity")
+        if _library_call(call, "diag", "diagflat"):
+            args = _args(call)
+            if not args:
+                return None
+            inner = self._role(args[0], place, depth + 1)
+            value, _, _ = self.deref(args[0], place)
+            vector = (inner is not None and inner.role is Role.ACTIVATION) or (
+                inner is None and isinstance(value, cst.BinaryOperation) and self._contains_derivative_form(value, place)
+            )
+            if call_name(call).endswith("diagflat") and (inner is None or inner.role is Role.ACTIVATION):  # type: ignore[union-attr]
+                vector = True
+            if not vector:
+                return None  # np.diag of a matrix extracts its diagonal; of an unknown value: unsure
+            return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an (n, n) diagonal matrix", inner.forward_kind if inner else None)
+        if _library_call(call, "einsum"):
+            args = _args(call)
+            if args and isinstance(args[0], cst.SimpleString):
+                spec = args[0].evaluated_value if isinstance(args[0].evaluated_value, str) else ""
+                if "->" in spec:
+                    inputs, output = spec.replace(" ", "").split("->", 1)
+                    if len(output) >= 2 and len(set(output[-2:])) == 2 and all(len(part) == 1 for part in inputs.split(",")):
+                        return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an outer product (n, n)")
+            return None
+        targets = self.resolve_call_targets(call)
+        if targets:
+            infos = [self.derivative_of(t.function) for t in targets]
+            if all(i is not None and i.returns_jacobian for i in infos):
+                info = infos[0]
+                assert info is not None
+                return RoleEvidence(
+                    Role.JACOBIAN, call,
+                    f"the {info.forward_kind.label} Jacobian returned by {info.qualname}", info.forward_kind,
+                )
+        for target, bound, how in self.effective_calls(call) if _library_call(call, "apply_along_axis") else ():
+            info = self.derivative_of(target.function)
+            if info is not None and info.returns_jacobian:
+                return RoleEvidence(Role.JACOBIAN, call, f"a stack of {info.forward_kind.label} Jacobians from {info.qualname} {how}", info.forward_kind)
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in BACKWARD_METHODS:
+            return RoleEvidence(Role.UPSTREAM_GRADIENT, call, f"the gradient returned by {self.code(call)}")
+        # a module function: the role of what it returns
+        if len(targets) == 1 and depth < 4 and isinstance(targets[0].function, cst.FunctionDef):
+            facts = self.facts(targets[0].function)
+            roles = [self._role(r, _Place(facts, self.index.order.get(r, 0)), depth + 1) for r in facts.returns]
+            if roles and all(r is not None for r in roles) and len({r.role for r in roles}) == 1:  # type: ignore[union-attr]
+                first = roles[0]
+                assert first is not None
+                if first.role in (Role.PREACTIVATION, Role.ACTIVATION, Role.JACOBIAN):
+                    return RoleEvidence(first.role, call, f"returned by {facts.qualname}: {self._reason(first)}", first.forward_kind)
+        return None
+
+    def _binary_role(self, expr: cst.BinaryOperation, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        operator = expr.operator
+        if isinstance(operator, cst.Add):
+            terms = _sum_terms(expr)
+            if any(self._is_matmul(term, place) for term in terms) and not any(
+                (role := self._role(term, place, depth + 1)) is not None and role.role in _GRADIENT_ROLES
+                for term in terms
+            ):
+                return RoleEvidence(Role.PREACTIVATION, expr, "an affine map")
+        if isinstance(operator, cst.MatrixMultiply) or self._is_matmul(expr, place):
+            pass
+        formula = self._forward_formula(expr, place)
+        if formula is not None:
+            return RoleEvidence(Role.ACTIVATION, expr, f"the {formula[0].label} of {self.code(formula[1])}", formula[0])
+        if isinstance(operator, cst.Subtract):
+            left = self._role(expr.left, place, depth + 1)
+            if left is not None and left.role is Role.ACTIVATION and left.forward_kind in (ForwardKind.SOFTMAX, ForwardKind.SIGMOID):
+                right = self._role(expr.right, place, depth + 1)
+                if right is None and not _is_number(expr.right):
+                    return RoleEvidence(
+                        Role.FUSED_LOSS_GRADIENT, expr,
+                        f"{self.code(expr)}, the fused {left.forward_kind.label} + cross-entropy gradient p - y",  # type: ignore[union-attr]
+                        left.forward_kind,
+                    )
+        if isinstance(operator, cst.Divide):
+            left = self._role(expr.left, place, depth + 1)
+            if left is not None and left.role is Role.FUSED_LOSS_GRADIENT:
+                return RoleEvidence(left.role, expr, f"{self.code(expr)}, {self._reason(left)} averaged", left.forward_kind)
+            negated = _negated(expr.left)
+            if negated is not None:
+                return self._loss_gradient_role(expr, negated, expr.right, place)
+        form = self._derivative_form(expr, place, False) if isinstance(operator, (cst.Subtract, cst.Multiply)) else None
+        if form is not None and form.shape == "softmax-jacobian":
+            return RoleEvidence(Role.JACOBIAN, expr, f"{self.code(expr)}, the softmax Jacobian diag(s) - s s^T", ForwardKind.SOFTMAX, "the softmax Jacobian diag(s) - s s^T")
+        if isinstance(operator, (cst.Subtract, cst.Add, cst.Multiply)):
+            sides = [self._role(expr.left, place, depth + 1), self._role(expr.right, place, depth + 1)]
+            roles = {s.role for s in sides if s is not None}
+            if Role.JACOBIAN in roles and not roles & _GRADIENT_ROLES:
+                jacobian = next(s for s in sides if s is not None and s.role is Role.JACOBIAN)
+                return RoleEvidence(
+                    Role.JACOBIAN, expr, f"{self.code(expr)}, an (n, n) matrix built from {self.code(jacobian.node)}",
+                    jacobian.forward_kind, f"an (n, n) matrix built from {self.code(jacobian.node)}",
+                )
+        return None
+
+    def _contains_derivative_form(self, expr: cst.BinaryOperation, place: _Place) -> bool:
+        parent = self.index.parent(expr)
+        if isinstance(parent, cst.BinaryOperation):
+            return False
+        return self._derivative_form(expr, place, False) is not None
+
+    def _loss_gradient_role(self, expr: cst.BaseExpression, target: cst.BaseExpression, probability: cst.BaseExpression, place: _Place) -> Optional[RoleEvidence]:
+        """`-y / p`: the gradient of cross-entropy with respect to the probabilities."""
+        role = self._role(probability, place, 1)
+        if role is not None and role.role is Role.ACTIVATION:
+            return RoleEvidence(Role.LOSS_GRADIENT, expr, f"{self.code(expr)}, the cross-entropy gradient -y/p", role.forward_kind)
+        return None
+
+    def _is_matmul(self, expr: cst.BaseExpression, place: _Place) -> bool:
+        value, _, _ = self.deref(expr, place)
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.MatrixMultiply):
+            return True
+        if isinstance(value, cst.Call):
+            if _library_call(value, *_MATMULS):
+                return True
+            func = value.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "dot" and len(_args(value)) == 1:
+                return True
+        return False
+
+
+def _sum_terms(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The terms of `a + b + c` (nested additions flattened)."""
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        return _sum_terms(expr.left) + _sum_terms(expr.right)
+    return [expr]
+
+
+def _is_two_index(target: cst.Subscript) -> bool:
+    """`J[i][j]` or `J[i, j]`: a store into a matrix element."""
+    if len(target.slice) == 2:
+        return True
+    return isinstance(target.value, cst.Subscript)
+
+
+Function = Union[cst.FunctionDef, cst.Lambda]

@@ -1,0 +1,268 @@
+"""The result cache: a file whose content has not changed is not checked again.
+
+Results are keyed by the file's content hash (BLAKE2b of its bytes), gradlint's
+version and the resolved settings (`Settings.fingerprint()`): one cache file per
+version and fingerprint, under `.gradlint_cache/` at the project root, which
+holds a `CACHEDIR.TAG` (backup tools skip it) and a `.gitignore` of `*`.
+
+Reading and hashing every file of a big tree would cost as much as the
+pre-check, so, like git and ruff, an entry also records the file's size and
+modification time: when both are unchanged the stored content hash is trusted
+without reading the file. A file modified within a couple of seconds of being
+read is stored without its modification time (it could change again within
+the same timestamp tick), so the next run re-hashes it.
+
+What is cached is the file's final `FileReport` (after suppression comments),
+serialised to JSON field by field so that it round-trips exactly. Files with a
+read problem (GL002) or a rule crash are never cached. A corrupt or foreign
+cache file is ignored (and rewritten); a cache that cannot be written is
+silently skipped: the cache only ever makes a run faster, never different.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from gradlint import __version__
+from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position, RuntimeVerdict, Severity
+
+if TYPE_CHECKING:
+    from gradlint.api import FileReport
+    from gradlint.settings import Settings
+
+CACHE_DIR_NAME = ".gradlint_cache"
+FORMAT = 1
+RACY_SECONDS = 2.0
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by gradlint.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+GITIGNORE = "# Automatically created by gradlint.\n*\n"
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def cache_root(settings: "Settings") -> Path:
+    """Where the cache lives: the project root, or the working directory."""
+    return Path(settings.project_root) if settings.project_root is not None else Path.cwd()
+
+
+def clear(root: Path) -> bool:
+    """Remove the cache under `root`; True when there was one."""
+    directory = root / CACHE_DIR_NAME
+    if not directory.is_dir() or directory.is_symlink():
+        return False
+    import shutil
+
+    shutil.rmtree(directory)
+    return True
+
+
+class ResultCache:
+    """The cached results of one (gradlint version, settings) pair."""
+
+    def __init__(self, root: Path, settings: "Settings") -> None:
+        self.directory = root / CACHE_DIR_NAME
+        key = content_hash(f"{FORMAT}|{__version__}|{settings.fingerprint()}".encode())
+        self.path = self.directory / __version__ / f"{key}.json"
+        self.entries: dict[str, list[Any]] = self._load()
+        self.changed = False
+
+    # -- reading -----------------------------------------------------------
+    def _load(self) -> dict[str, list[Any]]:
+        try:
+            with open(self.path, "rb") as handle:
+                payload = json.loads(handle.read())
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("version") != __version__:
+            return {}
+        entries = payload.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def lookup_stat(self, filename: str, stat: os.stat_result) -> "Optional[FileReport]":
+        """The cached report when the file's size and mtime are the ones recorded."""
+        entry = self.entries.get(filename)
+        if not _well_formed(entry) or entry[0] is None:  # type: ignore[index]
+            return None
+        if entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size:  # type: ignore[index]
+            return None
+        return _report(filename, entry[3])  # type: ignore[index]
+
+    def lookup_content(self, filename: str, digest: str) -> "Optional[FileReport]":
+        """The cached report when the file's content hash is the one recorded."""
+        entry = self.entries.get(filename)
+        if not _well_formed(entry) or entry[2] != digest:  # type: ignore[index]
+            return None
+        return _report(filename, entry[3])  # type: ignore[index]
+
+    # -- writing -----------------------------------------------------------
+    def refresh(self, filename: str, stat: Optional[os.stat_result], digest: str) -> None:
+        """Record the current stat of a file whose content hash was a hit."""
+        entry = self.entries.get(filename)
+        if _well_formed(entry):
+            mtime, size = _stat_key(stat)
+            if entry[0] != mtime or entry[1] != size:  # type: ignore[index]
+                self.entries[filename] = [mtime, size, digest, entry[3]]  # type: ignore[index]
+                self.changed = True
+
+    def store(self, filename: str, stat: Optional[os.stat_result], digest: str, report: "FileReport") -> None:
+        if report.crashes:
+            return
+        try:
+            diagnostics = [_encode(d) for d in report.diagnostics]
+            # Only what round-trips through JSON exactly is cached.
+            decoded = [_decode(item) for item in json.loads(json.dumps(diagnostics))]
+        except (TypeError, ValueError, KeyError):
+            return
+        if any(a != b or a.suppression_rows != b.suppression_rows for a, b in zip(decoded, report.diagnostics)):
+            return
+        mtime, size = _stat_key(stat)
+        self.entries[filename] = [mtime, size, digest, diagnostics]
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the cache atomically; any failure leaves the old one (or none)."""
+        if not self.changed:
+            return
+        import tempfile
+
+        try:
+            self._prepare_directory()
+            payload = {"format": FORMAT, "version": __version__, "entries": self.entries}
+            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    json.dump(payload, out, separators=(",", ":"))
+                os.replace(temporary, self.path)
+            except BaseException:
+                _remove_quietly(temporary)
+                raise
+        except OSError:
+            return
+        self.changed = False
+
+    def _prepare_directory(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for name, text in (("CACHEDIR.TAG", CACHEDIR_TAG), (".gitignore", GITIGNORE)):
+            marker = self.directory / name
+            if not marker.exists():
+                marker.write_text(text, encoding="utf-8")
+
+
+def _stat_key(stat: Optional[os.stat_result]) -> tuple[Optional[int], Optional[int]]:
+    if stat is None:
+        return None, None
+    if time.time() - stat.st_mtime < RACY_SECONDS:
+        return None, stat.st_size  # racily clean: re-hash next time
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _well_formed(entry: object) -> bool:
+    return isinstance(entry, list) and len(entry) == 4 and isinstance(entry[2], str) and isinstance(entry[3], list)
+
+
+def _report(filename: str, encoded: list[Any]) -> "Optional[FileReport]":
+    from gradlint.api import FileReport
+
+    try:
+        diagnostics = tuple(_decode(item) for item in encoded)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None  # a damaged entry is a miss
+    return FileReport(filename, diagnostics)
+
+
+# -- Diagnostic <-> JSON, every field ------------------------------------------
+def _position(position: Position) -> list[int]:
+    return [position.row, position.column]
+
+
+def _encode(d: Diagnostic) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "code": d.code,
+        "name": d.name,
+        "message": d.message,
+        "filename": d.filename,
+        "start": _position(d.start),
+        "end": _position(d.end),
+        "severity": d.severity.value,
+        "url": d.url,
+        "noqa_row": d.noqa_row,
+        "suppression_rows": list(d.suppression_rows),
+        "fix": None,
+        "runtime": None,
+    }
+    if d.fix is not None:
+        data["fix"] = {
+            "message": d.fix.message,
+            "applicability": d.fix.applicability.value,
+            "edits": [[e.content, _position(e.start), _position(e.end)] for e in d.fix.edits],
+        }
+    if d.runtime is not None:
+        runtime = d.runtime.as_dict()
+        data["runtime"] = runtime
+    return data
+
+
+def _decode_position(value: Any) -> Position:
+    row, column = value
+    if not isinstance(row, int) or not isinstance(column, int):
+        raise TypeError("position")
+    return Position(row, column)
+
+
+def _optional_str(value: Any) -> Optional[str]:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("string")
+    return value
+
+
+def _decode(data: dict[str, Any]) -> Diagnostic:
+    fix = None
+    if data["fix"] is not None:
+        raw = data["fix"]
+        fix = Fix(
+            message=str(raw["message"]),
+            edits=tuple(
+                Edit(str(content), _decode_position(start), _decode_position(end)) for content, start, end in raw["edits"]
+            ),
+            applicability=Applicability(raw["applicability"]),
+        )
+    runtime = None
+    if data["runtime"] is not None:
+        raw = dict(data["runtime"])
+        if raw.get("worst_index") is not None:
+            raw["worst_index"] = tuple(raw["worst_index"])
+        runtime = RuntimeVerdict(**raw)
+    noqa_row = data["noqa_row"]
+    if noqa_row is not None and not isinstance(noqa_row, int):
+        raise TypeError("noqa_row")
+    return Diagnostic(
+        code=str(data["code"]),
+        name=str(data["name"]),
+        message=str(data["message"]),
+        filename=str(data["filename"]),
+        start=_decode_position(data["start"]),
+        end=_decode_position(data["end"]),
+        severity=Severity(data["severity"]),
+        url=_optional_str(data["url"]),
+        fix=fix,
+        noqa_row=noqa_row,
+        suppression_rows=tuple(int(row) for row in data["suppression_rows"]),
+        runtime=runtime,
+    )

@@ -1,0 +1,215 @@
+"""Checking many files: the result cache, the pre-check, and worker processes.
+
+The main process goes through the files in order. For each it asks the cache
+(by size and mtime, then by content hash), reads and decodes it, and runs the
+cheap pre-check. Files no enabled rule can fire on are finished on the spot
+(no parse, no libcst import). The remaining *candidates* are parsed and
+analysed: in this process when there is little to parse, otherwise in a pool
+of worker processes (`--jobs`, default: every core available to the process).
+
+The reports come back in the order of the files given, and each report is
+exactly what `api.check_source` returns for the file in a serial run: workers
+call the same function on the same text with the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence
+
+from gradlint import registry
+
+if TYPE_CHECKING:
+    from gradlint.api import FileReport
+    from gradlint.cache import ResultCache
+    from gradlint.settings import Settings
+
+# Below this much candidate source (characters) a pool costs more than it saves:
+# each worker process imports libcst (~0.15 s) before it parses anything, and
+# libcst parses roughly 1 MB of source a second per core.
+PARALLEL_MIN_CHARS = 150_000
+PARALLEL_MIN_FILES = 2
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class _Pending:
+    """A candidate file waiting to be parsed."""
+
+    position: int
+    filename: str
+    text: str
+    stat: Optional[os.stat_result]
+    digest: Optional[str]
+
+
+def check_files(
+    files: Sequence[Path],
+    settings: "Settings",
+    jobs: Optional[int] = 1,
+    cache: "Optional[ResultCache]" = None,
+) -> "list[FileReport]":
+    """Check `files` (absolute paths); reports in the same order.
+
+    `jobs`: worker processes to use (None or 0: all cores; 1: this process only).
+    """
+    from gradlint import api
+    from gradlint.files import read_source
+
+    reports: list[Optional[FileReport]] = [None] * len(files)
+    pending: list[_Pending] = []
+    for position, path in enumerate(files):
+        filename = str(path)
+        stat = _stat(path) if cache is not None else None
+        if cache is not None and stat is not None:
+            hit = cache.lookup_stat(filename, stat)
+            if hit is not None:
+                reports[position] = hit
+                continue
+        read = read_source(path)
+        if read.problem is not None:
+            reports[position] = api.report_read_problem(filename, read.problem, settings)
+            continue
+        assert read.text is not None
+        digest = None
+        if cache is not None and read.data is not None:
+            from gradlint.cache import content_hash
+
+            digest = content_hash(read.data)
+            hit = cache.lookup_content(filename, digest)
+            if hit is not None:
+                cache.refresh(filename, stat, digest)
+                reports[position] = hit
+                continue
+        if not registry.candidates(read.text, settings.codes_for(filename)):
+            # Nothing to parse: finish it here (the same call a worker would make).
+            _finish(reports, cache, _Pending(position, filename, read.text, stat, digest), settings)
+            continue
+        pending.append(_Pending(position, filename, read.text, stat, digest))
+
+    workers = _worker_count(jobs, pending)
+    if workers <= 1:
+        for item in pending:
+            _finish(reports, cache, item, settings)
+    else:
+        _run_pool(pending, settings, workers, reports, cache)
+    if cache is not None:
+        cache.save()
+    return [report for report in reports if report is not None]
+
+
+def _stat(path: Path) -> Optional[os.stat_result]:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _worker_count(jobs: Optional[int], pending: list[_Pending]) -> int:
+    wanted = default_jobs() if not jobs else jobs
+    if wanted <= 1 or len(pending) < PARALLEL_MIN_FILES:
+        return 1
+    if sum(len(item.text) for item in pending) < PARALLEL_MIN_CHARS:
+        return 1
+    return min(wanted, len(pending))
+
+
+def _finish(
+    reports: "list[Optional[FileReport]]",
+    cache: "Optional[ResultCache]",
+    item: _Pending,
+    settings: "Settings",
+    report: "Optional[FileReport]" = None,
+) -> None:
+    from gradlint import api
+
+    if report is None:
+        report = api.check_source(item.text, item.filename, settings)
+    elif report.source is None:
+        report = api.FileReport(report.filename, report.diagnostics, report.crashes, source=item.text)
+    reports[item.position] = report
+    if cache is not None and item.digest is not None:
+        cache.store(item.filename, item.stat, item.digest, report)
+
+
+# -- the pool -------------------------------------------------------------------
+_WORKER_SETTINGS: "Optional[Settings]" = None
+
+
+def _init_worker(settings: "Settings") -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+
+
+def _check_in_worker(task: tuple[int, str, str]) -> "tuple[int, FileReport]":
+    from gradlint import api
+
+    position, filename, text = task
+    assert _WORKER_SETTINGS is not None
+    report = api.check_source(text, filename, _WORKER_SETTINGS)
+    # The text is already in the parent: do not ship it back.
+    return position, api.FileReport(report.filename, report.diagnostics, report.crashes)
+
+
+def _context():  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    # fork is the cheapest start on Linux, and this process holds no threads
+    # or heavy state at this point; elsewhere use the platform's safe default.
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _run_pool(
+    pending: list[_Pending],
+    settings: "Settings",
+    workers: int,
+    reports: "list[Optional[FileReport]]",
+    cache: "Optional[ResultCache]",
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    by_position = {item.position: item for item in pending}
+    # Longest first: the big files start early and the pool finishes evenly.
+    ordered = sorted(pending, key=lambda item: len(item.text), reverse=True)
+    unfinished = set(by_position)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(settings,)) as pool:
+            futures = [pool.submit(_check_in_worker, (item.position, item.filename, item.text)) for item in ordered]
+            for future in as_completed(futures):
+                position, report = future.result()
+                _finish(reports, cache, by_position[position], settings, report)
+                unfinished.discard(position)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory, a crash in native code). Retry
+        # the files it left one at a time, each in a fresh process, so that the
+        # one file that kills a process is reported and the others are kept.
+        for position in sorted(unfinished):
+            _finish(reports, cache, by_position[position], settings, _isolated(by_position[position], settings))
+
+
+def _isolated(item: _Pending, settings: "Settings") -> "FileReport":
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from gradlint import api
+    from gradlint.engine import RuleCrash
+
+    try:
+        with ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker, initargs=(settings,)) as pool:
+            return pool.submit(_check_in_worker, (item.position, item.filename, item.text)).result()[1]
+    except BrokenProcessPool:
+        crash = RuleCrash("engine", item.filename, "the worker process checking this file died (native crash or out of memory)")
+        return api.FileReport(item.filename, (), (crash,))

@@ -1,0 +1,140 @@
+"""GL302 global-max-shift: a batched softmax shifted by the max of the whole batch."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.numerics import Stability, numerics
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+from gradlint.rules.unstable_softmax import _divisions
+
+
+class GlobalMaxShift(Rule):
+    code = "GL302"
+    name = "global-max-shift"
+    severity = Severity.WARNING
+    summary = "A batched softmax is shifted by the max of the whole batch: rows far below it underflow to 0/0."
+    what_it_does = """
+        Finds a softmax normalised per row or per column (its sum has an `axis`/`dim`) whose exponent
+        is shifted by a max taken over the whole array (`np.max(x)`, `x.max()`, no axis).
+        """
+    why_bad = """
+        The global max avoids overflow, but every row is shifted by the same number. A row whose
+        entries all lie more than ~745 below the batch max (float32: ~104) exponentiates to zeros,
+        and its normalisation is 0/0 = nan. Each row needs its own max.
+        """
+    example = """
+        def softmax(x):
+            e = np.exp(x - np.max(x))
+            return e / np.sum(e, axis=1, keepdims=True)
+        """
+    use_instead = """
+        def softmax(x):
+            e = np.exp(x - np.max(x, axis=1, keepdims=True))
+            return e / np.sum(e, axis=1, keepdims=True)
+        """
+    references = ("Softmax, numerical stability: https://en.wikipedia.org/wiki/Softmax_function#Numerical_algorithms",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x))
+                return e / np.sum(e, axis=1, keepdims=True)
+            """,
+            line=4,
+            message="`np.max(x)`",
+            why="free function, batched rows",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class SoftmaxLayer:
+                def forward(self, logits):
+                    logits = logits - logits.max()
+                    exps = np.exp(logits)
+                    self.probs = exps / exps.sum(axis=-1, keepdims=True)
+                    return self.probs
+            """,
+            line=5,
+            why="layer class, shift rebound before the exp",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def output(W, A, b):
+                Z = W @ A + b
+                Z -= np.max(Z)
+                E = np.exp(Z)
+                return E / E.sum(axis=0)
+            """,
+            line=5,
+            why="column layout (classes x batch), in-place shift",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x))
+                return e / np.sum(e)
+            """,
+            why="a 1-D softmax: the global max is the row's max",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+            """,
+            why="a max per row",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                z = z - np.max(z, axis=-1)[..., None]
+                e = np.exp(z)
+                return e / e.sum(axis=-1, keepdims=True)
+            """,
+            why="a max per row, re-expanded by indexing",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        model = numerics(analysis)
+        reported: set[int] = set()
+        for numerator, denominator, node in _divisions(analysis):
+            scope = model.scope_of(node)
+            order = scope.order_of(node, analysis)
+            shape = model.softmax_parts(numerator, denominator, scope, order)
+            if shape is None or model.reduction_axis(shape.total) is None:
+                continue  # not known to be batched
+            argument = model.exp_argument(shape.numerator_exp)
+            if argument is None or model.code(argument) != model.code(model.exp_argument(shape.denominator_exp)):
+                continue
+            exp_order = scope.order_of(shape.numerator_exp, analysis)
+            if model.stability(argument, scope, exp_order) is not Stability.SHIFTED_GLOBAL:
+                continue
+            shift = model.shift_call(argument, scope, exp_order)
+            if shift is None or id(shift) in reported:
+                continue
+            reported.add(id(shift))
+            axis = model.code(model.reduction_axis(shape.total))
+            yield Finding(
+                shift,
+                f"batched softmax normalised over axis {axis} by `{model.code(shape.total)}` is shifted by "
+                f"`{model.code(shift)}`, the max of the whole batch: a row far below it underflows to "
+                f"0/0 = nan; take the max over axis {axis} with keepdims=True",
+            )

@@ -1,0 +1,82 @@
+"""GL901 gradient-mismatch: the runtime checker ran a derivative and it disagreed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Rule
+
+if TYPE_CHECKING:
+    from gradlint.analysis import ModuleAnalysis
+
+
+class GradientMismatch(Rule):
+    """Reported by the runtime stage (`gradlint.runtime`), never by a static check.
+
+    The code lives in the registry like every other (selection, `noqa`, docs),
+    but it is an engine code: plain `check` never runs it and its pre-check
+    pattern never matches, so it costs nothing without `--runtime`. There are no
+    VALID/INVALID cases here because a verdict needs the code to run; the
+    runtime tests (tests/test_runtime*.py, tests/runtime_cases/) hold its
+    confirmed and passed examples.
+    """
+
+    code = "GL901"
+    name = "gradient-mismatch"
+    severity = Severity.ERROR
+    summary = "The derivative was run against a numerical reference and disagreed beyond tolerance."
+    what_it_does = """
+        Only with `gradlint check --runtime` or `gradlint verify`. Every derivative function
+        or method the semantic model recognises (or the one named to `verify`) is run in a
+        sandboxed process on random float64 inputs and compared with a reference: the
+        analytic derivative when its forward is recognised (softmax, log-softmax, sigmoid,
+        tanh, relu, leaky relu, softplus, cross-entropy, binary cross-entropy, MSE), else
+        central differences of its own forward (the same class's `forward`, or a function
+        paired by name: `f` / `f_prime`). The plausible calling conventions are tried
+        (logits or activations; shapes (n,), (n, 1), (1, n), (N, n); a Jacobian, per-sample
+        Jacobians, a diagonal, or a vector-Jacobian product with an upstream gradient).
+        A relative error of at least 1e-3 in the closest convention is reported as an
+        error; between 1e-6 and 1e-3, after a Richardson recheck, as a warning. The message
+        names the convention, the worst entry, expected vs got, the relative error, and the
+        likely mistake when the numbers show one (diagonal only, transposed, sign flipped,
+        off by a constant factor such as the batch size or 2, activation and
+        pre-activation swapped). A function whose convention is not recognised is
+        reported as `unknown`, never as a mismatch.
+        """
+    why_bad = """
+        A static rule says "this looks wrong"; the runtime check says "it is wrong, here
+        is an input and the entry where it differs". It also checks derivatives that no
+        static rule flagged. A wrong gradient still trains, only worse, so without a
+        numerical check the bug can survive for years.
+        """
+    example = """
+        def softmax(z):
+            e = np.exp(z - np.max(z))
+            return e / np.sum(e)
+
+        def softmax_prime(s):
+            return s * (1 - s)  # GL901 with --runtime: diagonal only
+        """
+    use_instead = """
+        def softmax(z):
+            e = np.exp(z - np.max(z))
+            return e / np.sum(e)
+
+        def softmax_prime(s):
+            s = s.reshape(-1, 1)
+            return np.diagflat(s) - s @ s.T
+        """
+    references = (
+        "torch.autograd.gradcheck: https://pytorch.org/docs/stable/generated/torch.autograd.gradcheck.html",
+        "jax.test_util.check_grads: https://jax.readthedocs.io/en/latest/_autosummary/jax.test_util.check_grads.html",
+        "Richardson extrapolation: https://en.wikipedia.org/wiki/Richardson_extrapolation",
+    )
+
+    # No static cases: a verdict needs the code to run (see the class docstring).
+    VALID = ()
+    INVALID = ()
+
+    def check(self, analysis: "ModuleAnalysis") -> Iterator[Finding]:
+        """Nothing statically: the runtime stage produces GL901."""
+        return iter(())

@@ -1,0 +1,303 @@
+"""GL402 input-mutated-in-place: a forward or derivative writes into an array it received."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.numerics import Numerics, Scope, numerics, subscript_root
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+# Calls that return a view of (or the very same) array: writing into the result writes into the input.
+_VIEWS = frozenset({"asarray", "asanyarray", "view", "reshape", "ravel", "squeeze", "transpose", "swapaxes"})
+# Parameters that exist to be written (output buffers).
+_OUTPUT_PARAMS = ("out", "output_buffer", "buf", "buffer", "result", "res", "dest", "dst")
+_WRITING_KEYWORDS = ("out",)
+
+
+class InputMutatedInPlace(Rule):
+    code = "GL402"
+    name = "input-mutated-in-place"
+    severity = Severity.WARNING
+    summary = "A forward or derivative modifies an array it received: the caller's logits or gradient change under it."
+    what_it_does = """
+        In a function that computes a forward (softmax, sigmoid, relu... by body) or a derivative /
+        backward pass, finds in-place writes into an array parameter: `x -= np.max(x)`,
+        `grad *= mask`, `dout[x <= 0] = 0`, `d[range(n), y] -= 1`, `np.exp(x, out=x)`, also through a
+        plain alias (`dx = dout; dx[x <= 0] = 0`).
+        """
+    why_bad = """
+        numpy passes arrays by reference. The caller's array changes silently: the logits a model
+        cached for its backward pass are shifted, or the upstream gradient another branch still needs
+        is zeroed. The bug shows up far from its cause (a gradient check that passes once and fails
+        when the same array is reused).
+        """
+    example = """
+        def relu_backward(dout, x):
+            dx = dout
+            dx[x <= 0] = 0
+            return dx
+        """
+    use_instead = """
+        def relu_backward(dout, x):
+            dx = dout.copy()
+            dx[x <= 0] = 0
+            return dx
+        """
+    references = ("numpy copies and views: https://numpy.org/doc/stable/user/basics.copies.html",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def relu_backward(dout, x):
+                dx = dout
+                dx[x <= 0] = 0
+                return dx
+            """,
+            line=5,
+            message="through the alias `dx = dout`",
+            why="free function: the catalog's alias of the upstream gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                x -= np.max(x, axis=1, keepdims=True)
+                e = np.exp(x)
+                return e / np.sum(e, axis=1, keepdims=True)
+            """,
+            line=4,
+            message="`x -= np.max(x, axis=1, keepdims=True)`",
+            why="the max shift done in place on the caller's logits",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class SoftmaxCrossEntropy:
+                def forward(self, z, y):
+                    e = np.exp(z - z.max(axis=1, keepdims=True))
+                    self.p = e / e.sum(axis=1, keepdims=True)
+                    self.y = y
+                    return self.p
+
+                def backward(self, probs):
+                    n = probs.shape[0]
+                    probs[np.arange(n), self.y] -= 1
+                    return probs / n
+            """,
+            line=12,
+            message="`probs`",
+            why="layer class: the fused gradient written into the caller's probabilities",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class ReLU:
+                def forward(self, X):
+                    self.X = X
+                    X[X < 0] = 0
+                    return X
+            """,
+            line=6,
+            why="an in-place relu forward on the caller's activations",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def relu_backward(dout, x):
+                dx = dout.copy()
+                dx[x <= 0] = 0
+                return dx
+            """,
+            why="catalog trap: dx = dout.copy()",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                x = x - np.max(x)
+                e = np.exp(x)
+                return e / e.sum()
+            """,
+            why="catalog trap: x = x - np.max(x) rebinds (a new array)",
+        ),
+        Valid(
+            """
+            def insort(a, x):
+                a.append(x)
+                a[-1] = x
+
+            def fill_gradient(x, grad):
+                grad[:] = 2 * x
+                return (x ** 2).sum()
+            """,
+            why="ordinary list code; an output-parameter callback writing grad[:] by contract",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def backward(self, grad):
+                    s = self.out
+                    total = (grad * s).sum(axis=1, keepdims=True)
+                    total -= 1
+                    dx = s * (grad - total)
+                    dx[:, 0] += 0
+                    return dx
+            """,
+            why="writes into local arrays only",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        model = numerics(analysis)
+        for function in analysis.index.nodes(cst.FunctionDef):
+            scope = model.scope(function)
+            candidates = [name for name in scope.params if name not in ("self", "cls") and not name.startswith(_OUTPUT_PARAMS)]
+            if not candidates:
+                continue
+            writes = list(self._writes(model, scope, function, set(candidates)))
+            if not writes:
+                continue
+            role = _role(model, function)
+            if role is None:
+                continue
+            for node, param, alias in writes:
+                via = f" through the alias `{alias}`" if alias else ""
+                yield Finding(
+                    node,
+                    f"`{model.code(node)}` writes{via} into `{param}`, an array {role} `{function.name.value}` "
+                    f"received: the caller's array changes too (work on a copy: `{param}.copy()`, or rebind "
+                    f"with `{param} = {param} - ...`)",
+                )
+
+    def _writes(
+        self, model: Numerics, scope: Scope, function: cst.FunctionDef, params: set[str]
+    ) -> Iterator[tuple[cst.CSTNode, str, Optional[str]]]:
+        """(statement, parameter, alias binding text) for each in-place write into a parameter."""
+        analysis = model.analysis
+        for statement in model.analysis.index.nodes_in(function, cst.AugAssign):
+            order = scope.order_of(statement, analysis)
+            target = statement.target
+            if isinstance(target, cst.Name):
+                owner = _owner(model, scope, target.value, order, params)
+                if owner is not None and _array_like(model, function, target.value):
+                    yield statement, owner[0], owner[1]
+            elif isinstance(target, cst.Subscript) and not _full_slice(target):
+                root = subscript_root(target)
+                owner = _owner(model, scope, root, order, params) if root else None
+                if owner is not None:
+                    yield statement, owner[0], owner[1]
+        for statement in model.analysis.index.nodes_in(function, cst.Assign):
+            order = scope.order_of(statement, analysis)
+            for target in statement.targets:
+                node = target.target
+                if isinstance(node, cst.Subscript) and not _full_slice(node):
+                    root = subscript_root(node)
+                    owner = _owner(model, scope, root, order, params) if root else None
+                    if owner is not None:
+                        yield statement, owner[0], owner[1]
+                        break
+        for call in model.analysis.index.nodes_in(function, cst.Call):
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value in _WRITING_KEYWORDS and isinstance(arg.value, cst.Name):
+                    order = scope.order_of(call, analysis)
+                    owner = _owner(model, scope, arg.value.value, order, params)
+                    if owner is not None:
+                        yield call, owner[0], owner[1]
+
+
+def _owner(model: Numerics, scope: Scope, name: str, order: int, params: set[str]) -> Optional[tuple[str, Optional[str]]]:
+    """(parameter, alias text) when `name` still refers to a parameter's array at `order`."""
+    for _ in range(4):
+        bindings = [b for b in scope.before(name, order) if b.augmented is None]
+        if not bindings:
+            return (name, None) if name in params else None
+        last = bindings[-1]
+        value = last.value
+        if value is None or len(bindings) > 1 and _in_branch(model, last.statement):
+            return None
+        source = _view_source(model, value)
+        if source is None:
+            return None
+        if source in params and not [b for b in scope.before(source, last.order) if b.augmented is None]:
+            return source, model.code(last.statement)
+        name, order = source, last.order
+    return None
+
+
+def _view_source(model: Numerics, value: cst.BaseExpression) -> Optional[str]:
+    """`dout` for `dout`, `np.asarray(dout)`, `dout.reshape(...)`, `dout.T`; else None (a copy or new array)."""
+    if isinstance(value, cst.Name):
+        return value.value
+    if isinstance(value, cst.Attribute) and value.attr.value == "T" and isinstance(value.value, cst.Name):
+        return value.value.value
+    if isinstance(value, cst.Call) and model.operation(value) in _VIEWS:
+        operand = model.operand(value)
+        if isinstance(operand, cst.Name) and not any(arg.keyword is not None and arg.keyword.value == "dtype" for arg in value.args):
+            return operand.value
+    return None
+
+
+def _in_branch(model: Numerics, statement: cst.CSTNode) -> bool:
+    return model.analysis.index.enclosing(statement, cst.If) is not None
+
+
+def _full_slice(target: cst.Subscript) -> bool:
+    """`a[:] = ...` / `a[...] = ...`: the output-parameter idiom, deliberate."""
+    if len(target.slice) != 1:
+        return False
+    element = target.slice[0].slice
+    if isinstance(element, cst.Slice):
+        return element.lower is None and element.upper is None and element.step is None
+    return isinstance(element, cst.Index) and isinstance(element.value, cst.Ellipsis)
+
+
+def _array_like(model: Numerics, function: cst.FunctionDef, name: str) -> bool:
+    """`name` is used as an array in the function: indexed, reduced, or passed to numpy."""
+    index = model.analysis.index
+    for subscript in index.nodes_in(function, cst.Subscript):
+        if isinstance(subscript.value, cst.Name) and subscript.value.value == name:
+            return True
+    for call in index.nodes_in(function, cst.Call):
+        operand = model.operand(call)
+        if isinstance(operand, cst.Name) and operand.value == name and model.operation(call) is not None:
+            qualified = model.qualified(call.func) or ""
+            if not qualified.startswith("builtins.") and model.operation(call) not in ("append", "extend", "pop", "insert"):
+                return True
+    return False
+
+
+def _role(model: Numerics, function: cst.FunctionDef) -> Optional[str]:
+    """'that the forward' / 'that the derivative' / 'that the backward' when the function is one."""
+    semantics = getattr(model.analysis, "semantics", None)
+    if semantics is not None:
+        try:
+            if semantics.forward_of(function) is not None:
+                return "the forward"
+            if semantics.derivative_of(function) is not None:
+                return "the derivative"
+            if semantics.is_backward(function):
+                return "the backward pass"
+        except Exception:  # noqa: BLE001 - the shared model must not take this rule down
+            pass
+    scope = model.scope(function)
+    for node in model.analysis.index.nodes_in(function, cst.BinaryOperation):
+        if isinstance(node.operator, cst.Divide):
+            order = scope.order_of(node, model.analysis)
+            if model.softmax_parts(node.left, node.right, scope, order) is not None or model.sigmoid_argument(node) is not None:
+                return "the forward"
+    return None

@@ -1,0 +1,423 @@
+"""GL201 jacobian-from-preactivation: an activation-convention derivative fed a pre-activation."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.semantics import Convention, DerivativeCall, Role, RoleEvidence
+from gradlint.analysis.syntax import last_part
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+
+class JacobianFromPreactivation(Rule):
+    code = "GL201"
+    name = "jacobian-from-preactivation"
+    severity = Severity.ERROR
+    summary = "A derivative written in terms of the activation's output is called with the pre-activation (logits)."
+    what_it_does = """
+        Decides, for every derivative in the module, which side of the nonlinearity it takes:
+        an *activation-convention* derivative does arithmetic on the forward's output `s`
+        (`s*(1-s)`, `1-s**2`, `diag(s) - outer(s, s)`, a Jacobian filled from `s[i]*s[j]`),
+        while a logit-convention derivative applies the forward itself. It then follows every
+        call of an activation-convention derivative (directly, through `np.apply_along_axis`,
+        through a wrapper, or through `self.activation_prime` set by a subclass's
+        `super().__init__`) and reports the call when the argument is a *pre-activation*: the
+        result of an affine map (`W @ A + b`, `np.dot(x, W) + b`), a value handed to the
+        forward (`A = softmax(Z)` makes `Z` the softmax's input), or an attribute that
+        `forward` stored before applying the nonlinearity (`self.input`).
+        """
+    why_bad = """
+        The derivative evaluates its formula at the wrong point: `s*(1-s)` computed from the
+        logits `z` instead of `s = sigmoid(z)`. Nothing fails, the shapes agree, but every
+        gradient through the layer is wrong (this is the second bug of the question behind
+        gradlint: the softmax Jacobian built from `Z` instead of `A`).
+        """
+    example = """
+        def sigmoid(z):
+            return 1 / (1 + np.exp(-z))
+
+        def sigmoid_prime(s):
+            return s * (1 - s)
+
+        z = W @ x + b
+        a = sigmoid(z)
+        delta = grad * sigmoid_prime(z)
+        """
+    use_instead = """
+        z = W @ x + b
+        a = sigmoid(z)
+        delta = grad * sigmoid_prime(a)
+        """
+    references = (
+        "The question behind gradlint: ../shared/seed/softmax-backprop-question.txt",
+        "Softmax derivative: https://en.wikipedia.org/wiki/Softmax_function#Properties",
+    )
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def df2(d):
+                def softmax_prime(f):
+                    jacobian = np.diag(f)
+                    for i in range(len(jacobian)):
+                        for j in range(len(jacobian)):
+                            if i == j:
+                                jacobian[i][j] = f[i] * (1 - f[i])
+                            else:
+                                jacobian[i][j] = -f[i] * f[j]
+                    return jacobian
+                return np.apply_along_axis(softmax_prime, axis=1, arr=d)
+
+            def output_delta(W, A_prev, b, T):
+                Z = W @ A_prev + b
+                A = softmax(Z)
+                J = df2(Z)
+                return np.einsum("bi,bij->bj", -T / A, J)
+            """,
+            line=22,
+            message="df2 expects the softmax output",
+            why="the question's free-function form: a Jacobian per row built from Z",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def sigmoid_prime(s):
+                return s * (1 - s)
+
+            def backprop(W, b, x, grad):
+                z = np.dot(W, x) + b
+                a = sigmoid(z)
+                return grad * sigmoid_prime(z)
+            """,
+            line=12,
+            message="is passed z, a pre-activation (z = np.dot(W, x) + b on line 10, an affine map)",
+            why="free functions, column layout",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Layer:
+                def forward(self, input):
+                    raise NotImplementedError
+
+            class Activation(Layer):
+                def __init__(self, activation, activation_prime):
+                    self.activation = activation
+                    self.activation_prime = activation_prime
+
+                def forward(self, input):
+                    self.input = input
+                    return self.activation(self.input)
+
+                def backward(self, output_gradient, learning_rate):
+                    return np.multiply(output_gradient, self.activation_prime(self.input))
+
+            class Tanh(Activation):
+                def __init__(self):
+                    def tanh(x):
+                        return np.tanh(x)
+
+                    def tanh_prime(y):
+                        return 1 - y ** 2
+
+                    super().__init__(tanh, tanh_prime)
+            """,
+            line=17,
+            message="self.activation_prime",
+            why="the class form: forward saved the logits in self.input; the subclass passes an activation-convention derivative",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def dsigmoid(y):
+                return y * (1.0 - y)
+
+            class Dense:
+                def forward(self, x):
+                    self.x = x
+                    self.z = x @ self.W + self.b
+                    self.a = sigmoid(self.z)
+                    return self.a
+
+                def backward(self, grad):
+                    dz = grad * dsigmoid(self.z)
+                    self.dW = self.x.T @ dz
+                    return dz @ self.W.T
+            """,
+            line=17,
+            message="self.z, a pre-activation",
+            why="a layer class caching the affine result in self.z (batched row layout)",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def sigmoid_prime(a):
+                return a * (1 - a)
+
+            def backprop(weights, biases, x, y):
+                activation = x
+                activations = [x]
+                zs = []
+                for b, w in zip(biases, weights):
+                    z = np.dot(w, activation) + b
+                    zs.append(z)
+                    activation = sigmoid(z)
+                    activations.append(activation)
+                delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
+                return delta
+            """,
+            line=18,
+            message="zs[-1]",
+            why="Nielsen-style lists of pre-activations",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            dtanh = lambda out: 1.0 - out ** 2
+
+            def rnn_step_backward(dh, x, h_prev, Wx, Wh, b):
+                raw = x @ Wx + h_prev @ Wh + b
+                h = np.tanh(raw)
+                return dh * dtanh(raw)
+            """,
+            line=8,
+            message="dtanh expects the tanh output",
+            why="a lambda derivative, an RNN step",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                exps = np.exp(x - np.max(x))
+                return exps / np.sum(exps)
+
+            def softmax_grad(s):
+                s = s.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+
+            def output_gradient(logits, dprobs):
+                probs = softmax(logits)
+                return softmax_grad(logits) @ dprobs
+            """,
+            line=13,
+            message="the input of softmax(logits)",
+            why="a full softmax Jacobian from the value handed to the forward",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def sigmoid_prime(s):
+                return s * (1 - s)
+
+            def backprop(W, b, x, grad):
+                z = np.dot(W, x) + b
+                a = sigmoid(z)
+                return grad * sigmoid_prime(a)
+            """,
+            why="an activation-convention derivative fed the activation",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def dsigmoid(y):
+                return y * (1 - y)
+
+            def dtanh(y):
+                return 1 - y * y
+
+            def lstm_backward(dh, dc_next, x, h_prev, c_prev, Wf, Wi, Wo, Wc):
+                hx = np.concatenate([h_prev, x])
+                f = sigmoid(Wf @ hx)
+                i = sigmoid(Wi @ hx)
+                o = sigmoid(Wo @ hx)
+                c_bar = np.tanh(Wc @ hx)
+                c = f * c_prev + i * c_bar
+                tanh_c = np.tanh(c)
+                do = dh * tanh_c * dsigmoid(o)
+                dc = dh * o * dtanh(tanh_c) + dc_next
+                dc_bar = dc * i * dtanh(c_bar)
+                di = dc * c_bar * dsigmoid(i)
+                df = dc * c_prev * dsigmoid(f)
+                return do, dc_bar, di, df
+            """,
+            why="LSTM gates and c = tanh(...) values are activations",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def sigmoid_prime(z):
+                return z * (1 - z)
+
+            def backward(W, x, grad):
+                a = sigmoid(W @ x)
+                return grad * sigmoid_prime(a)
+            """,
+            why="the parameter is named z but the call passes the activation: consistent, never flag on names",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def sigmoid_prime(z):
+                return sigmoid(z) * (1 - sigmoid(z))
+
+            def backprop(W, b, x, grad):
+                z = W @ x + b
+                return grad * sigmoid_prime(z)
+            """,
+            why="a logit-convention derivative fed the pre-activation",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Activation:
+                def __init__(self, activation, activation_prime):
+                    self.activation = activation
+                    self.activation_prime = activation_prime
+
+                def forward(self, input):
+                    self.input = input
+                    return self.activation(self.input)
+
+                def backward(self, output_gradient, learning_rate):
+                    return np.multiply(output_gradient, self.activation_prime(self.input))
+
+            class Tanh(Activation):
+                def __init__(self):
+                    def tanh(x):
+                        return np.tanh(x)
+
+                    def tanh_prime(x):
+                        return 1 - np.tanh(x) ** 2
+
+                    super().__init__(tanh, tanh_prime)
+            """,
+            why="the class form with a logit-convention derivative",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def dsigmoid(y):
+                return y * (1 - y)
+
+            class Sigmoid:
+                def forward(self, x):
+                    self.out = sigmoid(x)
+                    return self.out
+
+                def backward(self, grad):
+                    return grad * dsigmoid(self.out)
+            """,
+            why="the cached output fed to an activation-convention derivative",
+        ),
+        Valid(
+            """
+            def binomial_variance(n, p):
+                return n * p * (1 - p)
+
+            def describe(counts, total, W, x, b):
+                rate = W @ x + b
+                return binomial_variance(total, counts / total)
+            """,
+            why="p*(1-p) outside gradient code, fed a ratio",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def relu_prime(x):
+                return (x > 0).astype(float)
+
+            def backward(W, b, x, grad):
+                z = W @ x + b
+                return grad * relu_prime(z)
+            """,
+            why="relu derivatives read the same on either side of the nonlinearity",
+        ),
+        Valid(
+            """
+            def sigmoid_prime(s):
+                return s * (1 - s)
+
+            def chain(grad, value):
+                return grad * sigmoid_prime(value)
+            """,
+            why="an argument of unknown meaning: stay silent",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        semantics = analysis.semantics
+        reported: set[int] = set()
+        for call in semantics.derivative_calls:
+            derivative = call.derivative
+            if id(call.call) in reported or call.argument is None:
+                continue
+            if derivative.convention is not Convention.ACTIVATION or not derivative.forward_kind.convention_matters:
+                continue
+            role = semantics.role_of(call.argument, at=call.call)
+            if role is None or role.role is not Role.PREACTIVATION:
+                continue
+            reported.add(id(call.call))
+            yield Finding(call.call, self._message(analysis, call, role))
+
+    @staticmethod
+    def _message(analysis: ModuleAnalysis, call: DerivativeCall, role: RoleEvidence) -> str:
+        derivative = call.derivative
+        callee = analysis.code_for(call.call.func)
+        if call.how:  # np.apply_along_axis(f, ...)
+            callee = last_part(derivative.qualname) or callee
+        if call.target.via and ", set to " in call.target.via:
+            how = call.target.via.split(", set to ", 1)[1]
+            callee = f"{callee} (set to {last_part(how.split(' ', 1)[0])} {how.split(' ', 1)[1] if ' ' in how else ''})".replace(" )", ")")
+        argument = analysis.code_for(call.argument) if call.argument is not None else "its argument"
+        kind = derivative.forward_kind.label
+        return (
+            f"{callee} expects the {kind} output ({derivative.evidence}) but is passed {argument}, "
+            f"a pre-activation ({role.explanation}); feed it the {kind} output instead"
+        )

@@ -1,0 +1,676 @@
+"""GL103 malformed-softmax-jacobian: a Jacobian-shaped formula wrong in its syntax."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.algebra import expand, logistic_form
+from gradlint.analysis.jacobians import (
+    JacobianPart,
+    Layout,
+    Part,
+    classify,
+    is_eye,
+    jacobian_parts,
+    layout,
+    resolve,
+    scope_for,
+    signed_terms,
+    vector_key,
+)
+from gradlint.analysis.syntax import block_items, call_name, last_part, subscript_base
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+_CHAIN = (cst.Add, cst.Subtract)
+
+
+class MalformedSoftmaxJacobian(Rule):
+    code = "GL103"
+    name = "malformed-softmax-jacobian"
+    severity = Severity.ERROR
+    summary = "The softmax Jacobian diag(s) - s s^T is written with a term that has the wrong sign, shape or index."
+    what_it_does = """
+        Reads Jacobian-shaped formulas built from one vector `s` (a diagonal `np.diag(s)`,
+        `np.diagflat(s)`, `np.eye(n) * s`, an einsum with the identity; an outer product
+        `np.outer(s, s)`, `s_col @ s_col.T`, `s[:, None] * s[None, :]`, `einsum('bi,bj->bij')`)
+        and reports the mistakes visible in the syntax:
+
+        - the outer product is added instead of subtracted (`np.diag(s) + np.outer(s, s)`);
+        - `np.dot(s, s.T)` / `s @ s.T` where `s` is 1-D: the transpose of a 1-D array is the
+          array itself, so this is the scalar sum of s_i^2, not an outer product;
+        - `np.diag` of a column (it extracts a diagonal instead of building one);
+        - the elementwise `s*s` subtracted instead of the outer product;
+        - `np.diag(s*(1-s)) - np.outer(s, s)`: the diagonal's -s_i^2 counted twice;
+        - `M * (I - M)` with the same `M` on both sides (entry (i, j) is M_ij(δ_ij - M_ij),
+          so the off-diagonal is -s_j^2 instead of -s_i s_j);
+        - in an `if i == j: ... else: ...` loop, an off-diagonal entry `+s[i]*s[j]` or
+          `-s[i]*s[i]`.
+        """
+    why_bad = """
+        The softmax Jacobian is J_ij = s_i(δ_ij - s_j): `diag(s) - s s^T`. Each of these
+        spellings produces an array of the right shape whose entries are wrong, so nothing
+        crashes: the gradient is silently wrong and training degrades or diverges.
+        """
+    example = """
+        def softmax_jacobian(s):          # s: 1-D softmax output
+            return np.diagflat(s) - np.dot(s, s.T)   # s.T is s: subtracts the scalar |s|^2
+        """
+    use_instead = """
+        def softmax_jacobian(s):
+            return np.diag(s) - np.outer(s, s)
+        """
+    references = (
+        "Softmax derivative: https://en.wikipedia.org/wiki/Softmax_function#Properties",
+        "numpy: the transpose of a 1-D array is itself: https://numpy.org/doc/stable/reference/generated/numpy.ndarray.T.html",
+        "np.diag of a 2-D array extracts its diagonal: https://numpy.org/doc/stable/reference/generated/numpy.diag.html",
+    )
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                return np.diag(s) + np.outer(s, s)
+            """,
+            line=4,
+            message="adds the outer product",
+            why="free function: the outer product added",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_grad(probs):
+                return np.diag(probs) - np.dot(probs, probs.T)
+            """,
+            line=4,
+            message="is the scalar sum of s_i^2",
+            why="np.diag needs a 1-D vector, and then probs.T is probs",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                    self.output = e / np.sum(e, axis=1, keepdims=True)
+                    return self.output
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+                        jacobian = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+                        self.dinputs[index] = np.dot(jacobian, single_dvalues)
+                    return self.dinputs
+            """,
+            line=12,
+            message="`single_output` is 1-D",
+            why="layer class: rows of a batch are 1-D, the reshape(-1, 1) was forgotten",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_backward(s, grad):
+                n = s.shape[-1]
+                identity = np.eye(n)
+                jac = np.einsum('bi,ij->bij', s, identity) + np.einsum('bi,bj->bij', s, s)
+                return np.einsum('bij,bj->bi', jac, grad)
+            """,
+            line=6,
+            message="adds the outer product",
+            why="batched einsum: the outer product added",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                n = len(s)
+                M = np.tile(s, (n, 1))
+                return M * (np.eye(n) - M)
+            """,
+            line=6,
+            message="indexes both factors the same way",
+            why="M*(I-M) with M = tile(s): -s_j^2 off the diagonal",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def d_softmax(a):                 # column layout: a has shape (n, 1)
+                a = a.reshape(-1, 1)
+                return np.diagflat(a) - a.T @ a
+            """,
+            line=5,
+            message="column `a`",
+            why="column layout: a.T @ a is the 1x1 inner product",
+        ),
+        Invalid(
+            """
+            def softmax_jacobian(s):
+                n = len(s)
+                J = [[0.0] * n for _ in range(n)]
+                for i in range(n):
+                    for j in range(n):
+                        if i == j:
+                            J[i][j] = s[i] * (1 - s[i])
+                        else:
+                            J[i][j] = s[i] * s[j]
+                return J
+            """,
+            line=9,
+            message="+s_i*s_j",
+            why="element loop: the off-diagonal sign lost",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                J = np.zeros((len(s), len(s)))
+                for i in range(len(s)):
+                    for j in range(len(s)):
+                        if i != j:
+                            J[i, j] = -s[i] * s[i]
+                        else:
+                            J[i, j] = s[i] - s[i] ** 2
+                return J
+            """,
+            line=8,
+            message="by itself",
+            why="element loop: both factors indexed by i",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                J = np.diag(s)
+                J += np.outer(s, s)
+                return J
+            """,
+            line=5,
+            message="adds the outer product",
+            why="in-place update of a diagonal initialiser",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                return np.diag(s * (1 - s)) - np.outer(s, s)
+            """,
+            line=4,
+            message="counted twice",
+            why="the diagonal already holds -s_i^2",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                return np.diag(s) - s * s
+            """,
+            line=4,
+            message="elementwise `s * s`",
+            why="elementwise square instead of the outer product",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                col = s.reshape(-1, 1)
+                return np.diag(col) - col @ col.T
+            """,
+            line=5,
+            message="np.diag of a column",
+            why="np.diag of a column extracts one element",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_grad(s):
+                s = s.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+            """,
+            why="trap: reshaped to a column before diagflat(s) - s @ s.T",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_jacobian(s):
+                return np.diag(s) - np.outer(s, s)
+            """,
+            why="trap: explicit np.outer",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_backward(s, grad):
+                eye = np.eye(s.shape[1])
+                jac = np.einsum('bi,ij->bij', s, eye) - np.einsum('bi,bj->bij', s, s)
+                return np.einsum('bij,bj->bi', jac, grad)
+            """,
+            why="trap: einsum('bi,bj->bij') subtracted from a diagonal",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                n = s.shape[0]
+                return s[:, None] * (np.eye(n) - s[None, :])
+            """,
+            why="column times (I - row): s_i(δ_ij - s_j)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                n = len(s)
+                M = np.tile(s, (n, 1))
+                return M.T * (np.eye(n) - M)
+            """,
+            why="one factor transposed",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_grad(s):
+                return np.diagflat(s) - np.dot(s, s.T)
+            """,
+            why="the layout of s is unknown: correct when the caller passes a column",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                return np.diagflat(s) - s @ s.T
+
+            out = jac(np.array([[0.2], [0.8]]))
+            """,
+            why="unknown layout of the parameter (a column here)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                s = np.atleast_2d(s)
+                return np.diagflat(s) - s.T @ s
+            """,
+            why="row layout: s.T @ s is the outer product",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                J = -np.outer(s, s)
+                np.fill_diagonal(J, s * (1 - s))
+                return J
+            """,
+            why="s*(1-s) written onto the diagonal of the full Jacobian",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def dirichlet_cov(a, a0):
+                return (np.diag(a) - np.outer(a, a)) / (a0 + 1)
+            """,
+            why="the same structure, correct sign",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                J = np.diag(s)
+                J -= np.outer(s, s)
+                return J
+            """,
+            why="in-place subtraction",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                n = len(s)
+                return (np.eye(n) - s.reshape(1, -1)) * s.reshape(-1, 1)
+            """,
+            why="(I - row) * column",
+        ),
+        Valid(
+            """
+            def jac(s):
+                n = len(s)
+                J = [[0.0] * n for _ in range(n)]
+                for i in range(n):
+                    for j in range(n):
+                        if i == j:
+                            J[i][j] = s[i] * (1 - s[j])
+                        else:
+                            J[i][j] = -s[i] * s[j]
+                return J
+            """,
+            why="correct element loop (s[i]*(1-s[j]) on the diagonal is s_i(1-s_i))",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def rank_one_update(d, u):
+                return np.diag(d) + np.outer(u, u)
+            """,
+            why="a diagonal plus a rank-one term of a different vector",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def squared_norm(x):
+                return np.dot(x, x.T)
+            """,
+            why="a scalar product outside any Jacobian",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac(s):
+                s = s.reshape(-1, 1)
+                J = np.diagflat(s)
+                J -= s @ s.T
+                return J
+            """,
+            why="column layout, in-place",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def jac_batch(s):
+                return s[:, :, None] * np.eye(s.shape[1]) - s[:, :, None] * s[:, None, :]
+            """,
+            why="batched broadcast diagonal minus batched outer product",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        index = analysis.index
+        for operation in index.nodes(cst.BinaryOperation):
+            if isinstance(operation.operator, _CHAIN) and not _inside_chain(analysis, operation):
+                root = _chain_root(analysis, operation)
+                yield from self._check_sum(analysis, root, jacobian_parts(analysis, root))
+            elif isinstance(operation.operator, cst.Multiply):
+                yield from self._check_same_factor(analysis, operation, operation.left, operation.right)
+        for call in index.nodes(cst.Call):
+            if last_part(call_name(call)) == "multiply" and len(call.args) == 2:
+                yield from self._check_same_factor(analysis, call, call.args[0].value, call.args[1].value)
+        for augmented in index.nodes(cst.AugAssign):
+            yield from self._check_update(analysis, augmented)
+        for branch in index.nodes(cst.If):
+            yield from self._check_loop_branch(analysis, branch)
+
+    # -- matrix formulas -----------------------------------------------------
+    def _check_sum(
+        self, analysis: ModuleAnalysis, node: cst.BaseExpression, parts: list[Optional[JacobianPart]]
+    ) -> Iterator[Finding]:
+        if len(parts) != 2 or any(part is None for part in parts):
+            return
+        diagonal = [p for p in parts if p is not None and p.kind == Part.DIAG]
+        others = [p for p in parts if p is not None and p.kind != Part.DIAG]
+        if len(diagonal) != 1 or len(others) != 1:
+            return
+        diag, other = diagonal[0], others[0]
+        expression = analysis.code_for(node)
+        vector = diag.vector
+        twice = _logistic_vector(analysis, diag)
+        if twice is not None and other.kind == Part.OUTER and other.vector == twice and other.sign != diag.sign:
+            yield Finding(
+                node,
+                f"`{expression}` puts s*(1-s) on the diagonal and then subtracts the outer product of `{twice}`, "
+                f"whose diagonal is s_i^2 again: the diagonal is counted twice (s_i - 2*s_i^2); "
+                f"use np.diag({twice}) - np.outer({twice}, {twice})",
+            )
+            return
+        if other.vector != vector:
+            return
+        if other.kind == Part.OUTER:
+            if other.sign == diag.sign:
+                yield Finding(
+                    node,
+                    f"softmax Jacobian `{expression}` adds the outer product of `{vector}` (off-diagonal entries "
+                    f"+s_i*s_j); the Jacobian is diag(s) - s s^T, so the outer product must be subtracted",
+                )
+            elif diag.detail == "diag" and _diag_argument_layout(analysis, diag) in (Layout.COLUMN, Layout.ROW):
+                yield Finding(
+                    diag.node,
+                    f"`{analysis.code_for(diag.node)}` is np.diag of a column: on a 2-D array np.diag "
+                    f"extracts the diagonal (one element) instead of building diag(s), so `{expression}` is not "
+                    f"the softmax Jacobian; use np.diagflat({analysis.code_for(diag.node.args[0].value)})",  # type: ignore[attr-defined]
+                )
+        elif other.kind == Part.SCALAR or (other.kind == Part.TRANSPOSED and diag.detail == "diag"):
+            product = analysis.code_for(other.node)
+            if other.detail == "row-col":
+                yield Finding(
+                    other.node,
+                    f"`{product}` with the column `{vector}` is the 1x1 inner product sum(s_i^2), not the outer "
+                    f"product s s^T, so `{expression}` subtracts one number from every entry; "
+                    f"use `{vector} @ {vector}.T` for a column",
+                )
+            else:
+                why = _flat_evidence(analysis, other, diag)
+                yield Finding(
+                    other.node,
+                    f"`{product}` is the scalar sum of s_i^2, not the outer product s s^T: `{vector}` is 1-D "
+                    f"({why}) and the transpose of a 1-D array is the array itself, so `{expression}` subtracts "
+                    f"one number from every entry; use np.outer({vector}, {vector})",
+                )
+        elif other.kind == Part.SQUARE and other.sign != diag.sign:
+            square = analysis.code_for(other.node)
+            yield Finding(
+                node,
+                f"`{expression}` subtracts the elementwise `{square}` (broadcast along the rows, entry (i, j) gets "
+                f"-s_j^2) instead of the outer product -s_i*s_j; use np.outer({vector}, {vector})",
+            )
+
+    def _check_update(self, analysis: ModuleAnalysis, augmented: cst.AugAssign) -> Iterator[Finding]:
+        if not isinstance(augmented.operator, (cst.AddAssign, cst.SubtractAssign)):
+            return
+        if not isinstance(augmented.target, cst.Name):
+            return
+        definition = scope_for(analysis, augmented).reaching(analysis, augmented.target.value, augmented)
+        if definition is None or definition.value is None:
+            return
+        sign = 1 if isinstance(augmented.operator, cst.AddAssign) else -1
+        initial = [classify(analysis, term, s) for s, term in signed_terms(definition.value)]
+        added = [classify(analysis, term, s * sign) for s, term in signed_terms(augmented.value)]
+        if len(initial) != 1 or len(added) != 1:
+            return
+        for finding in self._check_sum(analysis, augmented, initial + added):
+            yield finding
+
+    def _check_same_factor(
+        self, analysis: ModuleAnalysis, node: cst.CSTNode, left: cst.BaseExpression, right: cst.BaseExpression
+    ) -> Iterator[Finding]:
+        for factor, difference in ((left, right), (right, left)):
+            if isinstance(factor, (cst.Integer, cst.Float)) or is_eye(analysis, factor):
+                continue
+            terms = signed_terms(difference)
+            if len(terms) != 2:
+                continue
+            eyes = [(s, t) for s, t in terms if is_eye(analysis, t)]
+            rest = [(s, t) for s, t in terms if not is_eye(analysis, t)]
+            if len(eyes) != 1 or len(rest) != 1 or eyes[0][0] == rest[0][0]:
+                continue
+            if analysis.code_for(rest[0][1]) != analysis.code_for(factor):
+                continue
+            matrix = analysis.code_for(factor)
+            yield Finding(
+                node,
+                f"`{analysis.code_for(node)}` indexes both factors the same way: entry (i, j) is "
+                f"{matrix}_ij*(δ_ij - {matrix}_ij), so the off-diagonal terms are -s_j^2 instead of -s_i*s_j; "
+                f"transpose one factor ({matrix}.T * (I - {matrix})) or use np.diag(s) - np.outer(s, s)",
+            )
+            return
+
+    # -- element loops -------------------------------------------------------
+    def _check_loop_branch(self, analysis: ModuleAnalysis, branch: cst.If) -> Iterator[Finding]:
+        indices = _index_test(branch.test)
+        if indices is None or not isinstance(branch.orelse, cst.Else):
+            return
+        if analysis.index.enclosing(branch, cst.For) is None and analysis.index.enclosing(branch, cst.While) is None:
+            return
+        first, second, equal = indices
+        diagonal_block, off_block = (branch.body, branch.orelse.body) if equal else (branch.orelse.body, branch.body)
+        diagonal_store = _last_store(diagonal_block)
+        off_store = _last_store(off_block)
+        if diagonal_store is None or off_store is None:
+            return
+        if analysis.code_for(diagonal_store.targets[0].target) != analysis.code_for(off_store.targets[0].target):
+            return
+        if not {first, second} <= _names(off_store.targets[0].target):
+            return
+        same = re.compile(rf"\b{re.escape(second)}\b")
+
+        def diagonal_key(node: cst.BaseExpression) -> str:
+            return same.sub(first, analysis.code_for(node))
+
+        forms = logistic_form(expand(diagonal_store.value, diagonal_key))
+        forms = [form for form in forms if not form.multiplier and re.search(rf"\b{re.escape(first)}\b", form.atom)]
+        if len(forms) != 1:
+            return
+        atom_i = forms[0].atom
+        atom_j = re.sub(rf"\b{re.escape(first)}\b", second, atom_i)
+        off = expand(off_store.value, lambda node: analysis.code_for(node))
+        if off is None:
+            return
+        terms = off.as_dict()
+        target = analysis.code_for(off_store.targets[0].target)
+        value = analysis.code_for(off_store.value)
+        if terms == {tuple(sorted((atom_i, atom_j))): 1}:
+            yield Finding(
+                off_store,
+                f"the off-diagonal entry `{target} = {value}` is +s_i*s_j: the softmax Jacobian's off-diagonal "
+                f"entries are -s_i*s_j (the diagonal {analysis.code_for(diagonal_store.value)} is right)",
+            )
+        elif terms in ({(atom_i, atom_i): -1}, {(atom_j, atom_j): -1}):
+            atom = atom_i if terms == {(atom_i, atom_i): -1} else atom_j
+            yield Finding(
+                off_store,
+                f"the off-diagonal entry `{target} = {value}` multiplies `{atom}` by itself (-s_i^2 where the "
+                f"softmax Jacobian has -s_i*s_j); index the factors by both {first} and {second}",
+            )
+
+
+def _inside_chain(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
+    parent = analysis.index.parent(node)
+    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, _CHAIN):
+        return True
+    if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus):
+        return _inside_chain(analysis, parent)
+    return False
+
+
+def _chain_root(analysis: ModuleAnalysis, node: cst.BaseExpression) -> cst.BaseExpression:
+    parent = analysis.index.parent(node)
+    while isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus):
+        node, parent = parent, analysis.index.parent(parent)
+    return node
+
+
+def _logistic_vector(analysis: ModuleAnalysis, diag: JacobianPart) -> Optional[str]:
+    """`s` when the diagonal part is diag(s*(1-s))."""
+    if not isinstance(diag.node, cst.Call) or diag.detail not in {"diag", "diagflat"}:
+        return None
+    argument = diag.node.args[0].value
+    forms = logistic_form(expand(argument, analysis.code_for))
+    forms = [form for form in forms if not form.multiplier]
+    return forms[0].atom if len(forms) == 1 else None
+
+
+def _diag_argument_layout(analysis: ModuleAnalysis, diag: JacobianPart) -> Optional[Layout]:
+    assert isinstance(diag.node, cst.Call)
+    return layout(analysis, diag.node.args[0].value)
+
+
+def _flat_evidence(analysis: ModuleAnalysis, product: JacobianPart, diag: JacobianPart) -> str:
+    if diag.detail == "diag":
+        return f"np.diag builds a matrix only from a 1-D `{diag.vector}`"
+    operands = [n for n in _operands(product.node)]
+    for operand in operands:
+        base = resolve(analysis, operand)
+        if isinstance(operand, cst.Name) and base is not operand:
+            return f"`{operand.value} = {analysis.code_for(base)}`"
+    for operand in operands:
+        if isinstance(operand, cst.Name):
+            scope = scope_for(analysis, operand)
+            definition = scope.reaching(analysis, operand.value, operand)
+            if definition is not None and definition.loop is not None:
+                return f"a row of the batch iterated by `for {analysis.code_for(definition.loop.target)} in ...`"
+            if scope.is_unbound_parameter(analysis, operand.value, operand):
+                return "the function is mapped over 1-D slices by np.apply_along_axis"
+    return "per the code that builds it"
+
+
+def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.BinaryOperation):
+        return [node.left, node.right]
+    if isinstance(node, cst.Call):
+        args = [a.value for a in node.args]
+        if isinstance(node.func, cst.Attribute) and last_part(call_name(node)) in {"dot", "matmul"} and len(args) == 1:
+            return [node.func.value, args[0]]
+        return args
+    return []
+
+
+def _index_test(test: cst.BaseExpression) -> Optional[tuple[str, str, bool]]:
+    """`(i, j, True)` for `i == j`, `(i, j, False)` for `i != j`."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    comparison = test.comparisons[0]
+    if not isinstance(test.left, cst.Name) or not isinstance(comparison.comparator, cst.Name):
+        return None
+    if isinstance(comparison.operator, cst.Equal):
+        return test.left.value, comparison.comparator.value, True
+    if isinstance(comparison.operator, cst.NotEqual):
+        return test.left.value, comparison.comparator.value, False
+    return None
+
+
+def _last_store(block: cst.BaseSuite) -> Optional[cst.Assign]:
+    items = block_items(block)
+    stores = [
+        item
+        for item in items
+        if isinstance(item, cst.Assign) and len(item.targets) == 1 and isinstance(item.targets[0].target, cst.Subscript)
+    ]
+    if len(stores) != 1 or len(items) != 1:
+        return None
+    return stores[0] if subscript_base(stores[0].targets[0].target) else None
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    from gradlint.analysis.syntax import names_in
+
+    return names_in(node)

@@ -1,0 +1,229 @@
+"""GL401 reduction-without-keepdims: a per-row reduction broadcast back against its rows."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.numerics import REDUCTIONS, Numerics, Scope, numerics, unwrap
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+_REDUCING = REDUCTIONS | {"norm", "logsumexp"}
+
+
+class ReductionWithoutKeepdims(Rule):
+    code = "GL401"
+    name = "reduction-without-keepdims"
+    severity = Severity.ERROR
+    summary = "A per-row sum/max/mean without keepdims=True is broadcast against the rows' last axis."
+    what_it_does = """
+        Finds `x / np.sum(x, axis=1)` and `x - np.max(x, axis=1)` (also `mean`, `std`, `norm`,
+        `logsumexp`, torch's `dim=1`, and names bound to such a reduction) where the reduction over
+        axis 1 (or -1, when `x` is known to be 2-D) drops that axis and is then combined with the
+        unreduced `x`.
+        """
+    why_bad = """
+        For `x` of shape (n, k), `np.sum(x, axis=1)` has shape (n,). Broadcasting aligns trailing
+        axes, so the (n,) sums are matched against the k columns: a ValueError when n != k and,
+        worse, silently wrong when n == k (row i is divided by the sum of row j). `keepdims=True`
+        keeps the shape (n, 1), which broadcasts along the rows as intended.
+        """
+    example = """
+        def softmax(z):
+            e = np.exp(z - np.max(z, axis=1, keepdims=True))
+            return e / np.sum(e, axis=1)
+        """
+    use_instead = """
+        def softmax(z):
+            e = np.exp(z - np.max(z, axis=1, keepdims=True))
+            return e / np.sum(e, axis=1, keepdims=True)
+        """
+    references = ("numpy broadcasting: https://numpy.org/doc/stable/user/basics.broadcasting.html",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1)
+            """,
+            line=5,
+            message="`np.sum(e, axis=1)`",
+            why="free function, batched rows",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    shifted = x - x.max(axis=1)
+                    e = np.exp(shifted)
+                    self.out = e / e.sum(axis=1, keepdims=True)
+                    return self.out
+            """,
+            line=5,
+            message="`x.max(axis=1)`",
+            why="layer class: the max shift without keepdims",
+        ),
+        Invalid(
+            """
+            import torch
+
+            def normalise(scores):
+                totals = scores.sum(dim=-1)
+                first = scores[:, 0]
+                return scores / totals
+            """,
+            line=6,
+            why="torch, a name bound to the reduction, axis -1 of a 2-D array",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_vjp(s, g):
+                return s * (g - (g * s).sum(axis=1))
+            """,
+            line=4,
+            message="`(g * s).sum(axis=1)`",
+            why="batched vector-Jacobian product: the row dot products broadcast against the columns",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1).reshape(-1, 1))
+                return e / np.sum(e, axis=1).reshape(-1, 1)
+
+            def softmax2(z):
+                e = np.exp(z - z.max(axis=1)[:, None])
+                s = e.sum(axis=1)
+                s = s.reshape(-1, 1)
+                return e / s
+            """,
+            why="catalog trap: .reshape(-1, 1) (or [:, None]) on the reduction",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_columns(W, X, b):
+                Z = W @ X + b
+                E = np.exp(Z - np.max(Z, axis=0))
+                return E / np.sum(E, axis=0)
+            """,
+            why="catalog trap: axis=0 in a column layout (classes x batch) is correct",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_1d(z):
+                e = np.exp(z - np.max(z, axis=-1))
+                return e / e.sum(axis=-1)
+
+            def transpose_trick(x):
+                return (x.T / x.sum(axis=1)).T
+            """,
+            why="axis -1 of a 1-D array; the transposed numerator broadcasts correctly",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        model = numerics(analysis)
+        for left, right, node, symbol in _combinations(analysis):
+            scope = model.scope_of(node)
+            order = scope.order_of(node, analysis)
+            reduction = _reduction(model, right, scope, order)
+            if reduction is None:
+                continue
+            operand = model.operand(reduction) if model.operation(reduction) != "norm" else _first(reduction)
+            if operand is None or not _reduces(model, unwrap(operand), unwrap(left)):
+                continue
+            axis = model.reduction_axis(reduction)
+            axis_value = _literal_axis(axis)
+            if axis_value == -1 and not _known_2d(model, scope, unwrap(left)):
+                continue
+            combined = f"{model.code(left)} {symbol} {model.code(right)}"
+            yield Finding(
+                node,
+                f"`{model.code(reduction)}` drops axis {axis_value}, so `{combined}` broadcasts the per-row "
+                f"results (shape (n,)) against the last axis of `{model.code(left)}` (shape (n, k)): a shape "
+                "error when n != k, silently wrong when n == k; pass keepdims=True",
+            )
+
+
+def _combinations(analysis: ModuleAnalysis) -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode, str]]:
+    for node in analysis.index.nodes(cst.BinaryOperation):
+        if isinstance(node.operator, cst.Divide):
+            yield node.left, node.right, node, "/"
+        elif isinstance(node.operator, cst.Subtract):
+            yield node.left, node.right, node, "-"
+    for node in analysis.index.nodes(cst.AugAssign):
+        if isinstance(node.operator, cst.DivideAssign):
+            yield node.target, node.value, node, "/="
+        elif isinstance(node.operator, cst.SubtractAssign):
+            yield node.target, node.value, node, "-="
+
+
+def _reduction(model: Numerics, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[cst.Call]:
+    value = unwrap(model.value_of(unwrap(node), scope, order))
+    if not isinstance(value, cst.Call) or model.operation(value) not in _REDUCING:
+        return None
+    if model.keepdims(value) or _literal_axis(model.reduction_axis(value)) not in (1, -1):
+        return None
+    if model.qualified(value.func) in ("builtins.sum", "builtins.max", "builtins.min"):
+        return None
+    return value
+
+
+def _reduces(model: Numerics, operand: cst.BaseExpression, left: cst.BaseExpression) -> bool:
+    """The reduced array is `left` itself, or an elementwise product with `left` as a factor."""
+    if model.code(operand) == model.code(left):
+        return True
+    return (
+        isinstance(operand, cst.BinaryOperation)
+        and isinstance(operand.operator, cst.Multiply)
+        and model.code(left) in (model.code(operand.left), model.code(operand.right))
+    )
+
+
+def _literal_axis(node: Optional[cst.BaseExpression]) -> Optional[int]:
+    if isinstance(node, cst.Integer):
+        return int(node.value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+        return -int(node.expression.value)
+    return None
+
+
+def _first(call: cst.Call) -> Optional[cst.BaseExpression]:
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    return positional[0].value if positional else None
+
+
+def _known_2d(model: Numerics, scope: Scope, node: cst.BaseExpression) -> bool:
+    """The array is indexed with two indices (`x[:, 0]`, `x[i, j]`) or reduced over axis 1
+    elsewhere in the same function."""
+    if not isinstance(node, cst.Name):
+        return False
+    name = node.value
+    index = model.analysis.index
+    for subscript in index.nodes_in(scope.function, cst.Subscript):
+        if isinstance(subscript.value, cst.Name) and subscript.value.value == name and len(subscript.slice) == 2:
+            if not any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.Ellipsis) for element in subscript.slice):
+                return True
+    for call in index.nodes_in(scope.function, cst.Call):
+        if model.operation(call) in _REDUCING and _literal_axis(model.reduction_axis(call)) == 1:
+            operand = model.operand(call)
+            if isinstance(operand, cst.Name) and operand.value == name:
+                return True
+    return False

@@ -1,0 +1,302 @@
+"""GL304 unguarded-division: a gradient divides by a probability with no guard."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.numerics import Numerics, Scope, is_number, numerics, unwrap
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+
+class UnguardedDivision(Rule):
+    code = "GL304"
+    name = "unguarded-division"
+    severity = Severity.WARNING
+    summary = "A cross-entropy gradient divides by a probability with no guard: inf/nan once it saturates."
+    what_it_does = """
+        Finds a division by a probability `p`, by `1 - p` or by `p * (1 - p)` in a gradient
+        (`-y / p`, `(1 - y) / (1 - p)`, `(p - y) / (p * (1 - p))`) when nothing bounds `p` away from
+        0 and 1. `p` is known to be a probability when it is a softmax/sigmoid output (by body), when
+        the expression is the binary cross-entropy derivative itself (it divides by both `p` and
+        `1 - p`, or by `p * (1 - p)`), or when a loss in the same class or module takes `log(p)` of
+        the same parameter. When that matching loss clips `p` but the gradient does not, the
+        message says so.
+        """
+    why_bad = """
+        Probabilities saturate to exactly 0.0 or 1.0 in floating point. `y / 0` is inf and `0 / 0` is
+        nan; one saturated sample poisons the whole gradient. Clipping only in the loss does not help
+        the gradient, which sees the raw `p`.
+        """
+    example = """
+        def bce_grad(p, y):
+            return -(y / p - (1 - y) / (1 - p))
+        """
+    use_instead = """
+        def bce_grad(p, y, eps=1e-12):
+            p = np.clip(p, eps, 1 - eps)
+            return -(y / p - (1 - y) / (1 - p))
+
+        # or fuse with the sigmoid/softmax and use p - y with respect to the logits
+        """
+    references = ("Cross-entropy: https://en.wikipedia.org/wiki/Cross-entropy",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def bce_grad(p, y):
+                return -(y / p - (1 - y) / (1 - p))
+            """,
+            line=4,
+            message="`y / p`",
+            why="free function: the binary cross-entropy derivative",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class CrossEntropy:
+                def forward(self, y_pred, y_true):
+                    y_pred = np.clip(y_pred, 1e-7, 1 - 1e-7)
+                    return -np.sum(y_true * np.log(y_pred), axis=1).mean()
+
+                def backward(self, y_pred, y_true):
+                    return -y_true / y_pred / len(y_pred)
+            """,
+            line=9,
+            message="the matching loss `forward` clips",
+            why="layer class: the loss clips, the gradient does not",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def backward(W, X, Y):
+                A = sigmoid(W @ X)
+                dA = (A - Y) / (A * (1 - A))
+                return dA * A * (1 - A)
+            """,
+            line=8,
+            message="sigmoid output",
+            why="column layout: divides by the variance of a sigmoid output",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def loss(probs, targets):
+                return -np.sum(targets * np.log(probs))
+
+            def loss_grad(probs, targets):
+                return -targets / probs
+            """,
+            line=7,
+            why="module-level pair: the loss takes log(probs) of the same parameter",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def bce_grad(p, y, eps=1e-12):
+                p = np.clip(p, eps, 1 - eps)
+                return -(y / p - (1 - y) / (1 - p))
+
+            def bce_grad2(p, y, eps=1e-12):
+                return -(y / (p + eps) - (1 - y) / (1 - p + eps))
+            """,
+            why="clipped or epsilon-guarded",
+        ),
+        Valid(
+            """
+            def split(total, p):
+                return total / p
+
+            def normalise(x, s):
+                return (x - s) / (s * (1 - s)) if 0 < s < 1 else x
+            """,
+            why="no evidence that the divisor is a probability / a guard by comparison",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class SoftmaxCE:
+                def forward(self, z, y):
+                    e = np.exp(z - z.max(axis=1, keepdims=True))
+                    self.p = e / e.sum(axis=1, keepdims=True)
+                    return -np.log(np.clip(self.p[np.arange(len(y)), y], 1e-12, 1))
+
+                def backward(self, y):
+                    d = self.p.copy()
+                    d[np.arange(len(y)), y] -= 1
+                    return d / len(y)
+            """,
+            why="the fused gradient divides by the batch size, not by a probability",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        model = numerics(analysis)
+        reported: set[tuple[int, str]] = set()
+        for node in analysis.index.nodes(cst.BinaryOperation):
+            if not isinstance(node.operator, cst.Divide):
+                continue
+            divisor = _probability_divisor(model, node.right)
+            if divisor is None:
+                continue
+            probability, form = divisor
+            scope = model.scope_of(node)
+            order = scope.order_of(node, analysis)
+            reason = self._evidence(model, scope, order, node, probability, form)
+            if reason is None:
+                continue
+            statement = analysis.index.statement_of(node)
+            key = (id(statement), model.code(probability))
+            if key in reported:
+                continue
+            reported.add(key)
+            yield Finding(
+                node,
+                f"`{model.code(node)}` divides by {reason} with no guard: inf or nan once it saturates to "
+                f"{'0 or 1' if form != 'p' else '0'} (clip `{model.code(probability)}` to [eps, 1 - eps] first)",
+            )
+
+    def _evidence(
+        self, model: Numerics, scope: Scope, order: int, division: cst.BinaryOperation, probability: cst.BaseExpression, form: str
+    ) -> Optional[str]:
+        name = model.code(probability)
+        if not _numerator_is_gradient(division.left, probability):
+            return None
+        source = model.probability_source(probability, scope, order)
+        if source is not None:
+            return f"the {source} output `{name}`"
+        if not model.is_unguarded_parameter(probability, scope, order):
+            return None
+        if form == "p(1-p)":
+            return f"`{model.code(division.right)}`, the variance of the probability `{name}`"
+        statement = model.analysis.index.statement_of(division)
+        other_form = "1-p" if form == "p" else "p"
+        for other in _divisions_in(statement):
+            found = _probability_divisor(model, other.right)
+            if found is not None and found[1] == other_form and model.code(found[0]) == name:
+                return f"the probability `{name}` (this is the cross-entropy derivative: it divides by `{name}` and `1 - {name}`)"
+        loss = _matching_loss(model, scope, name)
+        if loss is not None:
+            loss_name, clipped = loss
+            if clipped:
+                return f"the probability `{name}`; the matching loss `{loss_name}` clips `{name}` but this gradient does not"
+            return f"the probability `{name}` (the matching loss `{loss_name}` takes log({name}))"
+        return None
+
+
+def _probability_divisor(model: Numerics, node: cst.BaseExpression) -> Optional[tuple[cst.BaseExpression, str]]:
+    """(p, form) when the divisor is `p`, `1 - p` or `p * (1 - p)` with `p` a name (or subscript)."""
+    node = unwrap(node)
+    if _is_array_name(node):
+        return node, "p"
+    complement = _complement(node)
+    if complement is not None:
+        return complement, "1-p"
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        for first, second in ((node.left, node.right), (node.right, node.left)):
+            if _is_array_name(first) and (c := _complement(second)) is not None and model.code(c) == model.code(first):
+                return first, "p(1-p)"
+    return None
+
+
+def _complement(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    if (
+        isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, cst.Subtract)
+        and is_number(node.left, 1)
+        and _is_array_name(node.right)
+    ):
+        return node.right
+    return None
+
+
+def _is_array_name(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Subscript):
+        return _is_array_name(node.value)
+    return isinstance(node, cst.Name)
+
+
+def _numerator_is_gradient(numerator: cst.BaseExpression, probability: cst.BaseExpression) -> bool:
+    """The numerator involves another array (the target): `-y`, `1 - y`, `p - y`, `y`."""
+    own = _root(probability)
+    stack: list[cst.CSTNode] = [numerator]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and current.value != own:
+            return True
+        if isinstance(current, cst.Call):
+            return False
+        if isinstance(current, cst.Attribute):
+            continue
+        stack.extend(current.children)
+    return False
+
+
+def _root(node: cst.BaseExpression) -> Optional[str]:
+    while isinstance(node, cst.Subscript):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _divisions_in(statement: cst.CSTNode) -> Iterator[cst.BinaryOperation]:
+    stack = [statement]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.IndentedBlock)):
+            continue
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Divide):
+            yield current
+        stack.extend(current.children)
+
+
+def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[str, bool]]:
+    """(loss name, whether it clips) for a sibling function (same class, or module level) that has
+    a parameter called `name` and takes `log` of it (possibly after clipping it)."""
+    function = scope.function
+    if function is None or name not in scope.params:
+        return None
+    index = model.analysis.index
+    owner = index.class_of(function)
+    if owner is not None:
+        siblings = list(index.methods(owner).values())
+    else:
+        siblings = [f for f in index.nodes_in(None, cst.FunctionDef)]
+    for sibling in siblings:
+        if sibling is function:
+            continue
+        sibling_scope = model.scope(sibling)
+        if name not in sibling_scope.params:
+            continue
+        logs = [call for call in index.nodes_in(sibling, cst.Call) if model.operation(call) == "log" and not model.is_method_call(call)]
+        for call in logs:
+            argument = model.operand(call)
+            if argument is None:
+                continue
+            if _root(_strip_complement(argument)) == name:
+                clipped = bool(sibling_scope.bindings.get(name)) or bool(sibling_scope.mutations.get(name))
+                return sibling.name.value, clipped
+            if isinstance(argument, cst.Call) and model.operation(argument) in ("clip", "maximum", "clamp"):
+                inner = model.operand(argument) if model.is_method_call(argument) else (argument.args[0].value if argument.args else None)
+                if inner is not None and _root(_strip_complement(inner)) == name:
+                    return sibling.name.value, True
+    return None
+
+
+def _strip_complement(node: cst.BaseExpression) -> cst.BaseExpression:
+    c = _complement(node) if isinstance(node, cst.BinaryOperation) else None
+    return c if c is not None else node

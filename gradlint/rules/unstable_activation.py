@@ -1,0 +1,220 @@
+"""GL305 unstable-activation: tanh, sigmoid or softplus written in a form that overflows."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.numerics import Numerics, Stability, is_number, numerics, unwrap
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+
+class UnstableActivation(Rule):
+    code = "GL305"
+    name = "unstable-activation"
+    severity = Severity.WARNING
+    summary = "An activation written from exps that overflows (tanh, softplus) or a sigmoid shifted by a max."
+    what_it_does = """
+        Finds three hand-written activations: `tanh` as `(exp(x) - exp(-x)) / (exp(x) + exp(-x))`
+        (or with `exp(2x)`), softplus as `log(1 + exp(x))`, and a sigmoid whose input is shifted
+        by its max (`1 / (1 + exp(-(x - max(x))))`).
+        """
+    why_bad = """
+        `exp(x)` is inf for x above ~709 (float32: 88): the tanh form becomes inf/inf = nan and the
+        softplus becomes inf where `x` would be right. Subtracting the max is only valid for softmax,
+        whose normalisation cancels the shift; a sigmoid has no normaliser, so the shift changes its
+        values (sigmoid(x - m) != sigmoid(x)).
+        """
+    example = """
+        def tanh(x):
+            return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+
+        def softplus(x):
+            return np.log(1 + np.exp(x))
+        """
+    use_instead = """
+        def tanh(x):
+            return np.tanh(x)
+
+        def softplus(x):
+            return np.logaddexp(0, x)
+        """
+    references = ("numpy.logaddexp: https://numpy.org/doc/stable/reference/generated/numpy.logaddexp.html",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def tanh(x):
+                return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+            """,
+            line=4,
+            message="tanh",
+            why="free function: tanh from exps",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softplus:
+                def forward(self, x):
+                    self.x = x
+                    return np.log(1 + np.exp(x))
+            """,
+            line=6,
+            message="softplus",
+            why="layer class: softplus",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(Z):
+                Z = Z - np.max(Z, axis=0, keepdims=True)
+                return 1 / (1 + np.exp(-Z))
+            """,
+            line=5,
+            message="sigmoid",
+            why="column layout: the softmax trick applied to a sigmoid",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def tanh(z):
+                e2 = np.exp(2 * z)
+                return (e2 - 1) / (e2 + 1)
+            """,
+            line=5,
+            why="tanh via exp(2z) through a name",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def softplus(x):
+                return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+
+            def tanh(x):
+                return np.tanh(x)
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+            """,
+            why="the stable forms; a plain sigmoid",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def tanh_clipped(x):
+                x = np.clip(x, -20, 20)
+                return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+            """,
+            why="the max shift in a softmax is right; a clipped input cannot overflow",
+        ),
+        Valid(
+            """
+            import math
+
+            def log_odds_sum(a, b):
+                return math.log(1 + math.exp(-abs(a - b)))
+            """,
+            why="a bounded exponent",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        model = numerics(analysis)
+        for node in analysis.index.nodes(cst.BinaryOperation):
+            if isinstance(node.operator, cst.Divide):
+                finding = self._tanh(model, node) or self._shifted_sigmoid(model, node)
+                if finding is not None:
+                    yield finding
+        for call in analysis.index.nodes(cst.Call):
+            operation = model.operation(call)
+            if operation in ("log", "log1p") and not model.is_method_call(call) and call.args:
+                finding = self._softplus(model, call, operation)
+                if finding is not None:
+                    yield finding
+
+    def _raw_exponent(self, model: Numerics, exp: cst.BaseExpression, anchor: cst.CSTNode) -> bool:
+        argument = model.exp_argument(exp)
+        if argument is None:
+            return False
+        scope = model.scope_of(anchor)
+        return model.stability(argument, scope, scope.order_of(exp, model.analysis)) is Stability.RAW
+
+    def _tanh(self, model: Numerics, node: cst.BinaryOperation) -> Optional[Finding]:
+        top, bottom = unwrap(node.left), unwrap(node.right)
+        if not (isinstance(top, cst.BinaryOperation) and isinstance(top.operator, cst.Subtract)):
+            return None
+        if not (isinstance(bottom, cst.BinaryOperation) and isinstance(bottom.operator, cst.Add)):
+            return None
+        code = model.code
+        if {code(top.left), code(top.right)} != {code(bottom.left), code(bottom.right)}:
+            return None
+        scope = model.scope_of(node)
+        order = scope.order_of(node, model.analysis)
+        terms = [model.exp_call(term, scope, order) for term in (top.left, top.right)]
+        exps = [term for term in terms if term is not None]
+        others = [t for t, e in zip((top.left, top.right), terms) if e is None]
+        if not exps or any(not is_number(other, 1) for other in others):
+            return None
+        if not any(self._raw_exponent(model, exp, node) for exp in exps):
+            return None
+        return Finding(
+            node,
+            f"tanh written as `{code(node)}`: exp overflows to inf for |x| above ~355-709 and the ratio "
+            "becomes inf/inf = nan; use np.tanh",
+        )
+
+    def _shifted_sigmoid(self, model: Numerics, node: cst.BinaryOperation) -> Optional[Finding]:
+        argument = model.sigmoid_argument(node)
+        if argument is None:
+            return None
+        scope = model.scope_of(node)
+        order = scope.order_of(node, model.analysis)
+        if model.stability(argument, scope, order) not in (Stability.SHIFTED_AXIS, Stability.SHIFTED_GLOBAL):
+            return None
+        shift = model.shift_call(argument, scope, order)
+        return Finding(
+            node,
+            f"sigmoid `{model.code(node)}` of an input shifted by its max"
+            + (f" (`{model.code(shift)}`)" if shift is not None else "")
+            + ": a sigmoid has no normaliser to cancel the shift, so this changes its values; "
+            "sigmoid is stable without it (or use scipy.special.expit)",
+        )
+
+    def _softplus(self, model: Numerics, call: cst.Call, operation: str) -> Optional[Finding]:
+        argument = unwrap(call.args[0].value)
+        if operation == "log1p":
+            exp = argument
+        elif isinstance(argument, cst.BinaryOperation) and isinstance(argument.operator, cst.Add):
+            if is_number(argument.left, 1):
+                exp = argument.right
+            elif is_number(argument.right, 1):
+                exp = argument.left
+            else:
+                return None
+        else:
+            return None
+        scope = model.scope_of(call)
+        exp_node = model.exp_call(exp, scope, scope.order_of(call, model.analysis))
+        if exp_node is None or not self._raw_exponent(model, exp_node, call):
+            return None
+        return Finding(
+            call,
+            f"softplus written as `{model.code(call)}`: `{model.code(exp_node)}` overflows to inf for inputs "
+            "above ~709 (float32: 88) where the answer is the input itself; use np.logaddexp(0, x)",
+        )

@@ -1,0 +1,320 @@
+"""GL301 unstable-softmax: exp(x) / sum(exp(x)) without subtracting the max first."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.numerics import Numerics, Scope, SoftmaxShape, Stability, numerics
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Replacement, Rule, Valid
+
+
+class UnstableSoftmax(Rule):
+    code = "GL301"
+    name = "unstable-softmax"
+    severity = Severity.WARNING
+    fixable = True
+    summary = "A softmax exponentiates raw logits: exp overflows above ~709 (float32: 88) and the result is nan."
+    what_it_does = """
+        Finds a softmax, `exp(x) / sum(exp(x))` in any of its spellings (`np.exp(z) / np.sum(np.exp(z))`,
+        `e = np.exp(z); e / e.sum(axis=1, keepdims=True)`, `e /= e.sum()`), whose exponent is a raw input:
+        a parameter that was never shifted, or logits computed as `W @ x + b`.
+        It also finds the inconsistent form where only the numerator is shifted,
+        `np.exp(z - np.max(z)) / np.sum(np.exp(z))`: that one changes the values (an error).
+        """
+    why_bad = """
+        `np.exp(710.0)` is `inf` in float64 (`np.exp(89.0)` in float32), and `inf / inf` is `nan`:
+        one large logit turns the whole output, the loss and every gradient into nan. Subtracting the
+        max leaves the softmax unchanged mathematically (the factor exp(-max) cancels) and caps every
+        exponent at 0. Shifting only the numerator does not cancel: every probability is scaled by
+        exp(-max) and the outputs no longer sum to 1.
+        """
+    example = """
+        def softmax(z):
+            e = np.exp(z)
+            return e / np.sum(e, axis=1, keepdims=True)
+        """
+    use_instead = """
+        def softmax(z):
+            e = np.exp(z - np.max(z, axis=1, keepdims=True))
+            return e / np.sum(e, axis=1, keepdims=True)
+        """
+    references = (
+        "Softmax, numerical stability: https://en.wikipedia.org/wiki/Softmax_function#Numerical_algorithms",
+        "scipy.special.softmax: https://docs.scipy.org/doc/scipy/reference/generated/scipy.special.softmax.html",
+    )
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                return np.exp(z) / np.sum(np.exp(z))
+            """,
+            line=4,
+            message="exponentiates `z` without subtracting its max",
+            why="free function, the textbook one-liner",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, inputs):
+                    exps = np.exp(inputs)
+                    self.output = exps / np.sum(exps, axis=1, keepdims=True)
+                    return self.output
+            """,
+            line=5,
+            message="overflows",
+            why="layer class, batched rows",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def output_layer(W, X, b):
+                Z = W @ X + b
+                A = np.exp(Z)
+                A /= A.sum(axis=0, keepdims=True)
+                return A
+            """,
+            line=5,
+            message="`Z`",
+            why="column layout (classes x batch), logits from an affine map, in-place normalisation",
+        ),
+        Invalid(
+            """
+            import torch
+
+            def probabilities(logits):
+                e = torch.exp(logits)
+                return e / e.sum(dim=-1, keepdim=True)
+            """,
+            line=4,
+            why="torch spelling",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                shifted = np.exp(x - np.max(x, axis=-1, keepdims=True))
+                return shifted / np.sum(np.exp(x), axis=-1, keepdims=True)
+            """,
+            line=5,
+            message="only the numerator is shifted",
+            why="numerator-only shift: the result no longer sums to 1 (error)",
+        ),
+        Invalid(
+            """
+            from numpy import exp, sum as total
+
+            def attention_weights(scores, temperature):
+                weights = exp(scores / temperature)
+                return weights / weights.sum(axis=1, keepdims=True)
+            """,
+            line=4,
+            why="imported exp, scaled by a temperature",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+            """,
+            why="catalog trap: x - np.max(x, axis=..., keepdims=True)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                x = np.clip(x, -500, 500)
+                e = np.exp(x)
+                return e / e.sum()
+            """,
+            why="catalog trap: np.clip(x, -500, 500) before exp",
+        ),
+        Valid(
+            """
+            from scipy.special import softmax, logsumexp
+            import numpy as np
+
+            def probs(z):
+                return softmax(z, axis=1)
+
+            def probs2(z):
+                return np.exp(z - logsumexp(z, axis=1, keepdims=True))
+            """,
+            why="catalog trap: scipy.special.softmax / logsumexp",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                z -= np.max(z)
+                return np.exp(z) / np.sum(np.exp(z))
+            """,
+            why="shifted in place before the exp (GL402's business, not this rule's)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    m = x.max(axis=-1, keepdims=True)
+                    shifted = x - m
+                    e = np.exp(shifted)
+                    self.out = e / e.sum(axis=-1, keepdims=True)
+                    return self.out
+            """,
+            why="shift through intermediate names",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def normalise(weights, log_w):
+                w = np.exp(log_w - logsumexp(log_w))
+                return w / w.sum()
+
+            def mixture(a, b):
+                return np.exp(a) / (np.exp(a) + np.exp(b))
+            """,
+            why="shifted by a log-normaliser; a two-term ratio that is not a sum over an array",
+        ),
+        Valid(
+            """
+            import math
+
+            def weights(self):
+                raw = [math.exp(v) for v in self.values]
+                total = sum(raw)
+                return [w / total for w in raw]
+            """,
+            why="list comprehension over attributes: the input's range is unknown, stay silent",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        model = numerics(analysis)
+        reported: set[int] = set()
+        for numerator, denominator, node in _divisions(analysis):
+            scope = model.scope_of(node)
+            order = scope.order_of(node, analysis)
+            shape = model.softmax_parts(numerator, denominator, scope, order)
+            if shape is None:
+                continue
+            finding = self._judge(model, scope, shape)
+            if finding is not None and id(finding.node) not in reported:
+                reported.add(id(finding.node))
+                yield finding
+
+    def _judge(self, model: Numerics, scope: Scope, shape: SoftmaxShape) -> Optional[Finding]:
+        analysis = model.analysis
+        top_arg = model.exp_argument(shape.numerator_exp)
+        bottom_arg = model.exp_argument(shape.denominator_exp)
+        if top_arg is None or bottom_arg is None:
+            return None
+        top_order = scope.order_of(shape.numerator_exp, analysis)
+        bottom_order = scope.order_of(shape.denominator_exp, analysis)
+        top = model.stability(top_arg, scope, top_order)
+        if model.code(top_arg) != model.code(bottom_arg) or top_order != bottom_order:
+            bottom = model.stability(bottom_arg, scope, bottom_order)
+            inconsistent = _one_sided_shift(model, top_arg, bottom_arg)
+            if inconsistent is not None:
+                shifted, plain = inconsistent
+                side = "numerator" if shifted is top_arg else "normaliser"
+                other = shape.denominator_exp if shifted is top_arg else shape.numerator_exp
+                return Finding(
+                    other,
+                    f"softmax: only the {side} is shifted (`{model.code(shifted)}`) while "
+                    f"`{model.code(other)}` is not; the factor exp(-max) no longer cancels, so the "
+                    "outputs do not sum to 1 (shift both by the same max)",
+                    fix=_match_shift_fix(model, other, shifted),
+                    severity=Severity.ERROR,
+                )
+            if top is not Stability.RAW or bottom is not Stability.RAW:
+                return None
+        elif top is not Stability.RAW:
+            return None
+        name = model.code(top_arg)
+        return Finding(
+            shape.numerator_exp,
+            f"softmax exponentiates `{name}` without subtracting its max: "
+            f"`{model.code(shape.numerator_exp)}` overflows to inf for entries above ~709 (float32: 88) "
+            f"and the normalisation by `{model.code(shape.total)}` returns nan",
+            fix=_shift_fix(model, shape),
+        )
+
+
+def _divisions(analysis: ModuleAnalysis) -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode]]:
+    """(numerator, denominator, node) for every `a / b` and `a /= b` in the module."""
+    for node in analysis.index.nodes(cst.BinaryOperation):
+        if isinstance(node.operator, cst.Divide):
+            yield node.left, node.right, node
+    for node in analysis.index.nodes(cst.AugAssign):
+        if isinstance(node.operator, cst.DivideAssign) and isinstance(node.target, cst.Name):
+            yield node.target, node.value, node
+
+
+def _one_sided_shift(
+    model: Numerics, top: cst.BaseExpression, bottom: cst.BaseExpression
+) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(shifted, plain) when one exponent is `plain - something` and the other is `plain`."""
+    for shifted, plain in ((top, bottom), (bottom, top)):
+        if (
+            isinstance(shifted, cst.BinaryOperation)
+            and isinstance(shifted.operator, cst.Subtract)
+            and model.code(shifted.left) == model.code(plain)
+        ):
+            return shifted, plain
+    return None
+
+
+def _shift_fix(model: Numerics, shape: SoftmaxShape) -> Optional[Replacement]:
+    """Insert `- np.max(x, axis=..., keepdims=True)` into the exponent (numpy spellings only)."""
+    exp_call = shape.numerator_exp
+    if not isinstance(exp_call, cst.Call) or model.numpy_prefix(exp_call) is None:
+        return None
+    argument = model.exp_argument(exp_call)
+    if not isinstance(argument, (cst.Name, cst.Attribute)):
+        return None
+    if shape.denominator_exp is not exp_call and model.code(shape.denominator_exp) != model.code(exp_call):
+        return None
+    prefix = model.numpy_prefix(exp_call)
+    axis = model.reduction_axis(shape.total)
+    axis_text = f", axis={model.code(axis)}, keepdims=True" if axis is not None else ""
+    name = model.code(argument)
+    shifted = cst.parse_expression(f"{name} - {prefix}.max({name}{axis_text})")
+    new_call = exp_call.with_changes(args=[exp_call.args[0].with_changes(value=shifted)])
+    if shape.denominator_exp is exp_call or not isinstance(shape.denominator_exp, cst.Call):
+        return Replacement(f"Subtract the max of `{name}` before exponentiating", exp_call, new_call)
+    # Both the numerator and the normaliser spell the exp: shift both in the division.
+    division = model.analysis.index.parent(exp_call)
+    if not isinstance(division, cst.BinaryOperation) or division.left is not exp_call:
+        return None
+    new_division = division.deep_replace(shape.denominator_exp, new_call)
+    new_division = new_division.with_changes(left=new_call)  # type: ignore[union-attr]
+    return Replacement(f"Subtract the max of `{name}` before exponentiating", division, new_division)
+
+
+def _match_shift_fix(model: Numerics, plain_exp: cst.BaseExpression, shifted: cst.BaseExpression) -> Optional[Replacement]:
+    """Give the unshifted exp the same exponent as the shifted one."""
+    if not isinstance(plain_exp, cst.Call) or not plain_exp.args or model.exp_argument(plain_exp) is None:
+        return None
+    if model.is_method_call(plain_exp):
+        return None
+    new_call = plain_exp.with_changes(args=[plain_exp.args[0].with_changes(value=shifted)])
+    return Replacement("Shift the numerator and the normaliser by the same max", plain_exp, new_call)

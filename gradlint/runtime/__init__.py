@@ -1,0 +1,306 @@
+"""The optional runtime checker: confirm or refute derivatives numerically.
+
+Only `gradlint check --runtime` and `gradlint verify` import this package
+(plain `check` and the pre-commit hook never do, nor numpy through it).
+
+    runtime_check(report, settings) -> RuntimeResult   # after the static rules
+    verify_target("path/mod.py::Softmax.backward", settings) -> RuntimeResult
+
+For each module with derivative targets (see `targets`), the definitions the
+targets need are extracted (`extract`) and checked in one sandboxed process
+(`sandbox`, `worker`). A confirmed mismatch becomes a GL901 diagnostic at the
+function; the static findings inside a checked function are kept and carry
+the verdict (`Diagnostic.runtime`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from gradlint import registry
+from gradlint.diagnostics import Diagnostic, Position, RuntimeVerdict, Severity
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradlint.api import Report
+    from gradlint.settings import Settings
+
+from gradlint.runtime.targets import Target
+
+__all__ = ["RuntimeResult", "TargetVerdict", "VerifyError", "check_module", "runtime_check", "verify_target", "parse_target"]
+
+CODE = "GL901"
+NAME = "gradient-mismatch"
+
+
+class VerifyError(ValueError):
+    """A `verify` target that cannot be read or found (a usage error, exit 2)."""
+
+
+@dataclass(frozen=True)
+class TargetVerdict:
+    """The runtime verdict for one derivative."""
+
+    filename: str
+    qualname: str
+    row: int
+    column: int
+    verdict: RuntimeVerdict
+    reference: str = ""
+    evidence: str = ""
+
+    @property
+    def status(self) -> str:
+        return self.verdict.status
+
+
+@dataclass(frozen=True)
+class RuntimeResult:
+    """The report with runtime diagnostics added, and a verdict per target."""
+
+    report: "Report"
+    verdicts: tuple[TargetVerdict, ...] = ()
+
+
+def _verdict(record: dict[str, Any]) -> RuntimeVerdict:
+    index = record.get("worst_index")
+    return RuntimeVerdict(
+        status=record.get("status", "unknown"),
+        convention=record.get("convention"),
+        reason=record.get("reason"),
+        worst_index=tuple(index) if index is not None else None,
+        expected=record.get("expected"),
+        got=record.get("got"),
+        abs_error=record.get("abs_error"),
+        rel_error=record.get("rel_error"),
+        diagnosis=record.get("diagnosis"),
+        input=record.get("input"),
+    )
+
+
+def _number(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
+def mismatch_message(target: Target, verdict: RuntimeVerdict) -> str:
+    """GL901's message: the convention, the worst entry, expected vs got, the relative error."""
+    what = f"`{target.qualname}` disagrees with {target.reference()}"
+    if verdict.status == "inconclusive":
+        what = f"`{target.qualname}` differs slightly from {target.reference()} (between the pass and mismatch tolerances)"
+    parts = [what]
+    if verdict.diagnosis:
+        parts.append(f"likely {verdict.diagnosis}")
+    if verdict.worst_index is not None and verdict.rel_error is not None:
+        parts.append(
+            f"worst entry {list(verdict.worst_index)}: expected {_number(verdict.expected)}, got {_number(verdict.got)}, "
+            f"relative error {verdict.rel_error:.2g}"
+        )
+    if verdict.convention:
+        parts.append(f"called as {verdict.convention}")
+    return "; ".join(parts)
+
+
+def _diagnostic(filename: str, target: Target, verdict: RuntimeVerdict) -> Diagnostic:
+    return Diagnostic(
+        code=CODE,
+        name=NAME,
+        message=mismatch_message(target, verdict),
+        filename=filename,
+        start=target.start,
+        end=target.end,
+        severity=Severity.ERROR if verdict.status == "confirmed" else Severity.WARNING,
+        url=registry.RULES[CODE].url if CODE in registry.RULES else None,
+        noqa_row=target.start.row,
+        suppression_rows=(target.start.row, target.first_row),
+        runtime=verdict,
+    )
+
+
+def _analyse(text: str, filename: str) -> Optional[Any]:
+    import libcst as cst
+
+    from gradlint.analysis import ModuleAnalysis
+
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError):
+        return None
+    return ModuleAnalysis(module, filename, text)
+
+
+def check_module(
+    text: str,
+    filename: str,
+    settings: "Optional[Settings]" = None,
+    only: Optional[str] = None,
+    analysis: Optional[Any] = None,
+) -> tuple[list[Target], dict[str, RuntimeVerdict]]:
+    """Discover and check the derivative targets of one module (one sandbox process)."""
+    from gradlint.runtime.extract import extract
+    from gradlint.runtime.sandbox import SandboxLimits, run_module
+    from gradlint.runtime.targets import discover, explicit_target
+
+    analysis = analysis or _analyse(text, filename)
+    if analysis is None:
+        return [], {}
+    try:
+        targets = discover(analysis)
+    except Exception as error:  # noqa: BLE001 - a model failure must not end the run
+        if only is None:
+            return [], {}
+        targets = []
+        discovery_error = f"the semantic model failed on this module ({type(error).__name__}: {error})"
+    else:
+        discovery_error = None
+    unknown: dict[str, RuntimeVerdict] = {}
+    if only is not None:
+        chosen = [t for t in targets if t.qualname == only]
+        if not chosen:
+            target, reason = explicit_target(analysis, only)
+            if target is None:
+                raise VerifyError(reason or discovery_error or f"`{only}` not found")
+            chosen = [target]
+            if reason:
+                unknown[target.qualname] = RuntimeVerdict("unknown", reason=reason)
+        targets = chosen
+    runnable = [t for t in targets if t.qualname not in unknown]
+    verdicts = dict(unknown)
+    if runnable:
+        roots = {t.top_level for t in runnable} | {t.forward.split(".", 1)[0] for t in runnable if t.forward}
+        extraction = extract(analysis.module, Path(filename), roots)
+        timeout = getattr(settings, "runtime_timeout", 10.0) if settings is not None else 10.0
+        records = run_module(extraction.source, extraction.sys_path, [t.spec() for t in runnable], SandboxLimits(timeout=timeout))
+        for target in runnable:
+            verdicts[target.qualname] = _verdict(records.get(target.qualname, {"status": "unknown", "reason": "no result"}))
+    return targets, verdicts
+
+
+def _annotate(diagnostics: Sequence[Diagnostic], targets: Sequence[Target], verdicts: dict[str, RuntimeVerdict]) -> list[Diagnostic]:
+    annotated = []
+    for diagnostic in diagnostics:
+        owner = None
+        for target in targets:
+            if target.first_row <= diagnostic.start.row <= target.last_row and target.qualname in verdicts:
+                if owner is None or target.first_row >= owner.first_row:
+                    owner = target  # the innermost function holding the finding
+        if owner is not None and diagnostic.runtime is None:
+            diagnostic = diagnostic.with_runtime(verdicts[owner.qualname])
+        annotated.append(diagnostic)
+    return annotated
+
+
+def _file_result(file_report: Any, settings: "Settings", only: Optional[str] = None) -> tuple[Any, list[TargetVerdict]]:
+    from gradlint.suppression import filter_suppressed
+
+    text = file_report.source
+    if text is None:
+        from gradlint.files import read_source
+
+        read = read_source(Path(file_report.filename))
+        text = read.text
+    if text is None or any(d.code == "GL001" for d in file_report.diagnostics):
+        return file_report, []
+    targets, verdicts = check_module(text, file_report.filename, settings, only=only)
+    if not verdicts:
+        return file_report, []
+    enabled = CODE in settings.codes_for(file_report.filename)
+    added = [
+        _diagnostic(file_report.filename, t, verdicts[t.qualname])
+        for t in targets
+        if t.qualname in verdicts and verdicts[t.qualname].status in ("confirmed", "inconclusive") and enabled
+    ]
+    added = filter_suppressed(added, text)
+    static = list(file_report.diagnostics)
+    if only is not None:
+        chosen = [t for t in targets if t.qualname in verdicts]
+        static = [d for d in static if any(t.first_row <= d.start.row <= t.last_row for t in chosen)]
+    diagnostics = _annotate(static, targets, verdicts) + added
+    rows = [
+        TargetVerdict(file_report.filename, t.qualname, t.start.row, t.start.column, verdicts[t.qualname], t.reference(), t.evidence)
+        for t in targets
+        if t.qualname in verdicts
+    ]
+    return replace(file_report, diagnostics=tuple(sorted(diagnostics, key=lambda d: d.sort_key))), rows
+
+
+def runtime_check(report: "Report", settings: "Optional[Settings]" = None) -> RuntimeResult:
+    """Check numerically every derivative recognised in the files of `report`."""
+    from gradlint.settings import Settings
+
+    settings = settings or Settings()
+    files = []
+    verdicts: list[TargetVerdict] = []
+    for file_report in report.files:
+        updated, rows = _file_result(file_report, settings)
+        files.append(updated)
+        verdicts.extend(rows)
+    return RuntimeResult(replace(report, files=tuple(files)), tuple(verdicts))
+
+
+def parse_target(spec: str) -> tuple[Path, str]:
+    """`path/mod.py::name`, `path/mod.py::Class.method` or `path/mod.py:Class.method`."""
+    if "::" in spec:
+        path, _, name = spec.partition("::")
+    elif ":" in spec and spec.rsplit(":", 1)[0].endswith(".py"):
+        path, _, name = spec.rpartition(":")
+    else:
+        raise VerifyError(f"expected PATH.py::FUNCTION or PATH.py::Class.method, got {spec!r}")
+    if not name or not all(part.isidentifier() for part in name.split(".")):
+        raise VerifyError(f"{name!r} is not a function or Class.method name")
+    return Path(path), name
+
+
+def verify_target(spec: str, settings: "Optional[Settings]" = None) -> RuntimeResult:
+    """Check one target: the file's static findings plus the target's verdict."""
+    from gradlint.api import Report, check_source
+    from gradlint.files import read_source
+    from gradlint.settings import Settings
+
+    settings = settings or Settings()
+    path, name = parse_target(spec)
+    if not path.is_file():
+        raise VerifyError(f"{os.fspath(path)}: no such file")
+    read = read_source(path)
+    if read.problem is not None or read.text is None:
+        raise VerifyError(read.problem.message if read.problem is not None else f"cannot read {path}")
+    file_report = check_source(read.text, str(path), settings)
+    if any(d.code == "GL001" for d in file_report.diagnostics):
+        raise VerifyError(f"{os.fspath(path)} does not parse: {file_report.diagnostics[0].message}")
+    updated, rows = _file_result(file_report, settings, only=name)
+    return RuntimeResult(Report((updated,)), tuple(rows))
+
+
+TEXT_FORMATS = ("concise", "full")
+
+
+def with_timeout(settings: "Settings", timeout: Optional[float]) -> "Settings":
+    """`settings` with the `--runtime-timeout` given on the command line (seconds, > 0)."""
+    if timeout is None:
+        return settings
+    if not timeout > 0 or timeout != timeout:
+        raise VerifyError(f"--runtime-timeout must be a positive number of seconds, not {timeout:g}")
+    return replace(settings, runtime_timeout=float(timeout))
+
+
+def run_stage(report: "Report", settings: "Settings", output_format: str, out: Any, err: Any, root: Optional[Path] = None) -> "Report":
+    """`check --runtime`: check the report's derivatives and print a verdict per
+    target (on stdout for the text formats, on stderr for machine formats so
+    that their stdout stays parseable). Returns the report with GL901 added."""
+    from gradlint.runtime.report import render_verdicts
+
+    result = runtime_check(report, settings)
+    render_verdicts(result.verdicts, out if output_format in TEXT_FORMATS else err, root or Path.cwd())
+    return result.report
+
+
+def verify_stage(spec: str, settings: "Settings", output_format: str, out: Any, err: Any, root: Optional[Path] = None) -> "Report":
+    """`verify`: the verdict for one target, then its report."""
+    from gradlint.runtime.report import render_verdicts
+
+    result = verify_target(spec, settings)
+    render_verdicts(result.verdicts, out if output_format in TEXT_FORMATS else err, root or Path.cwd())
+    return result.report

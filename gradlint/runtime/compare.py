@@ -1,0 +1,114 @@
+"""Comparing a result with its reference, and naming the likely mistake.
+
+Runs inside the sandboxed worker (numpy only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+PASS_TOLERANCE = 1e-6
+CONFIRM_TOLERANCE = 1e-3
+# How close a result must be to a hypothesised mistake for the diagnosis.
+DIAGNOSIS_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The worst entry of got vs expected and the error measures."""
+
+    abs_error: float
+    rel_error: float
+    worst_index: tuple[int, ...]
+    expected: float
+    got: float
+
+
+def compare(got: np.ndarray, expected: np.ndarray) -> Comparison:
+    """Max-norm errors; the relative error is scaled by the larger of the two
+    arrays' magnitudes, so it is bounded (2 for a sign flip) and defined at 0."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    diff = np.abs(got - expected)
+    if not np.all(np.isfinite(diff)):
+        bad = np.argwhere(~np.isfinite(diff))[0]
+        index = tuple(int(i) for i in bad)
+        return Comparison(float("inf"), float("inf"), index, float(expected[index]), float(got[index]))
+    flat = int(np.argmax(diff)) if diff.size else 0
+    index = tuple(int(i) for i in np.unravel_index(flat, diff.shape)) if diff.size else ()
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), float(np.max(np.abs(got), initial=0.0)), 1e-12)
+    abs_error = float(diff[index]) if diff.size else 0.0
+    return Comparison(abs_error, abs_error / scale, index, float(expected[index]), float(got[index]))
+
+
+def close(got: np.ndarray, candidate: np.ndarray, tolerance: float = DIAGNOSIS_TOLERANCE) -> bool:
+    try:
+        return compare(got, candidate).rel_error <= tolerance
+    except (ValueError, IndexError):
+        return False
+
+
+def _factor_name(factor: float, batch: Optional[int], classes: Optional[int]) -> Optional[str]:
+    named = []
+    if batch:
+        named += [(float(batch), f"the batch size {batch} (multiplied by it)"),
+                  (1.0 / batch, f"1/{batch} (divided by the batch size {batch})")]
+    named += [(2.0, "2"), (0.5, "1/2")]
+    if classes:
+        named += [(float(classes), f"{classes} (the number of classes)"), (1.0 / classes, f"1/{classes} (divided by the number of classes)")]
+    for value, name in named:
+        if abs(factor - value) <= 1e-6 * abs(value):
+            return name
+    return None
+
+
+def diagnose(
+    got: np.ndarray,
+    expected: np.ndarray,
+    alternatives: Sequence[tuple[str, np.ndarray]] = (),
+    batch: Optional[int] = None,
+    classes: Optional[int] = None,
+) -> Optional[str]:
+    """A short description of the mistake when the numbers show one."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return None
+    for label, candidate in alternatives:
+        if candidate is not None and np.shape(candidate) == got.shape and close(got, candidate):
+            return label
+    norm = float(np.sum(expected * expected))
+    if norm > 0:
+        factor = float(np.sum(got * expected)) / norm
+        if abs(factor) > 1e-12 and close(got, factor * expected):
+            if abs(factor + 1.0) <= 1e-6:
+                return "sign flipped: the result is the negative of the derivative"
+            if factor < 0:
+                name = _factor_name(-factor, batch, classes)
+                if name:
+                    return f"sign flipped and off by a constant factor of {name}"
+            name = _factor_name(factor, batch, classes)
+            return f"off by a constant factor of {name or format(factor, '.6g')}"
+    if got.ndim >= 2 and got.shape[-1] == got.shape[-2]:
+        n = got.shape[-1]
+        eye = np.eye(n, dtype=bool)
+        off = ~eye
+        if close(got, np.swapaxes(expected, -1, -2)):
+            return "transposed: the result is the Jacobian's transpose"
+        diag_only = np.where(eye, expected, 0.0)
+        if close(got, diag_only):
+            return "diagonal only: the off-diagonal terms of the Jacobian are lost"
+        diag_ok = close(np.where(eye, got, 0.0), diag_only)
+        off_ok = close(np.where(off, got, 0.0), np.where(off, expected, 0.0))
+        if off_ok and not diag_ok:
+            return "the off-diagonal entries are right but the diagonal is wrong (overwritten?)"
+        if close(np.where(off, got, 0.0), -np.where(off, expected, 0.0)):
+            if diag_ok:
+                return "the off-diagonal entries have the wrong sign (outer product added instead of subtracted?)"
+            return "the off-diagonal entries have the wrong sign and the diagonal is wrong (outer product added instead of subtracted?)"
+        if diag_ok and not off_ok:
+            return "the diagonal is right but the off-diagonal entries are wrong"
+    return None

@@ -1,0 +1,344 @@
+"""Which functions and methods of a module the runtime checker calls, and against what.
+
+The shared semantic model (`gradlint.analysis.semantics`) says which functions
+are derivatives (from their bodies) and which are forwards. This module turns
+that into targets with the reference to compare against, taken in this order:
+
+1. the forward paired with the derivative: the forward of the same class, or a
+   module function paired by name (`f` / `f_prime`, `f_derivative`, `df`,
+   `f_backward` / `f_forward`); its recognised kind gives an analytic
+   reference, an unrecognised one is differentiated numerically;
+2. otherwise the kind of the derivative's own formula (a derivative consistent
+   with itself then passes: the check is only as strong as the pairing).
+
+Besides the model's derivatives, the backward of a layer class whose forward
+is recognised, derivative/forward name pairs, and loss gradients (the fused
+`p - y`, `-y / p`, a loss class's backward, `mse` / `mse_prime`) are targets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+import libcst as cst
+
+from gradlint.diagnostics import Position
+
+if TYPE_CHECKING:
+    from gradlint.analysis import ModuleAnalysis
+    from gradlint.analysis.semantics import Semantics
+
+# The semantic model's ForwardKind values -> the runtime references' kinds.
+KIND_NAMES = {
+    "softmax": "softmax",
+    "log-softmax": "log_softmax",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "leaky relu": "leaky_relu",  # slope unknown statically: the user's forward is preferred
+    "softplus": "softplus",
+}
+SUFFIXES = (
+    "_prime", "prime", "_derivative", "derivative", "_deriv", "deriv", "_der", "_grad", "_gradient",
+    "_backward", "_back", "_diff", "_d", "_jacobian", "_jac", "_dx", "_p",
+)
+PREFIXES = ("d_", "d", "derivative_", "deriv_", "grad_", "dif_", "diff_", "der_")
+LOSS_NAME = re.compile(r"loss|mse|mae|cross_?entropy|entropy|bce|nll|cost|error|hinge|huber|sse", re.IGNORECASE)
+BACKWARD_NAMES = ("backward", "backprop", "backward_pass", "bprop", "backpropagate", "gradient", "grad",
+                  "derivative", "prime", "deriv", "df", "jacobian", "backpropagation")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One derivative to check, and the reference to check it against."""
+
+    qualname: str  # `softmax_prime` or `Softmax.backward`
+    role: str  # "activation" or "loss"
+    forward_kind: Optional[str]  # a kind of `gradlint.runtime.references`, when recognised
+    forward: Optional[str]  # the user's forward (`softmax`, `Softmax.forward`) when found
+    start: Position
+    end: Position
+    first_row: int
+    last_row: int
+    evidence: str = ""
+    slope: Optional[float] = None
+
+    @property
+    def top_level(self) -> str:
+        return self.qualname.split(".", 1)[0]
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "id": self.qualname,
+            "qualname": self.qualname,
+            "role": self.role,
+            "forward_kind": self.forward_kind,
+            "forward": self.forward,
+            "slope": self.slope,
+        }
+
+    def reference(self) -> str:
+        """What the target was compared with, in words."""
+        if self.forward_kind and (self.role == "activation" and self.forward_kind != "leaky_relu" or not self.forward):
+            return f"the analytic {self.forward_kind.replace('_', ' ')} derivative"
+        if self.forward:
+            return f"central differences of `{self.forward}`"
+        return "nothing"
+
+
+@dataclass
+class _Found:
+    targets: dict[str, Target] = field(default_factory=dict)
+
+    def add(self, target: Target) -> None:
+        self.targets.setdefault(target.qualname, target)
+
+
+def _place(analysis: "ModuleAnalysis", function: cst.FunctionDef) -> tuple[Position, Position, int, int]:
+    name_range = analysis.range_of(function.name)
+    whole = analysis.range_of(function)
+    start = Position(name_range.start.line, name_range.start.column + 1)
+    end = Position(name_range.end.line, name_range.end.column + 1)
+    return start, end, whole.start.line, whole.end.line
+
+
+def _required_params(function: cst.FunctionDef, is_method: bool) -> list[str]:
+    params = list(function.params.posonly_params) + list(function.params.params)
+    if is_method and params and not any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in function.decorators
+    ):
+        params = params[1:]
+    return [p.name.value for p in params if p.default is None]
+
+
+def _callable_name(semantics: "Semantics", function: Any) -> Optional[str]:
+    """`f` or `Class.method` when the function can be reached from the module level."""
+    if not isinstance(function, cst.FunctionDef):
+        return None
+    qualname = semantics.qualname(function)
+    parts = qualname.split(".")
+    if len(parts) == 1 and parts[0] in semantics.module_functions:
+        return qualname
+    if len(parts) == 2 and parts[0] in semantics.classes and semantics.index.class_of(function) is not None:
+        return qualname
+    return None
+
+
+def _kind(semantics_kind: Any) -> Optional[str]:
+    if semantics_kind is None:
+        return None
+    return KIND_NAMES.get(getattr(semantics_kind, "value", str(semantics_kind)))
+
+
+def _paired_forward(semantics: "Semantics", name: str) -> Optional[str]:
+    """The module function paired with the derivative `name` by naming."""
+    functions = semantics.module_functions
+    lowered = {key.lower(): key for key in functions}
+    low = name.lower()
+    candidates = []
+    for suffix in SUFFIXES:
+        if low.endswith(suffix) and len(low) > len(suffix):
+            candidates.append(low[: -len(suffix)])
+    for prefix in PREFIXES:
+        if low.startswith(prefix) and len(low) > len(prefix):
+            candidates.append(low[len(prefix):])
+    if low.endswith("_backward"):
+        candidates.append(low[: -len("_backward")] + "_forward")
+    for candidate in candidates:
+        if candidate in lowered and lowered[candidate] != name:
+            return lowered[candidate]
+    return None
+
+
+def _constructible(semantics: "Semantics", class_def: cst.ClassDef) -> bool:
+    """True when `Class()` needs no arguments (judged from the nearest `__init__` in the module)."""
+    for owner in semantics.base_classes(class_def):
+        init = semantics.index.methods(owner).get("__init__")
+        if init is not None:
+            return not _required_params(init, True)
+    return True
+
+
+def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found) -> None:
+    for name, class_def in semantics.classes.items():
+        if semantics.index.parent(class_def) is not None and not isinstance(
+            semantics.index.parent(class_def), cst.Module
+        ):
+            continue
+        info = semantics.class_info(class_def)
+        if info.forward is None or info.backward is None:
+            continue
+        kind = _kind(info.forward_kind)
+        forward_params = _required_params(info.forward, True)
+        backward_name = info.backward.name.value
+        forward_name = info.forward.name.value
+        qualname = f"{name}.{backward_name}"
+        if qualname in found.targets:
+            continue
+        if kind is None and not _constructible(semantics, class_def):
+            continue  # an abstract base or a parametrised layer: nothing to call
+        if kind is None and not _body_does_something(info.forward):
+            continue
+        role = "loss" if len(forward_params) == 2 else "activation"
+        if len(forward_params) not in (1, 2):
+            continue
+        if role == "loss" and not LOSS_NAME.search(name):
+            continue  # two inputs but not named as a loss: not a loss we know how to feed
+        start, end, first, last = _place(analysis, info.backward)
+        if semantics.index.class_of(info.backward) is not class_def:
+            # inherited backward: report at the class
+            class_range = analysis.range_of(class_def.name)
+            start = Position(class_range.start.line, class_range.start.column + 1)
+            end = Position(class_range.end.line, class_range.end.column + 1)
+            whole = analysis.range_of(class_def)
+            first, last = whole.start.line, whole.end.line
+        found.add(
+            Target(
+                qualname, role, kind, f"{name}.{forward_name}", start, end, first, last,
+                evidence=f"the backward of a layer whose forward computes a {kind.replace('_', ' ')}" if kind else
+                f"the backward of `{name}`, against central differences of its forward",
+            )
+        )
+
+
+def _body_does_something(function: cst.FunctionDef) -> bool:
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    code = cst.Module([]).code_for_node(function.body)
+    return bool(body) and "NotImplementedError" not in code and "return" in code
+
+
+def discover(analysis: "ModuleAnalysis") -> list[Target]:
+    """The derivative targets of one analysed module, in source order."""
+    semantics = analysis.semantics
+    found = _Found()
+    forwards = semantics.forwards
+    # 1. derivatives the model recognised from their bodies
+    for qualname, info in semantics.derivatives.items():
+        name = _callable_name(semantics, info.function)
+        if name is None:
+            continue
+        kind = _kind(info.forward_kind)
+        forward = None
+        class_def = semantics.index.class_of(info.function) if isinstance(info.function, cst.FunctionDef) else None
+        if class_def is not None:
+            class_info = semantics.class_info(class_def)
+            if class_info.forward is not None and class_info.forward is not info.function:
+                # The paired forward is the truth: its kind, or central differences of it
+                # (never the kind the derivative's own formula suggests).
+                forward = f"{class_def.name.value}.{class_info.forward.name.value}"
+                kind = _kind(class_info.forward_kind)
+        else:
+            paired = _paired_forward(semantics, name)
+            if paired is not None:
+                forward = paired
+                paired_info = forwards.get(paired)
+                kind = _kind(paired_info.kind) if paired_info is not None else None
+        start, end, first, last = _place(analysis, info.function)
+        found.add(Target(name, "activation", kind, forward, start, end, first, last, evidence=info.evidence))
+    # 2. layer classes with a forward and a backward
+    _class_targets(analysis, semantics, found)
+    # 3. name pairs f / f_prime among module functions
+    for name, function in semantics.module_functions.items():
+        if name in found.targets or not isinstance(function, cst.FunctionDef):
+            continue
+        paired = _paired_forward(semantics, name)
+        if paired is None:
+            continue
+        forward_function = semantics.module_functions[paired]
+        if not isinstance(forward_function, cst.FunctionDef):
+            continue
+        forward_params = _required_params(forward_function, False)
+        params = _required_params(function, False)
+        if not params or len(forward_params) not in (1, 2):
+            continue
+        role = "loss" if len(forward_params) == 2 else "activation"
+        if role == "loss" and (not LOSS_NAME.search(paired) or len(params) != 2):
+            continue
+        forward_info = forwards.get(paired)
+        kind = _kind(forward_info.kind) if forward_info is not None and role == "activation" else None
+        if role == "activation" and kind is None and semantics.derivative_of(function) is None:
+            # an unrecognised pair: only when the forward maps one array to one array
+            if len(params) > 2:
+                continue
+        start, end, first, last = _place(analysis, function)
+        found.add(Target(name, role, kind, paired, start, end, first, last, evidence=f"paired by name with `{paired}`"))
+    # 4. loss gradients recognised by their value (fused p - y, -y / p)
+    _loss_gradient_targets(analysis, semantics, found)
+    return sorted(found.targets.values(), key=lambda t: (t.start.row, t.start.column, t.qualname))
+
+
+def _loss_gradient_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found) -> None:
+    from gradlint.analysis.semantics import Role
+
+    for function in semantics.index.nodes(cst.FunctionDef):
+        name = _callable_name(semantics, function)
+        if name is None or name in found.targets:
+            continue
+        facts = semantics.facts(function)
+        if not facts.returns or len([p for p in facts.params if p not in facts.defaults]) != 2:
+            continue
+        kinds = set()
+        for returned in facts.returns:
+            role = semantics.role_of(returned)
+            if role is None:
+                kinds.add(None)
+            elif role.role is Role.FUSED_LOSS_GRADIENT:
+                forward = _kind(role.forward_kind)
+                kinds.add({"softmax": "softmax_cross_entropy", "sigmoid": "sigmoid_binary_cross_entropy"}.get(forward or ""))
+            elif role.role is Role.LOSS_GRADIENT and _kind(role.forward_kind) == "softmax":
+                kinds.add("cross_entropy")
+            else:
+                kinds.add(None)
+        if len(kinds) != 1 or None in kinds:
+            continue
+        start, end, first, last = _place(analysis, function)
+        found.add(Target(name, "loss", kinds.pop(), None, start, end, first, last, evidence="it returns a loss gradient"))
+
+
+def explicit_target(analysis: "ModuleAnalysis", qualname: str) -> tuple[Optional[Target], Optional[str]]:
+    """A target the user named (`verify`) that discovery did not list: its best
+    reference, or the reason it cannot be checked (as the second item)."""
+    semantics = analysis.semantics
+    parts = qualname.split(".")
+    function: Optional[cst.FunctionDef] = None
+    class_def: Optional[cst.ClassDef] = None
+    if len(parts) == 1:
+        candidate = semantics.module_functions.get(parts[0])
+        function = candidate if isinstance(candidate, cst.FunctionDef) else None
+    elif len(parts) == 2 and parts[0] in semantics.classes:
+        class_def = semantics.classes[parts[0]]
+        function = semantics.find_method(class_def, parts[1])
+    if function is None:
+        nested = [f for f in semantics.index.nodes(cst.FunctionDef) if semantics.qualname(f) == qualname]
+        if nested:
+            return None, f"`{qualname}` is nested inside a function; verify the enclosing module-level function"
+        return None, f"no module-level function or Class.method named `{qualname}` in {analysis.filename}"
+    start, end, first, last = _place(analysis, function)
+    forward: Optional[str] = None
+    kind: Optional[str] = None
+    role = "activation"
+    if class_def is not None:
+        info = semantics.class_info(class_def)
+        if info.forward is not None and info.forward is not function:
+            forward = f"{class_def.name.value}.{info.forward.name.value}"
+            kind = _kind(info.forward_kind)
+            if len(_required_params(info.forward, True)) == 2:
+                role = "loss"
+    else:
+        paired = _paired_forward(semantics, qualname)
+        if paired is not None:
+            forward = paired
+            paired_info = semantics.forwards.get(paired)
+            kind = _kind(paired_info.kind) if paired_info is not None else None
+            paired_function = semantics.module_functions[paired]
+            if isinstance(paired_function, cst.FunctionDef) and len(_required_params(paired_function, False)) == 2:
+                role, kind = "loss", None
+    target = Target(qualname, role, kind, forward, start, end, first, last, evidence="named on the command line")
+    if forward is None and kind is None:
+        return target, (
+            "not recognised as a derivative: no derivative formula in its body, no forward in its class, "
+            "and no forward paired by name (f / f_prime, f_derivative, df, f_backward / f_forward)"
+        )
+    return target, None

@@ -1,0 +1,183 @@
+"""The result cache: exact round-trips, invalidation, corruption, and `gradlint clean`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradlint import __version__, api, cache
+from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position, RuntimeVerdict, Severity
+from gradlint.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+BUGGY = (FIXTURES / "softmax_question.py").read_text(encoding="utf-8")
+
+
+def _tree(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    for source in sorted(FIXTURES.glob("*.py")):
+        (project / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (project / "plain.py").write_text("import os\n", encoding="utf-8")
+    (project / "noqa.py").write_text(BUGGY.replace("# expect: GL101", "# noqa: GL101"), encoding="utf-8")
+    return project
+
+
+def _age(path: Path, seconds: float = 60.0) -> None:
+    """Make a file look older than the racy window, so its stat is trusted."""
+    stamp = path.stat().st_mtime - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def _run(project: Path, **kwargs: object) -> api.Report:
+    return api.check_paths([project], Settings(project_root=project), cache=True, **kwargs)  # type: ignore[arg-type]
+
+
+def _same(first: api.Report, second: api.Report) -> None:
+    assert [r.filename for r in first.files] == [r.filename for r in second.files]
+    for a, b in zip(first.files, second.files):
+        assert a.diagnostics == b.diagnostics
+        assert [d.suppression_rows for d in a.diagnostics] == [d.suppression_rows for d in b.diagnostics]
+
+
+def test_warm_run_returns_exactly_the_cold_results(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    for path in project.glob("*.py"):
+        _age(path)
+    cold = _run(project)
+    assert cold.diagnostics, "the fixtures should have findings"
+    assert any(d.fix is not None for d in cold.diagnostics)
+    warm = _run(project)
+    _same(cold, warm)
+    uncached = api.check_paths([project], Settings(project_root=project))
+    _same(cold, uncached)
+
+
+def test_cache_directory_layout(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    _run(project)
+    directory = project / cache.CACHE_DIR_NAME
+    assert (directory / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (directory / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert list((directory / __version__).glob("*.json"))
+
+
+def test_a_cache_hit_does_not_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _tree(tmp_path)
+    for path in project.glob("*.py"):
+        _age(path)
+    cold = _run(project)
+    import gradlint.api
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached file was checked again")
+
+    monkeypatch.setattr(gradlint.api, "check_source", fail)
+    _same(cold, _run(project))
+
+
+def test_changed_content_is_checked_again(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    target = project / "softmax_question_fixed.py"
+    _age(target)
+    assert not [d for d in _run(project).diagnostics if d.filename == str(target)]
+    target.write_text(BUGGY, encoding="utf-8")
+    _age(target, 30)  # an old mtime on purpose: the size changed, so the content is re-hashed
+    after = [d for d in _run(project).diagnostics if d.filename == str(target)]
+    assert [d.code for d in after] == [d.code for d in api.check_source(BUGGY, str(target)).diagnostics]
+
+
+def test_same_size_same_mtime_edit_is_caught_by_the_racy_window(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    target = project / "m.py"
+    clean = BUGGY.replace("jacobian[i][j] = -f[i] * f[j]", "jacobian[i][j] -= f[i] * f[j]")
+    target.write_text(clean, encoding="utf-8")  # just written: inside the racy window
+    first = _run(project)
+    stamp = target.stat().st_mtime_ns
+    target.write_text(clean.replace("-= f[i]", "= -f[i]", 1)[: len(clean)].ljust(len(clean)), encoding="utf-8")
+    os.utime(target, ns=(stamp, stamp))  # same size, same mtime
+    second = _run(project)
+    assert second.diagnostics == api.check_paths([project], Settings(project_root=project)).diagnostics
+    assert first.diagnostics != second.diagnostics
+
+
+def test_settings_change_the_key(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    everything = _run(project)
+    none_selected = api.check_paths([project], Settings(project_root=project, select=("GL0",)), cache=True)
+    assert everything.diagnostics and not [d for d in none_selected.diagnostics if not d.code.startswith("GL0")]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"{not json", b"[1, 2, 3]", b'{"format": 1, "version": "%s", "entries": {"x": 5}}', b"\x00\xff" * 50],
+)
+def test_a_corrupt_cache_is_ignored(tmp_path: Path, damage: bytes) -> None:
+    project = _tree(tmp_path)
+    cold = _run(project)
+    for file in (project / cache.CACHE_DIR_NAME / __version__).glob("*.json"):
+        file.write_bytes(damage.replace(b"%s", __version__.encode()))
+    _same(cold, _run(project))
+
+
+def test_damaged_entries_are_misses(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    for path in project.glob("*.py"):
+        _age(path)
+    cold = _run(project)
+    for file in (project / cache.CACHE_DIR_NAME / __version__).glob("*.json"):
+        payload = json.loads(file.read_text())
+        for entry in payload["entries"].values():
+            for diagnostic in entry[3]:
+                diagnostic["start"] = "broken"
+        file.write_text(json.dumps(payload))
+    _same(cold, _run(project))
+
+
+def test_an_unwritable_cache_directory_is_skipped(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    (project / cache.CACHE_DIR_NAME).write_text("a file where the cache directory should be")
+    _same(api.check_paths([project], Settings(project_root=project)), _run(project))
+
+
+def test_every_diagnostic_field_round_trips() -> None:
+    diagnostic = Diagnostic(
+        code="GL101",
+        name="overwritten-diagonal",
+        message="m\u00e9ssage with \"quotes\" and\nnewline",
+        filename="/x/y.py",
+        start=Position(3, 4),
+        end=Position(5, 6),
+        severity=Severity.WARNING,
+        url=None,
+        fix=Fix("fix it", (Edit("a\r\nb", Position(1, 1), Position(1, 2)), Edit("", Position(2, 1), Position(2, 1))), Applicability.SAFE),
+        noqa_row=3,
+        suppression_rows=(3, 5),
+        runtime=RuntimeVerdict(status="confirmed", convention="activation", worst_index=(1, 2), expected=1.5, got=0.25),
+    )
+    encoded = json.loads(json.dumps(cache._encode(diagnostic)))
+    decoded = cache._decode(encoded)
+    assert decoded == diagnostic and decoded.suppression_rows == diagnostic.suppression_rows
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gradlint", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_no_cache_and_clean(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    first = _cli(["check", "."], project)
+    assert (project / cache.CACHE_DIR_NAME).is_dir()
+    second = _cli(["check", "."], project)
+    assert first.stdout == second.stdout and first.returncode == second.returncode == 1
+    cleaned = _cli(["clean"], project)
+    assert cleaned.returncode == 0 and not (project / cache.CACHE_DIR_NAME).exists()
+    third = _cli(["check", "--no-cache", "."], project)
+    assert third.stdout == first.stdout and not (project / cache.CACHE_DIR_NAME).exists()
+    assert _cli(["clean"], project).returncode == 0

@@ -1,0 +1,335 @@
+"""The `gradlint` command: exit codes, options, stdin, errors without tracebacks,
+`gradlint rule`, `python -m gradlint`, and the installed entry point."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import jsonschema
+import pytest
+
+from gradlint import __version__, registry
+from gradlint.cli import main
+from gradlint.render import FORMATS
+from gradlint.schemas import load_schema
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+BUGGY = (TESTS / "data" / "formats" / "softmax_layer.py").read_text(encoding="utf-8")
+CLEAN = """\
+import numpy as np
+
+
+def softmax_prime(s):
+    J = np.zeros((len(s), len(s)))
+    for i in range(len(s)):
+        for j in range(len(s)):
+            if i == j:
+                J[i][j] = s[i] * (1 - s[i])
+            else:
+                J[i][j] = -s[i] * s[j]
+    return J
+"""
+BROKEN = "for i in range(3):\n    J[i] = (\n"  # parsed (it may hold GL101), then a syntax error
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary project: the working directory, with a buggy and a clean module."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'sample'\n", encoding="utf-8")
+    (tmp_path / "buggy.py").write_text(BUGGY, encoding="utf-8")
+    (tmp_path / "clean.py").write_text(CLEAN, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run `gradlint ARGS` in process, as the entry point does; return code, stdout, stderr."""
+
+    def invoke(*args: str, stdin: Optional[str] = None) -> Result:
+        monkeypatch.setattr(sys, "argv", ["gradlint", *args])
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"))
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        out, err = capsys.readouterr()
+        code = exit_info.value.code
+        return Result(0 if code is None else int(code), out, err)
+
+    return invoke
+
+
+def _no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.out + result.err
+
+
+# --- exit codes ---------------------------------------------------------------------
+
+
+def test_exit_0_when_clean(project: Path, run: Run) -> None:
+    result = run("check", "clean.py", "--no-cache")
+    assert (result.code, result.out) == (0, "All checks passed!\n")
+
+
+def test_exit_1_on_findings(project: Path, run: Run) -> None:
+    result = run("check", "--no-cache", "--select", "GL101")
+    assert result.code == 1
+    assert "buggy.py:23:21: GL101 [*] the diagonal s[i] * (1 - s[i])" in result.out
+    assert "clean.py" not in result.out
+    assert result.out.endswith("Found 2 errors.\n[*] 1 fixable with the --unsafe-fixes option.\n")
+
+
+def test_exit_zero_option(project: Path, run: Run) -> None:
+    result = run("check", "buggy.py", "--exit-zero", "--no-cache")
+    assert result.code == 0
+    assert "GL101" in result.out
+
+
+def test_rule_crash_is_reported_once_per_file_and_exits_2(project: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(self: object, analysis: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(registry.load_rule("GL101"), "check", explode)
+    (project / "broken.py").write_text(BROKEN, encoding="utf-8")
+    (project / "buggy2.py").write_text(BUGGY, encoding="utf-8")
+    for extra in ((), ("--exit-zero",)):
+        result = run("check", "--no-cache", "--jobs", "1", *extra)
+        assert result.code == 2
+        assert re.search(r"^broken\.py:\d+:\d+: GL001 SyntaxError", result.out, re.M)  # the other results are kept
+        crash_lines = [line for line in result.err.splitlines() if "rule GL101 failed on" in line]
+        assert sorted(Path(line.split(" failed on ")[1].split(":")[0]).name for line in crash_lines) == ["buggy.py", "buggy2.py", "clean.py"]  # once per file
+        assert "RuntimeError: boom" in crash_lines[0]
+        _no_traceback(result)
+
+
+def test_missing_path_is_a_finding_not_a_crash(project: Path, run: Run) -> None:
+    result = run("check", "nowhere.py", "--no-cache")
+    assert result.code == 1
+    assert "nowhere.py:1:1: GL002 no such file or directory" in result.out
+
+
+# --- formats and statistics ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", list(FORMATS))
+def test_every_format_from_the_command_line(project: Path, run: Run, output_format: str) -> None:
+    result = run("check", "buggy.py", "--no-cache", "--select", "GL101", "--output-format", output_format)
+    assert result.code == 1
+    assert result.err == ""
+    if output_format in ("json", "sarif"):
+        json.loads(result.out)  # nothing but JSON on stdout
+    elif output_format == "json-lines":
+        assert [json.loads(line)["code"] for line in result.out.splitlines()] == ["GL101", "GL101"]
+    else:
+        assert "buggy.py:23:21: GL101" in result.out
+
+
+def test_json_output_is_only_json_and_absolute(project: Path, run: Run) -> None:
+    result = run("check", "buggy.py", "--no-cache", "--output-format", "json")
+    data = json.loads(result.out)
+    jsonschema.validate(data, load_schema("report"))
+    assert {item["filename"] for item in data} == {str(project / "buggy.py")}
+
+
+def test_statistics_text(project: Path, run: Run) -> None:
+    result = run("check", "--no-cache", "--select", "GL101", "--statistics")
+    assert result.code == 1
+    assert result.out == "2\tGL101\t[*] overwritten-diagonal\n"
+
+
+def test_statistics_json(project: Path, run: Run) -> None:
+    result = run("check", "--no-cache", "--select", "GL101", "--statistics", "--output-format", "json")
+    assert result.code == 1
+    data = json.loads(result.out)
+    jsonschema.validate(data, load_schema("statistics"))
+    assert data == [{"code": "GL101", "name": "overwritten-diagonal", "count": 2, "fixable": True}]
+
+
+def test_statistics_of_a_clean_run(project: Path, run: Run) -> None:
+    assert run("check", "clean.py", "--no-cache", "--statistics").out == ""
+    assert json.loads(run("check", "clean.py", "--no-cache", "--statistics", "--output-format", "json").out) == []
+
+
+# --- stdin ----------------------------------------------------------------------------
+
+
+def test_stdin_with_stdin_filename(project: Path, run: Run) -> None:
+    result = run("check", "-", "--stdin-filename", "pkg/layer.py", stdin=BUGGY)
+    assert result.code == 1
+    assert result.out.startswith("pkg/layer.py:23:21: GL101 ")
+    data = json.loads(run("check", "-", "--stdin-filename", "pkg/layer.py", "--output-format", "json", stdin=BUGGY).out)
+    assert data[0]["filename"] == str(project / "pkg" / "layer.py")
+
+
+def test_stdin_without_a_name(project: Path, run: Run) -> None:
+    result = run("check", "-", stdin=BUGGY)
+    assert result.code == 1
+    assert result.out.startswith("-:23:21: GL101 ")
+    assert run("check", "-", stdin=CLEAN).code == 0
+
+
+# --- usage errors: a clear message, exit 2, no traceback ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("check", "--output-format", "xml"), "unknown output format 'xml'"),
+        (("check", "--select", "GL9"), "unknown rule selector 'GL9'"),
+        (("check", "--ignore", "nonsense"), "unknown rule selector 'nonsense'"),
+        (("check", "--bogus"), "No such option"),
+        (("frobnicate",), "No such command"),
+        (("rule", "GL999"), "unknown rule 'GL999'"),
+        (("rule",), "name a rule"),
+        (("rule", "GL101", "--output-format", "yaml"), "unknown output format 'yaml'"),
+    ],
+)
+def test_usage_errors(project: Path, run: Run, args: tuple[str, ...], message: str) -> None:
+    result = run(*args)
+    assert result.code == 2
+    assert message in result.err
+    assert result.out == ""
+    assert result.err.startswith("gradlint: error: ")
+    _no_traceback(result)
+
+
+def test_no_arguments_shows_help_and_what_to_type(run: Run) -> None:
+    result = run()
+    assert result.code == 2
+    assert "check" in result.out and "rule" in result.out  # the help lists the commands
+    assert "no command given; try `gradlint check .`" in result.err
+
+
+def test_version(run: Run) -> None:
+    result = run("--version")
+    assert (result.code, result.out) == (0, f"gradlint {__version__}\n")
+
+
+# --- gradlint rule ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["GL101", "gl101", "overwritten-diagonal"])
+def test_rule_shows_the_documentation(run: Run, name: str) -> None:
+    result = run("rule", name)
+    assert result.code == 0
+    assert result.out.startswith("# overwritten-diagonal (GL101)")
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## References"):
+        assert section in result.out
+
+
+def test_rule_all_json(run: Run) -> None:
+    result = run("rule", "--all", "--output-format", "json")
+    assert result.code == 0
+    data = json.loads(result.out)
+    jsonschema.validate(data, load_schema("rules"))
+    assert [item["code"] for item in data] == registry.all_codes()
+    gl101 = next(item for item in data if item["code"] == "GL101")
+    assert gl101["url"] == registry.RULES["GL101"].url and gl101["fix"] is True
+
+
+def test_rule_one_json(run: Run) -> None:
+    data = json.loads(run("rule", "GL101", "--output-format", "json").out)
+    jsonschema.validate(data, load_schema("rules"))
+    assert data["name"] == "overwritten-diagonal"
+
+
+# --- python -m gradlint and the installed entry point -------------------------------------
+
+
+def _subprocess(command: list[str], cwd: Path, stdin: Optional[str] = None) -> Result:
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    done = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=120)
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def test_python_dash_m(project: Path) -> None:
+    assert _subprocess([sys.executable, "-m", "gradlint", "--version"], project).out == f"gradlint {__version__}\n"
+    result = _subprocess([sys.executable, "-m", "gradlint", "check", "buggy.py", "--no-cache", "--select", "GL101", "--output-format", "json"], project)
+    assert result.code == 1
+    assert [item["code"] for item in json.loads(result.out)] == ["GL101", "GL101"]
+    assert _subprocess([sys.executable, "-m", "gradlint"], project).code == 2
+
+
+def _installed_gradlint() -> str:
+    beside = Path(sys.executable).parent / ("gradlint.exe" if os.name == "nt" else "gradlint")
+    found = str(beside) if beside.exists() else shutil.which("gradlint")
+    if found is None:
+        pytest.fail("the `gradlint` entry point is not installed: run `pip install -e '.[test]'` first")
+    return found
+
+
+def test_installed_entry_point(project: Path) -> None:
+    gradlint = _installed_gradlint()
+    assert _subprocess([gradlint, "--version"], project).out == f"gradlint {__version__}\n"
+    result = _subprocess([gradlint, "check", "--no-cache"], project)
+    assert result.code == 1
+    assert "buggy.py:23:21: GL101" in result.out and "\x1b[" not in result.out  # a pipe: no colour
+    clean = _subprocess([gradlint, "check", "clean.py", "--no-cache"], project)
+    assert (clean.code, clean.out) == (0, "All checks passed!\n")
+    piped = _subprocess([gradlint, "check", "-", "--stdin-filename", "x.py", "--output-format", "sarif"], project, stdin=BUGGY)
+    assert piped.code == 1
+    assert json.loads(piped.out)["runs"][0]["results"][0]["ruleId"] == "GL101"
+    bad = _subprocess([gradlint, "check", "--output-format", "nope"], project)
+    assert bad.code == 2 and "Traceback" not in bad.err
+    forced = _subprocess([gradlint, "check", "buggy.py", "--no-cache"], project)
+    assert "\x1b[" not in forced.out
+
+
+def test_force_color_through_the_environment(project: Path) -> None:
+    env = {**os.environ, "FORCE_COLOR": "1"}
+    env.pop("NO_COLOR", None)
+    done = subprocess.run([sys.executable, "-m", "gradlint", "check", "buggy.py", "--no-cache"], cwd=project, capture_output=True, text=True, env=env, timeout=120)
+    assert "\x1b[" in done.stdout
+    env["NO_COLOR"] = "1"
+    done = subprocess.run([sys.executable, "-m", "gradlint", "check", "buggy.py", "--no-cache"], cwd=project, capture_output=True, text=True, env=env, timeout=120)
+    assert "\x1b[" not in done.stdout
+
+
+def test_the_wheel_ships_the_schemas_and_renderers(tmp_path: Path) -> None:
+    """hatch packages the non-Python schema files; the built package loads them."""
+    pytest.importorskip("hatchling", reason="hatchling (the build backend) is not installed here")
+    built = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path / "dist")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("gradlint-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "site")
+    for name in ("report", "statistics", "rules"):
+        assert f"gradlint/schemas/{name}.schema.json" in names
+    for module in set(FORMATS.values()) | {"stats"}:
+        assert f"gradlint/render/{module}.py" in names
+    probe = (
+        "import gradlint.schemas as s, gradlint.render.json as j; "
+        "assert s.__file__.startswith(%r); print(s.load_schema('report')['title'])" % str(tmp_path / "site")
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "gradlint JSON report"

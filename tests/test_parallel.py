@@ -1,0 +1,93 @@
+"""`--jobs`: a parallel run reports exactly what a serial run does, in the same order."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradlint import api, parallel
+from gradlint.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork-based pool tests")
+
+
+def _dense_tree(tmp_path: Path, copies: int = 6) -> Path:
+    root = tmp_path / "dense"
+    for copy in range(copies):
+        folder = root / f"pkg{copy}"
+        folder.mkdir(parents=True)
+        for source in sorted(FIXTURES.glob("*.py")):
+            (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+        (folder / "broken.py").write_text("def f(:\n    pass\n", encoding="utf-8")
+        (folder / "plain.py").write_text("import os\n", encoding="utf-8")
+        (folder / "latin.py").write_bytes(b"\xff\xfe not utf-8 \x81\n")
+    return root
+
+
+def _key(report: api.Report) -> list:
+    return [(r.filename, r.diagnostics, r.crashes) for r in report.files]
+
+
+@pytest.fixture
+def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_CHARS", 0)
+
+
+def test_parallel_equals_serial(tmp_path: Path, always_parallel: None) -> None:
+    root = _dense_tree(tmp_path)
+    serial = api.check_paths([root], Settings(), jobs=1)
+    assert serial.diagnostics
+    for jobs in (2, 3, None):
+        parallel_report = api.check_paths([root], Settings(), jobs=jobs)
+        assert _key(parallel_report) == _key(serial)
+        assert parallel_report.diagnostics == serial.diagnostics
+        assert all(r.source is not None for r in parallel_report.files if r.diagnostics and r.diagnostics[0].code != "GL002")
+
+
+def test_parallel_with_cache_equals_serial(tmp_path: Path, always_parallel: None) -> None:
+    root = _dense_tree(tmp_path)
+    serial = api.check_paths([root], Settings(project_root=root), jobs=1)
+    cold = api.check_paths([root], Settings(project_root=root), jobs=2, cache=True)
+    warm = api.check_paths([root], Settings(project_root=root), jobs=2, cache=True)
+    assert _key(cold) == _key(serial) == _key(warm)
+
+
+def test_little_to_parse_stays_serial(tmp_path: Path) -> None:
+    root = _dense_tree(tmp_path, copies=1)
+    files = sorted(root.rglob("*.py"))
+    pending = [parallel._Pending(i, str(p), p.read_text(errors="replace"), None, None) for i, p in enumerate(files)]
+    assert parallel._worker_count(8, pending) == 1
+    assert parallel._worker_count(1, pending * 1000) == 1
+    assert parallel._worker_count(4, pending * 1000) == 4
+
+
+def _die_on_broken(task: tuple[int, str, str]):  # type: ignore[no-untyped-def]
+    if task[1].endswith("softmax_question.py") and "pkg1" in task[1]:
+        os._exit(3)  # a native crash in a worker
+    return _original(task)
+
+
+_original = parallel._check_in_worker
+
+
+def test_a_dying_worker_loses_only_its_file(tmp_path: Path, always_parallel: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _dense_tree(tmp_path, copies=3)
+    serial = api.check_paths([root], Settings(), jobs=1)
+    monkeypatch.setattr(parallel, "_check_in_worker", _die_on_broken)
+    report = api.check_paths([root], Settings(), jobs=2)
+    assert [r.filename for r in report.files] == [r.filename for r in serial.files]
+    victim = str(root / "pkg1" / "softmax_question.py")
+    for got, expected in zip(report.files, serial.files):
+        if got.filename == victim:
+            assert got.crashes and "worker process" in got.crashes[0].error
+        else:
+            assert got.diagnostics == expected.diagnostics and not got.crashes
+
+
+def test_default_jobs_is_at_least_one() -> None:
+    assert parallel.default_jobs() >= 1
