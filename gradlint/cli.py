@@ -13,6 +13,9 @@ from typing import List, Optional
 import typer
 
 from gradlint import __version__
+from gradlint._startup import lighten_typer
+
+lighten_typer()  # typer without pydantic for gradlint's plain options (start-up time)
 
 app = typer.Typer(
     name="gradlint",
@@ -90,7 +93,7 @@ def check(
         raise typer.Exit(EXIT_CLEAN)
     if jobs is not None and jobs < 0:
         raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
-    paths = paths or ["."]
+    paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
     if paths == ["-"]:
         report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
     else:
@@ -165,9 +168,13 @@ def rule(
 def clean() -> None:
     """Remove the result cache (.gradlint_cache/) of the project in the working directory."""
     from gradlint import cache
-    from gradlint.settings import Settings
+    from gradlint.settings import Settings, SettingsError, load_settings
 
-    root = cache.cache_root(Settings())
+    try:  # the cache lives at the project root: the nearest configuration file's folder
+        settings = load_settings(cwd=Path.cwd())
+    except SettingsError:
+        settings = Settings()
+    root = cache.cache_root(settings)
     try:
         removed = cache.clear(root)
     except OSError as error:

@@ -43,12 +43,28 @@ class SourceResult:
     analysis: "Optional[ModuleAnalysis]" = field(default=None, compare=False, repr=False)
 
 
-def syntax_error_diagnostic(filename: str, message: str, row: int, column: int) -> Diagnostic:
+# Bigger files are not parsed (libcst needs about 1 s and several hundred MB per
+# million characters); files no rule can fire on are never parsed whatever their size.
+MAX_PARSE_CHARS = 4_000_000
+
+
+def _python_accepts(text: str, filename: str) -> bool:
+    """True when CPython compiles `text`: libcst's failure is then its own limit."""
+    import ast
+
+    try:
+        ast.parse(text, filename)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return False
+    return True
+
+
+def syntax_error_diagnostic(filename: str, message: str, row: int, column: int, prefix: str = "SyntaxError: ") -> Diagnostic:
     entry = registry.RULES["GL001"]
     return Diagnostic(
         code="GL001",
         name="syntax-error",
-        message=f"SyntaxError: {message}",
+        message=f"{prefix}{message}",
         filename=filename,
         start=Position(row, column),
         end=Position(row, column),
@@ -65,6 +81,12 @@ def check_text(text: str, filename: str, codes: Iterable[str], keep_analysis: bo
     candidates = registry.candidates(text, rule_codes)
     if not candidates:
         return SourceResult()
+    if len(text) > MAX_PARSE_CHARS:
+        if "GL001" not in codes:
+            return SourceResult()
+        size = f"{len(text) / 1e6:.1f} million characters"
+        message = f"file too large to parse ({size}; gradlint parses files up to {MAX_PARSE_CHARS / 1e6:.0f} million)"
+        return SourceResult((syntax_error_diagnostic(filename, message, 1, 1, prefix=""),))
     import libcst as cst
 
     try:
@@ -73,6 +95,9 @@ def check_text(text: str, filename: str, codes: Iterable[str], keep_analysis: bo
         if "GL001" not in codes:
             return SourceResult()
         message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", error.message)
+        if _python_accepts(text, filename):
+            message = f"libcst cannot parse this file, which Python accepts, so it was not checked ({message})"
+            return SourceResult((syntax_error_diagnostic(filename, message, error.raw_line, error.raw_column + 1, prefix=""),))
         return SourceResult((syntax_error_diagnostic(filename, message, error.raw_line, error.raw_column + 1),))
     except (RecursionError, MemoryError) as error:
         if "GL001" not in codes:

@@ -36,6 +36,10 @@ from gradlint.settings import Settings
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
+# Files larger than this are not read: no hand-written gradient code is 10 MB, and
+# libcst needs about 0.5 GB of memory per MB of source to parse it.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
 
 def io_error(filename: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
     """A GL002 diagnostic: `filename` could not be checked, and why."""
@@ -147,8 +151,10 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-def read_source(path: Union[str, Path]) -> ReadResult:
-    """Read and decode one file; every failure becomes a GL002 diagnostic."""
+def read_source(path: Union[str, Path], max_bytes: Optional[int] = MAX_FILE_BYTES) -> ReadResult:
+    """Read and decode one file; every failure becomes a GL002 diagnostic.
+
+    A file larger than `max_bytes` (None: no limit) is not read."""
     filename = str(path)
     try:
         # Non-blocking open so that a FIFO named *.py cannot hang the run.
@@ -156,10 +162,17 @@ def read_source(path: Union[str, Path]) -> ReadResult:
     except OSError as error:
         return ReadResult(problem=io_error(filename, _unreadable_reason(Path(filename), error)))
     try:
-        mode = os.fstat(descriptor).st_mode
+        info = os.fstat(descriptor)
+        mode = info.st_mode
         if not stat.S_ISREG(mode):
             kind = "a folder" if stat.S_ISDIR(mode) else _special_kind(mode)
             return ReadResult(problem=io_error(filename, f"not a regular file ({kind}): nothing to check"))
+        if max_bytes is not None and info.st_size > max_bytes:
+            message = (
+                f"file too large to check ({info.st_size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:.0f} MB): "
+                "generated code? exclude it with extend-exclude"
+            )
+            return ReadResult(problem=io_error(filename, message))
         with os.fdopen(descriptor, "rb", closefd=True) as stream:
             descriptor = -1
             data = stream.read()
@@ -209,7 +222,10 @@ def decode_source(data: bytes, filename: str) -> ReadResult:
         if data.startswith(bom):
             return ReadResult(
                 data=data,
-                problem=io_error(filename, f"{name}-encoded text (byte order mark): Python source must use an ASCII-compatible encoding such as UTF-8"),
+                problem=io_error(
+                    filename,
+                    f"{name}-encoded text (byte order mark): Python source must use an ASCII-compatible encoding such as UTF-8",
+                ),
             )
     if b"\x00" in data:
         return ReadResult(data=data, problem=io_error(filename, "binary file (contains NUL bytes): not Python source"))
@@ -220,9 +236,14 @@ def decode_source(data: bytes, filename: str) -> ReadResult:
         if "invalid or missing encoding declaration" in reason:
             # The first two lines do not decode: let the decoder below say where.
             encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-        else:
-            # An unknown coding cookie, or a cookie that contradicts the BOM.
-            return ReadResult(data=data, problem=io_error(filename, f"cannot decode: {reason}"))
+        elif reason.startswith("encoding problem: utf-8"):
+            message = (
+                "cannot decode: the file starts with a UTF-8 byte order mark but its coding cookie declares "
+                "another encoding (with a BOM Python accepts only `coding: utf-8`)"
+            )
+            return ReadResult(data=data, problem=io_error(filename, message))
+        else:  # an unknown codec in the coding cookie
+            return ReadResult(data=data, problem=io_error(filename, f"cannot decode: {reason} (in the coding cookie)"))
     body, codec = data, encoding
     if encoding == "utf-8-sig" and data.startswith(codecs.BOM_UTF8):
         body, codec = data[len(codecs.BOM_UTF8) :], "utf-8"  # positions count from after the BOM

@@ -35,20 +35,36 @@ class RuleEntry:
         return DOCS_URL.format(code=self.code)
 
 
+# GL401: a keyword axis/dim of 1 or -1, or a reduction called with a positional 1 / -1.
+_AXIS_1 = r"(?:axis|dim)\s*=\s*\(?\s*-?\s*1\b"
+_REDUCTION_CALL = r"(?:sum|mean|std|var|prod|norm|logsumexp)\s*\("  # positional axes: these only (GL401)
+# GL402: kept equal to gradlint.rules.input_mutated_in_place.EVIDENCE (a test checks it).
+_GL402_EVIDENCE = (
+    r"\b(?:exp|tanh|maximum)\s*\(|\b(?:dout|dvalues|grad_output)\b"
+    r"|(?:def|class)\s+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+)
+
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
     RuleEntry("GL002", "io_error"),
     RuleEntry("GL101", "overwritten_diagonal", (r"\bfor\b|\bwhile\b", r"\]\s*=")),
-    RuleEntry("GL103", "malformed_softmax_jacobian", (r"diag|\beye\b|\bidentity\b|[=!]=",)),
+    RuleEntry("GL103", "malformed_softmax_jacobian", (r"diag|\beye\b|\bidentity\b|[=!]=", r"[*@]|outer|dot|einsum|multiply|matmul")),
+    RuleEntry("GL102", "elementwise_softmax_derivative", (r"\bexp\b|softmax", r"-|subtract")),
+    RuleEntry("GL203", "double_softmax_derivative", (r"\bexp\s*\(|softmax\s*\(|\.(?:backward\w*|backprop\w*|bprop|grad|gradient)\s*\(",)),
+    RuleEntry("GL205", "derivative_of_wrong_function", (r"\bexp\b|softmax|sigmoid|expit|tanh|maximum|fmax|where|[<>]=?\s*0",)),
+    RuleEntry("GL105", "jacobian_from_upstream_gradient", (r"(?i)def\s+\w*(?:backward|backprop|bprop|grad)", r"outer|diag|einsum|@|dot|matmul|\*")),
     RuleEntry("GL104", "jacobian_elementwise_product", (r"\*|multiply", r"diag|outer|eye|identity|einsum|\]\s*=|\bdef\b")),
     RuleEntry("GL201", "jacobian_from_preactivation", (r"\bdef\b|\blambda\b", r"-|subtract", r"@|dot|matmul|exp|tanh|sigmoid|softmax|logaddexp|log1p")),
+    RuleEntry("GL202", "derivative_fed_activation", (r"\bdef\b|\blambda\b", r"exp|tanh|sigmoid|expit|softmax|logaddexp|log1p")),
+    RuleEntry("GL204", "upstream_gradient_unused", (r"backward|backprop|bprop|\bgrad\b|\bgradient\b",)),
     RuleEntry("GL301", "unstable_softmax", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"/")),
     RuleEntry("GL302", "global_max_shift", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"max\s*\(", r"/")),
     RuleEntry("GL303", "unguarded_log", (r"\blog\s*\(",)),
-    RuleEntry("GL304", "unguarded_division", (r"/", r"\bexp\s*\(|\be\s*\*\*|\blog\s*\(|softmax|sigmoid|expit|\b1(?:\.0*)?\s*-")),
+    RuleEntry("GL304", "unguarded_division", (r"/", r"\bexp\s*\(|\be\s*\*\*|\blog\s*\(|softmax|sigmoid|expit|[/*]\s*\(+\s*1(?:\.0*)?\s*-")),
     RuleEntry("GL305", "unstable_activation", (r"\bexp\s*\(|\be\s*\*\*", r"/|\blog(?:1p)?\s*\(")),
-    RuleEntry("GL401", "reduction_without_keepdims", (r"(?:axis|dim)\s*=\s*\(?\s*-?\s*1\b|[(,]\s*\(?\s*-?\s*1\s*\)?\s*[,)]", r"[-/]")),
-    RuleEntry("GL402", "input_mutated_in_place", (r"[-+*/%@&|^<>]=|\]\s*=|\bout\s*=",)),
+    RuleEntry("GL401", "reduction_without_keepdims", (_AXIS_1 + "|" + _REDUCTION_CALL, _AXIS_1 + r"|[(,]\s*\(?\s*-?\s*1\s*\)?\s*[,)]", r"[-/]")),
+    RuleEntry("GL402", "input_mutated_in_place", (r"[-+*/%@&|^<>]=|\]\s*=|\bout\s*=", _GL402_EVIDENCE)),
     RuleEntry("GL901", "gradient_mismatch", (r"(?!)",)),  # runtime stage only: never pre-checked in
 )
 

@@ -19,7 +19,8 @@ Paths in `exclude`, `extend-exclude` and `per-file-ignores` are globs: a
 pattern without `/` matches a file or folder name at any depth, a pattern with
 `/` matches the path relative to the project root (the configuration file's
 folder, or the current directory without one); a pattern that matches a folder
-covers everything under it.
+covers everything under it. A `per-file-ignores` pattern starting with `!`
+applies to the files it does not match.
 """
 
 from __future__ import annotations
@@ -179,7 +180,9 @@ class PathMatcher:
 
     def matches_one(self, path: Union[str, Path]) -> bool:
         """True when the path itself (not its folders) matches a pattern."""
-        absolute = os.path.abspath(path)
+        return self._matches_absolute(os.path.abspath(path))
+
+    def _matches_absolute(self, absolute: str) -> bool:
         name = os.path.basename(absolute)
         if self._names is not None and self._names.match(name):
             return True
@@ -196,13 +199,13 @@ class PathMatcher:
         if not self.patterns:
             return False
         absolute = os.path.abspath(path)
-        if self.matches_one(absolute):
+        if self._matches_absolute(absolute):
             return True
         if self.relative(absolute) is None:
             return False  # outside the project: only the path itself counts
         current = os.path.dirname(absolute)
         while current != self.root and len(current) > len(self.root):
-            if self.matches_one(current):
+            if self._matches_absolute(current):
                 return True
             current = os.path.dirname(current)
         return False
@@ -236,7 +239,7 @@ class Settings:
     project_root: Optional[Path] = None
     config_path: Optional[Path] = None
     base_selections: tuple[RuleSelection, ...] = ()
-    _cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
+    _cache: dict = field(default_factory=dict, init=False, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         for layer in (*self.base_selections, self.selection):
@@ -275,12 +278,16 @@ class Settings:
         matchers = self._cache.get("per_file")
         if matchers is None:
             matchers = [
-                (PathMatcher([pattern], self.root), frozenset(c for s in selectors for c in _selector_codes(s)))
+                (
+                    PathMatcher([pattern.lstrip("!")], self.root),
+                    pattern.startswith("!"),  # a negated pattern: every file it does NOT match
+                    frozenset(c for s in selectors for c in _selector_codes(s)),
+                )
                 for pattern, selectors in self.per_file_ignores
             ]
             self._cache["per_file"] = matchers
-        for matcher, ignored in matchers:
-            if matcher.matches(path):
+        for matcher, negated, ignored in matchers:
+            if matcher.matches(path) != negated:
                 codes = codes - ignored
         return codes
 
@@ -553,7 +560,8 @@ def load_settings(
     else:
         config_path = find_config(config_search_start(paths, cwd, stdin_filename))
     options = read_config(config_path) if config_path is not None else None
-    for where, selectors in (("--select", overrides.select or ()), ("--extend-select", overrides.extend_select), ("--ignore", overrides.ignore)):
+    given = (("--select", overrides.select or ()), ("--extend-select", overrides.extend_select), ("--ignore", overrides.ignore))
+    for where, selectors in given:
         for selector in selectors:
             _validate_in(selector, where)
     layers = [DEFAULT_SELECTION]

@@ -85,7 +85,7 @@ def _comments(text: str) -> Iterator[tuple[int, str, bool]]:
     """(row, comment, alone on its line) for each comment in `text`."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError, ValueError):
+    except Exception:  # noqa: BLE001 - TokenError, SyntaxError, ValueError, ...: never fatal
         # Source this Python's tokenize rejects (a syntax error, or newer syntax
         # that libcst accepts): a small scanner that still skips string literals.
         yield from _scan_comments(text)

@@ -199,7 +199,7 @@ def test_stdin_without_a_name(project: Path, run: Run) -> None:
     "args, message",
     [
         (("check", "--output-format", "xml"), "unknown output format 'xml'"),
-        (("check", "--select", "GL9"), "unknown rule selector 'GL9'"),
+        (("check", "--select", "GL8"), "unknown rule selector 'GL8'"),
         (("check", "--ignore", "nonsense"), "unknown rule selector 'nonsense'"),
         (("check", "--bogus"), "No such option"),
         (("frobnicate",), "No such command"),

@@ -35,6 +35,14 @@ BUGGY = textwrap.dedent(
 BUG_ROW = 10
 
 
+def cli_runner() -> CliRunner:
+    """A runner that keeps stderr apart from stdout (click < 8.2 needs asking)."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 def write(path: Path, text: str = BUGGY) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -53,7 +61,7 @@ def run(args: list[str], cwd: Path) -> "tuple[int, str, str]":
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        result = CliRunner().invoke(app, args)
+        result = cli_runner().invoke(app, args)
     finally:
         os.chdir(old)
     return result.exit_code, result.stdout, result.stderr
@@ -115,7 +123,7 @@ def test_force_exclude_on_the_command_line(tmp_path: Path) -> None:
 
 def test_stdin_filename_with_force_exclude(tmp_path: Path) -> None:
     write(tmp_path / "gradlint.toml", "extend-exclude = ['gen']\n")
-    runner = CliRunner()
+    runner = cli_runner()
     old = os.getcwd()
     os.chdir(tmp_path)
     try:
@@ -194,6 +202,18 @@ def test_empty_file_is_clean(tmp_path: Path) -> None:
     path = write(tmp_path / "empty.py", "")
     assert read_source(path).text == ""
     assert check_file(path, settings_for(tmp_path)).diagnostics == ()
+
+
+def test_huge_file_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "generated.py"
+    with open(path, "wb") as handle:
+        handle.truncate(files.MAX_FILE_BYTES + 1)  # sparse: no disk space used
+    (diagnostic,) = check_file(path, settings_for(tmp_path)).diagnostics
+    assert diagnostic.code == "GL002"
+    assert diagnostic.message.startswith("file too large to check (10.0 MB; the limit is 10 MB)")
+    small = write(tmp_path / "small.py", "x = 1\n")
+    assert read_source(small, max_bytes=3).problem is not None
+    assert read_source(small, max_bytes=None).text == "x = 1\n"
 
 
 def test_binary_file(tmp_path: Path) -> None:
@@ -367,7 +387,7 @@ def test_stdin_undecodable_is_a_diagnostic(tmp_path: Path) -> None:
     old = os.getcwd()
     os.chdir(tmp_path)
     try:
-        result = CliRunner().invoke(app, ["check", "--isolated", "-", "--stdin-filename", "x.py"], input=b"x = '\xff'\n")
+        result = cli_runner().invoke(app, ["check", "--isolated", "-", "--stdin-filename", "x.py"], input=b"x = '\xff'\n")
     finally:
         os.chdir(old)
     assert result.exit_code == 1

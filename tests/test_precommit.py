@@ -80,14 +80,14 @@ def _require_tools() -> None:
         pytest.skip(f"no {MANIFEST.name} in {CHECKOUT} (not a source checkout)")
 
 
-def _environment(home: Path, pre_commit_home: Path) -> dict[str, str]:
-    """An environment isolated from the user's git configuration and pre-commit cache."""
+def _environment(pre_commit_home: Path) -> dict[str, str]:
+    """An environment isolated from the user's git configuration and pre-commit cache
+    (pip keeps its configuration, so a local index or wheelhouse still applies)."""
     env = dict(os.environ)
     for key in list(env):
         if key.startswith(("GIT_", "PRE_COMMIT")):
             del env[key]
     env.update(
-        HOME=str(home),
         GIT_CONFIG_GLOBAL=os.devnull,
         GIT_CONFIG_NOSYSTEM="1",
         GIT_AUTHOR_NAME="gradlint tests",
@@ -97,13 +97,6 @@ def _environment(home: Path, pre_commit_home: Path) -> dict[str, str]:
         PRE_COMMIT_HOME=str(pre_commit_home),
         PRE_COMMIT_COLOR="never",
     )
-    # Keep the user's pip configuration (index, cache) working under the fake HOME.
-    real_home = os.path.expanduser("~")
-    env.setdefault("PIP_CACHE_DIR", os.path.join(real_home, ".cache", "pip"))
-    for config in (os.path.join(real_home, ".config", "pip", "pip.conf"), os.path.join(real_home, ".pip", "pip.conf")):
-        if os.path.isfile(config):
-            env.setdefault("PIP_CONFIG_FILE", config)
-            break
     return env
 
 
@@ -189,7 +182,7 @@ def test_hook_manifest_refuses_buggy_commit_with_installed_gradlint(tmp_path: Pa
             require_serial: {str(hook['require_serial']).lower()}
         """
     )
-    env = _environment(tmp_path / "home", tmp_path / "pre-commit-home")
+    env = _environment(tmp_path / "pre-commit-home")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     repo = _project(tmp_path, env, config)
     installed = _run([sys.executable, "-m", "pre_commit", "install"], repo, env)
@@ -224,7 +217,7 @@ def _network_problem(output: str) -> Optional[str]:
 @pytest.mark.slow
 def test_hook_installs_from_checkout_and_refuses_buggy_commit(tmp_path: Path) -> None:
     _require_tools()
-    env = _environment(tmp_path / "home", tmp_path / "pre-commit-home")
+    env = _environment(tmp_path / "pre-commit-home")
     revision = _shadow_checkout(tmp_path / "gradlint-src", env)
     config = textwrap.dedent(
         f"""\

@@ -43,6 +43,14 @@ BUGGY = textwrap.dedent(
 BUG_ROW = 10
 
 
+def cli_runner() -> CliRunner:
+    """A runner that keeps stderr apart from stdout (click < 8.2 needs asking)."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:
+        return CliRunner()
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text))
@@ -54,7 +62,7 @@ def run(args: list[str], cwd: Path, stdin: str = "") -> "tuple[int, str, str]":
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        result = CliRunner().invoke(app, args, input=stdin)
+        result = cli_runner().invoke(app, args, input=stdin)
     finally:
         os.chdir(old)
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
@@ -141,7 +149,7 @@ def test_explicit_config_option(tmp_path: Path) -> None:
         ("[tool.gradlint]\nignore = [101]\n", r"ignore must be a list of strings"),
         ("[tool.gradlint]\nselect = ['GL999']\n", r"\[tool.gradlint\] select: unknown rule selector 'GL999'"),
         ("[tool.gradlint]\nextend-select = ['E501']\n", r"extend-select: unknown rule selector 'E501'"),
-        ("[tool.gradlint.per-file-ignores]\n'tests/*' = ['GL9']\n", r"per-file-ignores 'tests/\*': unknown rule selector 'GL9'"),
+        ("[tool.gradlint.per-file-ignores]\n'tests/*' = ['GL09']\n", r"per-file-ignores 'tests/\*': unknown rule selector 'GL09'"),
         ("[tool.gradlint]\nper-file-ignores = ['x']\n", r"per-file-ignores must be a table"),
         ("[tool.gradlint.per-file-ignores]\n'x.py' = 'GL101'\n", r"per-file-ignores 'x.py' must be a list of strings"),
         ("[tool.gradlint]\nruntime-timeout = -1\n", r"runtime-timeout must be a positive number"),
@@ -183,9 +191,9 @@ def test_bad_configuration_exits_2_without_traceback(tmp_path: Path) -> None:
 
 
 def test_unknown_cli_selector_exits_2(tmp_path: Path) -> None:
-    code, out, err = run(["check", "--isolated", "--select", "GL9", "."], cwd=tmp_path)
+    code, out, err = run(["check", "--isolated", "--select", "GL09", "."], cwd=tmp_path)
     assert code == 2
-    assert "--select: unknown rule selector 'GL9'" in err
+    assert "--select: unknown rule selector 'GL09'" in err
 
 
 # -- selection ------------------------------------------------------------------
@@ -274,6 +282,13 @@ def test_per_file_ignores_are_relative_to_the_config_folder(tmp_path: Path) -> N
     # Run from a subfolder: the same root (the config file's folder) applies.
     code, out, _ = run(["check", "net.py"], cwd=tmp_path / "project" / "src")
     assert code == 0, out
+
+
+def test_negated_per_file_ignores(tmp_path: Path) -> None:
+    write(tmp_path / "gradlint.toml", '[per-file-ignores]\n"!src/**" = ["GL101"]\n')
+    settings = load_settings(cwd=tmp_path)
+    assert "GL101" in settings.codes_for(str(tmp_path / "src" / "net.py"))
+    assert "GL101" not in settings.codes_for(str(tmp_path / "scripts" / "net.py"))
 
 
 def test_extend_per_file_ignores_adds(tmp_path: Path) -> None:
@@ -370,3 +385,21 @@ def test_show_settings_without_config(tmp_path: Path) -> None:
     assert code == 0
     assert "config file: none (defaults)" in out
     assert f"enabled rules ({len(registry.all_codes())}):" in out
+
+
+def test_config_option_on_the_command_line(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.gradlint]\nignore = ['GL101']\n")
+    write(tmp_path / "strict.toml", "select = ['GL101']\n")
+    write(tmp_path / "net.py", BUGGY)
+    assert run(["check", "net.py"], tmp_path)[0] == 0
+    code, out, _ = run(["check", "--config", "strict.toml", "net.py"], tmp_path)
+    assert code == 1 and f"net.py:{BUG_ROW}:" in out
+    code, _, err = run(["check", "--config", "nope.toml", "net.py"], tmp_path)
+    assert code == 2 and "configuration file not found" in err
+    assert run(["check", "--isolated", "net.py"], tmp_path)[0] == 1
+
+
+def test_stdin_filename_alone_reads_stdin(tmp_path: Path) -> None:
+    code, out, _ = run(["check", "--isolated", "--stdin-filename", "src/net.py"], tmp_path, stdin=BUGGY)
+    assert code == 1
+    assert f"src/net.py:{BUG_ROW}:" in out

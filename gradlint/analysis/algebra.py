@@ -204,3 +204,37 @@ def logistic_form(poly: Optional[Polynomial]) -> list[ScaledForm]:
 def tanh_form(poly: Optional[Polynomial]) -> list[ScaledForm]:
     """`m*(1-s**2)` (the derivative of tanh at output s)."""
     return list(_match(poly, {0: 1, 2: -1})) if poly is not None else []
+
+
+@dataclass(frozen=True)
+class MixedForm:
+    """`multiplier * a * (1 - b)` with two different atoms a and b."""
+
+    first: str
+    second: str
+    multiplier: Monomial
+
+
+def mixed_logistic_form(poly: Optional[Polynomial]) -> list[MixedForm]:
+    """`m*a*(1-b)` with a != b: the logistic derivative with its factors taken from two values."""
+    if poly is None or len(poly.terms) != 2:
+        return []
+    (first_monomial, first_coefficient), (second_monomial, second_coefficient) = poly.terms
+    if first_coefficient != -second_coefficient:
+        return []
+    short, long = (first_monomial, second_monomial) if len(first_monomial) < len(second_monomial) else (second_monomial, first_monomial)
+    if len(long) != len(short) + 1:
+        return []
+    remaining = list(long)
+    for atom in short:
+        if atom not in remaining:
+            return []
+        remaining.remove(atom)
+    extra = remaining[0]
+    forms = []
+    for atom in sorted(set(short)):
+        if atom != extra:
+            rest = list(short)
+            rest.remove(atom)
+            forms.append(MixedForm(atom, extra, tuple(rest)))
+    return forms

@@ -47,13 +47,7 @@ class ElementStore:
 
 def last_order(index: ModuleIndex, node: cst.CSTNode) -> int:
     """The index order of the last node in `node`'s subtree (its end, in source order)."""
-    order = index.order
-    current = node
-    while True:
-        indexed = [child for child in current.children if child in order]
-        if not indexed:
-            return order.get(current, 0)
-        current = indexed[-1]
+    return index.end_order(node)
 
 
 def _param_names(params: cst.Parameters) -> list[cst.Param]:

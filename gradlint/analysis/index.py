@@ -128,7 +128,21 @@ class ModuleIndex:
         self.by_function_type: dict[tuple[Optional[cst.FunctionDef], type], list[cst.CSTNode]] = defaultdict(list)
         # Pre-order position of every node: source order of starts (a node precedes its children).
         self.order: dict[cst.CSTNode, int] = {}
+        self._last_child: Optional[dict[cst.CSTNode, cst.CSTNode]] = None
         _build(self, module)
+
+    def end_order(self, node: cst.CSTNode) -> int:
+        """The order of the last indexed node in `node`'s subtree (where it ends, in source order)."""
+        if self._last_child is None:
+            last: dict[cst.CSTNode, cst.CSTNode] = {}
+            for child, parent in self.parents.items():  # pre-order: later children overwrite earlier
+                last[parent] = child
+            self._last_child = last
+        current = node
+        last_child = self._last_child
+        while current in last_child:
+            current = last_child[current]
+        return self.order.get(current, 0)
 
     # -- lookups -----------------------------------------------------------
     def nodes(self, node_type: type[N]) -> list[N]:

@@ -593,7 +593,12 @@ def _einsum_inputs(call: cst.Call) -> Optional[tuple[list[str], str, list[cst.Ba
 
 
 def classify(analysis: "ModuleAnalysis", node: cst.BaseExpression, sign: int = 1) -> Optional[JacobianPart]:
-    """What Jacobian part `node` is, if any."""
+    """What Jacobian part `node` is, if any (a local name is read through its binding)."""
+    if isinstance(node, cst.Name):
+        bound = resolve(analysis, node, depth=1)
+        if bound is node or isinstance(bound, cst.Name):
+            return None
+        node = bound
     if isinstance(node, cst.Call):
         name = last_part(call_name(node))
         args = _positional(node)
@@ -721,3 +726,111 @@ def _einsum_part(analysis: "ModuleAnalysis", node: cst.Call, sign: int) -> Optio
 def jacobian_parts(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> list[Optional[JacobianPart]]:
     """Each signed term of `node` classified (None for terms that are no Jacobian part)."""
     return [classify(analysis, term, sign) for sign, term in signed_terms(node)]
+
+
+# -- elementwise derivative formulas --------------------------------------------
+_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Power)
+
+
+def _is_arithmetic(node: Optional[cst.CSTNode]) -> bool:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, _ARITHMETIC):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return True
+    return False
+
+
+def arithmetic_roots(analysis: "ModuleAnalysis") -> Iterator[cst.BaseExpression]:
+    """The largest `+ - * **` expressions of the module (and `np.multiply` calls
+    not inside one): the units an elementwise formula is read from."""
+    index = analysis.index
+    for operation in index.nodes(cst.BinaryOperation):
+        if isinstance(operation.operator, (cst.Add, cst.Subtract, cst.Multiply)) and not _inside_arithmetic(analysis, operation):
+            yield operation
+    for call in index.nodes(cst.Call):
+        if last_part(call_name(call)) == "multiply" and not _inside_arithmetic(analysis, call):
+            yield call
+
+
+def _inside_arithmetic(analysis: "ModuleAnalysis", node: cst.CSTNode) -> bool:
+    parent = analysis.index.parent(node)
+    while isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, (cst.Minus, cst.Plus)):
+        parent = analysis.index.parent(parent)
+    if _is_arithmetic(parent):
+        return True
+    if isinstance(parent, cst.Arg):
+        call = analysis.index.parent(parent)
+        return isinstance(call, cst.Call) and last_part(call_name(call)) in {"multiply", "add", "subtract", "square"}
+    return False
+
+
+@dataclass(frozen=True)
+class FormulaSite:
+    """`multiplier * atom * (1 - atom)` (logistic) or `multiplier * (1 - atom**2)` (tanh)
+    found in `expression`; `atom` is one occurrence of the array it is in."""
+
+    expression: cst.BaseExpression
+    atom: cst.BaseExpression
+    multiplier: tuple[str, ...]
+    shape: str
+
+
+def formula_sites(
+    analysis: "ModuleAnalysis", roots: "Iterator[cst.BaseExpression]", shapes: tuple[str, ...] = ("logistic",)
+) -> Iterator[FormulaSite]:
+    """Elementwise derivative formulas over whole arrays (element reads like
+    `s[i]` are left to the loop-filled Jacobian rules)."""
+    from gradlint.analysis import algebra
+
+    for root in roots:
+        atoms: dict[str, cst.BaseExpression] = {}
+
+        def key(node: cst.BaseExpression) -> str:
+            text = analysis.code_for(node)
+            atoms.setdefault(text, node)
+            return text
+
+        polynomial = algebra.expand(root, key)
+        if polynomial is None or len(polynomial.terms) < 2:
+            continue
+        for shape in shapes:
+            forms = algebra.logistic_form(polynomial) if shape == "logistic" else algebra.tanh_form(polynomial)
+            for form in forms:
+                atom = atoms.get(form.atom)
+                if atom is None or _is_element(atom) or isinstance(atom, cst.Call) and _is_constant_call(atom):
+                    continue
+                yield FormulaSite(root, atom, form.multiplier, shape)
+
+
+def logistic_sites(analysis: "ModuleAnalysis", roots: "Iterator[cst.BaseExpression]") -> Iterator[FormulaSite]:
+    return formula_sites(analysis, roots, ("logistic",))
+
+
+def _is_constant_call(call: cst.Call) -> bool:
+    return last_part(call_name(call)) in {"len", "float", "int", "range", "sum", "mean", "max", "min", "shape"}
+
+
+def _is_element(node: cst.BaseExpression) -> bool:
+    """`s[i]`, `s[i, j]`: an element (or a row picked by an index), not the whole array."""
+    if not isinstance(node, cst.Subscript):
+        return False
+    return any(isinstance(element.slice, cst.Index) and not _is_none(element.slice.value) for element in node.slice)
+
+
+def builds_outer_product(
+    analysis: "ModuleAnalysis", function: Optional[cst.FunctionDef], atom: cst.BaseExpression
+) -> bool:
+    """The function also builds an outer product (or s s^T) of the same vector as `atom`."""
+    key = vector_key(analysis, atom)
+    index = analysis.index
+    candidates: list[cst.BaseExpression] = [
+        *index.nodes_in(function, cst.Call),
+        *(op for op in index.nodes_in(function, cst.BinaryOperation) if isinstance(op.operator, (cst.MatrixMultiply, cst.Multiply))),
+    ]
+    for candidate in candidates:
+        if isinstance(candidate, cst.Call) and last_part(call_name(candidate)) not in {"outer", "dot", "matmul", "einsum", "multiply"}:
+            continue
+        part = classify(analysis, candidate)
+        if part is not None and part.kind in (Part.OUTER, Part.TRANSPOSED, Part.SCALAR) and part.vector == key:
+            return True
+    return False

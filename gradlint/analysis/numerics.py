@@ -821,3 +821,79 @@ def subscript_root(node: cst.CSTNode) -> Optional[str]:
 
 def first_arg(call: cst.Call) -> Optional[cst.BaseExpression]:
     return _first_arg(call)
+
+
+# -- cross-entropy shapes --------------------------------------------------------------------
+def cross_entropy_weights(model: Numerics, call: cst.Call, probability: cst.BaseExpression) -> Optional[frozenset[str]]:
+    """The target names weighting `log(p)` in a cross-entropy, or None when the log is not one.
+
+    A cross-entropy term is `y * log(p)` (also `(1 - y) * log(1 - p)`, `np.multiply(y, log(p))`,
+    `np.dot(y, log(p))`) with the log a direct operand of the product and `y` a plain array name,
+    or `log(p[range(n), y])` (the labels pick one entry per row); in both cases the term must be
+    negated or reduced (sum/mean) in the same statement. For the label pick the result holds the
+    labels' name."""
+    index = model.analysis.index
+    weights: set[str] = set()
+    own = subscript_root(probability)
+    if isinstance(probability, cst.Subscript):
+        labels = _label_pick(model, probability)
+        if labels is not None:
+            weights.add(labels)
+    child: cst.CSTNode = call
+    parent = index.parent(call)
+    # `-log(p)` as the operand of the product
+    if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus):
+        child, parent = parent, index.parent(parent)
+    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, cst.Multiply):
+        other = parent.right if parent.left is child else parent.left
+        target = _target_name(other)
+        if target is not None and target != own:
+            weights.add(target)
+    elif isinstance(parent, cst.Arg):
+        outer = index.parent(parent)
+        if isinstance(outer, cst.Call) and model.operation(outer) in ("multiply", "dot", "inner", "vdot"):
+            for arg in outer.args:
+                if arg is not parent:
+                    target = _target_name(arg.value)
+                    if target is not None and target != own:
+                        weights.add(target)
+    if not weights:
+        return None
+    for ancestor in index.ancestors(call):
+        if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Lambda, cst.FunctionDef)):
+            break
+        if isinstance(ancestor, (cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp)):
+            return None
+        if isinstance(ancestor, cst.UnaryOperation) and isinstance(ancestor.operator, cst.Minus):
+            return frozenset(weights)
+        if isinstance(ancestor, cst.Call) and model.operation(ancestor) in ("sum", "mean", "nansum", "nanmean", "dot", "inner", "vdot"):
+            return frozenset(weights)
+    return None
+
+
+def _target_name(node: cst.BaseExpression) -> Optional[str]:
+    """`y` for `y`, `y[i]`, `self.y`... and for the complement `1 - y`."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) and _is_number(node.left, 1):
+        node = node.right
+    if isinstance(node, cst.Subscript):
+        return subscript_root(node)
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return dotted_name(node)
+    return None
+
+
+def _label_pick(model: Numerics, node: cst.Subscript) -> Optional[str]:
+    """The labels' name for `p[range(n), y]` / `p[np.arange(len(y)), y]`."""
+    if len(node.slice) != 2:
+        return None
+    first, second = (element.slice for element in node.slice)
+    if not (isinstance(first, cst.Index) and isinstance(second, cst.Index)):
+        return None
+    rows = first.value
+    if not isinstance(rows, cst.Call):
+        return None
+    if model.operation(rows) != "arange" and dotted_name(rows.func) != "range":
+        return None
+    return _target_name(second.value)

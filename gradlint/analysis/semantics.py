@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 import libcst as cst
 
@@ -146,13 +146,19 @@ class RoleEvidence:
 
     role: Role
     node: cst.CSTNode = field(repr=False)
-    explanation: str
+    describe: Callable[[], str] = field(repr=False, compare=False)  # builds `explanation` when first read
     forward_kind: Optional[ForwardKind] = None
-    reason: str = ""  # the innermost why ("an affine map"), without the chain of assignments
+    describe_reason: Optional[Callable[[], str]] = field(default=None, repr=False, compare=False)
 
-    @property
+    @cached_property
+    def explanation(self) -> str:
+        """E.g. "Z = W @ A_prev + b on line 31, an affine map" (built lazily: it needs positions)."""
+        return self.describe()
+
+    @cached_property
     def why(self) -> str:
-        return self.reason or self.explanation
+        """The innermost reason ("an affine map"), without the chain of assignments."""
+        return self.describe_reason() if self.describe_reason is not None else self.explanation
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,12 @@ _LIBRARY_PREFIXES = frozenset({"np", "numpy", "math", "torch", "cp", "cupy", "jn
 _TRANSPARENT_METHODS = frozenset({"reshape", "flatten", "ravel", "squeeze", "copy", "astype", "transpose", "view", "T"})
 _TRANSPARENT_FUNCTIONS = frozenset({"array", "asarray", "atleast_1d", "atleast_2d", "squeeze", "copy", "transpose", "reshape", "ravel", "asanyarray", "float32", "float64"})
 _SUMS = frozenset({"sum", "nansum"})
+_LIBRARY_FORWARDS = {
+    "np.tanh": ForwardKind.TANH, "numpy.tanh": ForwardKind.TANH, "torch.tanh": ForwardKind.TANH,
+    "expit": ForwardKind.SIGMOID, "scipy.special.expit": ForwardKind.SIGMOID, "special.expit": ForwardKind.SIGMOID,
+    "torch.sigmoid": ForwardKind.SIGMOID, "scipy.special.softmax": ForwardKind.SOFTMAX,
+    "special.softmax": ForwardKind.SOFTMAX,
+}
 _MATMULS = frozenset({"dot", "matmul"})
 
 
@@ -296,6 +308,11 @@ class Semantics:
         self._class_info: dict[cst.ClassDef, ClassInfo] = {}
         self._attr_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
         self._in_progress: set[tuple[str, int]] = set()
+        self._return_roles: dict[cst.CSTNode, Optional[RoleEvidence]] = {}
+        self._formula_gate: dict[Optional[cst.CSTNode], bool] = {}
+        self._slices: dict[Optional[cst.CSTNode], list[tuple[cst.BaseExpression, _Place, bool]]] = {}
+        self._roles: dict[tuple[int, int], Optional[RoleEvidence]] = {}
+        self._forward_calls: dict[Optional[cst.CSTNode], list[tuple[cst.Call, frozenset[ForwardKind], cst.BaseExpression]]] = {}
 
     # ------------------------------------------------------------------ tables
     @cached_property
@@ -550,6 +567,14 @@ class Semantics:
         self, init_facts: FunctionFacts, param: str, class_def: cst.ClassDef, depth: int
     ) -> Iterator[tuple[FunctionLike, str]]:
         """Functions passed for `__init__`'s `param`: `Cls(f, ...)`, `super().__init__(f, ...)` in subclasses."""
+        for argument, call, how in self._constructor_argument_exprs(init_facts, param, depth):
+            for target in self.resolve_callable(argument, self._place(call), depth + 1):
+                yield target.function, how
+
+    def _constructor_argument_exprs(
+        self, init_facts: FunctionFacts, param: str, depth: int
+    ) -> Iterator[tuple[cst.BaseExpression, cst.Call, str]]:
+        """The expressions passed for `__init__`'s `param` by constructor calls and subclasses' `__init__` calls."""
         init = init_facts.function
         owner = init_facts.class_def
         if owner is None or depth > self.MAX_DEPTH:
@@ -587,8 +612,33 @@ class Semantics:
                     argument = positional[position]
             if argument is None:
                 continue
-            for target in self.resolve_callable(argument, self._place(call), depth + 1):
-                yield target.function, how
+            yield argument, call, how
+
+    def _attribute_forward_kinds(self, class_def: cst.ClassDef, attr: str) -> Optional[frozenset[ForwardKind]]:
+        """The nonlinearities a callable `self.<attr>` may be: module forwards or library ones (`np.tanh`)
+        stored directly or passed to `__init__` by constructors and subclasses; None if any is unknown."""
+        kinds: set[ForwardKind] = set()
+        values = self._attribute_values(class_def, attr)
+        if not values:
+            return None
+        for value, place in values:
+            if isinstance(value, cst.Name) and value.value in place.facts.params and place.facts.name == "__init__":
+                candidates = [(e, self._place(c)) for e, c, _ in self._constructor_argument_exprs(place.facts, value.value, 0)]
+            else:
+                candidates = [(value, place)]
+            if not candidates:
+                return None
+            for expr, expr_place in candidates:
+                kind = _LIBRARY_FORWARDS.get(dotted_name(expr) or "")
+                if kind is None:
+                    targets = self.resolve_callable(expr, expr_place)
+                    infos = [self.forward_of(t.function) for t in targets]
+                    if not infos or any(i is None for i in infos):
+                        return None
+                    kinds.update(i.kind for i in infos if i is not None)
+                else:
+                    kinds.add(kind)
+        return frozenset(kinds) if kinds else None
 
     def effective_calls(self, call: cst.Call) -> list[tuple[CallTarget, dict[str, cst.BaseExpression], str]]:
         """What `call` invokes and with which arguments: itself, or `f` for `np.apply_along_axis(f, axis, arr)`."""
@@ -688,7 +738,7 @@ class Semantics:
             if forward is not None:
                 kind, argument, argument_place = forward
                 return f"forward:{kind.value}({self._atom_key(argument, argument_place)})"
-            return f"code:{self.code(stripped)}"
+            return f"code:{_structure(stripped)}"
         return f"node:{id(expr)}"
 
     # --------------------------------------------------------------- forwards
@@ -723,12 +773,37 @@ class Semantics:
                 return formula[0], formula[1], place
         return None
 
+    def nonlinearity_of(self, node: cst.CSTNode) -> Optional[tuple[frozenset[ForwardKind], cst.BaseExpression]]:
+        """When `node` applies a nonlinearity (a call of a forward or an inline formula
+        such as `1 / (1 + np.exp(-x))`), its candidate kinds and the argument."""
+        if isinstance(node, cst.Call):
+            return self.nonlinearity_applied(node)
+        if isinstance(node, cst.BinaryOperation):
+            formula = self._forward_formula(node, self._place(node))
+            if formula is not None:
+                return frozenset({formula[0]}), formula[1]
+        return None
+
     def nonlinearity_applied(self, call: cst.Call) -> Optional[tuple[frozenset[ForwardKind], cst.BaseExpression]]:
         """For a call applying one or more candidate forwards (`self.activation(x)` set by subclasses), their kinds and argument."""
         place = self._place(call)
         library = self._library_forward(call, place)
         if library is not None:
             return frozenset({library[0]}), library[1]
+        func = call.func
+        facts = place.facts
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and facts.self_name == func.value.value
+            and facts.class_def is not None
+            and self.find_method(facts.class_def, func.attr.value) is None
+        ):
+            args = _args(call)
+            kinds_of_attr = self._attribute_forward_kinds(facts.class_def, func.attr.value)
+            if kinds_of_attr is not None and len(args) == 1:
+                return kinds_of_attr, args[0]
+            return None
         targets = self.resolve_call_targets(call)
         if not targets:
             return None
@@ -764,16 +839,16 @@ class Semantics:
                 if _is_number(zero, 0):
                     return ForwardKind.RELU, other
             for scaled, other in ((args[0], args[1]), (args[1], args[0])):
-                if _operator(scaled, cst.Multiply) and self.code(scaled.right) == self.code(other):  # type: ignore[attr-defined]
+                if _operator(scaled, cst.Multiply) and _structure(scaled.right) == _structure(other):  # type: ignore[attr-defined]
                     return ForwardKind.LEAKY_RELU, other
         if _library_call(call, "where") and len(args) == 3:
             condition, yes, no = args
             if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
-                left = self.code(condition.left)
+                left = _structure(condition.left)
                 if isinstance(condition.comparisons[0].operator, (cst.GreaterThan, cst.GreaterThanEqual)) and _is_number(condition.comparisons[0].comparator, 0):
-                    if self.code(yes) == left and _is_number(no, 0):
+                    if _structure(yes) == left and _is_number(no, 0):
                         return ForwardKind.RELU, yes
-                    if self.code(yes) == left and _operator(no, cst.Multiply) and left in (self.code(no.left), self.code(no.right)):  # type: ignore[attr-defined]
+                    if _structure(yes) == left and _operator(no, cst.Multiply) and left in (_structure(no.left), _structure(no.right)):  # type: ignore[attr-defined]
                         return ForwardKind.LEAKY_RELU, yes
         if _library_call(call, "log1p") and isinstance(args[0], cst.Call) and _library_call(args[0], "exp") and _args(args[0]):
             return ForwardKind.SOFTPLUS, _args(args[0])[0]
@@ -823,7 +898,7 @@ class Semantics:
                     for one, other in ((denominator.left, denominator.right), (denominator.right, denominator.left)):  # type: ignore[attr-defined]
                         if _is_number(one, 1):
                             argument = self._exp_argument(other, place)
-                            if argument is not None and self.code(argument) == self.code(exp_numerator):
+                            if argument is not None and _structure(argument) == _structure(exp_numerator):
                                 return ForwardKind.SIGMOID, exp_numerator
                 # softmax: e / sum(e)
                 summed = self._sum_of(denominator, place)
@@ -839,7 +914,7 @@ class Semantics:
                 first = self._exp_argument(num.left, place)  # type: ignore[attr-defined]
                 second = self._exp_argument(num.right, place)  # type: ignore[attr-defined]
                 if first is not None and second is not None and _negated(second) is not None:
-                    if self.code(_negated(second)) == self.code(first):  # type: ignore[arg-type]
+                    if _structure(_negated(second)) == _structure(first):  # type: ignore[arg-type]
                         return ForwardKind.TANH, first
         if isinstance(operator, cst.Multiply):
             for value, mask in ((expr.left, expr.right), (expr.right, expr.left)):
@@ -848,7 +923,7 @@ class Semantics:
                     if (
                         isinstance(comparison.operator, (cst.GreaterThan, cst.GreaterThanEqual))
                         and _is_number(comparison.comparator, 0)
-                        and self.code(mask.left) == self.code(value)
+                        and _structure(mask.left) == _structure(value)
                     ):
                         return ForwardKind.RELU, value
         if isinstance(operator, cst.Subtract):
@@ -892,7 +967,7 @@ class Semantics:
                         _is_number(store.value, 0)
                         and isinstance(index, cst.Index)
                         and isinstance(index.value, cst.Comparison)
-                        and self.code(index.value.left) == value.value
+                        and _structure(index.value.left) == value.value
                         and isinstance(index.value.comparisons[0].operator, (cst.LessThan, cst.LessThanEqual))
                         and _is_number(index.value.comparisons[0].comparator, 0)
                     ):
@@ -947,8 +1022,34 @@ class Semantics:
                     found.append(form)
         return tuple(found)
 
-    def _return_slice(self, facts: FunctionFacts) -> Iterator[tuple[cst.BaseExpression, _Place, bool]]:
+    @cached_property
+    def _children(self) -> dict[cst.CSTNode, list[cst.CSTNode]]:
+        """Indexed children of every node, in source order (built once from the index's parents)."""
+        children: dict[cst.CSTNode, list[cst.CSTNode]] = {}
+        for child, parent in self.index.parents.items():
+            children.setdefault(parent, []).append(child)
+        return children
+
+    def _walk(self, root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """The indexed nodes of a subtree, not descending into nested functions or lambdas."""
+        children = self._children
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            yield node
+            if node is not root and isinstance(node, (cst.Lambda, cst.FunctionDef)):
+                continue
+            stack.extend(reversed(children.get(node, ())))
+
+    def _return_slice(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, _Place, bool]]:
         """Every sub-expression whose value reaches a return (following local bindings and element stores)."""
+        cached = self._slices.get(facts.function)
+        if cached is None:
+            cached = list(self._compute_return_slice(facts))
+            self._slices[facts.function] = cached
+        return cached
+
+    def _compute_return_slice(self, facts: FunctionFacts) -> Iterator[tuple[cst.BaseExpression, _Place, bool]]:
         pending: list[tuple[cst.BaseExpression, _Place, bool]] = [
             (r, _Place(facts, self.index.order.get(r, 0)), False) for r in facts.returns
         ]
@@ -956,10 +1057,8 @@ class Semantics:
         budget = 2000
         while pending and budget > 0:
             root, place, in_matrix = pending.pop()
-            for node in walk(root):
+            for node in self._walk(root):
                 budget -= 1
-                if isinstance(node, (cst.Lambda, cst.FunctionDef)) and node is not root:
-                    continue
                 if id(node) in seen:
                     continue
                 seen.add(id(node))
@@ -1060,7 +1159,7 @@ class Semantics:
         if facts.class_def is not None:
             class_kind = self.class_info(facts.class_def).forward_kind
         candidates: list[DerivativeInfo] = []
-        for form in self.derivative_forms(function):
+        for form in self.derivative_forms(function) if self._may_hold_formula(facts) else ():
             info = self._derivative_from_form(function, facts, form, class_kind)
             if info is not None:
                 candidates.append(info)
@@ -1082,6 +1181,75 @@ class Semantics:
             best.function, best.qualname, kind, best.convention, jacobian, best.upstream_param, best.input_param,
             best.evidence, best.node, best.input_attr, best.via,
         )
+
+    def _may_hold_formula(self, facts: FunctionFacts) -> bool:
+        """Cheap gate: a derivative formula is an arithmetic expression with a subtraction (or a
+        unary minus) in which some value appears twice or is squared (`s*(1-s)`, `1-s**2`,
+        `diag(s) - outer(s, s)`, `sigmoid(z)*(1-sigmoid(z))`)."""
+        cached = self._formula_gate.get(facts.function)
+        if cached is not None:
+            return cached
+        function = facts.function
+        scope = function if isinstance(function, cst.FunctionDef) else None
+        if isinstance(function, cst.Lambda):
+            roots: list[cst.CSTNode] = [function.body]
+        else:
+            # only the arithmetic expressions that hold a subtraction or a unary minus
+            parents = self.index.parents
+            found: dict[int, cst.CSTNode] = {}
+            minus_nodes = [b for b in self.index.nodes_in(scope, cst.BinaryOperation) if isinstance(b.operator, cst.Subtract)]
+            minus_nodes += [u for u in self.index.nodes_in(scope, cst.UnaryOperation) if isinstance(u.operator, cst.Minus)]
+            minus_nodes += [c for c in self.index.nodes_in(scope, cst.Call) if _callee_tail(c) == "subtract"]
+            for node in minus_nodes:
+                root: cst.CSTNode = node
+                while True:
+                    parent = parents.get(root)
+                    if isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation)):
+                        root = parent
+                    elif isinstance(parent, cst.Arg) and isinstance(parents.get(parent), cst.Call):
+                        root = parents[parent]  # np.multiply(s, 1 - s), np.diag(s) - ...
+                    else:
+                        break
+                found[id(root)] = root
+            roots = list(found.values())
+        result = any(self._formula_shaped(root) for root in roots)
+        self._formula_gate[facts.function] = result
+        return result
+
+    def _formula_shaped(self, root: cst.CSTNode) -> bool:
+        minus = squared = False
+        seen: set[str] = set()
+        repeated = False
+        parents = self.index.parents
+        for node in self._walk(root):
+            if isinstance(node, cst.BinaryOperation):
+                if isinstance(node.operator, cst.Subtract):
+                    minus = True
+                elif isinstance(node.operator, cst.Power):
+                    squared = True
+            elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+                minus = True
+            elif isinstance(node, (cst.Name, cst.Attribute)):
+                parent = parents.get(node)
+                if isinstance(parent, cst.Attribute) or (isinstance(parent, cst.Call) and parent.func is node):
+                    if isinstance(parent, cst.Call) and last_part(dotted_name(node)) in ("square", "power", "subtract"):
+                        squared = squared or last_part(dotted_name(node)) != "subtract"
+                        minus = minus or last_part(dotted_name(node)) == "subtract"
+                    continue
+                key = dotted_name(node)
+                if key is not None:
+                    repeated = repeated or key in seen
+                    seen.add(key)
+        return minus and (squared or repeated)
+
+    @cached_property
+    def _wrapper_callee_names(self) -> frozenset[str]:
+        """Names a derivative wrapper may call: functions that may hold a formula, and apply_along_axis."""
+        names = {"apply_along_axis", "vectorize"}
+        for function in self._all_functions():
+            if self._may_hold_formula(self.facts(function)):
+                names.add(last_part(self.qualname(function)) or "")
+        return frozenset(names)
 
     def _derivative_from_form(
         self, function: FunctionLike, facts: FunctionFacts, form: DerivativeForm, class_kind: Optional[ForwardKind]
@@ -1136,8 +1304,17 @@ class Semantics:
 
     def _wrapper_derivative(self, function: FunctionLike, facts: FunctionFacts) -> Optional[DerivativeInfo]:
         """`def df2(d): return np.apply_along_axis(softmax_prime, 1, d)`: a derivative by delegation."""
+        names = self._wrapper_callee_names
+        scope = function if isinstance(function, cst.FunctionDef) else None
+        calls = self.index.nodes_in(scope, cst.Call) if scope is not None else [
+            n for n in self._walk(function) if isinstance(n, cst.Call)
+        ]
+        if not any(_callee_tail(c) in names for c in calls):
+            return None
         for expr, place, _ in self._return_slice(facts):
             if not isinstance(expr, cst.Call):
+                continue
+            if _callee_tail(expr) not in names:
                 continue
             for target, bound, how in self.effective_calls(expr):
                 if target.function is function:
@@ -1221,14 +1398,20 @@ class Semantics:
     def _role(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[RoleEvidence]:
         if depth > self.MAX_DEPTH:
             return None
-        key = (f"role:{id(expr)}", place.order)
-        if key in self._in_progress:
+        key = (id(expr), place.order)
+        if key in self._roles:
+            return self._roles[key]
+        progress = (f"role:{id(expr)}", place.order)
+        if progress in self._in_progress:
             return None
-        self._in_progress.add(key)
+        self._in_progress.add(progress)
         try:
-            return self._compute_role(expr, place, depth)
+            result = self._compute_role(expr, place, depth)
         finally:
-            self._in_progress.discard(key)
+            self._in_progress.discard(progress)
+        if depth <= 1 or result is not None:
+            self._roles[key] = result
+        return result
 
     def _compute_role(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[RoleEvidence]:
         facts = place.facts
@@ -1251,8 +1434,8 @@ class Semantics:
                     return None
                 return RoleEvidence(
                     inner.role, binding.statement,
-                    f"{self.code(binding.statement)} on {self.describe_line(binding.statement)}, {inner.why}",
-                    inner.forward_kind, inner.why,
+                    lambda: f"{self.code(binding.statement)} on {self.describe_line(binding.statement)}, {inner.why}",
+                    inner.forward_kind, lambda: inner.why,
                 )
             if facts.function is not None and name in facts.params:
                 return self._param_role(name, facts, place)
@@ -1283,25 +1466,30 @@ class Semantics:
     ) -> Optional[RoleEvidence]:
         """A value handed to a forward (`A = softmax(Z)`) is a pre-activation (`binding` None: a parameter)."""
         start = binding.order if binding is not None else -1
-        for call in self._forward_calls_in(facts):
+        for call, kinds, argument in self._forward_calls_in(facts):
             order = self.index.order.get(call, 0)
             if order <= start:
                 continue
-            application = self.nonlinearity_applied(call)
-            if application is None:
-                continue
-            kinds, argument = application
             stripped = _unshift(self._strip(argument))
             if dotted_name(stripped) == name and facts.reaching(name, order) is binding:
                 kind = next(iter(kinds)) if len(kinds) == 1 else None
                 return RoleEvidence(
-                    Role.PREACTIVATION, call, f"the input of {self.code(call)} on {self.describe_line(call)}", kind
+                    Role.PREACTIVATION, call, lambda: f"the input of {self.code(call)} on {self.describe_line(call)}", kind
                 )
         return None
 
-    def _forward_calls_in(self, facts: FunctionFacts) -> list[cst.Call]:
-        scope = facts.function if isinstance(facts.function, cst.FunctionDef) else None
-        return list(self.index.nodes_in(scope, cst.Call))
+    def _forward_calls_in(self, facts: FunctionFacts) -> list[tuple[cst.Call, frozenset[ForwardKind], cst.BaseExpression]]:
+        """The calls of a function that apply a nonlinearity, with its kinds and argument (cached)."""
+        found = self._forward_calls.get(facts.function)
+        if found is None:
+            scope = facts.function if isinstance(facts.function, cst.FunctionDef) else None
+            found = []
+            for call in self.index.nodes_in(scope, cst.Call):
+                application = self.nonlinearity_applied(call)
+                if application is not None:
+                    found.append((call, application[0], application[1]))
+            self._forward_calls[facts.function] = found
+        return found
 
     def _role_after_stores(self, name: str, binding: Binding, stores: list, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
         """`d = p.copy(); d[range(n), y] -= 1`: the fused softmax + cross-entropy gradient."""
@@ -1310,7 +1498,7 @@ class Semantics:
             if inner is not None and inner.role is Role.JACOBIAN or self._is_square_allocation(binding.value):
                 return RoleEvidence(
                     Role.JACOBIAN, binding.statement,
-                    f"{name}, a matrix filled element by element from line {self.analysis.line_of(binding.statement)}",
+                    lambda: f"{name}, a matrix filled element by element from line {self.analysis.line_of(binding.statement)}",
                     inner.forward_kind if inner is not None else None,
                 )
             return None
@@ -1327,7 +1515,7 @@ class Semantics:
             return None
         return RoleEvidence(
             Role.FUSED_LOSS_GRADIENT, store.statement,
-            f"{self.code(store.statement)} on {self.describe_line(store.statement)} (the fused softmax + cross-entropy gradient p - y)",
+            lambda: f"{self.code(store.statement)} on {self.describe_line(store.statement)} (the fused softmax + cross-entropy gradient p - y)",
             inner.forward_kind,
         )
 
@@ -1340,7 +1528,7 @@ class Semantics:
         args = _args(value)
         shape = args[0] if args else None
         if isinstance(shape, (cst.Tuple, cst.List)) and len(shape.elements) == 2:
-            return self.code(shape.elements[0].value) == self.code(shape.elements[1].value)
+            return _structure(shape.elements[0].value) == _structure(shape.elements[1].value)
         return False
 
     def _param_role(self, name: str, facts: FunctionFacts, place: _Place) -> Optional[RoleEvidence]:
@@ -1350,7 +1538,7 @@ class Semantics:
         if self.is_backward(function) and self.gradient_param(function) == name:
             return RoleEvidence(
                 Role.UPSTREAM_GRADIENT, function,
-                f"{name}, the upstream gradient parameter of {facts.qualname}",
+                lambda: f"{name}, the upstream gradient parameter of {facts.qualname}",
             )
         return self._role_as_forward_input(name, None, facts, place)
 
@@ -1424,9 +1612,9 @@ class Semantics:
             return None
         return RoleEvidence(
             inner.role, binding.statement,
-            f"{facts.name} stores {self.code(binding.value)} in {binding.name} on {self.describe_line(binding.statement)}, "
+            lambda: f"{facts.name} stores {self.code(binding.value)} in {binding.name} on {self.describe_line(binding.statement)}, "
             f"{inner.why}",
-            inner.forward_kind, inner.why,
+            inner.forward_kind, lambda: inner.why,
         )
 
     def _list_role(self, subscript: cst.Subscript, place: _Place, depth: int) -> Optional[RoleEvidence]:
@@ -1453,20 +1641,25 @@ class Semantics:
         assert first is not None
         return RoleEvidence(
             first.role, subscript,
-            f"an element of {base}, which collects {self._reason(first)}", first.forward_kind,
+            lambda: f"an element of {base}, which collects {self._reason(first)}", first.forward_kind,
         )
 
     def _call_role(self, call: cst.Call, place: _Place, depth: int) -> Optional[RoleEvidence]:
         application = self.forward_application(call, place)
         if application is not None:
             kind = application[0]
-            return RoleEvidence(Role.ACTIVATION, call, f"the output of the {kind.label} {self.code(call)}", kind)
+            return RoleEvidence(Role.ACTIVATION, call, lambda: f"the output of the {kind.label} {self.code(call)}", kind)
+        applied = self.nonlinearity_applied(call)
+        if applied is not None:
+            single = next(iter(applied[0])) if len(applied[0]) == 1 else None
+            label = single.label if single else "nonlinearity"
+            return RoleEvidence(Role.ACTIVATION, call, lambda: f"the output of the {label} {self.code(call)}", single)
         if _library_call(call, "outer"):
             if any((r := self._role(a, place, depth + 1)) is not None and r.role in _GRADIENT_ROLES for a in _args(call)):
                 return None  # outer(delta, x): a weight gradient, not a Jacobian
-            return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an (n, n) outer product")
+            return RoleEvidence(Role.JACOBIAN, call, lambda: f"{self.code(call)}, an (n, n) outer product")
         if _library_call(call, "eye", "identity"):
-            return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an (n, n) identity")
+            return RoleEvidence(Role.JACOBIAN, call, lambda: f"{self.code(call)}, an (n, n) identity")
         if _library_call(call, "diag", "diagflat"):
             args = _args(call)
             if not args:
@@ -1480,7 +1673,7 @@ class Semantics:
                 vector = True
             if not vector:
                 return None  # np.diag of a matrix extracts its diagonal; of an unknown value: unsure
-            return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an (n, n) diagonal matrix", inner.forward_kind if inner else None)
+            return RoleEvidence(Role.JACOBIAN, call, lambda: f"{self.code(call)}, an (n, n) diagonal matrix", inner.forward_kind if inner else None)
         if _library_call(call, "einsum"):
             args = _args(call)
             if args and isinstance(args[0], cst.SimpleString):
@@ -1488,7 +1681,7 @@ class Semantics:
                 if "->" in spec:
                     inputs, output = spec.replace(" ", "").split("->", 1)
                     if len(output) >= 2 and len(set(output[-2:])) == 2 and all(len(part) == 1 for part in inputs.split(",")):
-                        return RoleEvidence(Role.JACOBIAN, call, f"{self.code(call)}, an outer product (n, n)")
+                        return RoleEvidence(Role.JACOBIAN, call, lambda: f"{self.code(call)}, an outer product (n, n)")
             return None
         targets = self.resolve_call_targets(call)
         if targets:
@@ -1498,25 +1691,36 @@ class Semantics:
                 assert info is not None
                 return RoleEvidence(
                     Role.JACOBIAN, call,
-                    f"the {info.forward_kind.label} Jacobian returned by {info.qualname}", info.forward_kind,
+                    lambda: f"the {info.forward_kind.label} Jacobian returned by {info.qualname}", info.forward_kind,
                 )
         for target, bound, how in self.effective_calls(call) if _library_call(call, "apply_along_axis") else ():
             info = self.derivative_of(target.function)
             if info is not None and info.returns_jacobian:
-                return RoleEvidence(Role.JACOBIAN, call, f"a stack of {info.forward_kind.label} Jacobians from {info.qualname} {how}", info.forward_kind)
+                return RoleEvidence(Role.JACOBIAN, call, lambda: f"a stack of {info.forward_kind.label} Jacobians from {info.qualname} {how}", info.forward_kind)
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in BACKWARD_METHODS:
-            return RoleEvidence(Role.UPSTREAM_GRADIENT, call, f"the gradient returned by {self.code(call)}")
+            return RoleEvidence(Role.UPSTREAM_GRADIENT, call, lambda: f"the gradient returned by {self.code(call)}")
         # a module function: the role of what it returns
         if len(targets) == 1 and depth < 4 and isinstance(targets[0].function, cst.FunctionDef):
             facts = self.facts(targets[0].function)
-            roles = [self._role(r, _Place(facts, self.index.order.get(r, 0)), depth + 1) for r in facts.returns]
-            if roles and all(r is not None for r in roles) and len({r.role for r in roles}) == 1:  # type: ignore[union-attr]
-                first = roles[0]
-                assert first is not None
+            first = self._return_role(targets[0].function, depth)
+            if first is not None:
                 if first.role in (Role.PREACTIVATION, Role.ACTIVATION, Role.JACOBIAN):
-                    return RoleEvidence(first.role, call, f"returned by {facts.qualname}: {self._reason(first)}", first.forward_kind)
+                    return RoleEvidence(first.role, call, lambda: f"returned by {facts.qualname}: {self._reason(first)}", first.forward_kind)
         return None
+
+    def _return_role(self, function: cst.FunctionDef, depth: int) -> Optional[RoleEvidence]:
+        """The role shared by every value `function` returns (cached per function)."""
+        if function in self._return_roles:
+            return self._return_roles[function]
+        self._return_roles[function] = None
+        facts = self.facts(function)
+        roles = [self._role(r, _Place(facts, self.index.order.get(r, 0)), depth + 1) for r in facts.returns]
+        result = None
+        if roles and all(r is not None for r in roles) and len({r.role for r in roles}) == 1:  # type: ignore[union-attr]
+            result = roles[0]
+        self._return_roles[function] = result
+        return result
 
     def _binary_role(self, expr: cst.BinaryOperation, place: _Place, depth: int) -> Optional[RoleEvidence]:
         operator = expr.operator
@@ -1526,12 +1730,12 @@ class Semantics:
                 (role := self._role(term, place, depth + 1)) is not None and role.role in _GRADIENT_ROLES
                 for term in terms
             ):
-                return RoleEvidence(Role.PREACTIVATION, expr, "an affine map")
+                return RoleEvidence(Role.PREACTIVATION, expr, lambda: "an affine map")
         if isinstance(operator, cst.MatrixMultiply) or self._is_matmul(expr, place):
             pass
         formula = self._forward_formula(expr, place)
         if formula is not None:
-            return RoleEvidence(Role.ACTIVATION, expr, f"the {formula[0].label} of {self.code(formula[1])}", formula[0])
+            return RoleEvidence(Role.ACTIVATION, expr, lambda: f"the {formula[0].label} of {self.code(formula[1])}", formula[0])
         if isinstance(operator, cst.Subtract):
             left = self._role(expr.left, place, depth + 1)
             if left is not None and left.role is Role.ACTIVATION and left.forward_kind in (ForwardKind.SOFTMAX, ForwardKind.SIGMOID):
@@ -1539,27 +1743,27 @@ class Semantics:
                 if right is None and not _is_number(expr.right):
                     return RoleEvidence(
                         Role.FUSED_LOSS_GRADIENT, expr,
-                        f"{self.code(expr)}, the fused {left.forward_kind.label} + cross-entropy gradient p - y",  # type: ignore[union-attr]
+                        lambda: f"{self.code(expr)}, the fused {left.forward_kind.label} + cross-entropy gradient p - y",  # type: ignore[union-attr]
                         left.forward_kind,
                     )
         if isinstance(operator, cst.Divide):
             left = self._role(expr.left, place, depth + 1)
             if left is not None and left.role is Role.FUSED_LOSS_GRADIENT:
-                return RoleEvidence(left.role, expr, f"{self.code(expr)}, {self._reason(left)} averaged", left.forward_kind)
+                return RoleEvidence(left.role, expr, lambda: f"{self.code(expr)}, {self._reason(left)} averaged", left.forward_kind)
             negated = _negated(expr.left)
             if negated is not None:
                 return self._loss_gradient_role(expr, negated, expr.right, place)
         form = self._derivative_form(expr, place, False) if isinstance(operator, (cst.Subtract, cst.Multiply)) else None
         if form is not None and form.shape == "softmax-jacobian":
-            return RoleEvidence(Role.JACOBIAN, expr, f"{self.code(expr)}, the softmax Jacobian diag(s) - s s^T", ForwardKind.SOFTMAX, "the softmax Jacobian diag(s) - s s^T")
+            return RoleEvidence(Role.JACOBIAN, expr, lambda: f"{self.code(expr)}, the softmax Jacobian diag(s) - s s^T", ForwardKind.SOFTMAX, lambda: "the softmax Jacobian diag(s) - s s^T")
         if isinstance(operator, (cst.Subtract, cst.Add, cst.Multiply)):
             sides = [self._role(expr.left, place, depth + 1), self._role(expr.right, place, depth + 1)]
             roles = {s.role for s in sides if s is not None}
             if Role.JACOBIAN in roles and not roles & _GRADIENT_ROLES:
                 jacobian = next(s for s in sides if s is not None and s.role is Role.JACOBIAN)
                 return RoleEvidence(
-                    Role.JACOBIAN, expr, f"{self.code(expr)}, an (n, n) matrix built from {self.code(jacobian.node)}",
-                    jacobian.forward_kind, f"an (n, n) matrix built from {self.code(jacobian.node)}",
+                    Role.JACOBIAN, expr, lambda: f"{self.code(expr)}, an (n, n) matrix built from {self.code(jacobian.node)}",
+                    jacobian.forward_kind, lambda: f"an (n, n) matrix built from {self.code(jacobian.node)}",
                 )
         return None
 
@@ -1571,9 +1775,14 @@ class Semantics:
 
     def _loss_gradient_role(self, expr: cst.BaseExpression, target: cst.BaseExpression, probability: cst.BaseExpression, place: _Place) -> Optional[RoleEvidence]:
         """`-y / p`: the gradient of cross-entropy with respect to the probabilities."""
+        for _ in range(3):  # guards: np.clip(p, eps, 1), np.maximum(p, eps), p + eps
+            if isinstance(probability, cst.Call) and _library_call(probability, "clip", "maximum") and _args(probability):
+                probability = _args(probability)[0]
+            elif _operator(probability, cst.Add) and _is_number(probability.right):  # type: ignore[attr-defined]
+                probability = probability.left  # type: ignore[attr-defined]
         role = self._role(probability, place, 1)
         if role is not None and role.role is Role.ACTIVATION:
-            return RoleEvidence(Role.LOSS_GRADIENT, expr, f"{self.code(expr)}, the cross-entropy gradient -y/p", role.forward_kind)
+            return RoleEvidence(Role.LOSS_GRADIENT, expr, lambda: f"{self.code(expr)}, the cross-entropy gradient -y/p", role.forward_kind)
         return None
 
     def _is_matmul(self, expr: cst.BaseExpression, place: _Place) -> bool:
@@ -1594,6 +1803,44 @@ def _sum_terms(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
         return _sum_terms(expr.left) + _sum_terms(expr.right)
     return [expr]
+
+
+def _callee_tail(call: cst.Call) -> Optional[str]:
+    """`f` for `f(...)`, `m` for `obj.m(...)`."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def _structure(node: cst.CSTNode, depth: int = 0) -> str:
+    """A cheap structural key of a small expression (no code generation): equal for equal spellings."""
+    if depth > 12:
+        return f"#{id(node)}"
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_structure(node.value, depth + 1)}.{node.attr.value}"
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return node.value
+    if isinstance(node, cst.UnaryOperation):
+        return f"{type(node.operator).__name__}({_structure(node.expression, depth + 1)})"
+    if isinstance(node, cst.BinaryOperation):
+        return f"({_structure(node.left, depth + 1)} {type(node.operator).__name__} {_structure(node.right, depth + 1)})"
+    if isinstance(node, cst.Subscript):
+        parts = []
+        for element in node.slice:
+            inner = element.slice
+            parts.append(_structure(inner.value, depth + 1) if isinstance(inner, cst.Index) else f"#{id(inner)}")
+        return f"{_structure(node.value, depth + 1)}[{','.join(parts)}]"
+    if isinstance(node, cst.Call):
+        args = ",".join(
+            (f"{a.keyword.value}=" if a.keyword is not None else "") + _structure(a.value, depth + 1) for a in node.args
+        )
+        return f"{_structure(node.func, depth + 1)}({args})"
+    return f"#{id(node)}"
 
 
 def _is_two_index(target: cst.Subscript) -> bool:

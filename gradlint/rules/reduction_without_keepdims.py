@@ -12,6 +12,9 @@ from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 _REDUCING = REDUCTIONS | {"norm", "logsumexp"}
+# Reductions whose axis is also recognised when passed positionally (the registry's pre-check
+# names exactly these).
+_POSITIONAL_AXIS = frozenset({"sum", "nansum", "mean", "nanmean", "std", "var", "prod", "norm", "logsumexp"})
 
 
 class ReductionWithoutKeepdims(Rule):
@@ -181,6 +184,9 @@ def _reduction(model: Numerics, node: cst.BaseExpression, scope: Scope, order: i
         return None
     if model.keepdims(value) or _literal_axis(model.reduction_axis(value)) not in (1, -1):
         return None
+    keyword_axis = any(arg.keyword is not None and arg.keyword.value in ("axis", "dim") for arg in value.args)
+    if not keyword_axis and model.operation(value) not in _POSITIONAL_AXIS:
+        return None  # `x.max(1)` is too ambiguous (builtins, torch's (values, indices))
     if model.qualified(value.func) in ("builtins.sum", "builtins.max", "builtins.min"):
         return None
     return value

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Numerics, Scope, is_number, numerics, unwrap
+from gradlint.analysis.numerics import Numerics, Scope, cross_entropy_weights, is_number, numerics, unwrap
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -183,6 +183,8 @@ class UnguardedDivision(Rule):
         if not model.is_unguarded_parameter(probability, scope, order):
             return None
         if form == "p(1-p)":
+            if not _is_difference_with(model, division.left, name):
+                return None  # the binary cross-entropy gradient divides p - y by p(1 - p)
             return f"`{model.code(division.right)}`, the variance of the probability `{name}`"
         statement = model.analysis.index.statement_of(division)
         other_form = "1-p" if form == "p" else "p"
@@ -191,8 +193,8 @@ class UnguardedDivision(Rule):
             if found is not None and found[1] == other_form and model.code(found[0]) == name:
                 return f"the probability `{name}` (this is the cross-entropy derivative: it divides by `{name}` and `1 - {name}`)"
         loss = _matching_loss(model, scope, name)
-        if loss is not None:
-            loss_name, clipped = loss
+        if loss is not None and _names_in(division.left) & loss[2]:
+            loss_name, clipped, _ = loss
             if clipped:
                 return f"the probability `{name}`; the matching loss `{loss_name}` clips `{name}` but this gradient does not"
             return f"the probability `{name}` (the matching loss `{loss_name}` takes log({name}))"
@@ -264,9 +266,10 @@ def _divisions_in(statement: cst.CSTNode) -> Iterator[cst.BinaryOperation]:
         stack.extend(current.children)
 
 
-def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[str, bool]]:
-    """(loss name, whether it clips) for a sibling function (same class, or module level) that has
-    a parameter called `name` and takes `log` of it (possibly after clipping it)."""
+def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[str, bool, frozenset[str]]]:
+    """(loss name, whether it clips, target names) for a sibling function (same class, or module
+    level) with a parameter called `name` whose cross-entropy takes `log` of it (possibly after
+    clipping it)."""
     function = scope.function
     if function is None or name not in scope.params:
         return None
@@ -282,19 +285,66 @@ def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[s
         sibling_scope = model.scope(sibling)
         if name not in sibling_scope.params:
             continue
-        logs = [call for call in index.nodes_in(sibling, cst.Call) if model.operation(call) == "log" and not model.is_method_call(call)]
-        for call in logs:
+        for call in index.nodes_in(sibling, cst.Call):
+            if model.operation(call) != "log" or model.is_method_call(call):
+                continue
             argument = model.operand(call)
             if argument is None:
                 continue
-            if _root(_strip_complement(argument)) == name:
-                clipped = bool(sibling_scope.bindings.get(name)) or bool(sibling_scope.mutations.get(name))
-                return sibling.name.value, clipped
-            if isinstance(argument, cst.Call) and model.operation(argument) in ("clip", "maximum", "clamp"):
-                inner = model.operand(argument) if model.is_method_call(argument) else (argument.args[0].value if argument.args else None)
-                if inner is not None and _root(_strip_complement(inner)) == name:
-                    return sibling.name.value, True
+            probability = _strip_complement(argument)
+            clipped = False
+            if isinstance(probability, cst.Call) and model.operation(probability) in ("clip", "maximum", "clamp"):
+                inner = model.operand(probability)
+                if inner is None:
+                    continue
+                probability, clipped = _strip_complement(inner), True
+            if _root(probability) != name:
+                continue
+            weights = cross_entropy_weights(model, call, argument)
+            if not weights:
+                continue
+            clipped = clipped or _rebound_by_guard(model, sibling_scope, name)
+            return sibling.name.value, clipped, weights
     return None
+
+
+def _rebound_by_guard(model: Numerics, scope: Scope, name: str) -> bool:
+    """`p = np.clip(p, ...)`, `p = helper(p)`, an in-place clip, or any mutation of `p`."""
+    if scope.mutations.get(name):
+        return True
+    for binding in scope.bindings.get(name, ()):
+        if binding.value is not None and isinstance(binding.value, cst.Call):
+            return True
+    return False
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    found = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        elif isinstance(current, cst.Attribute):
+            from gradlint.analysis.syntax import dotted_name
+
+            dotted = dotted_name(current)
+            if dotted:
+                found.add(dotted)
+            continue
+        stack.extend(current.children)
+    return found
+
+
+def _is_difference_with(model: Numerics, node: cst.BaseExpression, name: str) -> bool:
+    """`p - y` or `y - p` (a prediction minus its target)."""
+    node = unwrap(node)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)):
+        return False
+    sides = {model.code(node.left), model.code(node.right)}
+    return name in sides and not any(is_number(side) for side in (node.left, node.right))
 
 
 def _strip_complement(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Numerics, Scope, is_number, numerics
+from gradlint.analysis.numerics import Numerics, cross_entropy_weights, is_number, numerics
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -186,7 +186,7 @@ class UnguardedLog(Rule):
             source = model.kind_of(probability, scope, order)
         if source is not None:
             origin = f"the {source} output"
-        elif model.is_unguarded_parameter(probability, scope, order) and _in_cross_entropy(model, call, probability):
+        elif model.is_unguarded_parameter(probability, scope, order) and cross_entropy_weights(model, call, probability):
             origin = "the predicted probability of this cross-entropy"
         else:
             return None
@@ -203,62 +203,3 @@ def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) and is_number(node.left, 1):
         return node.right
     return None
-
-
-def _in_cross_entropy(model: Numerics, call: cst.Call, probability: cst.BaseExpression) -> bool:
-    """The log is weighted by a target (`y * log(p)`) or picks the target's class
-    (`log(p[range(n), y])`), and is negated or reduced in the same statement."""
-    index = model.analysis.index
-    weighted = isinstance(probability, cst.Subscript) and _picks_labels(model, probability)
-    reduced = False
-    own = _root_name(probability)
-    child: cst.CSTNode = call
-    for ancestor in index.ancestors(call):
-        if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Lambda, cst.FunctionDef)):
-            break
-        if isinstance(ancestor, cst.BinaryOperation) and isinstance(ancestor.operator, cst.Multiply):
-            other = ancestor.right if ancestor.left is child else ancestor.left
-            if _mentions_other_array(other, own):
-                weighted = True
-        elif isinstance(ancestor, cst.Call) and model.operation(ancestor) in ("multiply", "dot", "inner", "einsum", "vdot"):
-            weighted = weighted or any(
-                arg.value is not child and _mentions_other_array(arg.value, own) for arg in ancestor.args
-            )
-            reduced = reduced or model.operation(ancestor) != "multiply"
-        elif isinstance(ancestor, cst.Call) and model.operation(ancestor) in ("sum", "mean", "nansum", "nanmean"):
-            reduced = True
-        elif isinstance(ancestor, cst.UnaryOperation) and isinstance(ancestor.operator, cst.Minus):
-            reduced = True
-        elif isinstance(ancestor, (cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp)):
-            return False
-        child = ancestor
-    return weighted and reduced
-
-
-def _picks_labels(model: Numerics, node: cst.Subscript) -> bool:
-    """`p[range(n), y]`, `p[np.arange(len(y)), y]`: one entry per row, chosen by the labels."""
-    if len(node.slice) != 2:
-        return False
-    first = node.slice[0].slice
-    if not isinstance(first, cst.Index):
-        return False
-    value = first.value
-    return isinstance(value, cst.Call) and model.operation(value) in ("range", "arange") or (
-        isinstance(value, cst.Call) and getattr(value.func, "value", None) == "range"
-    )
-
-
-def _root_name(node: cst.BaseExpression) -> Optional[str]:
-    while isinstance(node, cst.Subscript):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else None
-
-
-def _mentions_other_array(node: cst.BaseExpression, own: Optional[str]) -> bool:
-    if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript)):
-        root = _root_name(node) if not isinstance(node, cst.Attribute) else None
-        return root != own
-    if isinstance(node, cst.BinaryOperation):
-        # (1 - y), y[:, None], ...
-        return _mentions_other_array(node.left, own) or _mentions_other_array(node.right, own)
-    return False

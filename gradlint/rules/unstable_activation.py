@@ -213,6 +213,9 @@ class UnstableActivation(Rule):
         exp_node = model.exp_call(exp, scope, scope.order_of(call, model.analysis))
         if exp_node is None or not self._raw_exponent(model, exp_node, call):
             return None
+        exponent = model.exp_argument(exp_node)
+        if isinstance(exponent, cst.UnaryOperation) and isinstance(exponent.operator, cst.Minus):
+            return None  # log(1 + exp(-x)) is the stable half for x >= 0; the domain decides
         return Finding(
             call,
             f"softplus written as `{model.code(call)}`: `{model.code(exp_node)}` overflows to inf for inputs "

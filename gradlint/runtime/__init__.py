@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gradlint.api import Report
+    from gradlint.runtime.targets import Target
     from gradlint.settings import Settings
 
-from gradlint.runtime.targets import Target
 
 __all__ = ["RuntimeResult", "TargetVerdict", "VerifyError", "check_module", "runtime_check", "verify_target", "parse_target"]
 
@@ -39,6 +39,10 @@ NAME = "gradient-mismatch"
 
 class VerifyError(ValueError):
     """A `verify` target that cannot be read or found (a usage error, exit 2)."""
+
+
+class DiscoveryError(RuntimeError):
+    """The semantic model failed on a module: reported, the other modules still checked."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def _number(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.6g}"
 
 
-def mismatch_message(target: Target, verdict: RuntimeVerdict) -> str:
+def mismatch_message(target: "Target", verdict: RuntimeVerdict) -> str:
     """GL901's message: the convention, the worst entry, expected vs got, the relative error."""
     what = f"`{target.qualname}` disagrees with {target.reference()}"
     if verdict.status == "inconclusive":
@@ -104,7 +108,7 @@ def mismatch_message(target: Target, verdict: RuntimeVerdict) -> str:
     return "; ".join(parts)
 
 
-def _diagnostic(filename: str, target: Target, verdict: RuntimeVerdict) -> Diagnostic:
+def _diagnostic(filename: str, target: "Target", verdict: RuntimeVerdict) -> Diagnostic:
     return Diagnostic(
         code=CODE,
         name=NAME,
@@ -138,22 +142,27 @@ def check_module(
     settings: "Optional[Settings]" = None,
     only: Optional[str] = None,
     analysis: Optional[Any] = None,
-) -> tuple[list[Target], dict[str, RuntimeVerdict]]:
-    """Discover and check the derivative targets of one module (one sandbox process)."""
+    diagnostics: Sequence[Diagnostic] = (),
+) -> "tuple[list[Target], dict[str, RuntimeVerdict]]":
+    """Discover and check the derivative targets of one module (one sandbox process).
+
+    With the module's static `diagnostics`, a GL201/GL202 finding on a call to
+    a target adds that call as a target too (`Target.feed`: the derivative run
+    on the kind of value the call passes). Verdicts are keyed by `Target.ident`."""
     from gradlint.runtime.extract import extract
     from gradlint.runtime.sandbox import SandboxLimits, run_module
-    from gradlint.runtime.targets import discover, explicit_target
+    from gradlint.runtime.targets import call_site_targets, discover, explicit_target
 
     analysis = analysis or _analyse(text, filename)
     if analysis is None:
         return [], {}
     try:
-        targets = discover(analysis)
+        targets = discover(analysis, diagnostics)
     except Exception as error:  # noqa: BLE001 - a model failure must not end the run
+        discovery_error = f"finding the derivatives failed ({type(error).__name__}: {error}); please report it"
         if only is None:
-            return [], {}
+            raise DiscoveryError(discovery_error) from error
         targets = []
-        discovery_error = f"the semantic model failed on this module ({type(error).__name__}: {error})"
     else:
         discovery_error = None
     unknown: dict[str, RuntimeVerdict] = {}
@@ -167,7 +176,12 @@ def check_module(
             if reason:
                 unknown[target.qualname] = RuntimeVerdict("unknown", reason=reason)
         targets = chosen
-    runnable = [t for t in targets if t.qualname not in unknown]
+    if diagnostics and targets and only is None:
+        try:
+            targets = targets + list(call_site_targets(analysis, list(diagnostics), targets).values())
+        except Exception:  # noqa: BLE001 - the call-site check is a bonus, never fatal
+            pass
+    runnable = [t for t in targets if t.ident not in unknown]
     verdicts = dict(unknown)
     if runnable:
         roots = {t.top_level for t in runnable} | {t.forward.split(".", 1)[0] for t in runnable if t.forward}
@@ -175,20 +189,23 @@ def check_module(
         timeout = getattr(settings, "runtime_timeout", 10.0) if settings is not None else 10.0
         records = run_module(extraction.source, extraction.sys_path, [t.spec() for t in runnable], SandboxLimits(timeout=timeout))
         for target in runnable:
-            verdicts[target.qualname] = _verdict(records.get(target.qualname, {"status": "unknown", "reason": "no result"}))
+            verdicts[target.ident] = _verdict(records.get(target.ident, {"status": "unknown", "reason": "no result"}))
     return targets, verdicts
 
 
-def _annotate(diagnostics: Sequence[Diagnostic], targets: Sequence[Target], verdicts: dict[str, RuntimeVerdict]) -> list[Diagnostic]:
+def _annotate(diagnostics: Sequence[Diagnostic], targets: "Sequence[Target]", verdicts: dict[str, RuntimeVerdict]) -> list[Diagnostic]:
+    """Each static finding carries the verdict on what it is about: the call it
+    flags (GL201/GL202 at a call site), else the innermost checked function holding it."""
     annotated = []
     for diagnostic in diagnostics:
-        owner = None
-        for target in targets:
-            if target.first_row <= diagnostic.start.row <= target.last_row and target.qualname in verdicts:
-                if owner is None or target.first_row >= owner.first_row:
-                    owner = target  # the innermost function holding the finding
+        owner = next((t for t in targets if t.feed and t.start == diagnostic.start and t.ident in verdicts), None)
+        if owner is None:
+            for target in targets:
+                if not target.feed and target.first_row <= diagnostic.start.row <= target.last_row and target.ident in verdicts:
+                    if owner is None or target.first_row >= owner.first_row:
+                        owner = target
         if owner is not None and diagnostic.runtime is None:
-            diagnostic = diagnostic.with_runtime(verdicts[owner.qualname])
+            diagnostic = diagnostic.with_runtime(verdicts[owner.ident])
         annotated.append(diagnostic)
     return annotated
 
@@ -204,27 +221,61 @@ def _file_result(file_report: Any, settings: "Settings", only: Optional[str] = N
         text = read.text
     if text is None or any(d.code == "GL001" for d in file_report.diagnostics):
         return file_report, []
-    targets, verdicts = check_module(text, file_report.filename, settings, only=only)
+    try:
+        targets, verdicts = check_module(text, file_report.filename, settings, only=only, diagnostics=file_report.diagnostics)
+    except DiscoveryError as error:
+        import sys
+
+        sys.stderr.write(f"gradlint: runtime: {file_report.filename}: {error}\n")
+        return file_report, []
     if not verdicts:
         return file_report, []
     enabled = CODE in settings.codes_for(file_report.filename)
     added = [
-        _diagnostic(file_report.filename, t, verdicts[t.qualname])
+        _diagnostic(file_report.filename, t, verdicts[t.ident])
         for t in targets
-        if t.qualname in verdicts and verdicts[t.qualname].status in ("confirmed", "inconclusive") and enabled
+        if not t.feed and t.ident in verdicts and verdicts[t.ident].status in ("confirmed", "inconclusive") and enabled
     ]
     added = filter_suppressed(added, text)
     static = list(file_report.diagnostics)
     if only is not None:
-        chosen = [t for t in targets if t.qualname in verdicts]
+        chosen = [t for t in targets if t.ident in verdicts]
         static = [d for d in static if any(t.first_row <= d.start.row <= t.last_row for t in chosen)]
     diagnostics = _annotate(static, targets, verdicts) + added
     rows = [
-        TargetVerdict(file_report.filename, t.qualname, t.start.row, t.start.column, verdicts[t.qualname], t.reference(), t.evidence)
-        for t in targets
-        if t.qualname in verdicts
+        TargetVerdict(
+            file_report.filename,
+            _label(t),
+            t.start.row,
+            t.start.column,
+            verdicts[t.ident],
+            t.reference(),
+            t.evidence,
+        )
+        for t in sorted(targets, key=lambda t: (t.start.row, t.start.column))
+        if t.ident in verdicts
     ]
     return replace(file_report, diagnostics=tuple(sorted(diagnostics, key=lambda d: d.sort_key))), rows
+
+
+def _guarded(file_report: Any, settings: "Settings") -> tuple[Any, list[TargetVerdict]]:
+    """One module's runtime stage; an internal failure is reported, never fatal to the run."""
+    try:
+        return _file_result(file_report, settings)
+    except Exception as error:  # noqa: BLE001 - the other modules' verdicts are kept
+        import sys
+
+        sys.stderr.write(f"gradlint: runtime: {file_report.filename}: internal error {type(error).__name__}: {error}; please report it\n")
+        return file_report, []
+
+
+def _label(target: "Target") -> str:
+    if target.feed == "flow":
+        return f"{target.qualname} as chained here"
+    if target.feed:
+        value = "pre-activation" if target.feed == "logits" else "activation"
+        return f"{target.qualname} as called here (on the {value})"
+    return target.qualname
 
 
 def runtime_check(report: "Report", settings: "Optional[Settings]" = None) -> RuntimeResult:
@@ -232,12 +283,14 @@ def runtime_check(report: "Report", settings: "Optional[Settings]" = None) -> Ru
     from gradlint.settings import Settings
 
     settings = settings or Settings()
-    files = []
-    verdicts: list[TargetVerdict] = []
-    for file_report in report.files:
-        updated, rows = _file_result(file_report, settings)
-        files.append(updated)
-        verdicts.extend(rows)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # One sandbox process per module; modules run side by side (the work is in the processes).
+    workers = max(1, min(len(report.files), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda file_report: _guarded(file_report, settings), report.files))
+    files = [updated for updated, _ in results]
+    verdicts = [row for _, rows in results for row in rows]
     return RuntimeResult(replace(report, files=tuple(files)), tuple(verdicts))
 
 

@@ -64,25 +64,44 @@ class Target:
     last_row: int
     evidence: str = ""
     slope: Optional[float] = None
+    feed: Optional[str] = None  # a call site's argument: "logits" or "activations"; "flow": a chain
+    parts: Optional[tuple["Target", "Target"]] = None  # a flow: (the loss, the softmax layer)
+
+    @property
+    def ident(self) -> str:
+        """Unique within a module: the qualname, or `qualname@row` for a call site."""
+        return f"{self.qualname}@{self.start.row}" if self.feed else self.qualname
 
     @property
     def top_level(self) -> str:
         return self.qualname.split(".", 1)[0]
 
+    @property
+    def analytic(self) -> bool:
+        """Whether the reference is the analytic formula (a leaky relu's slope is
+        not known statically, so its own forward is differentiated instead)."""
+        return bool(self.forward_kind) and not (self.forward_kind == "leaky_relu" and self.forward)
+
     def spec(self) -> dict[str, Any]:
+        if self.parts is not None:
+            return {"id": self.ident, "role": "flow", "qualname": self.qualname,
+                    "loss": self.parts[0].spec(), "activation": self.parts[1].spec()}
         return {
-            "id": self.qualname,
+            "id": self.ident,
+            "feed": self.feed,
             "qualname": self.qualname,
             "role": self.role,
-            "forward_kind": self.forward_kind,
+            "forward_kind": self.forward_kind if self.analytic else None,
             "forward": self.forward,
             "slope": self.slope,
         }
 
     def reference(self) -> str:
         """What the target was compared with, in words."""
-        if self.forward_kind and (self.role == "activation" and self.forward_kind != "leaky_relu" or not self.forward):
-            return f"the analytic {self.forward_kind.replace('_', ' ')} derivative"
+        if self.parts is not None:
+            return f"the gradient with respect to the logits ({self.parts[0].reference()})"
+        if self.analytic:
+            return f"the analytic {self.forward_kind.replace('_', ' ')} derivative"  # type: ignore[union-attr]
         if self.forward:
             return f"central differences of `{self.forward}`"
         return "nothing"
@@ -177,8 +196,9 @@ def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _F
         qualname = f"{name}.{backward_name}"
         if qualname in found.targets:
             continue
-        if kind is None and not _constructible(semantics, class_def):
-            continue  # an abstract base or a parametrised layer: nothing to call
+        constructible = _constructible(semantics, class_def)
+        if not constructible and (kind is None or semantics.subclasses(class_def)):
+            continue  # a parametrised layer, or an abstract base whose subclasses are the targets
         if kind is None and not _body_does_something(info.forward):
             continue
         role = "loss" if len(forward_params) == 2 else "activation"
@@ -209,11 +229,21 @@ def _body_does_something(function: cst.FunctionDef) -> bool:
     return bool(body) and "NotImplementedError" not in code and "return" in code
 
 
-def discover(analysis: "ModuleAnalysis") -> list[Target]:
-    """The derivative targets of one analysed module, in source order."""
+# Static findings that say "this function builds a softmax Jacobian".
+SOFTMAX_JACOBIAN_CODES = frozenset({"GL102", "GL103", "GL105"})
+
+
+def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
+    """The derivative targets of one analysed module, in source order.
+
+    `diagnostics` (the module's static findings) add the functions a rule
+    recognised as building a softmax Jacobian (GL102, GL103, GL105)."""
     semantics = analysis.semantics
     found = _Found()
     forwards = semantics.forwards
+    # 0. f(logits, target) applying a softmax/sigmoid to the logits: the gradient of the
+    #    fused loss (checked as such, never as an activation's VJP with `y` upstream)
+    _fused_loss_targets(analysis, semantics, found)
     # 1. derivatives the model recognised from their bodies
     for qualname, info in semantics.derivatives.items():
         name = _callable_name(semantics, info.function)
@@ -235,6 +265,8 @@ def discover(analysis: "ModuleAnalysis") -> list[Target]:
                 forward = paired
                 paired_info = forwards.get(paired)
                 kind = _kind(paired_info.kind) if paired_info is not None else None
+        if class_def is not None and not _constructible(semantics, class_def) and semantics.subclasses(class_def):
+            continue  # an abstract base (`Activation(f, f_prime)`): its subclasses are the targets
         start, end, first, last = _place(analysis, info.function)
         found.add(Target(name, "activation", kind, forward, start, end, first, last, evidence=info.evidence))
     # 2. layer classes with a forward and a backward
@@ -266,6 +298,9 @@ def discover(analysis: "ModuleAnalysis") -> list[Target]:
         found.add(Target(name, role, kind, paired, start, end, first, last, evidence=f"paired by name with `{paired}`"))
     # 4. loss gradients recognised by their value (fused p - y, -y / p)
     _loss_gradient_targets(analysis, semantics, found)
+    # 5. functions returning a value the model sees as a Jacobian of a known forward,
+    #    and functions a static rule flagged as building a softmax Jacobian
+    _jacobian_targets(analysis, semantics, found, diagnostics)
     return sorted(found.targets.values(), key=lambda t: (t.start.row, t.start.column, t.qualname))
 
 
@@ -342,3 +377,161 @@ def explicit_target(analysis: "ModuleAnalysis", qualname: str) -> tuple[Optional
             "and no forward paired by name (f / f_prime, f_derivative, df, f_backward / f_forward)"
         )
     return target, None
+
+
+# Static findings at a call site whose numbers the runtime can show: the
+# derivative is run on the argument the call passes, against the reference at
+# the pre-activation. GL201: an activation-convention derivative fed the
+# pre-activation; GL202: a logit-convention derivative fed the activation.
+CALL_SITE_FEEDS = {"GL201": "logits", "GL202": "activations", "GL203": "flow"}
+
+
+def _flow_target(diagnostic: Any, targets: list[Target]) -> Optional[Target]:
+    """GL203 outside any checked function (a training loop): the loss's backward
+    chained into the softmax layer's backward, the pair named by the finding (or
+    the module's only pair)."""
+    if any(t.first_row <= diagnostic.start.row <= t.last_row and not t.feed for t in targets):
+        return None  # inside a checked function: its own verdict covers it
+    losses = [t for t in targets if t.role == "loss" and not t.feed]
+    layers = [t for t in targets if t.role == "activation" and t.forward_kind == "softmax" and "." in t.qualname and not t.feed]
+
+    def pick(candidates: list[Target]) -> Optional[Target]:
+        named = [t for t in candidates if t.qualname in diagnostic.message]
+        chosen = named or candidates
+        return chosen[0] if len(chosen) == 1 else None
+
+    loss, layer = pick(losses), pick(layers)
+    if loss is None or layer is None:
+        return None
+    return Target(
+        f"{loss.qualname} -> {layer.qualname}", "flow", None, None, diagnostic.start, diagnostic.end,
+        diagnostic.start.row, diagnostic.start.row, evidence=f"chained on line {diagnostic.start.row}",
+        feed="flow", parts=(loss, layer),
+    )
+
+
+def call_site_targets(analysis: "ModuleAnalysis", diagnostics: Any, targets: list[Target]) -> dict[int, Target]:
+    """For each GL201/GL202 finding on a call to a derivative target, the
+    target as that call uses it (keyed by the finding's index in `diagnostics`)."""
+    wanted = [(i, d) for i, d in enumerate(diagnostics) if d.code in CALL_SITE_FEEDS]
+    if not wanted:
+        return {}
+    semantics = analysis.semantics
+    by_name = {t.qualname: t for t in targets}
+    calls = []
+    for call in semantics.derivative_calls:
+        name = _callable_name(semantics, call.derivative.function)
+        if name in by_name:
+            code_range = analysis.range_of(call.call)
+            calls.append((code_range.start.line, code_range.end.line, by_name[name]))
+    found: dict[int, Target] = {}
+    for i, diagnostic in wanted:
+        if diagnostic.code == "GL203":
+            flow = _flow_target(diagnostic, targets)
+            if flow is not None:
+                found[i] = flow
+            continue
+        for first, last, target in calls:
+            if first <= diagnostic.start.row <= last and target.role == "activation":
+                found[i] = Target(
+                    target.qualname, target.role, target.forward_kind, target.forward, diagnostic.start, diagnostic.end,
+                    diagnostic.start.row, diagnostic.start.row, evidence=f"as called on line {diagnostic.start.row}",
+                    slope=target.slope, feed=CALL_SITE_FEEDS[diagnostic.code],
+                )
+                break
+    return found
+
+
+def _jacobian_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found, diagnostics: Any) -> None:
+    from gradlint.analysis.semantics import Role
+
+    flagged_rows = [d.start.row for d in diagnostics if d.code in SOFTMAX_JACOBIAN_CODES]
+    for function in semantics.index.nodes(cst.FunctionDef):
+        name = _callable_name(semantics, function)
+        if name is None or name in found.targets:
+            continue
+        facts = semantics.facts(function)
+        required = [p for p in facts.params if p not in facts.defaults]
+        if not facts.returns or not 1 <= len(required) <= 2:
+            continue
+        kind = None
+        evidence = ""
+        roles = [semantics.role_of(returned) for returned in facts.returns]
+        kinds = {_kind(r.forward_kind) for r in roles if r is not None and r.role is Role.JACOBIAN}
+        if len(kinds) == 1 and None not in kinds and all(r is not None and r.role is Role.JACOBIAN for r in roles):
+            kind = kinds.pop()
+            evidence = f"it returns a {kind.replace('_', ' ')} Jacobian"  # type: ignore[union-attr]
+        start, end, first, last = _place(analysis, function)
+        if kind is None and any(first <= row <= last for row in flagged_rows):
+            kind, evidence = "softmax", "a static rule found it building a softmax Jacobian"
+        if kind is None:
+            continue
+        forward = None
+        class_def = semantics.index.class_of(function)
+        if class_def is not None:
+            info = semantics.class_info(class_def)
+            if info.forward is not None and info.forward is not function:
+                forward = f"{class_def.name.value}.{info.forward.name.value}"
+                kind = _kind(info.forward_kind) or kind
+        found.add(Target(name, "activation", kind, forward, start, end, first, last, evidence=evidence))
+
+
+TARGET_PARAM = re.compile(
+    r"^(y|t|ys|targets?|labels?|y_?true|truth|expected|y_?train|y_?batch|one_?hot|y_?target|y_?actual)$", re.IGNORECASE
+)
+
+
+def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found) -> None:
+    """`def delta(z, y): p = softmax(z); ...`: two parameters, the second a target,
+    the first fed to a softmax (sigmoid) in the body and never read otherwise."""
+    for function in semantics.index.nodes(cst.FunctionDef):
+        name = _callable_name(semantics, function)
+        if name is None or name in found.targets:
+            continue
+        facts = semantics.facts(function)
+        required = [p for p in facts.params if p not in facts.defaults]
+        if len(required) != 2 or not TARGET_PARAM.match(required[1]) or TARGET_PARAM.match(required[0]):
+            continue
+        if not facts.returns or required[1] not in _names_read(function):
+            continue
+        if function.name.value in FORWARD_NAMES or any(_is_reduction(r) for r in facts.returns):
+            continue  # the loss itself (a forward, or a returned mean/sum), not its gradient
+        kinds = set()
+        for call in semantics.index.nodes_in(function, cst.Call):
+            place = semantics._place(call)  # noqa: SLF001 - the model's own place of a node
+            applied = semantics.forward_application(call, place)
+            if applied is None:
+                continue
+            kind, argument, _ = applied
+            if isinstance(argument, cst.Name) and argument.value == required[0]:
+                kinds.add(_kind(kind))
+        fused = {"softmax": "softmax_cross_entropy", "sigmoid": "sigmoid_binary_cross_entropy"}
+        if len(kinds) != 1 or next(iter(kinds)) not in fused:
+            continue
+        start, end, first, last = _place(analysis, function)
+        kind = fused[kinds.pop()]  # type: ignore[index]
+        found.add(Target(name, "loss", kind, None, start, end, first, last,
+                         evidence=f"it applies a {kind.split('_')[0]} to `{required[0]}` and takes the target `{required[1]}`"))
+
+
+def _names_read(function: cst.FunctionDef) -> set[str]:
+    from gradlint.analysis.syntax import names_in
+
+    return names_in(function.body)
+
+
+FORWARD_NAMES = frozenset({"forward", "__call__", "call", "loss", "calculate", "compute", "evaluate", "cost", "fprop"})
+
+
+def _is_reduction(node: cst.BaseExpression) -> bool:
+    """`np.mean(...)`, `-np.sum(...) / n`, `float(...)`: a scalar loss value."""
+    from gradlint.analysis.syntax import call_name, last_part
+
+    while True:
+        if isinstance(node, cst.UnaryOperation):
+            node = node.expression
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Divide, cst.Multiply)):
+            node = node.left if isinstance(node.left, (cst.Call, cst.UnaryOperation, cst.BinaryOperation)) else node.right
+        else:
+            break
+    return isinstance(node, cst.Call) and last_part(call_name(node)) in ("mean", "sum", "average", "float", "nanmean", "nansum", "item")

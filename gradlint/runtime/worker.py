@@ -75,6 +75,7 @@ class Trial:
     numeric: bool = False
     recompute: Optional[Callable[[], np.ndarray]] = None  # higher-accuracy reference
     note: Optional[str] = None  # forced diagnosis (e.g. upstream gradient unused)
+    mutation: Optional[dict] = None  # an argument the call modified in place
     batch: Optional[int] = None
     classes: Optional[int] = None
     comparison: Optional[Comparison] = None
@@ -157,7 +158,9 @@ def _fill(names: list[str], values: dict[str, Any]) -> Optional[list[Any]]:
 def _logits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Random float64 values away from 0 (the kink of relu-like forwards)."""
     magnitude = rng.uniform(0.25, 2.0, size=shape)
-    sign = np.where(rng.random(size=shape) < 0.5, -1.0, 1.0)
+    size = int(np.prod(shape))
+    # Both signs always present (a relu's two branches), in a random order.
+    sign = rng.permutation(np.where(np.arange(size) % 2 == 0, 1.0, -1.0)).reshape(shape)
     return magnitude * sign
 
 
@@ -189,6 +192,21 @@ class ActivationProbe:
         if self.kind is None and self.user_forward is None:
             raise Unknown("its forward is neither recognised nor found (same class, or a name pairing like f / f_prime)")
         self.errors: list[str] = []
+        self.last_mutation: Optional[dict] = None
+        if self.kind is None:
+            self._check_deterministic()
+
+    def _check_deterministic(self) -> None:
+        """Central differences of a random forward (dropout) mean nothing."""
+        probe = _logits(np.random.default_rng(12345), (N_BATCH, N_CLASSES))
+        try:
+            first, second = self.forward(probe), self.forward(probe)
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001 - shapes are tried later, one by one
+            return
+        if np.shape(first) == np.shape(second) and not np.allclose(first, second, rtol=1e-12, atol=0, equal_nan=True):
+            raise Unknown(f"its forward `{self.spec.get('forward')}` is not deterministic (random?), so it cannot be differentiated numerically")
 
     def _user_forward(self, module: Any, qualname: Optional[str]) -> Optional[Callable[[np.ndarray], np.ndarray]]:
         if not qualname:
@@ -227,9 +245,12 @@ class ActivationProbe:
     def run(self) -> list[Trial]:
         trials: list[Trial] = []
         order = ["(N, n)", "(n, 1)", "(n,)", "(1, n)"] if self.cls is not None else ["(n,)", "(N, n)", "(n, 1)", "(1, n)"]
+        # One sample's values shared by (n,), (n, 1) and (1, n), so that their errors compare.
+        sample = _logits(self.rng, (N_CLASSES,))
+        batch = _logits(self.rng, (N_BATCH, N_CLASSES))
         for label in order:
             shape = SHAPES[label]
-            z = _logits(self.rng, shape)
+            z = batch.copy() if shape == (N_BATCH, N_CLASSES) else sample.reshape(shape).copy()
             try:
                 s = self.forward(z)
             except FATAL:
@@ -282,8 +303,10 @@ class ActivationProbe:
             return None
         instance = getattr(func, "__self__", None)
         before = dict(vars(instance)) if instance is not None and hasattr(instance, "__dict__") else {}
+        passed = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         with _quiet():
-            result = func(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+            result = func(*passed)
+        self.last_mutation = _mutation(names, args, passed)
         array = _as_array(result)
         if array is None and instance is not None:
             array = _changed_attribute(instance, before)
@@ -302,7 +325,8 @@ class ActivationProbe:
             return []
         positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
         where = "after forward(z)" if stateful else ""
-        if len(positional) == 0 and stateful:
+        feeding = bool(self.spec.get("feed"))  # a call site's argument: only calls that take it
+        if len(positional) == 0 and stateful and not feeding:
             # backward() reading the cache: the derivative at z, as a Jacobian or its diagonal
             result = self._safe(lambda: self._call(z, {}, names), f"{label} no-argument call")
             if result is not None:
@@ -312,17 +336,20 @@ class ActivationProbe:
         if len(positional) == 1:
             name = positional[0]
             grad_named = bool(GRAD_NAME.match(name))
-            if stateful or grad_named:
+            if (stateful or grad_named) and not feeding:
                 trial = self._vjp_trial(label, z, s, names, name, {}, where)
                 if trial is not None:
                     found.append(trial)
             if not (stateful and grad_named):
-                for kind, x in (("logits", z), ("activations", s)):
+                for kind, x in self._inputs(z, s):
+                    self.last_mutation = None
                     result = self._safe(lambda: self._call(z, {name: x}, names), f"{label} {kind}")
+                    mutation = self.last_mutation
                     if result is not None:
                         desc = f"`{self._name()}({'z' if kind == 'logits' else 's'})` with {kind} {label}"
                         trial = self._unary_trial(desc, z, s, x, result, kind)
                         if trial is not None:
+                            trial.mutation = mutation
                             found.append(trial)
         if len(positional) == 2:
             first, second = positional
@@ -332,7 +359,7 @@ class ActivationProbe:
             elif GRAD_NAME.match(second) and not GRAD_NAME.match(first):
                 pairs = [(first, second)]
             for x_name, g_name in pairs:
-                for kind, x in (("logits", z), ("activations", s)):
+                for kind, x in self._inputs(z, s):
                     trial = self._vjp_trial(label, z, s, names, g_name, {x_name: x}, where, kind, x_name)
                     if trial is not None:
                         found.append(trial)
@@ -340,6 +367,12 @@ class ActivationProbe:
 
     def _name(self) -> str:
         return self.spec["qualname"].split(".")[-1]
+
+    def _inputs(self, z: np.ndarray, s: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """The inputs to feed: both, or only the one a call site passes (`feed`)."""
+        both = [("logits", z), ("activations", s)]
+        feed = self.spec.get("feed")
+        return [pair for pair in both if pair[0] == feed] if feed else both
 
     def _safe(self, call: Callable[[], Optional[np.ndarray]], what: str) -> Optional[np.ndarray]:
         try:
@@ -356,7 +389,10 @@ class ActivationProbe:
         numeric = self.kind is None
         batched = len(shape) == 2 and shape[0] == N_BATCH
         alternatives = []
-        if result.size == m * m:
+        jacobian_shapes = {(m, m), shape + shape}
+        if len(shape) == 2:
+            jacobian_shapes.add((shape[0], shape[1], shape[1]))
+        if result.size == m * m and result.shape in jacobian_shapes:
             got = result.reshape(m, m)
             expected = jac
             form = f"({m}, {m}) Jacobian"
@@ -371,11 +407,12 @@ class ActivationProbe:
             alternatives = [(label, _blocks(value)) for label, value in self._swapped_jacobians(z, s)]
             recompute = (lambda: _blocks(self.jacobian(z, richardson=True))) if numeric else None
             desc_shape = result.shape
-        elif result.size == m:
+        elif result.shape == shape or result.shape == (m,):
             got = result.reshape(shape)
             expected = np.diag(jac).reshape(shape)
             form = "the Jacobian's diagonal (elementwise derivative)"
             alternatives = [(label, np.diag(value).reshape(shape)) for label, value in self._swapped_jacobians(z, s)]
+            alternatives.append((RETURNS_FORWARD, s))
             recompute = (lambda: np.diag(self.jacobian(z, richardson=True)).reshape(shape)) if numeric else None
             desc_shape = result.shape
             if not self._is_diagonal(jac):
@@ -384,7 +421,7 @@ class ActivationProbe:
                 got = np.diag(result.reshape(-1))
                 expected = jac
                 form = "a vector, read as the Jacobian's diagonal"
-                alternatives = []
+                alternatives = [(RETURNS_FORWARD, np.diag(s.reshape(-1)))]
                 recompute = (lambda: self.jacobian(z, richardson=True)) if numeric else None
         else:
             self.errors.append(f"{desc}: result shape {result.shape} is not a Jacobian, per-sample Jacobians or a diagonal")
@@ -424,7 +461,10 @@ class ActivationProbe:
                  "and the off-diagonal terms are missing", np.diag(-flat**2)),
                 ("the diagonal holds -s_i*s_i, the off-diagonal formula (the diagonal value is overwritten)", -outer),
                 ("the outer product s s^T is added instead of subtracted", np.diag(flat) + outer),
-                ("the outer product is s_i*s_i on every row instead of s_i*s_j", np.where(mask, np.diag(flat) - flat[:, None] ** 2, 0.0)),
+                (SAME_INDEX, np.where(mask, np.diag(flat) - flat[:, None] ** 2, 0.0)),
+                (SAME_INDEX, np.where(mask, np.diag(flat) - flat[None, :] ** 2, 0.0)),
+                ("the scalar s.s (np.dot(s, s.T) of a 1-D s) is subtracted from every entry instead of the outer product s s^T",
+                 np.where(mask, np.diag(flat) - _block_sums(s), 0.0)),
             ]
         try:
             out.append((SWAP_ACT, self.jacobian(s)))
@@ -450,7 +490,9 @@ class ActivationProbe:
         g1 = self.rng.normal(size=shape)
         g2 = self.rng.normal(size=shape)
         what = f"{label} {kind} upstream `{g_name}`"
+        self.last_mutation = None
         r1 = self._safe(lambda: self._call(z, {**values, g_name: g1}, names), what)
+        mutation = self.last_mutation
         if r1 is None:
             return None
         r2 = self._safe(lambda: self._call(z, {**values, g_name: g2}, names), what)
@@ -507,8 +549,9 @@ class ActivationProbe:
             f"{desc} -> VJP {shape}",
             got,
             expected,
-            _describe(z),
+            {"z": _describe(z), "upstream": _describe(g1)},
             alternatives,
+            mutation=mutation,
             numeric=self.kind is None,
             recompute=(lambda: (self.jacobian(z, richardson=True).T @ flat_g).reshape(shape)) if self.kind is None else None,
             note=note,
@@ -517,6 +560,12 @@ class ActivationProbe:
         )
 
 
+DOUBLE_SOFTMAX = (
+    "the fused softmax + cross-entropy gradient p - y is passed through the softmax Jacobian again "
+    "(double softmax derivative)"
+)
+SAME_INDEX = "both factors of the outer product are indexed the same way: -s_i^2 (or -s_j^2) off the diagonal instead of -s_i*s_j"
+RETURNS_FORWARD = "it returns the forward's value f(z) itself, not its derivative"
 SWAP_PRE = "activation and pre-activation swapped: the activation-convention formula is evaluated at the pre-activation z"
 SWAP_ACT = "activation and pre-activation swapped: the derivative is evaluated at the activation s = f(z) (the nonlinearity applied twice)"
 
@@ -534,6 +583,17 @@ def _jacobian_formula_at(x: np.ndarray) -> np.ndarray:
     return full
 
 
+def _block_sums(s: np.ndarray) -> np.ndarray:
+    """Per-sample sum of squares, spread over each sample's (n, n) block."""
+    column = s.ndim == 2 and s.shape[1] == 1 and s.shape[0] > 1
+    rows = s.reshape(1, -1) if (s.ndim == 1 or column) else s.reshape(-1, s.shape[-1])
+    count, n = rows.shape
+    full = np.zeros((count * n, count * n))
+    for b in range(count):
+        full[b * n : (b + 1) * n, b * n : (b + 1) * n] = np.sum(rows[b] ** 2)
+    return full
+
+
 def _blocks(full: np.ndarray) -> np.ndarray:
     return np.stack([full[b * N_CLASSES : (b + 1) * N_CLASSES, b * N_CLASSES : (b + 1) * N_CLASSES] for b in range(N_BATCH)])
 
@@ -543,6 +603,17 @@ def _close(a: np.ndarray, b: np.ndarray, tolerance: float = 1e-6) -> bool:
         return bool(np.shape(a) == np.shape(b)) and compare(a, b).rel_error <= tolerance
     except (ValueError, IndexError):
         return False
+
+
+def _mutation(names: list[str], originals: list[Any], passed: list[Any]) -> Optional[dict]:
+    """The first array argument the call modified in place (GL402), if any."""
+    for name, original, after in zip(names, originals, passed):
+        if isinstance(original, np.ndarray) and isinstance(after, np.ndarray) and original.shape == after.shape:
+            changed = ~np.isclose(original, after, rtol=0, atol=0, equal_nan=True)
+            if np.any(changed):
+                index = tuple(int(i) for i in np.argwhere(changed)[0])
+                return {"name": name, "index": index, "before": float(original[index]), "after": float(after[index])}
+    return None
 
 
 def _changed_attribute(instance: Any, before: dict) -> Optional[np.ndarray]:
@@ -576,9 +647,11 @@ class LossProbe:
     def _fused(self) -> bool:
         return self.kind in ("softmax_cross_entropy", "sigmoid_binary_cross_entropy")
 
-    def _inputs(self, shape: tuple[int, ...], labels: str) -> tuple[np.ndarray, np.ndarray]:
+    def _inputs(self, shape: tuple[int, ...], labels: str, domain: str = "logits") -> tuple[np.ndarray, np.ndarray]:
         rng = self.rng
-        if self.kind in ("binary_cross_entropy",):
+        if self.kind is None and domain == "probabilities":
+            p = refs.activation_forward("softmax", rng.normal(size=shape))
+        elif self.kind in ("binary_cross_entropy",):
             p = rng.uniform(0.1, 0.9, size=shape)
         elif self.kind == "cross_entropy":
             p = refs.activation_forward("softmax", rng.normal(size=shape))
@@ -590,7 +663,7 @@ class LossProbe:
             y = y if len(shape) == 2 else np.asarray(y[0])
         elif self.kind in ("binary_cross_entropy", "sigmoid_binary_cross_entropy"):
             y = (rng.random(size=shape) < 0.5).astype(np.float64)
-        elif self.kind == "mse" or self.kind is None:
+        elif self.kind == "mse":
             y = rng.normal(size=shape)
         else:
             y = np.zeros(shape)
@@ -617,19 +690,60 @@ class LossProbe:
         batch = shape[0] if len(shape) == 2 else 1
         if self.user_forward is not None:
             value = self._user_loss(p, y)
+            scale = 1.0 if value.size == 1 else float(value.size)
+
+            def reductions(label: str, grad: np.ndarray) -> list[tuple[str, np.ndarray, bool]]:
+                if value.size == 1:
+                    return [(f"{label}the loss's own reduction", grad, True)]
+                return [(f"{label}sum over samples", grad, True), (f"{label}mean over samples (/{scale:g})", grad / scale, True)]
+
             grad = refs.numeric_jacobian(lambda q: np.sum(self._user_loss(q, y)), p).reshape(shape)
-            if value.size == 1:
-                return [("the loss's own reduction", grad, True)]
-            return [("sum over samples", grad, True), (f"mean over samples (/{value.size})", grad / value.size, True)]
+            out = reductions("", grad)
+            if np.all(p > 0) and np.all(p < 1):
+                # The fused convention: the gradient with respect to the logits of the loss
+                # of softmax(z) (rows summing to 1) or sigmoid(z), evaluated where f(z) = p;
+                # correct when the softmax/sigmoid layer's backward passes it through.
+                if np.allclose(np.sum(p, axis=-1), 1.0):
+                    logits = np.log(p)
+                    fused = refs.numeric_jacobian(
+                        lambda z: np.sum(self._user_loss(refs.activation_forward("softmax", z), y)), logits
+                    ).reshape(shape)
+                    out += reductions("fused with the softmax (the gradient with respect to its logits), ", fused)
+                logits = np.log(p / (1 - p))
+                fused = refs.numeric_jacobian(
+                    lambda z: np.sum(self._user_loss(refs.activation_forward("sigmoid", z), y)), logits
+                ).reshape(shape)
+                out += reductions("fused with the sigmoid (the gradient with respect to its logits), ", fused)
+            return out
         grad = refs.loss_gradient(self.kind, p, y)
         out = [("sum", grad, False)]
         if batch > 1:
             out.append((f"mean over the batch (/{batch})", grad / batch, False))
-        if p.size > batch:
+        if p.size > batch and self.kind in ("mse", "binary_cross_entropy", "sigmoid_binary_cross_entropy"):
             out.append((f"mean over all {p.size} entries", grad / p.size, False))
         if self.kind == "mse":
             out += [(f"{text}, with the 1/2 convention", value / 2.0, False) for text, value, _ in list(out)]
         return out
+
+    def _prepare(self, shape_label: str, labels: str, labels_desc: str) -> Optional[tuple]:
+        """Inputs in the first domain where the loss is finite, and the reference gradients."""
+        domains = ["logits", "probabilities"] if self.kind is None else ["logits"]
+        for domain in domains:
+            try:
+                p, y = self._inputs(SHAPES[shape_label], labels, domain)
+                candidates = self._references(p, y)
+            except FATAL:
+                raise
+            except Exception as error:  # noqa: BLE001
+                self.errors.append(f"loss on {shape_label} {domain} {labels_desc}: {type(error).__name__}: {error}")
+                continue
+            if not all(np.all(np.isfinite(c[1])) for c in candidates):
+                self.errors.append(f"loss on {shape_label} {domain} {labels_desc}: not finite")
+            elif not any(np.any(np.abs(c[1]) > 1e-12) for c in candidates):
+                self.errors.append(f"loss on {shape_label} {domain} {labels_desc}: its gradient is zero there (clipped?)")
+            else:
+                return p, y, candidates, domain
+        return None
 
     def run(self) -> list[Trial]:
         trials: list[Trial] = []
@@ -639,22 +753,24 @@ class LossProbe:
         shapes = ["(N, n)", "(n,)"]
         for shape_label in shapes:
             for labels in label_kinds:
+                if labels == "indices" and shape_label == "(n,)" and self.kind is None:
+                    continue  # one scalar label: too degenerate to judge an unknown loss by
                 if labels == "one-hot" and self.kind is None:
                     labels_desc = "targets"
                 else:
                     labels_desc = f"{labels} targets"
-                try:
-                    p, y = self._inputs(SHAPES[shape_label], labels)
-                    candidates = self._references(p, y)
-                except FATAL:
-                    raise
-                except Exception as error:  # noqa: BLE001
-                    self.errors.append(f"loss on {shape_label} {labels_desc}: {type(error).__name__}: {error}")
+                prepared = self._prepare(shape_label, labels, labels_desc)
+                if prepared is None:
                     continue
+                p, y, candidates, domain = prepared
                 inputs = [("logits", p)]
                 if self._fused():
                     forward = "softmax" if self.kind == "softmax_cross_entropy" else "sigmoid"
                     inputs.append(("activations", refs.activation_forward(forward, p)))
+                elif self.kind is None and domain == "logits":
+                    # a fused loss class's backward often takes the probabilities it cached
+                    inputs.append(("softmax probabilities", refs.activation_forward("softmax", p)))
+                    inputs.append(("sigmoid probabilities", refs.activation_forward("sigmoid", p)))
                 for kind, x in inputs:
                     got = self._call(x, y, f"{shape_label} {kind} {labels_desc}")
                     if got is None:
@@ -666,12 +782,27 @@ class LossProbe:
                     best = min(candidates, key=lambda c: compare(got, c[1]).rel_error)
                     reduction, expected, numeric = best
                     what = "predictions" if not self._fused() else ("logits z" if kind == "logits" else "probabilities s = f(z)")
+                    if self.kind is None and kind != "logits":
+                        what = f"{kind} of the loss's input"
+                    if not np.any(np.abs(expected) > 1e-12):
+                        self.errors.append(f"{shape_label} {labels_desc}: the reference gradient is zero (uninformative)")
+                        continue
+                    alternatives = []
+                    probabilities = None
+                    if kind != "logits" and "softmax" in kind or kind == "activations" and self.kind == "softmax_cross_entropy":
+                        probabilities = x
+                    elif kind == "logits" and self.kind == "softmax_cross_entropy":
+                        probabilities = refs.activation_forward("softmax", x)
+                    if probabilities is not None:
+                        again = probabilities * (expected - np.sum(expected * probabilities, axis=-1, keepdims=True))
+                        alternatives.append((DOUBLE_SOFTMAX, again))
                     trials.append(
                         Trial(
                             f"`{self.spec['qualname']}` with {what} {shape_label} and {labels_desc}, {reduction}",
                             got,
                             expected,
                             {"prediction": _describe(x), "target": _describe(np.asarray(y, dtype=np.float64))},
+                            alternatives,
                             numeric=numeric,
                             batch=p.shape[0] if p.ndim == 2 else None,
                             classes=p.shape[-1],
@@ -745,19 +876,26 @@ def _order_loss_args(names: list[str], p: np.ndarray, y: Any) -> Optional[list[A
 
 def _verdict(trials: list[Trial], errors: list[str]) -> dict:
     if not trials:
+        raised = {e.split(": ", 1)[1] for e in errors if ": " in e}
+        if errors and len(raised) == 1:
+            return {"status": "unknown", "reason": f"it raised {raised.pop()} in every calling convention tried"}
         reason = "no calling convention fits"
         if errors:
             reason += ": " + "; ".join(dict.fromkeys(errors[:3]))
         return {"status": "unknown", "reason": reason}
     passing = [t for t in trials if t.measure().rel_error <= PASS_TOLERANCE]
     if passing:
-        best = min(passing, key=lambda t: t.measure().rel_error)
+        best = min(passing, key=lambda t: (round(t.measure().rel_error, 12), trials.index(t)))
         diagnosis = None
     else:
         # The closest convention, preferring one whose numbers show a known mistake.
         diagnosed = [(t, t.note or diagnose(t.got, t.expected, t.alternatives, batch=t.batch, classes=t.classes)) for t in trials]
         named = [pair for pair in diagnosed if pair[1]]
-        best, diagnosis = min(named or diagnosed, key=lambda pair: pair[0].measure().rel_error)
+        if named:
+            # The most plausible convention (the order they are tried in) whose numbers a known mistake explains.
+            best, diagnosis = named[0]
+        else:
+            best, diagnosis = min(diagnosed, key=lambda pair: (round(pair[0].measure().rel_error, 9), trials.index(pair[0])))
     comparison = best.measure()
     if PASS_TOLERANCE < comparison.rel_error < CONFIRM_TOLERANCE and best.recompute is not None:
         best.expected = best.recompute()  # Richardson recheck of a numeric reference
@@ -772,6 +910,20 @@ def _verdict(trials: list[Trial], errors: list[str]) -> dict:
         status = "confirmed"
     else:
         status = "inconclusive"
+    if status == "passed" and best.mutation is not None:
+        mutation = best.mutation
+        status = "confirmed"
+        diagnosis = (
+            f"the values are right, but it modifies its argument `{mutation['name']}` in place "
+            "(the caller's array changes; copy it first)"
+        )
+        comparison = Comparison(
+            abs(mutation["after"] - mutation["before"]),
+            abs(mutation["after"] - mutation["before"]) / max(abs(mutation["before"]), abs(mutation["after"]), 1e-12),
+            tuple(mutation["index"]),
+            mutation["before"],
+            mutation["after"],
+        )
     return {
         "status": status,
         "convention": best.convention,
@@ -797,11 +949,67 @@ def _quiet():
         yield
 
 
+class FlowProbe:
+    """A loss's backward followed by a softmax layer's backward, as a training loop
+    chains them (GL203): the chain must give the gradient with respect to the logits."""
+
+    def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
+        self.loss = LossProbe(module, spec["loss"], rng)
+        self.activation = ActivationProbe(module, spec["activation"], rng)
+        self.rng = rng
+        self.errors: list[str] = []
+
+    def run(self) -> list[Trial]:
+        shape = SHAPES["(N, n)"]
+        z = _logits(self.rng, shape)
+        p = refs.activation_forward("softmax", z)
+        y = np.zeros(shape)
+        y[np.arange(shape[0]), self.rng.integers(0, shape[1], size=shape[0])] = 1.0
+        if self.loss.kind is None and self.loss.user_forward is not None:
+            candidates = [c for c in self.loss._references(p, y) if "fused with the softmax" in c[0]]
+        elif self.loss.kind in ("softmax_cross_entropy", "cross_entropy"):
+            fused = refs.loss_gradient("softmax_cross_entropy", z, y)
+            candidates = [("sum", fused, False), (f"mean over the batch (/{shape[0]})", fused / shape[0], False)]
+        else:
+            raise Unknown("the loss is not a cross-entropy of a softmax output")
+        if not candidates:
+            raise Unknown("the loss's gradient with respect to the logits could not be formed")
+        g = self.loss._call(p, y, "the loss's backward")
+        if g is None or g.size != p.size:
+            raise Unknown("the loss's backward could not be called on probabilities: " + "; ".join(self.loss.errors[:2]))
+        g = g.reshape(shape)
+        reduction, expected, _ = min(candidates, key=lambda c: compare(g, c[1]).rel_error)
+        func, names, stateful = self.activation._callable(z)
+        positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
+        if not stateful or len(positional) != 1:
+            raise Unknown("the softmax layer's backward does not take one upstream gradient after its forward")
+        got = self.activation._call(z, {positional[0]: g}, names)
+        if got is None or got.size != p.size:
+            raise Unknown("the softmax layer's backward gave no result of the input's shape")
+        got = got.reshape(shape)
+        again = p * (expected - np.sum(expected * p, axis=-1, keepdims=True))
+        loss_name, act_name = self.loss.spec["qualname"], self.activation.spec["qualname"]
+        return [
+            Trial(
+                f"`{act_name}({loss_name}(p, y))` after forward(z) on z (N, n), one-hot targets, {reduction}",
+                got,
+                expected,
+                {"z": _describe(z), "target": _describe(y)},
+                [(DOUBLE_SOFTMAX, again)],
+                batch=shape[0],
+                classes=shape[1],
+            )
+        ]
+
+
 def check_target(module: Any, spec: dict, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     try:
         role = spec.get("role", "activation")
-        probe = LossProbe(module, spec, rng) if role == "loss" else ActivationProbe(module, spec, rng)
+        if role == "flow":
+            probe: Any = FlowProbe(module, spec, rng)
+        else:
+            probe = LossProbe(module, spec, rng) if role == "loss" else ActivationProbe(module, spec, rng)
         with np.errstate(all="ignore"):
             trials = probe.run()
         return _verdict(trials, probe.errors)

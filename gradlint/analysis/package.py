@@ -1,0 +1,93 @@
+"""The modules of one package, analysed on demand for cross-module pairings.
+
+`PackageModules` implements the `Package` protocol of
+`gradlint.analysis.gradient_flow`: given the module doing an import and the
+imported module's name (and relative level), it returns that module's
+`ModuleAnalysis`, parsing it at most once and only when a rule asks (GL203 asks
+only when a layer or loss class is imported, not defined locally).
+
+The engine provides one instance per run (`ModuleAnalysis.package`); modules
+outside a package (no `__init__.py` beside them) resolve imports against their
+own directory, as Python does for a script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from gradlint.analysis import ModuleAnalysis
+
+
+class PackageModules:
+    """Lazily parsed sibling modules, shared by every module checked in one run."""
+
+    def __init__(self, sources: "Optional[dict[str, str]]" = None) -> None:
+        # sources: path -> text already in memory (editors, tests); else read from disk
+        self._sources = {str(Path(k).resolve()): v for k, v in (sources or {}).items()}
+        self._analyses: dict[str, Optional[ModuleAnalysis]] = {}
+
+    def adopt(self, analysis: "ModuleAnalysis") -> None:
+        """Register an analysis the engine already built (no second parse)."""
+        self._analyses[str(Path(analysis.filename).resolve())] = analysis
+        analysis.package = self
+
+    def module_for_import(self, importer: "ModuleAnalysis", module: str, level: int) -> "Optional[ModuleAnalysis]":
+        path = self._module_path(Path(importer.filename).resolve(), module, level)
+        if path is None:
+            return None
+        return self._analysis_of(path)
+
+    # -- resolution ------------------------------------------------------------
+    @staticmethod
+    def _package_root(directory: Path) -> Path:
+        """The directory above the outermost package containing `directory`."""
+        current = directory
+        while (current / "__init__.py").exists() and current.parent != current:
+            current = current.parent
+        return current
+
+    def _module_path(self, importer: Path, module: str, level: int) -> Optional[Path]:
+        parts = [p for p in module.split(".") if p]
+        if level > 0:
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+        else:
+            base = self._package_root(importer.parent)
+            if not parts:
+                return None
+        candidate = base.joinpath(*parts)
+        for path in (candidate.with_suffix(".py"), candidate / "__init__.py"):
+            if str(path) in self._sources or path.is_file():
+                return path
+        if level == 0:
+            sibling = importer.parent.joinpath(*parts)
+            for path in (sibling.with_suffix(".py"), sibling / "__init__.py"):
+                if str(path) in self._sources or path.is_file():
+                    return path
+        return None
+
+    def _analysis_of(self, path: Path) -> "Optional[ModuleAnalysis]":
+        key = str(path)
+        if key in self._analyses:
+            return self._analyses[key]
+        self._analyses[key] = None  # guards import cycles
+        text = self._sources.get(key)
+        if text is None:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return None
+        import libcst as cst
+
+        from gradlint.analysis import ModuleAnalysis
+
+        try:
+            module = cst.parse_module(text)
+        except (cst.ParserSyntaxError, RecursionError, MemoryError):
+            return None
+        analysis = ModuleAnalysis(module, key, text, package=self)
+        self._analyses[key] = analysis
+        return analysis

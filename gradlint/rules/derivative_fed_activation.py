@@ -1,0 +1,313 @@
+"""GL202 derivative-fed-activation: the nonlinearity applied again to a value that already went through it."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.semantics import Convention, Role
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+
+class DerivativeFedActivation(Rule):
+    code = "GL202"
+    name = "derivative-fed-activation"
+    severity = Severity.ERROR
+    summary = "A derivative that applies the forward itself is given the forward's output, so the nonlinearity is applied twice."
+    what_it_does = """
+        Finds calls of a *logit-convention* derivative (one that applies the forward to its
+        argument: `sigmoid(z) * (1 - sigmoid(z))`, `s = softmax(z)`, `1 - np.tanh(x)**2`)
+        whose argument is already an activation (the output of a forward call, a value a
+        layer's `forward` stored after the nonlinearity such as `self.output`, an element of a
+        list of activations). Also finds a backward that applies the forward to its own
+        cached output (`s = self.forward(self.out)`).
+        """
+    why_bad = """
+        The derivative is evaluated at `f(f(z))` instead of `f(z)`: `sigmoid(sigmoid(z))` lies
+        in (0.5, 0.73), so the computed slope has nothing to do with the true one. The network
+        still trains a little, which makes the bug hard to notice.
+        """
+    example = """
+        def sigmoid_prime(z):
+            return sigmoid(z) * (1 - sigmoid(z))
+
+        a = sigmoid(W @ x + b)
+        delta = grad * sigmoid_prime(a)
+        """
+    use_instead = """
+        z = W @ x + b
+        a = sigmoid(z)
+        delta = grad * sigmoid_prime(z)   # or a * (1 - a)
+        """
+    references = ("Logistic function derivative: https://en.wikipedia.org/wiki/Logistic_function#Derivative",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def sigmoid_derivative(z):
+                return sigmoid(z) * (1 - sigmoid(z))
+
+            def backprop(weights, biases, x, y):
+                activations = [x]
+                for w, b in zip(weights, biases):
+                    activations.append(sigmoid(np.dot(w, activations[-1]) + b))
+                deltas = [(activations[-1] - y) * sigmoid_derivative(activations[-1])]
+                for i in range(len(weights) - 2, -1, -1):
+                    err = np.dot(weights[i + 1].T, deltas[0])
+                    deltas.insert(0, err * sigmoid_derivative(activations[i + 1]))
+                return deltas
+            """,
+            line=13,
+            message="already a sigmoid output",
+            why="free functions: a list of activations fed to a logit-convention derivative",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Sigmoid:
+                def forward(self, x):
+                    self.out = 1 / (1 + np.exp(-x))
+                    return self.out
+
+                def backward(self, grad):
+                    s = self.forward(self.out)
+                    return grad * s * (1 - s)
+            """,
+            line=9,
+            message="self.out",
+            why="a layer's backward applying the forward to its own cached output",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def tanh_grad(x):
+                return 1 - np.tanh(x) ** 2
+
+            def rnn_backward(dh, W, x, b):
+                h = np.tanh(W @ x + b)
+                return dh * tanh_grad(h)
+            """,
+            line=8,
+            message="tanh_grad applies the tanh",
+            why="an RNN step: tanh output fed to a logit-convention tanh derivative",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+                return e / np.sum(e, axis=-1, keepdims=True)
+
+            def softmax_jacobian(z):
+                s = softmax(z)
+                return np.diag(s) - np.outer(s, s)
+
+            def head_backward(logits, dprobs):
+                probs = softmax(logits)
+                return softmax_jacobian(probs) @ dprobs
+            """,
+            line=13,
+            message="already a softmax output",
+            why="a full softmax Jacobian in the logit convention fed the probabilities",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def sigmoid_prime(x):
+                s = sigmoid(x)
+                return s * (1 - s)
+
+            class Activation:
+                def __init__(self, activation, activation_prime):
+                    self.activation = activation
+                    self.activation_prime = activation_prime
+
+                def forward(self, input):
+                    self.output = self.activation(input)
+                    return self.output
+
+                def backward(self, output_gradient):
+                    return output_gradient * self.activation_prime(self.output)
+
+            class Sigmoid(Activation):
+                def __init__(self):
+                    super().__init__(sigmoid, sigmoid_prime)
+            """,
+            line=20,
+            message="self.activation_prime",
+            why="the class form: the cached output fed to a subclass-supplied logit-convention derivative",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def sigmoid_prime(z):
+                return sigmoid(z) * (1 - sigmoid(z))
+
+            def backprop(W, b, x, grad):
+                z = W @ x + b
+                a = sigmoid(z)
+                return grad * sigmoid_prime(z)
+            """,
+            why="a logit-convention derivative fed the pre-activation",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def dsigmoid(s):
+                return s * (1 - s)
+
+            def backprop(W, x, grad):
+                a = sigmoid(W @ x)
+                return grad * dsigmoid(a)
+            """,
+            why="an activation-convention derivative fed the activation",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def relu(x):
+                return np.maximum(0, x)
+
+            def relu_prime(x):
+                return (relu(x) > 0).astype(float)
+
+            def backward(W, x, grad):
+                a = relu(W @ x)
+                return grad * relu_prime(a)
+            """,
+            why="relu(relu(z)) == relu(z): the convention does not matter",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            class Sigmoid:
+                def forward(self, x):
+                    self.input = x
+                    return sigmoid(x)
+
+                def backward(self, grad):
+                    s = sigmoid(self.input)
+                    return grad * s * (1 - s)
+            """,
+            why="the backward applies the forward to the cached input",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def sigmoid_prime(a):
+                return sigmoid(a) * (1 - sigmoid(a))
+
+            def backward(W, x, b, grad):
+                z = W @ x + b
+                return grad * sigmoid_prime(z)
+            """,
+            why="the parameter is named a but the call passes the pre-activation",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def forward(x, W1, W2):
+                h = np.tanh(W1 @ x)
+                return sigmoid(np.tanh(h))
+            """,
+            why="stacked nonlinearities in a forward pass are a model choice, not a derivative bug",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        semantics = analysis.semantics
+        reported: set[int] = set()
+        for call in semantics.derivative_calls:
+            derivative = call.derivative
+            if id(call.call) in reported or call.argument is None:
+                continue
+            if derivative.convention is not Convention.LOGIT or not derivative.forward_kind.convention_matters:
+                continue
+            role = semantics.role_of(call.argument, at=call.call)
+            if role is None or role.role is not Role.ACTIVATION:
+                continue
+            reported.add(id(call.call))
+            callee = analysis.code_for(call.call.func)
+            if call.target.via and ", set to " in call.target.via:
+                callee = f"{callee} (set to {call.target.via.split(', set to ', 1)[1]})"
+            kind = derivative.forward_kind.label
+            argument = analysis.code_for(call.argument)
+            yield Finding(
+                call.call,
+                f"{callee} {derivative.evidence.removeprefix('it ')}, but is "
+                f"passed {argument}, already a {_kind_of(role.forward_kind, kind)} output ({role.explanation}): the "
+                f"nonlinearity is applied twice; pass the pre-activation instead",
+            )
+        yield from self._backward_reapplies(analysis, reported)
+
+    def _backward_reapplies(self, analysis: ModuleAnalysis, reported: set[int]) -> Iterator[Finding]:
+        """A backward applying the forward to a value that is already its output."""
+        semantics = analysis.semantics
+        for function in analysis.index.nodes(cst.FunctionDef):
+            if not semantics.is_backward(function):
+                continue
+            for call in analysis.index.nodes_in(function, cst.Call):
+                if id(call) in reported:
+                    continue
+                application = semantics.nonlinearity_applied(call)
+                if application is None:
+                    continue
+                kinds, argument = application
+                if not all(kind.convention_matters for kind in kinds):
+                    continue
+                role = semantics.role_of(argument, at=call)
+                if role is None or role.role is not Role.ACTIVATION:
+                    continue
+                if role.forward_kind is not None and role.forward_kind not in kinds:
+                    continue
+                reported.add(id(call))
+                kind = "/".join(sorted(k.label for k in kinds))
+                yield Finding(
+                    call,
+                    f"{analysis.code_for(call)} in {function.name.value} applies the {kind} to "
+                    f"{analysis.code_for(argument)}, which is already its output ({role.explanation}): the "
+                    f"nonlinearity is applied twice; use the cached output directly",
+                )
+
+
+def _kind_of(kind: object, default: str) -> str:
+    label = getattr(kind, "label", None)
+    return label if isinstance(label, str) else default

@@ -1,0 +1,508 @@
+"""GL205 derivative-of-wrong-function: a derivative whose formula belongs to another forward."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.algebra import expand, mixed_logistic_form
+from gradlint.analysis.jacobians import arithmetic_roots, formula_sites, resolve, scope_for
+from gradlint.analysis.semantics import BACKWARD_METHODS, ForwardKind, Role, RoleEvidence
+from gradlint.analysis.syntax import dotted_name, walk
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+_RIGHT_FORMULA = {
+    ForwardKind.SIGMOID: "s*(1-s)",
+    ForwardKind.TANH: "1 - t**2",
+    ForwardKind.SOFTMAX: "the Jacobian diag(s) - s s^T (or the VJP s*(g - sum(g*s)))",
+    ForwardKind.RELU: "(x > 0)",
+    ForwardKind.LEAKY_RELU: "1 where x > 0, else the slope",
+}
+_FORMULA_NAME = {"logistic": "the sigmoid derivative s*(1-s)", "tanh": "the tanh derivative 1 - t**2"}
+# Which forwards each formula is wrong for (softmax + s*(1-s) is GL102's).
+_WRONG_FOR = {
+    "logistic": (ForwardKind.TANH, ForwardKind.RELU, ForwardKind.LEAKY_RELU),
+    "tanh": (ForwardKind.SIGMOID, ForwardKind.SOFTMAX, ForwardKind.RELU, ForwardKind.LEAKY_RELU),
+}
+_DERIVATIVE_NAME = re.compile(
+    r"^(?:d_?|der_?|deriv_?|derivative_?|grad_?|diff_?)(?P<a>\w+)$|^(?P<b>\w+?)_?(?:prime|derivative|deriv|der|grad|gradient|backward|diff|_d)$",
+    re.IGNORECASE,
+)
+_DERIVATIVE_CONTEXT = re.compile(r"prime|deriv|grad|backward|backprop|bprop|delta|train|fit|update|step", re.IGNORECASE)
+_SELF_RETURNING = (ForwardKind.SOFTMAX, ForwardKind.SIGMOID, ForwardKind.TANH, ForwardKind.RELU, ForwardKind.LEAKY_RELU)
+
+
+class DerivativeOfWrongFunction(Rule):
+    code = "GL205"
+    name = "derivative-of-wrong-function"
+    severity = Severity.ERROR
+    summary = "The derivative's formula belongs to a different function than its forward (or is the forward itself)."
+    what_it_does = """
+        Judges each derivative formula against the forward that produced its input, decided
+        from bodies: the forward defined in the same class (a layer's `forward`), the module
+        function the derivative is named after (`tanh` / `tanh_prime`), or the forward whose
+        output is handed to it. It reports:
+
+        - a sigmoid formula `s*(1-s)` applied to a tanh or relu output, a tanh formula
+          `1 - t**2` applied to a sigmoid, softmax or relu output;
+        - a derivative (a layer's `backward`, or a function named as the derivative of a
+          module forward) that returns the forward's output itself (`return self.output`,
+          `grad * self.output`, `def softmax_prime(x): return softmax(x)`);
+        - `s*(1-z)`: the logistic derivative with one factor taken from the activation and
+          the other from the pre-activation.
+        """
+    why_bad = """
+        The formula is the derivative of a different function, so the gradient is wrong
+        everywhere, while the code runs and the shapes agree. Typical causes: copying the
+        sigmoid layer to make a tanh layer, or mixing `self.input` and `self.output`.
+        """
+    example = """
+        class Tanh:
+            def forward(self, x):
+                self.out = np.tanh(x)
+                return self.out
+
+            def backward(self, grad):
+                return grad * self.out * (1 - self.out)
+        """
+    use_instead = """
+            def backward(self, grad):
+                return grad * (1 - self.out ** 2)
+        """
+    references = ("Derivatives of activation functions: https://en.wikipedia.org/wiki/Activation_function",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            class Tanh:
+                def forward(self, x):
+                    self.out = np.tanh(x)
+                    return self.out
+
+                def backward(self, grad):
+                    return grad * self.out * (1 - self.out)
+            """,
+            line=9,
+            message="tanh output",
+            why="layer class: the sigmoid formula in a tanh layer",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def sigmoid_prime(s):
+                return 1 - s ** 2
+            """,
+            line=7,
+            message="the tanh derivative 1 - t**2",
+            why="free function named after the module's sigmoid",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x))
+                return e / np.sum(e)
+
+            def softmax_derivative(x):
+                return softmax(x)
+            """,
+            line=8,
+            message="returns the softmax itself",
+            why="a softmax derivative returning the softmax",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, z):
+                    e = np.exp(z - z.max(axis=1, keepdims=True))
+                    self.output = e / e.sum(axis=1, keepdims=True)
+                    return self.output
+
+                def backward(self, dvalues):
+                    return dvalues * self.output
+            """,
+            line=10,
+            message="the softmax output itself",
+            why="batched layer: backward returns grad * s",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            class Sigmoid:
+                def forward(self, z):
+                    self.z = z
+                    self.a = sigmoid(z)
+                    return self.a
+
+                def backward(self, grad):
+                    return grad * self.a * (1 - self.z)
+            """,
+            line=13,
+            message="mixes",
+            why="s*(1-z): activation and pre-activation in one factor pair",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def train_step(W1, W2, X, Y, lr):
+                Z1 = W1 @ X
+                A1 = np.tanh(Z1)
+                A2 = 1 / (1 + np.exp(-(W2 @ A1)))
+                dZ2 = A2 - Y
+                dA1 = W2.T @ dZ2
+                dZ1 = dA1 * A1 * (1 - A1)
+                return dZ1 @ X.T
+            """,
+            line=9,
+            message="`A1` is a tanh output",
+            why="column layout training step: sigmoid formula on the tanh hidden layer",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Tanh:
+                def forward(self, x):
+                    self.out = np.tanh(x)
+                    return self.out
+
+                def backward(self, grad):
+                    return grad * (1 - self.out ** 2)
+            """,
+            why="the right formula",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            class GRUCell:
+                def forward(self, x, h):
+                    self.z = sigmoid(x @ self.Wz + h @ self.Uz)
+                    self.c = np.tanh(x @ self.Wc + h @ self.Uc)
+                    self.h = self.z * h + (1 - self.z) * self.c
+                    return np.tanh(self.h)
+
+                def backward(self, dh):
+                    dz = dh * self.z * (1 - self.z)
+                    dc = dh * (1 - self.c ** 2)
+                    return dz, dc
+            """,
+            why="a cell mixing sigmoid gates and tanh states: each formula matches its own value",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, z):
+                    e = np.exp(z - z.max())
+                    self.output = e / e.sum()
+                    return self.output
+
+                def backward(self, grad):
+                    return grad
+            """,
+            why="a pass-through backward (fused with the loss): not the softmax itself",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def sigmoid_prime(z):
+                return sigmoid(z) * (1 - sigmoid(z))
+            """,
+            why="logit convention: the forward applied inside",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def tanh(x):
+                return np.tanh(x)
+
+            def tanh_prime(x):
+                return 1 - np.tanh(x) ** 2
+            """,
+            why="tanh derivative in the logit convention",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Exp:
+                def forward(self, x):
+                    self.out = np.exp(x)
+                    return self.out
+
+                def backward(self, grad):
+                    return grad * self.out
+            """,
+            why="the exponential is its own derivative",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def mix(x, y):
+                t = np.tanh(x)
+                return t * (1 - y)
+            """,
+            why="no derivative context, no pre-activation",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        reported: set[int] = set()
+        roots = list(arithmetic_roots(analysis))
+        yield from self._wrong_formulas(analysis, roots, reported)
+        yield from self._returns_forward(analysis, reported)
+        yield from self._mixed_factors(analysis, roots, reported)
+
+    # -- a formula of another forward ------------------------------------------
+    def _wrong_formulas(self, analysis: ModuleAnalysis, roots: list[cst.BaseExpression], reported: set[int]) -> Iterator[Finding]:
+        for site in formula_sites(analysis, iter(roots), ("logistic", "tanh")):
+            if id(site.expression) in reported or not _derivative_context(analysis, site.expression):
+                continue
+            judged = _forward_of_value(analysis, site.atom)
+            if judged is None:
+                continue
+            kind, why = judged
+            if kind not in _WRONG_FOR[site.shape]:
+                continue
+            reported.add(id(site.expression))
+            yield Finding(
+                site.expression,
+                f"`{analysis.code_for(site.expression)}` is {_FORMULA_NAME[site.shape]}, but "
+                f"`{analysis.code_for(site.atom)}` is a {kind.label} output ({why}); the {kind.label} derivative "
+                f"is {_RIGHT_FORMULA[kind]}",
+            )
+
+    # -- the forward itself ------------------------------------------------------
+    def _returns_forward(self, analysis: ModuleAnalysis, reported: set[int]) -> Iterator[Finding]:
+        semantics = analysis.semantics
+        for function in analysis.index.nodes(cst.FunctionDef):
+            paired = _paired_forward(analysis, function)
+            if paired is None:
+                continue
+            kind, forward_name = paired
+            if kind not in _SELF_RETURNING:
+                continue
+            own = semantics.forward_of(function)
+            facts = semantics.facts(function)
+            if own is not None and own.kind is kind and analysis.index.class_of(function) is None:
+                returned = facts.returns[0] if facts.returns else function
+                if id(returned) not in reported:
+                    reported.add(id(returned))
+                    yield Finding(
+                        returned,
+                        f"{function.name.value} is named as the derivative of {forward_name} but returns the "
+                        f"{kind.label} itself (`{analysis.code_for(returned)}`); the {kind.label} derivative is "
+                        f"{_RIGHT_FORMULA[kind]}",
+                    )
+                continue
+            if analysis.index.class_of(function) is None:
+                continue
+            gradient = semantics.gradient_param(function)
+            for returned in facts.returns:
+                if id(returned) in reported:
+                    continue
+                activation = self._activation_times_gradient(analysis, returned, gradient, kind)
+                if activation is None:
+                    continue
+                reported.add(id(returned))
+                yield Finding(
+                    returned,
+                    f"{forward_name}'s backward returns `{analysis.code_for(returned)}`, the {kind.label} output "
+                    f"itself (`{analysis.code_for(activation)}`){' times the upstream gradient' if gradient else ''}; "
+                    f"only the exponential is its own derivative: the {kind.label} derivative is {_RIGHT_FORMULA[kind]}",
+                )
+
+    @staticmethod
+    def _activation_times_gradient(
+        analysis: ModuleAnalysis, returned: cst.BaseExpression, gradient: Optional[str], kind: ForwardKind
+    ) -> Optional[cst.BaseExpression]:
+        """The activation when `returned` is `s` or `gradient * s` with s the forward's output."""
+        value = resolve(analysis, returned)
+        atoms: dict[str, cst.BaseExpression] = {}
+
+        def key(node: cst.BaseExpression) -> str:
+            text = analysis.code_for(node)
+            atoms.setdefault(text, node)
+            return text
+
+        polynomial = expand(value, key)
+        if polynomial is None or len(polynomial.terms) != 1:
+            return None
+        monomial, coefficient = polynomial.terms[0]
+        if coefficient != 1:
+            return None
+        others = [atom for atom in monomial if atom != gradient]
+        if len(others) != 1 or (len(monomial) == 2 and gradient not in monomial) or len(monomial) > 2:
+            return None
+        activation = atoms[others[0]]
+        semantics = analysis.semantics
+        role = semantics.role_of(activation, at=returned)
+        if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not kind:
+            return None
+        if isinstance(activation, cst.Call):
+            applied = semantics.nonlinearity_applied(activation)
+            if applied is not None:
+                inner = semantics.role_of(applied[1], at=returned)
+                if inner is not None and inner.role is Role.ACTIVATION:
+                    return None  # the forward applied to its own output: GL202's finding
+        return activation
+
+    # -- s*(1-z) ---------------------------------------------------------------
+    def _mixed_factors(self, analysis: ModuleAnalysis, roots: list[cst.BaseExpression], reported: set[int]) -> Iterator[Finding]:
+        semantics = analysis.semantics
+        for root in roots:
+            if id(root) in reported:
+                continue
+            atoms: dict[str, cst.BaseExpression] = {}
+
+            def key(node: cst.BaseExpression) -> str:
+                text = analysis.code_for(node)
+                atoms.setdefault(text, node)
+                return text
+
+            polynomial = expand(root, key)
+            forms = mixed_logistic_form(polynomial)
+            if not forms or not _derivative_context(analysis, root):
+                continue
+            for form in forms:
+                first, second = atoms[form.first], atoms[form.second]
+                first_role = semantics.role_of(first)
+                second_role = semantics.role_of(second)
+                pair = _activation_and_input(first_role, second_role)
+                if pair is None:
+                    continue
+                activation_role, _ = pair
+                kind = activation_role.forward_kind
+                activation, preactivation = (first, second) if activation_role is first_role else (second, first)
+                reported.add(id(root))
+                yield Finding(
+                    root,
+                    f"`{analysis.code_for(root)}` mixes the {kind.label} output `{analysis.code_for(activation)}` "  # type: ignore[union-attr]
+                    f"and the pre-activation `{analysis.code_for(preactivation)}` in one factor pair; the "
+                    f"{kind.label} derivative is s*(1-s) with both factors the output "  # type: ignore[union-attr]
+                    f"`{analysis.code_for(activation)}`",
+                )
+                break
+
+
+def _activation_and_input(
+    first: Optional[RoleEvidence], second: Optional[RoleEvidence]
+) -> Optional[tuple[RoleEvidence, RoleEvidence]]:
+    for activation, preactivation in ((first, second), (second, first)):
+        if (
+            activation is not None
+            and preactivation is not None
+            and activation.role is Role.ACTIVATION
+            and activation.forward_kind in (ForwardKind.SIGMOID, ForwardKind.SOFTMAX)
+            and preactivation.role is Role.PREACTIVATION
+        ):
+            return activation, preactivation
+    return None
+
+
+def _derivative_context(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
+    """The expression sits in a derivative, a backward, or a training step."""
+    function = analysis.index.function_containing(node)
+    if function is None:
+        return False
+    semantics = analysis.semantics
+    if semantics.is_backward(function) or semantics.derivative_of(function) is not None:
+        return True
+    return bool(_DERIVATIVE_CONTEXT.search(function.name.value))
+
+
+def _forward_of_value(analysis: ModuleAnalysis, atom: cst.BaseExpression) -> Optional[tuple[ForwardKind, str]]:
+    """Which forward produced `atom`: its role, or (for a parameter) the forward its
+    function is the derivative of, by class or by name, or by what every caller passes."""
+    semantics = analysis.semantics
+    role = semantics.role_of(atom)
+    if role is not None and role.role is Role.ACTIVATION and role.forward_kind is not None:
+        return role.forward_kind, role.why
+    if role is not None:
+        return None
+    if not isinstance(atom, cst.Name):
+        return None
+    function = analysis.index.function_containing(atom)
+    if function is None or not scope_for(analysis, atom).is_unbound_parameter(analysis, atom.value, atom):
+        return None
+    callers = [
+        dc for dc in semantics.derivative_calls if dc.derivative.function is function and dc.argument is not None
+    ]
+    kinds = set()
+    for caller in callers:
+        caller_role = semantics.role_of(caller.argument, at=caller.call)  # type: ignore[arg-type]
+        if caller_role is None or caller_role.role is not Role.ACTIVATION:
+            kinds = set()
+            break
+        kinds.add(caller_role.forward_kind)
+    if len(kinds) == 1 and None not in kinds:
+        kind = kinds.pop()
+        return kind, f"every caller passes a {kind.label} output"  # type: ignore[union-attr]
+    paired = _paired_forward(analysis, function)
+    if paired is not None and not callers:
+        kind, forward_name = paired
+        return kind, f"{function.name.value} is named as the derivative of {forward_name}, a {kind.label} by its body"
+    return None
+
+
+def _paired_forward(analysis: ModuleAnalysis, function: cst.FunctionDef) -> Optional[tuple[ForwardKind, str]]:
+    """The forward `function` is the derivative of: its class's forward (for a backward
+    method), or the module function it is named after (`tanh` for `tanh_prime`)."""
+    semantics = analysis.semantics
+    cls = analysis.index.class_of(function)
+    if cls is not None:
+        info = semantics.class_info(cls)
+        if info.forward_kind is None or info.forward is function:
+            return None
+        if function.name.value in BACKWARD_METHODS or _DERIVATIVE_NAME.match(function.name.value):
+            return info.forward_kind, cls.name.value
+        return None
+    match = _DERIVATIVE_NAME.match(function.name.value)
+    if not match:
+        return None
+    base = (match.group("a") or match.group("b") or "").lower().strip("_")
+    for name, candidate in semantics.module_functions.items():
+        if name.lower() == base and isinstance(candidate, cst.FunctionDef) and candidate is not function:
+            info = semantics.forward_of(candidate)
+            if info is not None:
+                return info.kind, name
+    return None
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    return {n.value for n in walk(node) if isinstance(n, cst.Name)}
+
+
+def _dotted(node: cst.CSTNode) -> Optional[str]:
+    return dotted_name(node)

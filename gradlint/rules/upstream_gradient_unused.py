@@ -1,0 +1,352 @@
+"""GL204 upstream-gradient-unused: a backward that drops the gradient it is given."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.semantics import Semantics
+from gradlint.analysis.syntax import call_name, dotted_name, last_part
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+_DYNAMIC = frozenset({"locals", "vars", "eval", "exec", "globals"})
+_PASS_THROUGH = frozenset({"ones_like", "ones", "identity", "eye"})
+
+
+class UpstreamGradientUnused(Rule):
+    code = "GL204"
+    name = "upstream-gradient-unused"
+    severity = Severity.ERROR
+    summary = "A backward takes the upstream gradient and never uses it (or only feeds it to the nonlinearity)."
+    what_it_does = """
+        Finds a backward pass (a layer's `backward`, a `*_backward` function) whose upstream
+        gradient parameter (`grad`, `dout`, `dvalues`, `delta`, `output_error`,
+        `output_gradient`, `dA`, or the one parameter of a layer's `backward`) is never read,
+        or is read only as the argument of the nonlinearity (`1 - np.tanh(dA)**2`) while the
+        cache that holds the real input goes unused.
+        """
+    why_bad = """
+        The chain rule multiplies the local derivative by the gradient flowing back from
+        the loss. A backward that ignores it returns the local derivative alone, so every
+        earlier layer is trained on a gradient that does not depend on the loss at all; one
+        that evaluates the derivative at the gradient computes a meaningless number.
+        """
+    example = """
+        class Sigmoid:
+            def backward(self, dout):
+                return self.out * (1 - self.out)
+        """
+    use_instead = """
+        class Sigmoid:
+            def backward(self, dout):
+                return dout * self.out * (1 - self.out)
+        """
+    references = ("Backpropagation, the chain rule: https://en.wikipedia.org/wiki/Backpropagation",)
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            class Sigmoid:
+                def forward(self, x):
+                    self.out = 1 / (1 + np.exp(-x))
+                    return self.out
+
+                def backward(self, dout):
+                    return self.out * (1 - self.out)
+            """,
+            line=8,
+            message="never reads it",
+            why="a layer class whose backward returns the local derivative only",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def tanh_backward(dA, cache):
+                Z = cache
+                return 1 - np.tanh(dA) ** 2
+            """,
+            line=3,
+            message="only inside the nonlinearity",
+            why="a (dA, cache) function evaluating the derivative at the gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Dense:
+                def forward(self, inputs):
+                    self.inputs = inputs
+                    return inputs @ self.weights + self.biases
+
+                def backward(self, dvalues):
+                    self.dweights = self.inputs.T @ np.ones((self.inputs.shape[0], self.weights.shape[1]))
+                    self.dbiases = np.sum(self.biases, axis=0, keepdims=True)
+                    self.dinputs = self.weights.T
+            """,
+            line=8,
+            message="the gradients it computes ignore dvalues",
+            why="a dense layer whose parameter gradients ignore dvalues",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def relu_backward(delta, z):
+                return (z > 0).astype(float)
+            """,
+            line=3,
+            why="a free function: the relu mask without the incoming delta",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Sigmoid:
+                def forward(self, x):
+                    self.out = 1 / (1 + np.exp(-x))
+                    return self.out
+
+                def backward(self, dout):
+                    return dout * self.out * (1 - self.out)
+            """,
+            why="the gradient is used",
+        ),
+        Valid(
+            """
+            class Layer:
+                def forward(self, x):
+                    raise NotImplementedError
+
+                def backward(self, grad):
+                    raise NotImplementedError
+
+            class Identity(Layer):
+                def backward(self, grad):
+                    pass
+            """,
+            why="abstract and stub backwards",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class SoftmaxCrossEntropy:
+                def forward(self, logits, y):
+                    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+                    self.p = e / e.sum(axis=1, keepdims=True)
+                    self.y = y
+                    return -np.mean(np.log(self.p[range(len(y)), y] + 1e-12))
+
+                def backward(self, grad=1.0):
+                    d = self.p.copy()
+                    d[range(len(self.y)), self.y] -= 1
+                    return d / len(self.y)
+            """,
+            why="the last layer: a defaulted gradient parameter of 1",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    e = np.exp(x - x.max())
+                    self.out = e / e.sum()
+                    return self.out
+
+                def backward(self, grad):
+                    return np.ones_like(self.out)
+            """,
+            why="a pass-through softmax backward paired with a fused loss (the catalog's GL203 trap)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def tanh_backward(dA, cache):
+                Z = cache
+                return dA * (1 - np.tanh(Z) ** 2)
+            """,
+            why="the gradient multiplies the derivative at the cached pre-activation",
+        ),
+        Valid(
+            """
+            class Turtle:
+                def forward(self, distance):
+                    self.move(distance)
+
+                def backward(self, distance):
+                    self.move(-distance)
+
+                def move(self, d):
+                    self.x = getattr(self, "x", 0) + d
+            """,
+            why="not gradient code: the parameter is read",
+        ),
+        Valid(
+            """
+            class Tracker:
+                def backward(self, delta, *args, **kwargs):
+                    return self.handler(*args, **kwargs, **locals())
+            """,
+            why="dynamic access (locals()) may read it",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        semantics = analysis.semantics
+        for function in analysis.index.nodes(cst.FunctionDef):
+            if not semantics.is_backward(function):
+                continue
+            param = semantics.gradient_param(function)
+            if param is None or param in semantics.facts(function).defaults:
+                continue
+            if _is_stub(analysis, function) or _is_dynamic(analysis, function) or _passes_through(analysis, function):
+                continue
+            reads = _reads(analysis, semantics, function, param)
+            node = _param_node(function, param)
+            if node is None:
+                continue
+            qualname = semantics.qualname(function)
+            if not reads:
+                returns = any(r.value is not None for r in analysis.index.nodes_in(function, cst.Return))
+                consequence = (
+                    f"what it returns is the local derivative alone, not the chain-rule product with {param}"
+                    if returns
+                    else f"the gradients it computes ignore {param}, so they do not depend on the loss"
+                )
+                yield Finding(node, f"{qualname} takes the upstream gradient {param} but never reads it: {consequence}")
+                continue
+            inside = [_nonlinearity_around(analysis, semantics, read) for read in reads]
+            if all(call is not None for call in inside) and not _reads_other_inputs(analysis, semantics, function, param):
+                first = inside[0]
+                assert first is not None
+                yield Finding(
+                    node,
+                    f"{qualname} reads its upstream gradient {param} only inside the nonlinearity "
+                    f"({analysis.code_for(first)} on line {analysis.line_of(first)}) and never reads its cached input: "
+                    f"the derivative is evaluated at the gradient instead of the pre-activation, and {param} never "
+                    f"multiplies it",
+                )
+
+
+def _param_node(function: cst.FunctionDef, name: str) -> Optional[cst.Param]:
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value == name:
+            return param
+    return None
+
+
+def _is_stub(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool:
+    """`pass`, `...`, a docstring, `raise NotImplementedError`, or an abstract method."""
+    for decorator in function.decorators:
+        if last_part(dotted_name(decorator.decorator)) in ("abstractmethod", "abstractproperty", "overload"):
+            return True
+    index = analysis.index
+    if index.nodes_in(function, cst.Raise) and any(
+        "NotImplemented" in (dotted_name(r.exc.func if isinstance(r.exc, cst.Call) else r.exc) or "")
+        for r in index.nodes_in(function, cst.Raise)
+        if r.exc is not None
+    ):
+        return True
+    body = function.body
+    statements = body.body if isinstance(body, cst.IndentedBlock) else ()
+    meaningful = 0
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Pass):
+                    continue
+                if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
+                    continue
+                if isinstance(small, cst.Return) and (small.value is None or dotted_name(small.value) in ("None", "NotImplemented")):
+                    continue
+                meaningful += 1
+        else:
+            meaningful += 1
+    return meaningful == 0
+
+
+def _is_dynamic(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool:
+    return any(call_name(c) in _DYNAMIC for c in analysis.index.nodes_in(function, cst.Call))
+
+
+def _passes_through(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool:
+    """A backward returning `np.ones_like(...)`: a local derivative the caller multiplies (fused-loss designs)."""
+    for returned in analysis.index.nodes_in(function, cst.Return):
+        value = returned.value
+        if isinstance(value, cst.Call) and last_part(call_name(value)) in _PASS_THROUGH:
+            return True
+        if value is not None and isinstance(value, (cst.Integer, cst.Float)):
+            return True
+    return False
+
+
+def _reads(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef, name: str) -> list[cst.Name]:
+    """Every read of `name` in the function, nested functions and lambdas included."""
+    found = []
+    for node in semantics._walk(function.body):  # noqa: SLF001 - the model's indexed walk
+        if isinstance(node, cst.Name) and node.value == name and _is_load(analysis, node):
+            found.append(node)
+    return found
+
+
+def _is_load(analysis: ModuleAnalysis, node: cst.Name) -> bool:
+    parent = analysis.index.parent(node)
+    if isinstance(parent, cst.Attribute) and parent.attr is node:
+        return False
+    if isinstance(parent, (cst.Arg,)) and parent.keyword is node:
+        return False
+    if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.AsName)):
+        return False
+    if isinstance(parent, cst.AssignTarget) and parent.target is node:
+        return False
+    return True
+
+
+def _nonlinearity_around(analysis: ModuleAnalysis, semantics: Semantics, read: cst.Name) -> Optional[cst.CSTNode]:
+    """The call or formula applying a nonlinearity whose argument holds `read`, if any."""
+    for ancestor in analysis.index.ancestors(read):
+        if isinstance(ancestor, (cst.Call, cst.BinaryOperation)):
+            application = semantics.nonlinearity_of(ancestor)
+            if application is not None and all(kind.convention_matters for kind in application[0]):
+                return ancestor
+        if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement)):
+            return None
+    return None
+
+
+def _reads_other_inputs(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef, param: str) -> bool:
+    """Does the function read a parameter other than the gradient (a cache) or a `self.` attribute?"""
+    facts = semantics.facts(function)
+    others = [p for p in facts.params if p != param and p not in facts.defaults]
+    for other in others:
+        reads = _reads(analysis, semantics, function, other)
+        # `Z = cache` whose Z is then unused still counts as unused
+        if any(not _dead_alias(analysis, semantics, function, read) for read in reads):
+            return True
+    if facts.self_name and _reads(analysis, semantics, function, facts.self_name):
+        return True
+    return False
+
+
+def _dead_alias(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef, read: cst.Name) -> bool:
+    """`Z = cache` (or `A, Z = cache`) where no name it binds is read afterwards."""
+    parent = analysis.index.parent(read)
+    if not isinstance(parent, cst.Assign) or parent.value is not read:
+        return False
+    names = []
+    for target in parent.targets:
+        for node in semantics._walk(target.target):  # noqa: SLF001
+            if isinstance(node, cst.Name):
+                names.append(node.value)
+    return all(not _reads(analysis, semantics, function, name) for name in names)

@@ -1,0 +1,275 @@
+"""The shared semantic model: forwards, derivatives, conventions, roles, call resolution."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.semantics import Convention, ForwardKind, Role
+
+
+def analyse(source: str) -> ModuleAnalysis:
+    text = textwrap.dedent(source).lstrip("\n")
+    return ModuleAnalysis(cst.parse_module(text), "case.py", text)
+
+
+def call_of(analysis: ModuleAnalysis, code: str) -> cst.Call:
+    for call in analysis.index.nodes(cst.Call):
+        if analysis.code_for(call) == code:
+            return call
+    raise AssertionError(f"no call {code}")
+
+
+def name_at(analysis: ModuleAnalysis, name: str, line: int) -> cst.CSTNode:
+    for node in analysis.index.nodes(cst.Name) + analysis.index.nodes(cst.Attribute):  # type: ignore[operator]
+        if analysis.code_for(node) == name and analysis.line_of(node) == line:
+            return node
+    raise AssertionError(f"no {name} on line {line}")
+
+
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        ("e = np.exp(x - np.max(x))\n    return e / np.sum(e)", ForwardKind.SOFTMAX),
+        ("return np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)", ForwardKind.SOFTMAX),
+        ("return 1 / (1 + np.exp(-x))", ForwardKind.SIGMOID),
+        ("return np.exp(x) / (1 + np.exp(x))", ForwardKind.SIGMOID),
+        ("return np.tanh(x)", ForwardKind.TANH),
+        ("return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))", ForwardKind.TANH),
+        ("return np.maximum(0, x)", ForwardKind.RELU),
+        ("return x * (x > 0)", ForwardKind.RELU),
+        ("x[x < 0] = 0\n    return x", ForwardKind.RELU),
+        ("return np.where(x > 0, x, 0.01 * x)", ForwardKind.LEAKY_RELU),
+        ("return np.log(1 + np.exp(x))", ForwardKind.SOFTPLUS),
+        ("return x - np.log(np.sum(np.exp(x)))", ForwardKind.LOG_SOFTMAX),
+    ],
+)
+def test_forward_recognised_by_body(body: str, kind: ForwardKind) -> None:
+    analysis = analyse(f"import numpy as np\ndef f(x):\n    {body}\n")
+    info = analysis.semantics.forwards["f"]
+    assert info.kind is kind
+    assert info.input_param == "x"
+
+
+def test_forward_decided_by_body_not_name() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        class Softmax:
+            def forward(self, x):
+                self.out = 1 / (1 + np.exp(-x))
+                return self.out
+        def mean(x):
+            return np.sum(x) / len(x)
+        """
+    )
+    semantics = analysis.semantics
+    assert semantics.forwards["Softmax.forward"].kind is ForwardKind.SIGMOID
+    assert "mean" not in semantics.forwards
+    info = semantics.class_info(semantics.classes["Softmax"])
+    assert info.forward_kind is ForwardKind.SIGMOID
+    assert info.activation_attrs == frozenset({"out"})
+
+
+def test_derivative_conventions() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        def sigmoid(z):
+            return 1 / (1 + np.exp(-z))
+        def act(s):
+            return s * (1 - s)
+        def logit(z):
+            return sigmoid(z) * (1 - sigmoid(z))
+        def tanh_logit(x):
+            return 1 - np.tanh(x) ** 2
+        def jac(s):
+            return np.diag(s) - np.outer(s, s)
+        def vjp(grad, s):
+            return grad * s * (1.0 - s)
+        def rows(d):
+            return np.apply_along_axis(jac, 1, d)
+        def variance(n, p):
+            return n * p + 1
+        """
+    )
+    derivatives = analysis.semantics.derivatives
+    assert derivatives["act"].convention is Convention.ACTIVATION
+    assert derivatives["act"].forward_kind is ForwardKind.SIGMOID
+    assert derivatives["logit"].convention is Convention.LOGIT
+    assert derivatives["tanh_logit"].convention is Convention.LOGIT
+    assert derivatives["tanh_logit"].forward_kind is ForwardKind.TANH
+    assert derivatives["jac"].forward_kind is ForwardKind.SOFTMAX and derivatives["jac"].returns_jacobian
+    assert not derivatives["act"].returns_jacobian
+    assert derivatives["vjp"].input_param == "s" and derivatives["vjp"].upstream_param == "grad"
+    assert derivatives["rows"].convention is Convention.ACTIVATION and derivatives["rows"].returns_jacobian
+    assert derivatives["rows"].via is derivatives["jac"].function
+    assert "variance" not in derivatives and "sigmoid" not in derivatives
+
+
+def test_roles_with_evidence() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        def softmax(z):
+            e = np.exp(z - z.max())
+            return e / e.sum()
+        def step(W, x, b, y):
+            Z = W @ x + b
+            A = softmax(Z)
+            d = A - y
+            g = -y / A
+            J = np.diag(A) - np.outer(A, A)
+            return Z, A, d, g, J
+        """
+    )
+    semantics = analysis.semantics
+    role = semantics.role_of(name_at(analysis, "Z", 11))
+    assert role is not None and role.role is Role.PREACTIVATION
+    assert role.explanation == "Z = W @ x + b on line 6, an affine map"
+    assert semantics.role_of(name_at(analysis, "A", 11)).role is Role.ACTIVATION  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "d", 11)).role is Role.FUSED_LOSS_GRADIENT  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "g", 11)).role is Role.LOSS_GRADIENT  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "J", 11)).role is Role.JACOBIAN  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "y", 8)) is None
+
+
+def test_role_follows_reaching_assignment() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        def f(W, x, b):
+            z = W @ x + b
+            a = z
+            z = np.tanh(z)
+            return a, z
+        """
+    )
+    semantics = analysis.semantics
+    assert semantics.role_of(name_at(analysis, "a", 6)).role is Role.PREACTIVATION  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "z", 6)).role is Role.ACTIVATION  # type: ignore[union-attr]
+
+
+def test_fused_in_place_gradient() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        def softmax(z):
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+        def loss_grad(z, y):
+            p = softmax(z)
+            d = p.copy()
+            d[range(len(y)), y] -= 1
+            return d
+        """
+    )
+    role = analysis.semantics.role_of(name_at(analysis, "d", 9))
+    assert role is not None and role.role is Role.FUSED_LOSS_GRADIENT
+
+
+def test_self_attributes_before_and_after_the_nonlinearity() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        class Dense:
+            def forward(self, x):
+                self.x = x
+                self.z = x @ self.W + self.b
+                self.a = np.tanh(self.z)
+                return self.a
+            def backward(self, grad):
+                return grad, self.z, self.a, self.x
+        """
+    )
+    semantics = analysis.semantics
+    info = semantics.class_info(semantics.classes["Dense"])
+    assert info.preactivation_attrs == frozenset({"z"})
+    assert info.activation_attrs == frozenset({"a"})
+    assert semantics.role_of(name_at(analysis, "self.z", 9)).role is Role.PREACTIVATION  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "self.a", 9)).role is Role.ACTIVATION  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "self.x", 9)) is None
+    assert semantics.role_of(name_at(analysis, "grad", 9)).role is Role.UPSTREAM_GRADIENT  # type: ignore[union-attr]
+
+
+def test_resolve_calls() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        def tanh(x):
+            return np.tanh(x)
+        def tanh_prime(y):
+            return 1 - y ** 2
+        class Activation:
+            def __init__(self, activation, activation_prime):
+                self.activation = activation
+                self.activation_prime = activation_prime
+            def forward(self, x):
+                self.input = x
+                return self.activation(self.input)
+            def backward(self, grad):
+                return grad * self.activation_prime(self.input)
+        class Tanh(Activation):
+            def __init__(self):
+                super().__init__(tanh, tanh_prime)
+        class Helper:
+            def run(self, v):
+                return self.twice(v)
+            def twice(self, v):
+                return 2 * v
+        def outer():
+            def inner(v):
+                return v
+            alias = inner
+            return alias(1), Helper().run(2), tanh(3)
+        """
+    )
+    semantics = analysis.semantics
+    target = semantics.resolve_call(call_of(analysis, "self.activation_prime(self.input)"))
+    assert target is semantics.module_functions["tanh_prime"]
+    assert semantics.resolve_call(call_of(analysis, "self.twice(v)")).name.value == "twice"  # type: ignore[union-attr]
+    assert semantics.resolve_call(call_of(analysis, "alias(1)")).name.value == "inner"  # type: ignore[union-attr]
+    assert semantics.resolve_call(call_of(analysis, "Helper().run(2)")).name.value == "run"  # type: ignore[union-attr]
+    assert semantics.resolve_call(call_of(analysis, "tanh(3)")) is semantics.module_functions["tanh"]
+    assert semantics.resolve_call(call_of(analysis, "np.tanh(x)")) is None
+    # forward stores self.input before the (subclass-supplied) nonlinearity
+    info = semantics.class_info(semantics.classes["Activation"])
+    assert info.preactivation_attrs == frozenset({"input"})
+
+
+def test_lists_of_pre_activations_and_activations() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        def sigmoid(z):
+            return 1.0 / (1.0 + np.exp(-z))
+        def backprop(weights, biases, x):
+            activation = x
+            activations = [x]
+            zs = []
+            for b, w in zip(biases, weights):
+                z = np.dot(w, activation) + b
+                zs.append(z)
+                activation = sigmoid(z)
+                activations.append(activation)
+            return zs[-1], activations[-1]
+        """
+    )
+    semantics = analysis.semantics
+    ret = analysis.index.nodes(cst.Return)[-1].value
+    assert isinstance(ret, cst.Tuple)
+    first, second = (e.value for e in ret.elements)
+    assert semantics.role_of(first).role is Role.PREACTIVATION  # type: ignore[union-attr]
+    assert semantics.role_of(second).role is Role.ACTIVATION  # type: ignore[union-attr]
+
+
+def test_semantics_is_lazy_and_cached() -> None:
+    analysis = analyse("def f(x):\n    return x\n")
+    assert "semantics" not in vars(analysis)
+    semantics = analysis.semantics
+    assert analysis.semantics is semantics
+    assert semantics.derivatives == {} and semantics.forwards == {}
+    assert semantics.derivative_calls == ()
