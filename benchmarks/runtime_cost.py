@@ -7,7 +7,8 @@
 2. Per function: modules with 1, 8 and 32 correct derivatives (a mix of
    Jacobians, diagonals and VJPs); the slope of the time over the count.
 3. Per module: each module under PATH (default: tests/runtime_cases and
-   fixtures), timed end to end (discovery, extraction, sandbox) with its
+   fixtures), the runtime stage timed end to end (discovery, extraction,
+   sandbox; the static findings computed beforehand, untimed) with its
    target count. Hanging targets cost up to the timeout each; the hostile
    gallery modules are skipped unless named.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gradlint.api import check_source  # noqa: E402
 from gradlint.runtime import check_module  # noqa: E402
 from gradlint.runtime.sandbox import SandboxLimits, run_module  # noqa: E402
 from gradlint.settings import Settings  # noqa: E402
@@ -72,7 +74,7 @@ def main() -> int:
     slope = (timings[32] - timings[1]) / 31
     buggy = {count: _timed(count, args.repeat, buggy=True) for count in (1, 32)}
     buggy_slope = (buggy[32] - buggy[1]) / 31
-    print("Runtime checker cost (median of %d runs, %s)" % (args.repeat, sys.version.split()[0]))
+    print(f"Runtime checker cost (median of {args.repeat} runs, Python {sys.version.split()[0]})")
     print(f"  start-up per module (process + numpy + one target): {startup * 1000:7.0f} ms")
     for count in counts:
         print(f"  module with {count:2d} derivatives: {timings[count] * 1000:7.0f} ms")
@@ -89,8 +91,10 @@ def main() -> int:
     if files:
         print("\n  per module, end to end (discovery + extraction + sandbox):")
     for path in files:
+        text = path.read_text(encoding="utf-8")
+        static = check_source(text, str(path), Settings()).diagnostics  # as `check --runtime` hands them over
         started = time.perf_counter()
-        targets, verdicts = check_module(path.read_text(encoding="utf-8"), str(path), Settings())
+        _, verdicts = check_module(text, str(path), Settings(), diagnostics=static)
         elapsed = time.perf_counter() - started
         try:
             shown = path.relative_to(ROOT)

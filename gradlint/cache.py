@@ -1,9 +1,11 @@
 """The result cache: a file whose content has not changed is not checked again.
 
 Results are keyed by the file's content hash (BLAKE2b of its bytes), gradlint's
-version and the resolved settings (`Settings.fingerprint()`): one cache file per
-version and fingerprint, under `.gradlint_cache/` at the project root, which
-holds a `CACHEDIR.TAG` (backup tools skip it) and a `.gitignore` of `*`.
+version (and the sizes and mtimes of its own modules, so that editing a rule in
+a development checkout invalidates results too) and the resolved settings
+(`Settings.fingerprint()`): one cache file per key, under `.gradlint_cache/`
+at the project root, which holds a `CACHEDIR.TAG` (backup tools skip it) and
+a `.gitignore` of `*`.
 
 Reading and hashing every file of a big tree would cost as much as the
 pre-check, so, like git and ruff, an entry also records the file's size and
@@ -50,6 +52,27 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def code_fingerprint() -> str:
+    """Size and mtime of every gradlint module: an edited rule (an editable
+    install, a development checkout) invalidates the cache even when the
+    version number did not change. An installed release (under site-packages)
+    is identified by its version alone."""
+    package = Path(__file__).resolve().parent
+    if "site-packages" in package.parts or "dist-packages" in package.parts:
+        return ""
+    parts = []
+    for directory, dirnames, filenames in os.walk(package):
+        dirnames[:] = sorted(name for name in dirnames if name != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                try:
+                    stat = os.stat(os.path.join(directory, name))
+                except OSError:
+                    continue
+                parts.append(f"{os.path.relpath(os.path.join(directory, name), package)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return content_hash("\n".join(parts).encode())
+
+
 def cache_root(settings: "Settings") -> Path:
     """Where the cache lives: the project root, or the working directory."""
     return Path(settings.project_root) if settings.project_root is not None else Path.cwd()
@@ -71,7 +94,7 @@ class ResultCache:
 
     def __init__(self, root: Path, settings: "Settings") -> None:
         self.directory = root / CACHE_DIR_NAME
-        key = content_hash(f"{FORMAT}|{__version__}|{settings.fingerprint()}".encode())
+        key = content_hash(f"{FORMAT}|{__version__}|{code_fingerprint()}|{settings.fingerprint()}".encode())
         self.path = self.directory / __version__ / f"{key}.json"
         self.entries: dict[str, list[Any]] = self._load()
         self.changed = False

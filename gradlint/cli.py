@@ -68,6 +68,9 @@ def check(
     show_settings: bool = typer.Option(False, "--show-settings", help="Print the resolved configuration and exit."),
     runtime: bool = typer.Option(False, "--runtime", help="Then check every recognised derivative numerically in a sandboxed process (GL901)."),
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds per derivative for --runtime (default 10, or runtime-timeout in the config)."),
+    fix: bool = typer.Option(False, "--fix", help="Apply the available fixes and write the files (unsafe ones only with --unsafe-fixes)."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply unsafe fixes (they may change behaviour: review them)."),
+    diff: bool = typer.Option(False, "--diff", help="Print the fixes as unified diffs and write nothing; exit 1 when there are changes."),
 ) -> None:
     """Check Python files for gradient bugs."""
     from gradlint import api
@@ -94,6 +97,14 @@ def check(
     if jobs is not None and jobs < 0:
         raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
     paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
+    if fix or diff:
+        from gradlint import fixes
+
+        raise typer.Exit(fixes.run_cli(
+            paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
+            err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
+            cache=not no_cache, exit_zero=exit_zero,
+        ))
     if paths == ["-"]:
         report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
     else:

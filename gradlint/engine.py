@@ -51,9 +51,12 @@ MAX_PARSE_CHARS = 4_000_000
 def _python_accepts(text: str, filename: str) -> bool:
     """True when CPython compiles `text`: libcst's failure is then its own limit."""
     import ast
+    import warnings
 
     try:
-        ast.parse(text, filename)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. invalid escape sequences: not ours to report
+            ast.parse(text, filename)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return False
     return True
@@ -183,6 +186,14 @@ def render_replacement(analysis: "ModuleAnalysis", node: "cst.CSTNode", new_node
         text = text[: -len(newline)]
     elif text.endswith(newline) and isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         text = text[: -len(newline)]
+    if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)) and analysis.source:
+        # A statement's range stops before its last line's trailing comment, which the rendered
+        # new statement repeats: drop it from the replacement so the comment is not doubled.
+        end = analysis.range_of(node).end
+        source_rows = re.split(r"\r\n|\r|\n", analysis.source)
+        tail = source_rows[end.line - 1][end.column :] if end.line - 1 < len(source_rows) else ""
+        if tail.strip() and text.endswith(tail):
+            text = text[: -len(tail)]
     line = analysis.source.splitlines()[row - 1] if analysis.source else ""
     indent = line[: len(line) - len(line.lstrip())]
     lines = text.split(newline)

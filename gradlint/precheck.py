@@ -121,6 +121,26 @@ def literal_hint(pattern: str) -> Hint:
     return hint
 
 
+@lru_cache(maxsize=None)
+def caseless_hint(pattern: str) -> Hint:
+    """For a pattern compiled case-insensitively as a whole (`(?i)...`):
+    casefolded literals of which the casefolded text of every match contains
+    one. Only ASCII literals (whose case variants `re` knows, like the Kelvin
+    sign for k, casefold back to them)."""
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except Exception:  # noqa: BLE001
+        return None
+    flags = parsed.state.flags
+    if not flags & re.IGNORECASE or flags & re.LOCALE:
+        return None
+    hint = _hint_of(parsed)
+    if hint is None or "" in hint or not all(literal.isascii() for literal in hint):
+        return None
+    return frozenset(literal.casefold() for literal in hint)
+
+
+_NEVER = frozenset({"(?!)", "(?!x)x", "$^"})
 _GLOBAL_FLAGS = re.compile(r"^\(\?[aiLmsux]+\)")
 _BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
 _WORD_LITERAL = re.compile(r"^\\b([A-Za-z0-9_]+)(?![*+?{])")
@@ -243,30 +263,61 @@ def fast_alternatives(pattern: str) -> list[str]:
     return alternatives
 
 
+class _Folded:
+    """The casefolded text, computed at most once and only if a caseless need asks."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.value: Optional[str] = None
+
+    def get(self) -> str:
+        if self.value is None:
+            self.value = self.text.casefold()
+        return self.value
+
+
+def _admits(hint: Hint, folded_hint: Hint, text: str, folded: _Folded) -> bool:
+    if hint is not None:
+        return any(literal in text for literal in hint)
+    if folded_hint is not None:
+        value = folded.get()
+        return any(literal in value for literal in folded_hint)
+    return True
+
+
 @dataclass(frozen=True)
 class Need:
     """One pattern of a rule's needs, ready to test texts cheaply.
 
     The pattern is split into alternatives (`a|b` matches a text iff `a` or `b`
     does), each compiled so that its literal comes first, and each guarded by
-    its literal hint: most texts are rejected by a few C substring searches.
+    its literal hint (casefolded for `(?i)` patterns): most texts are rejected
+    by a few C substring searches. A pattern that can never match (`(?!)`, the
+    needs of a rule that only the runtime checker reports) costs nothing.
     """
 
     pattern: str
     hint: Hint
-    parts: tuple[tuple["re.Pattern[str]", Hint], ...]
+    folded_hint: Hint
+    parts: tuple[tuple["re.Pattern[str]", Hint, Hint], ...]
 
     @classmethod
     def of(cls, pattern: str) -> "Need":
-        parts = tuple((re.compile(part), literal_hint(part)) for part in fast_alternatives(pattern))
-        return cls(pattern, literal_hint(pattern), parts)
+        if pattern in _NEVER:
+            return cls(pattern, frozenset(), None, ())
+        parts = tuple(
+            (re.compile(part), literal_hint(part), caseless_hint(part)) for part in fast_alternatives(pattern)
+        )
+        return cls(pattern, literal_hint(pattern), caseless_hint(pattern), parts)
 
-    def matches(self, text: str) -> bool:
-        hint = self.hint
-        if hint is not None and not any(literal in text for literal in hint):
+    def matches(self, text: str, folded: Optional[_Folded] = None) -> bool:
+        folded = folded or _Folded(text)
+        if not _admits(self.hint, self.folded_hint, text, folded):
             return False
-        for regex, part_hint in self.parts:
-            if part_hint is not None and not any(literal in text for literal in part_hint):
+        for regex, part_hint, part_folded_hint in self.parts:
+            if not _admits(part_hint, part_folded_hint, text, folded):
                 continue
             if regex.search(text) is not None:
                 return True
@@ -281,7 +332,10 @@ def _need(pattern: str) -> Need:
 def _cost(need: Need) -> tuple[int, int]:
     """Try first the needs most likely to reject a text cheaply: those whose
     hint is a long literal (a rare substring, found by one C search)."""
-    shortest = min(map(len, need.hint)) if need.hint else 0
+    hint = need.hint if need.hint is not None else need.folded_hint
+    if hint is not None and not hint:
+        return (-9, 0)  # never matches: decides at once
+    shortest = min(map(len, hint)) if hint else 0
     return (-min(shortest, 8), len(need.parts))
 
 
@@ -302,11 +356,12 @@ class Prechecker:
         """The codes whose needs all match `text` (plus the codes that need nothing)."""
         known: dict[str, bool] = {}
         found = set(self.always)
+        folded = _Folded(text)
         for code, needs in self.gated:
             for need in needs:
                 verdict = known.get(need.pattern)
                 if verdict is None:
-                    verdict = known[need.pattern] = need.matches(text)
+                    verdict = known[need.pattern] = need.matches(text, folded)
                 if not verdict:
                     break
             else:

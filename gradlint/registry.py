@@ -35,9 +35,12 @@ class RuleEntry:
         return DOCS_URL.format(code=self.code)
 
 
-# GL401: a keyword axis/dim of 1 or -1, or a reduction called with a positional 1 / -1.
-_AXIS_1 = r"(?:axis|dim)\s*=\s*\(?\s*-?\s*1\b"
-_REDUCTION_CALL = r"(?:sum|mean|std|var|prod|norm|logsumexp)\s*\("  # positional axes: these only (GL401)
+# GL401: a reduction called with axis/dim 1 or -1 (keyword or positional), its arguments nested at
+# most two parentheses deep before the axis; kept equal to reduction_without_keepdims.REDUCTION_CALL.
+_GL401_REDUCTION = (
+    r"\b(?:sum|nansum|max|amax|nanmax|min|amin|nanmin|mean|nanmean|std|var|prod|norm|logsumexp)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*?"
+    r"(?:\b(?:axis|dim)\s*=\s*\(?\s*-?\s*1\b|,\s*\(?\s*-?\s*1\s*\)?\s*[,)])"
+)
 # GL402: kept equal to gradlint.rules.input_mutated_in_place.EVIDENCE (a test checks it).
 _GL402_EVIDENCE = (
     r"\b(?:exp|tanh|maximum)\s*\(|\b(?:dout|dvalues|grad_output)\b"
@@ -61,9 +64,9 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL301", "unstable_softmax", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"/")),
     RuleEntry("GL302", "global_max_shift", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"max\s*\(", r"/")),
     RuleEntry("GL303", "unguarded_log", (r"\blog\s*\(",)),
-    RuleEntry("GL304", "unguarded_division", (r"/", r"\bexp\s*\(|\be\s*\*\*|\blog\s*\(|softmax|sigmoid|expit|[/*]\s*\(+\s*1(?:\.0*)?\s*-")),
+    RuleEntry("GL304", "unguarded_division", (r"/|divide\s*\(", r"\bexp\s*\(|\be\s*\*\*|\blog\s*\(|softmax|sigmoid|expit|[/*,]\s*\(*\s*1(?:\.0*)?\s*-")),
     RuleEntry("GL305", "unstable_activation", (r"\bexp\s*\(|\be\s*\*\*", r"/|\blog(?:1p)?\s*\(")),
-    RuleEntry("GL401", "reduction_without_keepdims", (_AXIS_1 + "|" + _REDUCTION_CALL, _AXIS_1 + r"|[(,]\s*\(?\s*-?\s*1\s*\)?\s*[,)]", r"[-/]")),
+    RuleEntry("GL401", "reduction_without_keepdims", (_GL401_REDUCTION, r"[-/]")),
     RuleEntry("GL402", "input_mutated_in_place", (r"[-+*/%@&|^<>]=|\]\s*=|\bout\s*=", _GL402_EVIDENCE)),
     RuleEntry("GL901", "gradient_mismatch", (r"(?!)",)),  # runtime stage only: never pre-checked in
 )

@@ -117,12 +117,12 @@ def test_literal_hint(pattern: str, hint: object) -> None:
 PATTERNS = [
     r"\bfor\b|\bwhile\b", r"\]\s*=", r"ab?c", r"(?:x|yz)+w", r"a(?=b)b", r"(a|b)c\1", r"^def\b", r"(?i:Q)r",
     r"\b(?:lo|ex)\s*\(", r"\bex?\b|[=!]=", r"(?:ab|\bc)d|\b1(?:\.0*)?\s*-", r"[(,]\s*-?1\s*[,)]|\bwhile\b",
-    r"(?i)\bfor", r"[|(]a|b\|", r"\b_x\b", r"(?:a|b)*c",
+    r"(?i)\bfor", r"[|(]a|b\|", r"\b_x\b", r"(?:a|b)*c", r"(?i)def\s+\w*(?:back|grad)", r"(?!)", r"(?i)k|ſ",
 ]
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
-@given(st.text(alphabet="abcdefhilnoqrtwxyz_1.-,()|]=[ \n\\", max_size=40), st.sampled_from(PATTERNS))
+@given(st.text(alphabet="abcdefghiklnoqrstwxyz_1.-,()|]=[ \n\\DEFGKR\u212a\u017f", max_size=40), st.sampled_from(PATTERNS))
 def test_hints_and_alternatives_are_sound_on_generated_text(text: str, pattern: str) -> None:
     expected = re.search(pattern, text) is not None
     assert Need.of(pattern).matches(text) == expected
@@ -141,6 +141,14 @@ def test_hints_and_alternatives_are_sound_on_generated_text(text: str, pattern: 
 )
 def test_fast_alternatives(pattern: str, parts: list[str]) -> None:
     assert fast_alternatives(pattern) == parts
+
+
+def test_caseless_and_never_matching_patterns() -> None:
+    need = Need.of(r"(?i)def\s+\w*(?:backward|grad)")
+    assert need.folded_hint == {"backward", "grad"} and need.hint is None
+    assert need.matches("DEF my_Backward(x):") and not need.matches("def forward(x):")
+    never = Need.of("(?!)")
+    assert not never.matches("anything at all") and not never.parts
 
 
 def test_prechecker_evaluates_shared_patterns_once_and_honours_all() -> None:

@@ -10,7 +10,12 @@ import libcst as cst
 import pytest
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.algebra import expand, logistic_form, mixed_logistic_form, tanh_form
+from gradlint.analysis.algebra import (
+    expand,
+    logistic_form,
+    mixed_logistic_form,
+    tanh_form,
+)
 from gradlint.analysis.jacobians import Layout, Part, classify, layout, signed_terms
 from gradlint.analysis.package import PackageModules
 from gradlint.api import check_source
@@ -211,6 +216,8 @@ def test_gl203_pairs_classes_imported_from_the_package(tmp_path: Path) -> None:
     assert len(findings) == 1
     assert "CrossEntropy.backward returns (p - y) / len(p)" in findings[0].message
     assert "Softmax.backward" in findings[0].message
+    package = analysis.package
+    assert {Path(p).name for p in package.dependencies(str(path))} == {"layers.py", "losses.py"}
 
 
 def test_gl203_package_pairing_keeps_the_pass_through_trap(tmp_path: Path) -> None:

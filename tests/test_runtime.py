@@ -77,7 +77,8 @@ def test_gallery_covers_every_convention_and_family(verdicts: dict) -> None:
     diagnoses = " ".join(v.diagnosis or "" for module in verdicts.values() for _, v in module.values())
     for mistake in ("diagonal only", "transposed", "sign flipped", "constant factor of 2", "batch size",
                     "activation and pre-activation swapped", "applied twice", "in place", "not used",
-                    "`*` instead of `@`", "double softmax"):
+                    "`*` instead of `@`", "double softmax", "nan/inf for large logits", "another row's sum",
+                    "shifted by its max", "a reduction lost its axis", "returns the forward's value"):
         assert mistake in diagnoses, mistake
 
 
@@ -151,6 +152,9 @@ def test_verify_cli_passed_unknown_and_usage_errors() -> None:
     passed = _gradlint("verify", "tests/runtime_cases/layers.py:Softmax.backward", "--isolated")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Softmax.backward: passed" in passed.stdout and "VJP" in passed.stdout
+    unknown = _gradlint("verify", "tests/runtime_cases/layers.py::Dense.backward", "--isolated")
+    assert unknown.returncode == 0, unknown.stdout + unknown.stderr
+    assert "Dense.backward: unknown (cannot construct `Dense()` without arguments" in unknown.stdout
     missing = _gradlint("verify", "tests/runtime_cases/layers.py::NoSuch.backward", "--isolated")
     assert missing.returncode == 2 and "no module-level function" in missing.stderr
     assert "Traceback" not in missing.stderr

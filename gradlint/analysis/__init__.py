@@ -44,19 +44,33 @@ class ModuleAnalysis:
         return Semantics(self)
 
     @cached_property
-    def _positions(self) -> "dict[cst.CSTNode, CodeRange]":
-        from libcst.metadata import MetadataWrapper, PositionProvider
+    def _spans(self) -> "dict[cst.CSTNode, tuple[int, int, int, int]]":
+        """Every node's (start line, start column, end line, end column): one
+        code-generation pass, done only for modules that report something."""
+        from gradlint.analysis.positions import spans_of
 
-        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        return dict(wrapper.resolve(PositionProvider))
+        return spans_of(self.module)
 
     def range_of(self, node: cst.CSTNode) -> "CodeRange":
-        """The node's source range (libcst: 1-based lines, 0-based columns)."""
-        return self._positions[node]
+        """The node's source range (libcst: 1-based lines, 0-based columns),
+        exactly as libcst's PositionProvider gives it."""
+        from libcst.metadata import CodePosition, CodeRange
+
+        line, column, end_line, end_column = self._spans[node]
+        return CodeRange(CodePosition(line, column), CodePosition(end_line, end_column))
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.range_of(node).start.line
 
     def code_for(self, node: cst.CSTNode) -> str:
-        """The source text of a node, whitespace-normalised to one line."""
-        return " ".join(self.module.code_for_node(node).split())
+        """The source text of a node, whitespace-normalised to one line (memoised:
+        rules compare the same expressions' text many times)."""
+        memo = self._code_memo
+        text = memo.get(node)
+        if text is None:
+            text = memo[node] = " ".join(self.module.code_for_node(node).split())
+        return text
+
+    @cached_property
+    def _code_memo(self) -> "dict[cst.CSTNode, str]":
+        return {}

@@ -69,14 +69,42 @@ def _child_fields(node: cst.CSTNode) -> Optional[tuple[str, ...]]:
     return fields
 
 
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node's children in source order, without layout nodes. Same as
+    `node.children` minus whitespace and comments, but much cheaper: libcst's
+    `children` rebuilds the node to list them."""
+    node_type = type(node)
+    fields = _CHILD_FIELDS[node_type] if node_type in _CHILD_FIELDS else _child_fields(node)
+    if fields is None:
+        return [child for child in node.children if not isinstance(child, _LAYOUT_TYPES)]
+    return _children_by_fields(node, fields)
+
+
+# type -> is it a CSTNode type (libcst's bases are ABCs: a plain isinstance
+# check goes through ABCMeta.__instancecheck__, a dict lookup does not).
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node_type(value_type: type) -> bool:
+    known = _IS_NODE.get(value_type)
+    if known is None:
+        known = _IS_NODE[value_type] = issubclass(value_type, cst.CSTNode)
+    return known
+
+
 def _children_by_fields(node: cst.CSTNode, fields: tuple[str, ...]) -> list[cst.CSTNode]:
     children: list[cst.CSTNode] = []
+    is_node = _IS_NODE
     for name in fields:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        value_type = type(value)
+        if is_node.get(value_type) or (value_type not in is_node and _is_node_type(value_type)):
             children.append(value)
-        elif type(value) in (list, tuple):
-            children.extend(item for item in value if isinstance(item, cst.CSTNode))
+        elif value_type is list or value_type is tuple:
+            for item in value:
+                item_type = type(item)
+                if is_node.get(item_type) or (item_type not in is_node and _is_node_type(item_type)):
+                    children.append(item)
     return children
 
 
@@ -87,7 +115,6 @@ def _build(index: "ModuleIndex", module: cst.Module) -> None:
     order = index.order
     function_of = index.function_of
     by_function_type = index.by_function_type
-    CSTNode = cst.CSTNode
     FunctionDef = cst.FunctionDef
     # (node, parent, enclosing function)
     stack: list[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.FunctionDef]]] = [(module, None, None)]
@@ -106,13 +133,7 @@ def _build(index: "ModuleIndex", module: cst.Module) -> None:
         if fields is None:
             children = [child for child in node.children if not isinstance(child, _LAYOUT_TYPES)]
         else:
-            children = []
-            for name in fields:
-                value = getattr(node, name)
-                if isinstance(value, CSTNode):
-                    children.append(value)
-                elif type(value) in (list, tuple):
-                    children.extend(item for item in value if isinstance(item, CSTNode))
+            children = _children_by_fields(node, fields)
         for child in reversed(children):
             push((child, node, inner))  # type: ignore[arg-type]
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 import libcst as cst
 
+from gradlint.analysis import algebra
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
 
 if TYPE_CHECKING:
@@ -279,7 +280,7 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
         if node.attr.value == "T":
             inner = layout(analysis, node.value, depth + 1)
             return {Layout.FLAT: Layout.FLAT, Layout.COLUMN: Layout.ROW, Layout.ROW: Layout.COLUMN}.get(inner)  # type: ignore[arg-type]
-        return _attribute_layout(analysis, node)
+        return None
     if isinstance(node, cst.Subscript):
         slices = [element.slice for element in node.slice]
         indices = [s.value if isinstance(s, cst.Index) else None for s in slices]
@@ -374,10 +375,6 @@ def _name_layout(analysis: "ModuleAnalysis", node: cst.Name, depth: int) -> Opti
     if scope.function is not None and scope.is_unbound_parameter(analysis, node.value, node):
         if node.value in _apply_along_axis_parameters(analysis, scope.function):
             return Layout.FLAT
-    return None
-
-
-def _attribute_layout(analysis: "ModuleAnalysis", node: cst.Attribute) -> Optional[Layout]:
     return None
 
 
@@ -780,17 +777,8 @@ def formula_sites(
 ) -> Iterator[FormulaSite]:
     """Elementwise derivative formulas over whole arrays (element reads like
     `s[i]` are left to the loop-filled Jacobian rules)."""
-    from gradlint.analysis import algebra
-
     for root in roots:
-        atoms: dict[str, cst.BaseExpression] = {}
-
-        def key(node: cst.BaseExpression) -> str:
-            text = analysis.code_for(node)
-            atoms.setdefault(text, node)
-            return text
-
-        polynomial = algebra.expand(root, key)
+        polynomial, atoms = expand_with_atoms(analysis, root)
         if polynomial is None or len(polynomial.terms) < 2:
             continue
         for shape in shapes:
@@ -800,6 +788,46 @@ def formula_sites(
                 if atom is None or _is_element(atom) or isinstance(atom, cst.Call) and _is_constant_call(atom):
                     continue
                 yield FormulaSite(root, atom, form.multiplier, shape)
+
+
+def expand_with_atoms(
+    analysis: "ModuleAnalysis", node: cst.BaseExpression, require_difference: bool = True
+) -> "tuple[Optional[algebra.Polynomial], dict[str, cst.BaseExpression]]":
+    """The polynomial normal form of `node` over its atoms' source text, and one
+    occurrence of each atom by its text. With `require_difference` (the default:
+    every derivative formula has a subtraction) expressions without one are not
+    expanded at all."""
+    atoms: dict[str, cst.BaseExpression] = {}
+
+    def key(atom: cst.BaseExpression) -> str:
+        text = dotted_name(atom) or analysis.code_for(atom)  # a name needs no code generation
+        atoms.setdefault(text, atom)
+        return text
+
+    if require_difference and not may_hold_difference(node):
+        return None, atoms
+    return algebra.expand(node, key), atoms
+
+
+def may_hold_difference(node: cst.BaseExpression) -> bool:
+    """A subtraction somewhere in the arithmetic of `node` (`a - b`, `-a`, `np.subtract`):
+    every derivative formula the rules read (s*(1-s), 1-t**2, a*(1-b)) has one."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BinaryOperation):
+            if isinstance(current.operator, cst.Subtract):
+                return True
+            stack.extend((current.left, current.right))
+        elif isinstance(current, cst.UnaryOperation):
+            if isinstance(current.operator, cst.Minus):
+                return True
+            stack.append(current.expression)
+        elif isinstance(current, cst.Call) and last_part(call_name(current)) in {"subtract", "multiply", "square", "add"}:
+            if last_part(call_name(current)) == "subtract":
+                return True
+            stack.extend(arg.value for arg in current.args)
+    return False
 
 
 def logistic_sites(analysis: "ModuleAnalysis", roots: "Iterator[cst.BaseExpression]") -> Iterator[FormulaSite]:
@@ -834,3 +862,22 @@ def builds_outer_product(
         if part is not None and part.kind in (Part.OUTER, Part.TRANSPOSED, Part.SCALAR) and part.vector == key:
             return True
     return False
+
+
+_DERIVATIVE_CONTEXT = re.compile(r"prime|deriv|grad|backward|backprop|bprop|delta|train|fit|update|step|jac", re.IGNORECASE)
+
+
+def in_derivative_context(analysis: "ModuleAnalysis", node: cst.CSTNode) -> bool:
+    """`node` sits in a derivative or backward (by the semantic model), or in a
+    function whose name says it computes gradients or trains (a gate for precision,
+    never evidence on its own)."""
+    function = analysis.index.function_containing(node)
+    if function is None:
+        return False
+    semantics = analysis.semantics
+    if semantics.is_backward(function) or _DERIVATIVE_CONTEXT.search(function.name.value):
+        return True
+    returns = [r.value for r in analysis.index.nodes_in(function, cst.Return) if r.value is not None]
+    if any(isinstance(value, cst.Tuple) for value in returns):
+        return False  # several results: a derivative would be one of them at most
+    return semantics.derivative_of(function) is not None

@@ -144,6 +144,7 @@ class Numerics:
         self._scopes: dict[Scope_key, Scope] = {}
         self._returns: dict[cst.FunctionDef, Optional[str]] = {}
         self._functions_by_name: Optional[dict[str, list[cst.FunctionDef]]] = None
+        self.memo: dict[object, object] = {}  # per-module answers a rule wants to reuse
 
     # -- names ---------------------------------------------------------------------------
     def _aliases(self) -> dict[str, Optional[str]]:
@@ -262,6 +263,7 @@ class Numerics:
             items = block_items(self.analysis.module)  # type: ignore[arg-type]
         counter = [0]
         self._walk_block(scope, items, counter)
+        self._scan_expressions(scope, function)
         return scope
 
     def _walk_block(self, scope: Scope, items: list[cst.CSTNode], counter: list[int]) -> None:
@@ -290,6 +292,10 @@ class Numerics:
                 self._bind_target(scope, element.value, statement, order)
         elif isinstance(target, cst.StarredElement):
             self._bind_target(scope, target.value, statement, order)
+        elif isinstance(target, cst.Attribute):
+            dotted = dotted_name(target)  # `self.z = W @ x + b`: bound as "self.z" in this scope
+            if dotted:
+                self._bind(scope, dotted, statement, order, value)
         elif isinstance(target, cst.Subscript):
             base = _subscript_root(target)
             if base:
@@ -307,49 +313,45 @@ class Numerics:
                 self._bind(scope, item.target.value, item, order, None, item)
             else:
                 self._bind_target(scope, item.target, item, order)
-        self._scan_expressions(scope, item, order)
 
     def _compound_header(self, scope: Scope, item: cst.CSTNode, order: int) -> None:
         if isinstance(item, cst.For):
             self._bind_target(scope, item.target, item, order)
-            self._scan_expressions(scope, item.iter, order)
-        elif isinstance(item, (cst.If, cst.While)):
-            self._scan_expressions(scope, item.test, order)
         elif isinstance(item, cst.With):
             for with_item in item.items:
                 if with_item.asname is not None:
                     self._bind_target(scope, with_item.asname.name, item, order)
-                self._scan_expressions(scope, with_item.item, order)
         elif isinstance(item, cst.Try):
             for handler in item.handlers:
                 if handler.name is not None:
                     self._bind_target(scope, handler.name.name, item, order)
 
-    def _scan_expressions(self, scope: Scope, node: cst.CSTNode, order: int) -> None:
-        """Record comparisons, `out=name` writes and walrus bindings in a statement."""
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
-                continue
-            if isinstance(current, cst.Comparison):
-                for name in _names_in_expression(current):
-                    scope.comparisons.setdefault(name, []).append(order)
-            elif isinstance(current, cst.Call):
-                for arg in current.args:
-                    if arg.keyword is not None and arg.keyword.value == "out":
-                        root = _subscript_root(arg.value) or (arg.value.value if isinstance(arg.value, cst.Name) else None)
-                        if root:
-                            scope.mutations.setdefault(root, []).append(order)
-            elif isinstance(current, cst.NamedExpr) and isinstance(current.target, cst.Name):
-                self._bind(scope, current.target.value, current, order, current.value)
-            stack.extend(current.children)
+    def _scan_expressions(self, scope: Scope, function: Optional[cst.FunctionDef]) -> None:
+        """Record comparisons, `out=name` writes and walrus bindings of the scope (from the index:
+        no walk of the tree)."""
+        index = self.index
+        analysis = self.analysis
+        for comparison in index.nodes_in(function, cst.Comparison):
+            order = scope.order_of(comparison, analysis)
+            for name in _names_in_expression(comparison):
+                scope.comparisons.setdefault(name, []).append(order)
+        for call in index.nodes_in(function, cst.Call):
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value == "out":
+                    root = _subscript_root(arg.value)
+                    if root:
+                        scope.mutations.setdefault(root, []).append(scope.order_of(call, analysis))
+        for named in index.nodes_in(function, cst.NamedExpr):
+            if isinstance(named.target, cst.Name):
+                self._bind(scope, named.target.value, named, scope.order_of(named, analysis), named.value)
 
     # -- resolving values ----------------------------------------------------------------
     def value_of(self, node: cst.BaseExpression, scope: Scope, order: int) -> cst.BaseExpression:
-        """Follow a name to the value of its last plain binding before `order` (one level)."""
-        if isinstance(node, cst.Name):
-            bindings = scope.before(node.value, order)
+        """Follow a name (or `self.attr` bound in this function) to the value of its last plain
+        binding before `order` (one level)."""
+        key = node.value if isinstance(node, cst.Name) else dotted_name(node) if isinstance(node, cst.Attribute) else None
+        if key is not None:
+            bindings = scope.before(key, order)
             if bindings and bindings[-1].value is not None and bindings[-1].augmented is None:
                 return bindings[-1].value
         return node
@@ -400,6 +402,14 @@ class Numerics:
             return Stability.UNKNOWN
         if isinstance(node, cst.Attribute) and node.attr.value == "T":
             return self.stability(node.value, scope, order, depth + 1)
+        if isinstance(node, cst.Attribute):
+            # `self.z`: only what this function bound to it before (never a parameter).
+            dotted = dotted_name(node)
+            bindings = scope.before(dotted, order) if dotted else []
+            if not bindings or bindings[-1].value is None:
+                return Stability.UNKNOWN
+            last = bindings[-1]
+            return self.stability(last.value, scope, last.order, depth + 1)  # type: ignore[arg-type]
         if isinstance(node, cst.Name):
             name = node.value
             bindings = scope.before(name, order)
@@ -528,7 +538,7 @@ class Numerics:
         node = _unwrap(node)
         if self.exp_argument(node) is not None:
             return node
-        if isinstance(node, cst.Name):
+        if isinstance(node, (cst.Name, cst.Attribute)):
             value = self.value_of(node, scope, order)
             if value is not node:
                 value = _unwrap(value)
@@ -564,9 +574,10 @@ class Numerics:
         if isinstance(summed, (cst.GeneratorExp, cst.ListComp)):
             return None
         same_name = (
-            isinstance(summed, cst.Name)
-            and isinstance(_unwrap(numerator), cst.Name)
-            and summed.value == _unwrap(numerator).value  # type: ignore[attr-defined]
+            isinstance(summed, (cst.Name, cst.Attribute))
+            and isinstance(_unwrap(numerator), (cst.Name, cst.Attribute))
+            and dotted_name(summed) is not None
+            and dotted_name(summed) == dotted_name(_unwrap(numerator))
         )
         if same_name:
             denominator_exp = numerator_exp
@@ -771,6 +782,7 @@ def _subscript_root(node: cst.CSTNode) -> Optional[str]:
 
 
 def _names_in_expression(node: cst.CSTNode) -> set[str]:
+    """Names in a comparison's operands (`p`, `p[i]`, `np.all(p > 0)`...)."""
     found = set()
     stack = [node]
     while stack:
@@ -779,8 +791,19 @@ def _names_in_expression(node: cst.CSTNode) -> set[str]:
             found.add(current.value)
         elif isinstance(current, cst.Attribute):
             stack.append(current.value)
-            continue
-        stack.extend(current.children)
+        elif isinstance(current, cst.Comparison):
+            stack.append(current.left)
+            stack.extend(target.comparator for target in current.comparisons)
+        elif isinstance(current, cst.Subscript):
+            stack.append(current.value)
+        elif isinstance(current, cst.Call):
+            stack.extend(arg.value for arg in current.args)
+        elif isinstance(current, cst.BinaryOperation):
+            stack.extend((current.left, current.right))
+        elif isinstance(current, cst.UnaryOperation):
+            stack.append(current.expression)
+        elif isinstance(current, cst.BooleanOperation):
+            stack.extend((current.left, current.right))
     return found
 
 

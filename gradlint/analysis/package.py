@@ -27,6 +27,7 @@ class PackageModules:
         # sources: path -> text already in memory (editors, tests); else read from disk
         self._sources = {str(Path(k).resolve()): v for k, v in (sources or {}).items()}
         self._analyses: dict[str, Optional[ModuleAnalysis]] = {}
+        self._consulted: dict[str, set[str]] = {}
 
     def adopt(self, analysis: "ModuleAnalysis") -> None:
         """Register an analysis the engine already built (no second parse)."""
@@ -37,7 +38,13 @@ class PackageModules:
         path = self._module_path(Path(importer.filename).resolve(), module, level)
         if path is None:
             return None
+        self._consulted.setdefault(str(Path(importer.filename).resolve()), set()).add(str(path))
         return self._analysis_of(path)
+
+    def dependencies(self, filename: str) -> frozenset[str]:
+        """The modules whose analysis the findings of `filename` consulted: a result
+        cache must key the file's findings on their contents too."""
+        return frozenset(self._consulted.get(str(Path(filename).resolve()), ()))
 
     # -- resolution ------------------------------------------------------------
     @staticmethod

@@ -211,6 +211,8 @@ _LIBRARY_PREFIXES = frozenset({"np", "numpy", "math", "torch", "cp", "cupy", "jn
 _TRANSPARENT_METHODS = frozenset({"reshape", "flatten", "ravel", "squeeze", "copy", "astype", "transpose", "view", "T"})
 _TRANSPARENT_FUNCTIONS = frozenset({"array", "asarray", "atleast_1d", "atleast_2d", "squeeze", "copy", "transpose", "reshape", "ravel", "asanyarray", "float32", "float64"})
 _SUMS = frozenset({"sum", "nansum"})
+# a layer's backward pass: its one parameter is the upstream gradient whatever its name
+_LAYER_BACKWARDS = frozenset({"backward", "backprop", "backward_pass", "bprop", "backpropagate", "backpropagation"})
 _LIBRARY_FORWARDS = {
     "np.tanh": ForwardKind.TANH, "numpy.tanh": ForwardKind.TANH, "torch.tanh": ForwardKind.TANH,
     "expit": ForwardKind.SIGMOID, "scipy.special.expit": ForwardKind.SIGMOID, "special.expit": ForwardKind.SIGMOID,
@@ -308,11 +310,12 @@ class Semantics:
         self._class_info: dict[cst.ClassDef, ClassInfo] = {}
         self._attr_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
         self._in_progress: set[tuple[str, int]] = set()
+        self._bases: dict[cst.ClassDef, list[cst.ClassDef]] = {}
         self._return_roles: dict[cst.CSTNode, Optional[RoleEvidence]] = {}
         self._formula_gate: dict[Optional[cst.CSTNode], bool] = {}
         self._slices: dict[Optional[cst.CSTNode], list[tuple[cst.BaseExpression, _Place, bool]]] = {}
         self._roles: dict[tuple[int, int], Optional[RoleEvidence]] = {}
-        self._forward_calls: dict[Optional[cst.CSTNode], list[tuple[cst.Call, frozenset[ForwardKind], cst.BaseExpression]]] = {}
+        self._forward_calls: dict[Optional[cst.CSTNode], list[tuple[cst.BaseExpression, frozenset[ForwardKind], cst.BaseExpression]]] = {}
 
     # ------------------------------------------------------------------ tables
     @cached_property
@@ -391,6 +394,9 @@ class Semantics:
 
     def base_classes(self, class_def: cst.ClassDef) -> list[cst.ClassDef]:
         """The class and its ancestors defined in this module (nearest first)."""
+        cached = self._bases.get(class_def)
+        if cached is not None:
+            return cached
         found: list[cst.ClassDef] = []
         pending = [class_def]
         while pending and len(found) < 16:
@@ -402,10 +408,20 @@ class Semantics:
                 name = dotted_name(base.value)
                 if name and last_part(name) in self.classes:
                     pending.append(self.classes[last_part(name)])  # type: ignore[index]
+        self._bases[class_def] = found
         return found
 
     def subclasses(self, class_def: cst.ClassDef) -> list[cst.ClassDef]:
-        return [c for c in self.classes.values() if c is not class_def and class_def in self.base_classes(c)]
+        """The module's classes deriving (directly or not) from `class_def`."""
+        return self._subclass_map.get(class_def, [])
+
+    @cached_property
+    def _subclass_map(self) -> dict[cst.ClassDef, list[cst.ClassDef]]:
+        found: dict[cst.ClassDef, list[cst.ClassDef]] = {}
+        for candidate in self.classes.values():
+            for base in self.base_classes(candidate)[1:]:
+                found.setdefault(base, []).append(candidate)
+        return found
 
     def find_method(self, class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
         for owner in self.base_classes(class_def):
@@ -529,8 +545,16 @@ class Semantics:
             return self._instance_class(binding.value, _Place(facts, binding.order), depth + 1)
         if facts.self_name and name.startswith(facts.self_name + ".") and facts.class_def is not None:
             values = self._attribute_values(facts.class_def, name.split(".", 1)[1])
-            classes = {id(c): c for v, p in values if (c := self._instance_class(v, p, depth + 1)) is not None}
-            if len(classes) == 1 and len(values) == len(classes) or (len(classes) == 1 and all(self._is_placeholder(v) or self._instance_class(v, p, depth + 1) for v, p in values)):
+            # every stored value is an instance of one class (or a `None` placeholder)
+            classes: dict[int, cst.ClassDef] = {}
+            for value, value_place in values:
+                if self._is_placeholder(value):
+                    continue
+                found = self._instance_class(value, value_place, depth + 1)
+                if found is None:
+                    return None
+                classes[id(found)] = found
+            if len(classes) == 1:
                 return next(iter(classes.values()))
         return None
 
@@ -539,9 +563,10 @@ class Semantics:
         return isinstance(value, cst.Name) and value.value == "None"
 
     def _attribute_values(self, class_def: cst.ClassDef, attr: str) -> list[tuple[cst.BaseExpression, _Place]]:
-        """Every value stored in `self.<attr>` by the methods of the class and its module ancestors."""
+        """Every value stored in `self.<attr>` by the methods of the class, its module ancestors and
+        its subclasses (a base class's method may run on a subclass instance)."""
         found = []
-        for owner in self.base_classes(class_def):
+        for owner in self.base_classes(class_def) + self.subclasses(class_def):
             for method in self.index.methods(owner).values():
                 facts = self.facts(method)
                 if not facts.self_name:
@@ -948,7 +973,7 @@ class Semantics:
     def _compute_forward(self, function: FunctionLike) -> Optional[ForwardInfo]:
         facts = self.facts(function)
         if not facts.returns:
-            return None
+            return self._storing_forward(facts)
         found: Optional[tuple[ForwardKind, str, cst.CSTNode]] = None
         for returned in facts.returns:
             place = _Place(facts, self.index.order.get(returned, 0))
@@ -981,6 +1006,33 @@ class Semantics:
             return None
         class_def = facts.class_def
         return ForwardInfo(function, facts.qualname, found[0], class_def.name.value if class_def else None, found[1], found[2])
+
+    def _storing_forward(self, facts: FunctionFacts) -> Optional[ForwardInfo]:
+        """A forward method that stores its result (`self.output = 1 / (1 + np.exp(-inputs))`) instead of returning it."""
+        if facts.self_name is None or not isinstance(facts.function, cst.FunctionDef):
+            return None
+        if facts.function.name.value not in FORWARD_METHODS:
+            return None
+        found: Optional[tuple[ForwardKind, str, cst.CSTNode]] = None
+        prefix = facts.self_name + "."
+        for name, bindings in facts.bindings.items():
+            if not name.startswith(prefix):
+                continue
+            for binding in bindings:
+                if binding.value is None or binding.augmented:
+                    continue
+                value, value_place, _ = self.deref(binding.value, _Place(facts, binding.order))
+                application = self.forward_application(value, value_place)
+                if application is None:
+                    continue
+                param = self._param_of(application[1], application[2])
+                if param is None or (found is not None and found[0] is not application[0]):
+                    return None
+                found = (application[0], param, value)
+        if found is None:
+            return None
+        class_def = facts.class_def
+        return ForwardInfo(facts.function, facts.qualname, found[0], class_def.name.value if class_def else None, found[1], found[2])
 
     def _param_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[str]:
         """The parameter `expr` is (through aliases, shifts and shape wrappers), if any."""
@@ -1020,6 +1072,21 @@ class Semantics:
                 form = self._derivative_form(expr, place, in_matrix)
                 if form is not None:
                     found.append(form)
+        return tuple(found)
+
+    def formulas_in(self, function: cst.FunctionDef) -> tuple[DerivativeForm, ...]:
+        """Derivative formulas anywhere in a function's own body (stored in `self.dinputs`,
+        returned, or assigned), not only those reaching a return."""
+        facts = self.facts(function)
+        if not self._may_hold_formula(facts):
+            return ()
+        found: list[DerivativeForm] = []
+        for node in self.index.nodes_in(function, cst.BinaryOperation):
+            if isinstance(self.index.parent(node), cst.BinaryOperation):
+                continue
+            form = self._derivative_form(node, _Place(facts, self.index.order.get(node, 0)), False)
+            if form is not None:
+                found.append(form)
         return tuple(found)
 
     @cached_property
@@ -1153,7 +1220,7 @@ class Semantics:
         facts = self.facts(function)
         if not facts.returns:
             return None
-        if self.forward_of(function) is not None:
+        if self.forward_of(function) is not None or self._returns_a_forward_output(facts):
             return None
         class_kind = None
         if facts.class_def is not None:
@@ -1181,6 +1248,17 @@ class Semantics:
             best.function, best.qualname, kind, best.convention, jacobian, best.upstream_param, best.input_param,
             best.evidence, best.node, best.input_attr, best.via,
         )
+
+    def _returns_a_forward_output(self, facts: FunctionFacts) -> bool:
+        """`return p, p * (1 - p)`: a forward that also returns statistics of its output is not a derivative."""
+        for returned in facts.returns:
+            if isinstance(returned, (cst.Tuple, cst.List)):
+                for element in returned.elements:
+                    place = _Place(facts, self.index.order.get(element.value, 0))
+                    value, value_place, _ = self.deref(element.value, place)
+                    if self.forward_application(value, value_place) is not None:
+                        return True
+        return False
 
     def _may_hold_formula(self, facts: FunctionFacts) -> bool:
         """Cheap gate: a derivative formula is an arithmetic expression with a subtraction (or a
@@ -1276,15 +1354,15 @@ class Semantics:
                 self._upstream_param(facts, form, param), param,
                 f"it applies the {kind.label} to its argument and computes {formula}", form.node,
             )
-        if facts.self_name and (key.startswith(f"name:{facts.self_name}.") or key.startswith(f"forward:")):
-            attr = key.split(":", 1)[1] if key.startswith("name:") else None
-            if attr is not None:
-                kind = class_kind if class_kind is not None and class_kind.convention_matters else shape_kind
-                return DerivativeInfo(
-                    function, facts.qualname, kind, Convention.ACTIVATION, form.shape == "softmax-jacobian",
-                    self._upstream_param(facts, form, None), None, f"it computes {formula} from {attr}", form.node,
-                    input_attr=attr,
-                )
+        if facts.self_name and key.startswith(f"name:{facts.self_name}."):
+            # a backward computing the formula from an attribute its forward cached (`self.out`)
+            attr = key.split(":", 1)[1]
+            kind = class_kind if class_kind is not None and class_kind.convention_matters else shape_kind
+            return DerivativeInfo(
+                function, facts.qualname, kind, Convention.ACTIVATION, form.shape == "softmax-jacobian",
+                self._upstream_param(facts, form, None), None, f"it computes {formula} from {attr}", form.node,
+                input_attr=attr,
+            )
         return None
 
     def _upstream_param(self, facts: FunctionFacts, form: DerivativeForm, input_param: Optional[str]) -> Optional[str]:
@@ -1373,8 +1451,10 @@ class Semantics:
             tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
             if tail is None:
                 continue
-            is_self_attr = isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
-            if tail not in names and not is_self_attr and not self._has_local_alias(call, tail):
+            is_attr_callable = isinstance(func, cst.Attribute) and tail in self._callable_attributes
+            if tail not in names and not is_attr_callable and not (
+                isinstance(func, cst.Name) and self._has_local_alias(call, tail)
+            ):
                 continue
             for target, bound, how in self.effective_calls(call):
                 info = self.derivative_of(target.function)
@@ -1383,6 +1463,22 @@ class Semantics:
                 # a call inside the derivative's own wrapper is its definition, not a use
                 calls.append(DerivativeCall(call, target, info, bound.get(info.input_param), how))
         return tuple(calls)
+
+    @cached_property
+    def _callable_attributes(self) -> frozenset[str]:
+        """Attributes that methods set to a parameter, a function or a lambda (`self.activation_prime = f`)."""
+        found = set()
+        for class_def in self.classes.values():
+            for method in self.index.methods(class_def).values():
+                facts = self.facts(method)
+                if not facts.self_name:
+                    continue
+                prefix = facts.self_name + "."
+                for name, bindings in facts.bindings.items():
+                    if name.startswith(prefix) and name.count(".") == 1:
+                        if any(isinstance(b.value, (cst.Name, cst.Lambda, cst.Attribute)) for b in bindings):
+                            found.add(name[len(prefix):])
+        return frozenset(found)
 
     def _has_local_alias(self, call: cst.Call, name: str) -> bool:
         place = self._place(call)
@@ -1422,6 +1518,8 @@ class Semantics:
                 return None
             binding = facts.reaching(name, place.order)
             if binding is not None:
+                if binding.value is None and isinstance(binding.statement, cst.For):
+                    return self._loop_element_role(name, binding.statement, facts, depth)
                 if binding.value is None or binding.augmented:
                     return None
                 stores = facts.stores_between(name, binding.order, place.order)
@@ -1457,6 +1555,36 @@ class Semantics:
                 return self._loss_gradient_role(stripped, inner.left, inner.right, place)  # type: ignore[attr-defined]
         return None
 
+    def _loop_element_role(self, name: str, loop: cst.For, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
+        """`for s, g in zip(self.output, dvalues)`: a row of a batch has the batch's role."""
+        path = _target_path(loop.target, name)
+        if path is None:
+            return None
+        iterable: cst.BaseExpression = loop.iter
+        for _ in range(4):
+            if isinstance(iterable, cst.Call) and call_name(iterable) == "enumerate" and _args(iterable):
+                if not path or path[0] != 1:
+                    return None
+                iterable, path = _args(iterable)[0], path[1:]
+            elif isinstance(iterable, cst.Call) and call_name(iterable) == "zip":
+                args = _args(iterable)
+                if not path or path[0] >= len(args):
+                    return None
+                iterable, path = args[path[0]], path[1:]
+            else:
+                break
+        if path:
+            return None
+        place = _Place(facts, self.index.order.get(loop, 0))
+        inner = self._role(iterable, place, depth + 1)
+        if inner is None or inner.role is Role.JACOBIAN:
+            return None
+        return RoleEvidence(
+            inner.role, loop,
+            lambda: f"{name}, a row of {self.code(iterable)} (line {self.analysis.line_of(loop)}), {inner.why}",
+            inner.forward_kind, lambda: inner.why,
+        )
+
     @staticmethod
     def _reason(evidence: RoleEvidence) -> str:
         return evidence.why
@@ -1478,8 +1606,8 @@ class Semantics:
                 )
         return None
 
-    def _forward_calls_in(self, facts: FunctionFacts) -> list[tuple[cst.Call, frozenset[ForwardKind], cst.BaseExpression]]:
-        """The calls of a function that apply a nonlinearity, with its kinds and argument (cached)."""
+    def _forward_calls_in(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, frozenset[ForwardKind], cst.BaseExpression]]:
+        """The calls and inline formulas of a function that apply a nonlinearity, with its kinds and argument (cached)."""
         found = self._forward_calls.get(facts.function)
         if found is None:
             scope = facts.function if isinstance(facts.function, cst.FunctionDef) else None
@@ -1488,6 +1616,12 @@ class Semantics:
                 application = self.nonlinearity_applied(call)
                 if application is not None:
                     found.append((call, application[0], application[1]))
+            for operation in self.index.nodes_in(scope, cst.BinaryOperation):
+                if isinstance(operation.operator, (cst.Divide, cst.Subtract)):  # inline sigmoid/softmax/tanh
+                    formula = self._forward_formula(operation, _Place(facts, self.index.order.get(operation, 0)))
+                    if formula is not None:
+                        found.append((operation, frozenset({formula[0]}), formula[1]))
+            found.sort(key=lambda item: self.index.order.get(item[0], 0))
             self._forward_calls[facts.function] = found
         return found
 
@@ -1559,7 +1693,7 @@ class Semantics:
         for name in facts.params:
             if name.lower() in GRADIENT_PARAMS or name.lower().startswith(("grad_", "d_out", "dl_", "de_")):
                 return name
-        if facts.class_def is not None and function.name.value in BACKWARD_METHODS:
+        if facts.class_def is not None and function.name.value in _LAYER_BACKWARDS:
             required = [p for p in facts.params if p not in facts.defaults]
             info = self.class_info(facts.class_def)
             if len(required) == 1 and info.forward is not None:
@@ -1805,6 +1939,18 @@ def _sum_terms(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
     return [expr]
 
 
+def _target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
+    """Where `name` sits in a loop target: () for `x`, (1, 0) for `i, (x, y)`."""
+    if isinstance(target, cst.Name):
+        return () if target.value == name else None
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for position, element in enumerate(target.elements):
+            inner = _target_path(element.value, name)
+            if inner is not None:
+                return (position, *inner)
+    return None
+
+
 def _callee_tail(call: cst.Call) -> Optional[str]:
     """`f` for `f(...)`, `m` for `obj.m(...)`."""
     func = call.func
@@ -1849,5 +1995,3 @@ def _is_two_index(target: cst.Subscript) -> bool:
         return True
     return isinstance(target.value, cst.Subscript)
 
-
-Function = Union[cst.FunctionDef, cst.Lambda]

@@ -6,6 +6,8 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
+from gradlint.analysis.index import child_nodes
+
 
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
     """`np.linalg.norm` for an Attribute chain or Name, else None."""
@@ -32,12 +34,13 @@ def last_part(name: Optional[str]) -> Optional[str]:
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node in the subtree of `node` (for small expressions only)."""
+    """Every node in the subtree of `node` (for small expressions only), without
+    layout nodes (whitespace, comments)."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(child_nodes(current)))
 
 
 def names_in(node: cst.CSTNode) -> set[str]:

@@ -8,6 +8,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.semantics import Convention, Role
+from gradlint.analysis.syntax import last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -267,7 +268,9 @@ class DerivativeFedActivation(Rule):
             reported.add(id(call.call))
             callee = analysis.code_for(call.call.func)
             if call.target.via and ", set to " in call.target.via:
-                callee = f"{callee} (set to {call.target.via.split(', set to ', 1)[1]})"
+                how = call.target.via.split(", set to ", 1)[1]
+                function, _, rest = how.partition(" ")
+                callee = f"{callee} (set to {last_part(function)} {rest})".replace(" )", ")")
             kind = derivative.forward_kind.label
             argument = analysis.code_for(call.argument)
             yield Finding(

@@ -8,10 +8,21 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.algebra import expand, mixed_logistic_form
-from gradlint.analysis.jacobians import arithmetic_roots, formula_sites, resolve, scope_for
-from gradlint.analysis.semantics import BACKWARD_METHODS, ForwardKind, Role, RoleEvidence
-from gradlint.analysis.syntax import dotted_name, walk
+from gradlint.analysis.algebra import mixed_logistic_form
+from gradlint.analysis.jacobians import (
+    arithmetic_roots,
+    expand_with_atoms,
+    formula_sites,
+    in_derivative_context,
+    resolve,
+    scope_for,
+)
+from gradlint.analysis.semantics import (
+    BACKWARD_METHODS,
+    ForwardKind,
+    Role,
+    RoleEvidence,
+)
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -32,7 +43,7 @@ _DERIVATIVE_NAME = re.compile(
     r"^(?:d_?|der_?|deriv_?|derivative_?|grad_?|diff_?)(?P<a>\w+)$|^(?P<b>\w+?)_?(?:prime|derivative|deriv|der|grad|gradient|backward|diff|_d)$",
     re.IGNORECASE,
 )
-_DERIVATIVE_CONTEXT = re.compile(r"prime|deriv|grad|backward|backprop|bprop|delta|train|fit|update|step", re.IGNORECASE)
+_DERIVATIVE_METHODS = frozenset({"derivative", "deriv", "prime", "df", "diff", "derivate"})
 _SELF_RETURNING = (ForwardKind.SOFTMAX, ForwardKind.SIGMOID, ForwardKind.TANH, ForwardKind.RELU, ForwardKind.LEAKY_RELU)
 
 
@@ -137,6 +148,22 @@ class DerivativeOfWrongFunction(Rule):
             line=10,
             message="the softmax output itself",
             why="batched layer: backward returns grad * s",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    e = np.exp(x - np.max(x))
+                    return e / np.sum(e)
+
+                def derivative(self, x):
+                    return self.forward(x)
+            """,
+            line=9,
+            message="returns `self.forward(x)`",
+            why="a derivative method returning the forward",
         ),
         Invalid(
             """
@@ -269,6 +296,20 @@ class DerivativeOfWrongFunction(Rule):
             """
             import numpy as np
 
+            class Sigmoid:
+                def forward(self, x):
+                    return 1 / (1 + np.exp(-x))
+
+                def derivative(self, x):
+                    s = self.forward(x)
+                    return s * (1 - s)
+            """,
+            why="a derivative method in the logit convention",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             def mix(x, y):
                 t = np.tanh(x)
                 return t * (1 - y)
@@ -338,7 +379,7 @@ class DerivativeOfWrongFunction(Rule):
                 reported.add(id(returned))
                 yield Finding(
                     returned,
-                    f"{forward_name}'s backward returns `{analysis.code_for(returned)}`, the {kind.label} output "
+                    f"{forward_name}.{function.name.value} returns `{analysis.code_for(returned)}`, the {kind.label} output "
                     f"itself (`{analysis.code_for(activation)}`){' times the upstream gradient' if gradient else ''}; "
                     f"only the exponential is its own derivative: the {kind.label} derivative is {_RIGHT_FORMULA[kind]}",
                 )
@@ -349,14 +390,7 @@ class DerivativeOfWrongFunction(Rule):
     ) -> Optional[cst.BaseExpression]:
         """The activation when `returned` is `s` or `gradient * s` with s the forward's output."""
         value = resolve(analysis, returned)
-        atoms: dict[str, cst.BaseExpression] = {}
-
-        def key(node: cst.BaseExpression) -> str:
-            text = analysis.code_for(node)
-            atoms.setdefault(text, node)
-            return text
-
-        polynomial = expand(value, key)
+        polynomial, atoms = expand_with_atoms(analysis, value, require_difference=False)
         if polynomial is None or len(polynomial.terms) != 1:
             return None
         monomial, coefficient = polynomial.terms[0]
@@ -384,14 +418,7 @@ class DerivativeOfWrongFunction(Rule):
         for root in roots:
             if id(root) in reported:
                 continue
-            atoms: dict[str, cst.BaseExpression] = {}
-
-            def key(node: cst.BaseExpression) -> str:
-                text = analysis.code_for(node)
-                atoms.setdefault(text, node)
-                return text
-
-            polynomial = expand(root, key)
+            polynomial, atoms = expand_with_atoms(analysis, root)
             forms = mixed_logistic_form(polynomial)
             if not forms or not _derivative_context(analysis, root):
                 continue
@@ -432,14 +459,7 @@ def _activation_and_input(
 
 
 def _derivative_context(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
-    """The expression sits in a derivative, a backward, or a training step."""
-    function = analysis.index.function_containing(node)
-    if function is None:
-        return False
-    semantics = analysis.semantics
-    if semantics.is_backward(function) or semantics.derivative_of(function) is not None:
-        return True
-    return bool(_DERIVATIVE_CONTEXT.search(function.name.value))
+    return in_derivative_context(analysis, node)
 
 
 def _forward_of_value(analysis: ModuleAnalysis, atom: cst.BaseExpression) -> Optional[tuple[ForwardKind, str]]:
@@ -485,7 +505,8 @@ def _paired_forward(analysis: ModuleAnalysis, function: cst.FunctionDef) -> Opti
         info = semantics.class_info(cls)
         if info.forward_kind is None or info.forward is function:
             return None
-        if function.name.value in BACKWARD_METHODS or _DERIVATIVE_NAME.match(function.name.value):
+        name = function.name.value
+        if name in BACKWARD_METHODS or name.lower() in _DERIVATIVE_METHODS or _DERIVATIVE_NAME.match(name):
             return info.forward_kind, cls.name.value
         return None
     match = _DERIVATIVE_NAME.match(function.name.value)
@@ -499,10 +520,3 @@ def _paired_forward(analysis: ModuleAnalysis, function: cst.FunctionDef) -> Opti
                 return info.kind, name
     return None
 
-
-def _names(node: cst.CSTNode) -> set[str]:
-    return {n.value for n in walk(node) if isinstance(n, cst.Name)}
-
-
-def _dotted(node: cst.CSTNode) -> Optional[str]:
-    return dotted_name(node)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -17,8 +18,11 @@ from gradlint.analysis.gradient_flow import (
 )
 from gradlint.analysis.jacobians import scope_for
 from gradlint.analysis.semantics import BACKWARD_METHODS
+from gradlint.analysis.syntax import call_name, last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
+
+_SOFTMAX_TEXT = re.compile(r"\bexp\s*\(|softmax\s*\(")
 
 _LAYERS = '''
 import numpy as np
@@ -48,9 +52,15 @@ class DoubleSoftmaxDerivative(Rule):
         derivative (a Jacobian, a VJP, or an elementwise formula over the cached output),
         directly (`softmax.backward(p - y)`), through a call chain, or through the usual loop
         `for layer in reversed(self.layers): grad = layer.backward(grad)` whose last layer is
-        that softmax. Layers are matched to their classes through list literals, `append`/`add`
+        that softmax; or it is multiplied by a softmax derivative or Jacobian
+        (`(a - y) * softmax_prime(z)`, `np.dot(softmax_jacobian(s), p - y)`). Layers are
+        matched to their classes through list literals, `append`/`add`
         calls and constructor arguments; classes imported from another module of the same
         package are followed when the engine analyses the package together.
+
+        `p - y` is also the gradient of a squared error with respect to `p`, so the rule
+        needs the module to train with a cross-entropy (a `log`, or a loss whose forward
+        takes `log(p)`) and stays silent when it computes a squared error.
         """
     why_bad = """
         `p - y` is already the gradient with respect to the logits: the softmax Jacobian is
@@ -156,6 +166,29 @@ class Network:
             line=14,
             message="softmax_backward",
             why="free functions: a Jacobian-vector backward fed p - y",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0))
+                return e / np.sum(e, axis=0)
+
+            def softmax_prime(z):
+                s = softmax(z)
+                return np.diag(s) - np.outer(s, s)
+
+            def cross_entropy(a, y):
+                return -np.sum(y * np.log(a))
+
+            def output_error(zs, y):
+                a = softmax(zs[-1])
+                return np.dot(softmax_prime(zs[-1]), a - y)
+            """,
+            line=16,
+            message="applied twice",
+            why="column layout free functions: the fused gradient times the softmax Jacobian",
         ),
         Invalid(
             _LAYERS
@@ -383,15 +416,48 @@ class Network:
             """,
             why="a squared error on the softmax output: p - y is dL/dp, so the softmax backward must apply",
         ),
+        Valid(
+            _LAYERS
+            + '''
+class Softmax:
+    def forward(self, x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        self.out = e / e.sum(axis=1, keepdims=True)
+        return self.out
+    def backward(self, grad):
+        s = self.out
+        return s * (grad - np.sum(grad * s, axis=1, keepdims=True))
+
+class CrossEntropy:
+    def forward(self, p, y):
+        return -np.mean(np.sum(y * np.log(p), axis=1))
+    def backward(self, p, y):
+        return (p - y) / len(p)
+
+class Network:
+    def __init__(self):
+        self.layers = [Dense(4, 3), Softmax()]
+        self.loss = CrossEntropy()
+    def train_step(self, out, y):
+        grad = self.loss.backward(out, y)
+        for layer in reversed(self.layers):
+            if isinstance(layer, Softmax):
+                continue
+            grad = layer.backward(grad)
+''',
+            why="the loop skips the softmax layer for the fused gradient",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         semantics = analysis.semantics
-        local_backwards = {
-            function.name.value
-            for function in analysis.index.nodes(cst.FunctionDef)
-            if analysis.index.class_of(function) is None and softmax_backward(analysis, function) is not None
-        }
+        local_backwards: set[str] = set()
+        if _SOFTMAX_TEXT.search(analysis.source):  # a softmax forward needs one of these here
+            local_backwards = {
+                function.name.value
+                for function in analysis.index.nodes(cst.FunctionDef)
+                if analysis.index.class_of(function) is None and softmax_backward(analysis, function) is not None
+            }
         for call in analysis.index.nodes(cst.Call):
             func = call.func
             tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
@@ -420,6 +486,36 @@ class Network:
             if evidence is None:
                 continue
             yield Finding(call, self._message(analysis, call, argument, backward, evidence, how))
+        if local_backwards or _SOFTMAX_TEXT.search(analysis.source):
+            yield from self._products(analysis)
+
+    def _products(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        """`(a - y) * softmax_prime(z)`, `J @ (p - y)`: the fused gradient multiplied by a
+        softmax derivative or Jacobian."""
+        index = analysis.index
+        candidates: list[tuple[cst.CSTNode, list[cst.BaseExpression]]] = []
+        for operation in index.nodes(cst.BinaryOperation):
+            if isinstance(operation.operator, (cst.Multiply, cst.MatrixMultiply)):
+                candidates.append((operation, [operation.left, operation.right]))
+        for call in index.nodes(cst.Call):
+            if last_part(call_name(call)) in {"dot", "matmul", "multiply"} and len(call.args) == 2:
+                candidates.append((call, [a.value for a in call.args]))
+        for node, operands in candidates:
+            for derivative, gradient in ((operands[0], operands[1]), (operands[1], operands[0])):
+                what = _softmax_derivative_value(analysis, derivative)
+                if what is None:
+                    continue
+                evidence = fused_gradient(analysis, gradient, node)
+                if evidence is None:
+                    continue
+                yield Finding(
+                    node,
+                    f"`{analysis.code_for(node)}` multiplies `{analysis.code_for(gradient)}`, already the fused "
+                    f"softmax + cross-entropy gradient p - y with respect to the logits ({evidence}), by "
+                    f"`{analysis.code_for(derivative)}`, {what}: the softmax derivative is applied twice; use "
+                    f"the fused gradient as it is",
+                )
+                break
 
     @staticmethod
     def _loop_layer(
@@ -431,6 +527,8 @@ class Network:
             return None
         definition = scope_for(analysis, func.value).reaching(analysis, func.value.value, func.value)
         if definition is None or definition.loop is None:
+            return None
+        if _layers_filtered(analysis, definition.loop, func.value.value, call):
             return None
         found = loop_first_layer(analysis, definition.loop)
         if found is None:
@@ -503,3 +601,42 @@ class Network:
             f"cross-entropy gradient p - y with respect to the logits ({evidence}); the softmax Jacobian is counted "
             f"twice: skip the softmax backward for a fused loss gradient, or give it the cross-entropy gradient -y/p"
         )
+
+
+def _layers_filtered(analysis: ModuleAnalysis, loop: cst.For, variable: str, call: cst.Call) -> bool:
+    """The loop tests its layer variable (`if isinstance(layer, Softmax): continue`) or
+    the call is conditional: which layers reach the call is not known."""
+    for branch in analysis.index.nodes(cst.If):
+        if not any(ancestor is loop for ancestor in analysis.index.ancestors(branch)):
+            continue
+        if any(isinstance(n, cst.Name) and n.value == variable for n in _walk_expression(branch.test)):
+            return True
+        if any(ancestor is branch for ancestor in analysis.index.ancestors(call)):
+            return True
+    return False
+
+
+def _walk_expression(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    from gradlint.analysis.syntax import walk
+
+    return walk(node)
+
+
+def _softmax_derivative_value(analysis: ModuleAnalysis, node: cst.BaseExpression) -> Optional[str]:
+    """What makes `node` a softmax derivative: a call of a derivative whose forward is a
+    softmax (by its body), or a softmax Jacobian value."""
+    from gradlint.analysis.semantics import ForwardKind, Role
+
+    semantics = analysis.semantics
+    if isinstance(node, cst.Call):
+        targets = semantics.resolve_call_targets(node)
+        infos = [semantics.derivative_of(t.function) for t in targets]
+        if infos and all(i is not None and i.forward_kind is ForwardKind.SOFTMAX for i in infos):
+            info = infos[0]
+            assert info is not None
+            return f"the softmax derivative {last_part(info.qualname)} ({info.evidence})"
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
+        role = semantics.role_of(node)
+        if role is not None and role.role is Role.JACOBIAN and role.forward_kind is ForwardKind.SOFTMAX:
+            return f"the softmax Jacobian ({role.why})"
+    return None

@@ -7,7 +7,12 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.jacobians import arithmetic_roots, builds_outer_product, logistic_sites
+from gradlint.analysis.jacobians import (
+    arithmetic_roots,
+    builds_outer_product,
+    in_derivative_context,
+    logistic_sites,
+)
 from gradlint.analysis.semantics import Convention, ForwardKind, Role
 from gradlint.analysis.syntax import call_name, last_part
 from gradlint.diagnostics import Severity
@@ -289,6 +294,21 @@ class ElementwiseSoftmaxDerivative(Rule):
             """,
             why="not a derivative: the Gini impurity sum(p*(1-p)) of the probabilities",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+                return e / np.sum(e, axis=-1, keepdims=True)
+
+            def predict_with_uncertainty(z):
+                p = softmax(z)
+                variance = p * (1 - p)
+                return p, variance
+            """,
+            why="not a derivative: the Bernoulli variance p*(1-p) of each class",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -297,6 +317,8 @@ class ElementwiseSoftmaxDerivative(Rule):
         for site in logistic_sites(analysis, arithmetic_roots(analysis)):
             if _in_matrix_context(analysis, site.expression) or _is_reduced(analysis, site.expression):
                 continue
+            if not site.multiplier and not in_derivative_context(analysis, site.expression):
+                continue  # p*(1-p) outside any derivative: a variance, not a gradient
             role = semantics.role_of(site.atom)
             if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not ForwardKind.SOFTMAX:
                 continue

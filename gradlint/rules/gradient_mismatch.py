@@ -43,6 +43,14 @@ class GradientMismatch(Rule):
         off by a constant factor such as the batch size or 2, activation and
         pre-activation swapped). A function whose convention is not recognised is
         reported as `unknown`, never as a mismatch.
+
+        The static findings are kept, each carrying the verdict on what it is about
+        (`runtime` in the JSON report): the function holding it, or, for GL201/GL202, the
+        derivative run on the kind of value the flagged call passes, and for GL203 the loss
+        gradient chained into the softmax layer's backward as the training loop does.
+        Forwards holding a finding are run against the reference forward (values, and
+        nan/inf at logits of magnitude 1000), and a function with a GL401/GL402 finding is
+        called to see whether it modifies its argument or broadcasts a reduced axis.
         """
     why_bad = """
         A static rule says "this looks wrong"; the runtime check says "it is wrong, here

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.semantics import Convention, DerivativeCall, Role, RoleEvidence
 from gradlint.analysis.syntax import last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
+
+
+_SHAPES = {
+    "logistic": "the sigmoid derivative s*(1-s)",
+    "tanh": "the tanh derivative 1-s**2",
+    "softmax-jacobian": "the softmax Jacobian diag(s) - s s^T",
+}
 
 
 class JacobianFromPreactivation(Rule):
@@ -226,6 +235,22 @@ class JacobianFromPreactivation(Rule):
             message="the input of softmax(logits)",
             why="a full softmax Jacobian from the value handed to the forward",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Activation_Sigmoid:
+                def forward(self, inputs):
+                    self.inputs = inputs
+                    self.output = 1 / (1 + np.exp(-inputs))
+
+                def backward(self, dvalues):
+                    self.dinputs = dvalues * (1 - self.inputs) * self.inputs
+            """,
+            line=9,
+            message="is the sigmoid derivative s*(1-s) written in the activation's output, but self.inputs is a pre-activation",
+            why="the formula written inline in a backward, on the cached input",
+        ),
     )
     VALID = (
         Valid(
@@ -405,6 +430,26 @@ class JacobianFromPreactivation(Rule):
                 continue
             reported.add(id(call.call))
             yield Finding(call.call, self._message(analysis, call, role))
+        yield from self._inline_formulas(analysis)
+
+    @staticmethod
+    def _inline_formulas(analysis: ModuleAnalysis) -> Iterator[Finding]:
+        """A backward writing the activation-convention formula on a pre-activation: `self.input * (1 - self.input)`."""
+        semantics = analysis.semantics
+        for function in analysis.index.nodes(cst.FunctionDef):
+            if not semantics.is_backward(function):
+                continue
+            for form in semantics.formulas_in(function):
+                role = semantics.role_of(form.atom, at=form.node)
+                if role is None or role.role is not Role.PREACTIVATION:
+                    continue
+                shape = _SHAPES[form.shape]
+                atom = analysis.code_for(form.atom)
+                yield Finding(
+                    form.node,
+                    f"{analysis.code_for(form.node)} is {shape} written in the activation's output, but {atom} is "
+                    f"a pre-activation ({role.explanation}); evaluate it at the activation instead",
+                )
 
     @staticmethod
     def _message(analysis: ModuleAnalysis, call: DerivativeCall, role: RoleEvidence) -> str:

@@ -7,7 +7,14 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.jacobians import JacobianPart, Part, classify, jacobian_parts, resolve, scope_for
+from gradlint.analysis.jacobians import (
+    JacobianPart,
+    Part,
+    classify,
+    jacobian_parts,
+    resolve,
+    scope_for,
+)
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -232,7 +239,7 @@ class JacobianFromUpstreamGradient(Rule):
             gradient = semantics.gradient_param(function)
             if gradient is None:
                 continue
-            for node, part, source in self._jacobians(analysis, function, gradient):
+            for node, _part, source in self._jacobians(analysis, function, gradient):
                 statement = analysis.index.statement_of(node)
                 if id(statement) in reported or not _applied(analysis, function, node):
                     continue

@@ -15,12 +15,10 @@ from gradlint.analysis.jacobians import (
     Part,
     classify,
     is_eye,
-    jacobian_parts,
     layout,
     resolve,
     scope_for,
     signed_terms,
-    vector_key,
 )
 from gradlint.analysis.syntax import block_items, call_name, last_part, subscript_base
 from gradlint.diagnostics import Severity
@@ -420,7 +418,10 @@ class MalformedSoftmaxJacobian(Rule):
         for operation in index.nodes(cst.BinaryOperation):
             if isinstance(operation.operator, _CHAIN) and not _inside_chain(analysis, operation):
                 root = _chain_root(analysis, operation)
-                yield from self._check_sum(analysis, root, jacobian_parts(analysis, root))
+                terms = signed_terms(root)
+                if len(terms) == 2 and _mentions_diagonal(terms):
+                    parts = [classify(analysis, term, sign) for sign, term in terms]
+                    yield from self._check_sum(analysis, root, parts)
             elif isinstance(operation.operator, cst.Multiply):
                 yield from self._check_same_factor(analysis, operation, operation.left, operation.right)
         for call in index.nodes(cst.Call):
@@ -471,6 +472,12 @@ class MalformedSoftmaxJacobian(Rule):
                 )
         elif other.kind == Part.SCALAR or (other.kind == Part.TRANSPOSED and diag.detail == "diag"):
             product = analysis.code_for(other.node)
+            operands = _operands(other.node)
+            first = operands[0] if operands else None
+            while isinstance(first, cst.Attribute) and first.attr.value == "T":
+                first = first.value
+            if isinstance(first, (cst.Name, cst.Attribute)):
+                vector = analysis.code_for(first)
             if other.detail == "row-col":
                 yield Finding(
                     other.node,
@@ -674,3 +681,24 @@ def _names(node: cst.CSTNode) -> set[str]:
     from gradlint.analysis.syntax import names_in
 
     return names_in(node)
+
+
+_DIAGONAL_CALLS = {"diag", "diagflat", "eye", "identity", "einsum"}
+
+
+def _mentions_diagonal(terms: list[tuple[int, cst.BaseExpression]]) -> bool:
+    """A term that may be a diagonal matrix: a call of diag/diagflat/eye/identity/einsum
+    in it, a product (`eye * s`), or a local name (read through its binding by `classify`)."""
+    from gradlint.analysis.syntax import walk
+
+    for _, term in terms:
+        if isinstance(term, cst.Name):
+            return True
+        if isinstance(term, cst.BinaryOperation) and isinstance(term.operator, cst.Multiply):
+            return True  # `eye * s` with the identity under any local name
+        for node in walk(term):
+            if isinstance(node, cst.Call) and last_part(call_name(node)) in _DIAGONAL_CALLS:
+                return True
+            if isinstance(node, cst.Name) and node.value in {"I", "eye", "identity", "E"}:
+                return True
+    return False

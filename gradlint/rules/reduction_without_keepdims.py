@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -12,6 +13,14 @@ from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 _REDUCING = REDUCTIONS | {"norm", "logsumexp"}
+# The reduction's own text must match this (the registry's pre-check uses the same pattern, so a
+# file is parsed for this rule only when it holds such a call): a reduction with axis/dim 1 or -1,
+# keyword or positional, its arguments nested at most two parentheses deep before the axis.
+REDUCTION_CALL = (
+    r"\b(?:sum|nansum|max|amax|nanmax|min|amin|nanmin|mean|nanmean|std|var|prod|norm|logsumexp)\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*?"
+    r"(?:\b(?:axis|dim)\s*=\s*\(?\s*-?\s*1\b|,\s*\(?\s*-?\s*1\s*\)?\s*[,)])"
+)
+_REDUCTION_CALL = re.compile(REDUCTION_CALL)
 # Reductions whose axis is also recognised when passed positionally (the registry's pre-check
 # names exactly these).
 _POSITIONAL_AXIS = frozenset({"sum", "nansum", "mean", "nanmean", "std", "var", "prod", "norm", "logsumexp"})
@@ -188,6 +197,8 @@ def _reduction(model: Numerics, node: cst.BaseExpression, scope: Scope, order: i
     if not keyword_axis and model.operation(value) not in _POSITIONAL_AXIS:
         return None  # `x.max(1)` is too ambiguous (builtins, torch's (values, indices))
     if model.qualified(value.func) in ("builtins.sum", "builtins.max", "builtins.min"):
+        return None
+    if not _REDUCTION_CALL.search(model.analysis.module.code_for_node(value)):
         return None
     return value
 

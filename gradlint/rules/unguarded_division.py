@@ -101,6 +101,18 @@ class UnguardedDivision(Rule):
             line=7,
             why="module-level pair: the loss takes log(probs) of the same parameter",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def linear_activation_backward_start(AL, Y):
+                dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+                return dAL
+            """,
+            line=4,
+            message="np.divide(Y, AL)",
+            why="np.divide spelling, column layout (units x examples)",
+        ),
     )
     VALID = (
         Valid(
@@ -148,18 +160,17 @@ class UnguardedDivision(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         model = numerics(analysis)
         reported: set[tuple[int, str]] = set()
-        for node in analysis.index.nodes(cst.BinaryOperation):
-            if not isinstance(node.operator, cst.Divide):
-                continue
-            divisor = _probability_divisor(model, node.right)
+        for node, numerator, denominator in _all_divisions(model):
+            divisor = _probability_divisor(model, denominator)
             if divisor is None:
                 continue
             probability, form = divisor
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
-            reason = self._evidence(model, scope, order, node, probability, form)
-            if reason is None:
+            evidence = self._evidence(model, scope, order, node, numerator, denominator, probability, form)
+            if evidence is None:
                 continue
+            reason, extra = evidence
             statement = analysis.index.statement_of(node)
             key = (id(statement), model.code(probability))
             if key in reported:
@@ -167,37 +178,48 @@ class UnguardedDivision(Rule):
             reported.add(key)
             yield Finding(
                 node,
-                f"`{model.code(node)}` divides by {reason} with no guard: inf or nan once it saturates to "
+                f"`{model.code(node)}` divides by {reason} with no guard{extra}: inf or nan once it saturates to "
                 f"{'0 or 1' if form != 'p' else '0'} (clip `{model.code(probability)}` to [eps, 1 - eps] first)",
             )
 
     def _evidence(
-        self, model: Numerics, scope: Scope, order: int, division: cst.BinaryOperation, probability: cst.BaseExpression, form: str
-    ) -> Optional[str]:
+        self,
+        model: Numerics,
+        scope: Scope,
+        order: int,
+        division: cst.CSTNode,
+        numerator: cst.BaseExpression,
+        denominator: cst.BaseExpression,
+        probability: cst.BaseExpression,
+        form: str,
+    ) -> Optional[tuple[str, str]]:
+        """(what the divisor is, an optional remark) when it is known to be a probability."""
         name = model.code(probability)
-        if not _numerator_is_gradient(division.left, probability):
+        if not _numerator_is_gradient(numerator, probability):
             return None
         source = model.probability_source(probability, scope, order)
         if source is not None:
-            return f"the {source} output `{name}`"
+            return f"the {source} output `{name}`", ""
         if not model.is_unguarded_parameter(probability, scope, order):
             return None
         if form == "p(1-p)":
-            if not _is_difference_with(model, division.left, name):
+            if not _is_difference_with(model, numerator, name):
                 return None  # the binary cross-entropy gradient divides p - y by p(1 - p)
-            return f"`{model.code(division.right)}`, the variance of the probability `{name}`"
+            return f"`{model.code(denominator)}`, the variance of the probability `{name}`,", ""
+        loss = _matching_loss(model, scope, name)
+        if loss is not None and not _names_in(numerator) & loss[2]:
+            loss = None
+        if loss is not None and loss[1]:
+            return f"the probability `{name}`", f" (the matching loss `{loss[0]}` clips `{name}`, but this gradient does not)"
         statement = model.analysis.index.statement_of(division)
         other_form = "1-p" if form == "p" else "p"
-        for other in _divisions_in(statement):
-            found = _probability_divisor(model, other.right)
+        for _, _, other in _divisions_in(model, statement):
+            found = _probability_divisor(model, other)
             if found is not None and found[1] == other_form and model.code(found[0]) == name:
-                return f"the probability `{name}` (this is the cross-entropy derivative: it divides by `{name}` and `1 - {name}`)"
-        loss = _matching_loss(model, scope, name)
-        if loss is not None and _names_in(division.left) & loss[2]:
-            loss_name, clipped, _ = loss
-            if clipped:
-                return f"the probability `{name}`; the matching loss `{loss_name}` clips `{name}` but this gradient does not"
-            return f"the probability `{name}` (the matching loss `{loss_name}` takes log({name}))"
+                return f"the probability `{name}`", f" (this cross-entropy derivative divides by `{name}` and by `1 - {name}`)"
+        if loss is not None:
+            loss_name = loss[0]
+            return f"the probability `{name}`", f" (the matching loss `{loss_name}` takes log({name}))"
         return None
 
 
@@ -255,14 +277,34 @@ def _root(node: cst.BaseExpression) -> Optional[str]:
     return node.value if isinstance(node, cst.Name) else None
 
 
-def _divisions_in(statement: cst.CSTNode) -> Iterator[cst.BinaryOperation]:
+def _division(model: Numerics, node: cst.CSTNode) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(numerator, denominator) of `a / b` or `np.divide(a, b)`."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        return node.left, node.right
+    if isinstance(node, cst.Call) and model.operation(node) in ("divide", "true_divide") and not model.is_method_call(node):
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        if len(positional) == 2:
+            return positional[0], positional[1]
+    return None
+
+
+def _all_divisions(model: Numerics) -> Iterator[tuple[cst.CSTNode, cst.BaseExpression, cst.BaseExpression]]:
+    index = model.analysis.index
+    for node in (*index.nodes(cst.BinaryOperation), *index.nodes(cst.Call)):
+        parts = _division(model, node)
+        if parts is not None:
+            yield node, parts[0], parts[1]
+
+
+def _divisions_in(model: Numerics, statement: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.BaseExpression, cst.BaseExpression]]:
     stack = [statement]
     while stack:
         current = stack.pop()
         if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.IndentedBlock)):
             continue
-        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Divide):
-            yield current
+        parts = _division(model, current)
+        if parts is not None:
+            yield current, parts[0], parts[1]
         stack.extend(current.children)
 
 
@@ -273,6 +315,13 @@ def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[s
     function = scope.function
     if function is None or name not in scope.params:
         return None
+    key = ("GL304-matching-loss", function, name)
+    if key not in model.memo:
+        model.memo[key] = _find_matching_loss(model, function, name)
+    return model.memo[key]  # type: ignore[return-value]
+
+
+def _find_matching_loss(model: Numerics, function: cst.FunctionDef, name: str) -> Optional[tuple[str, bool, frozenset[str]]]:
     index = model.analysis.index
     owner = index.class_of(function)
     if owner is not None:

@@ -9,21 +9,27 @@ Only `gradlint check --runtime` and `gradlint verify` import this package
 For each module with derivative targets (see `targets`), the definitions the
 targets need are extracted (`extract`) and checked in one sandboxed process
 (`sandbox`, `worker`). A confirmed mismatch becomes a GL901 diagnostic at the
-function; the static findings inside a checked function are kept and carry
-the verdict (`Diagnostic.runtime`).
+function; the static findings are kept and carry the verdict on what they are
+about (`Diagnostic.runtime`).
+
+Modules: `targets` (what to check, against what), `extract` (the definitions
+a target needs), `sandbox` (the limited process), `worker` (its protocol),
+`probing` / `activations` / `losses` / `forwards` (calling conventions and
+trials, inside the sandbox), `references` (analytic forwards, derivatives,
+central differences), `compare` (errors and the diagnosis), `report` (the
+verdict lines).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from gradlint import registry
-from gradlint.diagnostics import Diagnostic, Position, RuntimeVerdict, Severity
-
-from typing import TYPE_CHECKING
+from gradlint.diagnostics import Diagnostic, RuntimeVerdict, Severity
 
 if TYPE_CHECKING:
     from gradlint.api import Report
@@ -32,6 +38,14 @@ if TYPE_CHECKING:
 
 
 __all__ = ["RuntimeResult", "TargetVerdict", "VerifyError", "check_module", "runtime_check", "verify_target", "parse_target"]
+
+# A cheap text pre-check for the runtime stage (files with a static finding are
+# always analysed): derivative, Jacobian and activation vocabulary. Parsing and
+# the semantic model are the stage's main cost on a large tree.
+WORTH_PARSING = re.compile(
+    r"(?i)prime|deriv|backward|backprop|grad|jacob|dvalues|\bdout\b|diag|\bouter\b|\beye\b|einsum|softmax|sigmoid|"
+    r"logistic|\btanh\b|\brelu\b|\bdef d[a-z_]\w*\s*\(|_(?:diff|p|dx|der|back|d)\s*\("
+)
 
 CODE = "GL901"
 NAME = "gradient-mismatch"
@@ -93,6 +107,8 @@ def _number(value: Optional[float]) -> str:
 def mismatch_message(target: "Target", verdict: RuntimeVerdict) -> str:
     """GL901's message: the convention, the worst entry, expected vs got, the relative error."""
     what = f"`{target.qualname}` disagrees with {target.reference()}"
+    if verdict.diagnosis and verdict.diagnosis.startswith("the values are right"):
+        what = f"`{target.qualname}` agrees with {target.reference()} but modifies its argument in place"
     if verdict.status == "inconclusive":
         what = f"`{target.qualname}` differs slightly from {target.reference()} (between the pass and mismatch tolerances)"
     parts = [what]
@@ -221,6 +237,8 @@ def _file_result(file_report: Any, settings: "Settings", only: Optional[str] = N
         text = read.text
     if text is None or any(d.code == "GL001" for d in file_report.diagnostics):
         return file_report, []
+    if only is None and not file_report.diagnostics and not WORTH_PARSING.search(text):
+        return file_report, []  # nothing a derivative target could be made of: not parsed
     try:
         targets, verdicts = check_module(text, file_report.filename, settings, only=only, diagnostics=file_report.diagnostics)
     except DiscoveryError as error:
@@ -234,7 +252,7 @@ def _file_result(file_report: Any, settings: "Settings", only: Optional[str] = N
     added = [
         _diagnostic(file_report.filename, t, verdicts[t.ident])
         for t in targets
-        if not t.feed and t.ident in verdicts and verdicts[t.ident].status in ("confirmed", "inconclusive") and enabled
+        if not t.feed and t.role not in ("forward", "mutation") and t.ident in verdicts and verdicts[t.ident].status in ("confirmed", "inconclusive") and enabled
     ]
     added = filter_suppressed(added, text)
     static = list(file_report.diagnostics)
@@ -270,6 +288,10 @@ def _guarded(file_report: Any, settings: "Settings") -> tuple[Any, list[TargetVe
 
 
 def _label(target: "Target") -> str:
+    if target.role == "forward":
+        return f"{target.qualname} (forward)"
+    if target.role == "mutation":
+        return f"{target.qualname} (call check)"
     if target.feed == "flow":
         return f"{target.qualname} as chained here"
     if target.feed:

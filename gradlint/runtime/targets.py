@@ -2,18 +2,29 @@
 
 The shared semantic model (`gradlint.analysis.semantics`) says which functions
 are derivatives (from their bodies) and which are forwards. This module turns
-that into targets with the reference to compare against, taken in this order:
+that into targets with the reference to compare against:
 
-1. the forward paired with the derivative: the forward of the same class, or a
-   module function paired by name (`f` / `f_prime`, `f_derivative`, `df`,
-   `f_backward` / `f_forward`); its recognised kind gives an analytic
-   reference, an unrecognised one is differentiated numerically;
-2. otherwise the kind of the derivative's own formula (a derivative consistent
-   with itself then passes: the check is only as strong as the pairing).
+- the forward paired with a derivative is the truth: the forward of the same
+  class, or a module function paired by name (`f` / `f_prime`, `f_derivative`,
+  `df`, `f_backward` / `f_forward`); its recognised kind gives the analytic
+  reference, an unrecognised one is differentiated numerically. Only without
+  a pairing does the kind of the derivative's own formula stand in.
 
-Besides the model's derivatives, the backward of a layer class whose forward
-is recognised, derivative/forward name pairs, and loss gradients (the fused
-`p - y`, `-y / p`, a loss class's backward, `mse` / `mse_prime`) are targets.
+Targets, in order of precedence (a function is checked once):
+
+0. `f(logits, y)` applying a softmax/sigmoid to the logits: a fused loss gradient;
+1. the model's derivatives (formulas in the body, wrappers like apply_along_axis);
+2. the backward of a layer class with a forward (abstract bases skipped);
+3. name pairs `f` / `f_prime` (activations, and losses like `mse` / `mse_prime`);
+4. functions returning a fused loss gradient (`p - y`);
+5. functions returning a Jacobian of a known forward, or flagged by GL102/GL103/GL105;
+6. forwards holding a static finding (values, overflow at extreme logits);
+7. functions with a GL401/GL402 finding and no other check (argument mutation,
+   a reduction that lost its axis).
+
+`call_site_targets` adds the calls a static finding is about: GL201/GL202 (a
+derivative fed the wrong kind of value) and GL203 (a fused loss gradient chained
+into a softmax layer's backward by a training loop).
 """
 
 from __future__ import annotations
@@ -66,6 +77,8 @@ class Target:
     slope: Optional[float] = None
     feed: Optional[str] = None  # a call site's argument: "logits" or "activations"; "flow": a chain
     parts: Optional[tuple["Target", "Target"]] = None  # a flow: (the loss, the softmax layer)
+    batched: bool = False  # a forward known to be applied to batches (GL401, GL302)
+    codes: tuple[str, ...] = ()  # the static findings inside (for the call checks)
 
     @property
     def ident(self) -> str:
@@ -91,6 +104,8 @@ class Target:
             "feed": self.feed,
             "qualname": self.qualname,
             "role": self.role,
+            "batched": self.batched,
+            "codes": list(self.codes),
             "forward_kind": self.forward_kind if self.analytic else None,
             "forward": self.forward,
             "slope": self.slope,
@@ -100,6 +115,10 @@ class Target:
         """What the target was compared with, in words."""
         if self.parts is not None:
             return f"the gradient with respect to the logits ({self.parts[0].reference()})"
+        if self.role == "forward":
+            return f"the reference {self.forward_kind.replace('_', ' ')}"  # type: ignore[union-attr]
+        if self.role == "mutation":
+            return "its argument before the call, and its shapes"
         if self.analytic:
             return f"the analytic {self.forward_kind.replace('_', ' ')} derivative"  # type: ignore[union-attr]
         if self.forward:
@@ -298,6 +317,10 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
         found.add(Target(name, role, kind, paired, start, end, first, last, evidence=f"paired by name with `{paired}`"))
     # 4. loss gradients recognised by their value (fused p - y, -y / p)
     _loss_gradient_targets(analysis, semantics, found)
+    # 6. forwards holding a static finding: their values, overflow and input mutation
+    _forward_targets(analysis, semantics, found, diagnostics)
+    # 7. functions with a GL402 finding and no other check: does a call modify its argument?
+    _mutation_targets(analysis, semantics, found, diagnostics)
     # 5. functions returning a value the model sees as a Jacobian of a known forward,
     #    and functions a static rule flagged as building a softmax Jacobian
     _jacobian_targets(analysis, semantics, found, diagnostics)
@@ -535,3 +558,44 @@ def _is_reduction(node: cst.BaseExpression) -> bool:
         else:
             break
     return isinstance(node, cst.Call) and last_part(call_name(node)) in ("mean", "sum", "average", "float", "nanmean", "nansum", "item")
+
+
+# Static findings that establish a forward is applied to batches of rows.
+BATCHED_CODES = frozenset({"GL401", "GL302"})
+
+
+def _forward_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found, diagnostics: Any) -> None:
+    rows = [d.start.row for d in diagnostics]
+    if not rows:
+        return
+    for qualname, info in semantics.forwards.items():
+        name = _callable_name(semantics, info.function)
+        kind = _kind(info.kind)
+        if name is None or name in found.targets or kind is None or kind == "leaky_relu":
+            continue
+        start, end, first, last = _place(analysis, info.function)
+        inside = [d.code for d in diagnostics if first <= d.start.row <= last]
+        if inside:
+            found.add(Target(name, "forward", kind, None, start, end, first, last,
+                             evidence=f"a {kind.replace('_', ' ')} forward holding a static finding",
+                             batched=bool(set(inside) & BATCHED_CODES)))
+
+
+def _mutation_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found, diagnostics: Any) -> None:
+    rows = [d.start.row for d in diagnostics if d.code in ("GL402", "GL401")]
+    if not rows:
+        return
+    taken = [t for t in found.targets.values()]
+    for function in semantics.index.nodes(cst.FunctionDef):
+        name = _callable_name(semantics, function)
+        if name is None or name in found.targets:
+            continue
+        start, end, first, last = _place(analysis, function)
+        if not any(first <= row <= last for row in rows) or any(t.first_row <= first <= t.last_row for t in taken):
+            continue
+        if not _required_params(function, semantics.index.class_of(function) is not None):
+            continue
+        codes = tuple(sorted({d.code for d in diagnostics if first <= d.start.row <= last}))
+        found.add(Target(name, "mutation", None, None, start, end, first, last,
+                         evidence="called to see whether it modifies its argument or broadcasts a reduced axis",
+                         codes=codes))

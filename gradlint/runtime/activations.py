@@ -1,0 +1,466 @@
+"""Probing an activation's derivative: Jacobians, diagonals, vector-Jacobian
+products, layer classes' backward after their forward."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from gradlint.runtime import references as refs
+from gradlint.runtime.compare import PASS_TOLERANCE, Comparison
+from gradlint.runtime.probing import (
+    FATAL,
+    GRAD_NAME,
+    N_BATCH,
+    N_CLASSES,
+    RETURNS_FORWARD,
+    SAME_INDEX,
+    SHAPES,
+    STEP_NAME,
+    SWAP_ACT,
+    SWAP_PRE,
+    TRAINING_NAME,
+    Trial,
+    Unknown,
+    _as_array,
+    _changed_attribute,
+    _close,
+    _describe,
+    _fill,
+    _first,
+    _instantiate,
+    _logits,
+    _mutation,
+    _quiet,
+    _required,
+    _resolve,
+)
+
+
+class ActivationProbe:
+    """Tries the calling conventions of an activation's derivative."""
+
+    def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
+        self.spec = spec
+        self.rng = rng
+        self.kind = spec.get("forward_kind") if spec.get("forward_kind") in refs.ACTIVATIONS else None
+        self.slope = float(spec.get("slope") or 0.01)
+        self.cls, self.target = _resolve(module, spec["qualname"])
+        self.user_forward = self._user_forward(module, spec.get("forward"))
+        if self.kind is None and self.user_forward is None:
+            raise Unknown("its forward is neither recognised nor found (same class, or a name pairing like f / f_prime)")
+        self.errors: list[str] = []
+        self.last_mutation: Optional[dict] = None
+        if self.kind is None:
+            self._check_deterministic()
+
+    def _check_deterministic(self) -> None:
+        """Central differences of a random forward (dropout) mean nothing."""
+        probe = _logits(np.random.default_rng(12345), (N_BATCH, N_CLASSES))
+        try:
+            first, second = self.forward(probe), self.forward(probe)
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001 - shapes are tried later, one by one
+            return
+        if np.shape(first) == np.shape(second) and not np.allclose(first, second, rtol=1e-12, atol=0, equal_nan=True):
+            raise Unknown(f"its forward `{self.spec.get('forward')}` is not deterministic (random?), so it cannot be differentiated numerically")
+
+    def _user_forward(self, module: Any, qualname: Optional[str]) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+        if not qualname:
+            return None
+        cls, target = _resolve(module, qualname)
+
+        def forward(x: np.ndarray) -> np.ndarray:
+            method = target if cls is None else getattr(_instantiate(cls), target)
+            names = _required(method)
+            extra = _fill(names[1:], {}) if names else None
+            with _quiet():
+                result = method(x, *(extra or []))
+            if result is None:
+                return np.asarray(x, dtype=np.float64)  # an in-place forward (`inplace_logistic(X)`)
+            return _first(result)
+
+        return forward
+
+    # the reference
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if self.kind is not None:
+            return refs.activation_forward(self.kind, x, self.slope)
+        assert self.user_forward is not None
+        return self.user_forward(x.copy())
+
+    def jacobian(self, x: np.ndarray, richardson: bool = False) -> np.ndarray:
+        if self.kind is not None:
+            return refs.activation_jacobian(self.kind, x, self.slope)
+        return refs.numeric_jacobian(self.forward, x, richardson=richardson)
+
+    @property
+    def elementwise(self) -> bool:
+        return self.kind in refs.ELEMENTWISE
+
+    # the calls
+    def run(self) -> list[Trial]:
+        trials: list[Trial] = []
+        order = ["(N, n)", "(n, 1)", "(n,)", "(1, n)"] if self.cls is not None else ["(n,)", "(N, n)", "(n, 1)", "(1, n)"]
+        # One sample's values shared by (n,), (n, 1) and (1, n), so that their errors compare.
+        sample = _logits(self.rng, (N_CLASSES,))
+        batch = _logits(self.rng, (N_BATCH, N_CLASSES))
+        for label in order:
+            shape = SHAPES[label]
+            z = batch.copy() if shape == (N_BATCH, N_CLASSES) else sample.reshape(shape).copy()
+            try:
+                s = self.forward(z)
+            except FATAL:
+                raise
+            except Exception as error:  # noqa: BLE001 - the user's forward may not take this shape
+                self.errors.append(f"forward on {label}: {type(error).__name__}: {error}")
+                continue
+            if np.shape(s) != shape or not np.all(np.isfinite(s)):
+                self.errors.append(f"forward on {label} returned shape {np.shape(s)}")
+                continue
+            trials.extend(self._trials(label, z, s))
+            if any(t.measure().rel_error <= PASS_TOLERANCE for t in trials):
+                break
+        return trials
+
+    def _callable(self, z: np.ndarray) -> tuple[Callable, list[str], bool]:
+        """The derivative as a callable, its required parameters, and whether
+        it is a method that ran the class's forward first."""
+        if self.cls is None:
+            return self.target, _required(self.target), False
+        instance = _instantiate(self.cls)
+        forward_name = self._forward_method()
+        stateful = False
+        if forward_name and forward_name != self.target:
+            method = getattr(instance, forward_name)
+            names = _required(method)
+            args = _fill(names[1:], {}) if names else None
+            if names and args is not None:
+                with _quiet():
+                    method(z.copy(), *args)
+                stateful = True
+        bound = getattr(instance, self.target)
+        return bound, _required(bound), stateful
+
+    def _forward_method(self) -> Optional[str]:
+        forward = self.spec.get("forward") or ""
+        if self.cls is not None and forward.startswith(self.cls.__name__ + "."):
+            return forward.split(".", 1)[1]
+        for name in ("forward", "__call__", "activate", "f", "function", "apply"):
+            if name in vars(self.cls) or any(name in vars(base) for base in self.cls.__mro__[1:-1]):
+                return name
+        return None
+
+    def _call(self, z: np.ndarray, values: dict[str, Any], order: list[str]) -> Optional[np.ndarray]:
+        func, names, stateful = self._callable(z)
+        if order != names:
+            return None
+        args = _fill(names, values)
+        if args is None:
+            return None
+        instance = getattr(func, "__self__", None)
+        before = dict(vars(instance)) if instance is not None and hasattr(instance, "__dict__") else {}
+        passed = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        with _quiet():
+            result = func(*passed)
+        self.last_mutation = _mutation(names, args, passed)
+        array = _as_array(result)
+        if array is None and instance is not None:
+            array = _changed_attribute(instance, before)
+        if array is None and result is None and self.last_mutation is not None:
+            # An in-place API (`inplace_relu_derivative(Z, delta)` returns None and
+            # updates `delta`): the updated argument is the result, not a side effect.
+            mutated = names.index(self.last_mutation["name"])
+            array = np.asarray(passed[mutated], dtype=np.float64)
+            self.last_mutation = None
+        elif array is None and result is None and instance is None:
+            # An in-place API that leaves the upstream gradient as it is (the identity's).
+            upstream = [i for i, n in enumerate(names) if GRAD_NAME.match(n) and isinstance(passed[i], np.ndarray)]
+            if len(upstream) == 1:
+                array = np.asarray(passed[upstream[0]], dtype=np.float64)
+        return array
+
+    def _trials(self, label: str, z: np.ndarray, s: np.ndarray) -> list[Trial]:
+        found: list[Trial] = []
+        try:
+            _, names, stateful = self._callable(z)
+        except FATAL:
+            raise
+        except Exception as error:  # noqa: BLE001
+            self.errors.append(f"forward of `{self.spec['qualname'].split('.')[0]}` on {label}: {type(error).__name__}: {error}")
+            return []
+        positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
+        where = "after forward(z)" if stateful else ""
+        feeding = bool(self.spec.get("feed"))  # a call site's argument: only calls that take it
+        if len(positional) == 0 and stateful and not feeding:
+            # backward() reading the cache: the derivative at z, as a Jacobian or its diagonal
+            result = self._safe(lambda: self._call(z, {}, names), f"{label} no-argument call")
+            if result is not None:
+                trial = self._unary_trial(f"`{self._name()}()` {where} on z {label}", z, s, z, result, "logits")
+                if trial is not None:
+                    found.append(trial)
+        if len(positional) == 1:
+            name = positional[0]
+            grad_named = bool(GRAD_NAME.match(name))
+            if (stateful or grad_named) and not feeding:
+                trial = self._vjp_trial(label, z, s, names, name, {}, where)
+                if trial is not None:
+                    found.append(trial)
+            if not (stateful and grad_named):
+                for kind, x in self._inputs(z, s):
+                    self.last_mutation = None
+                    result = self._safe(lambda: self._call(z, {name: x}, names), f"{label} {kind}")
+                    mutation = self.last_mutation
+                    if result is not None:
+                        desc = f"`{self._name()}({'z' if kind == 'logits' else 's'})` with {kind} {label}"
+                        trial = self._unary_trial(desc, z, s, x, result, kind)
+                        if trial is not None:
+                            trial.mutation = mutation
+                            found.append(trial)
+        if len(positional) == 2:
+            first, second = positional
+            pairs = [(first, second), (second, first)]
+            if GRAD_NAME.match(first) and not GRAD_NAME.match(second):
+                pairs = [(second, first)]
+            elif GRAD_NAME.match(second) and not GRAD_NAME.match(first):
+                pairs = [(first, second)]
+            for x_name, g_name in pairs:
+                for kind, x in self._inputs(z, s):
+                    trial = self._vjp_trial(label, z, s, names, g_name, {x_name: x}, where, kind, x_name)
+                    if trial is not None:
+                        found.append(trial)
+        return found
+
+    def _name(self) -> str:
+        return self.spec["qualname"].split(".")[-1]
+
+    def _inputs(self, z: np.ndarray, s: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """The inputs to feed: both, or only the one a call site passes (`feed`)."""
+        both = [("logits", z), ("activations", s)]
+        feed = self.spec.get("feed")
+        return [pair for pair in both if pair[0] == feed] if feed else both
+
+    def _safe(self, call: Callable[[], Optional[np.ndarray]], what: str) -> Optional[np.ndarray]:
+        try:
+            return call()
+        except FATAL:
+            raise
+        except Exception as error:  # noqa: BLE001 - a convention that does not fit raises
+            self.errors.append(f"{what}: {type(error).__name__}: {error}")
+            return None
+
+    def _unary_trial(self, desc: str, z: np.ndarray, s: np.ndarray, x: np.ndarray, result: np.ndarray, kind: str) -> Optional[Trial]:
+        shape, m = z.shape, z.size
+        jac = self.jacobian(z)
+        numeric = self.kind is None
+        batched = len(shape) == 2 and shape[0] == N_BATCH
+        alternatives = []
+        jacobian_shapes = {(m, m), shape + shape}
+        if len(shape) == 2:
+            jacobian_shapes.add((shape[0], shape[1], shape[1]))
+        if result.size == m * m and result.shape in jacobian_shapes:
+            got = result.reshape(m, m)
+            expected = jac
+            form = f"({m}, {m}) Jacobian"
+            swapped = self._swapped_jacobians(z, s)
+            alternatives = [(label, value) for label, value in swapped]
+            recompute = (lambda: self.jacobian(z, richardson=True)) if numeric else None
+            desc_shape = result.shape
+        elif batched and result.shape == (N_BATCH, N_CLASSES, N_CLASSES):
+            got = result
+            expected = np.stack([jac[b * N_CLASSES : (b + 1) * N_CLASSES, b * N_CLASSES : (b + 1) * N_CLASSES] for b in range(N_BATCH)])
+            form = "(N, n, n) per-sample Jacobians"
+            alternatives = [(label, _blocks(value)) for label, value in self._swapped_jacobians(z, s)]
+            recompute = (lambda: _blocks(self.jacobian(z, richardson=True))) if numeric else None
+            desc_shape = result.shape
+        elif result.shape == shape or result.shape == (m,):
+            got = result.reshape(shape)
+            expected = np.diag(jac).reshape(shape)
+            form = "the Jacobian's diagonal (elementwise derivative)"
+            alternatives = [(label, np.diag(value).reshape(shape)) for label, value in self._swapped_jacobians(z, s)]
+            alternatives.append((RETURNS_FORWARD, s))
+            recompute = (lambda: np.diag(self.jacobian(z, richardson=True)).reshape(shape)) if numeric else None
+            desc_shape = result.shape
+            if not self._is_diagonal(jac):
+                # A vector can only stand for the diagonal of this full Jacobian:
+                # compare it as such, so the worst entry shows what is lost.
+                got = np.diag(result.reshape(-1))
+                expected = jac
+                form = "a vector, read as the Jacobian's diagonal"
+                alternatives = [(RETURNS_FORWARD, np.diag(s.reshape(-1)))]
+                recompute = (lambda: self.jacobian(z, richardson=True)) if numeric else None
+        else:
+            self.errors.append(f"{desc}: result shape {result.shape} is not a Jacobian, per-sample Jacobians or a diagonal")
+            return None
+        if got.ndim >= 2 and got.shape[-1] == got.shape[-2] and "diagonal" not in form:
+            transposed = np.swapaxes(expected, -1, -2)
+            if not _close(got, expected) and _close(got, transposed):
+                # The denominator layout (entry [i, j] = d out_j / d in_i) is a convention, not a
+                # bug: the caller's `J @ g` is then right. Only a VJP can be transposed wrongly.
+                expected = transposed
+                form += " in the denominator layout (entry [i, j] = d out_j / d in_i)"
+                recompute = None
+        return Trial(
+            f"{desc} -> {form} {tuple(desc_shape)}",
+            got,
+            expected,
+            _describe(x),
+            alternatives,
+            numeric=numeric,
+            recompute=recompute,
+            batch=N_BATCH if batched else None,
+            classes=N_CLASSES,
+        )
+
+    def _is_diagonal(self, jac: np.ndarray) -> bool:
+        return bool(np.all(np.abs(jac - np.diag(np.diag(jac))) <= 1e-8 * max(1.0, float(np.max(np.abs(jac))))))
+
+    def _swapped_jacobians(self, z: np.ndarray, s: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """The full Jacobian as the two activation/pre-activation mix-ups compute it."""
+        out = []
+        if self.kind in refs.ELEMENTWISE:
+            g = refs.derivative_from_activation(self.kind, z, self.slope)
+            if g is not None:
+                out.append((SWAP_PRE, np.diag(g.reshape(-1))))
+        elif self.kind == "softmax":
+            flat_blocks = _jacobian_formula_at(z)
+            out.append((SWAP_PRE, flat_blocks))
+        if self.kind == "softmax":
+            flat = s.reshape(-1)
+            blocks = _jacobian_formula_at(s)
+            mask = blocks != 0  # the per-sample blocks
+            outer = np.where(mask, np.diag(flat) - blocks, 0.0)  # s_i s_j per block
+            out += [
+                ("the diagonal holds -s_i*s_i, the off-diagonal formula (the diagonal value is overwritten), "
+                 "and the off-diagonal terms are missing", np.diag(-flat**2)),
+                ("the diagonal holds -s_i*s_i, the off-diagonal formula (the diagonal value is overwritten)", -outer),
+                ("the outer product s s^T is added instead of subtracted", np.diag(flat) + outer),
+                (SAME_INDEX, np.where(mask, np.diag(flat) - flat[:, None] ** 2, 0.0)),
+                (SAME_INDEX, np.where(mask, np.diag(flat) - flat[None, :] ** 2, 0.0)),
+                ("the scalar s.s (np.dot(s, s.T) of a 1-D s) is subtracted from every entry instead of the outer product s s^T",
+                 np.where(mask, np.diag(flat) - _block_sums(s), 0.0)),
+            ]
+        try:
+            out.append((SWAP_ACT, self.jacobian(s)))
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001 - the forward may not accept its own output
+            pass
+        return out
+
+    def _vjp_trial(
+        self,
+        label: str,
+        z: np.ndarray,
+        s: np.ndarray,
+        names: list[str],
+        g_name: str,
+        values: dict[str, Any],
+        where: str,
+        kind: str = "logits",
+        x_name: Optional[str] = None,
+    ) -> Optional[Trial]:
+        shape, m = z.shape, z.size
+        g1 = self.rng.normal(size=shape)
+        g2 = self.rng.normal(size=shape)
+        what = f"{label} {kind} upstream `{g_name}`"
+        self.last_mutation = None
+        r1 = self._safe(lambda: self._call(z, {**values, g_name: g1}, names), what)
+        mutation = self.last_mutation
+        if r1 is None:
+            return None
+        r2 = self._safe(lambda: self._call(z, {**values, g_name: g2}, names), what)
+        r12 = self._safe(lambda: self._call(z, {**values, g_name: g1 + g2}, names), what)
+        if r2 is None or r12 is None or r1.shape != r2.shape or r1.shape != r12.shape:
+            return None
+        jac = self.jacobian(z)
+        x_desc = f"{x_name}={'z' if kind == 'logits' else 's'}, " if x_name else ""
+        call = f"`{self._name()}({x_desc}{g_name}=g)`"
+        desc = f"{call} {where} on z {label}".replace("  ", " ") if where else f"{call} with {kind} {label}"
+        expected = (jac.T @ g1.reshape(-1)).reshape(shape)
+        linear = _close(r12, r1 + r2, 1e-8)
+        note = None
+        grad_named = bool(GRAD_NAME.match(g_name))
+        if not linear:
+            if not grad_named:
+                self.errors.append(f"{what}: the result is not linear in `{g_name}`, so it is not an upstream gradient")
+                return None
+            if _close(r1, r2, 1e-12):
+                note = f"the upstream gradient `{g_name}` is not used: the result does not change with it"
+            else:
+                note = f"the result is not linear in the upstream gradient `{g_name}` (passed through the nonlinearity?)"
+        if r1.size == m * m and r1.size != m:
+            got = r1.reshape(m, m)
+            flat_g = g1.reshape(-1)
+            for candidate, text in ((jac * flat_g[None, :], "columns"), (jac * flat_g[:, None], "rows")):
+                if _close(got, candidate):
+                    return Trial(
+                        f"{desc} -> VJP of shape {shape}",
+                        r1,
+                        expected,
+                        _describe(z),
+                        note=f"the Jacobian is multiplied elementwise by the upstream gradient (`*` instead of `@`): result shape {r1.shape}, expected {shape}",
+                        comparison=Comparison(float("inf"), float("inf"), (0,), float(expected.reshape(-1)[0]), float(r1.reshape(-1)[0])),
+                    )
+            self.errors.append(f"{desc}: result shape {r1.shape}, expected the input's shape {shape}")
+            return None
+        if r1.size != m:
+            self.errors.append(f"{desc}: result shape {r1.shape}, expected the input's shape {shape}")
+            return None
+        got = r1.reshape(shape)
+        flat_g = g1.reshape(-1)
+        alternatives = [("transposed: the result is J @ g instead of J.T @ g", (jac @ flat_g).reshape(shape))]
+        if not self._is_diagonal(jac):
+            alternatives.append(("diagonal only: the upstream gradient times the Jacobian's diagonal (elementwise s*(1-s)); the off-diagonal terms are lost", (np.diag(jac) * flat_g).reshape(shape)))
+        for text, full in self._swapped_jacobians(z, s):
+            alternatives.append((text, (full.T @ flat_g).reshape(shape)))
+            if not self._is_diagonal(jac) and text == SWAP_PRE:
+                alternatives.append((
+                    "diagonal only (the elementwise s*(1-s)), and evaluated at the pre-activation z instead of the activation",
+                    (np.diag(full) * flat_g).reshape(shape),
+                ))
+        return Trial(
+            f"{desc} -> VJP {shape}",
+            got,
+            expected,
+            {"z": _describe(z), "upstream": _describe(g1)},
+            alternatives,
+            mutation=mutation,
+            numeric=self.kind is None,
+            recompute=(lambda: (self.jacobian(z, richardson=True).T @ flat_g).reshape(shape)) if self.kind is None else None,
+            note=note,
+            batch=N_BATCH if len(shape) == 2 and shape[0] == N_BATCH else None,
+            classes=N_CLASSES,
+        )
+
+
+def _jacobian_formula_at(x: np.ndarray) -> np.ndarray:
+    """diag(x) - x x^T per sample, as a full (m, m) matrix: the softmax
+    activation-convention formula applied to whatever it is given."""
+    column = x.ndim == 2 and x.shape[1] == 1 and x.shape[0] > 1
+    rows = x.reshape(1, -1) if (x.ndim == 1 or column) else x.reshape(-1, x.shape[-1])
+    count, n = rows.shape
+    full = np.zeros((count * n, count * n))
+    for b in range(count):
+        r = rows[b]
+        full[b * n : (b + 1) * n, b * n : (b + 1) * n] = np.diag(r) - np.outer(r, r)
+    return full
+
+
+def _block_sums(s: np.ndarray) -> np.ndarray:
+    """Per-sample sum of squares, spread over each sample's (n, n) block."""
+    column = s.ndim == 2 and s.shape[1] == 1 and s.shape[0] > 1
+    rows = s.reshape(1, -1) if (s.ndim == 1 or column) else s.reshape(-1, s.shape[-1])
+    count, n = rows.shape
+    full = np.zeros((count * n, count * n))
+    for b in range(count):
+        full[b * n : (b + 1) * n, b * n : (b + 1) * n] = np.sum(rows[b] ** 2)
+    return full
+
+
+def _blocks(full: np.ndarray) -> np.ndarray:
+    return np.stack([full[b * N_CLASSES : (b + 1) * N_CLASSES, b * N_CLASSES : (b + 1) * N_CLASSES] for b in range(N_BATCH)])
+
+

@@ -1,0 +1,354 @@
+"""Probing a loss gradient (fused or not), and a loss chained into a softmax
+layer's backward (GL203)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from gradlint.runtime import references as refs
+from gradlint.runtime.activations import ActivationProbe
+from gradlint.runtime.compare import PASS_TOLERANCE, Comparison, compare
+from gradlint.runtime.probing import (
+    DOUBLE_SOFTMAX,
+    FATAL,
+    SHAPES,
+    STEP_NAME,
+    TARGET_NAME,
+    TRAINING_NAME,
+    Trial,
+    Unknown,
+    _as_array,
+    _changed_attribute,
+    _close,
+    _describe,
+    _fill,
+    _instantiate,
+    _logits,
+    _quiet,
+    _required,
+    _resolve,
+)
+
+
+class LossProbe:
+    """Tries the calling conventions of a loss gradient (or a fused gradient)."""
+
+    def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
+        self.spec = spec
+        self.rng = rng
+        self.kind = spec.get("forward_kind") if spec.get("forward_kind") in refs.LOSSES else None
+        self.cls, self.target = _resolve(module, spec["qualname"])
+        self.user_forward: Optional[tuple[Optional[type], Any]] = _resolve(module, spec["forward"]) if spec.get("forward") else None
+        if self.kind is None and self.user_forward is None:
+            raise Unknown("its loss is neither recognised nor found (same class, or a name pairing like mse / mse_prime)")
+        self.errors: list[str] = []
+
+    def _fused(self) -> bool:
+        return self.kind in ("softmax_cross_entropy", "sigmoid_binary_cross_entropy")
+
+    def _inputs(self, shape: tuple[int, ...], labels: str, domain: str = "logits") -> tuple[np.ndarray, np.ndarray]:
+        rng = self.rng
+        if self.kind is None and domain == "probabilities":
+            p = refs.activation_forward("softmax", rng.normal(size=shape))
+        elif self.kind in ("binary_cross_entropy",):
+            p = rng.uniform(0.1, 0.9, size=shape)
+        elif self.kind == "cross_entropy":
+            p = refs.activation_forward("softmax", rng.normal(size=shape))
+        else:
+            p = _logits(rng, shape)
+        if labels == "indices":
+            count = shape[0] if len(shape) == 2 else 1
+            y = rng.integers(0, shape[-1], size=count)
+            y = y if len(shape) == 2 else np.asarray(y[0])
+        elif self.kind in ("binary_cross_entropy", "sigmoid_binary_cross_entropy"):
+            y = (rng.random(size=shape) < 0.5).astype(np.float64)
+        elif self.kind == "mse":
+            y = rng.normal(size=shape)
+        else:
+            y = np.zeros(shape)
+            if len(shape) == 1:
+                y[rng.integers(0, shape[0])] = 1.0
+            else:
+                y[np.arange(shape[0]), rng.integers(0, shape[1], size=shape[0])] = 1.0
+        return p, y
+
+    def _user_loss(self, p: np.ndarray, y: Any) -> np.ndarray:
+        assert self.user_forward is not None
+        cls, target = self.user_forward
+        func = target if cls is None else getattr(_instantiate(cls), target)
+        names = _required(func)
+        args = _order_loss_args(names, p, y)
+        if args is None:
+            raise Unknown(f"cannot tell the prediction from the target among the parameters {names} of the loss")
+        with _quiet():
+            return np.asarray(func(*args), dtype=np.float64)
+
+    def _references(self, p: np.ndarray, y: Any) -> list[tuple[str, np.ndarray, bool]]:
+        """(reduction, gradient, numeric) candidates for d loss / d p."""
+        shape = p.shape
+        batch = shape[0] if len(shape) == 2 else 1
+        if self.user_forward is not None:
+            value = self._user_loss(p, y)
+            scale = 1.0 if value.size == 1 else float(value.size)
+
+            def reductions(label: str, grad: np.ndarray) -> list[tuple[str, np.ndarray, bool]]:
+                if value.size == 1:
+                    return [(f"{label}the loss's own reduction", grad, True)]
+                return [(f"{label}sum over samples", grad, True), (f"{label}mean over samples (/{scale:g})", grad / scale, True)]
+
+            grad = refs.numeric_jacobian(lambda q: np.sum(self._user_loss(q, y)), p).reshape(shape)
+            out = reductions("", grad)
+            if np.all(p > 0) and np.all(p < 1):
+                # The fused convention: the gradient with respect to the logits of the loss
+                # of softmax(z) (rows summing to 1) or sigmoid(z), evaluated where f(z) = p;
+                # correct when the softmax/sigmoid layer's backward passes it through.
+                if np.allclose(np.sum(p, axis=-1), 1.0):
+                    logits = np.log(p)
+                    fused = refs.numeric_jacobian(
+                        lambda z: np.sum(self._user_loss(refs.activation_forward("softmax", z), y)), logits
+                    ).reshape(shape)
+                    out += reductions("fused with the softmax (the gradient with respect to its logits), ", fused)
+                logits = np.log(p / (1 - p))
+                fused = refs.numeric_jacobian(
+                    lambda z: np.sum(self._user_loss(refs.activation_forward("sigmoid", z), y)), logits
+                ).reshape(shape)
+                out += reductions("fused with the sigmoid (the gradient with respect to its logits), ", fused)
+            return out
+        grad = refs.loss_gradient(self.kind, p, y)
+        out = [("sum", grad, False)]
+        if batch > 1:
+            out.append((f"mean over the batch (/{batch})", grad / batch, False))
+        if p.size > batch and self.kind in ("mse", "binary_cross_entropy", "sigmoid_binary_cross_entropy"):
+            out.append((f"mean over all {p.size} entries", grad / p.size, False))
+        if self.kind == "mse":
+            out += [(f"{text}, with the 1/2 convention", value / 2.0, False) for text, value, _ in list(out)]
+        return out
+
+    def _prepare(self, shape_label: str, labels: str, labels_desc: str) -> Optional[tuple]:
+        """Inputs in the first domain where the loss is finite, and the reference gradients."""
+        domains = ["logits", "probabilities"] if self.kind is None else ["logits"]
+        for domain in domains:
+            try:
+                p, y = self._inputs(SHAPES[shape_label], labels, domain)
+                candidates = self._references(p, y)
+            except FATAL:
+                raise
+            except Exception as error:  # noqa: BLE001
+                self.errors.append(f"loss on {shape_label} {domain} {labels_desc}: {type(error).__name__}: {error}")
+                continue
+            if not all(np.all(np.isfinite(c[1])) for c in candidates):
+                self.errors.append(f"loss on {shape_label} {domain} {labels_desc}: not finite")
+            elif not any(np.any(np.abs(c[1]) > 1e-12) for c in candidates):
+                self.errors.append(f"loss on {shape_label} {domain} {labels_desc}: its gradient is zero there (clipped?)")
+            else:
+                return p, y, candidates, domain
+        return None
+
+    def run(self) -> list[Trial]:
+        trials: list[Trial] = []
+        label_kinds = ["one-hot"]
+        if self.kind in ("cross_entropy", "softmax_cross_entropy") or (self.kind is None):
+            label_kinds.append("indices")
+        shapes = ["(N, n)", "(n,)"]
+        for shape_label in shapes:
+            for labels in label_kinds:
+                if labels == "indices" and shape_label == "(n,)" and self.kind is None:
+                    continue  # one scalar label: too degenerate to judge an unknown loss by
+                if labels == "one-hot" and self.kind is None:
+                    labels_desc = "targets"
+                else:
+                    labels_desc = f"{labels} targets"
+                prepared = self._prepare(shape_label, labels, labels_desc)
+                if prepared is None:
+                    continue
+                p, y, candidates, domain = prepared
+                inputs = [("logits", p)]
+                if self._fused():
+                    forward = "softmax" if self.kind == "softmax_cross_entropy" else "sigmoid"
+                    inputs.append(("activations", refs.activation_forward(forward, p)))
+                elif self.kind is None and domain == "logits":
+                    # a fused loss class's backward often takes the probabilities it cached
+                    inputs.append(("softmax probabilities", refs.activation_forward("softmax", p)))
+                    inputs.append(("sigmoid probabilities", refs.activation_forward("sigmoid", p)))
+                for kind, x in inputs:
+                    got = self._call(x, y, f"{shape_label} {kind} {labels_desc}")
+                    if got is None:
+                        continue
+                    if got.size != p.size:
+                        trial = self._elementwise_chain(x, kind, y, got, candidates, f"{shape_label} {labels_desc}")
+                        if trial is not None:
+                            trials.append(trial)
+                        else:
+                            self.errors.append(f"{shape_label} {labels_desc}: result shape {got.shape}, expected {p.shape}")
+                        continue
+                    got = got.reshape(p.shape)
+                    best = min(candidates, key=lambda c: compare(got, c[1]).rel_error)
+                    reduction, expected, numeric = best
+                    what = "predictions" if not self._fused() else ("logits z" if kind == "logits" else "probabilities s = f(z)")
+                    if self.kind is None and kind != "logits":
+                        what = f"{kind} of the loss's input"
+                    if not np.any(np.abs(expected) > 1e-12):
+                        self.errors.append(f"{shape_label} {labels_desc}: the reference gradient is zero (uninformative)")
+                        continue
+                    alternatives = []
+                    probabilities = None
+                    if kind != "logits" and "softmax" in kind or kind == "activations" and self.kind == "softmax_cross_entropy":
+                        probabilities = x
+                    elif kind == "logits" and self.kind == "softmax_cross_entropy":
+                        probabilities = refs.activation_forward("softmax", x)
+                    if probabilities is not None:
+                        again = probabilities * (expected - np.sum(expected * probabilities, axis=-1, keepdims=True))
+                        alternatives.append((DOUBLE_SOFTMAX, again))
+                    trials.append(
+                        Trial(
+                            f"`{self.spec['qualname']}` with {what} {shape_label} and {labels_desc}, {reduction}",
+                            got,
+                            expected,
+                            {"prediction": _describe(x), "target": _describe(np.asarray(y, dtype=np.float64))},
+                            alternatives,
+                            numeric=numeric,
+                            batch=p.shape[0] if p.ndim == 2 else None,
+                            classes=p.shape[-1],
+                        )
+                    )
+                if any(t.measure().rel_error <= PASS_TOLERANCE for t in trials):
+                    return trials
+        return trials
+
+    def _elementwise_chain(self, x: np.ndarray, kind: str, y: Any, got: np.ndarray, candidates: list, what: str) -> Optional[Trial]:
+        """A fused softmax + cross-entropy gradient written as dL/ds * J (elementwise,
+        an (n, n) array) instead of dL/ds @ J: recognised, and reported as such."""
+        if self.kind != "softmax_cross_entropy" or x.ndim != 1 or got.size != x.size**2:
+            return None
+        s = refs.activation_forward("softmax", x) if kind == "logits" else x
+        jac = refs.activation_jacobian("softmax", s if kind != "logits" else x)
+        upstream = refs.loss_gradient("cross_entropy", s, y)
+        square = got.reshape(x.size, x.size)
+        for candidate in (upstream[None, :] * jac, upstream[:, None] * jac):
+            if _close(square, candidate):
+                expected = candidates[0][1]
+                return Trial(
+                    f"`{self.spec['qualname']}` with {kind} {what}",
+                    got,
+                    expected,
+                    {"prediction": _describe(x), "target": _describe(np.asarray(y, dtype=np.float64))},
+                    note=f"the Jacobian is multiplied elementwise by the upstream gradient dL/ds (`*` instead of `@`): "
+                    f"result shape {got.shape}, expected {x.shape}",
+                    comparison=Comparison(float("inf"), float("inf"), (0,), float(expected.reshape(-1)[0]), float(got.reshape(-1)[0])),
+                )
+        return None
+
+    def _call(self, x: np.ndarray, y: Any, what: str) -> Optional[np.ndarray]:
+        try:
+            if self.cls is None:
+                func = self.target
+            else:
+                instance = _instantiate(self.cls)
+                forward = _loss_forward_name(self.cls, self.spec.get("forward"))
+                if forward and forward != self.target:
+                    method = getattr(instance, forward)
+                    args = _order_loss_args(_required(method), x.copy(), y)
+                    if args is not None:
+                        with _quiet():
+                            method(*args)
+                func = getattr(instance, self.target)
+            names = _required(func)
+            instance = getattr(func, "__self__", None)
+            before = dict(vars(instance)) if instance is not None and hasattr(instance, "__dict__") else {}
+            args = _order_loss_args(names, x.copy(), y) if names else []
+            if args is None:
+                self.errors.append(f"{what}: cannot tell the prediction from the target among {names}")
+                return None
+            with _quiet():
+                result = func(*args)
+            array = _as_array(result)
+            if array is None and instance is not None:
+                array = _changed_attribute(instance, before)
+            return array
+        except FATAL:
+            raise
+        except Exception as error:  # noqa: BLE001
+            self.errors.append(f"{what}: {type(error).__name__}: {error}")
+            return None
+
+
+def _loss_forward_name(cls: type, forward: Optional[str]) -> Optional[str]:
+    if forward and forward.startswith(cls.__name__ + "."):
+        return forward.split(".", 1)[1]
+    for name in ("forward", "__call__", "loss", "calculate", "compute"):
+        if hasattr(cls, name) and name != "__call__" or name in vars(cls):
+            return name
+    return None
+
+
+def _order_loss_args(names: list[str], p: np.ndarray, y: Any) -> Optional[list[Any]]:
+    """(prediction, target) placed by parameter names; learning rates get 0."""
+    positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
+    if len(positional) == 2:
+        first, second = positional
+        if TARGET_NAME.match(first) and not TARGET_NAME.match(second):
+            values = {first: y, second: p}
+        else:
+            values = {first: p, second: y}
+    elif len(positional) == 1:
+        values = {positional[0]: p}
+    else:
+        return None
+    return _fill(names, values)
+
+
+class FlowProbe:
+    """A loss's backward followed by a softmax layer's backward, as a training loop
+    chains them (GL203): the chain must give the gradient with respect to the logits."""
+
+    def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
+        self.loss = LossProbe(module, spec["loss"], rng)
+        self.activation = ActivationProbe(module, spec["activation"], rng)
+        self.rng = rng
+        self.errors: list[str] = []
+
+    def run(self) -> list[Trial]:
+        shape = SHAPES["(N, n)"]
+        z = _logits(self.rng, shape)
+        p = refs.activation_forward("softmax", z)
+        y = np.zeros(shape)
+        y[np.arange(shape[0]), self.rng.integers(0, shape[1], size=shape[0])] = 1.0
+        if self.loss.kind is None and self.loss.user_forward is not None:
+            candidates = [c for c in self.loss._references(p, y) if "fused with the softmax" in c[0]]
+        elif self.loss.kind in ("softmax_cross_entropy", "cross_entropy"):
+            fused = refs.loss_gradient("softmax_cross_entropy", z, y)
+            candidates = [("sum", fused, False), (f"mean over the batch (/{shape[0]})", fused / shape[0], False)]
+        else:
+            raise Unknown("the loss is not a cross-entropy of a softmax output")
+        if not candidates:
+            raise Unknown("the loss's gradient with respect to the logits could not be formed")
+        g = self.loss._call(p, y, "the loss's backward")
+        if g is None or g.size != p.size:
+            raise Unknown("the loss's backward could not be called on probabilities: " + "; ".join(self.loss.errors[:2]))
+        g = g.reshape(shape)
+        reduction, expected, _ = min(candidates, key=lambda c: compare(g, c[1]).rel_error)
+        func, names, stateful = self.activation._callable(z)
+        positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
+        if not stateful or len(positional) != 1:
+            raise Unknown("the softmax layer's backward does not take one upstream gradient after its forward")
+        got = self.activation._call(z, {positional[0]: g}, names)
+        if got is None or got.size != p.size:
+            raise Unknown("the softmax layer's backward gave no result of the input's shape")
+        got = got.reshape(shape)
+        again = p * (expected - np.sum(expected * p, axis=-1, keepdims=True))
+        loss_name, act_name = self.loss.spec["qualname"], self.activation.spec["qualname"]
+        return [
+            Trial(
+                f"`{act_name}({loss_name}(p, y))` after forward(z) on z (N, n), one-hot targets, {reduction}",
+                got,
+                expected,
+                {"z": _describe(z), "target": _describe(y)},
+                [(DOUBLE_SOFTMAX, again)],
+                batch=shape[0],
+                classes=shape[1],
+            )
+        ]
+
+

@@ -1,0 +1,297 @@
+"""What every probe of the runtime checker shares: trials, inputs, calling
+helpers, the verdict. Runs inside the sandboxed worker (numpy only)."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from gradlint.runtime.compare import (
+    CONFIRM_TOLERANCE,
+    PASS_TOLERANCE,
+    Comparison,
+    compare,
+    diagnose,
+)
+
+N_CLASSES = 5  # n: the feature/class axis
+N_BATCH = 3  # N: the batch axis (n != N so shapes are unambiguous)
+
+GRAD_NAME = re.compile(
+    r"^(grad\w*|\w*_grad(ient)?s?|d_?(out|values|a|y|z|h|l|loss|output|outputs|inputs?|x|act|activation|e|err)\w*|"
+    r"delta\w*|upstream\w*|output_(error|gradient|grad)|errors?|err|g|dy|top_diff|chain\w*|back\w*)$",
+    re.IGNORECASE,
+)
+STEP_NAME = re.compile(r"^(lr|learning_?rate|eta|step_?size|rate|optimizer|optim|alpha_?lr)$", re.IGNORECASE)
+TARGET_NAME = re.compile(
+    r"^(y|t|ys|yt|targets?|labels?|y_?true|true|truth|expected|actual|ground_?truth|gt|y_?train|y_?batch|one_?hot|"
+    r"desired|target_?output|y_?target|y_?actual|y_?gt|answer|answers)$",
+    re.IGNORECASE,
+)
+TRAINING_NAME = re.compile(r"^(training|train|is_?training|train_?mode|mode)$", re.IGNORECASE)
+RESULT_ATTRIBUTES = ("dinputs", "dinput", "dx", "dX", "grad_input", "input_grad", "grad_inputs", "dZ", "dz", "delta", "grad", "gradient")
+
+
+class TargetTimeout(BaseException):
+    """Raised by SIGALRM when one target takes too long (BaseException so
+    that the user's `except Exception` cannot swallow it)."""
+
+
+class Unknown(Exception):
+    """The target cannot be checked; the message says why."""
+
+
+# Errors that end the whole target rather than one calling convention.
+FATAL = (Unknown, TargetTimeout, MemoryError, RecursionError)
+
+
+@dataclass
+class Trial:
+    """One calling convention that produced a result of a recognised shape."""
+
+    convention: str
+    got: np.ndarray
+    expected: np.ndarray
+    input_used: Any
+    alternatives: list = field(default_factory=list)
+    numeric: bool = False
+    recompute: Optional[Callable[[], np.ndarray]] = None  # higher-accuracy reference
+    note: Optional[str] = None  # forced diagnosis (e.g. upstream gradient unused)
+    mutation: Optional[dict] = None  # an argument the call modified in place
+    checked_values: bool = True  # False: only the argument was checked (no reference)
+    batch: Optional[int] = None
+    classes: Optional[int] = None
+    comparison: Optional[Comparison] = None
+
+    def measure(self) -> Comparison:
+        if self.comparison is None:
+            self.comparison = compare(self.got, self.expected)
+        return self.comparison
+
+
+# -- resolving callables --------------------------------------------------------
+
+
+def _resolve(module: Any, qualname: str) -> tuple[Optional[type], Any]:
+    parts = qualname.split(".")
+    if len(parts) == 1:
+        if not hasattr(module, parts[0]):
+            raise Unknown(f"`{qualname}` is not defined at module level")
+        return None, getattr(module, parts[0])
+    if len(parts) == 2:
+        cls = getattr(module, parts[0], None)
+        if not isinstance(cls, type):
+            raise Unknown(f"`{parts[0]}` is not a class defined at module level")
+        if not hasattr(cls, parts[1]):
+            raise Unknown(f"class `{parts[0]}` has no method `{parts[1]}`")
+        return cls, parts[1]
+    raise Unknown(f"`{qualname}` is nested inside another function; only module-level functions and methods are checked")
+
+
+def _instantiate(cls: type) -> Any:
+    try:
+        return cls()
+    except TypeError as error:
+        raise Unknown(f"cannot construct `{cls.__name__}()` without arguments ({error})") from None
+
+
+def _required(func: Callable) -> list[str]:
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return []
+    return [
+        p.name
+        for p in signature.parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def _as_array(value: Any) -> Optional[np.ndarray]:
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)) and value and isinstance(value[0], np.ndarray) and len(value) <= 4:
+        if not all(np.shape(v) == np.shape(value[0]) for v in value):
+            value = value[0]  # (dx, dW, db)-style tuples: the input gradient first
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array
+
+
+def _fill(names: list[str], values: dict[str, Any]) -> Optional[list[Any]]:
+    """Arguments for `names`: the given values, 0.0 for a learning rate, False for a training flag."""
+    args = []
+    for name in names:
+        if name in values:
+            args.append(values[name])
+        elif STEP_NAME.match(name):
+            args.append(0.0)
+        elif TRAINING_NAME.match(name):
+            args.append(False)
+        else:
+            return None
+    return args
+
+
+# -- inputs -----------------------------------------------------------------
+
+
+def _logits(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Random float64 values away from 0 (the kink of relu-like forwards)."""
+    magnitude = rng.uniform(0.25, 2.0, size=shape)
+    size = int(np.prod(shape))
+    # Both signs always present (a relu's two branches), in a random order.
+    sign = rng.permutation(np.where(np.arange(size) % 2 == 0, 1.0, -1.0)).reshape(shape)
+    return magnitude * sign
+
+
+def _describe(array: np.ndarray) -> Any:
+    return np.round(array, 6).tolist()
+
+
+SHAPES = {
+    "(n,)": (N_CLASSES,),
+    "(N, n)": (N_BATCH, N_CLASSES),
+    "(n, 1)": (N_CLASSES, 1),
+    "(1, n)": (1, N_CLASSES),
+}
+
+
+# -- activations ------------------------------------------------------------
+
+
+DOUBLE_SOFTMAX = (
+    "the fused softmax + cross-entropy gradient p - y is passed through the softmax Jacobian again "
+    "(double softmax derivative)"
+)
+SAME_INDEX = "both factors of the outer product are indexed the same way: -s_i^2 (or -s_j^2) off the diagonal instead of -s_i*s_j"
+RETURNS_FORWARD = "it returns the forward's value f(z) itself, not its derivative"
+SWAP_PRE = "activation and pre-activation swapped: the activation-convention formula is evaluated at the pre-activation z"
+SWAP_ACT = "activation and pre-activation swapped: the derivative is evaluated at the activation s = f(z) (the nonlinearity applied twice)"
+
+
+def _close(a: np.ndarray, b: np.ndarray, tolerance: float = 1e-6) -> bool:
+    try:
+        return bool(np.shape(a) == np.shape(b)) and compare(a, b).rel_error <= tolerance
+    except (ValueError, IndexError):
+        return False
+
+
+def _first(value: Any) -> np.ndarray:
+    """A forward's output; `(out, cache)` pairs (CS231n style) give `out`."""
+    if isinstance(value, tuple) and value and isinstance(value[0], np.ndarray):
+        value = value[0]
+    return np.asarray(value, dtype=np.float64)
+
+
+def _mutation(names: list[str], originals: list[Any], passed: list[Any]) -> Optional[dict]:
+    """The first array argument the call modified in place (GL402), if any."""
+    for name, original, after in zip(names, originals, passed):
+        if isinstance(original, np.ndarray) and isinstance(after, np.ndarray) and original.shape == after.shape:
+            changed = ~np.isclose(original, after, rtol=0, atol=0, equal_nan=True)
+            if np.any(changed):
+                index = tuple(int(i) for i in np.argwhere(changed)[0])
+                return {"name": name, "index": index, "before": float(original[index]), "after": float(after[index])}
+    return None
+
+
+def _changed_attribute(instance: Any, before: dict) -> Optional[np.ndarray]:
+    """A backward that stores its result (`self.dinputs = ...`) instead of returning it."""
+    after = vars(instance)
+    changed = {k: v for k, v in after.items() if isinstance(v, np.ndarray) and before.get(k) is not v}
+    for name in RESULT_ATTRIBUTES:
+        if name in changed:
+            return np.asarray(changed[name], dtype=np.float64)
+    if len(changed) == 1:
+        return np.asarray(next(iter(changed.values())), dtype=np.float64)
+    return None
+
+
+# -- losses -----------------------------------------------------------------
+
+
+# -- the verdict --------------------------------------------------------------
+
+
+def _verdict(trials: list[Trial], errors: list[str]) -> dict:
+    if not trials:
+        raised = {e.split(": ", 1)[1] for e in errors if ": " in e}
+        if errors and len(raised) == 1:
+            return {"status": "unknown", "reason": f"it raised {raised.pop()} in every calling convention tried"}
+        reason = "no calling convention fits"
+        if errors:
+            reason += ": " + "; ".join(dict.fromkeys(errors[:3]))
+        return {"status": "unknown", "reason": reason}
+    passing = [t for t in trials if t.measure().rel_error <= PASS_TOLERANCE]
+    if passing:
+        best = min(passing, key=lambda t: (round(t.measure().rel_error, 12), trials.index(t)))
+        diagnosis = None
+    else:
+        # The closest convention, preferring one whose numbers show a known mistake.
+        diagnosed = [(t, t.note or diagnose(t.got, t.expected, t.alternatives, batch=t.batch, classes=t.classes)) for t in trials]
+        named = [pair for pair in diagnosed if pair[1]]
+        if named:
+            # The most plausible convention (the order they are tried in) whose numbers a known mistake explains.
+            best, diagnosis = named[0]
+        else:
+            best, diagnosis = min(diagnosed, key=lambda pair: (round(pair[0].measure().rel_error, 9), trials.index(pair[0])))
+    comparison = best.measure()
+    if PASS_TOLERANCE < comparison.rel_error < CONFIRM_TOLERANCE and best.recompute is not None:
+        best.expected = best.recompute()  # Richardson recheck of a numeric reference
+        best.comparison = None
+        comparison = best.measure()
+        diagnosis = best.note or diagnose(best.got, best.expected, best.alternatives, batch=best.batch, classes=best.classes)
+    if best.note is not None and comparison.rel_error > PASS_TOLERANCE:
+        status = "confirmed"
+    elif comparison.rel_error <= PASS_TOLERANCE:
+        status, diagnosis = "passed", None
+    elif comparison.rel_error >= CONFIRM_TOLERANCE:
+        status = "confirmed"
+    else:
+        status = "inconclusive"
+    if status == "passed" and best.mutation is not None:
+        mutation = best.mutation
+        status = "confirmed"
+        prefix = "the values are right, but it" if best.checked_values else "it"
+        diagnosis = f"{prefix} modifies its argument `{mutation['name']}` in place (the caller's array changes; copy it first)"
+        comparison = Comparison(
+            abs(mutation["after"] - mutation["before"]),
+            abs(mutation["after"] - mutation["before"]) / max(abs(mutation["before"]), abs(mutation["after"]), 1e-12),
+            tuple(mutation["index"]),
+            mutation["before"],
+            mutation["after"],
+        )
+    return {
+        "status": status,
+        "convention": best.convention,
+        "worst_index": list(comparison.worst_index),
+        "expected": _finite(comparison.expected),
+        "got": _finite(comparison.got),
+        "abs_error": _finite(comparison.abs_error),
+        "rel_error": _finite(comparison.rel_error),
+        "diagnosis": diagnosis,
+        "input": best.input_used,
+    }
+
+
+def _finite(value: float) -> Optional[float]:
+    return value if math.isfinite(value) else None
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Swallow the user's prints."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
+
+
