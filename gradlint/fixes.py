@@ -347,6 +347,10 @@ def write_atomically(filename: str, payload: bytes, expected: Optional[bytes] = 
         status = os.stat(target)
     except OSError as error:
         raise FixError(f"cannot write the fix: {error.strerror or error}; file left unchanged") from None
+    if not (status.st_mode & stat.S_IWUSR) or not os.access(target, os.W_OK):
+        # Replacing the file would succeed (only the folder's permission counts), but a read-only
+        # file says "do not modify": respect it.
+        raise FixError("the file is read-only; file left unchanged")
     if expected is not None:
         try:
             with open(target, "rb") as current:

@@ -35,6 +35,9 @@ class RuleEntry:
         return DOCS_URL.format(code=self.code)
 
 
+# GL3xx: an exponential, `np.exp(x)`, `x.exp()`, `np.e ** x` (gradlint.analysis.numerics recognises
+# numeric calls by the name as written, so a renamed import is not an `exp` there either).
+_EXP = r"\bexp\s*\(|\be\s*\*\*"
 # GL401: a reduction called with axis/dim 1 or -1 (keyword or positional), its arguments nested at
 # most two parentheses deep before the axis; kept equal to reduction_without_keepdims.REDUCTION_CALL.
 _GL401_REDUCTION = (
@@ -57,17 +60,17 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL203", "double_softmax_derivative", (r"\bexp\s*\(|softmax\s*\(|\.(?:backward\w*|backprop\w*|bprop|grad|gradient)\s*\(",)),
     RuleEntry("GL205", "derivative_of_wrong_function", (r"\bexp\b|softmax|sigmoid|expit|tanh|maximum|fmax|where|[<>]=?\s*0",)),
     RuleEntry("GL105", "jacobian_from_upstream_gradient", (r"(?i)def\s+\w*(?:backward|backprop|bprop|grad)", r"outer|diag|einsum|@|dot|matmul|\*")),
-    RuleEntry("GL104", "jacobian_elementwise_product", (r"\*|multiply", r"diag|outer|eye|identity|einsum|\]\s*=|\bdef\b")),
+    RuleEntry("GL104", "jacobian_elementwise_product", (r"\*|multiply", r"diag|outer|eye|identity|einsum|\]\s*=")),
     RuleEntry("GL201", "jacobian_from_preactivation", (r"\bdef\b|\blambda\b", r"-|subtract", r"@|dot|matmul|exp|tanh|sigmoid|softmax|logaddexp|log1p")),
     RuleEntry("GL202", "derivative_fed_activation", (r"\bdef\b|\blambda\b", r"exp|tanh|sigmoid|expit|softmax|logaddexp|log1p")),
     RuleEntry("GL204", "upstream_gradient_unused", (r"backward|backprop|bprop|\bgrad\b|\bgradient\b",)),
-    RuleEntry("GL301", "unstable_softmax", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"/")),
-    RuleEntry("GL302", "global_max_shift", (r"\bexp\s*\(|\be\s*\*\*", r"sum\s*\(", r"max\s*\(", r"/")),
+    RuleEntry("GL301", "unstable_softmax", (_EXP, r"sum\s*\(", r"/")),
+    RuleEntry("GL302", "global_max_shift", (_EXP, r"sum\s*\(", r"max\s*\(", r"/")),
     RuleEntry("GL303", "unguarded_log", (r"\blog\s*\(",)),
-    RuleEntry("GL304", "unguarded_division", (r"/|divide\s*\(", r"\bexp\s*\(|\be\s*\*\*|\blog\s*\(|softmax|sigmoid|expit|[/*,]\s*\(*\s*1(?:\.0*)?\s*-")),
-    RuleEntry("GL305", "unstable_activation", (r"\bexp\s*\(|\be\s*\*\*", r"/|\blog(?:1p)?\s*\(")),
+    RuleEntry("GL304", "unguarded_division", (r"/|divide\s*\(", _EXP + r"|\blog\s*\(|softmax|sigmoid|expit|[/*,]\s*\(*\s*1(?:\.0*)?\s*-")),
+    RuleEntry("GL305", "unstable_activation", (_EXP, r"/|\blog(?:1p)?\s*\(")),
     RuleEntry("GL401", "reduction_without_keepdims", (_GL401_REDUCTION, r"[-/]")),
-    RuleEntry("GL402", "input_mutated_in_place", (r"[-+*/%@&|^<>]=|\]\s*=|\bout\s*=", _GL402_EVIDENCE)),
+    RuleEntry("GL402", "input_mutated_in_place", (r"[-+*/%@&|^<>]=|[\])]\s*=|\bout\s*=", _GL402_EVIDENCE)),
     RuleEntry("GL901", "gradient_mismatch", (r"(?!)",)),  # runtime stage only: never pre-checked in
 )
 

@@ -258,3 +258,15 @@ def test_stdin_keeps_crlf_and_bom(tmp_path: Path) -> None:
     source = codecs.BOM_UTF8 + UNSTABLE.replace("\n", "\r\n").encode("utf-8")
     done = _cli("--fix", "--unsafe-fixes", "-", cwd=tmp_path, stdin=source)
     assert done.stdout == codecs.BOM_UTF8 + STABLE.replace("\n", "\r\n").encode("utf-8")
+
+
+def test_a_read_only_file_is_not_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(UNSTABLE, encoding="utf-8")
+    os.chmod(path, 0o444)
+    run = _fix(path)
+    assert path.read_text(encoding="utf-8") == UNSTABLE
+    assert run.applied == 0 and "read-only" in (run.errors[0].error or "")
+    assert [d.code for d in run.report.diagnostics] == ["GL301"]  # the finding still stands
+    done = _cli("--fix", "--unsafe-fixes", "model.py", cwd=tmp_path)
+    assert done.returncode == 2 and b"read-only" in done.stderr

@@ -273,3 +273,69 @@ def test_semantics_is_lazy_and_cached() -> None:
     assert analysis.semantics is semantics
     assert semantics.derivatives == {} and semantics.forwards == {}
     assert semantics.derivative_calls == ()
+
+
+def test_rows_of_a_batch_keep_the_batch_role() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        class Softmax:
+            def forward(self, inputs):
+                e = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                self.output = e / np.sum(e, axis=1, keepdims=True)
+            def backward(self, dvalues):
+                for index, (row, grad_row) in enumerate(zip(self.output, dvalues)):
+                    print(row, grad_row)
+        """
+    )
+    semantics = analysis.semantics
+    assert semantics.forwards["Softmax.forward"].kind is ForwardKind.SOFTMAX  # stores instead of returning
+    assert semantics.role_of(name_at(analysis, "row", 8)).role is Role.ACTIVATION  # type: ignore[union-attr]
+    assert semantics.role_of(name_at(analysis, "grad_row", 8)).role is Role.UPSTREAM_GRADIENT  # type: ignore[union-attr]
+
+
+def test_library_callables_passed_to_a_base_class() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        dtanh = lambda y: 1.0 - y ** 2
+        class Activation:
+            def __init__(self, f, f_prime):
+                self.f = f
+                self.f_prime = f_prime
+            def forward(self, x):
+                self.x = x
+                return self.f(x)
+            def backward(self, g):
+                return g * self.f_prime(self.x)
+        class Tanh(Activation):
+            def __init__(self):
+                super().__init__(np.tanh, dtanh)
+        """
+    )
+    semantics = analysis.semantics
+    assert semantics.derivatives["dtanh"].convention is Convention.ACTIVATION
+    info = semantics.class_info(semantics.classes["Activation"])
+    assert info.preactivation_attrs == frozenset({"x"})
+    call = call_of(analysis, "self.f_prime(self.x)")
+    assert semantics.resolve_call(call) is semantics.module_functions["dtanh"]
+    assert semantics.nonlinearity_applied(call_of(analysis, "self.f(x)")) is not None
+
+
+def test_explanations_are_lazy() -> None:
+    analysis = analyse(
+        """
+        def f(W, x, b):
+            z = W @ x + b
+            return z
+        """
+    )
+    role = analysis.semantics.role_of(name_at_no_positions(analysis, "z"))
+    assert role is not None and role.role is Role.PREACTIVATION
+    assert "_positions" not in vars(analysis)  # nothing asked for a line yet
+    assert role.explanation == "z = W @ x + b on line 2, an affine map"
+
+
+def name_at_no_positions(analysis: ModuleAnalysis, name: str) -> cst.Name:
+    """The last read of `name` (found without computing positions)."""
+    return [n for n in analysis.index.nodes(cst.Name) if n.value == name][-1]

@@ -203,9 +203,10 @@ class Numerics:
         if qualified is not None:
             module, _, function = qualified.rpartition(".")
             if module in NUMERIC_MODULES or module == "builtins" or module.startswith(("numpy.", "torch.", "scipy.special")):
-                return function
-            if module == "scipy.special" or qualified.startswith("scipy.special."):
-                return function
+                # The name as written (`E` for `from numpy import exp as E`): the registry's
+                # pre-check looks for the written names (`exp(`), so renamed imports are not
+                # recognised rather than missed by the pre-check.
+                return (dotted_name(node.func) or function).rsplit(".", 1)[-1]
         if isinstance(node.func, cst.Attribute):
             receiver = node.func.value
             receiver_name = dotted_name(receiver)
@@ -529,7 +530,8 @@ class Numerics:
             return self.operand(node)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
             base = self.qualified(node.left)
-            if base in ("numpy.e", "math.e", "torch.e"):
+            written = dotted_name(node.left) or ""
+            if base in ("numpy.e", "math.e", "torch.e") and written.rsplit(".", 1)[-1] == "e":
                 return node.right
         return None
 

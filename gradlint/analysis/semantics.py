@@ -32,13 +32,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 import libcst as cst
 
 from gradlint.analysis import algebra
-from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike, last_order
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
+from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike
+from gradlint.analysis.syntax import call_name, dotted_name, last_part
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -680,6 +680,13 @@ class Semantics:
                         how = f"along axis {self.code(axis)}" if axis is not None else ""
                         results.append((target, {facts.params[0]: array}, how))
             return results
+        func = call.func
+        if isinstance(func, cst.Call) and _library_call(func, "vectorize") and _args(func) and _args(call):
+            for target in self.resolve_callable(_args(func)[0], self._place(call)):  # np.vectorize(f)(x)
+                facts = self.facts(target.function)
+                if facts.params:
+                    results.append((target, {facts.params[0]: _args(call)[0]}, "elementwise"))
+            return results
         for target in self.resolve_call_targets(call):
             results.append((target, self.bind_arguments(call, target), ""))
         return results
@@ -775,7 +782,6 @@ class Semantics:
             return None
         expr = self._strip(expr)
         if isinstance(expr, cst.Call):
-            args = _args(expr)
             library = self._library_forward(expr, place)
             if library is not None:
                 return library[0], library[1], place
@@ -1097,6 +1103,10 @@ class Semantics:
             children.setdefault(parent, []).append(child)
         return children
 
+    def walk(self, root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        """The indexed nodes of a subtree, not descending into nested functions or lambdas."""
+        return self._walk(root)
+
     def _walk(self, root: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """The indexed nodes of a subtree, not descending into nested functions or lambdas."""
         children = self._children
@@ -1184,7 +1194,7 @@ class Semantics:
         return None
 
     def _diagonal_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
-        value, value_place, _ = self.deref(expr, place)
+        value, _, _ = self.deref(expr, place)
         if isinstance(value, cst.Call) and _library_call(value, "diag", "diagflat") and _args(value):
             return _args(value)[0]
         if _operator(value, cst.Multiply):
@@ -1444,10 +1454,12 @@ class Semantics:
         if not derivatives:
             return ()
         names = {last_part(d.qualname) for d in derivatives}
-        names.add("apply_along_axis")
+        names.update(("apply_along_axis", "vectorize"))
         calls = []
         for call in self.index.nodes(cst.Call):
             func = call.func
+            if isinstance(func, cst.Call) and _library_call(func, "vectorize"):
+                func = func.func
             tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
             if tail is None:
                 continue
@@ -1538,7 +1550,7 @@ class Semantics:
             if facts.function is not None and name in facts.params:
                 return self._param_role(name, facts, place)
             if facts.self_name and name.startswith(facts.self_name + ".") and facts.class_def is not None:
-                return self._attribute_role(facts.class_def, name.split(".", 1)[1])
+                return self._attribute_role(facts.class_def, name.split(".", 1)[1], depth)
             return None
         if isinstance(stripped, cst.Subscript):
             listed = self._list_role(stripped, place, depth)
@@ -1552,7 +1564,7 @@ class Semantics:
         if isinstance(stripped, cst.UnaryOperation) and isinstance(stripped.operator, cst.Minus):
             inner = stripped.expression
             if _operator(inner, cst.Divide):
-                return self._loss_gradient_role(stripped, inner.left, inner.right, place)  # type: ignore[attr-defined]
+                return self._loss_gradient_role(stripped, inner.left, inner.right, place, depth)  # type: ignore[attr-defined]
         return None
 
     def _loop_element_role(self, name: str, loop: cst.For, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
@@ -1602,7 +1614,8 @@ class Semantics:
             if dotted_name(stripped) == name and facts.reaching(name, order) is binding:
                 kind = next(iter(kinds)) if len(kinds) == 1 else None
                 return RoleEvidence(
-                    Role.PREACTIVATION, call, lambda: f"the input of {self.code(call)} on {self.describe_line(call)}", kind
+                    Role.PREACTIVATION, call,
+                    lambda call=call: f"the input of {self.code(call)} on {self.describe_line(call)}", kind,
                 )
         return None
 
@@ -1700,7 +1713,7 @@ class Semantics:
                 return required[0]
         return None
 
-    def _attribute_role(self, class_def: cst.ClassDef, attr: str) -> Optional[RoleEvidence]:
+    def _attribute_role(self, class_def: cst.ClassDef, attr: str, depth: int = 0) -> Optional[RoleEvidence]:
         key = (class_def, attr)
         if key in self._attr_roles:
             return self._attr_roles[key]
@@ -1717,11 +1730,14 @@ class Semantics:
                         continue
                     if self._is_initialiser(binding.value) and facts.name == "__init__":
                         continue
-                    roles.append(self._stored_role(facts, binding))
+                    roles.append(self._stored_role(facts, binding, depth + 1))
         result = None
         if roles and all(r is not None for r in roles) and len({r.role for r in roles}) == 1:  # type: ignore[union-attr]
             result = roles[0]
-        self._attr_roles[key] = result
+        if result is None and depth > 2:
+            del self._attr_roles[key]  # perhaps cut short by the depth bound: do not remember
+        else:
+            self._attr_roles[key] = result
         return result
 
     @staticmethod
@@ -1732,10 +1748,10 @@ class Semantics:
             return True
         return isinstance(value, cst.Call) and last_part(call_name(value)) in ("zeros", "zeros_like", "ones", "empty", "array")
 
-    def _stored_role(self, facts: FunctionFacts, binding: Binding) -> Optional[RoleEvidence]:
+    def _stored_role(self, facts: FunctionFacts, binding: Binding, depth: int = 0) -> Optional[RoleEvidence]:
         """The role of a value a method stores in `self.<attr>`."""
         assert binding.value is not None
-        inner = self._role(binding.value, _Place(facts, binding.order), 1)
+        inner = self._role(binding.value, _Place(facts, binding.order), depth + 1)
         if inner is None:
             inner = self._role_as_forward_input(binding.name, binding, facts, _Place(facts, binding.order))
             if inner is None and isinstance(binding.value, cst.Name):
@@ -1827,10 +1843,14 @@ class Semantics:
                     Role.JACOBIAN, call,
                     lambda: f"the {info.forward_kind.label} Jacobian returned by {info.qualname}", info.forward_kind,
                 )
-        for target, bound, how in self.effective_calls(call) if _library_call(call, "apply_along_axis") else ():
+        for target, _bound, how in self.effective_calls(call) if _library_call(call, "apply_along_axis") else ():
             info = self.derivative_of(target.function)
             if info is not None and info.returns_jacobian:
-                return RoleEvidence(Role.JACOBIAN, call, lambda: f"a stack of {info.forward_kind.label} Jacobians from {info.qualname} {how}", info.forward_kind)
+                return RoleEvidence(
+                    Role.JACOBIAN, call,
+                    lambda info=info, how=how: f"a stack of {info.forward_kind.label} Jacobians from {info.qualname} {how}",
+                    info.forward_kind,
+                )
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in BACKWARD_METHODS:
             return RoleEvidence(Role.UPSTREAM_GRADIENT, call, lambda: f"the gradient returned by {self.code(call)}")
@@ -1886,7 +1906,7 @@ class Semantics:
                 return RoleEvidence(left.role, expr, lambda: f"{self.code(expr)}, {self._reason(left)} averaged", left.forward_kind)
             negated = _negated(expr.left)
             if negated is not None:
-                return self._loss_gradient_role(expr, negated, expr.right, place)
+                return self._loss_gradient_role(expr, negated, expr.right, place, depth)
         form = self._derivative_form(expr, place, False) if isinstance(operator, (cst.Subtract, cst.Multiply)) else None
         if form is not None and form.shape == "softmax-jacobian":
             return RoleEvidence(Role.JACOBIAN, expr, lambda: f"{self.code(expr)}, the softmax Jacobian diag(s) - s s^T", ForwardKind.SOFTMAX, lambda: "the softmax Jacobian diag(s) - s s^T")
@@ -1907,14 +1927,16 @@ class Semantics:
             return False
         return self._derivative_form(expr, place, False) is not None
 
-    def _loss_gradient_role(self, expr: cst.BaseExpression, target: cst.BaseExpression, probability: cst.BaseExpression, place: _Place) -> Optional[RoleEvidence]:
+    def _loss_gradient_role(
+        self, expr: cst.BaseExpression, target: cst.BaseExpression, probability: cst.BaseExpression, place: _Place, depth: int = 0
+    ) -> Optional[RoleEvidence]:
         """`-y / p`: the gradient of cross-entropy with respect to the probabilities."""
         for _ in range(3):  # guards: np.clip(p, eps, 1), np.maximum(p, eps), p + eps
             if isinstance(probability, cst.Call) and _library_call(probability, "clip", "maximum") and _args(probability):
                 probability = _args(probability)[0]
             elif _operator(probability, cst.Add) and _is_number(probability.right):  # type: ignore[attr-defined]
                 probability = probability.left  # type: ignore[attr-defined]
-        role = self._role(probability, place, 1)
+        role = self._role(probability, place, depth + 1)
         if role is not None and role.role is Role.ACTIVATION:
             return RoleEvidence(Role.LOSS_GRADIENT, expr, lambda: f"{self.code(expr)}, the cross-entropy gradient -y/p", role.forward_kind)
         return None

@@ -160,6 +160,23 @@ class DerivativeFedActivation(Rule):
             import numpy as np
 
             def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def tanh_prime(x):
+                return 1 - np.tanh(x) ** 2
+
+            def gated_backward(W, x, grad):
+                gate = sigmoid(W @ x)
+                out = np.tanh(gate)
+                return grad * tanh_prime(gate)
+            """,
+            why="the output of one nonlinearity is the next one's input: tanh_prime(sigmoid output) is right here",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
                 return 1.0 / (1.0 + np.exp(-z))
 
             def sigmoid_prime(z):
@@ -263,8 +280,8 @@ class DerivativeFedActivation(Rule):
             if derivative.convention is not Convention.LOGIT or not derivative.forward_kind.convention_matters:
                 continue
             role = semantics.role_of(call.argument, at=call.call)
-            if role is None or role.role is not Role.ACTIVATION:
-                continue
+            if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not derivative.forward_kind:
+                continue  # the output of another nonlinearity is this one's input
             reported.add(id(call.call))
             callee = analysis.code_for(call.call.func)
             if call.target.via and ", set to " in call.target.via:
@@ -299,7 +316,7 @@ class DerivativeFedActivation(Rule):
                 role = semantics.role_of(argument, at=call)
                 if role is None or role.role is not Role.ACTIVATION:
                     continue
-                if role.forward_kind is not None and role.forward_kind not in kinds:
+                if role.forward_kind is None or role.forward_kind not in kinds:
                     continue
                 reported.add(id(call))
                 kind = "/".join(sorted(k.label for k in kinds))

@@ -17,6 +17,10 @@ _VIEWS = frozenset({"asarray", "asanyarray", "view", "reshape", "ravel", "squeez
 # Parameters that exist to be written (output buffers).
 _OUTPUT_PARAMS = ("out", "output_buffer", "buf", "buffer", "result", "res", "dest", "dst")
 _WRITING_KEYWORDS = ("out",)
+_AUGMENTED = {
+    "SubtractAssign": "-", "AddAssign": "+", "MultiplyAssign": "*", "DivideAssign": "/", "PowerAssign": "**",
+    "FloorDivideAssign": "//", "ModuloAssign": "%", "MatrixMultiplyAssign": "@",
+}
 # Words a forward or derivative function's text contains (an exponential, a known activation, a
 # backward pass, a gradient). The rule only reports in functions whose text matches; the registry's
 # pre-check uses the same pattern, so files without any of them are never parsed for this rule.
@@ -190,13 +194,19 @@ class InputMutatedInPlace(Rule):
             role = _role(model, function)
             if role is None:
                 continue
+            qualname = f"{owner.name.value}.{function.name.value}" if owner is not None else function.name.value
             for node, param, alias in writes:
                 via = f" through the alias `{alias}`" if alias else ""
+                if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name) and not alias:
+                    operator = node.operator.__class__.__name__
+                    symbol = _AUGMENTED.get(operator, "-")
+                    remedy = f"rebind instead: `{param} = {param} {symbol} {model.code(node.value)}`"
+                else:
+                    remedy = f"work on a copy: `{param}.copy()`"
                 yield Finding(
                     node,
-                    f"`{model.code(node)}` writes{via} into `{param}`, an array {role} `{function.name.value}` "
-                    f"received: the caller's array changes too (work on a copy: `{param}.copy()`, or rebind "
-                    f"with `{param} = {param} - ...`)",
+                    f"`{model.code(node)}` writes{via} into `{param}`, an array {role} `{qualname}` "
+                    f"received: the caller's array changes too ({remedy})",
                 )
 
     def _writes(

@@ -7,7 +7,7 @@ from typing import Iterator
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.semantics import Convention, DerivativeCall, Role, RoleEvidence
+from gradlint.analysis.semantics import Convention, DerivativeCall, ForwardKind, Role, RoleEvidence
 from gradlint.analysis.syntax import last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -17,6 +17,13 @@ _SHAPES = {
     "logistic": "the sigmoid derivative s*(1-s)",
     "tanh": "the tanh derivative 1-s**2",
     "softmax-jacobian": "the softmax Jacobian diag(s) - s s^T",
+}
+
+
+_SHAPE_KINDS = {
+    "logistic": (ForwardKind.SIGMOID, ForwardKind.SOFTMAX),
+    "tanh": (ForwardKind.TANH,),
+    "softmax-jacobian": (ForwardKind.SOFTMAX,),
 }
 
 
@@ -35,7 +42,9 @@ class JacobianFromPreactivation(Rule):
         `super().__init__`) and reports the call when the argument is a *pre-activation*: the
         result of an affine map (`W @ A + b`, `np.dot(x, W) + b`), a value handed to the
         forward (`A = softmax(Z)` makes `Z` the softmax's input), or an attribute that
-        `forward` stored before applying the nonlinearity (`self.input`).
+        `forward` stored before applying the nonlinearity (`self.input`). A backward that
+        writes the formula inline on such a value (`dvalues * (1 - self.inputs) *
+        self.inputs`) is reported too.
         """
     why_bad = """
         The derivative evaluates its formula at the wrong point: `s*(1-s)` computed from the
@@ -257,6 +266,19 @@ class JacobianFromPreactivation(Rule):
             """
             import numpy as np
 
+            def dsigmoid(s):
+                return s * (1 - s)
+
+            def highway_backward(gate, grad):
+                h = np.tanh(gate)
+                return grad * dsigmoid(gate)
+            """,
+            why="the input of a tanh may be a sigmoid output (here a parameter): a different nonlinearity says nothing",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             def sigmoid(z):
                 return 1.0 / (1.0 + np.exp(-z))
 
@@ -428,6 +450,8 @@ class JacobianFromPreactivation(Rule):
             role = semantics.role_of(call.argument, at=call.call)
             if role is None or role.role is not Role.PREACTIVATION:
                 continue
+            if role.forward_kind is not None and role.forward_kind is not derivative.forward_kind:
+                continue  # the input of another nonlinearity (e.g. a tanh) may be this one's output
             reported.add(id(call.call))
             yield Finding(call.call, self._message(analysis, call, role))
         yield from self._inline_formulas(analysis)
@@ -442,6 +466,8 @@ class JacobianFromPreactivation(Rule):
             for form in semantics.formulas_in(function):
                 role = semantics.role_of(form.atom, at=form.node)
                 if role is None or role.role is not Role.PREACTIVATION:
+                    continue
+                if role.forward_kind is not None and role.forward_kind not in _SHAPE_KINDS[form.shape]:
                     continue
                 shape = _SHAPES[form.shape]
                 atom = analysis.code_for(form.atom)

@@ -294,7 +294,7 @@ def _passes_through(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool
 def _reads(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef, name: str) -> list[cst.Name]:
     """Every read of `name` in the function, nested functions and lambdas included."""
     found = []
-    for node in semantics._walk(function.body):  # noqa: SLF001 - the model's indexed walk
+    for node in semantics.walk(function.body):
         if isinstance(node, cst.Name) and node.value == name and _is_load(analysis, node):
             found.append(node)
     return found
@@ -346,7 +346,7 @@ def _dead_alias(analysis: ModuleAnalysis, semantics: Semantics, function: cst.Fu
         return False
     names = []
     for target in parent.targets:
-        for node in semantics._walk(target.target):  # noqa: SLF001
+        for node in semantics.walk(target.target):
             if isinstance(node, cst.Name):
                 names.append(node.value)
     return all(not _reads(analysis, semantics, function, name) for name in names)

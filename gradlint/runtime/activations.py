@@ -19,6 +19,7 @@ from gradlint.runtime.probing import (
     SHAPES,
     STEP_NAME,
     SWAP_ACT,
+    TARGET_NAME,
     SWAP_PRE,
     TRAINING_NAME,
     Trial,
@@ -221,6 +222,12 @@ class ActivationProbe:
                             found.append(trial)
         if len(positional) == 2:
             first, second = positional
+            targets = [n for n in positional if TARGET_NAME.match(n)]
+            if targets and not any(GRAD_NAME.match(n) for n in positional):
+                raise Unknown(
+                    f"it takes a target `{targets[0]}`: a loss gradient, but no loss is paired with it "
+                    "(a loss function `f` beside `f_prime`, or a class with forward and backward)"
+                )
             pairs = [(first, second), (second, first)]
             if GRAD_NAME.match(first) and not GRAD_NAME.match(second):
                 pairs = [(second, first)]
@@ -291,6 +298,11 @@ class ActivationProbe:
                 form = "a vector, read as the Jacobian's diagonal"
                 alternatives = [(RETURNS_FORWARD, np.diag(s.reshape(-1)))]
                 recompute = (lambda: self.jacobian(z, richardson=True)) if numeric else None
+                if batched:  # per-sample blocks, so the worst entry reads [sample, i, j]
+                    got, expected = _blocks(got), _blocks(jac)
+                    alternatives = [(RETURNS_FORWARD, _blocks(np.diag(s.reshape(-1))))]
+                    form = "a vector per sample, read as each Jacobian's diagonal"
+                    recompute = (lambda: _blocks(self.jacobian(z, richardson=True))) if numeric else None
         else:
             self.errors.append(f"{desc}: result shape {result.shape} is not a Jacobian, per-sample Jacobians or a diagonal")
             return None

@@ -117,8 +117,12 @@ def _required(func: Callable) -> list[str]:
 def _as_array(value: Any) -> Optional[np.ndarray]:
     if value is None:
         return None
-    if isinstance(value, (tuple, list)) and value and isinstance(value[0], np.ndarray) and len(value) <= 4:
-        if not all(np.shape(v) == np.shape(value[0]) for v in value):
+    if isinstance(value, tuple) and 2 <= len(value) <= 4:
+        arrays = [v for v in value if isinstance(v, np.ndarray) and v.ndim > 0]
+        scalars = [v for v in value if np.ndim(v) == 0]
+        if len(arrays) == 1 and len(scalars) == len(value) - 1:
+            value = arrays[0]  # a (loss, gradient) pair: the gradient
+        elif arrays and arrays[0] is value[0] and not all(np.shape(v) == np.shape(value[0]) for v in value):
             value = value[0]  # (dx, dW, db)-style tuples: the input gradient first
     try:
         array = np.asarray(value, dtype=np.float64)

@@ -21,6 +21,7 @@ from typing import Any, Optional, Sequence
 
 import gradlint
 
+POSIX = os.name == "posix"
 DEFAULT_MEMORY_MB = 2048
 FILE_SIZE_LIMIT = 64 * 1024 * 1024
 STARTUP_SLACK = 10.0  # seconds for the interpreter and numpy to start
@@ -121,8 +122,9 @@ def run_module(
                     stdout=log,
                     stderr=log,
                     env=_environment(),
-                    start_new_session=True,
-                    preexec_fn=lambda: _limit(limits, cpu),  # noqa: PLW1509 - limits must be set in the child
+                    start_new_session=POSIX,
+                    # Limits are set in the child (POSIX only; elsewhere the timeout still holds).
+                    preexec_fn=(lambda: _limit(limits, cpu)) if POSIX else None,  # noqa: PLW1509
                 )
             except OSError as error:
                 return {t["id"]: {"status": "unknown", "reason": f"could not start the sandbox: {error}"} for t in targets}
@@ -139,7 +141,10 @@ def run_module(
 
 def _kill_group(process: subprocess.Popen) -> None:
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        if POSIX:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
     except (ProcessLookupError, PermissionError):
         process.kill()
     try:

@@ -26,8 +26,16 @@ from gradlint.runtime.losses import FlowProbe, LossProbe
 from gradlint.runtime.probing import TargetTimeout, Unknown, _quiet, _verdict
 
 
+ALARMS = hasattr(signal, "SIGALRM")  # per-target timeouts (POSIX); the parent's deadline holds anyway
+
+
 def _on_alarm(signum: int, frame: Any) -> None:
     raise TargetTimeout()
+
+
+def _arm(seconds: float) -> None:
+    if ALARMS:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
 def check_target(module: Any, spec: dict, seed: int) -> dict:
@@ -65,12 +73,13 @@ def main(payload_path: str) -> int:
     for path in reversed(payload.get("sys_path", [])):
         if path not in sys.path:
             sys.path.insert(0, path)
-    signal.signal(signal.SIGALRM, _on_alarm)
+    if ALARMS:
+        signal.signal(signal.SIGALRM, _on_alarm)
     timeout = float(payload.get("timeout", 10.0))
     import importlib.util
 
     emit({"running": "<import>"})
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    _arm(timeout)
     try:
         spec = importlib.util.spec_from_file_location(payload["module_name"], payload["module_path"])
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -86,10 +95,10 @@ def main(payload_path: str) -> int:
         emit({"import_error": f"importing the module's definitions raised {type(error).__name__}: {error}{where}"})
         return 0
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        _arm(0)
     for target in payload["targets"]:
         emit({"running": target["id"]})
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        _arm(timeout)
         try:
             record = check_target(module, target, int(payload.get("seed", 0)))
         except TargetTimeout:
@@ -97,7 +106,7 @@ def main(payload_path: str) -> int:
         except BaseException as error:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from user code
             record = {"status": "unknown", "reason": f"it raised {type(error).__name__}: {error}"}
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            _arm(0)
         record["id"] = target["id"]
         emit(record)
     return 0
