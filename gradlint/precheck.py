@@ -351,9 +351,18 @@ class Prechecker:
             for code, needs in sorted(needs_by_code.items())
             if needs
         )
+        self._last_text: Optional[str] = None
+        self._last_found: frozenset[str] = frozenset()
 
     def candidates(self, text: str) -> frozenset[str]:
         """The codes whose needs all match `text` (plus the codes that need nothing)."""
+        if text is self._last_text:  # the same text asked again (the driver, then the engine)
+            return self._last_found
+        found = self._candidates(text)
+        self._last_text, self._last_found = text, found
+        return found
+
+    def _candidates(self, text: str) -> frozenset[str]:
         known: dict[str, bool] = {}
         found = set(self.always)
         folded = _Folded(text)

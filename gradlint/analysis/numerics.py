@@ -732,6 +732,16 @@ class SoftmaxShape:
     total: cst.Call
 
 
+def divisions(analysis: "ModuleAnalysis") -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode]]:
+    """(numerator, denominator, node) for every `a / b` and `a /= b` (on a name or attribute)."""
+    for node in analysis.index.nodes(cst.BinaryOperation):
+        if isinstance(node.operator, cst.Divide):
+            yield node.left, node.right, node
+    for node in analysis.index.nodes(cst.AugAssign):
+        if isinstance(node.operator, cst.DivideAssign) and isinstance(node.target, (cst.Name, cst.Attribute)):
+            yield node.target, node.value, node
+
+
 _CACHE: "weakref.WeakKeyDictionary[ModuleAnalysis, Numerics]" = weakref.WeakKeyDictionary()
 
 

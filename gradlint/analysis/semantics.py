@@ -443,6 +443,8 @@ class Semantics:
                     continue
                 attr = name.split(".", 1)[1]
                 for binding in bindings:
+                    if binding.value is None or binding.augmented:
+                        continue
                     role = self._stored_role(facts, binding)
                     if role is not None and role.role is Role.PREACTIVATION:
                         before.add(attr)
@@ -1750,7 +1752,8 @@ class Semantics:
 
     def _stored_role(self, facts: FunctionFacts, binding: Binding, depth: int = 0) -> Optional[RoleEvidence]:
         """The role of a value a method stores in `self.<attr>`."""
-        assert binding.value is not None
+        if binding.value is None:
+            return None
         inner = self._role(binding.value, _Place(facts, binding.order), depth + 1)
         if inner is None:
             inner = self._role_as_forward_input(binding.name, binding, facts, _Place(facts, binding.order))

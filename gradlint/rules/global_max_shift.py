@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Stability, numerics
+from gradlint.analysis.numerics import Stability, divisions, numerics
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
-from gradlint.rules.unstable_softmax import _divisions
 
 
 class GlobalMaxShift(Rule):
@@ -115,7 +114,7 @@ class GlobalMaxShift(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         model = numerics(analysis)
         reported: set[int] = set()
-        for numerator, denominator, node in _divisions(analysis):
+        for numerator, denominator, node in divisions(analysis):
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
             shape = model.softmax_parts(numerator, denominator, scope, order)

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Numerics, Scope, SoftmaxShape, Stability, numerics
+from gradlint.analysis.numerics import Numerics, Scope, SoftmaxShape, Stability, divisions, numerics
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Replacement, Rule, Valid
 
@@ -210,7 +210,7 @@ class UnstableSoftmax(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         model = numerics(analysis)
         reported: set[int] = set()
-        for numerator, denominator, node in _divisions(analysis):
+        for numerator, denominator, node in divisions(analysis):
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
             shape = model.softmax_parts(numerator, denominator, scope, order)
@@ -257,16 +257,6 @@ class UnstableSoftmax(Rule):
             f"and the normalisation by `{model.code(shape.total)}` returns nan",
             fix=_shift_fix(model, shape),
         )
-
-
-def _divisions(analysis: ModuleAnalysis) -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode]]:
-    """(numerator, denominator, node) for every `a / b` and `a /= b` in the module."""
-    for node in analysis.index.nodes(cst.BinaryOperation):
-        if isinstance(node.operator, cst.Divide):
-            yield node.left, node.right, node
-    for node in analysis.index.nodes(cst.AugAssign):
-        if isinstance(node.operator, cst.DivideAssign) and isinstance(node.target, cst.Name):
-            yield node.target, node.value, node
 
 
 def _one_sided_shift(

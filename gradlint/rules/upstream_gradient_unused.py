@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.semantics import Semantics
+from gradlint.analysis.semantics import Role, Semantics
 from gradlint.analysis.syntax import call_name, dotted_name, last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -26,7 +26,10 @@ class UpstreamGradientUnused(Rule):
         gradient parameter (`grad`, `dout`, `dvalues`, `delta`, `output_error`,
         `output_gradient`, `dA`, or the one parameter of a layer's `backward`) is never read,
         or is read only as the argument of the nonlinearity (`1 - np.tanh(dA)**2`) while the
-        cache that holds the real input goes unused.
+        cache that holds the real input goes unused. An unread gradient is reported only
+        where the function does backprop work that should have used it: it writes a
+        derivative formula or a relu mask, or it is the backward of a layer whose forward
+        is a nonlinearity or an affine map (shape-only functions and hooks are left alone).
         """
     why_bad = """
         The chain rule multiplies the local derivative by the gradient flowing back from
@@ -193,6 +196,18 @@ class UpstreamGradientUnused(Rule):
         ),
         Valid(
             """
+            import torch
+
+            def meta_attention_backward(grad_out, query, key, value):
+                return torch.empty_like(query), torch.empty_like(key), torch.empty_like(value)
+
+            def _backward_hook(module, grad_input, grad_output):
+                module.calls += 1
+            """,
+            why="shape-only meta functions and hooks compute no derivative: an unused gradient is no bug there",
+        ),
+        Valid(
+            """
             class Tracker:
                 def backward(self, delta, *args, **kwargs):
                     return self.handler(*args, **kwargs, **locals())
@@ -216,7 +231,7 @@ class UpstreamGradientUnused(Rule):
             if node is None:
                 continue
             qualname = semantics.qualname(function)
-            if not reads:
+            if not reads and _computes_a_local_derivative(analysis, semantics, function):
                 returns = any(r.value is not None for r in analysis.index.nodes_in(function, cst.Return))
                 consequence = (
                     f"what it returns is the local derivative alone, not the chain-rule product with {param}"
@@ -224,6 +239,8 @@ class UpstreamGradientUnused(Rule):
                     else f"the gradients it computes ignore {param}, so they do not depend on the loss"
                 )
                 yield Finding(node, f"{qualname} takes the upstream gradient {param} but never reads it: {consequence}")
+                continue
+            if not reads:
                 continue
             inside = [_nonlinearity_around(analysis, semantics, read) for read in reads]
             if all(call is not None for call in inside) and not _reads_other_inputs(analysis, semantics, function, param):
@@ -236,6 +253,36 @@ class UpstreamGradientUnused(Rule):
                     f"the derivative is evaluated at the gradient instead of the pre-activation, and {param} never "
                     f"multiplies it",
                 )
+
+
+def _computes_a_local_derivative(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef) -> bool:
+    """Evidence that the function is hand-written backprop that should have used the gradient:
+    it writes a derivative formula (`s*(1-s)`, `1-s**2`, a softmax Jacobian), a relu mask
+    (`z > 0`), or it is the backward of a layer whose forward is a nonlinearity or an affine map.
+    Without it (shape-only meta functions, hooks, test doubles) an unused gradient is no bug."""
+    if semantics.formulas_in(function):
+        return True
+    for comparison in analysis.index.nodes_in(function, cst.Comparison):
+        if len(comparison.comparisons) == 1 and isinstance(
+            comparison.comparisons[0].operator, (cst.GreaterThan, cst.GreaterThanEqual, cst.LessThan, cst.LessThanEqual)
+        ):
+            comparator = comparison.comparisons[0].comparator
+            if isinstance(comparator, cst.Integer) and comparator.value == "0":
+                return True
+    class_def = semantics.facts(function).class_def
+    if class_def is None:
+        return False
+    info = semantics.class_info(class_def)
+    if info.forward is None:
+        return False
+    if info.forward_kind is not None or info.preactivation_attrs or info.activation_attrs:
+        return True
+    forward_facts = semantics.facts(info.forward)
+    for returned in forward_facts.returns:
+        role = semantics.role_of(returned)
+        if role is not None and role.role is Role.PREACTIVATION:
+            return True  # a dense layer: forward returns the affine map
+    return False
 
 
 def _param_node(function: cst.FunctionDef, name: str) -> Optional[cst.Param]:
