@@ -161,6 +161,14 @@ class InputMutatedInPlace(Rule):
         ),
         Valid(
             """
+            def backward(grad_out, name, **kwargs):
+                kwargs[name] = grad_out
+                return attention_backward(**kwargs)
+            """,
+            why="**kwargs is a dict built for this call: storing into it changes nothing the caller holds",
+        ),
+        Valid(
+            """
             import numpy as np
 
             class Softmax:
@@ -180,7 +188,13 @@ class InputMutatedInPlace(Rule):
         model = numerics(analysis)
         for function in analysis.index.nodes(cst.FunctionDef):
             scope = model.scope(function)
-            candidates = [name for name in scope.params if name not in ("self", "cls") and not name.startswith(_OUTPUT_PARAMS)]
+            # *args and **kwargs are fresh containers built for the call: writing to them never reaches the caller.
+            fresh = {star.name.value for star in (function.params.star_arg, function.params.star_kwarg) if isinstance(star, cst.Param)}
+            candidates = [
+                name
+                for name in scope.params
+                if name not in ("self", "cls") and name not in fresh and not name.startswith(_OUTPUT_PARAMS)
+            ]
             if not candidates:
                 continue
             writes = list(self._writes(model, scope, function, set(candidates)))

@@ -8,6 +8,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Stability, is_number, numerics, unwrap
+from gradlint.analysis.syntax import call_name, last_part, names_in
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -132,6 +133,15 @@ class UnstableActivation(Rule):
             """,
             why="a bounded exponent",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            def log_sigmoid(x):
+                return np.where(x < 0, x - np.log1p(np.exp(x)), -np.log1p(np.exp(-x)))
+            """,
+            why="np.where picks log1p(exp(x)) only where x < 0, where it cannot overflow",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -216,8 +226,28 @@ class UnstableActivation(Rule):
         exponent = model.exp_argument(exp_node)
         if isinstance(exponent, cst.UnaryOperation) and isinstance(exponent.operator, cst.Minus):
             return None  # log(1 + exp(-x)) is the stable half for x >= 0; the domain decides
+        if exponent is not None and _selected_by_where(model, call, exponent):
+            return None
         return Finding(
             call,
             f"softplus written as `{model.code(call)}`: `{model.code(exp_node)}` overflows to inf for inputs "
-            "above ~709 (float32: 88) where the answer is the input itself; use np.logaddexp(0, x)",
+            "above ~709 (float32: 88) where the answer is the input itself; use np.logaddexp(0, x) "
+            "(torch: torch.nn.functional.softplus)",
         )
+
+
+def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExpression) -> bool:
+    """True inside a branch of `where(cond, a, b)` whose condition tests the exponent's
+    variables (`np.where(x < 0, x - np.log1p(np.exp(x)), ...)`): the domain is chosen."""
+    index = model.analysis.index
+    variables = names_in(exponent)
+    child: cst.CSTNode = node
+    for ancestor in index.ancestors(node):
+        if isinstance(ancestor, cst.Call) and last_part(call_name(ancestor)) == "where" and len(ancestor.args) == 3:
+            in_branch = child is ancestor.args[1] or child is ancestor.args[2]
+            if in_branch and variables & names_in(ancestor.args[0].value):
+                return True
+        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+            return False
+        child = ancestor
+    return False
