@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.syntax import assigned_targets, block_items, dotted_names_in, names_in, subscript_base
+from gradlint.analysis.syntax import assigned_targets, block_items, dotted_names_in, names_in, subscript_base, walk
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Replacement, Rule, Valid
 
@@ -218,6 +218,26 @@ class OverwrittenDiagonal(Rule):
             """,
             why="the matrix is read (passed to a call) between the stores",
         ),
+        Valid(
+            """
+            def roundtrip(self, x, C, P):
+                for proto in range(5):
+                    sys.modules['decimal'] = C
+                    data = pickle.dumps(x, proto)
+                    sys.modules['decimal'] = P
+                    self.assertEqual(pickle.loads(data), x)
+            """,
+            why="a constant key the loop does not step; a call in between reads the module table",
+        ),
+        Valid(
+            """
+            def test_setitem(A, B):
+                for C in [A, B]:
+                    C[3, 0] = 4
+                    C[3, 0] = 9
+            """,
+            why="a test of item assignment: the element is not indexed by the loop",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -264,6 +284,8 @@ class OverwrittenDiagonal(Rule):
         if base is None:
             return
         index_names = names_in(target) - {base.split(".")[0]}
+        if not index_names & _loop_variables(analysis, first):
+            return  # not an element the loop fills (a constant key, e.g. sys.modules['x'])
         for later in following:
             second = _element_store(later)
             if second is not None and analysis.code_for(second.targets[0].target) == element:
@@ -276,6 +298,8 @@ class OverwrittenDiagonal(Rule):
             mentioned = dotted_names_in(later)
             if base in mentioned or base.split(".")[0] in names_in(later):
                 return  # the matrix is read (or rebound) in between
+            if "." in base and any(isinstance(node, cst.Call) for node in walk(later)):
+                return  # a call can read an attribute's container without naming it
             written = {name for t in assigned_targets(later) for name in names_in(t)}
             if written & index_names:
                 return  # the index moved: a different element
@@ -322,6 +346,19 @@ def _blocks_under(loop: cst.CSTNode) -> Iterator[cst.BaseSuite]:
         if isinstance(node, cst.BaseExpression):
             continue
         stack.extend(node.children)
+
+
+def _loop_variables(analysis: ModuleAnalysis, node: cst.CSTNode) -> set[str]:
+    """Names the enclosing loops (within the function) step: `for` targets and `while` tests."""
+    variables: set[str] = set()
+    for ancestor in analysis.index.ancestors(node):
+        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            break
+        if isinstance(ancestor, cst.For):
+            variables |= names_in(ancestor.target)
+        elif isinstance(ancestor, cst.While):
+            variables |= names_in(ancestor.test)
+    return variables
 
 
 def _element_store(node: cst.CSTNode) -> Optional[cst.Assign]:
