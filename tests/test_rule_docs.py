@@ -71,3 +71,13 @@ def test_generator_runs_as_a_module() -> None:
         [sys.executable, "-m", "gradlint.docs", "--check"], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr + HINT
+
+
+def test_readme_rule_table_matches_the_rule_modules() -> None:
+    """README.md's rule table is the generated index with links into docs/rules/."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    index = (docs.DOCS_DIR / docs.INDEX).read_text(encoding="utf-8")
+    rows = [line for line in index.splitlines() if line.startswith("| [GL")]
+    assert len(rows) == len(registry.all_codes())
+    for row in rows:
+        assert row.replace("](GL", "](docs/rules/GL") in readme, f"README.md's rule table is stale: {row}"
