@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Mapping, Optional, Sequence, Union
 
+from gradlint import registry
 from gradlint.diagnostics import Diagnostic
 from gradlint.engine import RuleCrash, check_text
 from gradlint.files import discover, read_source
 from gradlint.settings import Settings
 from gradlint.suppression import filter_suppressed
+
+if TYPE_CHECKING:
+    from gradlint.analysis.package import PackageModules
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,9 @@ class FileReport:
     diagnostics: tuple[Diagnostic, ...] = ()
     crashes: tuple[RuleCrash, ...] = ()
     source: Optional[str] = field(default=None, compare=False, repr=False)
+    # The sibling modules (absolute paths) whose analysis these findings consulted
+    # (GL203 across a package): a result cache keys the file on their contents too.
+    dependencies: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,22 +56,46 @@ class Report:
         return len(self.files)
 
 
-def check_source(text: str, filename: str, settings: Optional[Settings] = None) -> FileReport:
-    """Check one source text as if it were the file `filename`."""
+def check_source(
+    text: str,
+    filename: str,
+    settings: Optional[Settings] = None,
+    *,
+    package: "Optional[PackageModules]" = None,
+    sources: Optional[Mapping[str, str]] = None,
+    follow_imports: bool = True,
+) -> FileReport:
+    """Check one source text as if it were the file `filename`.
+
+    Imports of sibling modules are followed through `package` (one per run,
+    shared by the files of the run). Without one, a package of its own is made
+    when `filename` exists on disk or `sources` (path -> unsaved text, e.g. an
+    editor's buffers) are given: imports then resolve from the file's folder
+    (`follow_imports=False`: never, e.g. for a file known to fail the pre-check).
+    """
     settings = settings or Settings()
     filename = os.path.abspath(filename)
-    result = check_text(text, filename, settings.codes_for(filename))
+    codes = settings.codes_for(filename)
+    if package is None and follow_imports and (sources or os.path.isfile(filename)) and registry.candidates(text, codes):
+        # imports libcst: only for a file that will be parsed
+        from gradlint.analysis.package import PackageModules
+
+        package = PackageModules(dict(sources) if sources else None)
+    result = check_text(text, filename, codes, package=package)
     diagnostics = filter_suppressed(result.diagnostics, text)
-    return FileReport(filename, tuple(diagnostics), result.crashes, source=text)
+    dependencies: tuple[str, ...] = ()
+    if package is not None and result.parsed:
+        dependencies = tuple(sorted(path for path in package.dependencies(filename) if path != filename))
+    return FileReport(filename, tuple(diagnostics), result.crashes, source=text, dependencies=dependencies)
 
 
-def check_file(path: Path, settings: Settings) -> FileReport:
+def check_file(path: Path, settings: Settings, package: "Optional[PackageModules]" = None) -> FileReport:
     """Read and check one file; read problems become diagnostics."""
     read = read_source(path)
     if read.problem is not None:
         return report_read_problem(str(path), read.problem, settings)
     assert read.text is not None
-    return check_source(read.text, str(path), settings)
+    return check_source(read.text, str(path), settings, package=package)
 
 
 def check_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Settings) -> Report:
@@ -115,4 +146,7 @@ def check_paths(
 
 
 def check_many(files: Iterable[Path], settings: Settings) -> list[FileReport]:
-    return [check_file(path, settings) for path in files]
+    from gradlint.analysis.package import PackageModules
+
+    package = PackageModules()
+    return [check_file(path, settings, package) for path in files]

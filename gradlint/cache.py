@@ -14,6 +14,11 @@ without reading the file. A file modified within a couple of seconds of being
 read is stored without its modification time (it could change again within
 the same timestamp tick), so the next run re-hashes it.
 
+Findings may depend on other files: GL203 follows imports into sibling modules
+of the package (`FileReport.dependencies`). An entry records each such
+module's path and content hash, and is a hit only while every one of them
+still has that content, so editing an imported module re-checks its importers.
+
 What is cached is the file's final `FileReport` (after suppression comments),
 serialised to JSON field by field so that it round-trips exactly. Files with a
 read problem (GL002) or a rule crash are never cached. A corrupt or foreign
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
     from gradlint.settings import Settings
 
 CACHE_DIR_NAME = ".gradlint_cache"
-FORMAT = 1
+FORMAT = 2  # 2: entries record the sibling modules their findings consulted
 RACY_SECONDS = 2.0
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -98,6 +103,8 @@ class ResultCache:
         self.path = self.directory / __version__ / f"{key}.json"
         self.entries: dict[str, list[Any]] = self._load()
         self.changed = False
+        # content hashes of dependency modules, read at most once per run
+        self._dependency_digests: dict[str, Optional[str]] = {}
 
     # -- reading -----------------------------------------------------------
     def _load(self) -> dict[str, list[Any]]:
@@ -118,14 +125,30 @@ class ResultCache:
             return None
         if entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size:  # type: ignore[index]
             return None
-        return _report(filename, entry[3])  # type: ignore[index]
+        if not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
+            return None
+        return _report(filename, entry[3], entry[4])  # type: ignore[index]
 
     def lookup_content(self, filename: str, digest: str) -> "Optional[FileReport]":
         """The cached report when the file's content hash is the one recorded."""
         entry = self.entries.get(filename)
         if not _well_formed(entry) or entry[2] != digest:  # type: ignore[index]
             return None
-        return _report(filename, entry[3])  # type: ignore[index]
+        if not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
+            return None
+        return _report(filename, entry[3], entry[4])  # type: ignore[index]
+
+    def _dependencies_unchanged(self, dependencies: list[Any]) -> bool:
+        return all(self._dependency_digest(path) == digest for path, digest in dependencies)
+
+    def _dependency_digest(self, path: str) -> Optional[str]:
+        if path not in self._dependency_digests:
+            try:
+                with open(path, "rb") as handle:
+                    self._dependency_digests[path] = content_hash(handle.read())
+            except OSError:
+                self._dependency_digests[path] = None
+        return self._dependency_digests[path]
 
     # -- writing -----------------------------------------------------------
     def refresh(self, filename: str, stat: Optional[os.stat_result], digest: str) -> None:
@@ -134,7 +157,7 @@ class ResultCache:
         if _well_formed(entry):
             mtime, size = _stat_key(stat)
             if entry[0] != mtime or entry[1] != size:  # type: ignore[index]
-                self.entries[filename] = [mtime, size, digest, entry[3]]  # type: ignore[index]
+                self.entries[filename] = [mtime, size, digest, entry[3], entry[4]]  # type: ignore[index]
                 self.changed = True
 
     def store(self, filename: str, stat: Optional[os.stat_result], digest: str, report: "FileReport") -> None:
@@ -148,8 +171,14 @@ class ResultCache:
             return
         if any(a != b or a.suppression_rows != b.suppression_rows for a, b in zip(decoded, report.diagnostics)):
             return
+        dependencies = []
+        for path in report.dependencies:
+            dependency_digest = self._dependency_digest(path)
+            if dependency_digest is None:
+                return  # an unreadable dependency: nothing to validate against
+            dependencies.append([path, dependency_digest])
         mtime, size = _stat_key(stat)
-        self.entries[filename] = [mtime, size, digest, diagnostics]
+        self.entries[filename] = [mtime, size, digest, diagnostics, dependencies]
         self.changed = True
 
     def save(self) -> None:
@@ -197,17 +226,27 @@ def _remove_quietly(path: str) -> None:
 
 
 def _well_formed(entry: object) -> bool:
-    return isinstance(entry, list) and len(entry) == 4 and isinstance(entry[2], str) and isinstance(entry[3], list)
+    return (
+        isinstance(entry, list)
+        and len(entry) == 5
+        and isinstance(entry[2], str)
+        and isinstance(entry[3], list)
+        and isinstance(entry[4], list)
+        and all(
+            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], str)
+            for item in entry[4]
+        )
+    )
 
 
-def _report(filename: str, encoded: list[Any]) -> "Optional[FileReport]":
+def _report(filename: str, encoded: list[Any], dependencies: list[Any]) -> "Optional[FileReport]":
     from gradlint.api import FileReport
 
     try:
         diagnostics = tuple(_decode(item) for item in encoded)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None  # a damaged entry is a miss
-    return FileReport(filename, diagnostics)
+    return FileReport(filename, diagnostics, dependencies=tuple(path for path, _ in dependencies))
 
 
 # -- Diagnostic <-> JSON, every field ------------------------------------------

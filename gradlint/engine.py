@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import libcst as cst
 
     from gradlint.analysis import ModuleAnalysis
+    from gradlint.analysis.package import PackageModules
     from gradlint.rule import Finding, Replacement
 
 
@@ -77,8 +78,13 @@ def syntax_error_diagnostic(filename: str, message: str, row: int, column: int, 
     )
 
 
-def check_text(text: str, filename: str, codes: Iterable[str], keep_analysis: bool = False) -> SourceResult:
-    """Run the rules `codes` over `text`. `filename` must be absolute."""
+def check_text(
+    text: str, filename: str, codes: Iterable[str], keep_analysis: bool = False, package: "Optional[PackageModules]" = None
+) -> SourceResult:
+    """Run the rules `codes` over `text`. `filename` must be absolute. With a
+    `package`, the analysis is adopted by it: rules may then consult the modules
+    it imports (GL203 across a package), and `package.dependencies(filename)`
+    names the ones they consulted."""
     codes = sorted(set(codes))
     rule_codes = [code for code in codes if code not in registry.ENGINE_CODES]
     candidates = registry.candidates(text, rule_codes)
@@ -110,6 +116,8 @@ def check_text(text: str, filename: str, codes: Iterable[str], keep_analysis: bo
     from gradlint.analysis import ModuleAnalysis
 
     analysis = ModuleAnalysis(module, filename, text)
+    if package is not None:
+        package.adopt(analysis)
     diagnostics: list[Diagnostic] = []
     crashes: list[RuleCrash] = []
     for rule_class in registry.load_rules(candidates):

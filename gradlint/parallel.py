@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from gradlint import registry
 
 if TYPE_CHECKING:
+    from gradlint.analysis.package import PackageModules
     from gradlint.api import FileReport
     from gradlint.cache import ResultCache
     from gradlint.settings import Settings
@@ -99,8 +100,9 @@ def check_files(
 
     workers = _worker_count(jobs, pending)
     if workers <= 1:
+        package = _new_package() if pending else None
         for item in pending:
-            _finish(reports, cache, item, settings)
+            _finish(reports, cache, item, settings, package=package)
     else:
         _run_pool(pending, settings, workers, reports, cache)
     if cache is not None:
@@ -130,13 +132,17 @@ def _finish(
     item: _Pending,
     settings: "Settings",
     report: "Optional[FileReport]" = None,
+    package: "Optional[PackageModules]" = None,
 ) -> None:
+    import dataclasses
+
     from gradlint import api
 
     if report is None:
-        report = api.check_source(item.text, item.filename, settings)
+        # without a package only for files that fail the pre-check: no second pre-check
+        report = api.check_source(item.text, item.filename, settings, package=package, follow_imports=package is not None)
     elif report.source is None:
-        report = api.FileReport(report.filename, report.diagnostics, report.crashes, source=item.text)
+        report = dataclasses.replace(report, source=item.text)
     reports[item.position] = report
     if cache is not None and item.digest is not None:
         cache.store(item.filename, item.stat, item.digest, report)
@@ -144,11 +150,21 @@ def _finish(
 
 # -- the pool -------------------------------------------------------------------
 _WORKER_SETTINGS: "Optional[Settings]" = None
+_WORKER_PACKAGE: "Optional[PackageModules]" = None
+
+
+def _new_package() -> "PackageModules":
+    """The package model of one run (one per worker process): imported sibling
+    modules are parsed at most once, and only when a rule follows an import."""
+    from gradlint.analysis.package import PackageModules
+
+    return PackageModules()
 
 
 def _init_worker(settings: "Settings") -> None:
-    global _WORKER_SETTINGS
+    global _WORKER_SETTINGS, _WORKER_PACKAGE
     _WORKER_SETTINGS = settings
+    _WORKER_PACKAGE = _new_package()
 
 
 def _check_in_worker(task: tuple[int, str, str]) -> "tuple[int, FileReport]":
@@ -156,9 +172,9 @@ def _check_in_worker(task: tuple[int, str, str]) -> "tuple[int, FileReport]":
 
     position, filename, text = task
     assert _WORKER_SETTINGS is not None
-    report = api.check_source(text, filename, _WORKER_SETTINGS)
+    report = api.check_source(text, filename, _WORKER_SETTINGS, package=_WORKER_PACKAGE)
     # The text is already in the parent: do not ship it back.
-    return position, api.FileReport(report.filename, report.diagnostics, report.crashes)
+    return position, api.FileReport(report.filename, report.diagnostics, report.crashes, dependencies=report.dependencies)
 
 
 def _context():  # type: ignore[no-untyped-def]

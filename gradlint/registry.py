@@ -51,19 +51,66 @@ _GL402_EVIDENCE = (
     r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
 )
 
+# A matrix product `a @ b` (or `@=`). The pattern starts at the `@` (a fast literal search) and keeps it
+# when it follows other text on its line (not a quote: `"@"`), up to 16 blanks before it (more count
+# too), when it starts a line after a backslash continuation, or when it starts a line that is not a
+# one-line decorator (a dotted name, maybe called with arguments nested one level) followed, past blank
+# and comment lines, by @/def/async/class. E-mail addresses still count.
+_BLANKS = [r"[ \t]" * count for count in range(17)]
+_DECORATOR_LINE = (
+    r"[ \t]*[\w.]+(?:\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]*(?:#[^\n]*)?\n"
+    r"(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*(?:@|def\b|async\b|class\b)"
+)
+_MATMUL_OPERATOR = (
+    "@(?:"
+    + "|".join(f"(?<=[^\\s@'\"]{blanks}@)" for blanks in _BLANKS)
+    + r"|(?<=[ \t]{17}@)|"
+    + "|".join(f"(?<=\\\\\\n{blanks}@)" for blanks in _BLANKS)
+    + "|(?:" + "|".join(f"(?<=\\n{blanks}@)" for blanks in _BLANKS) + f")(?!{_DECORATOR_LINE}))"
+)
+# A nonlinearity as gradlint.analysis.semantics recognises one: a library call (by the name as written:
+# np.exp, expit, tanh, sigmoid, softmax/log_softmax, logaddexp, log1p) or a formula built on exp or
+# logsumexp (x - logsumexp(x)); `exp` alone would match `except`.
+_NONLINEARITY = r"\bexp(?:it)?\b|tanh|sigmoid|softmax|logaddexp|log1p|logsumexp"
+# A numeric zero as semantics._number reads it: 0, 0.0, .0, -0, (0).
+_ZERO = r"[\s(\-]*\.?0"
+# Two stores into subscripted elements (`J[i, j] = ...` twice, as separate statements): GL101 reports the
+# second of two stores to one element, GL103 an `if i == j:` loop's diagonal and off-diagonal stores.
+_TWO_ELEMENT_STORES = r"\]\s*=(?!=)[\s\S]*?\]\s*=(?!=)"
+# GL103: where a diagonal matrix can come from (np.diag/diagflat, eye/identity): every matrix formula
+# it reports has one; its other finding is an `if i == j:` / `if i != j:` branch in an element loop.
+_GL103_DIAGONAL = r"diag|\beye\b|\bidentity\b"
+# GL104: a Jacobian role (semantics: outer/eye/identity/diag/diagflat/einsum, or an element-filled
+# square allocation np.zeros/empty/ones((n, n)): a shape tuple or list as the first argument).
+_GL104_JACOBIAN = r"\b(?:diag|diagflat|outer|eye|identity|einsum)\b"
+# GL201: a pre-activation (semantics: an affine map W @ x + b, or the input of a nonlinearity, where
+# relu-like ones count when two kinds leave it unnamed: self.activation set to relu or leaky relu).
+_GL201_PREACTIVATION = _MATMUL_OPERATOR + r"|@=|\b(?:dot|matmul)\b|" + _NONLINEARITY + r"|maximum|fmax"
+
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
     RuleEntry("GL002", "io_error"),
-    RuleEntry("GL101", "overwritten_diagonal", (r"\bfor\b|\bwhile\b", r"\]\s*=")),
-    RuleEntry("GL103", "malformed_softmax_jacobian", (r"diag|\beye\b|\bidentity\b|[=!]=", r"[*@]|outer|dot|einsum|multiply|matmul")),
+    RuleEntry("GL101", "overwritten_diagonal", (r"\bfor\b|\bwhile\b", _TWO_ELEMENT_STORES)),
+    RuleEntry("GL103", "malformed_softmax_jacobian", (
+        _GL103_DIAGONAL + r"|if\b[\s(\\]*\w+[\s)\\]*[=!]=[\s(\\]*\w+[\s)\\]*:",
+        r"[*@]|outer|dot|einsum|multiply|matmul|square",
+        _GL103_DIAGONAL + r"|\belse\b", _GL103_DIAGONAL + r"|\bfor\b|\bwhile\b", _GL103_DIAGONAL + "|" + _TWO_ELEMENT_STORES,
+    )),
     RuleEntry("GL102", "elementwise_softmax_derivative", (r"\bexp\b|softmax", r"-|subtract")),
     RuleEntry("GL203", "double_softmax_derivative", (r"\bexp\s*\(|softmax\s*\(|\.(?:backward\w*|backprop\w*|bprop|grad|gradient)\s*\(",)),
-    RuleEntry("GL205", "derivative_of_wrong_function", (r"\bexp\b|softmax|sigmoid|expit|tanh|maximum|fmax|where|[<>]=?\s*0",)),
+    RuleEntry("GL205", "derivative_of_wrong_function", (_NONLINEARITY + r"|maximum|fmax|>=?" + _ZERO + r"|\[[^\]]*<=?" + _ZERO,)),
     RuleEntry("GL105", "jacobian_from_upstream_gradient", (r"(?i)def\s+\w*(?:backward|backprop|bprop|grad)", r"outer|diag|einsum|@|dot|matmul|\*")),
-    RuleEntry("GL104", "jacobian_elementwise_product", (r"\*|multiply", r"diag|outer|eye|identity|einsum|\]\s*=")),
-    RuleEntry("GL201", "jacobian_from_preactivation", (r"\bdef\b|\blambda\b", r"-|subtract", r"@|dot|matmul|exp|tanh|sigmoid|softmax|logaddexp|log1p")),
-    RuleEntry("GL202", "derivative_fed_activation", (r"\bdef\b|\blambda\b", r"exp|tanh|sigmoid|expit|softmax|logaddexp|log1p")),
-    RuleEntry("GL204", "upstream_gradient_unused", (r"backward|backprop|bprop|\bgrad\b|\bgradient\b",)),
+    RuleEntry("GL104", "jacobian_elementwise_product", (
+        r"\*|multiply", _GL104_JACOBIAN + r"|\]\s*=", _GL104_JACOBIAN + r"|\b(?:zeros|empty|ones)\s*\(\s*(?:#[^\n]*\n\s*)*[(\[]",
+    )),
+    RuleEntry("GL201", "jacobian_from_preactivation", (
+        r"\bdef\b|\blambda\b", r"-|subtract",
+        _GL201_PREACTIVATION + r"|\bwhere\b", _GL201_PREACTIVATION + r"|>=?" + _ZERO,  # leaky relu by where(z > 0, ...)
+    )),
+    RuleEntry("GL202", "derivative_fed_activation", (r"\bdef\b|\blambda\b", _NONLINEARITY)),
+    # a backward by semantics.is_backward: a def named with backward/backprop, or (in a class) named
+    # bprop/grad/gradient; names compared lowercased
+    RuleEntry("GL204", "upstream_gradient_unused", (r"\bdef[\s\\]+(?:\w*(?i:backward|backprop)|(?i:bprop|grad|gradient)\b)",)),
     RuleEntry("GL301", "unstable_softmax", (_EXP, r"sum\s*\(", r"/")),
     RuleEntry("GL302", "global_max_shift", (_EXP, r"sum\s*\(", r"max\s*\(", r"/")),
     RuleEntry("GL303", "unguarded_log", (r"\blog\s*\(",)),

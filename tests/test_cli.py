@@ -40,7 +40,7 @@ def softmax_prime(s):
                 J[i][j] = -s[i] * s[j]
     return J
 """
-BROKEN = "for i in range(3):\n    J[i] = (\n"  # parsed (it may hold GL101), then a syntax error
+BROKEN = "for i in range(3):\n    J[i] = 0\n    J[i] = (\n"  # parsed (it may hold GL101: two element stores), then a syntax error
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import algebra
+from gradlint.analysis.index import child_nodes
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ class Scope:
 
 
 def _child_blocks(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for child in statement.children:
+    for child in child_nodes(statement):
         if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
             yield child
         elif isinstance(child, (cst.If, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase)):

@@ -3,8 +3,9 @@
 `PackageModules` implements the `Package` protocol of
 `gradlint.analysis.gradient_flow`: given the module doing an import and the
 imported module's name (and relative level), it returns that module's
-`ModuleAnalysis`, parsing it at most once and only when a rule asks (GL203 asks
-only when a layer or loss class is imported, not defined locally).
+`ModuleAnalysis`, parsed only when a rule asks (GL203 asks only when a layer or
+loss class is imported, not defined locally) and kept among the MAX_RETAINED
+most recently used analyses, so a long run does not hold every parsed module.
 
 The engine provides one instance per run (`ModuleAnalysis.package`); modules
 outside a package (no `__init__.py` beside them) resolve imports against their
@@ -19,6 +20,10 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
 
+# Analyses kept for reuse (most recently used): a run over thousands of files
+# must not hold every parsed module; an evicted one is parsed again if needed.
+MAX_RETAINED = 16
+
 
 class PackageModules:
     """Lazily parsed sibling modules, shared by every module checked in one run."""
@@ -31,7 +36,7 @@ class PackageModules:
 
     def adopt(self, analysis: "ModuleAnalysis") -> None:
         """Register an analysis the engine already built (no second parse)."""
-        self._analyses[str(Path(analysis.filename).resolve())] = analysis
+        self._remember(str(Path(analysis.filename).resolve()), analysis)
         analysis.package = self
 
     def module_for_import(self, importer: "ModuleAnalysis", module: str, level: int) -> "Optional[ModuleAnalysis]":
@@ -79,7 +84,9 @@ class PackageModules:
     def _analysis_of(self, path: Path) -> "Optional[ModuleAnalysis]":
         key = str(path)
         if key in self._analyses:
-            return self._analyses[key]
+            analysis = self._analyses.pop(key)
+            self._analyses[key] = analysis  # most recently used
+            return analysis
         self._analyses[key] = None  # guards import cycles
         text = self._sources.get(key)
         if text is None:
@@ -96,5 +103,15 @@ class PackageModules:
         except (cst.ParserSyntaxError, RecursionError, MemoryError):
             return None
         analysis = ModuleAnalysis(module, key, text, package=self)
-        self._analyses[key] = analysis
+        self._remember(key, analysis)
         return analysis
+
+    def _remember(self, key: str, analysis: "ModuleAnalysis") -> None:
+        """Keep `analysis` as the most recent; drop the oldest beyond MAX_RETAINED
+        (never an import-cycle guard, a None still being resolved)."""
+        self._analyses.pop(key, None)
+        self._analyses[key] = analysis
+        excess = len(self._analyses) - MAX_RETAINED
+        if excess > 0:
+            for old in [k for k, v in self._analyses.items() if v is not None and k != key][:excess]:
+                del self._analyses[old]

@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.index import child_nodes
 from gradlint.analysis.syntax import assigned_targets, block_items, dotted_names_in, names_in, subscript_base, walk
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Replacement, Rule, Valid
@@ -345,7 +346,7 @@ def _blocks_under(loop: cst.CSTNode) -> Iterator[cst.BaseSuite]:
             yield node
         if isinstance(node, cst.BaseExpression):
             continue
-        stack.extend(node.children)
+        stack.extend(child_nodes(node))
 
 
 def _loop_variables(analysis: ModuleAnalysis, node: cst.CSTNode) -> set[str]:

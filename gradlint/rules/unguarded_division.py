@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.index import child_nodes
 from gradlint.analysis.numerics import Numerics, Scope, cross_entropy_weights, is_number, numerics, unwrap
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -267,7 +268,7 @@ def _numerator_is_gradient(numerator: cst.BaseExpression, probability: cst.BaseE
             return False
         if isinstance(current, cst.Attribute):
             continue
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
     return False
 
 
@@ -305,7 +306,7 @@ def _divisions_in(model: Numerics, statement: cst.CSTNode) -> Iterator[tuple[cst
         parts = _division(model, current)
         if parts is not None:
             yield current, parts[0], parts[1]
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
 
 
 def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[str, bool, frozenset[str]]]:
@@ -381,7 +382,7 @@ def _names_in(node: cst.CSTNode) -> set[str]:
             if dotted:
                 found.add(dotted)
             continue
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
     return found
 
 

@@ -1,0 +1,246 @@
+"""GL203 across the modules of one package in real runs: the engine and API share
+one package model per run (per worker), and the result cache keys an importing
+file on the contents of the sibling modules its findings consulted."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradlint import api, parallel
+from gradlint.settings import Settings
+
+LAYERS = '''import numpy as np
+
+
+class Dense:
+    def __init__(self, n_in, n_out):
+        self.W = np.random.randn(n_in, n_out) * 0.01
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W
+
+    def backward(self, grad):
+        self.dW = self.x.T @ grad
+        return grad @ self.W.T
+
+
+class Softmax:
+    def forward(self, x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        self.out = e / e.sum(axis=1, keepdims=True)
+        return self.out
+
+    def backward(self, grad):
+        s = self.out
+        return s * (grad - np.sum(grad * s, axis=1, keepdims=True))
+'''
+
+PASS_THROUGH = '''    def backward(self, grad):
+        return grad
+'''
+
+LOSSES = '''import numpy as np
+
+
+class CrossEntropy:
+    def forward(self, p, y):
+        return -np.mean(np.sum(y * np.log(np.clip(p, 1e-12, 1.0)), axis=1))
+
+    def backward(self, p, y):
+        return (p - y) / len(p)
+'''
+
+CHAIN_LOSSES = LOSSES.replace("return (p - y) / len(p)", "return -y / np.clip(p, 1e-12, 1.0) / len(p)")
+
+TRAIN = '''from .layers import Dense, Softmax
+from .losses import CrossEntropy
+
+
+def train_step(x, y):
+    layers = [Dense(4, 3), Softmax()]
+    loss = CrossEntropy()
+    out = x
+    for layer in layers:
+        out = layer.forward(out)
+    grad = loss.backward(out, y)
+    for layer in reversed(layers):
+        grad = layer.backward(grad)
+    return grad
+'''
+
+SOFTMAX_BACKWARD = LAYERS[LAYERS.index("    def backward(self, grad):\n        s = self.out") :]
+
+
+def _package(root: Path, name: str = "pkg", layers: str = LAYERS, losses: str = LOSSES) -> Path:
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "layers.py").write_text(layers)
+    (package / "losses.py").write_text(losses)
+    (package / "train.py").write_text(TRAIN)
+    return package
+
+
+def _age(path: Path, seconds: float = 60.0) -> None:
+    """Older than the cache's racy window, so that a stat hit is trusted."""
+    stamp = path.stat().st_mtime - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def _found(report: api.Report) -> list[tuple[str, str, int]]:
+    return [(Path(d.filename).name, d.code, d.start.row) for d in report.diagnostics]
+
+
+def _gradlint(cwd: Path, *arguments: str) -> list[tuple[str, str, int]]:
+    env = dict(os.environ, NO_COLOR="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "gradlint", "check", *arguments, "--output-format", "json"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return sorted((Path(d["filename"]).name, d["code"], d["location"]["row"]) for d in json.loads(done.stdout))
+
+
+@pytest.fixture
+def always_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_CHARS", 0)
+
+
+def test_cli_reports_gl203_in_the_importing_file(tmp_path: Path) -> None:
+    _package(tmp_path)
+    assert _gradlint(tmp_path, "pkg/", "--no-cache") == [("train.py", "GL203", 13)]
+
+
+def test_the_message_names_both_modules_expressions(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    report = api.check_paths([package], Settings(project_root=tmp_path))
+    [diagnostic] = report.diagnostics
+    assert diagnostic.code == "GL203" and Path(diagnostic.filename).name == "train.py"
+    assert "(p - y) / len(p)" in diagnostic.message and "Softmax.backward" in diagnostic.message
+
+
+def test_pass_through_softmax_backward_twin_is_clean(tmp_path: Path) -> None:
+    _package(tmp_path, layers=LAYERS.replace(SOFTMAX_BACKWARD, PASS_THROUGH))
+    assert _gradlint(tmp_path, "pkg/", "--no-cache") == []
+
+
+def test_correct_chain_loss_twin_is_clean(tmp_path: Path) -> None:
+    _package(tmp_path, losses=CHAIN_LOSSES)
+    assert _gradlint(tmp_path, "pkg/", "--no-cache") == []
+
+
+def test_without_the_imported_modules_nothing_is_paired(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / "losses.py").unlink()
+    assert _gradlint(tmp_path, "pkg/", "--no-cache") == []
+
+
+def test_cache_is_invalidated_when_an_imported_module_changes(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    for path in package.glob("*.py"):
+        _age(path)
+    first = _gradlint(tmp_path, "pkg/")
+    assert first == [("train.py", "GL203", 13)]
+    assert (tmp_path / ".gradlint_cache").is_dir()
+    assert _gradlint(tmp_path, "pkg/") == first  # a cache hit: same result
+    (package / "losses.py").write_text(CHAIN_LOSSES)  # train.py itself is untouched
+    _age(package / "losses.py")
+    assert _gradlint(tmp_path, "pkg/") == []
+    (package / "losses.py").write_text(LOSSES)  # and back: the finding returns
+    _age(package / "losses.py")
+    assert _gradlint(tmp_path, "pkg/") == first
+
+
+def test_cache_entry_records_dependencies_and_hits_while_they_are_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = _package(tmp_path)
+    for path in package.glob("*.py"):
+        _age(path)
+    settings = Settings(project_root=tmp_path)
+    first = api.check_paths([package], settings, cache=True)
+    [train] = [report for report in first.files if report.filename.endswith("train.py")]
+    assert {Path(p).name for p in train.dependencies} == {"layers.py", "losses.py"}
+    calls: list[str] = []
+    original = api.check_source
+    monkeypatch.setattr(api, "check_source", lambda text, filename, *a, **k: calls.append(filename) or original(text, filename, *a, **k))
+    again = api.check_paths([package], settings, cache=True)
+    assert calls == [] and _found(again) == _found(first)
+    (package / "layers.py").write_text(LAYERS.replace(SOFTMAX_BACKWARD, PASS_THROUGH))
+    changed = api.check_paths([package], settings, cache=True)
+    assert sorted(Path(p).name for p in calls) == ["layers.py", "train.py"]  # the importer is re-checked
+    assert _found(changed) == []
+
+
+def test_serial_and_two_jobs_agree(tmp_path: Path, always_parallel: None) -> None:
+    _package(tmp_path, "good", layers=LAYERS.replace(SOFTMAX_BACKWARD, PASS_THROUGH))
+    _package(tmp_path, "bad")
+    _package(tmp_path, "chain", losses=CHAIN_LOSSES)
+    settings = Settings(project_root=tmp_path)
+    serial = api.check_paths([tmp_path], settings, jobs=1)
+    pooled = api.check_paths([tmp_path], settings, jobs=2)
+    assert _found(serial) == [("train.py", "GL203", 13)]
+    assert Path(serial.diagnostics[0].filename).parent.name == "bad"
+    assert serial.diagnostics == pooled.diagnostics
+    assert [r.dependencies for r in serial.files] == [r.dependencies for r in pooled.files]
+    assert _gradlint(tmp_path, ".", "--no-cache", "--jobs", "2") == _gradlint(tmp_path, ".", "--no-cache", "--jobs", "1")
+
+
+def test_check_source_of_a_saved_file_follows_its_imports(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    train = package / "train.py"
+    report = api.check_source(train.read_text(), str(train))
+    assert [d.code for d in report.diagnostics] == ["GL203"]
+
+
+def test_check_source_with_unsaved_buffers(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    train = package / "train.py"
+    # The editor holds an unsaved losses.py with the correct chain: that is what counts.
+    report = api.check_source(train.read_text(), str(train), sources={str(package / "losses.py"): CHAIN_LOSSES})
+    assert report.diagnostics == ()
+    # A buffer never saved at all: its imports resolve from its folder.
+    unsaved = package / "unsaved_train.py"
+    report = api.check_source(TRAIN, str(unsaved), sources={str(unsaved): TRAIN})
+    assert [d.code for d in report.diagnostics] == ["GL203"]
+
+
+def test_stdin_with_a_filename_in_the_package(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    stream = io.BytesIO(TRAIN.encode())
+    report = api.check_stdin(stream, str(package / "train.py"), Settings(project_root=tmp_path))
+    assert [d.code for d in report.diagnostics] == ["GL203"]
+
+
+def test_importing_file_that_fails_the_precheck_is_not_parsed(tmp_path: Path) -> None:
+    from gradlint import registry
+
+    package = _package(tmp_path)
+    assert "GL203" in registry.candidates(TRAIN, ["GL203"])  # the training loop is a candidate
+    quiet = "from .layers import Softmax\nfrom .losses import CrossEntropy\n\nMODELS = [Softmax, CrossEntropy]\n"
+    (package / "registry_of_models.py").write_text(quiet)
+    assert not registry.candidates(quiet, ["GL203"])
+    report = api.check_paths([package / "registry_of_models.py"], Settings(project_root=tmp_path))
+    assert report.diagnostics == [] and report.files[0].dependencies == ()
+
+
+def test_a_run_retains_few_analyses_and_reparses_evicted_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradlint.analysis import package as package_module
+
+    monkeypatch.setattr(package_module, "MAX_RETAINED", 1)
+    for name in ("a", "b"):
+        _package(tmp_path, name)
+    package = package_module.PackageModules()
+    reports = [api.check_file(path, Settings(project_root=tmp_path), package) for path in sorted(tmp_path.rglob("*.py"))]
+    assert sorted((Path(r.filename).parent.name, d.code) for r in reports for d in r.diagnostics) == [("a", "GL203"), ("b", "GL203")]
+    assert len([value for value in package._analyses.values() if value is not None]) <= 1
