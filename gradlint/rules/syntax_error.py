@@ -17,7 +17,9 @@ class SyntaxErrorRule(Rule):
     summary = "The file could not be parsed, so none of its gradient code was checked."
     what_it_does = """
         Reports a file that does not parse as Python, at the position of the parse error.
-        The other files of the run are still checked.
+        The other files of the run are still checked. gradlint parses only the files whose
+        text could hold something an enabled rule looks for (the pre-check), so a syntax
+        error in a file without gradient-shaped code is left to your other linters.
         """
     why_bad = """
         A file that does not parse cannot run, and gradlint cannot check anything in it.
