@@ -9,6 +9,7 @@ import libcst as cst
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.index import child_nodes
 from gradlint.analysis.numerics import Numerics, Scope, cross_entropy_weights, is_number, numerics, unwrap
+from gradlint.analysis.syntax import dotted_name
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -376,8 +377,6 @@ def _names_in(node: cst.CSTNode) -> set[str]:
         if isinstance(current, cst.Name):
             found.add(current.value)
         elif isinstance(current, cst.Attribute):
-            from gradlint.analysis.syntax import dotted_name
-
             dotted = dotted_name(current)
             if dotted:
                 found.add(dotted)
