@@ -6,10 +6,12 @@ error for the file, and the other rules' findings are kept.
 
 from __future__ import annotations
 
+import gc
 import re
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
 from gradlint import registry
 from gradlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
@@ -79,17 +81,58 @@ def syntax_error_diagnostic(filename: str, message: str, row: int, column: int, 
 
 
 def check_text(
-    text: str, filename: str, codes: Iterable[str], keep_analysis: bool = False, package: "Optional[PackageModules]" = None
+    text: str,
+    filename: str,
+    codes: Iterable[str],
+    keep_analysis: bool = False,
+    package: "Optional[PackageModules]" = None,
+    precheck: bool = True,
 ) -> SourceResult:
     """Run the rules `codes` over `text`. `filename` must be absolute. With a
     `package`, the analysis is adopted by it: rules may then consult the modules
     it imports (GL203 across a package), and `package.dependencies(filename)`
-    names the ones they consulted."""
+    names the ones they consulted. `precheck=False` runs every rule whatever
+    the text holds: the soundness checks of the pre-check compare against it."""
     codes = sorted(set(codes))
     rule_codes = [code for code in codes if code not in registry.ENGINE_CODES]
-    candidates = registry.candidates(text, rule_codes)
+    candidates = registry.candidates(text, rule_codes) if precheck else frozenset(rule_codes)
     if not candidates:
         return SourceResult()
+    with relaxed_gc():
+        return _parse_and_check(text, filename, codes, candidates, keep_analysis, package)
+
+
+# The young-generation threshold of the cycle collector while files are checked.
+_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def relaxed_gc() -> Iterator[None]:
+    """Run the block with a relaxed cycle collector; the caller's thresholds are restored.
+
+    Parsing and analysing allocate hundreds of thousands of objects and almost no
+    reference cycles: with CPython's default young-generation threshold (700
+    allocations) the collector runs hundreds of times per file, each time also
+    walking the trees of a run's earlier files (kept for cross-module pairings),
+    about a fifth of the CPU of a run. A run (`gradlint.parallel.check_files`)
+    relaxes it once for all its files; `check_text` for the one call."""
+    thresholds = gc.get_threshold()
+    if 0 < thresholds[0] < _GC_THRESHOLD:  # 0: the collector is off, leave it so
+        gc.set_threshold(_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _parse_and_check(
+    text: str,
+    filename: str,
+    codes: list[str],
+    candidates: "frozenset[str]",
+    keep_analysis: bool,
+    package: "Optional[PackageModules]",
+) -> SourceResult:
     if len(text) > MAX_PARSE_CHARS:
         if "GL001" not in codes:
             return SourceResult()

@@ -5,7 +5,11 @@ The main process goes through the files in order. For each it asks the cache
 cheap pre-check. Files no enabled rule can fire on are finished on the spot
 (no parse, no libcst import). The remaining *candidates* are parsed and
 analysed: in this process when there is little to parse, otherwise in a pool
-of worker processes (`--jobs`, default: every core available to the process).
+of worker processes (`--jobs`, default: every core available to the process),
+started as soon as the candidates met so far are worth it, so the workers parse
+while the main process goes on reading and pre-checking the files after them.
+A worker is told which rules the pre-check left for its file: it does not
+pre-check the text again.
 
 The reports come back in the order of the files given, and each report is
 exactly what `api.check_source` returns for the file in a serial run: workers
@@ -52,6 +56,7 @@ class _Pending:
     text: str
     stat: Optional[os.stat_result]
     digest: Optional[str]
+    candidates: frozenset[str] = frozenset()  # the rules its pre-check left
 
 
 def check_files(
@@ -64,11 +69,24 @@ def check_files(
 
     `jobs`: worker processes to use (None or 0: all cores; 1: this process only).
     """
+    from gradlint.engine import relaxed_gc
+
+    with relaxed_gc():  # for the whole run; forked workers inherit it
+        return _check_files(files, settings, jobs, cache)
+
+
+def _check_files(
+    files: Sequence[Path],
+    settings: "Settings",
+    jobs: Optional[int],
+    cache: "Optional[ResultCache]",
+) -> "list[FileReport]":
     from gradlint import api
     from gradlint.files import read_source
 
     reports: list[Optional[FileReport]] = [None] * len(files)
     pending: list[_Pending] = []
+    pool: Optional[_Pool] = None
     for position, path in enumerate(files):
         filename = str(path)
         stat = _stat(path) if cache is not None else None
@@ -92,19 +110,28 @@ def check_files(
                 cache.refresh(filename, stat, digest)
                 reports[position] = hit
                 continue
-        if not registry.candidates(read.text, settings.codes_for(filename)):
+        candidates = registry.candidates(read.text, settings.codes_for(filename))
+        item = _Pending(position, filename, read.text, stat, digest, candidates)
+        if not candidates:
             # Nothing to parse: finish it here (the same call a worker would make).
-            _finish(reports, cache, _Pending(position, filename, read.text, stat, digest), settings)
-            continue
-        pending.append(_Pending(position, filename, read.text, stat, digest))
+            _finish(reports, cache, item, settings)
+        elif pool is not None:
+            pool.submit(item)
+        else:
+            pending.append(item)
+            workers = _worker_count(jobs, pending)
+            if workers > 1:
+                pool = _Pool(settings, workers, reports, cache)
+                for waiting in pending:
+                    pool.submit(waiting)
+                pending = []
 
-    workers = _worker_count(jobs, pending)
-    if workers <= 1:
+    if pool is not None:
+        pool.finish()
+    else:
         package = _new_package() if pending else None
         for item in pending:
             _finish(reports, cache, item, settings, package=package)
-    else:
-        _run_pool(pending, settings, workers, reports, cache)
     if cache is not None:
         cache.save()
     return [report for report in reports if report is not None]
@@ -118,12 +145,13 @@ def _stat(path: Path) -> Optional[os.stat_result]:
 
 
 def _worker_count(jobs: Optional[int], pending: list[_Pending]) -> int:
+    """1 while the candidates so far are too few or too small for a pool; else the workers wanted."""
     wanted = default_jobs() if not jobs else jobs
     if wanted <= 1 or len(pending) < PARALLEL_MIN_FILES:
         return 1
     if sum(len(item.text) for item in pending) < PARALLEL_MIN_CHARS:
         return 1
-    return min(wanted, len(pending))
+    return wanted
 
 
 def _finish(
@@ -167,11 +195,12 @@ def _init_worker(settings: "Settings") -> None:
     _WORKER_PACKAGE = _new_package()
 
 
-def _check_in_worker(task: tuple[int, str, str]) -> "tuple[int, FileReport]":
+def _check_in_worker(task: "tuple[int, str, str, frozenset[str]]") -> "tuple[int, FileReport]":
     from gradlint import api
 
-    position, filename, text = task
+    position, filename, text, candidates = task
     assert _WORKER_SETTINGS is not None
+    registry.remember_candidates(text, _WORKER_SETTINGS.codes_for(filename), candidates)  # pre-checked by the parent
     report = api.check_source(text, filename, _WORKER_SETTINGS, package=_WORKER_PACKAGE)
     # The text is already in the parent: do not ship it back.
     return position, api.FileReport(report.filename, report.diagnostics, report.crashes, dependencies=report.dependencies)
@@ -187,33 +216,52 @@ def _context():  # type: ignore[no-untyped-def]
     return multiprocessing.get_context()
 
 
-def _run_pool(
-    pending: list[_Pending],
-    settings: "Settings",
-    workers: int,
-    reports: "list[Optional[FileReport]]",
-    cache: "Optional[ResultCache]",
-) -> None:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
+class _Pool:
+    """Worker processes checking candidates while the main process reads and pre-checks the rest."""
 
-    by_position = {item.position: item for item in pending}
-    # Longest first: the big files start early and the pool finishes evenly.
-    ordered = sorted(pending, key=lambda item: len(item.text), reverse=True)
-    unfinished = set(by_position)
-    try:
-        with ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(settings,)) as pool:
-            futures = [pool.submit(_check_in_worker, (item.position, item.filename, item.text)) for item in ordered]
-            for future in as_completed(futures):
-                position, report = future.result()
-                _finish(reports, cache, by_position[position], settings, report)
-                unfinished.discard(position)
-    except BrokenProcessPool:
-        # A worker died (killed, out of memory, a crash in native code). Retry
-        # the files it left one at a time, each in a fresh process, so that the
-        # one file that kills a process is reported and the others are kept.
-        for position in sorted(unfinished):
-            _finish(reports, cache, by_position[position], settings, _isolated(by_position[position], settings))
+    def __init__(
+        self, settings: "Settings", workers: int, reports: "list[Optional[FileReport]]", cache: "Optional[ResultCache]"
+    ) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.settings = settings
+        self.reports = reports
+        self.cache = cache
+        self.executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(settings,))
+        self.submitted: dict[object, _Pending] = {}  # future -> its file
+        self.unsent: list[_Pending] = []  # files met after the pool broke
+
+    def submit(self, item: _Pending) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        if not self.unsent:
+            try:
+                task = (item.position, item.filename, item.text, item.candidates)
+                self.submitted[self.executor.submit(_check_in_worker, task)] = item
+                return
+            except BrokenProcessPool:
+                pass
+        self.unsent.append(item)
+
+    def finish(self) -> None:
+        """Collect every report. When a worker died (killed, out of memory, a crash in native
+        code), the files left are retried one at a time, each in a fresh process, so that
+        the one file that kills a process is reported and the others are kept."""
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        left = list(self.unsent)
+        pending = dict(self.submitted)
+        try:
+            for future in as_completed(list(pending)):
+                position, report = future.result()  # type: ignore[attr-defined]
+                _finish(self.reports, self.cache, pending.pop(future), self.settings, report)
+        except BrokenProcessPool:
+            left += pending.values()
+        finally:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        for item in sorted(left, key=lambda item: item.position):
+            _finish(self.reports, self.cache, item, self.settings, _isolated(item, self.settings))
 
 
 def _isolated(item: _Pending, settings: "Settings") -> "FileReport":
@@ -225,7 +273,7 @@ def _isolated(item: _Pending, settings: "Settings") -> "FileReport":
 
     try:
         with ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker, initargs=(settings,)) as pool:
-            return pool.submit(_check_in_worker, (item.position, item.filename, item.text)).result()[1]
+            return pool.submit(_check_in_worker, (item.position, item.filename, item.text, item.candidates)).result()[1]
     except BrokenProcessPool:
         crash = RuleCrash("engine", item.filename, "the worker process checking this file died (native crash or out of memory)")
         return api.FileReport(item.filename, (), (crash,))

@@ -1,21 +1,29 @@
 """The pre-check: which enabled rules could fire on a text, decided without parsing.
 
 Every rule declares `needs` in the registry: regexes that must all match a
-file's text for the rule to possibly fire. A file is parsed only when some
-enabled rule's needs all match, and only those rules run on it.
+file's text for the rule to possibly fire, and possibly named predicates
+(`predicate:NAME`, functions of gradlint.precheck_predicates) for conditions a
+regex cannot state. A file is parsed only when some enabled rule's needs all
+hold, and only those rules run on it.
 
 Most files hold no gradient code, so the pre-check is what a run over a big
-tree costs. It is made cheap in two ways:
+tree costs. It is made cheap in these ways:
 
 - each distinct pattern is compiled once and evaluated at most once per text,
   however many rules share it;
-- before a regex runs, a *literal hint* is tested with `str.__contains__` (a
-  C substring search): a set of plain strings derived from the pattern's
-  syntax tree such that every match of the pattern contains at least one of
-  them. `\\bsoftmax\\w*\\(` has the hint {"softmax"}; `\\bfor\\b|\\bwhile\\b` has
-  {"for", "while"}. When no hint occurs in the text, the regex cannot match
-  and is skipped. The hint is derived only from what the pattern requires, so
-  it never changes a result, only how fast it is reached.
+- before a regex runs, its *required clauses* are tested with
+  `str.__contains__` (a C substring search): sets of plain strings derived from
+  the pattern's syntax tree such that every match of the pattern contains one
+  string of each set. `\\bsoftmax\\w*\\(` requires {"softmax"} and {"("};
+  `\\bfor\\b|\\bwhile\\b` requires {"for", "while"}; `[Bb]ackward` requires
+  "backward" in the lowercased text. When a clause has no string in the text,
+  the regex cannot match and is skipped. Clauses are derived only from what the
+  pattern requires, so they never change a result, only how fast it is reached;
+- each literal is searched at most once per text, and not at all when a literal
+  it contains is known absent (or one containing it known present);
+- the work is done in rounds over all rules (literals, then regexes, then
+  predicates), so the cheap evidence of every rule is used before a costly one,
+  and the regex round learns which of a rule's needs refute it cheapest.
 
 This module imports nothing heavy (no libcst).
 """
@@ -25,6 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from time import perf_counter
 from typing import Iterable, Optional
 
 try:  # Python 3.11+
@@ -138,6 +147,158 @@ def caseless_hint(pattern: str) -> Hint:
     if hint is None or "" in hint or not all(literal.isascii() for literal in hint):
         return None
     return frozenset(literal.casefold() for literal in hint)
+
+
+# ---------------------------------------------------------------------------
+# Required clauses: every literal evidence a pattern's matches must leave
+# ---------------------------------------------------------------------------
+
+_IN = _sre_constants.IN
+_ASSERT = _sre_constants.ASSERT
+_ASSERT_NOT = _sre_constants.ASSERT_NOT
+_MAX_CLASS = 4  # a class of at most this many plain characters is evidence: `[*@]` needs `*` or `@`
+_MAX_CLAUSES = 3
+
+# A clause: (plain, folded) literals. Every match of the pattern contains one of the plain literals, or
+# its lowercase text one of the folded (lowercase) literals. A pattern's clauses must all hold.
+Clause = tuple[frozenset[str], frozenset[str]]
+_NONE: frozenset[str] = frozenset()
+
+
+def _case_pair(items: "list[tuple[object, object]]") -> Optional[str]:
+    """The lowercase letter when a class is exactly an ASCII letter in both cases (`[Bb]`)."""
+    chars = set()
+    for op, av in items:
+        if op is not _LITERAL:
+            return None
+        chars.add(chr(av))  # type: ignore[arg-type]
+    if len(chars) != 2:
+        return None
+    first, second = sorted(chars)
+    if first.isascii() and first.isalpha() and first != second and first.lower() == second.lower():
+        return first.lower()
+    return None
+
+
+def _small_class(items: "list[tuple[object, object]]", caseless: bool) -> Optional[frozenset[str]]:
+    chars = set()
+    for op, av in items:
+        if op is not _LITERAL:
+            return None
+        char = chr(av)  # type: ignore[arg-type]
+        if caseless and not (char.isascii() and not char.isalpha()):
+            return None  # a letter (or beyond ASCII) matched caselessly has other spellings
+        chars.add(char)
+    return frozenset(chars) if 0 < len(chars) <= _MAX_CLASS else None
+
+
+def _selectivity(clause: Clause) -> tuple[int, int]:
+    literals = clause[0] | clause[1]
+    return (min(min(map(len, literals)), 8), -len(literals))
+
+
+def _best(clauses: "list[Clause]") -> Optional[Clause]:
+    return max(clauses, key=_selectivity) if clauses else None
+
+
+def _clauses_of(items: "Iterable[tuple[object, object]]", caseless: bool) -> "list[Clause]":
+    clauses: list[Clause] = []
+    run: list[str] = []
+    run_caseless = False
+
+    def close_run() -> None:
+        nonlocal run_caseless
+        if run:
+            literal = "".join(run)
+            if not run_caseless:
+                clauses.append((frozenset({literal}), _NONE))
+            elif literal.isascii():
+                clauses.append((_NONE, frozenset({literal.lower()})))
+            run.clear()
+        run_caseless = False
+
+    for op, av in items:
+        if op is _LITERAL:
+            char = chr(av)  # type: ignore[arg-type]
+            if caseless and char.isalpha():
+                if not char.isascii():
+                    close_run()
+                    continue
+                run_caseless = True
+            run.append(char)
+            continue
+        if op is _AT:
+            continue  # zero-width (\b, ^, $): the characters around it stay adjacent
+        if op is _ASSERT or op is _ASSERT_NOT:
+            if op is _ASSERT:  # a lookaround's text is in the string too; zero-width: the run goes on
+                _direction, body = av  # type: ignore[misc]
+                clauses.extend(_clauses_of(body, caseless))
+            continue
+        if op is _IN:
+            letter = None if caseless else _case_pair(av)  # type: ignore[arg-type]
+            if letter is not None:
+                run.append(letter)
+                run_caseless = True
+                continue
+            close_run()
+            small = _small_class(av, caseless)  # type: ignore[arg-type]
+            if small is not None:
+                clauses.append((small, _NONE))
+            continue
+        close_run()
+        if op is _SUBPATTERN:
+            _group, add_flags, del_flags, body = av  # type: ignore[misc]
+            if add_flags & re.LOCALE:
+                continue
+            inner = (caseless or bool(add_flags & re.IGNORECASE)) and not del_flags & re.IGNORECASE
+            clauses.extend(_clauses_of(body, inner))
+        elif op is _ATOMIC:
+            clauses.extend(_clauses_of(av, caseless))  # type: ignore[arg-type]
+        elif op is _BRANCH:
+            _, alternatives = av  # type: ignore[misc]
+            chosen = []
+            for alternative in alternatives:
+                best = _best(_clauses_of(alternative, caseless))
+                if best is None:
+                    chosen = []
+                    break
+                chosen.append(best)
+            if chosen:
+                clauses.append((frozenset().union(*(p for p, _ in chosen)), frozenset().union(*(f for _, f in chosen))))
+        elif op in _REPEATS:
+            minimum, _maximum, body = av  # type: ignore[misc]
+            if minimum >= 1:
+                clauses.extend(_clauses_of(body, caseless))
+        # Anything else (any character, wide classes, backreferences) requires no known literal.
+    close_run()
+    return clauses
+
+
+@lru_cache(maxsize=None)
+def required_clauses(pattern: str) -> tuple[Clause, ...]:
+    """Up to three clauses every match of `pattern` satisfies, most selective first.
+
+    A clause is a set of literals of which every match contains one, found from
+    the pattern's syntax tree: runs of literal characters (across zero-width
+    assertions), the text a positive lookaround requires, small character
+    classes (`[*@]`), alternations (one clause per alternative, united), and
+    repeats of at least one. Caseless literals (`(?i:...)`, `[Bb]ackward`) are
+    tested on the lowercased text. No clause: the pattern requires no literal.
+    """
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except Exception:  # noqa: BLE001 - an unparsable pattern gets no clause (re.compile reports it)
+        return ()
+    flags = parsed.state.flags
+    if flags & re.LOCALE:
+        return ()
+    found = _clauses_of(parsed, bool(flags & re.IGNORECASE))
+    unique: dict[Clause, None] = {}
+    for plain, folded in sorted(found, key=_selectivity, reverse=True):
+        if "" in plain or "" in folded:
+            continue  # the empty string is in every text: no evidence
+        unique.setdefault((plain, folded), None)
+    return tuple(unique)[:_MAX_CLAUSES]
 
 
 _NEVER = frozenset({"(?!)", "(?!x)x", "$^"})
@@ -263,8 +424,23 @@ def fast_alternatives(pattern: str) -> list[str]:
     return alternatives
 
 
+# Characters other than ASCII letters that `re` matches case-insensitively with an ASCII letter
+# (dotted and dotless i, long s, Kelvin sign): the folded text maps them to that letter, so every
+# caseless match of an ASCII literal leaves the literal, lowercased, in the folded text.
+_CASELESS_ASCII = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def _fold(text: str) -> str:
+    """The text lowercased so that every caseless match of an ASCII literal is found in it
+    lowercased (str.translate is slow: only for the rare texts holding those characters)."""
+    if text.isascii() or not any(char in text for char in "\u0130\u0131\u017f\u212a"):
+        return text.lower()
+    return text.translate(_CASELESS_ASCII).lower()
+
+
 class _Folded:
-    """The casefolded text, computed at most once and only if a caseless need asks."""
+    """The text lowercased for caseless hints, computed at most once and only if a
+    caseless need asks (ASCII texts: `str.lower`, which has an ASCII fast path)."""
 
     __slots__ = ("text", "value")
 
@@ -274,7 +450,7 @@ class _Folded:
 
     def get(self) -> str:
         if self.value is None:
-            self.value = self.text.casefold()
+            self.value = _fold(self.text)
         return self.value
 
 
@@ -287,15 +463,25 @@ def _admits(hint: Hint, folded_hint: Hint, text: str, folded: _Folded) -> bool:
     return True
 
 
+def _ordered(hint: Hint) -> tuple[str, ...]:
+    """A hint's literals, shortest first (a short literal, if present, is found soonest), without
+    any that contains another (it can be present only if that one is)."""
+    if not hint:
+        return ()
+    kept = [literal for literal in hint if not any(other != literal and other in literal for other in hint)]
+    return tuple(sorted(kept, key=lambda literal: (len(literal), literal)))
+
+
 @dataclass(frozen=True)
 class Need:
     """One pattern of a rule's needs, ready to test texts cheaply.
 
     The pattern is split into alternatives (`a|b` matches a text iff `a` or `b`
     does), each compiled so that its literal comes first, and each guarded by
-    its literal hint (casefolded for `(?i)` patterns): most texts are rejected
-    by a few C substring searches. A pattern that can never match (`(?!)`, the
-    needs of a rule that only the runtime checker reports) costs nothing.
+    its literal hint (lowercase literals of the lowercased text for `(?i)`
+    patterns): most texts are rejected by a few C substring searches. A pattern
+    that can never match (`(?!)`, the needs of a rule that only the runtime
+    checker reports) costs nothing.
     """
 
     pattern: str
@@ -324,11 +510,6 @@ class Need:
         return False
 
 
-@lru_cache(maxsize=None)
-def _need(pattern: str) -> Need:
-    return Need.of(pattern)
-
-
 def _cost(need: Need) -> tuple[int, int]:
     """Try first the needs most likely to reject a text cheaply: those whose
     hint is a long literal (a rare substring, found by one C search)."""
@@ -339,20 +520,244 @@ def _cost(need: Need) -> tuple[int, int]:
     return (-min(shortest, 8), len(need.parts))
 
 
+PREDICATE_PREFIX = "predicate:"
+
+_Evidence = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # clauses as ordered (plain, folded) literals
+
+
+def _clause_cost(literals: tuple[str, ...]) -> int:
+    """How many substring searches refuting a clause takes; a clause with a one-character
+    literal (`(`, `*`, `/`) is in nearly every text and nearly never refutes."""
+    return 100 if any(len(literal) == 1 for literal in literals) else len(literals)
+
+
+def _evidence(pattern: str) -> _Evidence:
+    clauses = [(_ordered(plain), _ordered(folded)) for plain, folded in required_clauses(pattern)]
+    return tuple(sorted(clauses, key=lambda clause: _clause_cost(clause[0] + clause[1])))
+
+
+def _refutation_cost(evidence: _Evidence) -> int:
+    return min((_clause_cost(plain + folded) for plain, folded in evidence), default=1000)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a need's pattern compiles to for the Prechecker, as plain data: its fast alternatives
+    (see `fast_alternatives`), the required clauses of the whole pattern and of each alternative,
+    and its `_cost`. Deriving it parses the pattern with `re`'s pure-Python parser several times
+    (about 0.2 s for all the registry's needs), so the plans of the registry's needs are stored in
+    gradlint/_precheck_plans.py (`python -m gradlint.precheck` rewrites it; a test checks it is
+    current) and a run derives only the plans of patterns missing there."""
+
+    alternatives: tuple[str, ...]
+    evidence: _Evidence
+    part_evidence: tuple[_Evidence, ...]
+    cost: tuple[int, int]
+
+    @classmethod
+    def derive(cls, pattern: str) -> "Plan":
+        need = Need.of(pattern)
+        if not need.parts:
+            return cls((), (((), ()),), (), _cost(need))  # never matches: no literal can satisfy it
+        alternatives = tuple(regex.pattern for regex, _hint, _folded in need.parts)
+        return cls(alternatives, _evidence(pattern), tuple(_evidence(part) for part in alternatives), _cost(need))
+
+    def as_data(self) -> tuple:
+        return (self.alternatives, self.evidence, self.part_evidence, self.cost)
+
+
+@lru_cache(maxsize=None)
+def plan_of(pattern: str) -> Plan:
+    """The stored plan of a pattern, or one derived now (a pattern changed since the plans were written)."""
+    try:
+        from gradlint._precheck_plans import PLANS
+    except ImportError:  # pragma: no cover - the generated module is missing
+        PLANS = {}
+    stored = PLANS.get(pattern)
+    if stored is not None:
+        return Plan(*stored)
+    return Plan.derive(pattern)
+
+
+@lru_cache(maxsize=None)
+def _regex(source: str) -> "re.Pattern[str]":
+    """Compiled on first use: most alternatives' clauses fail on most texts, and a run over one
+    file should not compile every need of every rule."""
+    return re.compile(source)
+
+
+@dataclass(frozen=True)
+class _Test:
+    """A need planned for the Prechecker: the clauses (gradlint.precheck.required_clauses) of
+    the whole pattern and of each alternative, tested before the alternative's regex."""
+
+    pattern: str
+    evidence: _Evidence
+    parts: tuple[tuple[str, _Evidence], ...]  # (regex source, its clauses)
+
+    @classmethod
+    def of(cls, pattern: str) -> "_Test":
+        plan = plan_of(pattern)
+        return cls(pattern, plan.evidence, tuple(zip(plan.alternatives, plan.part_evidence)))
+
+
+_CHEAP = 2
+_REORDER_EVERY = 32
+
+
+@dataclass(frozen=True)
+class _GatedRule:
+    code: str
+    tests: tuple[_Test, ...]  # cheapest to refute first
+    predicates: tuple[str, ...]  # names in gradlint.precheck_predicates.PREDICATES, run last
+    cheap: int  # how many of the tests have a clause refuted by at most _CHEAP searches
+
+
+# For each literal: the other literals of the same kind (plain, caseless) inside it and around it.
+_Related = tuple[tuple[dict, dict], tuple[dict, dict]]
+_NO_RELATED: _Related = (({}, {}), ({}, {}))
+
+
+def _related(gated: "Iterable[_GatedRule]") -> _Related:
+    kinds: tuple[set[str], set[str]] = (set(), set())
+    for rule in gated:
+        for test in rule.tests:
+            for evidence in (test.evidence, *(part_evidence for _regex, part_evidence in test.parts)):
+                for plain, folded in evidence:
+                    kinds[0].update(plain)
+                    kinds[1].update(folded)
+    related = []
+    for universe in kinds:
+        inside = {lit: tuple(o for o in universe if o != lit and o in lit) for lit in universe}
+        around = {lit: tuple(o for o in universe if o != lit and lit in o) for lit in universe}
+        related.append(({k: v for k, v in inside.items() if v}, {k: v for k, v in around.items() if v}))
+    return (related[0], related[1])
+
+
+class _TextState:
+    """What is known about one text: literal presence (plain and lowercased), need and predicate verdicts."""
+
+    __slots__ = ("text", "present", "folded", "folded_present", "verdicts", "predicates", "related")
+
+    def __init__(self, text: str, related: "Optional[_Related]" = None) -> None:
+        self.text = text
+        self.present: dict[str, bool] = {}
+        self.folded: Optional[str] = None
+        self.folded_present: dict[str, bool] = {}
+        self.verdicts: dict[str, bool] = {}
+        self.predicates: dict[str, bool] = {}
+        self.related = related or _NO_RELATED
+
+    def any_present(self, literals: tuple[str, ...], caseless: bool) -> bool:
+        """Whether one of `literals` occurs (each searched at most once per text; not at all when
+        a literal it contains is known absent, or one containing it known present)."""
+        if caseless:
+            present = self.folded_present
+            text = self.folded
+            if text is None:
+                text = self.folded = _fold(self.text)
+        else:
+            present, text = self.present, self.text
+        inside, around = self.related[caseless]
+        for literal in literals:
+            known = present.get(literal)
+            if known is None:
+                if any(present.get(shorter) is False for shorter in inside.get(literal, ())):
+                    known = False
+                elif any(present.get(longer) for longer in around.get(literal, ())):
+                    known = True
+                else:
+                    known = literal in text
+                present[literal] = known
+            if known:
+                return True
+        return False
+
+    def holds(self, evidence: _Evidence) -> bool:
+        """Whether every clause has one of its literals in the text (plain ones first:
+        no lowercased copy of the text is made while they decide)."""
+        any_present = self.any_present
+        for plain, folded in evidence:
+            if not ((plain and any_present(plain, False)) or (folded and any_present(folded, True))):
+                return False
+        return True
+
+    def matches(self, test: _Test) -> bool:
+        """The need's verdict: its regex, alternative by alternative, where the alternative's clauses hold."""
+        verdict = self.verdicts.get(test.pattern)
+        if verdict is None:
+            verdict = False
+            for source, evidence in test.parts:
+                if evidence and not self.holds(evidence):
+                    continue
+                if _regex(source).search(self.text) is not None:
+                    verdict = True
+                    break
+            self.verdicts[test.pattern] = verdict
+        return verdict
+
+    def predicate(self, name: str) -> bool:
+        verdict = self.predicates.get(name)
+        if verdict is None:
+            from gradlint.precheck_predicates import PREDICATES
+
+            verdict = self.predicates[name] = PREDICATES[name](self.text)
+        return verdict
+
+
 class Prechecker:
-    """Decides, for one set of enabled rule codes, which of them could fire on a text."""
+    """Decides, for one set of enabled rule codes, which of them could fire on a text.
+
+    A text is read in three rounds, each over every rule still in play, so the
+    cheap evidence of all rules is used before any costly one: (1) required
+    clauses (C substring searches, each literal searched at most once per text,
+    however many needs share it): a rule one of whose needs has a clause with no
+    literal in the text is out; the needs with cheap clauses of all rules go
+    first; (2) the regexes of the rules left, each pattern at most once, each
+    rule's in the order learnt to refute it soonest; (3) the named predicates of
+    the rules left. A need a rule declares as `predicate:NAME` is
+    `gradlint.precheck_predicates.PREDICATES[NAME]`. The rounds only reorder the
+    work: a rule is a candidate iff all its regexes and predicates accept the text.
+    """
 
     def __init__(self, needs_by_code: "dict[str, tuple[str, ...]]") -> None:
-        # Rules with no needs always run; the others are tried cheapest-first:
-        # fewer regexes and stronger hints reject a text sooner.
         self.always = frozenset(code for code, needs in needs_by_code.items() if not needs)
-        self.gated = tuple(
-            (code, tuple(sorted((_need(pattern) for pattern in needs), key=_cost)))
-            for code, needs in sorted(needs_by_code.items())
-            if needs
-        )
+        gated = []
+        for code, needs in sorted(needs_by_code.items()):
+            if not needs:
+                continue
+            predicates = tuple(need[len(PREDICATE_PREFIX) :] for need in needs if need.startswith(PREDICATE_PREFIX))
+            if predicates:
+                from gradlint.precheck_predicates import PREDICATES
+
+                unknown = [name for name in predicates if name not in PREDICATES]
+                if unknown:
+                    raise KeyError(f"{code} needs unknown pre-check predicates: {', '.join(unknown)}")
+            patterns = sorted((need for need in needs if not need.startswith(PREDICATE_PREFIX)), key=lambda p: plan_of(p).cost)
+            tests = sorted((_Test.of(pattern) for pattern in patterns), key=lambda test: _refutation_cost(test.evidence))
+            cheap = sum(1 for test in tests if _refutation_cost(test.evidence) <= _CHEAP)
+            gated.append(_GatedRule(code, tuple(tests), predicates, cheap))
+        self.gated = tuple(gated)
+        self._related = _related(gated)
+        # Round 2 learns its order: per pattern, [evaluations, refutations, seconds]; every
+        # _REORDER_EVERY texts each rule's regexes are re-sorted by the time they take per refutation
+        # (a rule is out at its first refuted need, so the cheapest likely refutation goes first).
+        self._stats: dict[str, list[float]] = {test.pattern: [0, 0, 0.0] for rule in gated for test in rule.tests}
+        self._order: dict[str, tuple[_Test, ...]] = {rule.code: rule.tests for rule in gated}
+        self._texts_seen = 0
         self._last_text: Optional[str] = None
         self._last_found: frozenset[str] = frozenset()
+
+    def _reorder(self) -> None:
+        stats = self._stats
+
+        def seconds_per_refutation(test: _Test) -> float:
+            evaluations, refutations, seconds = stats[test.pattern]
+            if not evaluations:
+                return 0.0  # not tried yet: keep it early, so it gets measured
+            return (seconds / evaluations) / max(refutations / evaluations, 0.01)
+
+        self._order = {rule.code: tuple(sorted(rule.tests, key=seconds_per_refutation)) for rule in self.gated}
 
     def candidates(self, text: str) -> frozenset[str]:
         """The codes whose needs all match `text` (plus the codes that need nothing)."""
@@ -362,17 +767,64 @@ class Prechecker:
         self._last_text, self._last_found = text, found
         return found
 
+    def remember(self, text: str, found: frozenset[str]) -> None:
+        """Take `found` as the candidates of `text` (pre-checked by another process)."""
+        self._last_text, self._last_found = text, found
+
     def _candidates(self, text: str) -> frozenset[str]:
-        known: dict[str, bool] = {}
+        state = _TextState(text, self._related)
+        # Round 1: literal hints only.
+        holds = state.holds
+        # Each rule's cheapest test first (a clause of at most _CHEAP literals) across all rules, so the
+        # literals they search are known before the costlier clauses are asked about.
+        in_play = [rule for rule in self.gated if all(holds(test.evidence) for test in rule.tests[: rule.cheap])]
+        in_play = [rule for rule in in_play if all(holds(test.evidence) for test in rule.tests[rule.cheap :])]
+        if not in_play:
+            return self.always
+        # Round 2: regexes; round 3: predicates.
         found = set(self.always)
-        folded = _Folded(text)
-        for code, needs in self.gated:
-            for need in needs:
-                verdict = known.get(need.pattern)
+        verdicts, stats, order = state.verdicts, self._stats, self._order
+        for rule in in_play:
+            for test in order[rule.code]:
+                verdict = verdicts.get(test.pattern)
                 if verdict is None:
-                    verdict = known[need.pattern] = need.matches(text, folded)
+                    start = perf_counter()
+                    verdict = state.matches(test)
+                    stat = stats[test.pattern]
+                    stat[0] += 1
+                    stat[1] += not verdict
+                    stat[2] += perf_counter() - start
                 if not verdict:
                     break
             else:
-                found.add(code)
+                if all(state.predicate(name) for name in rule.predicates):
+                    found.add(rule.code)
+        self._texts_seen += 1
+        if self._texts_seen % _REORDER_EVERY == 0:
+            self._reorder()
         return frozenset(found)
+
+
+def write_plans(path: "Optional[str]" = None) -> str:
+    """Write gradlint/_precheck_plans.py: the plans of every need in the registry."""
+    from pathlib import Path
+
+    from gradlint import registry
+
+    patterns = sorted({need for entry in registry.RULES.values() for need in entry.needs if not need.startswith(PREDICATE_PREFIX)})
+    lines = [
+        '"""Generated by `python -m gradlint.precheck`: the pre-check plans of the registry\'s needs',
+        '(gradlint.precheck.Plan). Do not edit; tests/test_precheck.py checks it is current."""',
+        "",
+        "PLANS = {",
+    ]
+    for pattern in patterns:
+        lines.append(f"    {pattern!r}: {Plan.derive(pattern).as_data()!r},")
+    lines.append("}")
+    target = Path(path) if path else Path(__file__).with_name("_precheck_plans.py")
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(target)
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_plans()}")

@@ -205,7 +205,7 @@ def suppression_rows(analysis: "ModuleAnalysis", node: "cst.CSTNode", start_row:
         return (start_row,)
     statement_range = analysis.range_of(statement)
     first = statement_range.start.line
-    if isinstance(statement, cst.SimpleStatementLine):
+    if type(statement) is cst.SimpleStatementLine:
         last = statement_range.end.line
     else:
         last = first + _header_newlines(analysis.module, statement)
@@ -224,7 +224,7 @@ def _header_newlines(module: "cst.Module", statement: "cst.BaseCompoundStatement
 
     try:
         changes: dict = {"leading_lines": (), "body": cst.SimpleStatementSuite(body=[cst.Expr(cst.Name(_HEADER_END))])}
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if type(statement) in (cst.FunctionDef, cst.ClassDef):
             changes["decorators"] = ()
         header = module.code_for_node(statement.with_changes(**changes))
     except Exception:  # noqa: BLE001 - e.g. `match`, which has no body: fall back to the first row

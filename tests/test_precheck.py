@@ -17,7 +17,18 @@ from hypothesis import strategies as st
 
 from gradlint import registry
 from gradlint.engine import check_text
-from gradlint.precheck import Need, Prechecker, fast_alternatives, literal_hint
+from gradlint.precheck import (
+    _REORDER_EVERY,
+    Need,
+    Prechecker,
+    _evidence,
+    _fold,
+    _TextState,
+    fast_alternatives,
+    literal_hint,
+    required_clauses,
+)
+from gradlint.precheck_predicates import PREDICATES, repeated_element_store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 EXPECT = re.compile(r"#.*\bexpect:\s*(?P<codes>GL\d{3}(?:\s*,\s*GL\d{3})*)")
@@ -161,3 +172,228 @@ def test_prechecker_evaluates_shared_patterns_once_and_honours_all() -> None:
 def test_a_file_no_rule_needs_is_not_parsed() -> None:
     result = check_text("import os\nprint(os.getcwd())\n", "/tmp/plain.py", registry.all_codes())
     assert not result.parsed and not result.diagnostics
+
+
+# ---------------------------------------------------------------------------
+# Required clauses (round 1 of the Prechecker) never reject a text a pattern matches
+# ---------------------------------------------------------------------------
+
+
+CLAUSE_PATTERNS = PATTERNS + [
+    r"(?i:Ab)c", r"[Bb]ack[Ww]ard", r"[*@]x|y[=!]=", r"a(?<=[.\s]a)b", r"(?i)k[Rr]", r"x(?=yz)", r"(?:ab|\bcd)+e",
+    r"(?i:ſ)t", r"d[e]f", r"(?<![\w.])if\s+\w+\s*[=!]=",
+]
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(
+    st.text(alphabet="abcdefiklnoqrstwxyzABEKRW_1.-,()|]=[@*! \n\\\u212a\u017f\u0130\u0131", max_size=40),
+    st.sampled_from(CLAUSE_PATTERNS),
+)
+def test_required_clauses_hold_on_every_text_a_pattern_matches(text: str, pattern: str) -> None:
+    if re.search(pattern, text) is not None:
+        assert _TextState(text).holds(_evidence(pattern)), (pattern, required_clauses(pattern), text)
+
+
+def test_required_clauses_of_the_registry_hold_on_the_corpus() -> None:
+    patterns = sorted({p for code in RULE_CODES for p in registry.RULES[code].needs if not p.startswith("predicate:")})
+    for text in _corpus():
+        state = _TextState(text)
+        for pattern in patterns:
+            if re.search(pattern, text) is not None:
+                assert state.holds(_evidence(pattern)), (pattern, text[:200])
+
+
+@pytest.mark.parametrize(
+    "pattern, clauses",
+    [
+        (r"\bfor\b|\bwhile\b", [({"for", "while"}, set())]),
+        (r"[*@]|outer", [({"*", "@", "outer"}, set())]),
+        (r"(?:def|class)\s+\w*[Bb]ackward", [(set(), {"backward"}), ({"def", "class"}, set())]),
+        (r"\b(?:exp|tanh)\s*\(|[Gg]rad", [({"exp", "tanh"}, {"grad"})]),  # plain and caseless alternatives
+        (r"exp(?<!\wexp)\s*\(", [({"exp"}, set()), ({"("}, set())]),
+        (r"(?i)grad", [(set(), {"grad"})]),
+        (r"x*", []),
+    ],
+)
+def test_required_clauses(pattern: str, clauses: list) -> None:
+    assert list(required_clauses(pattern)) == [(frozenset(plain), frozenset(folded)) for plain, folded in clauses]
+
+
+@pytest.mark.parametrize("text", ["\u0131f x", "\u0130F x", "\u017fin", "\u212aey", "IF", "caf\u00e9 If"])
+def test_the_folded_text_keeps_every_caseless_match_of_an_ascii_literal(text: str) -> None:
+    for literal in ("if", "sin", "key"):
+        if re.search("(?i)" + literal, text):
+            assert literal in _fold(text), (literal, text)
+
+
+def test_prechecker_agrees_with_the_plain_regexes_and_predicates() -> None:
+    """Rounds, shared literal searches and the learnt regex order change no verdict."""
+    needs = {code: registry.RULES[code].needs for code in RULE_CODES}
+    checker = Prechecker(needs)
+    texts = _corpus()
+    assert len(texts) > 2 * _REORDER_EVERY  # the order is re-learnt on the way
+    for text in texts:
+        expected = {
+            code
+            for code, patterns in needs.items()
+            if all(
+                PREDICATES[p[len("predicate:") :]](text) if p.startswith("predicate:") else re.search(p, text) is not None
+                for p in patterns
+            )
+        }
+        assert checker.candidates(text) == expected
+
+
+def test_predicate_needs_must_name_a_known_predicate() -> None:
+    with pytest.raises(KeyError):
+        Prechecker({"GLX": (r"\bfor\b", "predicate:no_such_predicate")})
+    checker = Prechecker({"GLX": (r"\bfor\b", "predicate:repeated_element_store")})
+    assert checker.candidates("for i in r:\n    J[i] = 1\n    J[i] = 2\n") == {"GLX"}
+    assert checker.candidates("for i in r:\n    J[i] = 1\n") == set()
+
+
+# ---------------------------------------------------------------------------
+# GL101's predicate: every text the rule fires on passes it
+# ---------------------------------------------------------------------------
+
+
+def _gl101_fires(source: str) -> bool:
+    result = check_text(source, "/tmp/gl101_case.py", ["GL101"], precheck=False)
+    return any(d.code == "GL101" for d in result.diagnostics)
+
+
+GL101_FIRING = [
+    "for i in r:\n    (J[i]) = 1\n    (J[i]) = 2\n",  # parenthesised targets: `) =`, no `] =`
+    "for i in r:\n    J[i] \\\n        = 1\n    J[i] = 2\n",  # a continuation before `=`
+    "for i in r:\n\tJ[i,\n\t  i] = 1\n\tJ[i, i] = 2\n",  # tabs; the target over two lines
+    "for i in r:\r\n    J[i] = 1\r\n    J[i] = 2\r\n",  # CRLF
+    "for i in r: J[i] = 1; J[i] = 2\n",  # a one-line suite
+    "for i in r:\n    for j in r:\n        if i == j: J[i][j] = 1\n        J[i][j] = 2\n",  # case B, suite branch
+    "for i in r:\n    for j in r:\n        if (i) is (j):\n            J[i][j] = 1\n            x = J\n        J[i][j] = 2\n",
+    "while k < n:\n    M.T [k] = 1\n    s = ']= not a store'\n    M.T [k] = 2\n",  # a blank before `[`, a string
+    "for i in r:\n    J[i] = 1  # J[i] = 9\n\n    # comment\n    J[i] = 2\n",
+    "for i in r:\n    J[i] = lambda x=1: x\n    J[i] = 0\n",
+    "for (a, b) in r:\n    P[a, b] = f'{a}'\n    P[a, b] = 0\n",
+    "def f():\n    for i in r:\n        self.J[i] = 1\n        self.J[i] = 2\n",
+]
+
+
+@pytest.mark.parametrize("source", GL101_FIRING)
+def test_gl101_predicate_admits_texts_the_rule_fires_on(source: str) -> None:
+    assert _gl101_fires(source), "the case should make GL101 fire"
+    assert repeated_element_store(source)
+    assert "GL101" in registry.candidates(source, ["GL101"])
+
+
+GL101_SILENT = [
+    "d = {}\nfor k in keys:\n    d[k] = 1\n\ndef g():\n    d[k] = 2\n",  # two functions
+    "for i in r:\n    J[i] = 1\n    print(J)\n    J[i] = 2\n",  # the base is read between
+    "for i in r:\n    J[i] = 1\n    if c:\n        pass\n    J[i] = 2\n",  # a compound statement between
+    "for i in r:\n    J['a'] = 1\n    J['a'] = 2\n",  # no name in the index
+    "for i in r:\n    J[k] = 1\n    J[k] = 2\n",  # the index is no loop variable
+    "for i in r:\n    J[i] = 1\n    return J\n",
+    ">>> for i in r:\n...     J[i] = 1\n>>> J[i] = 2\n",
+]
+
+
+@pytest.mark.parametrize("source", GL101_SILENT)
+def test_gl101_predicate_rejects_texts_without_a_possible_pair(source: str) -> None:
+    assert not repeated_element_store(source)
+
+
+_TARGETS = [
+    "J[i][j]", "J[i, j]", "J[i]", "self.J[i]", "(J[i])", "J [i]", "J[ i ]", "J[i,\n{ind}  j]", "J[i][j] \\\n{ind}",
+    "J[k]", "J[(i)]", "J[i]\t", "J[i, # c\n{ind} j]", "J['a', i]", 'J["]", i]', "H[i, i]", "J[a.b, i]", "(J)[i]",
+]
+_VALUES = [
+    "0", "s[i]", "J[i][j] * 2", "-s[i] * s[j]", '"]= x"', "lambda x=1: x", "(1 +\n{ind}  2)", "'''a\n]= b'''",
+    "K[i] = 3", "f'{J}'", "s[j]",
+]
+_OTHERS = [
+    "x = 1", "i += 1", "print(J)", "pass", "s = 'J[i] = 2'", "y = s[i]", "match = 3", "t = (1,\n{ind}     2)",
+    "u = '''\n{ind}J[i] = 9\n'''", "z = f'{J}'", "w = s[i]  # J", "return J", "break", "continue",
+]
+_HEADERS = ["if i == j:", "if i is j:", "if (i) == (j):", "if k == l:", "if c:", "for k in r:", "while k < n:", "with m:"]
+
+
+def _gl101_program(seed: int) -> str:
+    """A random loop nest mixing element stores, other statements and branches, in varied layouts."""
+    import random
+
+    rnd = random.Random(seed)
+    unit = rnd.choice(["    ", "  ", "\t"])
+    targets = rnd.sample(_TARGETS, 2)  # few targets per program: stores to one element recur
+
+    def small(ind: str) -> str:
+        roll = rnd.random()
+        if roll < 0.55:
+            return (rnd.choice(targets) + " = " + rnd.choice(_VALUES)).replace("{ind}", ind)
+        return rnd.choice(_OTHERS).replace("{ind}", ind)
+
+    def block(ind: str, depth: int) -> list[str]:
+        lines = []
+        for _ in range(rnd.randint(1, 4)):
+            roll = rnd.random()
+            if roll < 0.6 or depth > 2:
+                lines.append(ind + "; ".join(small(ind) for _ in range(rnd.choice([1, 1, 1, 2]))))
+            elif roll < 0.7:
+                lines.append(ind + rnd.choice(_HEADERS) + " " + small(ind))
+            else:
+                lines.append(ind + rnd.choice(_HEADERS))
+                lines += block(ind + unit, depth + 1)
+        return lines
+
+    lines = ["def f(J, s, n):", unit + rnd.choice(["for i in range(n):", "while i < n:", "for i, j in p:"])]
+    lines += [unit * 2 + "for j in range(n):"] + block(unit * 3, 1) if rnd.random() < 0.6 else block(unit * 2, 1)
+    newline = rnd.choice(["\n", "\r\n"])
+    return newline.join(lines) + newline
+
+
+def test_gl101_predicate_admits_every_generated_program_the_rule_fires_on() -> None:
+    fired = 0
+    for seed in range(150):
+        source = _gl101_program(seed)
+        if _gl101_fires(source):
+            fired += 1
+            assert repeated_element_store(source), source
+    assert fired >= 20  # the generator does reach the rule
+
+
+def test_gl101_fast_target_path_agrees_with_the_backward_scan() -> None:
+    """Where _SIMPLE_TARGET reads a store target, the backward scan starts it at the same place."""
+    from gradlint import precheck_predicates as predicates
+
+    texts = _corpus() + [_gl101_program(seed) for seed in range(40)]
+    checked = 0
+    for text in texts:
+        for match in predicates._STORE_SITE.finditer(text):
+            end = match.start() + max(0, match.group().rfind(")"))
+            simple = predicates._SIMPLE_TARGET.fullmatch(text, text.rfind("\n", 0, end) + 1, end + 1)
+            target = simple.group(1) if simple is not None else ""
+            if simple is None or not target.isascii() or "''" in target or '""' in target:
+                continue
+            checked += 1
+            assert predicates._target_start(text, end) == simple.start(1), text[simple.start() : end + 1]
+    assert checked > 50
+
+
+def test_the_stored_plans_are_current() -> None:
+    """gradlint/_precheck_plans.py spares each run deriving the plans of the registry's needs;
+    after changing a need, `python -m gradlint.precheck` rewrites it."""
+    from gradlint._precheck_plans import PLANS
+    from gradlint.precheck import PREDICATE_PREFIX, Plan
+
+    patterns = {need for entry in registry.RULES.values() for need in entry.needs if not need.startswith(PREDICATE_PREFIX)}
+    assert set(PLANS) == patterns, "the stored plans are stale: run `python -m gradlint.precheck`"
+    for pattern in sorted(patterns):
+        assert Plan(*PLANS[pattern]) == Plan.derive(pattern), f"stale plan for {pattern!r}: run `python -m gradlint.precheck`"
+
+
+def test_a_pattern_without_a_stored_plan_is_planned_on_the_fly() -> None:
+    from gradlint.precheck import plan_of
+
+    checker = Prechecker({"GL999": (r"\bfresh_literal_\d+\(",)})
+    assert plan_of(r"\bfresh_literal_\d+\(").evidence
+    assert checker.candidates("y = fresh_literal_7(x)\n") == {"GL999"}
+    assert checker.candidates("y = fresh_literal_(x)\n") == frozenset()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from gradlint.analysis.index import ModuleIndex
+from gradlint.analysis.syntax import fast_code
 
 if TYPE_CHECKING:
     from libcst.metadata import CodeRange
@@ -43,20 +44,97 @@ class ModuleAnalysis:
 
         return Semantics(self)
 
+    def _span(self, node: cst.CSTNode) -> "tuple[int, int, int, int]":
+        """The node's (start line, start column, end line, end column).
+
+        Computed by code generation, only for modules that report something,
+        and then only for the top-level statements that hold a reported node
+        (their first line comes from CPython's `ast`, and their generated code
+        is checked against the source there); a node outside the indexed
+        statements, or any mismatch, falls back to the whole module's pass."""
+        spans = self._spans
+        span = spans.get(node)
+        if span is not None:
+            return span
+        if not self._spans_complete:
+            statement = self._top_statement(node)
+            if statement is not None and statement not in self._spans_generated:
+                self._spans_generated.add(statement)
+                if self._generate_statement_spans(statement):
+                    span = spans.get(node)
+                    if span is not None:
+                        return span
+            from gradlint.analysis.positions import spans_of
+
+            spans = self._spans = spans_of(self.module)
+            self._spans_complete = True
+        return spans[node]
+
     @cached_property
     def _spans(self) -> "dict[cst.CSTNode, tuple[int, int, int, int]]":
-        """Every node's (start line, start column, end line, end column): one
-        code-generation pass, done only for modules that report something."""
-        from gradlint.analysis.positions import spans_of
+        return {}
 
-        return spans_of(self.module)
+    @cached_property
+    def _spans_generated(self) -> "set[cst.CSTNode]":
+        return set()
+
+    _spans_complete = False
+
+    def _top_statement(self, node: cst.CSTNode) -> "Optional[cst.CSTNode]":
+        """The statement of the module's body that holds `node` (None: not indexed)."""
+        parents = self.index.parents
+        module = self.module
+        current = node
+        while True:
+            parent = parents.get(current)
+            if parent is None:
+                return None
+            if parent is module:
+                return current
+            current = parent
+
+    @cached_property
+    def _statement_first_lines(self) -> "Optional[dict[cst.CSTNode, int]]":
+        from gradlint.analysis.positions import statement_first_lines
+
+        return statement_first_lines(self.module, self.source) if self.source else None
+
+    @cached_property
+    def _line_offsets(self) -> list[int]:
+        """The offset in the source where each line starts (libcst's line breaks)."""
+        import re
+
+        return [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", self.source)]
+
+    def _generate_statement_spans(self, statement: cst.CSTNode) -> bool:
+        """Record the spans of one top-level statement; False when its first
+        line is unknown or its code is not the source's at that line."""
+        lines = self._statement_first_lines
+        first_line = lines.get(statement) if lines is not None else None
+        if first_line is None or first_line < 1:
+            return False
+        offsets = self._line_offsets
+        if first_line > len(offsets):
+            return False
+        from gradlint.analysis.positions import statement_spans
+
+        spans, code = statement_spans(self.module, statement, first_line)
+        source = self.source
+        start = offsets[first_line - 1]
+        if not source.startswith(code, start):
+            # the last statement of a file without a final newline: libcst adds one
+            newline = self.module.default_newline
+            if self.module.has_trailing_newline or not code.endswith(newline) or source[start:] + newline != code:
+                return False
+        self._spans.update(spans)
+        return True
 
     def range_of(self, node: cst.CSTNode) -> "CodeRange":
         """The node's source range (libcst: 1-based lines, 0-based columns),
         exactly as libcst's PositionProvider gives it."""
         from libcst.metadata import CodePosition, CodeRange
 
-        line, column, end_line, end_column = self._spans[node]
+        line, column, end_line, end_column = self._span(node)
         return CodeRange(CodePosition(line, column), CodePosition(end_line, end_column))
 
     def line_of(self, node: cst.CSTNode) -> int:
@@ -68,7 +146,10 @@ class ModuleAnalysis:
         memo = self._code_memo
         text = memo.get(node)
         if text is None:
-            text = memo[node] = " ".join(self.module.code_for_node(node).split())
+            code = fast_code(node)  # libcst's code generation for common expressions, without its overhead
+            if code is None:
+                code = self.module.code_for_node(node)
+            text = memo[node] = " ".join(code.split())
         return text
 
     @cached_property

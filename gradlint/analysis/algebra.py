@@ -68,9 +68,9 @@ def _mul(a: dict[Monomial, Fraction], b: dict[Monomial, Fraction]) -> Optional[d
 
 
 def _number(node: cst.BaseExpression) -> Optional[Fraction]:
-    if isinstance(node, cst.Integer):
+    if type(node) is cst.Integer:
         return Fraction(int(node.evaluated_value))
-    if isinstance(node, cst.Float):
+    if type(node) is cst.Float:
         try:
             return Fraction(str(node.evaluated_value))
         except (ValueError, OverflowError):
@@ -95,28 +95,28 @@ def _expand(
     value = _number(node)
     if value is not None:
         return {(): value} if value != 0 else {}
-    if isinstance(node, cst.UnaryOperation):
+    if type(node) is cst.UnaryOperation:
         inner = _expand(node.expression, atom_key, depth + 1)
         if inner is None:
             return None
-        if isinstance(node.operator, cst.Minus):
+        if type(node.operator) is cst.Minus:
             return {m: -c for m, c in inner.items()}
-        if isinstance(node.operator, cst.Plus):
+        if type(node.operator) is cst.Plus:
             return inner
         return None
-    if isinstance(node, cst.BinaryOperation):
+    if type(node) is cst.BinaryOperation:
         operator = node.operator
-        if isinstance(operator, (cst.Add, cst.Subtract, cst.Multiply)):
+        if type(operator) in (cst.Add, cst.Subtract, cst.Multiply):
             left = _expand(node.left, atom_key, depth + 1)
             right = _expand(node.right, atom_key, depth + 1)
             if left is None or right is None:
                 return None
-            if isinstance(operator, cst.Add):
+            if type(operator) is cst.Add:
                 return _add(left, right)
-            if isinstance(operator, cst.Subtract):
+            if type(operator) is cst.Subtract:
                 return _add(left, right, -1)
             return _mul(left, right)
-        if isinstance(operator, cst.Power):
+        if type(operator) is cst.Power:
             exponent = _number(node.right)
             if exponent is None or exponent.denominator != 1 or not 1 <= exponent <= 4:
                 return None
@@ -128,7 +128,7 @@ def _expand(
                 result = _mul(result, base) if result is not None else None
             return result
         return None
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         name = last_part(call_name(node))
         args = [a.value for a in node.args if a.keyword is None and not a.star]
         if name in _BINARY_CALLS and len(args) == 2 and len(node.args) == 2:
@@ -143,7 +143,7 @@ def _expand(
         if name == "square" and len(args) == 1 and len(node.args) == 1:
             inner = _expand(args[0], atom_key, depth + 1)
             return _mul(inner, inner) if inner is not None else None
-    if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)):
+    if type(node) in (cst.Name, cst.Attribute, cst.Subscript, cst.Call):
         return {(atom_key(node),): Fraction(1)}
     return None
 

@@ -52,7 +52,7 @@ def last_order(index: ModuleIndex, node: cst.CSTNode) -> int:
 
 def _param_names(params: cst.Parameters) -> list[cst.Param]:
     found = list(params.posonly_params) + list(params.params)
-    if isinstance(params.star_arg, cst.Param):
+    if type(params.star_arg) is cst.Param:
         found.append(params.star_arg)
     found.extend(params.kwonly_params)
     if params.star_kwarg is not None:
@@ -74,10 +74,10 @@ class FunctionFacts:
         self.function = function
         self.qualname = qualname
         self.class_def = class_def
-        self.name = function.name.value if isinstance(function, cst.FunctionDef) else qualname
+        self.name = function.name.value if type(function) is cst.FunctionDef else qualname
         all_params = _param_names(function.params) if function is not None else []
         self.self_name: Optional[str] = None
-        if class_def is not None and isinstance(function, cst.FunctionDef) and all_params:
+        if class_def is not None and type(function) is cst.FunctionDef and all_params:
             decorators = {dotted_name(d.decorator) for d in function.decorators}
             if "staticmethod" not in decorators:
                 self.self_name = all_params[0].name.value
@@ -95,7 +95,7 @@ class FunctionFacts:
         self.element_stores: dict[str, list[ElementStore]] = {}
         self.returns: tuple[cst.BaseExpression, ...] = ()
         self.nested: dict[str, cst.FunctionDef] = {}
-        if isinstance(function, cst.Lambda):
+        if type(function) is cst.Lambda:
             self.returns = (function.body,)
         else:
             self._collect()
@@ -103,7 +103,7 @@ class FunctionFacts:
     # -- building ------------------------------------------------------------
     def _collect(self) -> None:
         index, function = self.index, self.function
-        scope = function if isinstance(function, cst.FunctionDef) else None
+        scope = function if type(function) is cst.FunctionDef else None
         for node in index.nodes_in(scope, cst.Assign):
             for target in node.targets:
                 self._bind(target.target, node.value, node, index.order[node])
@@ -112,7 +112,7 @@ class FunctionFacts:
                 self._bind(node.target, node.value, node, index.order[node])
         for node in index.nodes_in(scope, cst.AugAssign):
             target = node.target
-            if isinstance(target, cst.Subscript):
+            if type(target) is cst.Subscript:
                 self._store(target, node.value, node, index.order[node], node.operator.__class__.__name__)
             else:
                 name = dotted_name(target)
@@ -146,24 +146,24 @@ class FunctionFacts:
     def _bind(
         self, target: cst.BaseExpression, value: Optional[cst.BaseExpression], statement: cst.CSTNode, order: int
     ) -> None:
-        if isinstance(target, (cst.Tuple, cst.List)):
+        if type(target) in (cst.Tuple, cst.List):
             elements = [e.value for e in target.elements]
             values: list[Optional[cst.BaseExpression]] = [None] * len(elements)
-            if isinstance(value, (cst.Tuple, cst.List)) and len(value.elements) == len(elements):
-                values = [e.value if not isinstance(e, cst.StarredElement) else None for e in value.elements]
+            if type(value) in (cst.Tuple, cst.List) and len(value.elements) == len(elements):
+                values = [e.value if type(e) is not cst.StarredElement else None for e in value.elements]
             for element, element_value in zip(elements, values):
                 self._bind(element, element_value, statement, order)
             return
-        if isinstance(target, cst.StarredElement):
+        if type(target) is cst.StarredElement:
             self._bind(target.value, None, statement, order)
             return
-        if isinstance(target, cst.Subscript):
+        if type(target) is cst.Subscript:
             if value is not None:
                 self._store(target, value, statement, order, None)
             return
         name = dotted_name(target)
         if name:
-            end = last_order(self.index, statement) if not isinstance(statement, cst.For) else order
+            end = last_order(self.index, statement) if type(statement) is not cst.For else order
             self._add(Binding(name, statement, target, value, end))
 
     def _store(

@@ -59,7 +59,7 @@ def imported_definition(analysis: "ModuleAnalysis", name: str) -> Optional[Defin
     if package is None or not hasattr(package, "module_for_import"):
         return None
     for node in analysis.index.nodes(cst.ImportFrom):
-        if isinstance(node.names, cst.ImportStar):
+        if type(node.names) is cst.ImportStar:
             continue
         for alias in node.names:
             bound = alias.asname.name if alias.asname is not None else alias.name
@@ -85,7 +85,7 @@ def class_named(analysis: "ModuleAnalysis", name: str) -> Optional[Definition]:
     if local is not None:
         return Definition(analysis, local)
     found = imported_definition(analysis, name)
-    if found is not None and isinstance(found.node, cst.ClassDef):
+    if found is not None and type(found.node) is cst.ClassDef:
         return found
     return None
 
@@ -153,16 +153,16 @@ def _only_gradient(node: cst.BaseExpression, gradient: str) -> bool:
     """`grad.copy()`, `np.ones_like(x) * grad`, `1 * grad`: the gradient, unchanged."""
     if dotted_name(node) == gradient:
         return True
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         name = last_part(call_name(node))
         if name in {"ones_like"}:
             return False
-        if name == "copy" and isinstance(node.func, cst.Attribute):
+        if name == "copy" and type(node.func) is cst.Attribute:
             return dotted_name(node.func.value) == gradient
         if name in {"copy", "array", "asarray"} and node.args:
             return _only_gradient(node.args[0].value, gradient)
         return False
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply:
         for ones, other in ((node.left, node.right), (node.right, node.left)):
             if _is_ones(ones) and _only_gradient(other, gradient):
                 return True
@@ -170,11 +170,11 @@ def _only_gradient(node: cst.BaseExpression, gradient: str) -> bool:
 
 
 def _is_ones(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Integer) and node.value == "1":
+    if type(node) is cst.Integer and node.value == "1":
         return True
-    if isinstance(node, cst.Float) and float(node.value) == 1.0:
+    if type(node) is cst.Float and float(node.value) == 1.0:
         return True
-    return isinstance(node, cst.Call) and last_part(call_name(node)) in {"ones_like", "ones"}
+    return type(node) is cst.Call and last_part(call_name(node)) in {"ones_like", "ones"}
 
 
 def _reads_activation(analysis: "ModuleAnalysis", function: cst.FunctionDef, attrs: frozenset[str]) -> Optional[str]:
@@ -212,11 +212,11 @@ def fused_gradient(analysis: "ModuleAnalysis", expression: cst.BaseExpression, a
     from_callers = _difference_of_softmax_parameter(analysis, value)
     if from_callers is not None and _trains_with_cross_entropy(analysis):
         return from_callers
-    if isinstance(value, cst.Call):
+    if type(value) is cst.Call:
         reasons = []
         targets = semantics.resolve_call_targets(value)
         for target in targets:
-            if not isinstance(target.function, cst.FunctionDef):
+            if type(target.function) is not cst.FunctionDef:
                 return None
             reason = _returns_fused(analysis, target.function)
             if reason is None:
@@ -225,7 +225,7 @@ def fused_gradient(analysis: "ModuleAnalysis", expression: cst.BaseExpression, a
         if not targets:
             imported = method_of_instance(analysis, value)
             if imported is not None and imported.analysis is not analysis:
-                assert isinstance(imported.node, cst.FunctionDef)
+                assert type(imported.node) is cst.FunctionDef
                 reason = _returns_fused(imported.analysis, imported.node)
                 if reason is not None:
                     reasons.append(reason)
@@ -267,16 +267,16 @@ def _difference(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optiona
     """(`p`, `y`) for `p - y`, `(p - y) / n`, `1 / n * (p - y)` (names or self attributes)."""
     value = resolve(analysis, node)
     for _ in range(3):
-        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Divide):
+        if type(value) is cst.BinaryOperation and type(value.operator) is cst.Divide:
             value = value.left
-        elif isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply):
+        elif type(value) is cst.BinaryOperation and type(value.operator) is cst.Multiply:
             left, right = value.left, value.right
-            value = right if isinstance(left, (cst.Integer, cst.Float, cst.BinaryOperation)) and not isinstance(right, (cst.Integer, cst.Float)) and _is_subtraction(right) else left
+            value = right if type(left) in (cst.Integer, cst.Float, cst.BinaryOperation) and type(right) not in (cst.Integer, cst.Float) and _is_subtraction(right) else left
         else:
             break
     if not _is_subtraction(value):
         return None
-    assert isinstance(value, cst.BinaryOperation)
+    assert type(value) is cst.BinaryOperation
     left, right = dotted_name(value.left), dotted_name(value.right)
     if left is None or right is None:
         return None
@@ -284,7 +284,7 @@ def _difference(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optiona
 
 
 def _is_subtraction(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)
+    return type(node) is cst.BinaryOperation and type(node.operator) is cst.Subtract
 
 
 def _cross_entropy_log(analysis: "ModuleAnalysis", function: cst.FunctionDef, prediction: str) -> Optional[cst.Call]:
@@ -298,7 +298,7 @@ def _cross_entropy_log(analysis: "ModuleAnalysis", function: cst.FunctionDef, pr
     else:
         base = re.sub(r"(_?(grad|gradient|derivative|deriv|prime|backward|back|d))$", "", function.name.value, flags=re.I)
         candidate = semantics.module_functions.get(base)
-        if isinstance(candidate, cst.FunctionDef) and candidate is not function:
+        if type(candidate) is cst.FunctionDef and candidate is not function:
             siblings = [candidate]
     prediction_attr = prediction.split(".", 1)[1] if prediction.startswith("self.") else None
     function_params = semantics.facts(function).params
@@ -313,7 +313,7 @@ def _cross_entropy_log(analysis: "ModuleAnalysis", function: cst.FunctionDef, pr
         for call in analysis.index.nodes_in(sibling, cst.Call):
             if last_part(call_name(call)) not in {"log", "log2", "log10"} or not call.args:
                 continue
-            mentioned = {dotted_name(n) for n in walk(call.args[0].value) if isinstance(n, (cst.Name, cst.Attribute))}
+            mentioned = {dotted_name(n) for n in walk(call.args[0].value) if type(n) in (cst.Name, cst.Attribute)}
             if wanted & mentioned:
                 return call
     return None
@@ -324,9 +324,9 @@ def loop_first_layer(analysis: "ModuleAnalysis", loop: cst.For) -> Optional[tupl
     """For `for layer in reversed(L)` / `L[::-1]`: the class of L's last element and
     how it was found."""
     iterable = loop.iter
-    if isinstance(iterable, cst.Call) and call_name(iterable) == "reversed" and iterable.args:
+    if type(iterable) is cst.Call and call_name(iterable) == "reversed" and iterable.args:
         sequence = iterable.args[0].value
-    elif isinstance(iterable, cst.Subscript) and len(iterable.slice) == 1 and _is_reversing(iterable.slice[0].slice):
+    elif type(iterable) is cst.Subscript and len(iterable.slice) == 1 and _is_reversing(iterable.slice[0].slice):
         sequence = iterable.value
     else:
         return None
@@ -334,7 +334,7 @@ def loop_first_layer(analysis: "ModuleAnalysis", loop: cst.For) -> Optional[tupl
     if not elements:
         return None
     last = elements[-1]
-    if not isinstance(last, cst.Call):
+    if type(last) is not cst.Call:
         return None
     name = dotted_name(last.func)
     if not name or "." in name:
@@ -347,7 +347,7 @@ def loop_first_layer(analysis: "ModuleAnalysis", loop: cst.For) -> Optional[tupl
 
 def _is_reversing(node: cst.BaseSlice) -> bool:
     return (
-        isinstance(node, cst.Slice)
+        type(node) is cst.Slice
         and node.lower is None
         and node.upper is None
         and node.step is not None
@@ -356,7 +356,7 @@ def _is_reversing(node: cst.BaseSlice) -> bool:
 
 
 def analysis_code(node: cst.CSTNode) -> str:
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and type(node.expression) is cst.Integer:
         return "-" + node.expression.value
     return ""
 
@@ -379,7 +379,7 @@ def _list_elements(analysis: "ModuleAnalysis", sequence: cst.BaseExpression) -> 
                     elements.extend(_literal_or_argument(analysis, method, assign.value, cls))
         for call in index.nodes(cst.Call):
             func = call.func
-            if not isinstance(func, cst.Attribute) or func.attr.value not in {"append", "add"} or len(call.args) != 1:
+            if type(func) is not cst.Attribute or func.attr.value not in {"append", "add"} or len(call.args) != 1:
                 continue
             owner = dotted_name(func.value)
             caller = index.function_containing(call)
@@ -389,11 +389,11 @@ def _list_elements(analysis: "ModuleAnalysis", sequence: cst.BaseExpression) -> 
                 elements.append(call.args[0].value)
         return elements
     definition = scope_for(analysis, sequence).reaching(analysis, name, sequence) if "." not in name else None
-    if definition is not None and isinstance(definition.value, cst.List):
+    if definition is not None and type(definition.value) is cst.List:
         elements.extend(e.value for e in definition.value.elements)
         for call in index.nodes_in(function, cst.Call):
             func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "append" and dotted_name(func.value) == name and len(call.args) == 1:
+            if type(func) is cst.Attribute and func.attr.value == "append" and dotted_name(func.value) == name and len(call.args) == 1:
                 elements.append(call.args[0].value)
     return elements
 
@@ -401,9 +401,9 @@ def _list_elements(analysis: "ModuleAnalysis", sequence: cst.BaseExpression) -> 
 def _literal_or_argument(
     analysis: "ModuleAnalysis", method: cst.FunctionDef, value: cst.BaseExpression, cls: cst.ClassDef
 ) -> list[cst.BaseExpression]:
-    if isinstance(value, cst.List):
+    if type(value) is cst.List:
         return [e.value for e in value.elements]
-    if isinstance(value, cst.Name) and method.name.value == "__init__":
+    if type(value) is cst.Name and method.name.value == "__init__":
         params = [p.name.value for p in method.params.params][1:]
         if value.value not in params:
             return []
@@ -419,11 +419,11 @@ def _literal_or_argument(
                     argument = arg.value
             if argument is None and position < len(positional):
                 argument = positional[position]
-            if isinstance(argument, cst.List):
+            if type(argument) is cst.List:
                 found.extend(e.value for e in argument.elements)
-            elif isinstance(argument, cst.Name):
+            elif type(argument) is cst.Name:
                 resolved = resolve(analysis, argument)
-                if isinstance(resolved, cst.List):
+                if type(resolved) is cst.List:
                     found.extend(e.value for e in resolved.elements)
         return found
     return []
@@ -435,14 +435,14 @@ def _adds_to(analysis: "ModuleAnalysis", cls: cst.ClassDef, attr: str) -> bool:
     if method is None:
         return False
     return any(
-        isinstance(c.func, cst.Attribute) and c.func.attr.value == "append" and dotted_name(c.func.value) == f"self.{attr}"
+        type(c.func) is cst.Attribute and c.func.attr.value == "append" and dotted_name(c.func.value) == f"self.{attr}"
         for c in analysis.index.nodes_in(method, cst.Call)
     )
 
 
 def _instance_of(analysis: "ModuleAnalysis", expression: cst.BaseExpression, cls: cst.ClassDef) -> bool:
     value = resolve(analysis, expression)
-    return isinstance(value, cst.Call) and dotted_name(value.func) == cls.name.value
+    return type(value) is cst.Call and dotted_name(value.func) == cls.name.value
 
 
 def callers_arguments(
@@ -455,7 +455,7 @@ def callers_arguments(
     name = function.name.value
     for call in analysis.index.nodes(cst.Call):
         func = call.func
-        tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        tail = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
         if tail != name:
             continue
         for target in semantics.resolve_call_targets(call):
@@ -483,11 +483,11 @@ def instance_class(analysis: "ModuleAnalysis", expression: cst.BaseExpression) -
             for assign in index.nodes_in(method, cst.Assign):
                 if any(dotted_name(t.target) == name for t in assign.targets):
                     constructors.append(assign.value)
-    elif isinstance(expression, cst.Name):
+    elif type(expression) is cst.Name:
         constructors.append(resolve(analysis, expression))
     classes = set()
     for value in constructors:
-        if not isinstance(value, cst.Call):
+        if type(value) is not cst.Call:
             return None
         callee = dotted_name(value.func)
         if not callee or "." in callee:
@@ -501,10 +501,10 @@ def instance_class(analysis: "ModuleAnalysis", expression: cst.BaseExpression) -
 def method_of_instance(analysis: "ModuleAnalysis", call: cst.Call) -> Optional[Definition]:
     """`obj.method(...)` resolved through `instance_class` (also across the package)."""
     func = call.func
-    if not isinstance(func, cst.Attribute):
+    if type(func) is not cst.Attribute:
         return None
     owner = instance_class(analysis, func.value)
-    if owner is None or not isinstance(owner.node, cst.ClassDef):
+    if owner is None or type(owner.node) is not cst.ClassDef:
         return None
     method = owner.analysis.semantics.find_method(owner.node, func.attr.value)
     if method is None:

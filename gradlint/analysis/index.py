@@ -199,14 +199,14 @@ class ModuleIndex:
         # FunctionDef -> IndentedBlock -> ClassDef
         if parent is not None:
             grand = self.parents.get(parent)
-            if isinstance(grand, cst.ClassDef):
+            if type(grand) is cst.ClassDef:
                 return grand
         return None
 
     def methods(self, class_def: cst.ClassDef) -> dict[str, cst.FunctionDef]:
         body = class_def.body
-        statements = body.body if isinstance(body, cst.IndentedBlock) else ()
-        return {s.name.value: s for s in statements if isinstance(s, cst.FunctionDef)}
+        statements = body.body if type(body) is cst.IndentedBlock else ()
+        return {s.name.value: s for s in statements if type(s) is cst.FunctionDef}
 
     def statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
         """The statement (simple line or compound statement) holding `node`."""

@@ -70,27 +70,27 @@ class Scope:
 
     def _walk(self, block: cst.CSTNode, outer: tuple[cst.CSTNode, ...]) -> None:
         statements: list[cst.CSTNode]
-        if isinstance(block, cst.IndentedBlock):
+        if type(block) is cst.IndentedBlock:
             statements = list(block.body)
-        elif isinstance(block, cst.SimpleStatementSuite):
+        elif type(block) is cst.SimpleStatementSuite:
             statements = [block]
-        elif isinstance(block, cst.Module):
+        elif type(block) is cst.Module:
             statements = list(block.body)
         else:
             statements = []
         for statement in statements:
             self.ordinal[statement] = len(self.ordinal)
             self.enclosing[statement] = outer
-            if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            if type(statement) in (cst.SimpleStatementLine, cst.SimpleStatementSuite):
                 for small in statement.body:
                     self._record(small, statement)
-            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            elif type(statement) in (cst.FunctionDef, cst.ClassDef):
                 self._bind(statement.name.value, statement, None)
             elif isinstance(statement, _COMPOUND):
-                if isinstance(statement, cst.For):
+                if type(statement) is cst.For:
                     for name in _target_names(statement.target):
                         self._bind(name, statement, None, iterable=statement.iter, loop=statement)
-                if isinstance(statement, cst.With):
+                if type(statement) is cst.With:
                     for item in statement.items:
                         if item.asname is not None:
                             for name in _target_names(item.asname.name):
@@ -99,17 +99,17 @@ class Scope:
                     self._walk(child, outer + (statement,))
 
     def _record(self, small: cst.BaseSmallStatement, statement: cst.CSTNode) -> None:
-        if isinstance(small, cst.Assign):
+        if type(small) is cst.Assign:
             for target in small.targets:
-                if isinstance(target.target, cst.Name):
+                if type(target.target) is cst.Name:
                     self._bind(target.target.value, statement, small.value)
                 else:
                     pairs = _unpacked(target.target, small.value)
                     for name, value in pairs:
                         self._bind(name, statement, value)
-        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+        elif type(small) is cst.AnnAssign and type(small.target) is cst.Name and small.value is not None:
             self._bind(small.target.value, statement, small.value)
-        elif isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name):
+        elif type(small) is cst.AugAssign and type(small.target) is cst.Name:
             self._bind(small.target.value, statement, None)
 
     def _bind(self, name: str, statement: cst.CSTNode, value: Optional[cst.BaseExpression], **extra: object) -> None:
@@ -157,16 +157,16 @@ class Scope:
 
 def _child_blocks(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
     for child in child_nodes(statement):
-        if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+        if type(child) in (cst.IndentedBlock, cst.SimpleStatementSuite):
             yield child
-        elif isinstance(child, (cst.If, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase)):
+        elif type(child) in (cst.If, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase):
             yield from _child_blocks(child)
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         names: list[str] = []
         for element in target.elements:
             names.extend(_target_names(element.value))
@@ -175,8 +175,8 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
 
 
 def _unpacked(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[str, Optional[cst.BaseExpression]]]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else None
+    if type(target) in (cst.Tuple, cst.List):
+        values = value.elements if type(value) in (cst.Tuple, cst.List) else None
         pairs: list[tuple[str, Optional[cst.BaseExpression]]] = []
         if values is not None and len(values) == len(target.elements):
             for element, item in zip(target.elements, values):
@@ -185,7 +185,7 @@ def _unpacked(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tup
             for element in target.elements:
                 pairs.extend((name, None) for name in _target_names(element.value))
         return pairs
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [(target.value, value)]
     return []
 
@@ -214,7 +214,7 @@ def resolve(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 4
     aliases), as long as the binding is unambiguous."""
     current = node
     for _ in range(depth):
-        if not isinstance(current, cst.Name):
+        if type(current) is not cst.Name:
             return current
         definition = scope_for(analysis, current).reaching(analysis, current.value, current)
         if definition is None or definition.value is None:
@@ -237,16 +237,16 @@ _FLATTENERS = {"ravel", "flatten", "squeeze"}
 
 
 def _int_value(node: cst.BaseExpression) -> Optional[int]:
-    if isinstance(node, cst.Integer):
+    if type(node) is cst.Integer:
         return int(node.evaluated_value)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and type(node.expression) is cst.Integer:
         return -int(node.expression.evaluated_value)
     return None
 
 
 def _shape_args(call: cst.Call) -> list[cst.BaseExpression]:
     args = [a.value for a in call.args if a.keyword is None]
-    if len(args) == 1 and isinstance(args[0], (cst.Tuple, cst.List)):
+    if len(args) == 1 and type(args[0]) in (cst.Tuple, cst.List):
         return [e.value for e in args[0].elements]
     return args
 
@@ -264,45 +264,45 @@ def _layout_of_shape(shape: list[cst.BaseExpression]) -> Optional[Layout]:
 
 
 def _is_none(node: cst.BaseExpression) -> bool:
-    return (isinstance(node, cst.Name) and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
+    return (type(node) is cst.Name and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
 
 
 def _is_full_slice(node: cst.BaseSlice) -> bool:
-    return isinstance(node, cst.Slice) and node.lower is None and node.upper is None and node.step is None
+    return type(node) is cst.Slice and node.lower is None and node.upper is None and node.step is None
 
 
 def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0) -> Optional[Layout]:
     """The layout the code establishes for `node`, or None when unknown."""
     if depth > 6:
         return None
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return _name_layout(analysis, node, depth)
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         if node.attr.value == "T":
             inner = layout(analysis, node.value, depth + 1)
             return {Layout.FLAT: Layout.FLAT, Layout.COLUMN: Layout.ROW, Layout.ROW: Layout.COLUMN}.get(inner)  # type: ignore[arg-type]
         return None
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         slices = [element.slice for element in node.slice]
-        indices = [s.value if isinstance(s, cst.Index) else None for s in slices]
+        indices = [s.value if type(s) is cst.Index else None for s in slices]
         if len(slices) == 2:
             first, second = slices
-            if _is_full_slice(first) and isinstance(second, cst.Index) and _is_none(second.value):
+            if _is_full_slice(first) and type(second) is cst.Index and _is_none(second.value):
                 if layout(analysis, node.value, depth + 1) == Layout.FLAT:
                     return Layout.COLUMN
-            if isinstance(first, cst.Index) and _is_none(first.value) and _is_full_slice(second):
+            if type(first) is cst.Index and _is_none(first.value) and _is_full_slice(second):
                 if layout(analysis, node.value, depth + 1) == Layout.FLAT:
                     return Layout.ROW
-            if _is_full_slice(first) and isinstance(second, cst.Index) and _int_value(second.value) is not None:
+            if _is_full_slice(first) and type(second) is cst.Index and _int_value(second.value) is not None:
                 return Layout.FLAT
         if len(slices) == 1 and indices[0] is not None and _is_none(indices[0]):
             if layout(analysis, node.value, depth + 1) == Layout.FLAT:
                 return Layout.ROW
         return None
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         name = call_name(node) or ""
         method = last_part(name)
-        receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+        receiver = node.func.value if type(node.func) is cst.Attribute else None
         if method == "reshape":
             shape = _shape_args(node)
             if receiver is not None and dotted_name(receiver) in {"np", "numpy"} and shape:
@@ -314,10 +314,10 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
             args = [a.value for a in node.args if a.keyword is None]
             if args:
                 shape_arg = args[0]
-                if isinstance(shape_arg, (cst.Tuple, cst.List)):
+                if type(shape_arg) in (cst.Tuple, cst.List):
                     return _layout_of_shape([e.value for e in shape_arg.elements])
-                if isinstance(shape_arg, (cst.Name, cst.Integer, cst.Call)) and not (
-                    isinstance(shape_arg, cst.Call) and last_part(call_name(shape_arg)) == "shape"
+                if type(shape_arg) in (cst.Name, cst.Integer, cst.Call) and not (
+                    type(shape_arg) is cst.Call and last_part(call_name(shape_arg)) == "shape"
                 ):
                     return Layout.FLAT if not _is_shape_like(shape_arg) else None
         if method == "atleast_2d":
@@ -333,12 +333,12 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
             args = [a.value for a in node.args if a.keyword is None]
             if args and method not in {"array", "asarray"}:
                 return layout(analysis, args[0], depth + 1)
-            if args and isinstance(args[0], cst.List) and args[0].elements and all(
-                isinstance(e.value, (cst.Integer, cst.Float, cst.UnaryOperation)) for e in args[0].elements
+            if args and type(args[0]) is cst.List and args[0].elements and all(
+                type(e.value) in (cst.Integer, cst.Float, cst.UnaryOperation) for e in args[0].elements
             ):
                 return Layout.FLAT
         return None
-    if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, cst.MatrixMultiply):
+    if type(node) is cst.BinaryOperation and type(node.operator) is not cst.MatrixMultiply:
         left = layout(analysis, node.left, depth + 1)
         right = layout(analysis, node.right, depth + 1)
         if left is not None and (right == left or _is_scalar(node.right)):
@@ -349,18 +349,18 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
 
 
 def _is_shape_like(node: cst.BaseExpression) -> bool:
-    text = dotted_name(node.func) if isinstance(node, cst.Call) else None
+    text = dotted_name(node.func) if type(node) is cst.Call else None
     return bool(text and text.endswith("shape"))
 
 
 def _is_scalar(node: cst.BaseExpression) -> bool:
     """A number, or a full reduction (`np.sum(e)` with no axis)."""
-    if isinstance(node, (cst.Integer, cst.Float)):
+    if type(node) in (cst.Integer, cst.Float):
         return True
-    if isinstance(node, cst.Call) and last_part(call_name(node)) in {"sum", "max", "min", "mean"}:
+    if type(node) is cst.Call and last_part(call_name(node)) in {"sum", "max", "min", "mean"}:
         return not any(a.keyword is not None and a.keyword.value == "axis" for a in node.args) and len(
             [a for a in node.args if a.keyword is None]
-        ) <= (1 if isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) in {"np", "numpy"} else 0)
+        ) <= (1 if type(node.func) is cst.Attribute and dotted_name(node.func.value) in {"np", "numpy"} else 0)
     return False
 
 
@@ -385,10 +385,10 @@ def _loop_row_layout(analysis: "ModuleAnalysis", definition: Definition) -> Opti
     loop = definition.loop
     assert loop is not None
     iterable = loop.iter
-    if isinstance(iterable, cst.Call) and call_name(iterable) == "enumerate" and iterable.args:
+    if type(iterable) is cst.Call and call_name(iterable) == "enumerate" and iterable.args:
         iterable = iterable.args[0].value
     sources: list[cst.BaseExpression]
-    if isinstance(iterable, cst.Call) and call_name(iterable) == "zip":
+    if type(iterable) is cst.Call and call_name(iterable) == "zip":
         sources = [a.value for a in iterable.args]
         position = _zip_position(loop.target, definition.name)
         if position is None or position >= len(sources):
@@ -404,12 +404,12 @@ def _loop_row_layout(analysis: "ModuleAnalysis", definition: Definition) -> Opti
 
 def _zip_position(target: cst.BaseExpression, name: str) -> Optional[int]:
     """Where `name` sits in `a, b` or `i, (a, b)` (the enumerate form)."""
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         elements = [e.value for e in target.elements]
-        if len(elements) == 2 and isinstance(elements[1], (cst.Tuple, cst.List)) and isinstance(elements[0], cst.Name):
+        if len(elements) == 2 and type(elements[1]) in (cst.Tuple, cst.List) and type(elements[0]) is cst.Name:
             elements = [e.value for e in elements[1].elements]
         for position, element in enumerate(elements):
-            if isinstance(element, cst.Name) and element.value == name:
+            if type(element) is cst.Name and element.value == name:
                 return position
     return None
 
@@ -434,7 +434,7 @@ def is_batched_rows(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> boo
                     value = assign.value
                     texts = [analysis.code_for(value)]
                     for inner in walk(value):
-                        if isinstance(inner, cst.Name):
+                        if type(inner) is cst.Name:
                             definition = scope_of(analysis, method).reaching(analysis, inner.value, inner)
                             if definition is not None and definition.value is not None:
                                 texts.append(analysis.code_for(definition.value))
@@ -450,7 +450,7 @@ def _apply_along_axis_parameters(analysis: "ModuleAnalysis", function: cst.Funct
     for call in analysis.index.nodes(cst.Call):
         if last_part(call_name(call)) == "apply_along_axis" and call.args:
             first = call.args[0].value
-            if isinstance(first, cst.Name) and first.value == name:
+            if type(first) is cst.Name and first.value == name:
                 params = function.params.params
                 if params:
                     return {params[0].name.value}
@@ -485,14 +485,14 @@ def signed_terms(node: cst.BaseExpression, sign: int = 1, limit: int = 64) -> li
         if len(terms) + len(stack) > limit:
             return [(sign, node)]
         current_sign, current = stack.pop()
-        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, (cst.Add, cst.Subtract)):
-            right_sign = current_sign if isinstance(current.operator, cst.Add) else -current_sign
+        if type(current) is cst.BinaryOperation and type(current.operator) in (cst.Add, cst.Subtract):
+            right_sign = current_sign if type(current.operator) is cst.Add else -current_sign
             stack.append((right_sign, current.right))
             stack.append((current_sign, current.left))
-        elif isinstance(current, cst.UnaryOperation) and isinstance(current.operator, cst.Minus):
+        elif type(current) is cst.UnaryOperation and type(current.operator) is cst.Minus:
             stack.append((-current_sign, current.expression))
         elif (
-            isinstance(current, cst.Call)
+            type(current) is cst.Call
             and last_part(call_name(current)) in {"add", "subtract"}
             and _numpy_call(current)
             and len(current.args) == 2
@@ -507,7 +507,7 @@ def signed_terms(node: cst.BaseExpression, sign: int = 1, limit: int = 64) -> li
 
 
 def _numpy_call(call: cst.Call) -> bool:
-    return isinstance(call.func, cst.Attribute) and dotted_name(call.func.value) in {"np", "numpy"}
+    return type(call.func) is cst.Attribute and dotted_name(call.func.value) in {"np", "numpy"}
 
 
 def _positional(call: cst.Call) -> list[cst.BaseExpression]:
@@ -517,9 +517,9 @@ def _positional(call: cst.Call) -> list[cst.BaseExpression]:
 def is_eye(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> bool:
     """`np.eye(n)`, `np.identity(n)` (or a local name bound to one)."""
     node = resolve(analysis, node)
-    if isinstance(node, cst.Subscript):  # np.eye(n)[None]
+    if type(node) is cst.Subscript:  # np.eye(n)[None]
         node = node.value
-    return isinstance(node, cst.Call) and last_part(call_name(node)) in {"eye", "identity"}
+    return type(node) is cst.Call and last_part(call_name(node)) in {"eye", "identity"}
 
 
 def _strip_layout(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str]:
@@ -528,23 +528,23 @@ def _strip_layout(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str]:
     tags: list[str] = []
     current = node
     while True:
-        if isinstance(current, cst.Attribute) and current.attr.value == "T":
+        if type(current) is cst.Attribute and current.attr.value == "T":
             tags.append("T")
             current = current.value
-        elif isinstance(current, cst.Call) and last_part(call_name(current)) in {"reshape", "ravel", "flatten", "squeeze"} and isinstance(current.func, cst.Attribute) and dotted_name(current.func.value) not in {"np", "numpy"}:
+        elif type(current) is cst.Call and last_part(call_name(current)) in {"reshape", "ravel", "flatten", "squeeze"} and type(current.func) is cst.Attribute and dotted_name(current.func.value) not in {"np", "numpy"}:
             tags.append(f"reshape{len(_shape_args(current))}:" + ",".join(str(_int_value(a)) for a in _shape_args(current)))
             current = current.func.value
-        elif isinstance(current, cst.Call) and last_part(call_name(current)) == "transpose" and _numpy_call(current) and len(current.args) == 1:
+        elif type(current) is cst.Call and last_part(call_name(current)) == "transpose" and _numpy_call(current) and len(current.args) == 1:
             tags.append("T")
             current = current.args[0].value
-        elif isinstance(current, cst.Subscript) and any(
-            isinstance(e.slice, cst.Index) and _is_none(e.slice.value) for e in current.slice
+        elif type(current) is cst.Subscript and any(
+            type(e.slice) is cst.Index and _is_none(e.slice.value) for e in current.slice
         ) and all(
-            (isinstance(e.slice, cst.Index) and (_is_none(e.slice.value) or isinstance(e.slice.value, cst.Ellipsis)))
+            (type(e.slice) is cst.Index and (_is_none(e.slice.value) or type(e.slice.value) is cst.Ellipsis))
             or _is_full_slice(e.slice)
             for e in current.slice
         ):
-            pattern = ",".join("N" if isinstance(e.slice, cst.Index) and _is_none(e.slice.value) else "." for e in current.slice)
+            pattern = ",".join("N" if type(e.slice) is cst.Index and _is_none(e.slice.value) else "." for e in current.slice)
             tags.append(f"[{pattern}]")
             current = current.value
         else:
@@ -556,7 +556,7 @@ def vector_key(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> str:
     aliases such as `s_col = s.reshape(-1, 1)`), as comparable text."""
     base, _ = _strip_layout(node)
     for _ in range(3):
-        if not isinstance(base, cst.Name):
+        if type(base) is not cst.Name:
             break
         resolved = resolve(analysis, base, depth=1)
         if resolved is base:
@@ -570,10 +570,10 @@ def vector_key(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> str:
 
 def _none_position(node: cst.BaseExpression) -> Optional[str]:
     """'col' for x[:, None] / x[..., :, None], 'row' for x[None, :] / x[..., None, :]."""
-    if not isinstance(node, cst.Subscript):
+    if type(node) is not cst.Subscript:
         return None
     entries = [e.slice for e in node.slice]
-    nones = [i for i, e in enumerate(entries) if isinstance(e, cst.Index) and _is_none(e.value)]
+    nones = [i for i, e in enumerate(entries) if type(e) is cst.Index and _is_none(e.value)]
     if len(nones) != 1:
         return None
     return "col" if nones[0] == len(entries) - 1 else "row"
@@ -581,7 +581,7 @@ def _none_position(node: cst.BaseExpression) -> Optional[str]:
 
 def _einsum_inputs(call: cst.Call) -> Optional[tuple[list[str], str, list[cst.BaseExpression]]]:
     args = _positional(call)
-    if not args or not isinstance(args[0], cst.SimpleString):
+    if not args or type(args[0]) is not cst.SimpleString:
         return None
     spec = args[0].evaluated_value
     if not isinstance(spec, str) or "->" not in spec:
@@ -592,12 +592,12 @@ def _einsum_inputs(call: cst.Call) -> Optional[tuple[list[str], str, list[cst.Ba
 
 def classify(analysis: "ModuleAnalysis", node: cst.BaseExpression, sign: int = 1) -> Optional[JacobianPart]:
     """What Jacobian part `node` is, if any (a local name is read through its binding)."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         bound = resolve(analysis, node, depth=1)
-        if bound is node or isinstance(bound, cst.Name):
+        if bound is node or type(bound) is cst.Name:
             return None
         node = bound
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         name = last_part(call_name(node))
         args = _positional(node)
         if name in {"diag", "diagflat"} and len(args) == 1:
@@ -607,7 +607,7 @@ def classify(analysis: "ModuleAnalysis", node: cst.BaseExpression, sign: int = 1
             if a == b:
                 return JacobianPart(Part.OUTER, a, node, sign)
             return None
-        if name in {"dot", "matmul"} and (len(args) == 2 or (len(args) == 1 and isinstance(node.func, cst.Attribute) and not _numpy_call(node))):
+        if name in {"dot", "matmul"} and (len(args) == 2 or (len(args) == 1 and type(node.func) is cst.Attribute and not _numpy_call(node))):
             left, right = (args[0], args[1]) if len(args) == 2 else (node.func.value, args[0])  # type: ignore[attr-defined]
             return _product_part(analysis, node, left, right, sign)
         if name == "square" and len(args) == 1:
@@ -617,12 +617,12 @@ def classify(analysis: "ModuleAnalysis", node: cst.BaseExpression, sign: int = 1
         if name == "einsum":
             return _einsum_part(analysis, node, sign)
         return None
-    if isinstance(node, cst.BinaryOperation):
-        if isinstance(node.operator, cst.MatrixMultiply):
+    if type(node) is cst.BinaryOperation:
+        if type(node.operator) is cst.MatrixMultiply:
             return _product_part(analysis, node, node.left, node.right, sign)
-        if isinstance(node.operator, cst.Multiply):
+        if type(node.operator) is cst.Multiply:
             return _elementwise_part(analysis, node, node.left, node.right, sign)
-        if isinstance(node.operator, cst.Power) and _int_value(node.right) == 2:
+        if type(node.operator) is cst.Power and _int_value(node.right) == 2:
             return JacobianPart(Part.SQUARE, vector_key(analysis, node.left), node, sign)
     return None
 
@@ -632,7 +632,7 @@ def _elementwise_part(
 ) -> Optional[JacobianPart]:
     if is_eye(analysis, left) or is_eye(analysis, right):
         other = right if is_eye(analysis, left) else left
-        if is_eye(analysis, other) or isinstance(other, (cst.Integer, cst.Float)):
+        if is_eye(analysis, other) or type(other) in (cst.Integer, cst.Float):
             return None
         return JacobianPart(Part.DIAG, vector_key(analysis, other), node, sign, detail="eye")
     key_left, key_right = vector_key(analysis, left), vector_key(analysis, right)
@@ -731,9 +731,9 @@ _ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.Power)
 
 
 def _is_arithmetic(node: Optional[cst.CSTNode]) -> bool:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, _ARITHMETIC):
+    if type(node) is cst.BinaryOperation and isinstance(node.operator, _ARITHMETIC):
         return True
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+    if type(node) is cst.UnaryOperation and type(node.operator) in (cst.Minus, cst.Plus):
         return True
     return False
 
@@ -743,7 +743,7 @@ def arithmetic_roots(analysis: "ModuleAnalysis") -> Iterator[cst.BaseExpression]
     not inside one): the units an elementwise formula is read from."""
     index = analysis.index
     for operation in index.nodes(cst.BinaryOperation):
-        if isinstance(operation.operator, (cst.Add, cst.Subtract, cst.Multiply)) and not _inside_arithmetic(analysis, operation):
+        if type(operation.operator) in (cst.Add, cst.Subtract, cst.Multiply) and not _inside_arithmetic(analysis, operation):
             yield operation
     for call in index.nodes(cst.Call):
         if last_part(call_name(call)) == "multiply" and not _inside_arithmetic(analysis, call):
@@ -752,13 +752,13 @@ def arithmetic_roots(analysis: "ModuleAnalysis") -> Iterator[cst.BaseExpression]
 
 def _inside_arithmetic(analysis: "ModuleAnalysis", node: cst.CSTNode) -> bool:
     parent = analysis.index.parent(node)
-    while isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, (cst.Minus, cst.Plus)):
+    while type(parent) is cst.UnaryOperation and type(parent.operator) in (cst.Minus, cst.Plus):
         parent = analysis.index.parent(parent)
     if _is_arithmetic(parent):
         return True
-    if isinstance(parent, cst.Arg):
+    if type(parent) is cst.Arg:
         call = analysis.index.parent(parent)
-        return isinstance(call, cst.Call) and last_part(call_name(call)) in {"multiply", "add", "subtract", "square"}
+        return type(call) is cst.Call and last_part(call_name(call)) in {"multiply", "add", "subtract", "square"}
     return False
 
 
@@ -786,7 +786,7 @@ def formula_sites(
             forms = algebra.logistic_form(polynomial) if shape == "logistic" else algebra.tanh_form(polynomial)
             for form in forms:
                 atom = atoms.get(form.atom)
-                if atom is None or _is_element(atom) or isinstance(atom, cst.Call) and _is_constant_call(atom):
+                if atom is None or _is_element(atom) or type(atom) is cst.Call and _is_constant_call(atom):
                     continue
                 yield FormulaSite(root, atom, form.multiplier, shape)
 
@@ -797,7 +797,18 @@ def expand_with_atoms(
     """The polynomial normal form of `node` over its atoms' source text, and one
     occurrence of each atom by its text. With `require_difference` (the default:
     every derivative formula has a subtraction) expressions without one are not
-    expanded at all."""
+    expanded at all. Memoised per module analysis (several rules expand the
+    same expressions); the caller gets its own copy of the atoms."""
+    memo = analysis.__dict__.setdefault("_expansions", {})
+    cached = memo.get((node, require_difference))
+    if cached is None:
+        cached = memo[(node, require_difference)] = _expand_with_atoms(analysis, node, require_difference)
+    return cached[0], dict(cached[1])
+
+
+def _expand_with_atoms(
+    analysis: "ModuleAnalysis", node: cst.BaseExpression, require_difference: bool
+) -> "tuple[Optional[algebra.Polynomial], dict[str, cst.BaseExpression]]":
     atoms: dict[str, cst.BaseExpression] = {}
 
     def key(atom: cst.BaseExpression) -> str:
@@ -816,15 +827,15 @@ def may_hold_difference(node: cst.BaseExpression) -> bool:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.BinaryOperation):
-            if isinstance(current.operator, cst.Subtract):
+        if type(current) is cst.BinaryOperation:
+            if type(current.operator) is cst.Subtract:
                 return True
             stack.extend((current.left, current.right))
-        elif isinstance(current, cst.UnaryOperation):
-            if isinstance(current.operator, cst.Minus):
+        elif type(current) is cst.UnaryOperation:
+            if type(current.operator) is cst.Minus:
                 return True
             stack.append(current.expression)
-        elif isinstance(current, cst.Call) and last_part(call_name(current)) in {"subtract", "multiply", "square", "add"}:
+        elif type(current) is cst.Call and last_part(call_name(current)) in {"subtract", "multiply", "square", "add"}:
             if last_part(call_name(current)) == "subtract":
                 return True
             stack.extend(arg.value for arg in current.args)
@@ -841,9 +852,9 @@ def _is_constant_call(call: cst.Call) -> bool:
 
 def _is_element(node: cst.BaseExpression) -> bool:
     """`s[i]`, `s[i, j]`: an element (or a row picked by an index), not the whole array."""
-    if not isinstance(node, cst.Subscript):
+    if type(node) is not cst.Subscript:
         return False
-    return any(isinstance(element.slice, cst.Index) and not _is_none(element.slice.value) for element in node.slice)
+    return any(type(element.slice) is cst.Index and not _is_none(element.slice.value) for element in node.slice)
 
 
 def builds_outer_product(
@@ -854,10 +865,10 @@ def builds_outer_product(
     index = analysis.index
     candidates: list[cst.BaseExpression] = [
         *index.nodes_in(function, cst.Call),
-        *(op for op in index.nodes_in(function, cst.BinaryOperation) if isinstance(op.operator, (cst.MatrixMultiply, cst.Multiply))),
+        *(op for op in index.nodes_in(function, cst.BinaryOperation) if type(op.operator) in (cst.MatrixMultiply, cst.Multiply)),
     ]
     for candidate in candidates:
-        if isinstance(candidate, cst.Call) and last_part(call_name(candidate)) not in {"outer", "dot", "matmul", "einsum", "multiply"}:
+        if type(candidate) is cst.Call and last_part(call_name(candidate)) not in {"outer", "dot", "matmul", "einsum", "multiply"}:
             continue
         part = classify(analysis, candidate)
         if part is not None and part.kind in (Part.OUTER, Part.TRANSPOSED, Part.SCALAR) and part.vector == key:
@@ -879,6 +890,6 @@ def in_derivative_context(analysis: "ModuleAnalysis", node: cst.CSTNode) -> bool
     if semantics.is_backward(function) or _DERIVATIVE_CONTEXT.search(function.name.value):
         return True
     returns = [r.value for r in analysis.index.nodes_in(function, cst.Return) if r.value is not None]
-    if any(isinstance(value, cst.Tuple) for value in returns):
+    if any(type(value) is cst.Tuple for value in returns):
         return False  # several results: a derivative would be one of them at most
     return semantics.derivative_of(function) is not None

@@ -154,7 +154,7 @@ class Numerics:
                 full = dotted_name(alias.name)
                 if not full:
                     continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
                     aliases[alias.asname.name.value] = full
                 else:
                     head = full.split(".")[0]
@@ -163,7 +163,7 @@ class Numerics:
             module = dotted_name(node.module) if node.module is not None else None
             if not module or node.relative:
                 continue
-            if isinstance(node.names, cst.ImportStar):
+            if type(node.names) is cst.ImportStar:
                 if module in NUMERIC_MODULES:
                     for name in ("exp", "log", "log1p", "sum", "max", "amax", "clip", "maximum", "dot", "tanh"):
                         aliases.setdefault(name, f"{module}.{name}")
@@ -172,7 +172,7 @@ class Numerics:
                 name = dotted_name(alias.name)
                 if not name:
                     continue
-                local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+                local = alias.asname.name.value if alias.asname is not None and type(alias.asname.name) is cst.Name else name
                 aliases[local] = f"{module}.{name}"
         # A module-level def or class shadows an imported or builtin name.
         for node in self.index.nodes_in(None, cst.FunctionDef):
@@ -197,7 +197,7 @@ class Numerics:
     def operation(self, node: cst.CSTNode) -> Optional[str]:
         """The numeric operation of a call: `exp` for `np.exp(x)`, `x.exp()`, `math.exp(x)`;
         `sum` for `np.sum(e)`, `e.sum()`, `sum(e)`. None when it is not a known one."""
-        if not isinstance(node, cst.Call):
+        if type(node) is not cst.Call:
             return None
         qualified = self.qualified(node.func)
         if qualified is not None:
@@ -207,7 +207,7 @@ class Numerics:
                 # pre-check looks for the written names (`exp(`), so renamed imports are not
                 # recognised rather than missed by the pre-check.
                 return (dotted_name(node.func) or function).rsplit(".", 1)[-1]
-        if isinstance(node.func, cst.Attribute):
+        if type(node.func) is cst.Attribute:
             receiver = node.func.value
             receiver_name = dotted_name(receiver)
             if receiver_name is not None and receiver_name.split(".")[0] in self.aliases:
@@ -217,7 +217,7 @@ class Numerics:
 
     def is_method_call(self, node: cst.Call) -> bool:
         """`x.sum()` rather than `np.sum(x)`."""
-        if not isinstance(node.func, cst.Attribute):
+        if type(node.func) is not cst.Attribute:
             return False
         receiver_name = dotted_name(node.func.value)
         return receiver_name is None or receiver_name.split(".")[0] not in self.aliases
@@ -231,7 +231,7 @@ class Numerics:
 
     def numpy_prefix(self, node: cst.Call) -> Optional[str]:
         """`np` for `np.exp(x)` when `np` is numpy (or a numpy-compatible module); else None."""
-        if not isinstance(node.func, cst.Attribute):
+        if type(node.func) is not cst.Attribute:
             return None
         receiver = dotted_name(node.func.value)
         if receiver is None or receiver.split(".")[0] not in self.aliases:
@@ -257,7 +257,7 @@ class Numerics:
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
                 scope.params[param.name.value] = param
             for star in (params.star_arg, params.star_kwarg):
-                if isinstance(star, cst.Param):
+                if type(star) is cst.Param:
                     scope.params[star.name.value] = star
             items = block_items(function.body)
         else:
@@ -272,7 +272,7 @@ class Numerics:
             counter[0] += 1
             order = counter[0]
             scope.order[item] = order
-            if isinstance(item, (cst.FunctionDef, cst.ClassDef)):
+            if type(item) in (cst.FunctionDef, cst.ClassDef):
                 self._bind(scope, item.name.value, item, order)
                 continue
             if isinstance(item, cst.BaseSmallStatement):
@@ -286,43 +286,43 @@ class Numerics:
         scope.bindings.setdefault(name, []).append(Binding(name, statement, order, value, augmented))
 
     def _bind_target(self, scope: Scope, target: cst.CSTNode, statement: cst.CSTNode, order: int, value=None) -> None:
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self._bind(scope, target.value, statement, order, value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
+        elif type(target) in (cst.Tuple, cst.List):
             for element in target.elements:
                 self._bind_target(scope, element.value, statement, order)
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             self._bind_target(scope, target.value, statement, order)
-        elif isinstance(target, cst.Attribute):
+        elif type(target) is cst.Attribute:
             dotted = dotted_name(target)  # `self.z = W @ x + b`: bound as "self.z" in this scope
             if dotted:
                 self._bind(scope, dotted, statement, order, value)
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             base = _subscript_root(target)
             if base:
                 scope.mutations.setdefault(base, []).append(order)
 
     def _small_statement(self, scope: Scope, item: cst.BaseSmallStatement, order: int) -> None:
-        if isinstance(item, cst.Assign):
+        if type(item) is cst.Assign:
             for target in item.targets:
                 self._bind_target(scope, target.target, item, order, item.value)
-        elif isinstance(item, cst.AnnAssign):
+        elif type(item) is cst.AnnAssign:
             if item.value is not None:
                 self._bind_target(scope, item.target, item, order, item.value)
-        elif isinstance(item, cst.AugAssign):
-            if isinstance(item.target, cst.Name):
+        elif type(item) is cst.AugAssign:
+            if type(item.target) is cst.Name:
                 self._bind(scope, item.target.value, item, order, None, item)
             else:
                 self._bind_target(scope, item.target, item, order)
 
     def _compound_header(self, scope: Scope, item: cst.CSTNode, order: int) -> None:
-        if isinstance(item, cst.For):
+        if type(item) is cst.For:
             self._bind_target(scope, item.target, item, order)
-        elif isinstance(item, cst.With):
+        elif type(item) is cst.With:
             for with_item in item.items:
                 if with_item.asname is not None:
                     self._bind_target(scope, with_item.asname.name, item, order)
-        elif isinstance(item, cst.Try):
+        elif type(item) is cst.Try:
             for handler in item.handlers:
                 if handler.name is not None:
                     self._bind_target(scope, handler.name.name, item, order)
@@ -343,14 +343,14 @@ class Numerics:
                     if root:
                         scope.mutations.setdefault(root, []).append(scope.order_of(call, analysis))
         for named in index.nodes_in(function, cst.NamedExpr):
-            if isinstance(named.target, cst.Name):
+            if type(named.target) is cst.Name:
                 self._bind(scope, named.target.value, named, scope.order_of(named, analysis), named.value)
 
     # -- resolving values ----------------------------------------------------------------
     def value_of(self, node: cst.BaseExpression, scope: Scope, order: int) -> cst.BaseExpression:
         """Follow a name (or `self.attr` bound in this function) to the value of its last plain
         binding before `order` (one level)."""
-        key = node.value if isinstance(node, cst.Name) else dotted_name(node) if isinstance(node, cst.Attribute) else None
+        key = node.value if type(node) is cst.Name else dotted_name(node) if type(node) is cst.Attribute else None
         if key is not None:
             bindings = scope.before(key, order)
             if bindings and bindings[-1].value is not None and bindings[-1].augmented is None:
@@ -362,16 +362,16 @@ class Numerics:
         if depth > 6:
             return Stability.UNKNOWN
         node = _unwrap(node)
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        if type(node) is cst.UnaryOperation and type(node.operator) in (cst.Minus, cst.Plus):
             return self.stability(node.expression, scope, order, depth + 1)
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             operator = node.operator
-            if isinstance(operator, cst.Subtract):
+            if type(operator) is cst.Subtract:
                 shift = self.max_shift(node.right, scope, order)
                 if shift is not None:
                     return shift
                 return Stability.BOUNDED if not _is_number(node.right) else self.stability(node.left, scope, order, depth + 1)
-            if isinstance(operator, cst.Add):
+            if type(operator) is cst.Add:
                 if _is_number(node.right):
                     return self.stability(node.left, scope, order, depth + 1)
                 if _is_number(node.left):
@@ -379,18 +379,18 @@ class Numerics:
                 if self.is_affine(node.left):
                     return Stability.RAW
                 return Stability.UNKNOWN
-            if isinstance(operator, cst.Divide):
+            if type(operator) is cst.Divide:
                 return self.stability(node.left, scope, order, depth + 1)
-            if isinstance(operator, cst.Multiply):
+            if type(operator) is cst.Multiply:
                 if _is_number(node.left):
                     return self.stability(node.right, scope, order, depth + 1)
                 if _is_number(node.right):
                     return self.stability(node.left, scope, order, depth + 1)
                 return Stability.UNKNOWN
-            if isinstance(operator, cst.MatrixMultiply):
+            if type(operator) is cst.MatrixMultiply:
                 return Stability.RAW
             return Stability.UNKNOWN
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             operation = self.operation(node)
             if operation in BOUNDING:
                 return Stability.BOUNDED
@@ -401,9 +401,9 @@ class Numerics:
                 if inner is not None:
                     return self.stability(inner, scope, order, depth + 1)
             return Stability.UNKNOWN
-        if isinstance(node, cst.Attribute) and node.attr.value == "T":
+        if type(node) is cst.Attribute and node.attr.value == "T":
             return self.stability(node.value, scope, order, depth + 1)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             # `self.z`: only what this function bound to it before (never a parameter).
             dotted = dotted_name(node)
             bindings = scope.before(dotted, order) if dotted else []
@@ -411,7 +411,7 @@ class Numerics:
                 return Stability.UNKNOWN
             last = bindings[-1]
             return self.stability(last.value, scope, last.order, depth + 1)  # type: ignore[arg-type]
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             name = node.value
             bindings = scope.before(name, order)
             if any(binding.augmented is not None for binding in bindings):
@@ -419,11 +419,11 @@ class Numerics:
                 last_aug = [b for b in bindings if b.augmented is not None][-1]
                 aug = last_aug.augmented
                 assert aug is not None
-                if isinstance(aug.operator, cst.SubtractAssign):
+                if type(aug.operator) is cst.SubtractAssign:
                     shift = self.max_shift(aug.value, scope, order)
                     if shift is not None:
                         return shift
-                return Stability.BOUNDED if isinstance(aug.operator, cst.SubtractAssign) else Stability.UNKNOWN
+                return Stability.BOUNDED if type(aug.operator) is cst.SubtractAssign else Stability.UNKNOWN
             if scope.mutated_before(name, order):
                 return Stability.UNKNOWN  # e.g. `x[x > 500] = 500`
             if not bindings:
@@ -457,21 +457,21 @@ class Numerics:
         `x -= np.max(x)` / `x = x - np.max(x)`), else None."""
         if depth > 6:
             return None
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        if type(node) is cst.UnaryOperation and type(node.operator) in (cst.Minus, cst.Plus):
             return self.shift_call(node.expression, scope, order, depth + 1)
-        if isinstance(node, cst.BinaryOperation):
-            if isinstance(node.operator, cst.Subtract):
+        if type(node) is cst.BinaryOperation:
+            if type(node.operator) is cst.Subtract:
                 return self.max_call(node.right, scope, order)
-            if isinstance(node.operator, (cst.Divide, cst.Multiply)):
+            if type(node.operator) in (cst.Divide, cst.Multiply):
                 return self.shift_call(node.left, scope, order, depth + 1) or self.shift_call(node.right, scope, order, depth + 1)
             return None
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             bindings = scope.before(node.value, order)
             if not bindings:
                 return None
             last = bindings[-1]
             if last.augmented is not None:
-                if isinstance(last.augmented.operator, cst.SubtractAssign):
+                if type(last.augmented.operator) is cst.SubtractAssign:
                     return self.max_call(last.augmented.value, scope, last.order)
                 return None
             if last.value is not None:
@@ -481,15 +481,15 @@ class Numerics:
     def max_call(self, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[cst.Call]:
         """The max reduction `node` is (directly or through a name / reshape / indexing), else None."""
         node = _unwrap(self.value_of(_unwrap(node), scope, order))
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             node = _unwrap(node.value)  # np.max(x, axis=1)[:, None]
-        if isinstance(node, cst.Attribute) and node.attr.value in ("values", "data"):
+        if type(node) is cst.Attribute and node.attr.value in ("values", "data"):
             node = _unwrap(node.value)  # torch: x.max(dim=1, keepdim=True).values
-        if isinstance(node, cst.Call) and self.operation(node) in ("reshape", "expand_dims", "unsqueeze"):
+        if type(node) is cst.Call and self.operation(node) in ("reshape", "expand_dims", "unsqueeze"):
             inner = self.operand(node) if self.operation(node) == "reshape" else _first_arg(node)
             if inner is not None:
                 node = _unwrap(inner)
-        if not isinstance(node, cst.Call) or self.operation(node) not in MAX:
+        if type(node) is not cst.Call or self.operation(node) not in MAX:
             return None
         return node
 
@@ -510,25 +510,25 @@ class Numerics:
     def keepdims(self, call: cst.Call) -> bool:
         for arg in call.args:
             if arg.keyword is not None and arg.keyword.value in ("keepdims", "keepdim"):
-                return not (isinstance(arg.value, cst.Name) and arg.value.value == "False")
+                return not (type(arg.value) is cst.Name and arg.value.value == "False")
         return False
 
     def is_affine(self, node: cst.BaseExpression) -> bool:
         node = _unwrap(node)
-        if isinstance(node, cst.BinaryOperation):
-            if isinstance(node.operator, cst.MatrixMultiply):
+        if type(node) is cst.BinaryOperation:
+            if type(node.operator) is cst.MatrixMultiply:
                 return True
-            if isinstance(node.operator, cst.Add):
+            if type(node.operator) is cst.Add:
                 return self.is_affine(node.left) or self.is_affine(node.right)
-        return isinstance(node, cst.Call) and self.operation(node) in AFFINE
+        return type(node) is cst.Call and self.operation(node) in AFFINE
 
     # -- exp / softmax / sigmoid shapes --------------------------------------------------
     def exp_argument(self, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
         """`x` for `np.exp(x)`, `math.exp(x)`, `x.exp()`, `np.e ** x`; else None."""
         node = _unwrap(node)  # type: ignore[arg-type]
-        if isinstance(node, cst.Call) and self.operation(node) in EXP:
+        if type(node) is cst.Call and self.operation(node) in EXP:
             return self.operand(node)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
+        if type(node) is cst.BinaryOperation and type(node.operator) is cst.Power:
             base = self.qualified(node.left)
             written = dotted_name(node.left) or ""
             if base in ("numpy.e", "math.e", "torch.e") and written.rsplit(".", 1)[-1] == "e":
@@ -540,11 +540,11 @@ class Numerics:
         node = _unwrap(node)
         if self.exp_argument(node) is not None:
             return node
-        if isinstance(node, (cst.Name, cst.Attribute)):
+        if type(node) in (cst.Name, cst.Attribute):
             value = self.value_of(node, scope, order)
             if value is not node:
                 value = _unwrap(value)
-                if isinstance(value, cst.Call) and self.operation(value) in ("astype", "copy", "float"):
+                if type(value) is cst.Call and self.operation(value) in ("astype", "copy", "float"):
                     value = _unwrap(self.operand(value) or value)
                 if self.exp_argument(value) is not None:
                     return value
@@ -561,23 +561,23 @@ class Numerics:
         if numerator_exp is None:
             return None
         total = _unwrap(self.value_of(_unwrap(denominator), scope, order))
-        if isinstance(total, cst.Subscript):
+        if type(total) is cst.Subscript:
             total = _unwrap(total.value)
-        if isinstance(total, cst.Call) and self.operation(total) in ("reshape", "expand_dims", "unsqueeze", "view"):
+        if type(total) is cst.Call and self.operation(total) in ("reshape", "expand_dims", "unsqueeze", "view"):
             inner = self.operand(total) if self.operation(total) in ("reshape", "view") else _first_arg(total)
             if inner is not None:
                 total = _unwrap(self.value_of(_unwrap(inner), scope, order))
-        if not isinstance(total, cst.Call) or self.operation(total) not in SUM:
+        if type(total) is not cst.Call or self.operation(total) not in SUM:
             return None
         summed = self.operand(total)
         if summed is None:
             return None
         summed = _unwrap(summed)
-        if isinstance(summed, (cst.GeneratorExp, cst.ListComp)):
+        if type(summed) in (cst.GeneratorExp, cst.ListComp):
             return None
         same_name = (
-            isinstance(summed, (cst.Name, cst.Attribute))
-            and isinstance(_unwrap(numerator), (cst.Name, cst.Attribute))
+            type(summed) in (cst.Name, cst.Attribute)
+            and type(_unwrap(numerator)) in (cst.Name, cst.Attribute)
             and dotted_name(summed) is not None
             and dotted_name(summed) == dotted_name(_unwrap(numerator))
         )
@@ -592,10 +592,10 @@ class Numerics:
     def sigmoid_argument(self, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         """`z` for `1 / (1 + exp(-z))` or `exp(z) / (1 + exp(z))`; else None."""
         node = _unwrap(node)
-        if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide)):
+        if not (type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide):
             return None
         denominator = _unwrap(node.right)
-        if not (isinstance(denominator, cst.BinaryOperation) and isinstance(denominator.operator, cst.Add)):
+        if not (type(denominator) is cst.BinaryOperation and type(denominator.operator) is cst.Add):
             return None
         if _is_number(denominator.left, 1):
             exp_term = denominator.right
@@ -609,7 +609,7 @@ class Numerics:
         numerator = _unwrap(node.left)
         if _is_number(numerator, 1):
             argument = _unwrap(argument)
-            if isinstance(argument, cst.UnaryOperation) and isinstance(argument.operator, cst.Minus):
+            if type(argument) is cst.UnaryOperation and type(argument.operator) is cst.Minus:
                 return argument.expression
             return argument
         if self.exp_argument(numerator) is not None and self.code(self.exp_argument(numerator)) == self.code(argument):
@@ -638,29 +638,29 @@ class Numerics:
         if depth > 4:
             return None
         node = _unwrap(node)
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             bindings = scope.before(node.value, order)
             if bindings and bindings[-1].augmented is not None:
                 aug = bindings[-1].augmented
-                if isinstance(aug.operator, cst.DivideAssign) and self.softmax_parts(aug.target, aug.value, scope, bindings[-1].order):  # type: ignore[arg-type]
+                if type(aug.operator) is cst.DivideAssign and self.softmax_parts(aug.target, aug.value, scope, bindings[-1].order):  # type: ignore[arg-type]
                     return "softmax"
                 return None
             value = self.value_of(node, scope, order)
             if value is node:
                 return None
             return self.kind_of(value, scope, bindings[-1].order, depth + 1)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        if type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide:
             if self.softmax_parts(node.left, node.right, scope, order) is not None:
                 return "softmax"
             if self.sigmoid_argument(node) is not None:
                 return "sigmoid"
             return None
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             qualified = self.qualified(node.func) or ""
             last = qualified.rsplit(".", 1)[-1]
             if qualified.startswith(("scipy.special.", "torch.", "jax.nn.", "tensorflow.")) and last in ("softmax", "expit", "sigmoid"):
                 return "softmax" if last == "softmax" else "sigmoid"
-            if isinstance(node.func, cst.Attribute) and last in ("softmax", "sigmoid") and qualified.startswith(("torch.", "F.")):
+            if type(node.func) is cst.Attribute and last in ("softmax", "sigmoid") and qualified.startswith(("torch.", "F.")):
                 return last
             target = self.local_function(node)
             if target is not None:
@@ -694,10 +694,10 @@ class Numerics:
         """'softmax'/'sigmoid' when `node` (a name or subscript of one, unguarded) holds such an
         output computed in this scope; None otherwise (including when a guard intervenes)."""
         node = _unwrap(node)
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             node = _unwrap(node.value)
-        if not isinstance(node, cst.Name):
-            return self.kind_of(node, scope, order) if isinstance(node, cst.Call) else None
+        if type(node) is not cst.Name:
+            return self.kind_of(node, scope, order) if type(node) is cst.Call else None
         name = node.value
         if scope.mutated_before(name, order) or scope.compared_before(name, order):
             return None
@@ -711,9 +711,9 @@ class Numerics:
     def is_unguarded_parameter(self, node: cst.BaseExpression, scope: Scope, order: int) -> bool:
         """`node` is a parameter (or a subscript of one) not rebound, mutated or compared before."""
         node = _unwrap(node)
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             node = _unwrap(node.value)
-        if not isinstance(node, cst.Name) or node.value not in scope.params or node.value in ("self", "cls"):
+        if type(node) is not cst.Name or node.value not in scope.params or node.value in ("self", "cls"):
             return False
         name = node.value
         return not (scope.before(name, order) or scope.mutated_before(name, order) or scope.compared_before(name, order))
@@ -735,10 +735,10 @@ class SoftmaxShape:
 def divisions(analysis: "ModuleAnalysis") -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode]]:
     """(numerator, denominator, node) for every `a / b` and `a /= b` (on a name or attribute)."""
     for node in analysis.index.nodes(cst.BinaryOperation):
-        if isinstance(node.operator, cst.Divide):
+        if type(node.operator) is cst.Divide:
             yield node.left, node.right, node
     for node in analysis.index.nodes(cst.AugAssign):
-        if isinstance(node.operator, cst.DivideAssign) and isinstance(node.target, (cst.Name, cst.Attribute)):
+        if type(node.operator) is cst.DivideAssign and type(node.target) in (cst.Name, cst.Attribute):
             yield node.target, node.value, node
 
 
@@ -763,32 +763,32 @@ def _unwrap(node: cst.BaseExpression) -> cst.BaseExpression:
 def _sub_blocks(node: cst.CSTNode) -> Iterator[cst.BaseSuite]:
     for name in ("body", "orelse", "finalbody"):
         child = getattr(node, name, None)
-        if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+        if type(child) in (cst.IndentedBlock, cst.SimpleStatementSuite):
             yield child
-        elif isinstance(child, (cst.Else, cst.Finally)):
+        elif type(child) in (cst.Else, cst.Finally):
             yield child.body
-        elif isinstance(child, cst.If):  # elif
+        elif type(child) is cst.If:  # elif
             yield from _elif_blocks(child)
     for handler in getattr(node, "handlers", ()) or ():
         yield handler.body
-    if isinstance(node, cst.Match):
+    if type(node) is cst.Match:
         for case in node.cases:
             yield case.body
 
 
 def _elif_blocks(node: cst.If) -> Iterator[cst.BaseSuite]:
     yield node.body
-    if isinstance(node.orelse, cst.Else):
+    if type(node.orelse) is cst.Else:
         yield node.orelse.body
-    elif isinstance(node.orelse, cst.If):
+    elif type(node.orelse) is cst.If:
         yield from _elif_blocks(node.orelse)
 
 
 def _subscript_root(node: cst.CSTNode) -> Optional[str]:
     current = node
-    while isinstance(current, cst.Subscript):
+    while type(current) is cst.Subscript:
         current = current.value
-    if isinstance(current, cst.Name):
+    if type(current) is cst.Name:
         return current.value
     return None
 
@@ -799,22 +799,22 @@ def _names_in_expression(node: cst.CSTNode) -> set[str]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             found.add(current.value)
-        elif isinstance(current, cst.Attribute):
+        elif type(current) is cst.Attribute:
             stack.append(current.value)
-        elif isinstance(current, cst.Comparison):
+        elif type(current) is cst.Comparison:
             stack.append(current.left)
             stack.extend(target.comparator for target in current.comparisons)
-        elif isinstance(current, cst.Subscript):
+        elif type(current) is cst.Subscript:
             stack.append(current.value)
-        elif isinstance(current, cst.Call):
+        elif type(current) is cst.Call:
             stack.extend(arg.value for arg in current.args)
-        elif isinstance(current, cst.BinaryOperation):
+        elif type(current) is cst.BinaryOperation:
             stack.extend((current.left, current.right))
-        elif isinstance(current, cst.UnaryOperation):
+        elif type(current) is cst.UnaryOperation:
             stack.append(current.expression)
-        elif isinstance(current, cst.BooleanOperation):
+        elif type(current) is cst.BooleanOperation:
             stack.extend((current.left, current.right))
     return found
 
@@ -825,13 +825,13 @@ def _first_arg(call: cst.Call) -> Optional[cst.BaseExpression]:
 
 
 def _is_none(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
+    return type(node) is cst.Name and node.value == "None"
 
 
 def _is_number(node: cst.CSTNode, value: Union[int, float, None] = None) -> bool:
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
         return value is None and _is_number(node.expression)
-    if isinstance(node, (cst.Integer, cst.Float)):
+    if type(node) in (cst.Integer, cst.Float):
         if value is None:
             return True
         try:
@@ -870,23 +870,23 @@ def cross_entropy_weights(model: Numerics, call: cst.Call, probability: cst.Base
     index = model.analysis.index
     weights: set[str] = set()
     own = subscript_root(probability)
-    if isinstance(probability, cst.Subscript):
+    if type(probability) is cst.Subscript:
         labels = _label_pick(model, probability)
         if labels is not None:
             weights.add(labels)
     child: cst.CSTNode = call
     parent = index.parent(call)
     # `-log(p)` as the operand of the product
-    if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus):
+    if type(parent) is cst.UnaryOperation and type(parent.operator) is cst.Minus:
         child, parent = parent, index.parent(parent)
-    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, cst.Multiply):
+    if type(parent) is cst.BinaryOperation and type(parent.operator) is cst.Multiply:
         other = parent.right if parent.left is child else parent.left
         target = _target_name(other)
         if target is not None and target != own:
             weights.add(target)
-    elif isinstance(parent, cst.Arg):
+    elif type(parent) is cst.Arg:
         outer = index.parent(parent)
-        if isinstance(outer, cst.Call) and model.operation(outer) in ("multiply", "dot", "inner", "vdot"):
+        if type(outer) is cst.Call and model.operation(outer) in ("multiply", "dot", "inner", "vdot"):
             for arg in outer.args:
                 if arg is not parent:
                     target = _target_name(arg.value)
@@ -897,24 +897,24 @@ def cross_entropy_weights(model: Numerics, call: cst.Call, probability: cst.Base
     for ancestor in index.ancestors(call):
         if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Lambda, cst.FunctionDef)):
             break
-        if isinstance(ancestor, (cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp)):
+        if type(ancestor) in (cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp):
             return None
-        if isinstance(ancestor, cst.UnaryOperation) and isinstance(ancestor.operator, cst.Minus):
+        if type(ancestor) is cst.UnaryOperation and type(ancestor.operator) is cst.Minus:
             return frozenset(weights)
-        if isinstance(ancestor, cst.Call) and model.operation(ancestor) in ("sum", "mean", "nansum", "nanmean", "dot", "inner", "vdot"):
+        if type(ancestor) is cst.Call and model.operation(ancestor) in ("sum", "mean", "nansum", "nanmean", "dot", "inner", "vdot"):
             return frozenset(weights)
     return None
 
 
 def _target_name(node: cst.BaseExpression) -> Optional[str]:
     """`y` for `y`, `y[i]`, `self.y`... and for the complement `1 - y`."""
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) and _is_number(node.left, 1):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Subtract and _is_number(node.left, 1):
         node = node.right
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         return subscript_root(node)
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return dotted_name(node)
     return None
 
@@ -924,10 +924,10 @@ def _label_pick(model: Numerics, node: cst.Subscript) -> Optional[str]:
     if len(node.slice) != 2:
         return None
     first, second = (element.slice for element in node.slice)
-    if not (isinstance(first, cst.Index) and isinstance(second, cst.Index)):
+    if not (type(first) is cst.Index and type(second) is cst.Index):
         return None
     rows = first.value
-    if not isinstance(rows, cst.Call):
+    if type(rows) is not cst.Call:
         return None
     if model.operation(rows) != "arange" and dotted_name(rows.func) != "range":
         return None

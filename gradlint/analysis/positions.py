@@ -99,3 +99,57 @@ def spans_of(module: "cst.Module") -> "dict[cst.CSTNode, Span]":
     state = _State(module.default_indent, module.default_newline)
     module._codegen(state)
     return state.spans
+
+
+def statement_spans(module: "cst.Module", statement: "cst.CSTNode", first_line: int) -> "tuple[dict[cst.CSTNode, Span], str]":
+    """The spans of one top-level statement's nodes when its code (leading
+    comment and blank lines included) starts at `first_line`, column 0, and
+    that code. Top-level statements start at a line start and their code
+    generation reads no state but the position, so the spans equal those of
+    `spans_of` when `first_line` is right (the caller checks the code against
+    the source there)."""
+    state = _State(module.default_indent, module.default_newline)
+    state.line = first_line
+    statement._codegen(state)
+    return state.spans, "".join(state.tokens)
+
+
+def statement_first_lines(module: "cst.Module", source: str) -> "Optional[dict[cst.CSTNode, int]]":
+    """The line where each top-level statement's code starts (its leading
+    comment and blank lines included), from CPython's `ast` line numbers (a
+    fraction of libcst's code generation); None when `ast` cannot parse the
+    source or its statements do not pair with libcst's."""
+    import ast
+    import warnings
+
+    import libcst as cst
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            body = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    lines: dict["cst.CSTNode", int] = {}
+    position = 0
+    for statement in module.body:
+        if position >= len(body):
+            return None
+        leading = len(statement.leading_lines)
+        if type(statement) is cst.SimpleStatementLine:
+            first = body[position].lineno
+            position += len(statement.body)
+        else:
+            node = body[position]
+            position += 1
+            first = node.lineno
+            decorators = getattr(statement, "decorators", ())
+            if decorators:
+                decorator_lines = [decorator.lineno for decorator in getattr(node, "decorator_list", ())]
+                if not decorator_lines:
+                    return None
+                first = min(decorator_lines) - len(decorators[0].leading_lines)
+        lines[statement] = first - leading
+    if position != len(body):
+        return None
+    return lines

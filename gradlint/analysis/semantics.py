@@ -243,14 +243,14 @@ def _kwarg(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
 
 
 def _number(node: cst.CSTNode) -> Optional[float]:
-    if isinstance(node, cst.Integer):
+    if type(node) is cst.Integer:
         return float(int(node.value.replace("_", ""), 0))
-    if isinstance(node, cst.Float):
+    if type(node) is cst.Float:
         try:
             return float(node.value.replace("_", ""))
         except ValueError:
             return None
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
         inner = _number(node.expression)
         return -inner if inner is not None else None
     return None
@@ -263,9 +263,9 @@ def _is_number(node: cst.CSTNode, value: Optional[float] = None) -> bool:
 
 def _negated(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     """`x` for `-x` or `-1 * x`."""
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and _number(node) is None:
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and _number(node) is None:
         return node.expression
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply:
         if _is_number(node.left, -1):
             return node.right
         if _is_number(node.right, -1):
@@ -274,14 +274,14 @@ def _negated(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
 
 
 def _operator(node: cst.CSTNode, kind: type) -> bool:
-    return isinstance(node, cst.BinaryOperation) and isinstance(node.operator, kind)
+    return type(node) is cst.BinaryOperation and isinstance(node.operator, kind)
 
 
 def _unshift(node: cst.BaseExpression) -> cst.BaseExpression:
     """`x` for the stabilised `x - np.max(x, ...)` / `x - x.max(...)` / `x - c`."""
     if _operator(node, cst.Subtract):
         right = node.right  # type: ignore[attr-defined]
-        if isinstance(right, cst.Call) and last_part(call_name(right)) in ("max", "amax"):
+        if type(right) is cst.Call and last_part(call_name(right)) in ("max", "amax"):
             return node.left  # type: ignore[attr-defined]
     return node
 
@@ -305,6 +305,7 @@ class Semantics:
         self.analysis = analysis
         self.index = analysis.index
         self._facts: dict[Optional[cst.CSTNode], FunctionFacts] = {}
+        self._scopes: dict[cst.CSTNode, Optional[FunctionLike]] = {}
         self._forward: dict[cst.CSTNode, Optional[ForwardInfo]] = {}
         self._derivative: dict[cst.CSTNode, Optional[DerivativeInfo]] = {}
         self._class_info: dict[cst.ClassDef, ClassInfo] = {}
@@ -327,16 +328,16 @@ class Semantics:
                 found[function.name.value] = function
         for name, bindings in self.facts(None).bindings.items():
             for binding in bindings:
-                if isinstance(binding.value, cst.Lambda) and self._is_top_level(binding.statement):
+                if type(binding.value) is cst.Lambda and self._is_top_level(binding.statement):
                     found[name] = binding.value
         return found
 
     def _is_top_level(self, node: cst.CSTNode) -> bool:
-        statement = self.index.statement_of(node) if not isinstance(node, cst.FunctionDef) else node
+        statement = self.index.statement_of(node) if type(node) is not cst.FunctionDef else node
         parent = self.index.parent(statement)
-        while parent is not None and not isinstance(parent, (cst.Module, cst.ClassDef, cst.FunctionDef)):
+        while parent is not None and type(parent) not in (cst.Module, cst.ClassDef, cst.FunctionDef):
             parent = self.index.parent(parent)
-        return isinstance(parent, cst.Module)
+        return type(parent) is cst.Module
 
     @cached_property
     def classes(self) -> dict[str, cst.ClassDef]:
@@ -344,16 +345,16 @@ class Semantics:
         return {c.name.value: c for c in self.index.nodes(cst.ClassDef)}
 
     def qualname(self, function: FunctionLike) -> str:
-        if isinstance(function, cst.Lambda):
+        if type(function) is cst.Lambda:
             owner = self.index.statement_of(function)
-            if isinstance(owner, cst.SimpleStatementLine) and owner.body and isinstance(owner.body[0], cst.Assign):
+            if type(owner) is cst.SimpleStatementLine and owner.body and type(owner.body[0]) is cst.Assign:
                 name = dotted_name(owner.body[0].targets[0].target)
                 if name:
                     return name
             return "<lambda>"
         parts = [function.name.value]
         for ancestor in self.index.ancestors(function):
-            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef)):
+            if type(ancestor) in (cst.FunctionDef, cst.ClassDef):
                 parts.append(ancestor.name.value)
         return ".".join(reversed(parts))
 
@@ -361,7 +362,7 @@ class Semantics:
         """Per-function facts (None: the module scope)."""
         found = self._facts.get(function)
         if found is None:
-            class_def = self.index.class_of(function) if isinstance(function, cst.FunctionDef) else None
+            class_def = self.index.class_of(function) if type(function) is cst.FunctionDef else None
             qualname = self.qualname(function) if function is not None else "<module>"
             found = FunctionFacts(self.index, function, qualname, class_def)
             self._facts[function] = found
@@ -369,11 +370,17 @@ class Semantics:
 
     def scope_of(self, node: cst.CSTNode) -> Optional[FunctionLike]:
         """The innermost function or lambda holding `node` (None: module level)."""
+        scopes = self._scopes
+        if node in scopes:
+            return scopes[node]
+        found = None
         for ancestor in self.index.ancestors(node):
-            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+            if type(ancestor) in (cst.FunctionDef, cst.Lambda):
                 # a lambda's parameters are only its own; the body belongs to it
-                return ancestor
-        return None
+                found = ancestor
+                break
+        scopes[node] = found
+        return found
 
     def _place(self, node: cst.CSTNode) -> _Place:
         return _Place(self.facts(self.scope_of(node)), self.index.order.get(node, 0))
@@ -478,11 +485,11 @@ class Semantics:
         place = place or self._place(expr)
         if depth > self.MAX_DEPTH:
             return []
-        if isinstance(expr, cst.Lambda):
+        if type(expr) is cst.Lambda:
             return [CallTarget(expr, "")]
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             return self._resolve_name(expr.value, place, depth)
-        if isinstance(expr, cst.Attribute):
+        if type(expr) is cst.Attribute:
             return self._resolve_attribute(expr, place, depth)
         return []
 
@@ -490,7 +497,7 @@ class Semantics:
         facts = place.facts
         binding = facts.reaching(name, place.order) if facts.function is not None else None
         if binding is not None:
-            if isinstance(binding.statement, cst.FunctionDef):
+            if type(binding.statement) is cst.FunctionDef:
                 return [CallTarget(binding.statement, "")]
             if binding.value is not None and not binding.augmented:
                 return self.resolve_callable(binding.value, _Place(facts, binding.order), depth + 1)
@@ -499,7 +506,7 @@ class Semantics:
             return []
         # enclosing functions' nested definitions, then the module
         for ancestor in self.index.ancestors(facts.function) if facts.function is not None else ():
-            if isinstance(ancestor, cst.FunctionDef):
+            if type(ancestor) is cst.FunctionDef:
                 nested = self.facts(ancestor).nested.get(name)
                 if nested is not None:
                     return [CallTarget(nested, "")]
@@ -513,7 +520,7 @@ class Semantics:
         attr = expr.attr.value
         owner = expr.value
         # self.method / self.<callable attribute>
-        if isinstance(owner, cst.Name) and facts.self_name and owner.value == facts.self_name and facts.class_def:
+        if type(owner) is cst.Name and facts.self_name and owner.value == facts.self_name and facts.class_def:
             method = self.find_method(facts.class_def, attr)
             if method is not None:
                 return [CallTarget(method, "", bound_self=True)]
@@ -535,7 +542,7 @@ class Semantics:
     def _instance_class(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[cst.ClassDef]:
         if depth > self.MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             name = dotted_name(expr.func)
             return self.classes.get(last_part(name) or "") if name and "." not in name else None
         name = dotted_name(expr)
@@ -562,7 +569,7 @@ class Semantics:
 
     @staticmethod
     def _is_placeholder(value: cst.BaseExpression) -> bool:
-        return isinstance(value, cst.Name) and value.value == "None"
+        return type(value) is cst.Name and value.value == "None"
 
     def _attribute_values(self, class_def: cst.ClassDef, attr: str) -> list[tuple[cst.BaseExpression, _Place]]:
         """Every value stored in `self.<attr>` by the methods of the class, its module ancestors and
@@ -582,7 +589,7 @@ class Semantics:
         """Callables stored in `self.<attr>`: a function, or an `__init__` parameter bound by constructors."""
         targets: list[CallTarget] = []
         for value, place in self._attribute_values(class_def, attr):
-            if isinstance(value, cst.Name) and value.value in place.facts.params and place.facts.name == "__init__":
+            if type(value) is cst.Name and value.value in place.facts.params and place.facts.name == "__init__":
                 for function, how in self._constructor_arguments(place.facts, value.value, class_def, depth):
                     targets.append(CallTarget(function, f"self.{attr}, set to {self.qualname(function)} {how}", bound_self=False))
             else:
@@ -616,13 +623,13 @@ class Semantics:
             skip_self = False
             if name in owner_names and self.find_method(self.classes[name], "__init__") is init:  # type: ignore[index]
                 how = f"by {name}(...)"
-            elif isinstance(func, cst.Attribute) and func.attr.value == "__init__":
+            elif type(func) is cst.Attribute and func.attr.value == "__init__":
                 value = func.value
                 caller = self.scope_of(call)
-                caller_class = self.index.class_of(caller) if isinstance(caller, cst.FunctionDef) else None
+                caller_class = self.index.class_of(caller) if type(caller) is cst.FunctionDef else None
                 if caller_class is None or caller_class is owner:
                     continue
-                if isinstance(value, cst.Call) and call_name(value) == "super":
+                if type(value) is cst.Call and call_name(value) == "super":
                     if owner in self.base_classes(caller_class)[1:2] or owner in self.base_classes(caller_class)[1:]:
                         how = f"by {caller_class.name.value} via super().__init__"
                 elif dotted_name(value) == owner.name.value:
@@ -649,7 +656,7 @@ class Semantics:
         if not values:
             return None
         for value, place in values:
-            if isinstance(value, cst.Name) and value.value in place.facts.params and place.facts.name == "__init__":
+            if type(value) is cst.Name and value.value in place.facts.params and place.facts.name == "__init__":
                 candidates = [(e, self._place(c)) for e, c, _ in self._constructor_argument_exprs(place.facts, value.value, 0)]
             else:
                 candidates = [(value, place)]
@@ -683,7 +690,7 @@ class Semantics:
                         results.append((target, {facts.params[0]: array}, how))
             return results
         func = call.func
-        if isinstance(func, cst.Call) and _library_call(func, "vectorize") and _args(func) and _args(call):
+        if type(func) is cst.Call and _library_call(func, "vectorize") and _args(func) and _args(call):
             for target in self.resolve_callable(_args(func)[0], self._place(call)):  # np.vectorize(f)(x)
                 facts = self.facts(target.function)
                 if facts.params:
@@ -714,9 +721,9 @@ class Semantics:
     def _strip(self, expr: cst.BaseExpression) -> cst.BaseExpression:
         """Remove shape-only wrappers: `x.T`, `x.reshape(...)`, `np.array(x)`, `x.copy()`."""
         for _ in range(12):
-            if isinstance(expr, cst.Attribute) and expr.attr.value == "T":
+            if type(expr) is cst.Attribute and expr.attr.value == "T":
                 expr = expr.value
-            elif isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _TRANSPARENT_METHODS:
+            elif type(expr) is cst.Call and type(expr.func) is cst.Attribute and expr.func.attr.value in _TRANSPARENT_METHODS:
                 if expr.func.attr.value == "astype" or dotted_name(expr.func.value) in _LIBRARY_PREFIXES:
                     if dotted_name(expr.func.value) in _LIBRARY_PREFIXES:
                         args = _args(expr)
@@ -725,7 +732,7 @@ class Semantics:
                         expr = args[0]
                         continue
                 expr = expr.func.value
-            elif isinstance(expr, cst.Call) and _library_call(expr, *_TRANSPARENT_FUNCTIONS) and _args(expr):
+            elif type(expr) is cst.Call and _library_call(expr, *_TRANSPARENT_FUNCTIONS) and _args(expr):
                 expr = _args(expr)[0]
             else:
                 return expr
@@ -737,7 +744,7 @@ class Semantics:
         crossed: list[Binding] = []
         for _ in range(self.MAX_DEPTH):
             stripped = self._strip(expr)
-            name = dotted_name(stripped) if isinstance(stripped, (cst.Name, cst.Attribute)) else None
+            name = dotted_name(stripped) if type(stripped) in (cst.Name, cst.Attribute) else None
             if name is None:
                 return stripped, place, crossed
             binding = place.facts.reaching(name, place.order)
@@ -753,9 +760,9 @@ class Semantics:
         """A key naming what value an atom is, so `s`, `s[i]`, `s.T` and an alias of `s` compare equal."""
         for _ in range(self.MAX_DEPTH):
             stripped = self._strip(expr)
-            while isinstance(stripped, cst.Subscript):
+            while type(stripped) is cst.Subscript:
                 stripped = self._strip(stripped.value)
-            if isinstance(stripped, (cst.Name, cst.Attribute)):
+            if type(stripped) in (cst.Name, cst.Attribute):
                 name = dotted_name(stripped)
                 if name is None:
                     return f"node:{id(stripped)}"
@@ -783,7 +790,7 @@ class Semantics:
         if depth > self.MAX_DEPTH:
             return None
         expr = self._strip(expr)
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             library = self._library_forward(expr, place)
             if library is not None:
                 return library[0], library[1], place
@@ -800,7 +807,7 @@ class Semantics:
             if len(kinds) == 1 and argument is not None:
                 return kinds.pop(), argument, place
             return None
-        if isinstance(expr, cst.BinaryOperation):
+        if type(expr) is cst.BinaryOperation:
             formula = self._forward_formula(expr, place)
             if formula is not None:
                 return formula[0], formula[1], place
@@ -809,9 +816,9 @@ class Semantics:
     def nonlinearity_of(self, node: cst.CSTNode) -> Optional[tuple[frozenset[ForwardKind], cst.BaseExpression]]:
         """When `node` applies a nonlinearity (a call of a forward or an inline formula
         such as `1 / (1 + np.exp(-x))`), its candidate kinds and the argument."""
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self.nonlinearity_applied(node)
-        if isinstance(node, cst.BinaryOperation):
+        if type(node) is cst.BinaryOperation:
             formula = self._forward_formula(node, self._place(node))
             if formula is not None:
                 return frozenset({formula[0]}), formula[1]
@@ -826,8 +833,8 @@ class Semantics:
         func = call.func
         facts = place.facts
         if (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
+            type(func) is cst.Attribute
+            and type(func.value) is cst.Name
             and facts.self_name == func.value.value
             and facts.class_def is not None
             and self.find_method(facts.class_def, func.attr.value) is None
@@ -876,45 +883,45 @@ class Semantics:
                     return ForwardKind.LEAKY_RELU, other
         if _library_call(call, "where") and len(args) == 3:
             condition, yes, no = args
-            if isinstance(condition, cst.Comparison) and len(condition.comparisons) == 1:
+            if type(condition) is cst.Comparison and len(condition.comparisons) == 1:
                 left = _structure(condition.left)
-                if isinstance(condition.comparisons[0].operator, (cst.GreaterThan, cst.GreaterThanEqual)) and _is_number(condition.comparisons[0].comparator, 0):
+                if type(condition.comparisons[0].operator) in (cst.GreaterThan, cst.GreaterThanEqual) and _is_number(condition.comparisons[0].comparator, 0):
                     if _structure(yes) == left and _is_number(no, 0):
                         return ForwardKind.RELU, yes
                     if _structure(yes) == left and _operator(no, cst.Multiply) and left in (_structure(no.left), _structure(no.right)):  # type: ignore[attr-defined]
                         return ForwardKind.LEAKY_RELU, yes
-        if _library_call(call, "log1p") and isinstance(args[0], cst.Call) and _library_call(args[0], "exp") and _args(args[0]):
+        if _library_call(call, "log1p") and type(args[0]) is cst.Call and _library_call(args[0], "exp") and _args(args[0]):
             return ForwardKind.SOFTPLUS, _args(args[0])[0]
         if _library_call(call, "log") and _operator(args[0], cst.Add):
             add = args[0]
             for one, other in ((add.left, add.right), (add.right, add.left)):  # type: ignore[attr-defined]
-                if _is_number(one, 1) and isinstance(other, cst.Call) and _library_call(other, "exp") and _args(other):
+                if _is_number(one, 1) and type(other) is cst.Call and _library_call(other, "exp") and _args(other):
                     return ForwardKind.SOFTPLUS, _args(other)[0]
         return None
 
     def _exp_argument(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
         """The argument of `np.exp(...)` when `expr` (through aliases) is one."""
         value, _, _ = self.deref(expr, place)
-        if isinstance(value, cst.Call) and _library_call(value, "exp") and _args(value):
+        if type(value) is cst.Call and _library_call(value, "exp") and _args(value):
             return _args(value)[0]
         return None
 
     def _sum_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
         """The summed operand of `np.sum(e, ...)`, `e.sum(...)`, `sum(e)` (through aliases)."""
         value, _, _ = self.deref(expr, place)
-        if isinstance(value, cst.Call):
+        if type(value) is cst.Call:
             name = call_name(value)
             if name in ("sum",) or _library_call(value, *_SUMS):
                 args = _args(value)
                 return args[0] if args else None
-            if isinstance(value.func, cst.Attribute) and value.func.attr.value in _SUMS:
+            if type(value.func) is cst.Attribute and value.func.attr.value in _SUMS:
                 return value.func.value
         return None
 
     def _forward_formula(self, expr: cst.BinaryOperation, place: _Place) -> Optional[tuple[ForwardKind, cst.BaseExpression]]:
         """Inline formulas: sigmoid 1/(1+exp(-x)), softmax e/sum(e), tanh by exponentials, relu x*(x>0)."""
         operator = expr.operator
-        if isinstance(operator, cst.Divide):
+        if type(operator) is cst.Divide:
             numerator, denominator = expr.left, expr.right
             # sigmoid: 1 / (1 + exp(-x))
             if _is_number(numerator, 1) and _operator(denominator, cst.Add):
@@ -949,21 +956,21 @@ class Semantics:
                 if first is not None and second is not None and _negated(second) is not None:
                     if _structure(_negated(second)) == _structure(first):  # type: ignore[arg-type]
                         return ForwardKind.TANH, first
-        if isinstance(operator, cst.Multiply):
+        if type(operator) is cst.Multiply:
             for value, mask in ((expr.left, expr.right), (expr.right, expr.left)):
-                if isinstance(mask, cst.Comparison) and len(mask.comparisons) == 1:
+                if type(mask) is cst.Comparison and len(mask.comparisons) == 1:
                     comparison = mask.comparisons[0]
                     if (
-                        isinstance(comparison.operator, (cst.GreaterThan, cst.GreaterThanEqual))
+                        type(comparison.operator) in (cst.GreaterThan, cst.GreaterThanEqual)
                         and _is_number(comparison.comparator, 0)
                         and _structure(mask.left) == _structure(value)
                     ):
                         return ForwardKind.RELU, value
-        if isinstance(operator, cst.Subtract):
+        if type(operator) is cst.Subtract:
             right = expr.right
-            if isinstance(right, cst.Call) and last_part(call_name(right)) == "logsumexp":
+            if type(right) is cst.Call and last_part(call_name(right)) == "logsumexp":
                 return ForwardKind.LOG_SOFTMAX, expr.left
-            if isinstance(right, cst.Call) and _library_call(right, "log") and _args(right):
+            if type(right) is cst.Call and _library_call(right, "log") and _args(right):
                 summed = self._sum_of(_args(right)[0], place)
                 if summed is not None and self._exp_argument(summed, place) is not None:
                     return ForwardKind.LOG_SOFTMAX, _unshift(expr.left)
@@ -992,16 +999,16 @@ class Semantics:
             if application is not None:
                 kind, argument, argument_place = application
                 param = self._param_of(argument, argument_place)
-            elif isinstance(value, cst.Name) and value.value in facts.params:
+            elif type(value) is cst.Name and value.value in facts.params:
                 # in-place relu: x[x < 0] = 0; return x
                 for store in facts.element_stores.get(value.value, ()):
                     index = store.target.slice[0].slice if store.target.slice else None
                     if (
                         _is_number(store.value, 0)
-                        and isinstance(index, cst.Index)
-                        and isinstance(index.value, cst.Comparison)
+                        and type(index) is cst.Index
+                        and type(index.value) is cst.Comparison
                         and _structure(index.value.left) == value.value
-                        and isinstance(index.value.comparisons[0].operator, (cst.LessThan, cst.LessThanEqual))
+                        and type(index.value.comparisons[0].operator) in (cst.LessThan, cst.LessThanEqual)
                         and _is_number(index.value.comparisons[0].comparator, 0)
                     ):
                         kind, param = ForwardKind.RELU, value.value
@@ -1017,7 +1024,7 @@ class Semantics:
 
     def _storing_forward(self, facts: FunctionFacts) -> Optional[ForwardInfo]:
         """A forward method that stores its result (`self.output = 1 / (1 + np.exp(-inputs))`) instead of returning it."""
-        if facts.self_name is None or not isinstance(facts.function, cst.FunctionDef):
+        if facts.self_name is None or type(facts.function) is not cst.FunctionDef:
             return None
         if facts.function.name.value not in FORWARD_METHODS:
             return None
@@ -1047,7 +1054,7 @@ class Semantics:
         for _ in range(self.MAX_DEPTH):
             value, value_place, _ = self.deref(_unshift(self._strip(expr)), place)
             value = _unshift(self._strip(value))
-            if isinstance(value, cst.Name) and value.value in value_place.facts.params:
+            if type(value) is cst.Name and value.value in value_place.facts.params:
                 if value_place.facts.reaching(value.value, value_place.order) is None:
                     return value.value
             if value is expr:
@@ -1067,7 +1074,7 @@ class Semantics:
 
     def _all_functions(self) -> list[FunctionLike]:
         functions: list[FunctionLike] = list(self.index.nodes(cst.FunctionDef))
-        functions.extend(f for f in self.module_functions.values() if isinstance(f, cst.Lambda))
+        functions.extend(f for f in self.module_functions.values() if type(f) is cst.Lambda)
         return functions
 
     # ------------------------------------------------------------ derivatives
@@ -1076,7 +1083,7 @@ class Semantics:
         facts = self.facts(function)
         found: list[DerivativeForm] = []
         for expr, place, in_matrix in self._return_slice(facts):
-            if isinstance(expr, cst.BinaryOperation):
+            if type(expr) is cst.BinaryOperation:
                 form = self._derivative_form(expr, place, in_matrix)
                 if form is not None:
                     found.append(form)
@@ -1090,7 +1097,7 @@ class Semantics:
             return ()
         found: list[DerivativeForm] = []
         for node in self.index.nodes_in(function, cst.BinaryOperation):
-            if isinstance(self.index.parent(node), cst.BinaryOperation):
+            if type(self.index.parent(node)) is cst.BinaryOperation:
                 continue
             form = self._derivative_form(node, _Place(facts, self.index.order.get(node, 0)), False)
             if form is not None:
@@ -1116,7 +1123,7 @@ class Semantics:
         while stack:
             node = stack.pop()
             yield node
-            if node is not root and isinstance(node, (cst.Lambda, cst.FunctionDef)):
+            if node is not root and type(node) in (cst.Lambda, cst.FunctionDef):
                 continue
             stack.extend(reversed(children.get(node, ())))
 
@@ -1143,7 +1150,7 @@ class Semantics:
                 seen.add(id(node))
                 if isinstance(node, cst.BaseExpression):
                     yield node, place, in_matrix
-                if isinstance(node, (cst.Name, cst.Attribute)):
+                if type(node) in (cst.Name, cst.Attribute):
                     name = dotted_name(node)
                     if name is None:
                         continue
@@ -1160,10 +1167,10 @@ class Semantics:
 
     def _derivative_form(self, expr: cst.BinaryOperation, place: _Place, in_matrix: bool) -> Optional[DerivativeForm]:
         operator = expr.operator
-        if not isinstance(operator, (cst.Multiply, cst.Subtract, cst.Add)):
+        if type(operator) not in (cst.Multiply, cst.Subtract, cst.Add):
             return None
         # softmax Jacobian: diag(s) - outer(s, s)
-        if isinstance(operator, cst.Subtract):
+        if type(operator) is cst.Subtract:
             diagonal = self._diagonal_of(expr.left, place)
             outer = self._outer_of(expr.right, place)
             if diagonal is not None and outer is not None:
@@ -1171,13 +1178,13 @@ class Semantics:
                 if key == self._atom_key(outer[0], place) == self._atom_key(outer[1], place):
                     return DerivativeForm("softmax-jacobian", expr, diagonal, in_matrix=True)
         # s * (I - s.T) or (I - s.T) * s: the Jacobian by broadcasting
-        if isinstance(operator, cst.Multiply):
+        if type(operator) is cst.Multiply:
             for atom, other in ((expr.left, expr.right), (expr.right, expr.left)):
                 if _operator(other, cst.Subtract) and self._is_identity(other.left, place):  # type: ignore[attr-defined]
                     if self._atom_key(atom, place) == self._atom_key(other.right, place):  # type: ignore[attr-defined]
                         return DerivativeForm("softmax-jacobian", expr, atom, in_matrix=True)
         parent = self.index.parent(expr)
-        if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, (cst.Multiply, cst.Subtract, cst.Add)):
+        if type(parent) is cst.BinaryOperation and type(parent.operator) in (cst.Multiply, cst.Subtract, cst.Add):
             return None  # judge the largest arithmetic expression only
         atoms: dict[str, cst.BaseExpression] = {}
 
@@ -1197,7 +1204,7 @@ class Semantics:
 
     def _diagonal_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
         value, _, _ = self.deref(expr, place)
-        if isinstance(value, cst.Call) and _library_call(value, "diag", "diagflat") and _args(value):
+        if type(value) is cst.Call and _library_call(value, "diag", "diagflat") and _args(value):
             return _args(value)[0]
         if _operator(value, cst.Multiply):
             for identity, other in ((value.left, value.right), (value.right, value.left)):  # type: ignore[attr-defined]
@@ -1207,15 +1214,15 @@ class Semantics:
 
     def _is_identity(self, expr: cst.BaseExpression, place: _Place) -> bool:
         value, _, _ = self.deref(expr, place)
-        return isinstance(value, cst.Call) and _library_call(value, "eye", "identity")
+        return type(value) is cst.Call and _library_call(value, "eye", "identity")
 
     def _outer_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
         value, _, _ = self.deref(expr, place)
-        if isinstance(value, cst.Call) and (_library_call(value, "outer", "dot", "matmul", "einsum")):
-            args = [a for a in _args(value) if not isinstance(a, cst.SimpleString)]
+        if type(value) is cst.Call and (_library_call(value, "outer", "dot", "matmul", "einsum")):
+            args = [a for a in _args(value) if type(a) is not cst.SimpleString]
             if len(args) == 2:
                 return args[0], args[1]
-        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.MatrixMultiply, cst.Multiply)):
+        if type(value) is cst.BinaryOperation and type(value.operator) in (cst.MatrixMultiply, cst.Multiply):
             return value.left, value.right
         return None
 
@@ -1264,7 +1271,7 @@ class Semantics:
     def _returns_a_forward_output(self, facts: FunctionFacts) -> bool:
         """`return p, p * (1 - p)`: a forward that also returns statistics of its output is not a derivative."""
         for returned in facts.returns:
-            if isinstance(returned, (cst.Tuple, cst.List)):
+            if type(returned) in (cst.Tuple, cst.List):
                 for element in returned.elements:
                     place = _Place(facts, self.index.order.get(element.value, 0))
                     value, value_place, _ = self.deref(element.value, place)
@@ -1280,23 +1287,23 @@ class Semantics:
         if cached is not None:
             return cached
         function = facts.function
-        scope = function if isinstance(function, cst.FunctionDef) else None
-        if isinstance(function, cst.Lambda):
+        scope = function if type(function) is cst.FunctionDef else None
+        if type(function) is cst.Lambda:
             roots: list[cst.CSTNode] = [function.body]
         else:
             # only the arithmetic expressions that hold a subtraction or a unary minus
             parents = self.index.parents
             found: dict[int, cst.CSTNode] = {}
-            minus_nodes = [b for b in self.index.nodes_in(scope, cst.BinaryOperation) if isinstance(b.operator, cst.Subtract)]
-            minus_nodes += [u for u in self.index.nodes_in(scope, cst.UnaryOperation) if isinstance(u.operator, cst.Minus)]
+            minus_nodes = [b for b in self.index.nodes_in(scope, cst.BinaryOperation) if type(b.operator) is cst.Subtract]
+            minus_nodes += [u for u in self.index.nodes_in(scope, cst.UnaryOperation) if type(u.operator) is cst.Minus]
             minus_nodes += [c for c in self.index.nodes_in(scope, cst.Call) if _callee_tail(c) == "subtract"]
             for node in minus_nodes:
                 root: cst.CSTNode = node
                 while True:
                     parent = parents.get(root)
-                    if isinstance(parent, (cst.BinaryOperation, cst.UnaryOperation)):
+                    if type(parent) in (cst.BinaryOperation, cst.UnaryOperation):
                         root = parent
-                    elif isinstance(parent, cst.Arg) and isinstance(parents.get(parent), cst.Call):
+                    elif type(parent) is cst.Arg and type(parents.get(parent)) is cst.Call:
                         root = parents[parent]  # np.multiply(s, 1 - s), np.diag(s) - ...
                     else:
                         break
@@ -1312,17 +1319,17 @@ class Semantics:
         repeated = False
         parents = self.index.parents
         for node in self._walk(root):
-            if isinstance(node, cst.BinaryOperation):
-                if isinstance(node.operator, cst.Subtract):
+            if type(node) is cst.BinaryOperation:
+                if type(node.operator) is cst.Subtract:
                     minus = True
-                elif isinstance(node.operator, cst.Power):
+                elif type(node.operator) is cst.Power:
                     squared = True
-            elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            elif type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
                 minus = True
-            elif isinstance(node, (cst.Name, cst.Attribute)):
+            elif type(node) in (cst.Name, cst.Attribute):
                 parent = parents.get(node)
-                if isinstance(parent, cst.Attribute) or (isinstance(parent, cst.Call) and parent.func is node):
-                    if isinstance(parent, cst.Call) and last_part(dotted_name(node)) in ("square", "power", "subtract"):
+                if type(parent) is cst.Attribute or (type(parent) is cst.Call and parent.func is node):
+                    if type(parent) is cst.Call and last_part(dotted_name(node)) in ("square", "power", "subtract"):
                         squared = squared or last_part(dotted_name(node)) != "subtract"
                         minus = minus or last_part(dotted_name(node)) == "subtract"
                     continue
@@ -1383,11 +1390,11 @@ class Semantics:
             if name == input_param or name in facts.defaults:
                 continue
             for expr, _, _ in self._return_slice(facts):
-                if isinstance(expr, cst.Name) and expr.value == name:
+                if type(expr) is cst.Name and expr.value == name:
                     parent = self.index.parent(expr)
-                    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, (cst.Multiply, cst.MatrixMultiply)):
+                    if type(parent) is cst.BinaryOperation and type(parent.operator) in (cst.Multiply, cst.MatrixMultiply):
                         return name
-                    if isinstance(parent, cst.Arg) and isinstance(self.index.parent(parent), cst.Call):
+                    if type(parent) is cst.Arg and type(self.index.parent(parent)) is cst.Call:
                         if last_part(call_name(self.index.parent(parent))) in ("dot", "multiply", "matmul", "einsum"):  # type: ignore[arg-type]
                             return name
         return None
@@ -1395,14 +1402,14 @@ class Semantics:
     def _wrapper_derivative(self, function: FunctionLike, facts: FunctionFacts) -> Optional[DerivativeInfo]:
         """`def df2(d): return np.apply_along_axis(softmax_prime, 1, d)`: a derivative by delegation."""
         names = self._wrapper_callee_names
-        scope = function if isinstance(function, cst.FunctionDef) else None
+        scope = function if type(function) is cst.FunctionDef else None
         calls = self.index.nodes_in(scope, cst.Call) if scope is not None else [
-            n for n in self._walk(function) if isinstance(n, cst.Call)
+            n for n in self._walk(function) if type(n) is cst.Call
         ]
         if not any(_callee_tail(c) in names for c in calls):
             return None
         for expr, place, _ in self._return_slice(facts):
-            if not isinstance(expr, cst.Call):
+            if type(expr) is not cst.Call:
                 continue
             if _callee_tail(expr) not in names:
                 continue
@@ -1424,7 +1431,7 @@ class Semantics:
                 upstream = None
                 parent = self.index.parent(expr)
                 for name in facts.params:
-                    if name != param and name not in facts.defaults and isinstance(parent, cst.BinaryOperation) and name in (dotted_name(parent.left), dotted_name(parent.right)):
+                    if name != param and name not in facts.defaults and type(parent) is cst.BinaryOperation and name in (dotted_name(parent.left), dotted_name(parent.right)):
                         upstream = name
                 return DerivativeInfo(
                     function, facts.qualname, inner.forward_kind, inner.convention, inner.returns_jacobian, upstream,
@@ -1460,14 +1467,14 @@ class Semantics:
         calls = []
         for call in self.index.nodes(cst.Call):
             func = call.func
-            if isinstance(func, cst.Call) and _library_call(func, "vectorize"):
+            if type(func) is cst.Call and _library_call(func, "vectorize"):
                 func = func.func
-            tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+            tail = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
             if tail is None:
                 continue
-            is_attr_callable = isinstance(func, cst.Attribute) and tail in self._callable_attributes
+            is_attr_callable = type(func) is cst.Attribute and tail in self._callable_attributes
             if tail not in names and not is_attr_callable and not (
-                isinstance(func, cst.Name) and self._has_local_alias(call, tail)
+                type(func) is cst.Name and self._has_local_alias(call, tail)
             ):
                 continue
             for target, bound, how in self.effective_calls(call):
@@ -1490,7 +1497,7 @@ class Semantics:
                 prefix = facts.self_name + "."
                 for name, bindings in facts.bindings.items():
                     if name.startswith(prefix) and name.count(".") == 1:
-                        if any(isinstance(b.value, (cst.Name, cst.Lambda, cst.Attribute)) for b in bindings):
+                        if any(type(b.value) in (cst.Name, cst.Lambda, cst.Attribute) for b in bindings):
                             found.add(name[len(prefix):])
         return frozenset(found)
 
@@ -1526,13 +1533,13 @@ class Semantics:
     def _compute_role(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[RoleEvidence]:
         facts = place.facts
         stripped = self._strip(expr)
-        if isinstance(stripped, (cst.Name, cst.Attribute)):
+        if type(stripped) in (cst.Name, cst.Attribute):
             name = dotted_name(stripped)
             if name is None:
                 return None
             binding = facts.reaching(name, place.order)
             if binding is not None:
-                if binding.value is None and isinstance(binding.statement, cst.For):
+                if binding.value is None and type(binding.statement) is cst.For:
                     return self._loop_element_role(name, binding.statement, facts, depth)
                 if binding.value is None or binding.augmented:
                     return None
@@ -1554,16 +1561,16 @@ class Semantics:
             if facts.self_name and name.startswith(facts.self_name + ".") and facts.class_def is not None:
                 return self._attribute_role(facts.class_def, name.split(".", 1)[1], depth)
             return None
-        if isinstance(stripped, cst.Subscript):
+        if type(stripped) is cst.Subscript:
             listed = self._list_role(stripped, place, depth)
             if listed is not None:
                 return listed
             return None
-        if isinstance(stripped, cst.Call):
+        if type(stripped) is cst.Call:
             return self._call_role(stripped, place, depth)
-        if isinstance(stripped, cst.BinaryOperation):
+        if type(stripped) is cst.BinaryOperation:
             return self._binary_role(stripped, place, depth)
-        if isinstance(stripped, cst.UnaryOperation) and isinstance(stripped.operator, cst.Minus):
+        if type(stripped) is cst.UnaryOperation and type(stripped.operator) is cst.Minus:
             inner = stripped.expression
             if _operator(inner, cst.Divide):
                 return self._loss_gradient_role(stripped, inner.left, inner.right, place, depth)  # type: ignore[attr-defined]
@@ -1576,11 +1583,11 @@ class Semantics:
             return None
         iterable: cst.BaseExpression = loop.iter
         for _ in range(4):
-            if isinstance(iterable, cst.Call) and call_name(iterable) == "enumerate" and _args(iterable):
+            if type(iterable) is cst.Call and call_name(iterable) == "enumerate" and _args(iterable):
                 if not path or path[0] != 1:
                     return None
                 iterable, path = _args(iterable)[0], path[1:]
-            elif isinstance(iterable, cst.Call) and call_name(iterable) == "zip":
+            elif type(iterable) is cst.Call and call_name(iterable) == "zip":
                 args = _args(iterable)
                 if not path or path[0] >= len(args):
                     return None
@@ -1625,14 +1632,14 @@ class Semantics:
         """The calls and inline formulas of a function that apply a nonlinearity, with its kinds and argument (cached)."""
         found = self._forward_calls.get(facts.function)
         if found is None:
-            scope = facts.function if isinstance(facts.function, cst.FunctionDef) else None
+            scope = facts.function if type(facts.function) is cst.FunctionDef else None
             found = []
             for call in self.index.nodes_in(scope, cst.Call):
                 application = self.nonlinearity_applied(call)
                 if application is not None:
                     found.append((call, application[0], application[1]))
             for operation in self.index.nodes_in(scope, cst.BinaryOperation):
-                if isinstance(operation.operator, (cst.Divide, cst.Subtract)):  # inline sigmoid/softmax/tanh
+                if type(operation.operator) in (cst.Divide, cst.Subtract):  # inline sigmoid/softmax/tanh
                     formula = self._forward_formula(operation, _Place(facts, self.index.order.get(operation, 0)))
                     if formula is not None:
                         found.append((operation, frozenset({formula[0]}), formula[1]))
@@ -1670,19 +1677,19 @@ class Semantics:
 
     def _is_square_allocation(self, value: Optional[cst.BaseExpression]) -> bool:
         """`np.zeros((n, n))`, `np.empty([len(s), len(s)])`: a square matrix to be filled."""
-        if isinstance(value, cst.Call) and _library_call(value, "diag", "diagflat", "eye", "identity", "outer"):
+        if type(value) is cst.Call and _library_call(value, "diag", "diagflat", "eye", "identity", "outer"):
             return True
-        if not isinstance(value, cst.Call) or not _library_call(value, "zeros", "empty", "ones"):
+        if type(value) is not cst.Call or not _library_call(value, "zeros", "empty", "ones"):
             return False
         args = _args(value)
         shape = args[0] if args else None
-        if isinstance(shape, (cst.Tuple, cst.List)) and len(shape.elements) == 2:
+        if type(shape) in (cst.Tuple, cst.List) and len(shape.elements) == 2:
             return _structure(shape.elements[0].value) == _structure(shape.elements[1].value)
         return False
 
     def _param_role(self, name: str, facts: FunctionFacts, place: _Place) -> Optional[RoleEvidence]:
         function = facts.function
-        if not isinstance(function, cst.FunctionDef) or name in facts.defaults:
+        if type(function) is not cst.FunctionDef or name in facts.defaults:
             return None
         if self.is_backward(function) and self.gradient_param(function) == name:
             return RoleEvidence(
@@ -1693,7 +1700,7 @@ class Semantics:
 
     def is_backward(self, function: FunctionLike) -> bool:
         """A backward method (of a class with a forward) or a function named as a backward pass."""
-        if not isinstance(function, cst.FunctionDef):
+        if type(function) is not cst.FunctionDef:
             return False
         name = function.name.value.lower()
         facts = self.facts(function)
@@ -1744,11 +1751,11 @@ class Semantics:
 
     @staticmethod
     def _is_initialiser(value: cst.BaseExpression) -> bool:
-        if isinstance(value, cst.Name) and value.value in ("None", "True", "False"):
+        if type(value) is cst.Name and value.value in ("None", "True", "False"):
             return True
-        if _number(value) is not None or isinstance(value, (cst.List, cst.Dict, cst.Tuple, cst.SimpleString)):
+        if _number(value) is not None or type(value) in (cst.List, cst.Dict, cst.Tuple, cst.SimpleString):
             return True
-        return isinstance(value, cst.Call) and last_part(call_name(value)) in ("zeros", "zeros_like", "ones", "empty", "array")
+        return type(value) is cst.Call and last_part(call_name(value)) in ("zeros", "zeros_like", "ones", "empty", "array")
 
     def _stored_role(self, facts: FunctionFacts, binding: Binding, depth: int = 0) -> Optional[RoleEvidence]:
         """The role of a value a method stores in `self.<attr>`."""
@@ -1757,7 +1764,7 @@ class Semantics:
         inner = self._role(binding.value, _Place(facts, binding.order), depth + 1)
         if inner is None:
             inner = self._role_as_forward_input(binding.name, binding, facts, _Place(facts, binding.order))
-            if inner is None and isinstance(binding.value, cst.Name):
+            if inner is None and type(binding.value) is cst.Name:
                 aliased = facts.reaching(binding.value.value, binding.order) if binding.value.value not in facts.params else None
                 source = aliased or Binding(binding.value.value, binding.statement, binding.value, binding.value, binding.order)
                 inner = self._role_as_forward_input(binding.value.value, source, facts, _Place(facts, binding.order))
@@ -1777,13 +1784,13 @@ class Semantics:
             return None
         facts = place.facts
         binding = facts.reaching(base, place.order)
-        if binding is None or not isinstance(binding.value, cst.List):
+        if binding is None or type(binding.value) is not cst.List:
             return None
         roles = []
-        scope = facts.function if isinstance(facts.function, cst.FunctionDef) else None
+        scope = facts.function if type(facts.function) is cst.FunctionDef else None
         for call in self.index.nodes_in(scope, cst.Call):
             func = call.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "append" and dotted_name(func.value) == base:
+            if type(func) is cst.Attribute and func.attr.value == "append" and dotted_name(func.value) == base:
                 args = _args(call)
                 if len(args) != 1:
                     return None
@@ -1820,7 +1827,7 @@ class Semantics:
             inner = self._role(args[0], place, depth + 1)
             value, _, _ = self.deref(args[0], place)
             vector = (inner is not None and inner.role is Role.ACTIVATION) or (
-                inner is None and isinstance(value, cst.BinaryOperation) and self._contains_derivative_form(value, place)
+                inner is None and type(value) is cst.BinaryOperation and self._contains_derivative_form(value, place)
             )
             if call_name(call).endswith("diagflat") and (inner is None or inner.role is Role.ACTIVATION):  # type: ignore[union-attr]
                 vector = True
@@ -1829,7 +1836,7 @@ class Semantics:
             return RoleEvidence(Role.JACOBIAN, call, lambda: f"{self.code(call)}, an (n, n) diagonal matrix", inner.forward_kind if inner else None)
         if _library_call(call, "einsum"):
             args = _args(call)
-            if args and isinstance(args[0], cst.SimpleString):
+            if args and type(args[0]) is cst.SimpleString:
                 spec = args[0].evaluated_value if isinstance(args[0].evaluated_value, str) else ""
                 if "->" in spec:
                     inputs, output = spec.replace(" ", "").split("->", 1)
@@ -1855,10 +1862,10 @@ class Semantics:
                     info.forward_kind,
                 )
         func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in BACKWARD_METHODS:
+        if type(func) is cst.Attribute and func.attr.value in BACKWARD_METHODS:
             return RoleEvidence(Role.UPSTREAM_GRADIENT, call, lambda: f"the gradient returned by {self.code(call)}")
         # a module function: the role of what it returns
-        if len(targets) == 1 and depth < 4 and isinstance(targets[0].function, cst.FunctionDef):
+        if len(targets) == 1 and depth < 4 and type(targets[0].function) is cst.FunctionDef:
             facts = self.facts(targets[0].function)
             first = self._return_role(targets[0].function, depth)
             if first is not None:
@@ -1881,19 +1888,19 @@ class Semantics:
 
     def _binary_role(self, expr: cst.BinaryOperation, place: _Place, depth: int) -> Optional[RoleEvidence]:
         operator = expr.operator
-        if isinstance(operator, cst.Add):
+        if type(operator) is cst.Add:
             terms = _sum_terms(expr)
             if any(self._is_matmul(term, place) for term in terms) and not any(
                 (role := self._role(term, place, depth + 1)) is not None and role.role in _GRADIENT_ROLES
                 for term in terms
             ):
                 return RoleEvidence(Role.PREACTIVATION, expr, lambda: "an affine map")
-        if isinstance(operator, cst.MatrixMultiply) or self._is_matmul(expr, place):
+        if type(operator) is cst.MatrixMultiply or self._is_matmul(expr, place):
             pass
         formula = self._forward_formula(expr, place)
         if formula is not None:
             return RoleEvidence(Role.ACTIVATION, expr, lambda: f"the {formula[0].label} of {self.code(formula[1])}", formula[0])
-        if isinstance(operator, cst.Subtract):
+        if type(operator) is cst.Subtract:
             left = self._role(expr.left, place, depth + 1)
             if left is not None and left.role is Role.ACTIVATION and left.forward_kind in (ForwardKind.SOFTMAX, ForwardKind.SIGMOID):
                 right = self._role(expr.right, place, depth + 1)
@@ -1903,17 +1910,17 @@ class Semantics:
                         lambda: f"{self.code(expr)}, the fused {left.forward_kind.label} + cross-entropy gradient p - y",  # type: ignore[union-attr]
                         left.forward_kind,
                     )
-        if isinstance(operator, cst.Divide):
+        if type(operator) is cst.Divide:
             left = self._role(expr.left, place, depth + 1)
             if left is not None and left.role is Role.FUSED_LOSS_GRADIENT:
                 return RoleEvidence(left.role, expr, lambda: f"{self.code(expr)}, {self._reason(left)} averaged", left.forward_kind)
             negated = _negated(expr.left)
             if negated is not None:
                 return self._loss_gradient_role(expr, negated, expr.right, place, depth)
-        form = self._derivative_form(expr, place, False) if isinstance(operator, (cst.Subtract, cst.Multiply)) else None
+        form = self._derivative_form(expr, place, False) if type(operator) in (cst.Subtract, cst.Multiply) else None
         if form is not None and form.shape == "softmax-jacobian":
             return RoleEvidence(Role.JACOBIAN, expr, lambda: f"{self.code(expr)}, the softmax Jacobian diag(s) - s s^T", ForwardKind.SOFTMAX, lambda: "the softmax Jacobian diag(s) - s s^T")
-        if isinstance(operator, (cst.Subtract, cst.Add, cst.Multiply)):
+        if type(operator) in (cst.Subtract, cst.Add, cst.Multiply):
             sides = [self._role(expr.left, place, depth + 1), self._role(expr.right, place, depth + 1)]
             roles = {s.role for s in sides if s is not None}
             if Role.JACOBIAN in roles and not roles & _GRADIENT_ROLES:
@@ -1926,7 +1933,7 @@ class Semantics:
 
     def _contains_derivative_form(self, expr: cst.BinaryOperation, place: _Place) -> bool:
         parent = self.index.parent(expr)
-        if isinstance(parent, cst.BinaryOperation):
+        if type(parent) is cst.BinaryOperation:
             return False
         return self._derivative_form(expr, place, False) is not None
 
@@ -1935,7 +1942,7 @@ class Semantics:
     ) -> Optional[RoleEvidence]:
         """`-y / p`: the gradient of cross-entropy with respect to the probabilities."""
         for _ in range(3):  # guards: np.clip(p, eps, 1), np.maximum(p, eps), p + eps
-            if isinstance(probability, cst.Call) and _library_call(probability, "clip", "maximum") and _args(probability):
+            if type(probability) is cst.Call and _library_call(probability, "clip", "maximum") and _args(probability):
                 probability = _args(probability)[0]
             elif _operator(probability, cst.Add) and _is_number(probability.right):  # type: ignore[attr-defined]
                 probability = probability.left  # type: ignore[attr-defined]
@@ -1946,29 +1953,29 @@ class Semantics:
 
     def _is_matmul(self, expr: cst.BaseExpression, place: _Place) -> bool:
         value, _, _ = self.deref(expr, place)
-        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.MatrixMultiply):
+        if type(value) is cst.BinaryOperation and type(value.operator) is cst.MatrixMultiply:
             return True
-        if isinstance(value, cst.Call):
+        if type(value) is cst.Call:
             if _library_call(value, *_MATMULS):
                 return True
             func = value.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "dot" and len(_args(value)) == 1:
+            if type(func) is cst.Attribute and func.attr.value == "dot" and len(_args(value)) == 1:
                 return True
         return False
 
 
 def _sum_terms(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
     """The terms of `a + b + c` (nested additions flattened)."""
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+    if type(expr) is cst.BinaryOperation and type(expr.operator) is cst.Add:
         return _sum_terms(expr.left) + _sum_terms(expr.right)
     return [expr]
 
 
 def _target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
     """Where `name` sits in a loop target: () for `x`, (1, 0) for `i, (x, y)`."""
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return () if target.value == name else None
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         for position, element in enumerate(target.elements):
             inner = _target_path(element.value, name)
             if inner is not None:
@@ -1979,9 +1986,9 @@ def _target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, .
 def _callee_tail(call: cst.Call) -> Optional[str]:
     """`f` for `f(...)`, `m` for `obj.m(...)`."""
     func = call.func
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         return func.value
-    if isinstance(func, cst.Attribute):
+    if type(func) is cst.Attribute:
         return func.attr.value
     return None
 
@@ -1990,23 +1997,23 @@ def _structure(node: cst.CSTNode, depth: int = 0) -> str:
     """A cheap structural key of a small expression (no code generation): equal for equal spellings."""
     if depth > 12:
         return f"#{id(node)}"
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         return f"{_structure(node.value, depth + 1)}.{node.attr.value}"
-    if isinstance(node, (cst.Integer, cst.Float)):
+    if type(node) in (cst.Integer, cst.Float):
         return node.value
-    if isinstance(node, cst.UnaryOperation):
+    if type(node) is cst.UnaryOperation:
         return f"{type(node.operator).__name__}({_structure(node.expression, depth + 1)})"
-    if isinstance(node, cst.BinaryOperation):
+    if type(node) is cst.BinaryOperation:
         return f"({_structure(node.left, depth + 1)} {type(node.operator).__name__} {_structure(node.right, depth + 1)})"
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         parts = []
         for element in node.slice:
             inner = element.slice
-            parts.append(_structure(inner.value, depth + 1) if isinstance(inner, cst.Index) else f"#{id(inner)}")
+            parts.append(_structure(inner.value, depth + 1) if type(inner) is cst.Index else f"#{id(inner)}")
         return f"{_structure(node.value, depth + 1)}[{','.join(parts)}]"
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         args = ",".join(
             (f"{a.keyword.value}=" if a.keyword is not None else "") + _structure(a.value, depth + 1) for a in node.args
         )
@@ -2018,5 +2025,5 @@ def _is_two_index(target: cst.Subscript) -> bool:
     """`J[i][j]` or `J[i, j]`: a store into a matrix element."""
     if len(target.slice) == 2:
         return True
-    return isinstance(target.value, cst.Subscript)
+    return type(target.value) is cst.Subscript
 

@@ -11,12 +11,17 @@ from gradlint.analysis.index import child_nodes
 
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
     """`np.linalg.norm` for an Attribute chain or Name, else None."""
+    node_type = type(node)
+    if node_type is cst.Name:
+        return node.value  # type: ignore[attr-defined]
+    if node_type is not cst.Attribute:
+        return None
     parts: list[str] = []
     current = node
-    while isinstance(current, cst.Attribute):
+    while type(current) is cst.Attribute:
         parts.append(current.attr.value)
         current = current.value
-    if isinstance(current, cst.Name):
+    if type(current) is cst.Name:
         parts.append(current.value)
         return ".".join(reversed(parts))
     return None
@@ -24,7 +29,7 @@ def dotted_name(node: cst.CSTNode) -> Optional[str]:
 
 def call_name(node: cst.CSTNode) -> Optional[str]:
     """The dotted name of the callee when `node` is a call, else None."""
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         return dotted_name(node.func)
     return None
 
@@ -45,14 +50,14 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def names_in(node: cst.CSTNode) -> set[str]:
     """Every bare name read or written in the subtree."""
-    return {n.value for n in walk(node) if isinstance(n, cst.Name)}
+    return {n.value for n in walk(node) if type(n) is cst.Name}
 
 
 def dotted_names_in(node: cst.CSTNode) -> set[str]:
     """Every name and attribute chain (`self.output`) mentioned in the subtree."""
     found: set[str] = set()
     for n in walk(node):
-        if isinstance(n, (cst.Name, cst.Attribute)):
+        if type(n) in (cst.Name, cst.Attribute):
             name = dotted_name(n)
             if name:
                 found.add(name)
@@ -62,15 +67,15 @@ def dotted_names_in(node: cst.CSTNode) -> set[str]:
 def subscript_base(node: cst.CSTNode) -> Optional[str]:
     """`J` for `J[i][j]` or `J[i, j]`; `self.J` for `self.J[i]`."""
     current = node
-    while isinstance(current, cst.Subscript):
+    while type(current) is cst.Subscript:
         current = current.value
     return dotted_name(current)
 
 
 def assigned_targets(statement: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
-    if isinstance(statement, cst.Assign):
+    if type(statement) is cst.Assign:
         return [target.target for target in statement.targets]
-    if isinstance(statement, (cst.AnnAssign, cst.AugAssign)):
+    if type(statement) in (cst.AnnAssign, cst.AugAssign):
         return [statement.target]
     return []
 
@@ -78,13 +83,138 @@ def assigned_targets(statement: cst.BaseSmallStatement) -> list[cst.BaseExpressi
 def block_items(block: cst.BaseSuite) -> list[cst.CSTNode]:
     """The block's statements in order, with each simple line split into its
     small statements (`a = 1; b = 2`); compound statements stay whole."""
-    if isinstance(block, cst.SimpleStatementSuite):
+    if type(block) is cst.SimpleStatementSuite:
         return list(block.body)
     items: list[cst.CSTNode] = []
-    if isinstance(block, cst.IndentedBlock):
+    if type(block) is cst.IndentedBlock:
         for statement in block.body:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 items.extend(statement.body)
             else:
                 items.append(statement)
     return items
+
+
+# -- fast source text of common expressions -----------------------------------------
+# `code_for` renders small expressions many times (atoms of formulas, keys of values);
+# libcst's code generation costs a context manager per node. For the node types below,
+# `_render` emits exactly the tokens of libcst's `_codegen_impl` (same fields, same
+# defaults); any other node type in the subtree (e.g. multi-line whitespace, slices,
+# f-strings) returns False and the caller falls back to libcst.
+_VALUE_LEAVES = frozenset({cst.Name, cst.Integer, cst.Float, cst.SimpleString})
+_ONE_TOKEN_OPS = frozenset(
+    {
+        cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power,
+        cst.MatrixMultiply, cst.Comma, cst.Dot, cst.AssignEqual,
+    }
+)
+_UNARY_OPS = frozenset({cst.Minus, cst.Plus, cst.BitInvert})
+_EXPRESSIONS = _VALUE_LEAVES | {cst.Attribute, cst.BinaryOperation, cst.UnaryOperation, cst.Call, cst.Subscript}
+_DEFAULT = cst.MaybeSentinel.DEFAULT
+
+
+def _render(node: cst.CSTNode, out: list[str]) -> bool:
+    node_type = type(node)
+    if node_type is cst.SimpleWhitespace:
+        out.append(node.value)  # type: ignore[attr-defined]
+        return True
+    if node_type in _ONE_TOKEN_OPS:
+        if not _render(node.whitespace_before, out):  # type: ignore[attr-defined]
+            return False
+        out.append(node._get_token())  # type: ignore[attr-defined]
+        return _render(node.whitespace_after, out)  # type: ignore[attr-defined]
+    if node_type in _UNARY_OPS:
+        out.append(node._get_token())  # type: ignore[attr-defined]
+        return _render(node.whitespace_after, out)  # type: ignore[attr-defined]
+    if node_type not in _EXPRESSIONS:
+        return False
+    for paren in node.lpar:  # type: ignore[attr-defined]
+        out.append("(")
+        if not _render(paren.whitespace_after, out):
+            return False
+    if node_type in _VALUE_LEAVES:
+        out.append(node.value)  # type: ignore[attr-defined]
+    elif node_type is cst.Attribute:
+        if not (_render(node.value, out) and _render(node.dot, out) and _render(node.attr, out)):  # type: ignore[attr-defined]
+            return False
+    elif node_type is cst.BinaryOperation:
+        if not (_render(node.left, out) and _render(node.operator, out) and _render(node.right, out)):  # type: ignore[attr-defined]
+            return False
+    elif node_type is cst.UnaryOperation:
+        if not (_render(node.operator, out) and _render(node.expression, out)):  # type: ignore[attr-defined]
+            return False
+    elif node_type is cst.Call:
+        if not (_render(node.func, out) and _render(node.whitespace_after_func, out)):  # type: ignore[attr-defined]
+            return False
+        out.append("(")
+        if not _render(node.whitespace_before_args, out):  # type: ignore[attr-defined]
+            return False
+        args = node.args  # type: ignore[attr-defined]
+        last = len(args) - 1
+        for position, arg in enumerate(args):
+            if type(arg) is not cst.Arg or not _render_arg(arg, out, position != last):
+                return False
+        out.append(")")
+    elif node_type is cst.Subscript:
+        if not (_render(node.value, out) and _render(node.whitespace_after_value, out)):  # type: ignore[attr-defined]
+            return False
+        out.append("[")
+        if not _render(node.lbracket.whitespace_after, out):  # type: ignore[attr-defined]
+            return False
+        elements = node.slice  # type: ignore[attr-defined]
+        last = len(elements) - 1
+        for position, element in enumerate(elements):
+            index = element.slice
+            if type(element) is not cst.SubscriptElement or type(index) is not cst.Index:
+                return False
+            if index.star is not None:
+                out.append(index.star)
+            if index.whitespace_after_star is not None and not _render(index.whitespace_after_star, out):
+                return False
+            if not (_render(index.value, out) and _render_comma(element.comma, out, position != last)):
+                return False
+        if not _render(node.rbracket.whitespace_before, out):  # type: ignore[attr-defined]
+            return False
+        out.append("]")
+    else:
+        return False
+    for paren in node.rpar:  # type: ignore[attr-defined]
+        if not _render(paren.whitespace_before, out):
+            return False
+        out.append(")")
+    return True
+
+
+def _render_comma(comma: object, out: list[str], default_comma: bool) -> bool:
+    if comma is _DEFAULT:
+        if default_comma:
+            out.append(", ")
+        return True
+    if type(comma) is cst.Comma:
+        return _render(comma, out)  # type: ignore[arg-type]
+    return True  # libcst emits nothing for any other value
+
+
+def _render_arg(arg: cst.Arg, out: list[str], default_comma: bool) -> bool:
+    out.append(arg.star)  # type: ignore[arg-type]
+    if not _render(arg.whitespace_after_star, out):
+        return False
+    keyword = arg.keyword
+    if keyword is not None and not _render(keyword, out):
+        return False
+    equal = arg.equal
+    if equal is _DEFAULT:
+        if keyword is not None:
+            out.append(" = ")
+    elif type(equal) is cst.AssignEqual:
+        if not _render(equal, out):
+            return False
+    elif not isinstance(equal, cst.MaybeSentinel):
+        return False
+    return _render(arg.value, out) and _render_comma(arg.comma, out, default_comma) and _render(arg.whitespace_after_arg, out)
+
+
+def fast_code(node: cst.CSTNode) -> Optional[str]:
+    """libcst's `code_for_node(node)` for common expressions, None for the others."""
+    out: list[str] = []
+    return "".join(out) if _render(node, out) else None

@@ -404,7 +404,7 @@ class DerivativeOfWrongFunction(Rule):
         role = semantics.role_of(activation, at=returned)
         if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not kind:
             return None
-        if isinstance(activation, cst.Call):
+        if type(activation) is cst.Call:
             applied = semantics.nonlinearity_applied(activation)
             if applied is not None:
                 inner = semantics.role_of(applied[1], at=returned)
@@ -471,7 +471,7 @@ def _forward_of_value(analysis: ModuleAnalysis, atom: cst.BaseExpression) -> Opt
         return role.forward_kind, role.why
     if role is not None:
         return None
-    if not isinstance(atom, cst.Name):
+    if type(atom) is not cst.Name:
         return None
     function = analysis.index.function_containing(atom)
     if function is None or not scope_for(analysis, atom).is_unbound_parameter(analysis, atom.value, atom):
@@ -514,7 +514,7 @@ def _paired_forward(analysis: ModuleAnalysis, function: cst.FunctionDef) -> Opti
         return None
     base = (match.group("a") or match.group("b") or "").lower().strip("_")
     for name, candidate in semantics.module_functions.items():
-        if name.lower() == base and isinstance(candidate, cst.FunctionDef) and candidate is not function:
+        if name.lower() == base and type(candidate) is cst.FunctionDef and candidate is not function:
             info = semantics.forward_of(candidate)
             if info is not None:
                 return info.kind, name

@@ -460,10 +460,10 @@ class Network:
             }
         for call in analysis.index.nodes(cst.Call):
             func = call.func
-            tail = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+            tail = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
             if tail is None or (tail not in BACKWARD_METHODS and tail not in local_backwards):
                 continue
-            targets = [t for t in semantics.resolve_call_targets(call) if isinstance(t.function, cst.FunctionDef)]
+            targets = [t for t in semantics.resolve_call_targets(call) if type(t.function) is cst.FunctionDef]
             if targets:
                 backwards = [softmax_backward(analysis, t.function) for t in targets]  # type: ignore[arg-type]
                 if not all(backwards):
@@ -495,7 +495,7 @@ class Network:
         index = analysis.index
         candidates: list[tuple[cst.CSTNode, list[cst.BaseExpression]]] = []
         for operation in index.nodes(cst.BinaryOperation):
-            if isinstance(operation.operator, (cst.Multiply, cst.MatrixMultiply)):
+            if type(operation.operator) in (cst.Multiply, cst.MatrixMultiply):
                 candidates.append((operation, [operation.left, operation.right]))
         for call in index.nodes(cst.Call):
             if last_part(call_name(call)) in {"dot", "matmul", "multiply"} and len(call.args) == 2:
@@ -523,7 +523,7 @@ class Network:
     ) -> Optional[tuple[SoftmaxBackward, str, cst.For]]:
         """`layer.backward(g)` inside `for layer in reversed(layers)` whose first visited layer is a softmax."""
         func = call.func
-        if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+        if type(func) is not cst.Attribute or type(func.value) is not cst.Name:
             return None
         definition = scope_for(analysis, func.value).reaching(analysis, func.value.value, func.value)
         if definition is None or definition.loop is None:
@@ -534,7 +534,7 @@ class Network:
         if found is None:
             return None
         layer, how = found
-        assert isinstance(layer.node, cst.ClassDef)
+        assert type(layer.node) is cst.ClassDef
         function = layer.analysis.semantics.find_method(layer.node, method)
         if function is None:
             return None
@@ -549,7 +549,7 @@ class Network:
         method = method_of_instance(analysis, call)
         if method is None or method.analysis is analysis:
             return None
-        assert isinstance(method.node, cst.FunctionDef)
+        assert type(method.node) is cst.FunctionDef
         backward = softmax_backward(method.analysis, method.node)
         if backward is None:
             return None
@@ -561,7 +561,7 @@ class Network:
     ) -> Optional[str]:
         """Why the gradient reaching the softmax backward is the fused p - y."""
         at: cst.CSTNode = call
-        if loop is not None and isinstance(argument, cst.Name):
+        if loop is not None and type(argument) is cst.Name:
             # the first iteration sees the value bound before the loop
             scope = scope_for(analysis, loop)
             before = scope.reaching(analysis, argument.value, loop)
@@ -576,7 +576,7 @@ class Network:
         reason = fused_gradient(analysis, argument, at)
         if reason is not None:
             return reason
-        if isinstance(argument, cst.Name):
+        if type(argument) is cst.Name:
             scope = scope_for(analysis, call)
             if scope.function is not None and scope.is_unbound_parameter(analysis, argument.value, call):
                 for caller, value in callers_arguments(analysis, scope.function, argument.value):
@@ -609,7 +609,7 @@ def _layers_filtered(analysis: ModuleAnalysis, loop: cst.For, variable: str, cal
     for branch in analysis.index.nodes(cst.If):
         if not any(ancestor is loop for ancestor in analysis.index.ancestors(branch)):
             continue
-        if any(isinstance(n, cst.Name) and n.value == variable for n in _walk_expression(branch.test)):
+        if any(type(n) is cst.Name and n.value == variable for n in _walk_expression(branch.test)):
             return True
         if any(ancestor is branch for ancestor in analysis.index.ancestors(call)):
             return True
@@ -628,14 +628,14 @@ def _softmax_derivative_value(analysis: ModuleAnalysis, node: cst.BaseExpression
     from gradlint.analysis.semantics import ForwardKind, Role
 
     semantics = analysis.semantics
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         targets = semantics.resolve_call_targets(node)
         infos = [semantics.derivative_of(t.function) for t in targets]
         if infos and all(i is not None and i.forward_kind is ForwardKind.SOFTMAX for i in infos):
             info = infos[0]
             assert info is not None
             return f"the softmax derivative {last_part(info.qualname)} ({info.evidence})"
-    if isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
+    if type(node) in (cst.Name, cst.Attribute, cst.Call):
         role = semantics.role_of(node)
         if role is not None and role.role is Role.JACOBIAN and role.forward_kind is ForwardKind.SOFTMAX:
             return f"the softmax Jacobian ({role.why})"

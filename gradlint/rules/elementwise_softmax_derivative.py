@@ -358,9 +358,9 @@ class ElementwiseSoftmaxDerivative(Rule):
 
 def _parent_call(analysis: ModuleAnalysis, node: cst.CSTNode) -> Optional[cst.Call]:
     parent = analysis.index.parent(node)
-    if isinstance(parent, cst.Arg):
+    if type(parent) is cst.Arg:
         call = analysis.index.parent(parent)
-        if isinstance(call, cst.Call):
+        if type(call) is cst.Call:
             return call
     return None
 
@@ -376,9 +376,9 @@ def _in_matrix_context(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
     if call is not None and last_part(call_name(call)) in {"fill_diagonal", "put", "place", "copyto"}:
         return True
     parent = analysis.index.parent(node)
-    if isinstance(parent, cst.Assign) and any(isinstance(t.target, cst.Subscript) for t in parent.targets):
+    if type(parent) is cst.Assign and any(type(t.target) is cst.Subscript for t in parent.targets):
         return True
-    if isinstance(parent, cst.AugAssign) and isinstance(parent.target, cst.Subscript):
+    if type(parent) is cst.AugAssign and type(parent.target) is cst.Subscript:
         return True
     return False
 
@@ -389,6 +389,6 @@ def _is_reduced(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
     if call is not None and last_part(call_name(call)) in {"sum", "mean", "nansum", "average", "prod", "trace"}:
         return True
     parent = analysis.index.parent(node)
-    if isinstance(parent, cst.Attribute) and parent.attr.value in {"sum", "mean"}:
+    if type(parent) is cst.Attribute and parent.attr.value in {"sum", "mean"}:
         return True
     return False

@@ -189,7 +189,7 @@ class InputMutatedInPlace(Rule):
         for function in analysis.index.nodes(cst.FunctionDef):
             scope = model.scope(function)
             # *args and **kwargs are fresh containers built for the call: writing to them never reaches the caller.
-            fresh = {star.name.value for star in (function.params.star_arg, function.params.star_kwarg) if isinstance(star, cst.Param)}
+            fresh = {star.name.value for star in (function.params.star_arg, function.params.star_kwarg) if type(star) is cst.Param}
             candidates = [
                 name
                 for name in scope.params
@@ -211,7 +211,7 @@ class InputMutatedInPlace(Rule):
             qualname = f"{owner.name.value}.{function.name.value}" if owner is not None else function.name.value
             for node, param, alias in writes:
                 via = f" through the alias `{alias}`" if alias else ""
-                if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name) and not alias:
+                if type(node) is cst.AugAssign and type(node.target) is cst.Name and not alias:
                     operator = node.operator.__class__.__name__
                     symbol = _AUGMENTED.get(operator, "-")
                     remedy = f"rebind instead: `{param} = {param} {symbol} {model.code(node.value)}`"
@@ -231,11 +231,11 @@ class InputMutatedInPlace(Rule):
         for statement in model.analysis.index.nodes_in(function, cst.AugAssign):
             order = scope.order_of(statement, analysis)
             target = statement.target
-            if isinstance(target, cst.Name):
+            if type(target) is cst.Name:
                 owner = _owner(model, scope, target.value, order, params)
                 if owner is not None and _array_like(model, function, target.value):
                     yield statement, owner[0], owner[1]
-            elif isinstance(target, cst.Subscript) and not _full_slice(target):
+            elif type(target) is cst.Subscript and not _full_slice(target):
                 root = subscript_root(target)
                 owner = _owner(model, scope, root, order, params) if root else None
                 if owner is not None:
@@ -244,7 +244,7 @@ class InputMutatedInPlace(Rule):
             order = scope.order_of(statement, analysis)
             for target in statement.targets:
                 node = target.target
-                if isinstance(node, cst.Subscript) and not _full_slice(node):
+                if type(node) is cst.Subscript and not _full_slice(node):
                     root = subscript_root(node)
                     owner = _owner(model, scope, root, order, params) if root else None
                     if owner is not None:
@@ -252,7 +252,7 @@ class InputMutatedInPlace(Rule):
                         break
         for call in model.analysis.index.nodes_in(function, cst.Call):
             for arg in call.args:
-                if arg.keyword is not None and arg.keyword.value in _WRITING_KEYWORDS and isinstance(arg.value, cst.Name):
+                if arg.keyword is not None and arg.keyword.value in _WRITING_KEYWORDS and type(arg.value) is cst.Name:
                     order = scope.order_of(call, analysis)
                     owner = _owner(model, scope, arg.value.value, order, params)
                     if owner is not None:
@@ -280,13 +280,13 @@ def _owner(model: Numerics, scope: Scope, name: str, order: int, params: set[str
 
 def _view_source(model: Numerics, value: cst.BaseExpression) -> Optional[str]:
     """`dout` for `dout`, `np.asarray(dout)`, `dout.reshape(...)`, `dout.T`; else None (a copy or new array)."""
-    if isinstance(value, cst.Name):
+    if type(value) is cst.Name:
         return value.value
-    if isinstance(value, cst.Attribute) and value.attr.value == "T" and isinstance(value.value, cst.Name):
+    if type(value) is cst.Attribute and value.attr.value == "T" and type(value.value) is cst.Name:
         return value.value.value
-    if isinstance(value, cst.Call) and model.operation(value) in _VIEWS:
+    if type(value) is cst.Call and model.operation(value) in _VIEWS:
         operand = model.operand(value)
-        if isinstance(operand, cst.Name) and not any(arg.keyword is not None and arg.keyword.value == "dtype" for arg in value.args):
+        if type(operand) is cst.Name and not any(arg.keyword is not None and arg.keyword.value == "dtype" for arg in value.args):
             return operand.value
     return None
 
@@ -300,20 +300,20 @@ def _full_slice(target: cst.Subscript) -> bool:
     if len(target.slice) != 1:
         return False
     element = target.slice[0].slice
-    if isinstance(element, cst.Slice):
+    if type(element) is cst.Slice:
         return element.lower is None and element.upper is None and element.step is None
-    return isinstance(element, cst.Index) and isinstance(element.value, cst.Ellipsis)
+    return type(element) is cst.Index and type(element.value) is cst.Ellipsis
 
 
 def _array_like(model: Numerics, function: cst.FunctionDef, name: str) -> bool:
     """`name` is used as an array in the function: indexed, reduced, or passed to numpy."""
     index = model.analysis.index
     for subscript in index.nodes_in(function, cst.Subscript):
-        if isinstance(subscript.value, cst.Name) and subscript.value.value == name:
+        if type(subscript.value) is cst.Name and subscript.value.value == name:
             return True
     for call in index.nodes_in(function, cst.Call):
         operand = model.operand(call)
-        if isinstance(operand, cst.Name) and operand.value == name and model.operation(call) is not None:
+        if type(operand) is cst.Name and operand.value == name and model.operation(call) is not None:
             qualified = model.qualified(call.func) or ""
             if not qualified.startswith("builtins.") and model.operation(call) not in ("append", "extend", "pop", "insert"):
                 return True
@@ -335,7 +335,7 @@ def _role(model: Numerics, function: cst.FunctionDef) -> Optional[str]:
             pass
     scope = model.scope(function)
     for node in model.analysis.index.nodes_in(function, cst.BinaryOperation):
-        if isinstance(node.operator, cst.Divide):
+        if type(node.operator) is cst.Divide:
             order = scope.order_of(node, model.analysis)
             if model.softmax_parts(node.left, node.right, scope, order) is not None or model.sigmoid_argument(node) is not None:
                 return "the forward"

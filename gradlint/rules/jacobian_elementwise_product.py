@@ -247,7 +247,7 @@ class JacobianElementwiseProduct(Rule):
         semantics = analysis.semantics
         index = analysis.index
         for product in index.nodes(cst.BinaryOperation):
-            if isinstance(product.operator, cst.Multiply):
+            if type(product.operator) is cst.Multiply:
                 finding = self._check_product(analysis, semantics, product, product.left, product.right)
                 if finding is not None:
                     yield finding
@@ -284,13 +284,13 @@ class JacobianElementwiseProduct(Rule):
 
 def _explicitly_broadcast(expr: cst.BaseExpression) -> bool:
     """`g[:, None]`, `g.reshape(-1, 1)`, `g[..., np.newaxis]`: the author chose the broadcast."""
-    if isinstance(expr, cst.Subscript):
+    if type(expr) is cst.Subscript:
         for element in expr.slice:
-            if isinstance(element.slice, cst.Index) and dotted_name(element.slice.value) in ("None", "np.newaxis", "numpy.newaxis"):
+            if type(element.slice) is cst.Index and dotted_name(element.slice.value) in ("None", "np.newaxis", "numpy.newaxis"):
                 return True
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _SHAPERS:
+    if type(expr) is cst.Call and type(expr.func) is cst.Attribute and expr.func.attr.value in _SHAPERS:
         return True
-    if isinstance(expr, cst.Attribute) and expr.attr.value == "T":
+    if type(expr) is cst.Attribute and expr.attr.value == "T":
         return True
     return False
 
@@ -299,16 +299,16 @@ def _reduced_later(analysis: ModuleAnalysis, product: cst.BaseExpression) -> boo
     """The product is summed or multiplied again as a matrix: `(J * g).sum(axis=1)`, `np.dot(J * s, g)`."""
     index = analysis.index
     parent = index.parent(product)
-    if isinstance(parent, cst.Attribute) and parent.attr.value in _REDUCTIONS:
+    if type(parent) is cst.Attribute and parent.attr.value in _REDUCTIONS:
         return True
-    if isinstance(parent, cst.Arg):
+    if type(parent) is cst.Arg:
         call = index.parent(parent)
-        if isinstance(call, cst.Call) and last_part(call_name(call)) in _REDUCTIONS:
+        if type(call) is cst.Call and last_part(call_name(call)) in _REDUCTIONS:
             return True
-    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, cst.MatrixMultiply):
+    if type(parent) is cst.BinaryOperation and type(parent.operator) is cst.MatrixMultiply:
         return True
     # assigned to a name that is reduced afterwards
-    if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+    if type(parent) is cst.Assign and len(parent.targets) == 1 and type(parent.targets[0].target) is cst.Name:
         name = parent.targets[0].target.value
         function = index.function_containing(product)
         order = index.order.get(product, 0)
@@ -316,13 +316,13 @@ def _reduced_later(analysis: ModuleAnalysis, product: cst.BaseExpression) -> boo
             if node.value != name or index.order.get(node, 0) <= order:
                 continue
             use = index.parent(node)
-            if isinstance(use, cst.Attribute) and use.value is node and use.attr.value in _REDUCTIONS:
+            if type(use) is cst.Attribute and use.value is node and use.attr.value in _REDUCTIONS:
                 return True
-            if isinstance(use, cst.Arg):
+            if type(use) is cst.Arg:
                 call = index.parent(use)
-                if isinstance(call, cst.Call) and last_part(call_name(call)) in _REDUCTIONS:
+                if type(call) is cst.Call and last_part(call_name(call)) in _REDUCTIONS:
                     return True
-            if isinstance(use, cst.BinaryOperation) and isinstance(use.operator, cst.MatrixMultiply):
+            if type(use) is cst.BinaryOperation and type(use.operator) is cst.MatrixMultiply:
                 return True
     return False
 

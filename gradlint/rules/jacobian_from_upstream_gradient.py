@@ -264,18 +264,18 @@ class JacobianFromUpstreamGradient(Rule):
         index = analysis.index
         candidates: list[cst.BaseExpression] = []
         for operation in index.nodes_in(function, cst.BinaryOperation):
-            if isinstance(operation.operator, (cst.Add, cst.Subtract)) and not isinstance(
+            if type(operation.operator) in (cst.Add, cst.Subtract) and not isinstance(
                 index.parent(operation), (cst.BinaryOperation, cst.UnaryOperation)
             ):
                 candidates.append(operation)
-            elif isinstance(operation.operator, (cst.MatrixMultiply, cst.Multiply)):
+            elif type(operation.operator) in (cst.MatrixMultiply, cst.Multiply):
                 candidates.append(operation)
         candidates.extend(c for c in index.nodes_in(function, cst.Call) if last_part(call_name(c)) in _JACOBIAN_CALLS)
         covered: set[int] = set()
         for candidate in candidates:
             if id(candidate) in covered:
                 continue
-            if isinstance(candidate, cst.BinaryOperation) and isinstance(candidate.operator, (cst.Add, cst.Subtract)):
+            if type(candidate) is cst.BinaryOperation and type(candidate.operator) in (cst.Add, cst.Subtract):
                 parts = [p for p in jacobian_parts(analysis, candidate) if p is not None]
                 kinds = {p.kind for p in parts}
                 if Part.DIAG not in kinds or not kinds & {Part.OUTER, Part.TRANSPOSED, Part.SCALAR}:
@@ -305,10 +305,10 @@ class JacobianFromUpstreamGradient(Rule):
         if part.vector == gradient:
             return True
         vector = _vector_node(part.node, part.vector, analysis)
-        if not isinstance(vector, cst.Name):
+        if type(vector) is not cst.Name:
             return False
         value = resolve(analysis, vector)
-        if not isinstance(value, cst.Call):
+        if type(value) is not cst.Call:
             return False
         applied = analysis.semantics.nonlinearity_applied(value)
         if applied is None:
@@ -339,7 +339,7 @@ class JacobianFromUpstreamGradient(Rule):
 
 def _vector_node(node: cst.BaseExpression, key: str, analysis: ModuleAnalysis) -> Optional[cst.BaseExpression]:
     for inner in walk(node):
-        if isinstance(inner, cst.Name) and inner.value == key:
+        if type(inner) is cst.Name and inner.value == key:
             return inner
     return None
 
@@ -349,12 +349,12 @@ def _applied(analysis: ModuleAnalysis, function: cst.FunctionDef, node: cst.CSTN
     if _flows_out(analysis, node):
         return True
     statement = analysis.index.parent(node)
-    while statement is not None and not isinstance(statement, (cst.Assign, cst.SimpleStatementLine)):
+    while statement is not None and type(statement) not in (cst.Assign, cst.SimpleStatementLine):
         statement = analysis.index.parent(statement)
-    if not isinstance(statement, cst.Assign) or len(statement.targets) != 1:
+    if type(statement) is not cst.Assign or len(statement.targets) != 1:
         return False
     target = statement.targets[0].target
-    if not isinstance(target, cst.Name):
+    if type(target) is not cst.Name:
         return False
     for name in analysis.index.nodes_in(function, cst.Name):
         if name.value == target.value and name is not target and _flows_out(analysis, name):
@@ -366,11 +366,11 @@ def _applied(analysis: ModuleAnalysis, function: cst.FunctionDef, node: cst.CSTN
 
 def _flows_out(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
     for ancestor in analysis.index.ancestors(node):
-        if isinstance(ancestor, cst.Return):
+        if type(ancestor) is cst.Return:
             return True
-        if isinstance(ancestor, cst.BinaryOperation) and isinstance(ancestor.operator, cst.MatrixMultiply):
+        if type(ancestor) is cst.BinaryOperation and type(ancestor.operator) is cst.MatrixMultiply:
             return True
-        if isinstance(ancestor, cst.Call) and last_part(call_name(ancestor)) in _APPLIERS and ancestor is not node:
+        if type(ancestor) is cst.Call and last_part(call_name(ancestor)) in _APPLIERS and ancestor is not node:
             return True
         if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             return False

@@ -422,7 +422,7 @@ class MalformedSoftmaxJacobian(Rule):
                 if len(terms) == 2 and _mentions_diagonal(terms):
                     parts = [classify(analysis, term, sign) for sign, term in terms]
                     yield from self._check_sum(analysis, root, parts)
-            elif isinstance(operation.operator, cst.Multiply):
+            elif type(operation.operator) is cst.Multiply:
                 yield from self._check_same_factor(analysis, operation, operation.left, operation.right)
         for call in index.nodes(cst.Call):
             if last_part(call_name(call)) == "multiply" and len(call.args) == 2:
@@ -474,9 +474,9 @@ class MalformedSoftmaxJacobian(Rule):
             product = analysis.code_for(other.node)
             operands = _operands(other.node)
             first = operands[0] if operands else None
-            while isinstance(first, cst.Attribute) and first.attr.value == "T":
+            while type(first) is cst.Attribute and first.attr.value == "T":
                 first = first.value
-            if isinstance(first, (cst.Name, cst.Attribute)):
+            if type(first) in (cst.Name, cst.Attribute):
                 vector = analysis.code_for(first)
             if other.detail == "row-col":
                 yield Finding(
@@ -502,14 +502,14 @@ class MalformedSoftmaxJacobian(Rule):
             )
 
     def _check_update(self, analysis: ModuleAnalysis, augmented: cst.AugAssign) -> Iterator[Finding]:
-        if not isinstance(augmented.operator, (cst.AddAssign, cst.SubtractAssign)):
+        if type(augmented.operator) not in (cst.AddAssign, cst.SubtractAssign):
             return
-        if not isinstance(augmented.target, cst.Name):
+        if type(augmented.target) is not cst.Name:
             return
         definition = scope_for(analysis, augmented).reaching(analysis, augmented.target.value, augmented)
         if definition is None or definition.value is None:
             return
-        sign = 1 if isinstance(augmented.operator, cst.AddAssign) else -1
+        sign = 1 if type(augmented.operator) is cst.AddAssign else -1
         initial = [classify(analysis, term, s) for s, term in signed_terms(definition.value)]
         added = [classify(analysis, term, s * sign) for s, term in signed_terms(augmented.value)]
         if len(initial) != 1 or len(added) != 1:
@@ -521,7 +521,7 @@ class MalformedSoftmaxJacobian(Rule):
         self, analysis: ModuleAnalysis, node: cst.CSTNode, left: cst.BaseExpression, right: cst.BaseExpression
     ) -> Iterator[Finding]:
         for factor, difference in ((left, right), (right, left)):
-            if isinstance(factor, (cst.Integer, cst.Float)) or is_eye(analysis, factor):
+            if type(factor) in (cst.Integer, cst.Float) or is_eye(analysis, factor):
                 continue
             terms = signed_terms(difference)
             if len(terms) != 2:
@@ -544,7 +544,7 @@ class MalformedSoftmaxJacobian(Rule):
     # -- element loops -------------------------------------------------------
     def _check_loop_branch(self, analysis: ModuleAnalysis, branch: cst.If) -> Iterator[Finding]:
         indices = _index_test(branch.test)
-        if indices is None or not isinstance(branch.orelse, cst.Else):
+        if indices is None or type(branch.orelse) is not cst.Else:
             return
         if analysis.index.enclosing(branch, cst.For) is None and analysis.index.enclosing(branch, cst.While) is None:
             return
@@ -592,23 +592,23 @@ class MalformedSoftmaxJacobian(Rule):
 
 def _inside_chain(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
     parent = analysis.index.parent(node)
-    if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, _CHAIN):
+    if type(parent) is cst.BinaryOperation and isinstance(parent.operator, _CHAIN):
         return True
-    if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus):
+    if type(parent) is cst.UnaryOperation and type(parent.operator) is cst.Minus:
         return _inside_chain(analysis, parent)
     return False
 
 
 def _chain_root(analysis: ModuleAnalysis, node: cst.BaseExpression) -> cst.BaseExpression:
     parent = analysis.index.parent(node)
-    while isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Minus):
+    while type(parent) is cst.UnaryOperation and type(parent.operator) is cst.Minus:
         node, parent = parent, analysis.index.parent(parent)
     return node
 
 
 def _logistic_vector(analysis: ModuleAnalysis, diag: JacobianPart) -> Optional[str]:
     """`s` when the diagonal part is diag(s*(1-s))."""
-    if not isinstance(diag.node, cst.Call) or diag.detail not in {"diag", "diagflat"}:
+    if type(diag.node) is not cst.Call or diag.detail not in {"diag", "diagflat"}:
         return None
     argument = diag.node.args[0].value
     forms = logistic_form(expand(argument, analysis.code_for))
@@ -617,7 +617,7 @@ def _logistic_vector(analysis: ModuleAnalysis, diag: JacobianPart) -> Optional[s
 
 
 def _diag_argument_layout(analysis: ModuleAnalysis, diag: JacobianPart) -> Optional[Layout]:
-    assert isinstance(diag.node, cst.Call)
+    assert type(diag.node) is cst.Call
     return layout(analysis, diag.node.args[0].value)
 
 
@@ -627,10 +627,10 @@ def _flat_evidence(analysis: ModuleAnalysis, product: JacobianPart, diag: Jacobi
     operands = [n for n in _operands(product.node)]
     for operand in operands:
         base = resolve(analysis, operand)
-        if isinstance(operand, cst.Name) and base is not operand:
+        if type(operand) is cst.Name and base is not operand:
             return f"`{operand.value} = {analysis.code_for(base)}`"
     for operand in operands:
-        if isinstance(operand, cst.Name):
+        if type(operand) is cst.Name:
             scope = scope_for(analysis, operand)
             definition = scope.reaching(analysis, operand.value, operand)
             if definition is not None and definition.loop is not None:
@@ -641,11 +641,11 @@ def _flat_evidence(analysis: ModuleAnalysis, product: JacobianPart, diag: Jacobi
 
 
 def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(node, cst.BinaryOperation):
+    if type(node) is cst.BinaryOperation:
         return [node.left, node.right]
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         args = [a.value for a in node.args]
-        if isinstance(node.func, cst.Attribute) and last_part(call_name(node)) in {"dot", "matmul"} and len(args) == 1:
+        if type(node.func) is cst.Attribute and last_part(call_name(node)) in {"dot", "matmul"} and len(args) == 1:
             return [node.func.value, args[0]]
         return args
     return []
@@ -653,14 +653,14 @@ def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
 
 def _index_test(test: cst.BaseExpression) -> Optional[tuple[str, str, bool]]:
     """`(i, j, True)` for `i == j`, `(i, j, False)` for `i != j`."""
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
         return None
     comparison = test.comparisons[0]
-    if not isinstance(test.left, cst.Name) or not isinstance(comparison.comparator, cst.Name):
+    if type(test.left) is not cst.Name or type(comparison.comparator) is not cst.Name:
         return None
-    if isinstance(comparison.operator, cst.Equal):
+    if type(comparison.operator) is cst.Equal:
         return test.left.value, comparison.comparator.value, True
-    if isinstance(comparison.operator, cst.NotEqual):
+    if type(comparison.operator) is cst.NotEqual:
         return test.left.value, comparison.comparator.value, False
     return None
 
@@ -670,7 +670,7 @@ def _last_store(block: cst.BaseSuite) -> Optional[cst.Assign]:
     stores = [
         item
         for item in items
-        if isinstance(item, cst.Assign) and len(item.targets) == 1 and isinstance(item.targets[0].target, cst.Subscript)
+        if type(item) is cst.Assign and len(item.targets) == 1 and type(item.targets[0].target) is cst.Subscript
     ]
     if len(stores) != 1 or len(items) != 1:
         return None
@@ -692,13 +692,13 @@ def _mentions_diagonal(terms: list[tuple[int, cst.BaseExpression]]) -> bool:
     from gradlint.analysis.syntax import walk
 
     for _, term in terms:
-        if isinstance(term, cst.Name):
+        if type(term) is cst.Name:
             return True
-        if isinstance(term, cst.BinaryOperation) and isinstance(term.operator, cst.Multiply):
+        if type(term) is cst.BinaryOperation and type(term.operator) is cst.Multiply:
             return True  # `eye * s` with the identity under any local name
         for node in walk(term):
-            if isinstance(node, cst.Call) and last_part(call_name(node)) in _DIAGONAL_CALLS:
+            if type(node) is cst.Call and last_part(call_name(node)) in _DIAGONAL_CALLS:
                 return True
-            if isinstance(node, cst.Name) and node.value in {"I", "eye", "identity", "E"}:
+            if type(node) is cst.Name and node.value in {"I", "eye", "identity", "E"}:
                 return True
     return False

@@ -299,7 +299,7 @@ class OverwrittenDiagonal(Rule):
             mentioned = dotted_names_in(later)
             if base in mentioned or base.split(".")[0] in names_in(later):
                 return  # the matrix is read (or rebound) in between
-            if "." in base and any(isinstance(node, cst.Call) for node in walk(later)):
+            if "." in base and any(type(node) is cst.Call for node in walk(later)):
                 return  # a call can read an attribute's container without naming it
             written = {name for t in assigned_targets(later) for name in names_in(t)}
             if written & index_names:
@@ -340,9 +340,9 @@ def _blocks_under(loop: cst.CSTNode) -> Iterator[cst.BaseSuite]:
     stack: list[cst.CSTNode] = [loop.body]  # type: ignore[attr-defined]
     while stack:
         node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(node) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
             continue
-        if isinstance(node, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+        if type(node) in (cst.IndentedBlock, cst.SimpleStatementSuite):
             yield node
         if isinstance(node, cst.BaseExpression):
             continue
@@ -353,38 +353,38 @@ def _loop_variables(analysis: ModuleAnalysis, node: cst.CSTNode) -> set[str]:
     """Names the enclosing loops (within the function) step: `for` targets and `while` tests."""
     variables: set[str] = set()
     for ancestor in analysis.index.ancestors(node):
-        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(ancestor) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
             break
-        if isinstance(ancestor, cst.For):
+        if type(ancestor) is cst.For:
             variables |= names_in(ancestor.target)
-        elif isinstance(ancestor, cst.While):
+        elif type(ancestor) is cst.While:
             variables |= names_in(ancestor.test)
     return variables
 
 
 def _element_store(node: cst.CSTNode) -> Optional[cst.Assign]:
     """The assignment when `node` is a plain store into one subscripted element."""
-    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+    if type(node) is cst.Assign and len(node.targets) == 1:
         target = node.targets[0].target
-        if isinstance(target, cst.Subscript):
+        if type(target) is cst.Subscript:
             return node
     return None
 
 
 def _is_diagonal_test(test: cst.BaseExpression) -> bool:
     """`i == j`, `i is j`, `k == l`: two names compared for identity of index."""
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
         return False
     comparison = test.comparisons[0]
     return (
-        isinstance(comparison.operator, (cst.Equal, cst.Is))
-        and isinstance(test.left, cst.Name)
-        and isinstance(comparison.comparator, cst.Name)
+        type(comparison.operator) in (cst.Equal, cst.Is)
+        and type(test.left) is cst.Name
+        and type(comparison.comparator) is cst.Name
     )
 
 
 def _is_diagonal_branch(node: Optional[cst.CSTNode]) -> bool:
-    return isinstance(node, cst.If) and node.orelse is None and _is_diagonal_test(node.test)
+    return type(node) is cst.If and node.orelse is None and _is_diagonal_test(node.test)
 
 
 def _last_store_to(analysis: ModuleAnalysis, store: cst.Assign, rest: list[cst.CSTNode]) -> bool:
@@ -402,10 +402,10 @@ def _falls_through(items: list[cst.CSTNode]) -> bool:
 def _else_fix(branch: cst.If, second: cst.Assign) -> Optional[Replacement]:
     """Move the overwriting store (the branch's last statement) into an else."""
     body = branch.body
-    if not isinstance(body, cst.IndentedBlock) or not body.body:
+    if type(body) is not cst.IndentedBlock or not body.body:
         return None
     last = body.body[-1]
-    if not isinstance(last, cst.SimpleStatementLine) or len(last.body) != 1 or last.body[0] is not second:
+    if type(last) is not cst.SimpleStatementLine or len(last.body) != 1 or last.body[0] is not second:
         return None
     kept = list(body.body[:-1])
     if not kept:

@@ -176,20 +176,20 @@ class ReductionWithoutKeepdims(Rule):
 
 def _combinations(analysis: ModuleAnalysis) -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode, str]]:
     for node in analysis.index.nodes(cst.BinaryOperation):
-        if isinstance(node.operator, cst.Divide):
+        if type(node.operator) is cst.Divide:
             yield node.left, node.right, node, "/"
-        elif isinstance(node.operator, cst.Subtract):
+        elif type(node.operator) is cst.Subtract:
             yield node.left, node.right, node, "-"
     for node in analysis.index.nodes(cst.AugAssign):
-        if isinstance(node.operator, cst.DivideAssign):
+        if type(node.operator) is cst.DivideAssign:
             yield node.target, node.value, node, "/="
-        elif isinstance(node.operator, cst.SubtractAssign):
+        elif type(node.operator) is cst.SubtractAssign:
             yield node.target, node.value, node, "-="
 
 
 def _reduction(model: Numerics, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[cst.Call]:
     value = unwrap(model.value_of(unwrap(node), scope, order))
-    if not isinstance(value, cst.Call) or model.operation(value) not in _REDUCING:
+    if type(value) is not cst.Call or model.operation(value) not in _REDUCING:
         return None
     if model.keepdims(value) or _literal_axis(model.reduction_axis(value)) not in (1, -1):
         return None
@@ -208,16 +208,16 @@ def _reduces(model: Numerics, operand: cst.BaseExpression, left: cst.BaseExpress
     if model.code(operand) == model.code(left):
         return True
     return (
-        isinstance(operand, cst.BinaryOperation)
-        and isinstance(operand.operator, cst.Multiply)
+        type(operand) is cst.BinaryOperation
+        and type(operand.operator) is cst.Multiply
         and model.code(left) in (model.code(operand.left), model.code(operand.right))
     )
 
 
 def _literal_axis(node: Optional[cst.BaseExpression]) -> Optional[int]:
-    if isinstance(node, cst.Integer):
+    if type(node) is cst.Integer:
         return int(node.value)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and type(node.expression) is cst.Integer:
         return -int(node.expression.value)
     return None
 
@@ -230,17 +230,17 @@ def _first(call: cst.Call) -> Optional[cst.BaseExpression]:
 def _known_2d(model: Numerics, scope: Scope, node: cst.BaseExpression) -> bool:
     """The array is indexed with two indices (`x[:, 0]`, `x[i, j]`) or reduced over axis 1
     elsewhere in the same function."""
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return False
     name = node.value
     index = model.analysis.index
     for subscript in index.nodes_in(scope.function, cst.Subscript):
-        if isinstance(subscript.value, cst.Name) and subscript.value.value == name and len(subscript.slice) == 2:
-            if not any(isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.Ellipsis) for element in subscript.slice):
+        if type(subscript.value) is cst.Name and subscript.value.value == name and len(subscript.slice) == 2:
+            if not any(type(element.slice) is cst.Index and type(element.slice.value) is cst.Ellipsis for element in subscript.slice):
                 return True
     for call in index.nodes_in(scope.function, cst.Call):
         if model.operation(call) in _REDUCING and _literal_axis(model.reduction_axis(call)) == 1:
             operand = model.operand(call)
-            if isinstance(operand, cst.Name) and operand.value == name:
+            if type(operand) is cst.Name and operand.value == name:
                 return True
     return False

@@ -233,7 +233,7 @@ def _probability_divisor(model: Numerics, node: cst.BaseExpression) -> Optional[
     complement = _complement(node)
     if complement is not None:
         return complement, "1-p"
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply:
         for first, second in ((node.left, node.right), (node.right, node.left)):
             if _is_array_name(first) and (c := _complement(second)) is not None and model.code(c) == model.code(first):
                 return first, "p(1-p)"
@@ -242,8 +242,8 @@ def _probability_divisor(model: Numerics, node: cst.BaseExpression) -> Optional[
 
 def _complement(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     if (
-        isinstance(node, cst.BinaryOperation)
-        and isinstance(node.operator, cst.Subtract)
+        type(node) is cst.BinaryOperation
+        and type(node.operator) is cst.Subtract
         and is_number(node.left, 1)
         and _is_array_name(node.right)
     ):
@@ -252,9 +252,9 @@ def _complement(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
 
 
 def _is_array_name(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         return _is_array_name(node.value)
-    return isinstance(node, cst.Name)
+    return type(node) is cst.Name
 
 
 def _numerator_is_gradient(numerator: cst.BaseExpression, probability: cst.BaseExpression) -> bool:
@@ -263,27 +263,27 @@ def _numerator_is_gradient(numerator: cst.BaseExpression, probability: cst.BaseE
     stack: list[cst.CSTNode] = [numerator]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name) and current.value != own:
+        if type(current) is cst.Name and current.value != own:
             return True
-        if isinstance(current, cst.Call):
+        if type(current) is cst.Call:
             return False
-        if isinstance(current, cst.Attribute):
+        if type(current) is cst.Attribute:
             continue
         stack.extend(child_nodes(current))
     return False
 
 
 def _root(node: cst.BaseExpression) -> Optional[str]:
-    while isinstance(node, cst.Subscript):
+    while type(node) is cst.Subscript:
         node = node.value
-    return node.value if isinstance(node, cst.Name) else None
+    return node.value if type(node) is cst.Name else None
 
 
 def _division(model: Numerics, node: cst.CSTNode) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
     """(numerator, denominator) of `a / b` or `np.divide(a, b)`."""
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide:
         return node.left, node.right
-    if isinstance(node, cst.Call) and model.operation(node) in ("divide", "true_divide") and not model.is_method_call(node):
+    if type(node) is cst.Call and model.operation(node) in ("divide", "true_divide") and not model.is_method_call(node):
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         if len(positional) == 2:
             return positional[0], positional[1]
@@ -302,7 +302,7 @@ def _divisions_in(model: Numerics, statement: cst.CSTNode) -> Iterator[tuple[cst
     stack = [statement]
     while stack:
         current = stack.pop()
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.IndentedBlock)):
+        if type(current) in (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.IndentedBlock):
             continue
         parts = _division(model, current)
         if parts is not None:
@@ -344,7 +344,7 @@ def _find_matching_loss(model: Numerics, function: cst.FunctionDef, name: str) -
                 continue
             probability = _strip_complement(argument)
             clipped = False
-            if isinstance(probability, cst.Call) and model.operation(probability) in ("clip", "maximum", "clamp"):
+            if type(probability) is cst.Call and model.operation(probability) in ("clip", "maximum", "clamp"):
                 inner = model.operand(probability)
                 if inner is None:
                     continue
@@ -364,7 +364,7 @@ def _rebound_by_guard(model: Numerics, scope: Scope, name: str) -> bool:
     if scope.mutations.get(name):
         return True
     for binding in scope.bindings.get(name, ()):
-        if binding.value is not None and isinstance(binding.value, cst.Call):
+        if binding.value is not None and type(binding.value) is cst.Call:
             return True
     return False
 
@@ -374,9 +374,9 @@ def _names_in(node: cst.CSTNode) -> set[str]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             found.add(current.value)
-        elif isinstance(current, cst.Attribute):
+        elif type(current) is cst.Attribute:
             dotted = dotted_name(current)
             if dotted:
                 found.add(dotted)
@@ -388,14 +388,14 @@ def _names_in(node: cst.CSTNode) -> set[str]:
 def _is_difference_with(model: Numerics, node: cst.BaseExpression, name: str) -> bool:
     """`p - y` or `y - p` (a prediction minus its target)."""
     node = unwrap(node)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
         node = node.expression
-    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract)):
+    if not (type(node) is cst.BinaryOperation and type(node.operator) is cst.Subtract):
         return False
     sides = {model.code(node.left), model.code(node.right)}
     return name in sides and not any(is_number(side) for side in (node.left, node.right))
 
 
 def _strip_complement(node: cst.BaseExpression) -> cst.BaseExpression:
-    c = _complement(node) if isinstance(node, cst.BinaryOperation) else None
+    c = _complement(node) if type(node) is cst.BinaryOperation else None
     return c if c is not None else node

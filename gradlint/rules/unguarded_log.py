@@ -182,7 +182,7 @@ class UnguardedLog(Rule):
         order = scope.order_of(call, analysis)
         probability = _complement_of(argument) or argument
         source = model.probability_source(probability, scope, order)
-        if source is None and isinstance(probability, cst.BinaryOperation):
+        if source is None and type(probability) is cst.BinaryOperation:
             source = model.kind_of(probability, scope, order)
         if source is not None:
             origin = f"the {source} output"
@@ -200,6 +200,6 @@ class UnguardedLog(Rule):
 
 def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     """`p` for `1 - p`."""
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Subtract) and is_number(node.left, 1):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Subtract and is_number(node.left, 1):
         return node.right
     return None

@@ -147,7 +147,7 @@ class UnstableActivation(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         model = numerics(analysis)
         for node in analysis.index.nodes(cst.BinaryOperation):
-            if isinstance(node.operator, cst.Divide):
+            if type(node.operator) is cst.Divide:
                 finding = self._tanh(model, node) or self._shifted_sigmoid(model, node)
                 if finding is not None:
                     yield finding
@@ -167,9 +167,9 @@ class UnstableActivation(Rule):
 
     def _tanh(self, model: Numerics, node: cst.BinaryOperation) -> Optional[Finding]:
         top, bottom = unwrap(node.left), unwrap(node.right)
-        if not (isinstance(top, cst.BinaryOperation) and isinstance(top.operator, cst.Subtract)):
+        if not (type(top) is cst.BinaryOperation and type(top.operator) is cst.Subtract):
             return None
-        if not (isinstance(bottom, cst.BinaryOperation) and isinstance(bottom.operator, cst.Add)):
+        if not (type(bottom) is cst.BinaryOperation and type(bottom.operator) is cst.Add):
             return None
         code = model.code
         if {code(top.left), code(top.right)} != {code(bottom.left), code(bottom.right)}:
@@ -210,7 +210,7 @@ class UnstableActivation(Rule):
         argument = unwrap(call.args[0].value)
         if operation == "log1p":
             exp = argument
-        elif isinstance(argument, cst.BinaryOperation) and isinstance(argument.operator, cst.Add):
+        elif type(argument) is cst.BinaryOperation and type(argument.operator) is cst.Add:
             if is_number(argument.left, 1):
                 exp = argument.right
             elif is_number(argument.right, 1):
@@ -224,7 +224,7 @@ class UnstableActivation(Rule):
         if exp_node is None or not self._raw_exponent(model, exp_node, call):
             return None
         exponent = model.exp_argument(exp_node)
-        if isinstance(exponent, cst.UnaryOperation) and isinstance(exponent.operator, cst.Minus):
+        if type(exponent) is cst.UnaryOperation and type(exponent.operator) is cst.Minus:
             return None  # log(1 + exp(-x)) is the stable half for x >= 0; the domain decides
         if exponent is not None and _selected_by_where(model, call, exponent):
             return None
@@ -243,11 +243,11 @@ def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExp
     variables = names_in(exponent)
     child: cst.CSTNode = node
     for ancestor in index.ancestors(node):
-        if isinstance(ancestor, cst.Call) and last_part(call_name(ancestor)) == "where" and len(ancestor.args) == 3:
+        if type(ancestor) is cst.Call and last_part(call_name(ancestor)) == "where" and len(ancestor.args) == 3:
             in_branch = child is ancestor.args[1] or child is ancestor.args[2]
             if in_branch and variables & names_in(ancestor.args[0].value):
                 return True
-        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+        if type(ancestor) in (cst.FunctionDef, cst.Lambda):
             return False
         child = ancestor
     return False

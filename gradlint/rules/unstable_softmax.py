@@ -265,8 +265,8 @@ def _one_sided_shift(
     """(shifted, plain) when one exponent is `plain - something` and the other is `plain`."""
     for shifted, plain in ((top, bottom), (bottom, top)):
         if (
-            isinstance(shifted, cst.BinaryOperation)
-            and isinstance(shifted.operator, cst.Subtract)
+            type(shifted) is cst.BinaryOperation
+            and type(shifted.operator) is cst.Subtract
             and model.code(shifted.left) == model.code(plain)
         ):
             return shifted, plain
@@ -276,10 +276,10 @@ def _one_sided_shift(
 def _shift_fix(model: Numerics, shape: SoftmaxShape) -> Optional[Replacement]:
     """Insert `- np.max(x, axis=..., keepdims=True)` into the exponent (numpy spellings only)."""
     exp_call = shape.numerator_exp
-    if not isinstance(exp_call, cst.Call) or model.numpy_prefix(exp_call) is None:
+    if type(exp_call) is not cst.Call or model.numpy_prefix(exp_call) is None:
         return None
     argument = model.exp_argument(exp_call)
-    if not isinstance(argument, (cst.Name, cst.Attribute)):
+    if type(argument) not in (cst.Name, cst.Attribute):
         return None
     if shape.denominator_exp is not exp_call and model.code(shape.denominator_exp) != model.code(exp_call):
         return None
@@ -289,11 +289,11 @@ def _shift_fix(model: Numerics, shape: SoftmaxShape) -> Optional[Replacement]:
     name = model.code(argument)
     shifted = cst.parse_expression(f"{name} - {prefix}.max({name}{axis_text})")
     new_call = exp_call.with_changes(args=[exp_call.args[0].with_changes(value=shifted)])
-    if shape.denominator_exp is exp_call or not isinstance(shape.denominator_exp, cst.Call):
+    if shape.denominator_exp is exp_call or type(shape.denominator_exp) is not cst.Call:
         return Replacement(f"Subtract the max of `{name}` before exponentiating", exp_call, new_call)
     # Both the numerator and the normaliser spell the exp: shift both in the division.
     division = model.analysis.index.parent(exp_call)
-    if not isinstance(division, cst.BinaryOperation) or division.left is not exp_call:
+    if type(division) is not cst.BinaryOperation or division.left is not exp_call:
         return None
     new_division = division.deep_replace(shape.denominator_exp, new_call)
     new_division = new_division.with_changes(left=new_call)  # type: ignore[union-attr]
@@ -302,7 +302,7 @@ def _shift_fix(model: Numerics, shape: SoftmaxShape) -> Optional[Replacement]:
 
 def _match_shift_fix(model: Numerics, plain_exp: cst.BaseExpression, shifted: cst.BaseExpression) -> Optional[Replacement]:
     """Give the unshifted exp the same exponent as the shifted one."""
-    if not isinstance(plain_exp, cst.Call) or not plain_exp.args or model.exp_argument(plain_exp) is None:
+    if type(plain_exp) is not cst.Call or not plain_exp.args or model.exp_argument(plain_exp) is None:
         return None
     if model.is_method_call(plain_exp):
         return None

@@ -267,7 +267,7 @@ def _computes_a_local_derivative(analysis: ModuleAnalysis, semantics: Semantics,
             comparison.comparisons[0].operator, (cst.GreaterThan, cst.GreaterThanEqual, cst.LessThan, cst.LessThanEqual)
         ):
             comparator = comparison.comparisons[0].comparator
-            if isinstance(comparator, cst.Integer) and comparator.value == "0":
+            if type(comparator) is cst.Integer and comparator.value == "0":
                 return True
     class_def = semantics.facts(function).class_def
     if class_def is None:
@@ -300,22 +300,22 @@ def _is_stub(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool:
             return True
     index = analysis.index
     if index.nodes_in(function, cst.Raise) and any(
-        "NotImplemented" in (dotted_name(r.exc.func if isinstance(r.exc, cst.Call) else r.exc) or "")
+        "NotImplemented" in (dotted_name(r.exc.func if type(r.exc) is cst.Call else r.exc) or "")
         for r in index.nodes_in(function, cst.Raise)
         if r.exc is not None
     ):
         return True
     body = function.body
-    statements = body.body if isinstance(body, cst.IndentedBlock) else ()
+    statements = body.body if type(body) is cst.IndentedBlock else ()
     meaningful = 0
     for statement in statements:
-        if isinstance(statement, cst.SimpleStatementLine):
+        if type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
-                if isinstance(small, cst.Pass):
+                if type(small) is cst.Pass:
                     continue
-                if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)):
+                if type(small) is cst.Expr and type(small.value) in (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis):
                     continue
-                if isinstance(small, cst.Return) and (small.value is None or dotted_name(small.value) in ("None", "NotImplemented")):
+                if type(small) is cst.Return and (small.value is None or dotted_name(small.value) in ("None", "NotImplemented")):
                     continue
                 meaningful += 1
         else:
@@ -331,9 +331,9 @@ def _passes_through(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool
     """A backward returning `np.ones_like(...)`: a local derivative the caller multiplies (fused-loss designs)."""
     for returned in analysis.index.nodes_in(function, cst.Return):
         value = returned.value
-        if isinstance(value, cst.Call) and last_part(call_name(value)) in _PASS_THROUGH:
+        if type(value) is cst.Call and last_part(call_name(value)) in _PASS_THROUGH:
             return True
-        if value is not None and isinstance(value, (cst.Integer, cst.Float)):
+        if value is not None and type(value) in (cst.Integer, cst.Float):
             return True
     return False
 
@@ -342,20 +342,20 @@ def _reads(analysis: ModuleAnalysis, semantics: Semantics, function: cst.Functio
     """Every read of `name` in the function, nested functions and lambdas included."""
     found = []
     for node in semantics.walk(function.body):
-        if isinstance(node, cst.Name) and node.value == name and _is_load(analysis, node):
+        if type(node) is cst.Name and node.value == name and _is_load(analysis, node):
             found.append(node)
     return found
 
 
 def _is_load(analysis: ModuleAnalysis, node: cst.Name) -> bool:
     parent = analysis.index.parent(node)
-    if isinstance(parent, cst.Attribute) and parent.attr is node:
+    if type(parent) is cst.Attribute and parent.attr is node:
         return False
-    if isinstance(parent, (cst.Arg,)) and parent.keyword is node:
+    if type(parent) in (cst.Arg,) and parent.keyword is node:
         return False
-    if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.AsName)):
+    if type(parent) in (cst.Param, cst.FunctionDef, cst.ClassDef, cst.ImportAlias, cst.AsName):
         return False
-    if isinstance(parent, cst.AssignTarget) and parent.target is node:
+    if type(parent) is cst.AssignTarget and parent.target is node:
         return False
     return True
 
@@ -363,7 +363,7 @@ def _is_load(analysis: ModuleAnalysis, node: cst.Name) -> bool:
 def _nonlinearity_around(analysis: ModuleAnalysis, semantics: Semantics, read: cst.Name) -> Optional[cst.CSTNode]:
     """The call or formula applying a nonlinearity whose argument holds `read`, if any."""
     for ancestor in analysis.index.ancestors(read):
-        if isinstance(ancestor, (cst.Call, cst.BinaryOperation)):
+        if type(ancestor) in (cst.Call, cst.BinaryOperation):
             application = semantics.nonlinearity_of(ancestor)
             if application is not None and all(kind.convention_matters for kind in application[0]):
                 return ancestor
@@ -389,11 +389,11 @@ def _reads_other_inputs(analysis: ModuleAnalysis, semantics: Semantics, function
 def _dead_alias(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef, read: cst.Name) -> bool:
     """`Z = cache` (or `A, Z = cache`) where no name it binds is read afterwards."""
     parent = analysis.index.parent(read)
-    if not isinstance(parent, cst.Assign) or parent.value is not read:
+    if type(parent) is not cst.Assign or parent.value is not read:
         return False
     names = []
     for target in parent.targets:
         for node in semantics.walk(target.target):
-            if isinstance(node, cst.Name):
+            if type(node) is cst.Name:
                 names.append(node.value)
     return all(not _reads(analysis, semantics, function, name) for name in names)
