@@ -52,7 +52,7 @@ def main(argv: list[str]) -> None:
         passing = {code: 0 for code in codes}
         union = 0
         for text in texts:
-            found = registry.candidates(text, codes)
+            found = registry.candidates(text, codes, thorough=True)
             union += bool(found)
             for code in found:
                 passing[code] += 1

@@ -99,7 +99,7 @@ def check_text(
     if not candidates:
         return SourceResult()
     with relaxed_gc():
-        return _parse_and_check(text, filename, codes, candidates, keep_analysis, package)
+        return _parse_and_check(text, filename, codes, candidates, keep_analysis, package, precheck)
 
 
 # The young-generation threshold of the cycle collector while files are checked.
@@ -125,6 +125,17 @@ def relaxed_gc() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
+def _reports_unparsed(text: str, codes: list[str], precheck: bool) -> bool:
+    """Whether a text that cannot be parsed is reported (GL001): when GL001 is enabled and the
+    text is one the complete needs admit (a run's first texts may be parsed on fewer needs,
+    see gradlint.precheck.Prechecker.candidates; the report must not depend on that)."""
+    if "GL001" not in codes:
+        return False
+    if not precheck:
+        return True
+    return bool(registry.candidates(text, [code for code in codes if code not in registry.ENGINE_CODES], thorough=True))
+
+
 def _parse_and_check(
     text: str,
     filename: str,
@@ -132,9 +143,10 @@ def _parse_and_check(
     candidates: "frozenset[str]",
     keep_analysis: bool,
     package: "Optional[PackageModules]",
+    precheck: bool = True,
 ) -> SourceResult:
     if len(text) > MAX_PARSE_CHARS:
-        if "GL001" not in codes:
+        if not _reports_unparsed(text, codes, precheck):
             return SourceResult()
         size = f"{len(text) / 1e6:.1f} million characters"
         message = f"file too large to parse ({size}; gradlint parses files up to {MAX_PARSE_CHARS / 1e6:.0f} million)"
@@ -144,7 +156,7 @@ def _parse_and_check(
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        if "GL001" not in codes:
+        if not _reports_unparsed(text, codes, precheck):
             return SourceResult()
         message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", error.message)
         if _python_accepts(text, filename):
@@ -152,7 +164,7 @@ def _parse_and_check(
             return SourceResult((syntax_error_diagnostic(filename, message, error.raw_line, error.raw_column + 1, prefix=""),))
         return SourceResult((syntax_error_diagnostic(filename, message, error.raw_line, error.raw_column + 1),))
     except (RecursionError, MemoryError) as error:
-        if "GL001" not in codes:
+        if not _reports_unparsed(text, codes, precheck):
             return SourceResult()
         return SourceResult((syntax_error_diagnostic(filename, f"too deeply nested to parse ({type(error).__name__})", 1, 1),))
 

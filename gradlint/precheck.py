@@ -586,6 +586,14 @@ def _regex(source: str) -> "re.Pattern[str]":
     return re.compile(source)
 
 
+# A regex this long takes milliseconds to compile (re's compiler is pure Python): more than parsing
+# a small file costs, so a run's first texts are not held up by it (see Prechecker).
+_COSTLY_REGEX = 1500
+# How many texts a Prechecker reads before it compiles costly regexes: a pre-commit run checks a few
+# files, a run over a tree thousands.
+WARMUP_TEXTS = 8
+
+
 @dataclass(frozen=True)
 class _Test:
     """A need planned for the Prechecker: the clauses (gradlint.precheck.required_clauses) of
@@ -594,11 +602,13 @@ class _Test:
     pattern: str
     evidence: _Evidence
     parts: tuple[tuple[str, _Evidence], ...]  # (regex source, its clauses)
+    costly: bool  # an alternative's regex is long: slow to compile
 
     @classmethod
     def of(cls, pattern: str) -> "_Test":
         plan = plan_of(pattern)
-        return cls(pattern, plan.evidence, tuple(zip(plan.alternatives, plan.part_evidence)))
+        costly = any(len(alternative) > _COSTLY_REGEX for alternative in plan.alternatives)
+        return cls(pattern, plan.evidence, tuple(zip(plan.alternatives, plan.part_evidence)), costly)
 
 
 _CHEAP = 2
@@ -759,11 +769,19 @@ class Prechecker:
 
         self._order = {rule.code: tuple(sorted(rule.tests, key=seconds_per_refutation)) for rule in self.gated}
 
-    def candidates(self, text: str) -> frozenset[str]:
-        """The codes whose needs all match `text` (plus the codes that need nothing)."""
+    def candidates(self, text: str, thorough: bool = False) -> frozenset[str]:
+        """The codes whose needs all match `text` (plus the codes that need nothing).
+
+        Until WARMUP_TEXTS texts have been read, needs with a costly regex are taken as met
+        unless `thorough`: a run over a few files parses a file such a need might have spared
+        rather than compile the regex. Since needs are necessary conditions of a rule firing,
+        this changes no finding, only what is parsed; the engine asks `thorough` before it
+        reports a file that does not parse (GL001 is for the files the full needs admit)."""
+        if thorough:
+            return self._candidates(text, skip_costly=False)
         if text is self._last_text:  # the same text asked again (the driver, then the engine)
             return self._last_found
-        found = self._candidates(text)
+        found = self._candidates(text, skip_costly=self._texts_seen < WARMUP_TEXTS)
         self._last_text, self._last_found = text, found
         return found
 
@@ -771,7 +789,7 @@ class Prechecker:
         """Take `found` as the candidates of `text` (pre-checked by another process)."""
         self._last_text, self._last_found = text, found
 
-    def _candidates(self, text: str) -> frozenset[str]:
+    def _candidates(self, text: str, skip_costly: bool) -> frozenset[str]:
         state = _TextState(text, self._related)
         # Round 1: literal hints only.
         holds = state.holds
@@ -786,6 +804,8 @@ class Prechecker:
         verdicts, stats, order = state.verdicts, self._stats, self._order
         for rule in in_play:
             for test in order[rule.code]:
+                if skip_costly and test.costly:
+                    continue
                 verdict = verdicts.get(test.pattern)
                 if verdict is None:
                     start = perf_counter()

@@ -589,30 +589,8 @@ def _string_prefix(text: str, quote_start: int) -> str:
 def _skip(text: str, position: int, to_line_end: bool) -> tuple[int, str]:
     """Past the statement (or, `to_line_end`, the logical line) going on at `position`
     at bracket depth 0: (where scanning resumes, ";" / "nl" / "eof")."""
-    depth = 0
-    match_at = _COARSE.match
-    end = len(text)
-    while position < end:
-        match = match_at(text, position)
-        kind = match.lastgroup  # type: ignore[union-attr]
-        if kind == "quote":
-            position = _string_end(text, position, _string_prefix(text, position), match.group())  # type: ignore[union-attr]
-            continue
-        position = match.end()  # type: ignore[union-attr]
-        if kind == "open":
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-            if depth < 0:
-                raise _Invalid("unbalanced bracket")
-        elif depth == 0:
-            if kind == "nl":
-                return position, "nl"
-            if kind == "semicolon" and not to_line_end:
-                return position, ";"
-    if depth:
-        raise _Invalid("unclosed bracket at the end of the text")
-    return end, "eof"
+    resume, ending, _assigns, _has_lambda = _scan_statement(text, position, to_line_end=to_line_end)
+    return resume, ending
 
 
 # In code outside brackets, strings and comments: an assignment `=` (no `==`, `<=`, `:=`, `+=`, ...),
@@ -624,6 +602,13 @@ _LAMBDA = re.compile(r"(?<!\w)lambda(?!\w)")
 def _statement_extent(text: str, position: int) -> tuple[int, str, bool, bool]:
     """Like _read_statement without the names, read coarsely: (where scanning resumes,
     ";" / "nl" / "eof", an assignment `=` at depth 0, a `lambda` at depth 0)."""
+    return _scan_statement(text, position, strict=True)
+
+
+def _scan_statement(text: str, position: int, to_line_end: bool = False, strict: bool = False) -> tuple[int, str, bool, bool]:
+    """The coarse reading behind _skip and _statement_extent: up to the end of the statement
+    (`to_line_end`: of the logical line) at bracket depth 0, noting an assignment `=` and a
+    `lambda` at depth 0; `strict`: a backslash that does not end a line is a lexical error."""
     depth = 0
     assigns = has_lambda = False
     match_at = _COARSE.match
@@ -651,9 +636,9 @@ def _statement_extent(text: str, position: int) -> tuple[int, str, bool, bool]:
         elif depth == 0:
             if kind == "nl":
                 return position, "nl", assigns, has_lambda
-            if kind == "semicolon":
+            if kind == "semicolon" and not to_line_end:
                 return position, ";", assigns, has_lambda
-            if kind == "backslash":
+            if kind == "backslash" and strict:
                 raise _Invalid("backslash not ending a line")
     if depth:
         raise _Invalid("unclosed bracket at the end of the text")

@@ -666,9 +666,10 @@ def _prechecker(codes: frozenset[str]) -> "Prechecker":
     return Prechecker({code: RULES[code].needs for code in codes if code not in ENGINE_CODES})
 
 
-def candidates(text: str, codes: Iterable[str]) -> frozenset[str]:
-    """The rule codes among `codes` whose `needs` all match `text` (see gradlint.precheck)."""
-    return _prechecker(frozenset(codes)).candidates(text)
+def candidates(text: str, codes: Iterable[str], thorough: bool = False) -> frozenset[str]:
+    """The rule codes among `codes` whose `needs` all match `text` (see gradlint.precheck;
+    `thorough`: every need evaluated, even in a run's first texts)."""
+    return _prechecker(frozenset(codes)).candidates(text, thorough)
 
 
 def remember_candidates(text: str, codes: Iterable[str], found: frozenset[str]) -> None:

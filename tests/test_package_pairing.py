@@ -226,10 +226,10 @@ def test_importing_file_that_fails_the_precheck_is_not_parsed(tmp_path: Path) ->
     from gradlint import registry
 
     package = _package(tmp_path)
-    assert "GL203" in registry.candidates(TRAIN, ["GL203"])  # the training loop is a candidate
+    assert "GL203" in registry.candidates(TRAIN, ["GL203"], thorough=True)  # the training loop is a candidate
     quiet = "from .layers import Softmax\nfrom .losses import CrossEntropy\n\nMODELS = [Softmax, CrossEntropy]\n"
     (package / "registry_of_models.py").write_text(quiet)
-    assert not registry.candidates(quiet, ["GL203"])
+    assert not registry.candidates(quiet, ["GL203"], thorough=True)
     report = api.check_paths([package / "registry_of_models.py"], Settings(project_root=tmp_path))
     assert report.diagnostics == [] and report.files[0].dependencies == ()
 

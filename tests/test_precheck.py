@@ -59,11 +59,11 @@ def _fixture_expectations() -> list:
 
 @pytest.mark.parametrize("code, source", _invalid_cases())
 def test_every_invalid_case_passes_its_rules_precheck(code: str, source: str) -> None:
-    assert code in registry.candidates(source, [code]), (
+    assert code in registry.candidates(source, [code], thorough=True), (
         f"{code}'s needs {registry.RULES[code].needs} reject one of its own INVALID cases:\n{source}"
     )
     # And with every rule enabled, the rule is still among those run.
-    assert code in registry.candidates(source, registry.all_codes())
+    assert code in registry.candidates(source, registry.all_codes(), thorough=True)
 
 
 @pytest.mark.parametrize("code, path", _fixture_expectations())
@@ -73,7 +73,7 @@ def test_every_expected_fixture_finding_passes_the_precheck(code: str, path: Pat
     if code in registry.ENGINE_CODES:
         return
     text = path.read_text(encoding="utf-8")
-    assert code in registry.candidates(text, [code]), f"{code}'s needs reject {path.name}, which expects it"
+    assert code in registry.candidates(text, [code], thorough=True), f"{code}'s needs reject {path.name}, which expects it"
 
 
 @pytest.mark.parametrize("code", RULE_CODES)
@@ -164,9 +164,9 @@ def test_caseless_and_never_matching_patterns() -> None:
 
 def test_prechecker_evaluates_shared_patterns_once_and_honours_all() -> None:
     checker = Prechecker({"GLA": (r"\bfor\b", r"\]\s*="), "GLB": (r"\bfor\b", "softmax"), "GLC": ()})
-    assert checker.candidates("x = 1") == {"GLC"}
-    assert checker.candidates("for i in x: J[i] = 0") == {"GLA", "GLC"}
-    assert checker.candidates("for i in x: softmax(J)[i] = 0") == {"GLA", "GLB", "GLC"}
+    assert checker.candidates("x = 1", thorough=True) == {"GLC"}
+    assert checker.candidates("for i in x: J[i] = 0", thorough=True) == {"GLA", "GLC"}
+    assert checker.candidates("for i in x: softmax(J)[i] = 0", thorough=True) == {"GLA", "GLB", "GLC"}
 
 
 def test_a_file_no_rule_needs_is_not_parsed() -> None:
@@ -242,15 +242,15 @@ def test_prechecker_agrees_with_the_plain_regexes_and_predicates() -> None:
                 for p in patterns
             )
         }
-        assert checker.candidates(text) == expected
+        assert checker.candidates(text, thorough=True) == expected
 
 
 def test_predicate_needs_must_name_a_known_predicate() -> None:
     with pytest.raises(KeyError):
         Prechecker({"GLX": (r"\bfor\b", "predicate:no_such_predicate")})
     checker = Prechecker({"GLX": (r"\bfor\b", "predicate:repeated_element_store")})
-    assert checker.candidates("for i in r:\n    J[i] = 1\n    J[i] = 2\n") == {"GLX"}
-    assert checker.candidates("for i in r:\n    J[i] = 1\n") == set()
+    assert checker.candidates("for i in r:\n    J[i] = 1\n    J[i] = 2\n", thorough=True) == {"GLX"}
+    assert checker.candidates("for i in r:\n    J[i] = 1\n", thorough=True) == set()
 
 
 # ---------------------------------------------------------------------------
@@ -283,7 +283,7 @@ GL101_FIRING = [
 def test_gl101_predicate_admits_texts_the_rule_fires_on(source: str) -> None:
     assert _gl101_fires(source), "the case should make GL101 fire"
     assert repeated_element_store(source)
-    assert "GL101" in registry.candidates(source, ["GL101"])
+    assert "GL101" in registry.candidates(source, ["GL101"], thorough=True)
 
 
 GL101_SILENT = [
@@ -395,5 +395,37 @@ def test_a_pattern_without_a_stored_plan_is_planned_on_the_fly() -> None:
 
     checker = Prechecker({"GL999": (r"\bfresh_literal_\d+\(",)})
     assert plan_of(r"\bfresh_literal_\d+\(").evidence
-    assert checker.candidates("y = fresh_literal_7(x)\n") == {"GL999"}
-    assert checker.candidates("y = fresh_literal_(x)\n") == frozenset()
+    assert checker.candidates("y = fresh_literal_7(x)\n", thorough=True) == {"GL999"}
+    assert checker.candidates("y = fresh_literal_(x)\n", thorough=True) == frozenset()
+
+
+# ---------------------------------------------------------------------------
+# A run's first texts: costly regexes are not compiled for them
+# ---------------------------------------------------------------------------
+
+COSTLY = r"\bfresh(?:" + "|".join(f"_{n}" for n in range(400)) + r")\b"  # a long regex: slow to compile
+
+
+def test_a_runs_first_texts_take_costly_needs_as_met() -> None:
+    from gradlint.precheck import WARMUP_TEXTS
+
+    checker = Prechecker({"GLX": (r"\bfresh", COSTLY)})
+    rejected = "y = fresh_1x\n"  # passes the cheap need and the costly one's literals, not its regex
+    for number in range(WARMUP_TEXTS):
+        assert checker.candidates(rejected + " " * number) == {"GLX"}  # parsed on the cheap need alone
+    assert checker.candidates(rejected + "\n") == frozenset()  # warmed up: every need counts
+    assert Prechecker({"GLX": (r"\bfresh", COSTLY)}).candidates(rejected, thorough=True) == frozenset()
+    assert checker.candidates("y = fresh_7\n") == {"GLX"}
+
+
+def test_a_file_that_does_not_parse_is_reported_only_when_the_complete_needs_admit_it() -> None:
+    """GL001 must not depend on whether the file came early in a run (parsed on fewer needs)."""
+    from gradlint.engine import check_text
+
+    registry._prechecker.cache_clear()  # a fresh run: in its warm-up
+    broken_docstring_only = '"""\ndef f(x):\n    x += np.exp(x)\n"""\nx = (\n'  # GL402's evidence only in a string
+    codes = ["GL001", "GL402"]
+    assert registry.candidates(broken_docstring_only, ["GL402"]) == {"GL402"}  # parsed in the warm-up
+    assert not check_text(broken_docstring_only, "/tmp/early.py", codes).diagnostics
+    broken_code = "def f(x):\n    x += np.exp(x)\nx = (\n"
+    assert [d.code for d in check_text(broken_code, "/tmp/code.py", codes).diagnostics] == ["GL001"]
