@@ -82,7 +82,8 @@ _GL301_DOT_BLANKS_E = "|".join(
 _GL301_EXP_COMMENTED = (
     rf"\bexp{_GL301_BLANK}{_GL301_CLOSE}\(|\*\*(?<=[\s)\\e]\*\*)(?:{_GL301_E_NAME}|{_GL301_E_FAR})"
     r"|\.e[\s)\\]*#|" + "|".join(rf"{blank}e(?:{_GL301_DOT_BLANKS_E})[\s)\\]*#" for blank in (" ", r"\t", r"\f", r"\n", r"\r", r"\\"))
-    + r"|\bimport[ \t\f]*\((?:[^)#]|#[^\r\n]*)*\be\b|\bimport(?:[^\r\n(]|\\(?:\r\n?|\n))*\be\b"
+    # (a comment in the parentheses is read to its line end: one way to read it, no backtracking blow-up)
+    + r"|\bimport[ \t\f]*\((?:[^)#]|#[^\r\n]*(?![^\r\n]))*\be\b|\bimport(?:[^\r\n(]|\\(?:\r\n?|\n))*\be\b"
 )
 # softmax_parts: the normaliser is a call written `sum`, `nansum` or `fsum` (numerics.SUM).
 _GL301_SUM = rf"sum{_GL301_BLANK}{_GL301_CLOSE}\("

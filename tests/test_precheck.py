@@ -429,3 +429,66 @@ def test_a_file_that_does_not_parse_is_reported_only_when_the_complete_needs_adm
     assert not check_text(broken_docstring_only, "/tmp/early.py", codes).diagnostics
     broken_code = "def f(x):\n    x += np.exp(x)\nx = (\n"
     assert [d.code for d in check_text(broken_code, "/tmp/code.py", codes).diagnostics] == ["GL001"]
+
+
+# ---------------------------------------------------------------------------
+# No need backtracks catastrophically: every regex is linear on real and hostile texts
+# ---------------------------------------------------------------------------
+
+
+def _hostile_texts() -> list[str]:
+    """Shapes that make an ambiguous regex backtrack: long comment-laden brackets, runs of `#`,
+    `@`, `*`, brackets and blanks, long lines."""
+    return [
+        "from m import (\n" + "    name_%d,  # a comment, with words: exp log sum # more\n" * 3000 + ")\n",
+        "x = f(\n" + "    a,  # ( [ { #### \\ e ** 2 / (1 - p)\n" * 3000 + ")\n",
+        "#" * 20000 + "\n",
+        "@" * 5000 + "\n" + "    @ x\n" * 2000,
+        "y = " + " * ".join(["x"] * 5000) + "\n",
+        "z = " + "(" * 500 + "e ** " * 500 + ")" * 500 + "\n",
+        "J[" + ", ".join(["i"] * 5000) + "] = 0\n" * 3,
+        " " * 50000 + "e\n",
+        "if " + " == ".join(["a"] * 3000) + ":\n    J[i] = 1\n",
+        "\\\n" * 5000 + "exp\n",
+    ]
+
+
+def _largest_installed_sources(count: int) -> list[str]:
+    import numpy
+
+    root = Path(numpy.__file__).parent
+    paths = sorted(root.rglob("*.py*"), key=lambda path: path.stat().st_size, reverse=True)
+    return [path.read_text(encoding="utf-8", errors="replace") for path in paths if path.suffix in (".py", ".pyi")][:count]
+
+
+def test_no_need_regex_backtracks_catastrophically() -> None:
+    """A regex with ambiguous repeats can take hours on one file and hang a run (numpy's
+    `__init__.pyi` once did). Every alternative of every need is searched in the largest
+    installed numpy sources (with their stubs) and in hostile texts, under a time limit."""
+    import signal
+
+    from gradlint.precheck import PREDICATE_PREFIX, plan_of
+
+    def stop(signum: int, frame: object) -> None:
+        raise TimeoutError
+
+    alternatives = sorted(
+        {alt for entry in registry.RULES.values() for need in entry.needs if not need.startswith(PREDICATE_PREFIX) for alt in plan_of(need).alternatives}
+    )
+    texts = _hostile_texts() + _largest_installed_sources(12)
+    previous = signal.signal(signal.SIGALRM, stop)
+    slow = []
+    try:
+        for source in alternatives:
+            regex = re.compile(source)
+            for number, text in enumerate(texts):
+                signal.alarm(2)
+                try:
+                    regex.search(text)
+                except TimeoutError:
+                    slow.append((source[:120], number))
+                finally:
+                    signal.alarm(0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert not slow, f"regexes that took over 2 s on a text (source, text number): {slow}"
