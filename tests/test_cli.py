@@ -327,6 +327,7 @@ def test_the_wheel_ships_the_schemas_and_renderers(tmp_path: Path) -> None:
         assert f"gradlint/schemas/{name}.schema.json" in names
     for module in set(FORMATS.values()) | {"stats"}:
         assert f"gradlint/render/{module}.py" in names
+    assert {"gradlint/_precheck_plans.py", "gradlint/precheck_predicates.py"} <= names  # the pre-check's plans
     probe = (
         "import gradlint.schemas as s, gradlint.render.json as j; "
         "assert s.__file__.startswith(%r); print(s.load_schema('report')['title'])" % str(tmp_path / "site")
