@@ -35,9 +35,6 @@ class RuleEntry:
         return DOCS_URL.format(code=self.code)
 
 
-# GL3xx: an exponential, `np.exp(x)`, `x.exp()`, `np.e ** x` (gradlint.analysis.numerics recognises
-# numeric calls by the name as written, so a renamed import is not an `exp` there either).
-_EXP = r"\bexp\s*\(|\be\s*\*\*"
 # GL401: a reduction called with axis/dim 1 or -1 (keyword or positional), its arguments nested at
 # most two parentheses deep before the axis; kept equal to reduction_without_keepdims.REDUCTION_CALL.
 _GL401_REDUCTION = (
@@ -191,29 +188,6 @@ _GL401_AXIS = (
 # the common `+=`, `-=` and `] =` first, each from a literal.
 _GL402_WRITE = rf"\+=|-=|\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)|[*/%@&|^]=|<<=|>>=|\)(?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)|\bout{_GL301_BLANK}="
 
-# A matrix product `a @ b` (or `@=`). The pattern starts at the `@` (a fast literal search) and keeps it
-# when it follows other text on its line (not a quote: `"@"`), up to 16 blanks before it (more count
-# too), when it starts a line after a backslash continuation, or when it starts a line that is not a
-# one-line decorator (a dotted name, maybe called with arguments nested one level) followed, past blank
-# and comment lines, by @/def/async/class. E-mail addresses still count.
-_BLANKS = [r"[ \t]" * count for count in range(17)]
-_DECORATOR_LINE = (
-    r"[ \t]*[\w.]+(?:\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]*(?:#[^\n]*)?\n"
-    r"(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]*(?:@|def\b|async\b|class\b)"
-)
-_MATMUL_OPERATOR = (
-    "@(?:"
-    + "|".join(f"(?<=[^\\s@'\"]{blanks}@)" for blanks in _BLANKS)
-    + r"|(?<=[ \t]{17}@)|"
-    + "|".join(f"(?<=\\\\\\n{blanks}@)" for blanks in _BLANKS)
-    + "|(?:" + "|".join(f"(?<=\\n{blanks}@)" for blanks in _BLANKS) + f")(?!{_DECORATOR_LINE}))"
-)
-# A nonlinearity as gradlint.analysis.semantics recognises one: a library call (by the name as written:
-# np.exp, expit, tanh, sigmoid, softmax/log_softmax, logaddexp, log1p) or a formula built on exp or
-# logsumexp (x - logsumexp(x)); `exp` alone would match `except`.
-_NONLINEARITY = r"\bexp(?:it)?\b|tanh|sigmoid|softmax|logaddexp|log1p|logsumexp"
-# A numeric zero as semantics._number reads it: 0, 0.0, .0, -0, (0).
-_ZERO = r"[\s(\-]*\.?0"
 # GL101 (rules/overwritten_diagonal.py; the only user of these two needs; `_TWO_ELEMENT_STORES`, a regex
 # for two `] =` anywhere, is gone: it missed parenthesised targets `(J[i]) =` and admitted a third of all
 # files). The rule walks the blocks under a For/While node, i.e. below a `for` (also `async for`) or
@@ -377,9 +351,9 @@ _GL201_DECORATOR_AFTER = (  # what follows (and precedes) a decorator's `@`
     _GL201_LINE_START + r"(?=[ \t\f]*[\w.]+(?:[ \t\f]*\(" + _GL201_ARGS + r"\))?[ \t\f]*(?:#[^\r\n]*)?"
     + _GL201_NEWLINE + r"(?:[ \t\f]*(?:#[^\r\n]*)?" + _GL201_NEWLINE + r")*[ \t\f]*(?:@|def\b|class\b|async[ \t\f]+def\b))"
 )
-# Any other `@` may be a matrix product (in code): unlike the shared _MATMUL_OPERATOR this also keeps a
-# line-start `@` after a lone CR line break, or before `async for` (an async comprehension continued),
-# or after call arguments whose strings hold parentheses.
+# Any other `@` may be a matrix product (in code): also a line-start `@` after a lone CR line break, or
+# before `async for` (an async comprehension continued), or after call arguments whose strings hold
+# parentheses.
 _GL201_MATMUL = "@(?!" + _GL201_DECORATOR_AFTER + ")"
 
 
