@@ -153,8 +153,10 @@ def _parse_and_check(
         return SourceResult((syntax_error_diagnostic(filename, message, 1, 1, prefix=""),))
     import libcst as cst
 
+    from gradlint.analysis.parse import parse_module
+
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except cst.ParserSyntaxError as error:
         if not _reports_unparsed(text, codes, precheck):
             return SourceResult()

@@ -167,7 +167,8 @@ def _finish(
     from gradlint import api
 
     if report is None:
-        # without a package only for files that fail the pre-check: no second pre-check
+        # Pre-checked when it was read: the engine is told the verdict instead of pre-checking again.
+        registry.remember_candidates(item.text, settings.codes_for(item.filename), item.candidates)
         report = api.check_source(item.text, item.filename, settings, package=package, follow_imports=package is not None)
     elif report.source is None:
         report = dataclasses.replace(report, source=item.text)

@@ -638,19 +638,26 @@ def rule_by_name(name: str) -> "type[Rule] | None":
 def _prechecker(codes: frozenset[str]) -> "Prechecker":
     from gradlint.precheck import Prechecker
 
-    return Prechecker({code: RULES[code].needs for code in codes if code not in ENGINE_CODES})
+    return Prechecker({code: RULES[code].needs for code in codes})
+
+
+def _gated(codes: Iterable[str]) -> frozenset[str]:
+    """The pre-checked codes among `codes`: one pre-checker (and its memory of the last text)
+    serves the driver, which asks with a file's enabled codes, and the engine, which asks
+    without the engine's own codes."""
+    return frozenset(code for code in codes if code not in ENGINE_CODES)
 
 
 def candidates(text: str, codes: Iterable[str], thorough: bool = False) -> frozenset[str]:
     """The rule codes among `codes` whose `needs` all match `text` (see gradlint.precheck;
     `thorough`: every need evaluated, even in a run's first texts)."""
-    return _prechecker(frozenset(codes)).candidates(text, thorough)
+    return _prechecker(_gated(codes)).candidates(text, thorough)
 
 
 def remember_candidates(text: str, codes: Iterable[str], found: frozenset[str]) -> None:
     """Record the pre-check's verdict on `text`, reached elsewhere (a worker process is told it by the
     process that read the file), so that `candidates` returns it without pre-checking again."""
-    _prechecker(frozenset(codes)).remember(text, found)
+    _prechecker(_gated(codes)).remember(text, found)
 
 
 def precheck(text: str, codes: Iterable[str]) -> bool:

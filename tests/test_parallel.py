@@ -91,3 +91,25 @@ def test_a_dying_worker_loses_only_its_file(tmp_path: Path, always_parallel: Non
 
 def test_default_jobs_is_at_least_one() -> None:
     assert parallel.default_jobs() >= 1
+
+
+def test_a_run_prechecks_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver asks with a file's enabled codes (GL001/GL002 included), the engine without
+    them: both must reach the same pre-checker, which remembers its last text."""
+    from gradlint.precheck import Prechecker
+
+    root = _dense_tree(tmp_path, copies=1)
+    evaluated: list[int] = []
+    original = Prechecker._candidates
+
+    def counting(self: Prechecker, text: str, skip_costly: bool) -> frozenset[str]:
+        evaluated.append(id(text))
+        return original(self, text, skip_costly)
+
+    monkeypatch.setattr(Prechecker, "_candidates", counting)
+    report = api.check_paths([root], Settings(), jobs=1)
+    assert report.diagnostics
+    readable = [r for r in report.files if not any(d.code == "GL002" for d in r.diagnostics)]
+    unparsable = [r for r in report.files if any(d.code == "GL001" for d in r.diagnostics)]
+    # one evaluation per readable file, plus the complete needs asked before a GL001 is reported
+    assert len(evaluated) == len(readable) + len(unparsable)

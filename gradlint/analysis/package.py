@@ -97,9 +97,10 @@ class PackageModules:
         import libcst as cst
 
         from gradlint.analysis import ModuleAnalysis
+        from gradlint.analysis.parse import parse_module
 
         try:
-            module = cst.parse_module(text)
+            module = parse_module(text)
         except (cst.ParserSyntaxError, RecursionError, MemoryError):
             return None
         analysis = ModuleAnalysis(module, key, text, package=self)
