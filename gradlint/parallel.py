@@ -217,6 +217,15 @@ def _context():  # type: ignore[no-untyped-def]
     return multiprocessing.get_context()
 
 
+def _import_checking_modules(settings: "Settings") -> None:
+    """Import what checking a file needs (libcst, the analysis, the enabled rules) in this
+    process, before the workers fork from it."""
+    import gradlint.analysis.parse  # noqa: F401 - imports libcst
+    import gradlint.analysis.semantics  # noqa: F401
+
+    registry.load_rules(settings.enabled)
+
+
 class _Pool:
     """Worker processes checking candidates while the main process reads and pre-checks the rest."""
 
@@ -228,7 +237,10 @@ class _Pool:
         self.settings = settings
         self.reports = reports
         self.cache = cache
-        self.executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=(settings,))
+        context = _context()
+        if context.get_start_method() == "fork":
+            _import_checking_modules(settings)  # once here, not once per worker: forked workers share them
+        self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(settings,))
         self.submitted: dict[object, _Pending] = {}  # future -> its file
         self.unsent: list[_Pending] = []  # files met after the pool broke
 
