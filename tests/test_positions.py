@@ -48,3 +48,39 @@ def test_spans_equal_libcst_positions(source: str) -> None:
     for node, code_range in expected.items():
         assert spans[node] == (code_range.start.line, code_range.start.column, code_range.end.line, code_range.end.column)
         assert analysis.range_of(node) == code_range
+
+
+NESTED = (
+    "import numpy as np\n\n\nclass Layer:\n    '''doc'''\n\n    # a comment\n    @staticmethod\n"
+    "    @other(\n        1)\n    def f(s):\n        pass\n\n    async def g(self, s):  # c\n"
+    "        # lead\n\n        x = s; y = s * (1 - s)\n        if x:\n            return np.diag(y)\n"
+    "        def inner(t): return t * (1 - t)\n        class K:\n          z = 1\n"
+    "          def h(self):\n              return self.z\n        return inner\n\n\ndef t(s):\n\tif s:\n\t\treturn s\n"
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(NESTED, id="nested-lf"),
+        pytest.param(NESTED.replace("\n", "\r\n"), id="nested-crlf"),
+        pytest.param(NESTED.rstrip("\n"), id="nested-no-trailing-newline"),
+        pytest.param((FIXTURES / "softmax_question.py").read_text(encoding="utf-8"), id="fixture-softmax_question"),
+        pytest.param((FIXTURES / "jacobian_from_preactivation.py").read_text(encoding="utf-8"), id="fixture-preactivation"),
+    ],
+)
+def test_a_nested_statement_alone_gives_libcst_positions(source: str) -> None:
+    """Asking for one node generates only the innermost statement around it (a function's
+    or a class's body statement), and its spans are libcst's."""
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    names = [node for node in expected if type(node) is cst.Name]
+    assert names
+    for node in names:
+        analysis = ModuleAnalysis(module, "/tmp/x.py", source)
+        code_range = expected[node]
+        assert analysis.range_of(node) == code_range
+        assert not analysis._spans_complete  # no fallback to the whole module's pass
+    nested = ModuleAnalysis(module, "/tmp/x.py", source)
+    inner = [node for node in names if nested._innermost_statement(node) not in module.body]
+    assert inner  # some names are found inside a body statement, not only in a top-level one

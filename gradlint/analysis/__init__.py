@@ -48,16 +48,17 @@ class ModuleAnalysis:
         """The node's (start line, start column, end line, end column).
 
         Computed by code generation, only for modules that report something,
-        and then only for the top-level statements that hold a reported node
-        (their first line comes from CPython's `ast`, and their generated code
-        is checked against the source there); a node outside the indexed
-        statements, or any mismatch, falls back to the whole module's pass."""
+        and then only for the innermost statement (of the module, or of a
+        function's or class's body) that holds a reported node: its first line
+        comes from CPython's `ast`, and its generated code is checked against
+        the source there; a node outside the indexed statements, or any
+        mismatch, falls back to the whole module's pass."""
         spans = self._spans
         span = spans.get(node)
         if span is not None:
             return span
         if not self._spans_complete:
-            statement = self._top_statement(node)
+            statement = self._innermost_statement(node)
             if statement is not None and statement not in self._spans_generated:
                 self._spans_generated.add(statement)
                 if self._generate_statement_spans(statement):
@@ -80,18 +81,29 @@ class ModuleAnalysis:
 
     _spans_complete = False
 
-    def _top_statement(self, node: cst.CSTNode) -> "Optional[cst.CSTNode]":
-        """The statement of the module's body that holds `node` (None: not indexed)."""
+    def _innermost_statement(self, node: cst.CSTNode) -> "Optional[cst.CSTNode]":
+        """The innermost statement holding `node` (or `node` itself) whose first line
+        is known (None: none is, or `node` is not indexed)."""
+        lines = self._statement_first_lines
+        if lines is None:
+            return None
         parents = self.index.parents
-        module = self.module
-        current = node
-        while True:
-            parent = parents.get(current)
-            if parent is None:
-                return None
-            if parent is module:
+        current: Optional[cst.CSTNode] = node
+        while current is not None:
+            if current in lines:
                 return current
-            current = parent
+            current = parents.get(current)
+        return None
+
+    def _indents_of(self, statement: cst.CSTNode) -> "tuple[str, ...]":
+        """The indentation of the blocks around `statement`, outermost first (libcst's codegen state)."""
+        default = self.module.default_indent
+        indents = [
+            default if ancestor.indent is None else ancestor.indent  # type: ignore[attr-defined]
+            for ancestor in self.index.ancestors(statement)
+            if type(ancestor) is cst.IndentedBlock
+        ]
+        return tuple(reversed(indents))
 
     @cached_property
     def _statement_first_lines(self) -> "Optional[dict[cst.CSTNode, int]]":
@@ -107,8 +119,8 @@ class ModuleAnalysis:
         return [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", self.source)]
 
     def _generate_statement_spans(self, statement: cst.CSTNode) -> bool:
-        """Record the spans of one top-level statement; False when its first
-        line is unknown or its code is not the source's at that line."""
+        """Record the spans of one statement; False when its first line is
+        unknown or its code is not the source's at that line."""
         lines = self._statement_first_lines
         first_line = lines.get(statement) if lines is not None else None
         if first_line is None or first_line < 1:
@@ -118,7 +130,7 @@ class ModuleAnalysis:
             return False
         from gradlint.analysis.positions import statement_spans
 
-        spans, code = statement_spans(self.module, statement, first_line)
+        spans, code = statement_spans(self.module, statement, first_line, self._indents_of(statement))
         source = self.source
         start = offsets[first_line - 1]
         if not source.startswith(code, start):

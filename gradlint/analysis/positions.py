@@ -11,11 +11,13 @@ syntactic range. About three times cheaper than the provider, and it needs no
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from libcst._nodes.internal import CodegenState
 
 if TYPE_CHECKING:
+    import ast
+
     import libcst as cst
 
 Span = tuple[int, int, int, int]  # start line, start column, end line, end column
@@ -101,28 +103,32 @@ def spans_of(module: "cst.Module") -> "dict[cst.CSTNode, Span]":
     return state.spans
 
 
-def statement_spans(module: "cst.Module", statement: "cst.CSTNode", first_line: int) -> "tuple[dict[cst.CSTNode, Span], str]":
-    """The spans of one top-level statement's nodes when its code (leading
-    comment and blank lines included) starts at `first_line`, column 0, and
-    that code. Top-level statements start at a line start and their code
-    generation reads no state but the position, so the spans equal those of
-    `spans_of` when `first_line` is right (the caller checks the code against
-    the source there)."""
+def statement_spans(
+    module: "cst.Module", statement: "cst.CSTNode", first_line: int, indents: "tuple[str, ...]" = ()
+) -> "tuple[dict[cst.CSTNode, Span], str]":
+    """The spans of one statement's nodes when its code (leading comment and
+    blank lines included) starts at `first_line`, column 0, inside blocks
+    indented by `indents` (outermost first), and that code. A statement starts
+    at a line start and its code generation reads no state but the position and
+    the indentation, so the spans equal those of `spans_of` when `first_line` is
+    right (the caller checks the code against the source there)."""
     state = _State(module.default_indent, module.default_newline)
     state.line = first_line
+    state.indent_tokens.extend(indents)
     statement._codegen(state)
     return state.spans, "".join(state.tokens)
 
 
 def statement_first_lines(module: "cst.Module", source: str) -> "Optional[dict[cst.CSTNode, int]]":
-    """The line where each top-level statement's code starts (its leading
-    comment and blank lines included), from CPython's `ast` line numbers (a
-    fraction of libcst's code generation); None when `ast` cannot parse the
-    source or its statements do not pair with libcst's."""
+    """The line where each statement's code starts (its leading comment and
+    blank lines included): the module's statements, and those of the bodies of
+    functions and classes, however nested; from CPython's `ast` line numbers (a
+    fraction of libcst's code generation). None when `ast` cannot parse the
+    source or the module's statements do not pair with libcst's; a body whose
+    statements do not pair is left out (its function or class is the finest
+    statement known there)."""
     import ast
     import warnings
-
-    import libcst as cst
 
     try:
         with warnings.catch_warnings():
@@ -131,25 +137,50 @@ def statement_first_lines(module: "cst.Module", source: str) -> "Optional[dict[c
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
     lines: dict["cst.CSTNode", int] = {}
+    pending: list[tuple[Sequence["cst.BaseStatement"], list[ast.stmt]]] = []
+    if not _pair_body(module.body, body, lines, pending):
+        return None
+    while pending:
+        statements, nodes = pending.pop()
+        inner: dict["cst.CSTNode", int] = {}
+        found: list[tuple[Sequence["cst.BaseStatement"], list[ast.stmt]]] = []
+        if _pair_body(statements, nodes, inner, found):
+            lines.update(inner)
+            pending.extend(found)
+    return lines
+
+
+def _pair_body(
+    statements: "Sequence[cst.BaseStatement]",
+    nodes: "list[ast.stmt]",
+    lines: "dict[cst.CSTNode, int]",
+    nested: "list[tuple[Sequence[cst.BaseStatement], list[ast.stmt]]]",
+) -> bool:
+    """Pair one body's libcst statements with its `ast` statements, recording
+    each one's first line, and the function and class bodies within it to pair
+    next; False when they do not pair."""
+    import libcst as cst
+
     position = 0
-    for statement in module.body:
-        if position >= len(body):
-            return None
+    for statement in statements:
+        if position >= len(nodes):
+            return False
         leading = len(statement.leading_lines)
         if type(statement) is cst.SimpleStatementLine:
-            first = body[position].lineno
+            first = nodes[position].lineno
             position += len(statement.body)
         else:
-            node = body[position]
+            node = nodes[position]
             position += 1
             first = node.lineno
             decorators = getattr(statement, "decorators", ())
             if decorators:
                 decorator_lines = [decorator.lineno for decorator in getattr(node, "decorator_list", ())]
                 if not decorator_lines:
-                    return None
+                    return False
                 first = min(decorator_lines) - len(decorators[0].leading_lines)
+            block = getattr(statement, "body", None)
+            if type(statement) in (cst.FunctionDef, cst.ClassDef) and type(block) is cst.IndentedBlock:
+                nested.append((block.body, getattr(node, "body", [])))
         lines[statement] = first - leading
-    if position != len(body):
-        return None
-    return lines
+    return position == len(nodes)
