@@ -98,31 +98,55 @@ def check_text(
     candidates = registry.candidates(text, rule_codes) if precheck else frozenset(rule_codes)
     if not candidates:
         return SourceResult()
+    collect_between_files(len(text))
     with relaxed_gc():
         return _parse_and_check(text, filename, codes, candidates, keep_analysis, package, precheck)
 
 
-# The young-generation threshold of the cycle collector while files are checked.
-_GC_THRESHOLD = 100_000
+# While files are checked the cycle collector runs only between files, once this many characters
+# of source have been parsed since it last ran (see relaxed_gc).
+_COLLECT_EVERY_CHARS = 4_000_000
+_FULL_EVERY = 8
+_parsed_since_collect = 0
+_collections = 0
 
 
 @contextmanager
 def relaxed_gc() -> Iterator[None]:
-    """Run the block with a relaxed cycle collector; the caller's thresholds are restored.
+    """Run the block with the automatic cycle collector paused; collect_between_files
+    runs it now and then instead. The caller's collector state is restored.
 
-    Parsing and analysing allocate hundreds of thousands of objects and almost no
-    reference cycles: with CPython's default young-generation threshold (700
-    allocations) the collector runs hundreds of times per file, each time also
-    walking the trees of a run's earlier files (kept for cross-module pairings),
-    about a fifth of the CPU of a run. A run (`gradlint.parallel.check_files`)
-    relaxes it once for all its files; `check_text` for the one call."""
-    thresholds = gc.get_threshold()
-    if 0 < thresholds[0] < _GC_THRESHOLD:  # 0: the collector is off, leave it so
-        gc.set_threshold(_GC_THRESHOLD, *thresholds[1:])
+    Parsing and analysing allocate millions of objects, and the automatic collector,
+    however relaxed its thresholds, walks the trees being built and analysed again and
+    again: about a tenth of the CPU of a run. Paused, it runs between files only
+    (collect_between_files), where it frees the analyses let go since (a semantic
+    model's lazily worded reasons refer back to it: a cycle), each walked about once.
+    A run (`gradlint.parallel.check_files`) pauses it once for all its files (forked
+    workers inherit the pause); `check_text` for the one call."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        if paused:
+            gc.enable()
+
+
+def collect_between_files(parsed_chars: int) -> None:
+    """While the collector is paused, collect once every _COLLECT_EVERY_CHARS characters
+    parsed, so the memory of a long run stays bounded; the young generations only, but
+    every _FULL_EVERY-th time all of them."""
+    global _parsed_since_collect, _collections
+    if gc.isenabled():
+        return
+    _parsed_since_collect += parsed_chars
+    if _parsed_since_collect >= _COLLECT_EVERY_CHARS:
+        _parsed_since_collect = 0
+        _collections += 1
+        # now and then all generations: garbage that had outlived a young collection (an
+        # analysis the package model kept then, and has let go since) is freed too
+        gc.collect(2 if _collections % _FULL_EVERY == 0 else 1)
 
 
 def _reports_unparsed(text: str, codes: list[str], precheck: bool) -> bool:
@@ -184,6 +208,8 @@ def _parse_and_check(
         except Exception as error:  # noqa: BLE001 - a crashing rule must not lose the others
             crashes.append(RuleCrash(rule_class.code, filename, _describe(error)))
     diagnostics = _deduplicate(diagnostics)
+    if not keep_analysis and package is None:
+        analysis.release()  # a package model keeps it for the modules that import it, and releases it later
     return SourceResult(
         tuple(diagnostics), tuple(crashes), parsed=True, analysis=analysis if keep_analysis else None
     )

@@ -244,3 +244,28 @@ def test_a_run_retains_few_analyses_and_reparses_evicted_ones(tmp_path: Path, mo
     reports = [api.check_file(path, Settings(project_root=tmp_path), package) for path in sorted(tmp_path.rglob("*.py"))]
     assert sorted((Path(r.filename).parent.name, d.code) for r in reports for d in r.diagnostics) == [("a", "GL203"), ("b", "GL203")]
     assert len([value for value in package._analyses.values() if value is not None]) <= 1
+
+
+def test_a_long_run_lets_go_of_the_analyses_it_no_longer_keeps() -> None:
+    """A run keeps at most MAX_RETAINED analyses for cross-module pairings; the ones it lets go
+    of are freed (their models refer back to them: released, or collected between files), so
+    memory does not grow with the number of files checked."""
+    import gc
+    import weakref
+
+    from gradlint import engine, registry
+    from gradlint.analysis.package import MAX_RETAINED, PackageModules
+
+    fixtures = sorted((Path(__file__).resolve().parent.parent / "fixtures").glob("*.py"))
+    package = PackageModules()
+    alive = []
+    with engine.relaxed_gc():
+        for path in fixtures:
+            result = engine.check_text(path.read_text(encoding="utf-8"), str(path), registry.all_codes(), keep_analysis=True, package=package)
+            if result.analysis is not None:
+                result.analysis.semantics  # noqa: B018 - built, as the rules build it
+                alive.append(weakref.ref(result.analysis))
+            del result
+        gc.collect()
+        assert len(alive) > MAX_RETAINED + 4
+        assert sum(ref() is not None for ref in alive) <= MAX_RETAINED

@@ -10,7 +10,7 @@ resolved lazily too, only for modules that have a finding.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 import libcst as cst
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ModuleAnalysis", "ModuleIndex"]
 
+M = TypeVar("M")
+
 
 class ModuleAnalysis:
     """Everything known about one parsed module."""
@@ -36,6 +38,26 @@ class ModuleAnalysis:
         # Set by the engine when several modules of one package are analysed
         # together (cross-module pairings); None for a lone module.
         self.package = package
+
+    def model(self, name: str, build: "Callable[[ModuleAnalysis], M]") -> "M":
+        """The module's model `name` (the numeric model, ...), built by `build(self)` once."""
+        models = self._models
+        found = models.get(name)
+        if found is None:
+            found = models[name] = build(self)
+        return found  # type: ignore[no-any-return]
+
+    @cached_property
+    def _models(self) -> "dict[str, object]":
+        return {}
+
+    def release(self) -> None:
+        """Let go of the semantic and other models, which refer back to this analysis:
+        without the cycles, the analysis and its tree are freed as soon as the last
+        reference goes, instead of waiting for the cycle collector (which then walks
+        the whole tree)."""
+        self.__dict__.pop("semantics", None)
+        self.__dict__.pop("_models", None)
 
     @cached_property
     def semantics(self) -> "Semantics":

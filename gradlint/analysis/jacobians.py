@@ -238,9 +238,9 @@ _FLATTENERS = {"ravel", "flatten", "squeeze"}
 
 def _int_value(node: cst.BaseExpression) -> Optional[int]:
     if type(node) is cst.Integer:
-        return int(node.evaluated_value)
+        return int(node.value, 0)  # as Python reads the literal (not libcst's ast.literal_eval: see algebra._number)
     if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and type(node.expression) is cst.Integer:
-        return -int(node.expression.evaluated_value)
+        return -int(node.expression.value, 0)
     return None
 
 

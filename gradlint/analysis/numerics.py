@@ -21,7 +21,6 @@ Everything is computed lazily per function and cached per module analysis.
 from __future__ import annotations
 
 import enum
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Optional, Union
 
@@ -742,16 +741,9 @@ def divisions(analysis: "ModuleAnalysis") -> Iterator[tuple[cst.BaseExpression, 
             yield node.target, node.value, node
 
 
-_CACHE: "weakref.WeakKeyDictionary[ModuleAnalysis, Numerics]" = weakref.WeakKeyDictionary()
-
-
 def numerics(analysis: "ModuleAnalysis") -> Numerics:
-    """The numeric model of a module, built once per analysis."""
-    found = _CACHE.get(analysis)
-    if found is None:
-        found = Numerics(analysis)
-        _CACHE[analysis] = found
-    return found
+    """The numeric model of a module, built once per analysis (and let go with it)."""
+    return analysis.model("numerics", Numerics)
 
 
 # -- small syntax helpers ------------------------------------------------------------------

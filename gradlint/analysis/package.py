@@ -110,9 +110,11 @@ class PackageModules:
     def _remember(self, key: str, analysis: "ModuleAnalysis") -> None:
         """Keep `analysis` as the most recent; drop the oldest beyond MAX_RETAINED
         (never an import-cycle guard, a None still being resolved)."""
-        self._analyses.pop(key, None)
+        replaced = self._analyses.pop(key, None)
+        if replaced is not None and replaced is not analysis:
+            replaced.release()
         self._analyses[key] = analysis
         excess = len(self._analyses) - MAX_RETAINED
         if excess > 0:
             for old in [k for k, v in self._analyses.items() if v is not None and k != key][:excess]:
-                del self._analyses[old]
+                self._analyses.pop(old).release()
