@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable, Iterator, NamedTuple, Optional
 
 
@@ -876,6 +878,738 @@ def _may_overwrite(
         return False  # read exactly from a real store, the text would not parse: no store here
 
 
+# ---------------------------------------------------------------------------
+# GL205: a forward of a kind the rule judges (see the registry's comment above _GL205_COMPARISON)
+# ---------------------------------------------------------------------------
+
+# GL205's non-relu forward words (kept equal to registry._GL205_FORWARD_WORDS; a test checks it): an
+# `exp(`, `maximum(` or `fmax(` call, a tanh/expit/sigmoid/softmax name. Searched one word at a time,
+# each from its literal (the same matches as the alternation).
+GL205_FORWARD_WORDS = r"(?:exp|maximum|fmax)\b[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\(|(?:tanh|expit|sigmoid|softmax)\b"
+_GL205_WORDS = tuple(
+    re.compile(word + tail)
+    for words, tail in ((("exp", "maximum", "fmax"), r"\b[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\("), (("tanh", "expit", "sigmoid", "softmax"), r"\b"))
+    for word in words
+)
+# What libcst accepts between two tokens inside brackets (blanks, line breaks, continuations, comments
+# read to their line end) and a zero as semantics._number reads it (0, 0.0, .0, 0e0, 0x0, 0_0, -0, (0);
+# a superset: any number starting `0` or `.0`), then what may close it (blanks, comments, parentheses).
+_GL205_GAP = r"(?:[\s\\]|#[^\r\n]*[\r\n])*"
+_GL205_ZERO_HEAD = r"(?:[\s(\\-]|#[^\r\n]*[\r\n])*\.?0"
+_GL205_ZERO = _GL205_ZERO_HEAD + r"(?:[\w.]|(?<=[eE])[-+])*"
+_GL205_AFTER = r"(?:[\s)\\]|#[^\r\n]*[\r\n])*"
+# semantics._forward_formula, Multiply branch, `mask * value`: the Comparison `x > 0` / `x >= 0` is an
+# operand of `*` (not `**`, not `*=`), so parenthesised: its zero, at least one `)`, then the `*`.
+_GL205_MASK_FIRST = re.compile(r">=?" + _GL205_ZERO + _GL205_GAP + r"\)" + _GL205_AFTER + r"\*(?![*=])")
+# semantics._compute_forward, in-place relu `x[x < 0] = 0` (`<=` too): the first index of a subscript
+# target is a Comparison whose left is a Name (maybe parenthesised) and whose first comparator is zero
+# (a chained comparison or more indices follow: kept); the element store (facts: Assign, AnnAssign,
+# AugAssign with any operator, a tuple/list target) has the value zero: after the subscript's `]`, an
+# annotation `:`, a tuple/list target (`,`, `)`, `]`), or `=` / `op=` and a zero, or a chained `a = b = 0`
+# (another `=` on the line; a bracket, backslash or comment there is kept unread).
+_GL205_IN_PLACE = re.compile(
+    r"\[" + _GL205_GAP + r"(?:\(" + _GL205_GAP + r")*\w+" + _GL205_GAP + r"(?:\)" + _GL205_GAP + r")*<=?" + _GL205_ZERO
+    + _GL205_AFTER + r"(?:[,<>=!]|(?:in|is|not)(?!\w)|\]" + _GL205_AFTER
+    + r"(?:[,:)\]]|(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)" + _GL205_GAP + r"(?:" + _GL205_ZERO_HEAD
+    + r"|[^=\r\n(\[{\\#]*(?:=(?!=)|[(\[{\\#]))))"
+)
+# The two readings that start at a `(`: semantics._library_forward's `where(x > 0, ...)` (a call whose
+# callee's last name is `where`; `(np.where)(` too: a `)` may stand before the `(`), whose first
+# positional argument is the Comparison, and the Multiply branch's `value * (x > 0)`: the parenthesised
+# Comparison right after a `*` (not `**`/`*=`).
+_GL205_GROUP = re.compile(
+    r"where(?<!\wwhere)(?!\w)(?:[\s)\\]|#[^\r\n]*[\r\n])*\(|\*(?<!\*\*)(?![*=])" + _GL205_GAP + r"\("
+)
+_ZERO_NUMBER = re.compile(r"\.?0")
+
+
+def _comparison_with_zero_opens(text: str, start: int) -> bool:
+    """Whether the group opened at `start` (read as code) holds `> 0` / `>= 0` before its first top-level
+    `,`, `=`, `:` or its end: where the Comparison that is `where`'s first argument, or the whole
+    parenthesised `*` operand, stands (a superset: any depth, any left operand, any following token)."""
+    depth = 0
+    after_comparison = False
+    for token in _tokens(text, start):
+        kind, value = token.kind, token.value
+        if kind in ("ws", "nl", "comment", "cont"):
+            continue
+        if kind == "open":
+            depth += 1
+            continue
+        if kind == "close":
+            depth -= 1
+            if depth <= 0:
+                return False
+            after_comparison = False
+            continue
+        if after_comparison:
+            if kind == "op" and value == "-":
+                continue
+            if kind == "number" and _ZERO_NUMBER.match(value):
+                return True
+            after_comparison = False
+        if kind == "op":
+            if value in (">", ">="):
+                after_comparison = True
+            elif depth == 1 and value in (",", "=", ":", ";"):
+                return False
+    return False
+
+
+def relu_or_forward_word(text: str) -> bool:
+    """GL205 (derivative-of-wrong-function) judges a formula or a returned output only against a forward
+    of kind sigmoid, softmax, tanh, relu or leaky relu (see the registry). False only when the text has
+    none of the forward words and no reading of a relu: `where(x > 0, ...)`, `x * (x > 0)`,
+    `(x > 0) * x`, `x[x < 0] = 0` (each in every spelling semantics accepts)."""
+    try:
+        if any(word.search(text) for word in _GL205_WORDS):
+            return True
+        if _GL205_MASK_FIRST.search(text) or _GL205_IN_PLACE.search(text):
+            return True
+        for match in _GL205_GROUP.finditer(text):
+            try:
+                if _comparison_with_zero_opens(text, match.end() - 1):
+                    return True
+            except _Unknown:
+                return True  # a string the scanner cannot read inside the group: the rule may fire
+            except _Invalid:
+                continue  # read exactly from a `(` in code, the text would not parse: no reading here
+        return False
+    except Exception:  # noqa: BLE001 - whatever cannot be read surely, the rule may fire on
+        return True
+
+
+# ---------------------------------------------------------------------------
+# GL402: the in-place write and the evidence in one function (see the registry's comment on GL402)
+# ---------------------------------------------------------------------------
+
+# Kept equal to registry._GL402_WRITE and gradlint.rules.input_mutated_in_place.EVIDENCE (a test checks both).
+GL402_WRITE = (
+    r"\+=|-=|\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)|[*/%@&|^]=|<<=|>>=|\)(?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"
+    r"|\bout(?:\s|\\|#[^\r\n]*(?![^\r\n]))*="
+)
+GL402_EVIDENCE = (
+    r"\b(?:exp|tanh|maximum)\s*\(|\b(?:dout|dvalues|grad_output)\b"
+    r"|(?:def|class)\s+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+)
+# GL402_WRITE searched piece by piece (the augmented operators as plain substrings, the rest from their
+# literal): the same texts match (a test checks it).
+_GL402_AUGMENTED = ("+=", "-=", "*=", "/=", "%=", "@=", "&=", "|=", "^=", "<<=", ">>=")
+_GL402_STORES = (
+    re.compile(r"\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
+    re.compile(r"\)(?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
+    re.compile(r"out(?<!\wout)(?:\s|\\|#[^\r\n]*(?![^\r\n]))*="),
+)
+
+
+def _has_write(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] holds a match of GL402_WRITE."""
+    find = text.find
+    return any(find(operator, start, end) >= 0 for operator in _GL402_AUGMENTED) or any(
+        store.search(text, start, end) for store in _GL402_STORES
+    )
+# The rule's evidence in the function's code, or (for a method) its class's name tested as `class NAME`:
+# the class header, maybe with a backslash continuation inside (kept equal to registry._GL402_CLASS_NAME).
+GL402_CLASS_NAME = (
+    r"class[\s\\]+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+)
+# A coarse reading of the text as Python tokens: runs of code characters, line breaks, comments,
+# backslashes (with what they escape) and string openings (each string read to its end by _string_end).
+# What the exact reading stops at: a comment, a backslash (with what it escapes) or a string's opening
+# quote (the string is read to its end by _string_end); the code in between is skipped by the regex
+# engine (its brackets counted).
+_GL402_STOP = re.compile(r"""[#\\'"]""")
+_GL402_PREFIX = re.compile(r"(?<!\w)[rRbBuUfF]{1,2}\Z")
+_GL402_LEADING = re.compile(r"[ \t\f]*(?:#|@|\r|\n|\Z)")  # a blank, comment or decorator line
+
+
+def _brackets(text: str, start: int, end: int) -> int:
+    count = text.count
+    return (
+        count("(", start, end) + count("[", start, end) + count("{", start, end)
+        - count(")", start, end) - count("]", start, end) - count("}", start, end)
+    )
+
+
+class _Reading(NamedTuple):
+    headers: list  # column-0 `def`/`class`/`async def` in code (outside strings, comments, brackets)
+    strings: list  # (start, end) of every string literal
+    code: list  # (start, bracket depth there) of every stretch of code between the stops
+    string_starts: list
+    code_starts: list
+
+
+def _read_top_level(text: str) -> _Reading:
+    """The text read exactly as Python tokens, as far as _Reading needs (an f-string the reading cannot
+    follow, PEP 701, raises _Unknown; an unterminated string _Invalid). The headers are the raw lines'
+    (_headers_by_lines) outside strings and brackets (a column-0 position is never inside a comment)."""
+    strings: list = []
+    code: list = []
+    position, depth, end = 0, 0, len(text)
+    search, find = _GL402_STOP.search, text.find
+    while True:
+        match = search(text, position)
+        stop = match.start() if match is not None else end
+        code.append((position, depth))
+        depth += _brackets(text, position, stop)
+        if match is None:
+            break
+        char = text[stop]
+        if char == "#":
+            ends = [found for found in (find("\n", stop), find("\r", stop)) if found >= 0]
+            position = min(ends) if ends else end
+        elif char == "\\":
+            position = stop + (3 if text.startswith("\r\n", stop + 1) else 2)
+        else:
+            quote = char * 3 if text.startswith(char * 3, stop) else char
+            prefix = _GL402_PREFIX.search(text, max(0, stop - 2), stop)
+            position = _string_end(text, stop, prefix.group() if prefix else "", quote)
+            strings.append((stop, position))
+    string_starts = [start for start, _ in strings]
+    code_starts = [start for start, _ in code]
+    headers = [0]
+    for header in _headers_by_lines(text)[1:]:
+        index = bisect_right(string_starts, header) - 1
+        if index >= 0 and strings[index][1] > header:
+            continue  # inside a string
+        start, depth = code[bisect_right(code_starts, header) - 1]
+        if depth + _brackets(text, start, header) <= 0:
+            headers.append(header)
+    return _Reading(headers, strings, code, string_starts, code_starts)
+
+
+def _exact_leading_start(text: str, reading: _Reading, header: int) -> int:
+    """The start of the lines right above a header that may be its leading comment lines and decorators:
+    blank, comment and decorator lines, lines inside a string or brackets, lines after a backslash
+    continuation. It stops only at a code line at bracket depth 0 starting with another character (a
+    line of the statement before)."""
+    leading = header
+    starts, code_starts = reading.string_starts, reading.code_starts
+    while leading > 0:
+        end = leading - 2 if text[leading - 2 : leading] == "\r\n" else leading - 1
+        previous = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+        before = previous - 2 if text[previous - 2 : previous] == "\r\n" else previous - 1  # the line break before it
+        continued = before > 0 and text[before - 1] == "\\"
+        if not _GL402_LEADING.match(text, previous) and not continued:
+            index = bisect_right(starts, previous) - 1
+            in_string = index >= 0 and reading.strings[index][0] < previous < reading.strings[index][1]
+            if not in_string:
+                stretch = bisect_right(code_starts, previous) - 1
+                start, depth = reading.code[stretch]
+                if depth + _brackets(text, start, previous) <= 0:
+                    break
+        leading = previous
+    return leading
+
+
+_GL402_LINE_HEADERS = tuple(  # a column-0 `def`, `class`, `async def` on a raw line, each from its literal
+    re.compile(word + r"(?<![^\r\n]" + word + r")" + rest) for word, rest in (("def", r"(?!\w)"), ("class", r"(?!\w)"), ("async", r"[ \t\f]+def(?!\w)"))
+)
+_GL402_WORDS = r"(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+# The alternatives of GL402_EVIDENCE | GL402_CLASS_NAME, each searched from its literal (their matches
+# start wherever the combined pattern's do; a test checks it on the corpus).
+_GL402_EVIDENCE_PARTS = tuple(
+    re.compile(part)
+    for part in (
+        *(word + r"(?<!\w" + word + r")\s*\(" for word in ("exp", "tanh", "maximum")),
+        *(word + r"(?<!\w" + word + r")\b" for word in ("dout", "dvalues", "grad_output")),
+        r"def\s+\w*" + _GL402_WORDS,
+        r"class[\s\\]+\w*" + _GL402_WORDS,
+    )
+)
+
+
+def _leading_start(text: str, header: int) -> int:
+    """The start of the blank, comment and decorator lines right above a column-0 header (raw lines)."""
+    leading = header
+    while leading > 0:
+        end = leading - 2 if text[leading - 2 : leading] == "\r\n" else leading - 1
+        previous = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+        if not _GL402_LEADING.match(text, previous):
+            break
+        leading = previous
+    return leading
+
+
+def _headers_by_lines(text: str) -> list[int]:
+    """The column-0 headers of _top_level_headers read from the raw lines, as if no string held a line
+    break (fast; a header inside a string only narrows a region, and admitting is always sound, so the
+    exact reading is asked only before a rejection)."""
+    return sorted({0, *(match.start() for header in _GL402_LINE_HEADERS for match in header.finditer(text))})
+
+
+def _evidence_with_write(text: str, headers: list[int], leading: "Callable[[int], int]") -> bool:
+    """Whether some region, from a header's leading lines (`leading(index)`) to the next header, holds
+    both the evidence and a write (every write's function code lies in such a region)."""
+    bounds = headers + [len(text)]
+    searched: set[int] = set()
+    for part in _GL402_EVIDENCE_PARTS:
+        for evidence in part.finditer(text):
+            position = evidence.start()
+            region = bisect_right(bounds, position) - 1
+            for index in (region, region + 1):
+                if index >= len(headers) or index in searched:
+                    continue
+                start = leading(index)
+                if not start <= position < bounds[index + 1]:
+                    continue
+                searched.add(index)
+                if _has_write(text, start, bounds[index + 1]):
+                    return True
+    return False
+
+
+def _exact_evidence_with_write(text: str) -> bool:
+    reading = _read_top_level(text)
+    starts: dict[int, int] = {}
+
+    def leading(index: int) -> int:
+        if index not in starts:
+            starts[index] = _exact_leading_start(text, reading, reading.headers[index]) if index else 0
+        return starts[index]
+
+    return _evidence_with_write(text, reading.headers, leading)
+
+
+_GL402_HEADER_AT = re.compile(r"(?:def|class|async[ \t\f]+def)(?!\w)")
+
+
+def _line_header_after(text: str, position: int) -> int:
+    """The first raw-line column-0 header after `position` (the text's length if none)."""
+    found = len(text)
+    for needle in ("\ndef", "\rdef", "\nclass", "\rclass", "\nasync", "\rasync"):
+        index = text.find(needle, position, found)
+        while index >= 0 and not _GL402_HEADER_AT.match(text, index + 1):
+            index = text.find(needle, index + 1, found)
+        if index >= 0:
+            found = index + 1
+    return found
+
+
+def _line_header_before(text: str, position: int) -> int:
+    """The last raw-line column-0 header at or before `position` (0 if none)."""
+    found = 0
+    for needle in ("\ndef", "\rdef", "\nclass", "\rclass", "\nasync", "\rasync"):
+        index = text.rfind(needle, found, position + len(needle) - 1)
+        while index >= 0 and not _GL402_HEADER_AT.match(text, index + 1):
+            index = text.rfind(needle, found, index + len(needle) - 1)
+        if index >= 0:
+            found = max(found, index + 1)
+    return found
+
+
+def _evidence_with_write_by_lines(text: str) -> bool:
+    """_evidence_with_write over the raw lines' headers, each found from the evidence outwards."""
+    searched: set[int] = set()
+    for part in _GL402_EVIDENCE_PARTS:
+        for evidence in part.finditer(text):
+            position = evidence.start()
+            header = _line_header_before(text, position)
+            following = _line_header_after(text, position)
+            regions = [(header, following)]
+            if following < len(text):
+                regions.append((following, _line_header_after(text, following)))
+            for start, end in regions:
+                if start in searched:
+                    continue
+                leading = _leading_start(text, start) if start else 0
+                if not leading <= position < end:
+                    continue
+                searched.add(start)
+                if _has_write(text, leading, end):
+                    return True
+    return False
+
+
+def write_in_evidence_function(text: str) -> bool:
+    """GL402 (input-mutated-in-place) reports a write only inside a function whose own code (its leading
+    comment lines, decorators, header and body) matches the evidence, or whose class's name does. That
+    code lies in the top-level statement around the write: from the leading lines of the last column-0
+    `def`/`class` header at or before the write (or the text's start) to the next header (a write in
+    the next header's leading lines, e.g. a decorator, belongs to that statement). False only when no
+    such region holds both a write and the evidence."""
+    try:
+        # First from the raw lines (admitting is always sound); the exact reading decides a rejection.
+        return _evidence_with_write_by_lines(text) or _exact_evidence_with_write(text)
+    except Exception:  # noqa: BLE001 - an f-string the reading cannot follow, an unterminated string, ...
+        return True
+
+
+# ---------------------------------------------------------------------------
+# GL103: a diagonal call, or an element loop's `if i == j: J[..] = a` / `else: J[..] = b`
+# ---------------------------------------------------------------------------
+
+# Kept equal to registry._GL103_DIAGONAL_CALL (a test checks it): the matrix formulas' diagonal call.
+GL103_DIAGONAL_CALL = (
+    r"\b(?:diag|diagflat|eye|identity)(?<!def diag)(?<!def diagflat)(?<!def eye)(?<!def identity)"
+    r"(?:[\s)\\]|#[^\r\n]*[\r\n])*\("
+)
+_GL103_DIAGONAL_CALLS = tuple(  # the same matches, one literal-first search per name
+    re.compile(name + r"(?<!\w" + name + r")(?<!def " + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(")
+    for name in ("diag", "diagflat", "eye", "identity")
+)
+# The If's header as registry._GL103_INDEX_BRANCH reads it (`if`/`elif`, one ==/!= of two names, each
+# and the whole maybe parenthesised, with blanks, comments and continuations inside parentheses).
+_GL103_TEST_GAP = r"(?:[\s()\\]|#[^\r\n]*[\r\n])*"
+_GL103_HEADER = re.compile(
+    r"if(?<![^\sl]if)" + _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"(?!\d)\w+"
+    + _GL103_TEST_GAP + ":"
+)
+_GL103_ELSE = re.compile(r"else(?:[ \t\f]|\\(?:\r\n?|\n))*:")
+
+
+class _Store(NamedTuple):
+    target: Optional[str]  # the target's text without blanks; None: not compared
+    next: int  # where the statement ends
+
+
+def _one_store(text: str, position: int) -> Optional[_Store]:
+    """The small statement at `position` when it may be an Assign with one target (a first depth-0
+    `=`, no other after it unless a lambda may hold it), alone in its block (`;` followed by nothing);
+    None when it is certainly not."""
+    depth = 0
+    first_equals: Optional[int] = None
+    equals = 0
+    lambda_seen = False
+    first_token: Optional[_Token] = None
+    last: Optional[_Token] = None
+    for token in _tokens(text, position):
+        last = token
+        kind = token.kind
+        if kind in ("ws", "cont", "comment"):
+            continue
+        if first_token is None:
+            first_token = token
+            if kind == "name" and token.value in _COMPOUND:
+                return None  # a compound statement (the rule asks for an Assign)
+        if kind == "nl":
+            if depth == 0:
+                break
+            continue
+        if kind == "name" and token.value == "lambda":
+            lambda_seen = True
+        elif kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+        elif kind == "op" and depth == 0:
+            if token.value == ";":
+                rest = _next_token(text, token.end)
+                if rest is not None and rest.kind != "nl":
+                    return None  # a second small statement in the block
+                break
+            if token.value == "=":
+                equals += 1
+                if first_equals is None:
+                    first_equals = token.start
+    if first_equals is None or (equals > 1 and not lambda_seen) or first_token is None:
+        return None
+    target = text[first_token.start : first_equals]
+    # a comment, string or continuation in the target: code_for's text may differ, compare nothing
+    normalised = None if any(char in target for char in "#'\"\\") else "".join(target.split())
+    return _Store(normalised, last.end if last is not None else len(text))
+
+
+def _next_token(text: str, position: int) -> Optional[_Token]:
+    """The next token that is not a blank, comment or continuation."""
+    for token in _tokens(text, position):
+        if token.kind not in ("ws", "cont", "comment"):
+            return token
+    return None
+
+
+def _suite_store(text: str, colon_end: int, indentation: str) -> Optional[tuple[_Store, Optional[tuple[str, int]]]]:
+    """The one Assign a block (after the `:` of a header at `indentation`) consists of, and the next
+    logical line after the block; None when the block is not exactly one such statement."""
+    first = _next_token(text, colon_end)
+    if first is None:
+        return None
+    if first.kind != "nl":  # a one-line suite
+        store = _one_store(text, first.start)
+        if store is None:
+            return None
+        return store, _next_logical_line(text, store.next)
+    found = _next_logical_line(text, colon_end)
+    if found is None:
+        return None
+    body_indentation, start = found
+    if _compare_indentation(body_indentation, indentation) != 1:
+        return None
+    store = _one_store(text, start)
+    if store is None:
+        return None
+    after = _next_logical_line(text, store.next)
+    if after is not None and _compare_indentation(after[0], body_indentation) >= 0:
+        return None  # a second statement in the block (or an unexpected indent)
+    return store, after
+
+
+def _is_index_branch(text: str, match: "re.Match[str]") -> bool:
+    """Whether the header `match` starts an If whose body and `else:` body are one Assign each to the
+    same target text (_check_loop_branch: _index_test, _last_store, equal code_for targets)."""
+    keyword_start = match.start() - (2 if text.startswith("el", match.start() - 2) else 0)
+    line_start = max(text.rfind("\n", 0, keyword_start), text.rfind("\r", 0, keyword_start)) + 1
+    indentation = text[line_start:keyword_start]
+    if indentation.strip(" \t\f"):
+        return False  # not at a line start: no If statement (read exactly from one, or not one at all)
+    if "\f" in indentation:
+        raise _Unknown("form feed in indentation")
+    body = _suite_store(text, match.end(), indentation)
+    if body is None:
+        return False
+    store, after = body
+    if after is None or _compare_indentation(after[0], indentation) != 0:
+        return False
+    otherwise = _GL103_ELSE.match(text, after[1])
+    if otherwise is None:
+        return False  # no else (the rule asks for an Else; an elif is an If)
+    off = _suite_store(text, otherwise.end(), indentation)
+    if off is None:
+        return False
+    # the same target text (unless a comment, string or continuation in one keeps it unread)
+    return store.target is None or off[0].target is None or store.target == off[0].target
+
+
+# A line that is never code: a comment line (or a line of a string starting with `#`) or a doctest line
+# (`>>>` cannot start a line of code, not even inside brackets).
+_GL103_NOT_CODE_LINE = re.compile(r"[ \t\f]*(?:#|>>>)")
+
+
+def _diagonal_call_outside_comment_lines(text: str) -> bool:
+    for call in _GL103_DIAGONAL_CALLS:
+        for match in call.finditer(text):
+            line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\r", 0, match.start())) + 1
+            if not _GL103_NOT_CODE_LINE.match(text, line_start):
+                return True
+    return False
+
+
+@cache
+def _gl103_code_search() -> "re.Pattern[str]":
+    # a long regex: compiled only when a text gets this far
+    from gradlint.registry import _GL103_IN_CODE
+
+    return re.compile(_GL103_IN_CODE)
+
+
+def diagonal_call_or_index_branch(text: str) -> bool:
+    """GL103 (malformed-softmax-jacobian): its matrix formulas need a diagonal call (diag, diagflat,
+    eye, identity), its element loop an If `i == j` / `i != j` of two names whose body and `else:` body
+    are each one Assign to the same subscript target. False only when the text has neither in code: a
+    call on a line that is not a comment or doctest line, or such an If, are then looked for in code by
+    registry._GL103_IN_CODE (a code search: the call, or the header with its store)."""
+    try:
+        found = _diagonal_call_outside_comment_lines(text)
+        if not found:
+            for match in _GL103_HEADER.finditer(text):
+                try:
+                    if _is_index_branch(text, match):
+                        found = True
+                        break
+                except _Unknown:
+                    found = True
+                    break
+                except _Invalid:
+                    continue  # read exactly from a real If, the text would not parse; else no If here
+        return found and _gl103_code_search().search(text) is not None
+    except Exception:  # noqa: BLE001 - whatever cannot be read surely, the rule may fire on
+        return True
+
+
+# ---------------------------------------------------------------------------
+# GL401: the reduced array itself is what the reduction is combined with
+# ---------------------------------------------------------------------------
+
+# The reductions (numerics.REDUCTIONS, norm, logsumexp: model.operation returns the callee's last name as
+# written), called: the name, then blanks, comments, continuations or the `)` of `(np.sum)(x)`, then `(`.
+_GL401_NAMES = ("sum", "nansum", "mean", "nanmean", "max", "amax", "nanmax", "min", "amin", "nanmin", "std", "var", "prod", "norm", "logsumexp")
+_GL401_CALLS = tuple(
+    re.compile(name + r"(?<!\w" + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(") for name in _GL401_NAMES
+)
+_GL401_GAP = r"(?:[\s\\]|#[^\r\n]*(?![^\r\n]))*"  # blanks, continuations, comments (inside brackets)
+_GL401_MAX_LEFTS = 200
+_GL401_LONGEST = 2000  # tokens of a first argument, characters of a receiver: beyond, admitted
+
+
+def _first_argument(text: str, open_paren: int) -> Optional[str]:
+    """The first positional argument's text (whitespace-normalised) of the call whose `(` is at
+    `open_paren`; None when there is none (a keyword first). A string, comment or continuation in it,
+    or a starred first argument: _Unknown."""
+    depth = 0
+    start = end = -1
+    count = 0  # tokens of the argument read so far
+    first_is_name = False
+    for token in _tokens(text, open_paren):
+        kind = token.kind
+        if kind in ("ws", "nl"):
+            continue
+        if kind in ("string", "badstring", "comment", "cont"):
+            raise _Unknown("a string, comment or continuation in the argument")
+        if kind == "open":
+            depth += 1
+            if depth == 1:
+                continue
+        elif kind == "close":
+            depth -= 1
+            if depth == 0:
+                break
+        elif kind == "op" and depth == 1:
+            if token.value == ",":
+                break
+            if token.value == "=" and count == 1 and first_is_name:
+                return None  # a keyword argument
+            if token.value in ("*", "**") and count == 0:
+                raise _Unknown("a starred argument")
+        if count == 0:
+            start = token.start
+            first_is_name = kind == "name"
+        count += 1
+        if count > _GL401_LONGEST:
+            raise _Unknown("a long argument")  # admitted: bounded work per call
+        end = token.end
+    if start < 0:
+        return None
+    return " ".join(text[start:end].split())
+
+
+def _receiver(text: str, name_start: int) -> Optional[str]:
+    """The text (whitespace-normalised) of the receiver `x` of `x.sum(`, read backwards from the name;
+    None when the name is not an attribute. A quote, comment or continuation met: _Unknown."""
+    position = name_start - 1
+    while position >= 0 and text[position] in " \t\f\r\n":
+        position -= 1
+    if position < 0 or text[position] != ".":
+        return None
+    end = position
+    position -= 1
+    while True:
+        if end - position > _GL401_LONGEST:
+            raise _Unknown("a long receiver")  # admitted: bounded work per call
+        while position >= 0 and text[position] in " \t\f\r\n":
+            position -= 1
+        if position < 0:
+            break
+        char = text[position]
+        if char in "'\"#\\":
+            raise _Unknown("a string, comment or continuation before the attribute")
+        if char in ")]}":
+            depth = 0
+            while position >= 0:
+                if end - position > _GL401_LONGEST:
+                    raise _Unknown("a long receiver")
+                char = text[position]
+                if char in "'\"#\\":
+                    raise _Unknown("a string, comment or continuation in the receiver")
+                if char in ")]}":
+                    depth += 1
+                elif char in "([{":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                position -= 1
+            if position < 0:
+                raise _Unknown("unbalanced brackets")
+            position -= 1
+            continue  # a call or subscript may follow a name or another group
+        if char.isalnum() or char == "_" or not char.isascii():
+            while position >= 0 and (text[position].isalnum() or text[position] == "_" or not text[position].isascii()):
+                position -= 1
+            look = position
+            while look >= 0 and text[look] in " \t\f\r\n":
+                look -= 1
+            if look >= 0 and text[look] == ".":
+                position = look - 1
+                continue
+            break
+        break
+    start = position + 1
+    receiver = " ".join(text[start:end].split())
+    return receiver or None
+
+
+def _factors(operand: str) -> list[str]:
+    """The operand and, split at its last top-level `*` (not `**`), both sides: _reduces also takes
+    `left` as a factor of a product operand (after one pair of enclosing parentheses)."""
+    found = [operand]
+    inner = operand
+    if inner.startswith("("):
+        depth = 0
+        for index, char in enumerate(inner):
+            depth += char in "([{"
+            depth -= char in ")]}"
+            if depth == 0:
+                if index == len(inner) - 1:
+                    inner = inner[1:-1].strip()
+                break
+    depth = 0
+    split = -1
+    for index, char in enumerate(inner):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "*" and depth == 0 and inner[index - 1 : index] != "*" and inner[index + 1 : index + 2] not in ("*", "="):
+            split = index
+    if split > 0:
+        found += [inner[:split].strip(), inner[split + 1 :].strip()]
+    return [factor for factor in found if factor]
+
+
+_GL401_OPERATOR_AFTER = re.compile(_GL401_GAP + r"(?:-|/(?!/))")
+
+
+def _stands_before_operator(text: str, left: str) -> bool:
+    """Whether `left` (whitespace-normalised code) occurs in the text as itself (not after a name
+    character or a dot) right before a `-` or `/` (`/=`, `-=`; not `//`)."""
+    first = left.split(" ", 1)[0]  # searched as a plain substring; the rest matched from there
+    rest = None
+    if first != left:  # a blank in the code: any run of whitespace in the text
+        rest = re.compile(re.escape(left[len(first) :]).replace("\\ ", r"\s+"))
+    find, after = text.find, _GL401_OPERATOR_AFTER.match
+    position = find(first)
+    while position >= 0:
+        before = text[position - 1 : position]
+        if not (before.isalnum() or before == "_" or before == "." or (before and not before.isascii())):
+            end: Optional[int] = position + len(first)
+            if rest is not None:
+                matched = rest.match(text, end)
+                end = matched.end() if matched is not None else None
+            if end is not None and after(text, end):
+                return True
+        position = find(first, position + 1)
+    return False
+
+
+def reduced_array_combined(text: str) -> bool:
+    """GL401 (reduction-without-keepdims) reports `left - r` / `left / r` (or `-=`, `/=`) where r is
+    (through one binding) a reduction call whose operand (the receiver of `x.sum(...)`, or the first
+    positional argument of `np.sum(x, ...)` / `norm(x, ...)`) has the code of `left`, or is a product
+    with `left` as a factor (_reduces). False only when no reduction call's operand (or factor) stands,
+    as itself, right before a `-` or `/` anywhere in the text."""
+    try:
+        seen: set[str] = set()
+        for call in _GL401_CALLS:
+            for match in call.finditer(text):
+                for operand in (_receiver(text, match.start()), _first_argument(text, match.end() - 1)):
+                    if operand is None:
+                        continue
+                    for left in _factors(operand):
+                        if left in seen:
+                            continue
+                        seen.add(left)
+                        if len(seen) > _GL401_MAX_LEFTS or _stands_before_operator(text, left):
+                            return True
+        return False
+    except Exception:  # noqa: BLE001 - whatever cannot be read surely, the rule may fire on
+        return True
+
+
 PREDICATES: dict[str, Callable[[str], bool]] = {
+    "reduced_array_combined": reduced_array_combined,
+    "diagonal_call_or_index_branch": diagonal_call_or_index_branch,
     "repeated_element_store": repeated_element_store,
+    "relu_or_forward_word": relu_or_forward_word,
+    "write_in_evidence_function": write_in_evidence_function,
 }

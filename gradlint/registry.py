@@ -244,11 +244,16 @@ _GL103_SUBSCRIPT_TARGET = (
     r"(?:\(" + _GL103_GAP + r")*\w+(?:" + _GL103_GAP + r"\." + _GL103_GAP + r"\w+|" + _GL103_GAP + r"\))*"
     + _GL103_GAP + r"\["
 )
+# (both sides are Names, _index_test: an identifier does not start with a digit, so `if idx == 0:` is none)
 _GL103_INDEX_BRANCH = (
-    r"if(?<![^\sl]if)" + _GL103_TEST_GAP + r"\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"\w+"
+    r"if(?<![^\sl]if)" + _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"(?!\d)\w+"
     + _GL103_TEST_GAP + ":" + _GL103_GAP + _GL103_SUBSCRIPT_TARGET
 )
 _GL103_ELSE_STORE = r"\belse" + _GL103_GAP + ":" + _GL103_GAP + _GL103_SUBSCRIPT_TARGET
+# GL103's diagonal call is a call (classify/is_eye read Call nodes): `def identity(x):` (argparse) is none.
+_GL103_DIAGONAL_CALL = (
+    r"\b(?:diag|diagflat|eye|identity)(?<!def diag)(?<!def diagflat)(?<!def eye)(?<!def identity)" + _GL103_CALL_GAP + r"\("
+)
 # GL104: a Role.JACOBIAN (semantics._call_role: outer/eye/identity/diag/diagflat/einsum; _diagonal_of /
 # _is_identity in a softmax-Jacobian form; _is_square_allocation) is, at its root, a _library_call: a
 # dotted callee `np.outer(`, `torch.eye(`, `(np.diag)(s)`: the name after its dot, maybe past blanks,
@@ -471,9 +476,17 @@ _GL201_IN_CODE = _code_search(
 # (_WRONG_FOR, _SELF_RETURNING, _mixed_factors; never log-softmax or softplus): a library name (tanh,
 # expit, sigmoid, softmax, counted uncalled: _LIBRARY_FORWARDS), an `exp(` formula, a `maximum(`/`fmax(`
 # call, `where(x > 0, ...)` or the mask `x * (x > 0)` (semantics reads `x > 0` / `x >= 0` only in this
-# order, then `,` or `)`), or the in-place relu `x[x < 0] = 0` (then `]` or `,`).
+# order, then `,` or `)`), or the in-place relu `x[x < 0] = 0` (then `]` or `,`). These are the only relu
+# and leaky-relu readings (semantics._library_forward: maximum/fmax, and `where` whose first positional
+# argument is the Comparison; _forward_formula's Multiply branch: a Comparison operand of `*`, so
+# parenthesised, next to the `*`; _compute_forward: a subscript store of zero whose first index is the
+# Comparison): the predicate relu_or_forward_word (gradlint.precheck_predicates) admits a text only with a
+# forward word or one of these contexts around a comparison with zero (a `>`/`>=` zero is otherwise in
+# every other file: `assert n > 0, msg`, `while (i > 0)`, `f(n >= 0)`).
 _GL205_FORWARD_WORDS = r"(?:exp|maximum|fmax)\b" + _GL201_CALL + r"|(?:tanh|expit|sigmoid|softmax)\b"
-_GL205_COMPARISON = r">=?" + _GL205_ZERO + r"[,)]|<=?" + _GL205_ZERO + r"[,\]]"
+# (`x[x < 0 < y] = 0` too: _compute_forward reads the subscript's first comparison without asking that it be
+# the only one, so after the `<` zero another comparison operator may follow)
+_GL205_COMPARISON = r">=?" + _GL205_ZERO + r"[,)]|<=?" + _GL205_ZERO + r"(?:[,\]<>=!]|(?:in|is|not)(?!\w))"
 _GL205_FORWARD = (  # anywhere in the text (cheap, literal-first; merged as _GL201_EXP: exp( and expit)
     r"exp(?<!\wexp)(?:" + _GL201_CALL + r"|it\b)|" + _GL201_MAX_CALL + r"|\btanh\b|\bsigmoid\b|softmax(?<!\wsoftmax)\b|"
     + _GL205_COMPARISON
@@ -496,6 +509,19 @@ _GL202_IN_CODE = _code_search(
 # `] =` in its strings only).
 _GL101_LOOP_IN_CODE = _code_search(r"(?:for|while)\b", r"(?:for|while)\b")
 _GL402_DEF_IN_CODE = _code_search(r"def\b", r"def\b")
+# GL103: the diagonal call or the loop's `if i == j:` header with its store, in code (not in a docstring
+# such as pickletools' "an identity (this is so ..."); the header's `if`/`elif` is an identifier token of
+# the code search, so the word starts there.
+_GL103_IN_CODE = _code_search(
+    _GL103_DIAGONAL_CALL[2:] + r"|(?:el)?if(?!\w)" + _GL103_INDEX_BRANCH[len(r"if(?<![^\sl]if)"):],
+    r"(?:diag|diagflat|eye|identity|if|elif)\b",
+)
+# GL402's evidence for a method may be its class's name: the rule tests `class NAME` built from the name,
+# so a header written `class \\<line break> ReluLayer:` counts too (a backslash between the words).
+_GL402_CLASS_NAME = (
+    r"class[\s\\]+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+)
 
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
@@ -506,10 +532,14 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     # or M * (I - M) or the loop's off-diagonal product (algebra.expand: *, **, multiply, square); the
     # diagonal call or the loop's `else:` store; the diagonal call or the loop around the If.
     RuleEntry("GL103", "malformed_softmax_jacobian", (
-        _GL103_DIAGONAL + "|" + _GL103_INDEX_BRANCH,
+        _GL103_DIAGONAL_CALL + "|" + _GL103_INDEX_BRANCH,
         r"[*@]|outer|dot|einsum|multiply|matmul|square",
-        _GL103_DIAGONAL + "|" + _GL103_ELSE_STORE,
-        r"\bfor\b|\bwhile\b|" + _GL103_DIAGONAL,  # alternatives are tried in order: the common first
+        _GL103_DIAGONAL_CALL + "|" + _GL103_ELSE_STORE,
+        r"\bfor\b|\bwhile\b|" + _GL103_DIAGONAL_CALL,  # alternatives are tried in order: the common first
+        # the diagonal call, or an If whose body and `else:` body are one Assign each to the same target
+        # (_check_loop_branch: _last_store, equal code_for targets), in code (_GL103_IN_CODE, asked by the
+        # predicate only when a call outside comment and doctest lines, or such an If, is in the text)
+        "predicate:diagonal_call_or_index_branch",
     )),
     # GL102: a softmax output (a `softmax` name, or e / sum(e): an `exp(` call and _sum_of's sum/nansum) and a
     # logistic form (a subtraction); the nonlinearity also in code (_GL202_IN_CODE: a superset of GL102's)
@@ -529,7 +559,9 @@ _ENTRIES: tuple[RuleEntry, ...] = (
         + _GL103_DIAGONAL + "|" + _GL104_BACKWARD_CALL,
         r"\bexp\s*\(|softmax\s*\(|" + _GL203_BACKWARD_BOUND + "|" + _GL104_BACKWARD_CALL,
     )),
-    RuleEntry("GL205", "derivative_of_wrong_function", (_GL205_FORWARD, _GL205_IN_CODE)),  # see _GL205_COMPARISON
+    # GL205: see _GL205_COMPARISON; the predicate reads the comparison's context (where's first argument,
+    # a `*` operand, a subscript store of zero): gradlint.precheck_predicates.relu_or_forward_word
+    RuleEntry("GL205", "derivative_of_wrong_function", (_GL205_FORWARD, _GL205_IN_CODE, "predicate:relu_or_forward_word")),
     # GL105: only in a backward (is_backward); a Jacobian part classify reads as OUTER/TRANSPOSED/SCALAR
     # (outer, dot, matmul, @, * or multiply broadcasts, einsum) or a derivative call returning a Jacobian
     # (a softmax-Jacobian form: diag/diagflat/eye/identity; a Jacobian role: also outer/einsum, or a
@@ -583,11 +615,20 @@ _ENTRIES: tuple[RuleEntry, ...] = (
         _GL301_EXP, _GL301_EXP_COMMENTED, rf"/{_GL301_BLANK}\(|\blog(?:1p)?{_GL301_BLANK}{_GL301_CLOSE}\(", _GL305_SHAPE,
     )),
     # the reduction's own text matches _GL401_REDUCTION (the rule checks it), combined by `/` or `-`
-    RuleEntry("GL401", "reduction_without_keepdims", (_GL401_REDUCTION, r"[-/]", _GL401_AXIS)),
+    # and (_reduces) the reduction's operand (its receiver or first positional argument), or a factor of a
+    # product operand, is the left side itself: that text right before a `-` or `/` (the predicate
+    # reduced_array_combined, gradlint.precheck_predicates; `np.sum(x, axis=1) / n` is no finding)
+    RuleEntry("GL401", "reduction_without_keepdims", (_GL401_REDUCTION, r"[-/]", _GL401_AXIS, "predicate:reduced_array_combined")),
     # an in-place write in a function whose text matches _GL402_EVIDENCE (the rule checks it); the
     # function (check walks FunctionDef nodes: a `def` keyword) and the write (an AugAssign, an Assign
     # target, an `out=` keyword: syntax) are code, outside comments and strings (searched in the code view)
-    RuleEntry("GL402", "input_mutated_in_place", (_GL402_WRITE, _GL402_EVIDENCE, _GL402_DEF_IN_CODE)),
+    # The write and the evidence must be in one function (its code, or its class's name): the predicate
+    # write_in_evidence_function (gradlint.precheck_predicates) looks for the evidence only around each
+    # write, within the top-level statement holding it (a file's unrelated `def forward` or `dout` is
+    # not evidence for a write elsewhere).
+    RuleEntry("GL402", "input_mutated_in_place", (
+        _GL402_WRITE, _GL402_EVIDENCE + "|" + _GL402_CLASS_NAME, _GL402_DEF_IN_CODE, "predicate:write_in_evidence_function",
+    )),
     RuleEntry("GL901", "gradient_mismatch", (r"(?!)",)),  # runtime stage only: never pre-checked in
 )
 
