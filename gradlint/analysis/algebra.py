@@ -35,7 +35,11 @@ class Polynomial:
 
     @staticmethod
     def of(mapping: dict[Monomial, Fraction]) -> "Polynomial":
-        return Polynomial(tuple(sorted((m, c) for m, c in mapping.items() if c != 0)))
+        # expansion keeps integral coefficients as ints (exact, and much faster than Fraction);
+        # the polynomial holds Fractions
+        return Polynomial(
+            tuple(sorted((m, c if type(c) is Fraction else Fraction(c)) for m, c in mapping.items() if c != 0))
+        )
 
     def as_dict(self) -> dict[Monomial, Fraction]:
         return dict(self.terms)
@@ -51,7 +55,7 @@ class Polynomial:
 def _add(a: dict[Monomial, Fraction], b: dict[Monomial, Fraction], sign: int = 1) -> dict[Monomial, Fraction]:
     out = dict(a)
     for monomial, coefficient in b.items():
-        out[monomial] = out.get(monomial, Fraction(0)) + sign * coefficient
+        out[monomial] = out.get(monomial, 0) + sign * coefficient
     return {m: c for m, c in out.items() if c != 0}
 
 
@@ -62,17 +66,20 @@ def _mul(a: dict[Monomial, Fraction], b: dict[Monomial, Fraction]) -> Optional[d
     for ma, ca in a.items():
         for mb, cb in b.items():
             monomial = tuple(sorted(ma + mb))
-            out[monomial] = out.get(monomial, Fraction(0)) + ca * cb
+            out[monomial] = out.get(monomial, 0) + ca * cb
     out = {m: c for m, c in out.items() if c != 0}
     return out if len(out) <= MAX_TERMS else None
 
 
-def _number(node: cst.BaseExpression) -> Optional[Fraction]:
+def _number(node: cst.BaseExpression) -> Optional["int | Fraction"]:
+    # the literal's value as Python reads it (libcst's `evaluated_value` runs ast.literal_eval,
+    # which compiles the text and leaves a cycle of closures per call for the collector);
+    # an int for an integer literal (exact, like a Fraction, and cheaper to compute with)
     if type(node) is cst.Integer:
-        return Fraction(int(node.evaluated_value))
+        return int(node.value, 0)
     if type(node) is cst.Float:
         try:
-            return Fraction(str(node.evaluated_value))
+            return Fraction(str(float(node.value)))
         except (ValueError, OverflowError):
             return None
     return None
@@ -123,7 +130,7 @@ def _expand(
             base = _expand(node.left, atom_key, depth + 1)
             if base is None:
                 return None
-            result: Optional[dict[Monomial, Fraction]] = {(): Fraction(1)}
+            result: Optional[dict[Monomial, Fraction]] = {(): 1}
             for _ in range(int(exponent)):
                 result = _mul(result, base) if result is not None else None
             return result
@@ -144,7 +151,7 @@ def _expand(
             inner = _expand(args[0], atom_key, depth + 1)
             return _mul(inner, inner) if inner is not None else None
     if type(node) in (cst.Name, cst.Attribute, cst.Subscript, cst.Call):
-        return {(atom_key(node),): Fraction(1)}
+        return {(atom_key(node),): 1}
     return None
 
 
@@ -175,10 +182,11 @@ def _single_monomial(group: dict[Monomial, Fraction]) -> Optional[tuple[Monomial
 def _match(poly: Polynomial, powers: dict[int, int]) -> Iterator[ScaledForm]:
     """Atoms `a` with poly == k * m * sum(sign * a**power), for one monomial m and constant k."""
     mapping = poly.as_dict()
+    wanted = set(powers)
     for atom in sorted(poly.atoms):
+        if {monomial.count(atom) for monomial in mapping} != wanted:
+            continue  # the powers of `atom` present (the keys `_split_out` would group by) are not the wanted ones
         groups = _split_out(mapping, atom)
-        if set(groups) != set(powers):
-            continue
         first = None
         consistent = True
         for power, sign in powers.items():

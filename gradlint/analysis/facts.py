@@ -84,12 +84,10 @@ class FunctionFacts:
                 all_params = all_params[1:]
         self.param_nodes: tuple[cst.Param, ...] = tuple(all_params)
         self.params: tuple[str, ...] = tuple(p.name.value for p in all_params)
-        self.positional: tuple[str, ...] = tuple(
-            p.name.value
-            for p in all_params
-            if function is not None
-            and p in tuple(function.params.posonly_params) + tuple(function.params.params)
+        positional_nodes = (
+            tuple(function.params.posonly_params) + tuple(function.params.params) if function is not None else ()
         )
+        self.positional: tuple[str, ...] = tuple(p.name.value for p in all_params if p in positional_nodes)
         self.defaults: frozenset[str] = frozenset(p.name.value for p in all_params if p.default is not None)
         self.bindings: dict[str, list[Binding]] = {}
         self.element_stores: dict[str, list[ElementStore]] = {}

@@ -20,6 +20,38 @@ import libcst as cst
 
 N = TypeVar("N", bound=cst.CSTNode)
 
+
+def _identity_at_c_speed() -> None:
+    """Give libcst's nodes C-level identity hashing and equality.
+
+    libcst nodes already hash and compare by identity, but through Python-level
+    `CSTNode.__hash__` (`return id(self)`) and `__eq__` (`return self is other`),
+    copied into every node class; every dict or set operation keyed by a node
+    (the index's maps, the semantic caches) pays a Python call for them. Using
+    `object`'s own implementations keeps the same semantics (equal iff identical;
+    the hash is derived from the identity) at C speed. Only classes that carry
+    libcst's own implementations are changed. Nothing in gradlint relies on
+    `hash(node) == id(node)`; keys that need an int use `id(node)` explicitly.
+    """
+    base = cst.CSTNode
+    libcst_hash = base.__dict__.get("__hash__")
+    libcst_eq = base.__dict__.get("__eq__")
+    pending: list[type] = [base]
+    seen: set[type] = set()
+    while pending:
+        node_class = pending.pop()
+        if node_class in seen:
+            continue
+        seen.add(node_class)
+        pending.extend(node_class.__subclasses__())
+        if libcst_hash is not None and node_class.__dict__.get("__hash__") is libcst_hash:
+            node_class.__hash__ = object.__hash__  # type: ignore[method-assign,assignment]
+        if libcst_eq is not None and node_class.__dict__.get("__eq__") is libcst_eq:
+            node_class.__eq__ = object.__eq__  # type: ignore[method-assign,assignment]
+
+
+_identity_at_c_speed()
+
 _SCOPES = (cst.FunctionDef, cst.ClassDef)
 
 
@@ -108,34 +140,96 @@ def _children_by_fields(node: cst.CSTNode, fields: tuple[str, ...]) -> list[cst.
     return children
 
 
+# type -> 1: a CSTNode type, 2: a sequence (list or tuple) of children, 0: anything else
+_VALUE_KIND: dict[type, int] = {list: 2, tuple: 2}
+# node type -> its child fields in reverse source order (None: only `children` can tell)
+_REVERSED_FIELDS: dict[type, Optional[tuple[str, ...]]] = {}
+
+
+def _value_kind(value_type: type) -> int:
+    kind = _VALUE_KIND[value_type] = 1 if _is_node_type(value_type) else 0
+    return kind
+
+
+def _reversed_fields(node: cst.CSTNode) -> Optional[tuple[str, ...]]:
+    fields = _CHILD_FIELDS[type(node)] if type(node) in _CHILD_FIELDS else _child_fields(node)
+    reversed_fields = _REVERSED_FIELDS[type(node)] = None if fields is None else tuple(reversed(fields))
+    return reversed_fields
+
+
+def _last_child(node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """The node's last (non-layout) child, as the index sees it; None for a leaf."""
+    node_type = type(node)
+    fields = _REVERSED_FIELDS[node_type] if node_type in _REVERSED_FIELDS else _reversed_fields(node)
+    if fields is None:
+        children = [child for child in node.children if not isinstance(child, _LAYOUT_TYPES)]
+        return children[-1] if children else None
+    kinds = _VALUE_KIND
+    for name in fields:
+        value = getattr(node, name)
+        value_type = type(value)
+        kind = kinds[value_type] if value_type in kinds else _value_kind(value_type)
+        if kind == 1:
+            return value
+        if kind == 2:
+            for item in reversed(value):
+                item_type = type(item)
+                if (kinds[item_type] if item_type in kinds else _value_kind(item_type)) == 1:
+                    return item
+    return None
+
+
 def _build(index: "ModuleIndex", module: cst.Module) -> None:
-    """One iterative pre-order traversal (no recursion: any nesting depth)."""
+    """One iterative pre-order traversal (no recursion: any nesting depth).
+
+    Children are pushed straight onto the stack in reverse source order (the
+    same nodes `child_nodes` lists), so they pop in source order."""
     parents = index.parents
     by_type = index.by_type
     order = index.order
     function_of = index.function_of
-    by_function_type = index.by_function_type
+    by_function = index.by_function
     FunctionDef = cst.FunctionDef
-    # (node, parent, enclosing function)
-    stack: list[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.FunctionDef]]] = [(module, None, None)]
+    kinds = _VALUE_KIND
+    reversed_fields = _REVERSED_FIELDS
+    # (node, parent, enclosing function, that function's nodes by type)
+    module_types = by_function[None] = defaultdict(list)
+    stack: list[tuple[cst.CSTNode, Optional[cst.CSTNode], Optional[cst.FunctionDef], defaultdict[type, list[cst.CSTNode]]]] = [
+        (module, None, None, module_types)
+    ]
     pop, push = stack.pop, stack.append
+    count = 0
     while stack:
-        node, parent, function = pop()
+        node, parent, function, types = pop()
         if parent is not None:
             parents[node] = parent
         node_type = type(node)
         by_type[node_type].append(node)
-        order[node] = len(order)
+        order[node] = count
+        count += 1
         function_of[node] = function
-        by_function_type[(function, node_type)].append(node)
-        inner = node if node_type is FunctionDef else function
-        fields = _CHILD_FIELDS[node_type] if node_type in _CHILD_FIELDS else _child_fields(node)
-        if fields is None:
-            children = [child for child in node.children if not isinstance(child, _LAYOUT_TYPES)]
+        types[node_type].append(node)
+        if node_type is FunctionDef:
+            inner = node
+            types = by_function[node] = defaultdict(list)
         else:
-            children = _children_by_fields(node, fields)
-        for child in reversed(children):
-            push((child, node, inner))  # type: ignore[arg-type]
+            inner = function
+        fields = reversed_fields[node_type] if node_type in reversed_fields else _reversed_fields(node)
+        if fields is None:
+            for child in reversed([child for child in node.children if not isinstance(child, _LAYOUT_TYPES)]):
+                push((child, node, inner, types))  # type: ignore[arg-type]
+            continue
+        for name in fields:
+            value = getattr(node, name)
+            value_type = type(value)
+            kind = kinds[value_type] if value_type in kinds else _value_kind(value_type)
+            if kind == 1:
+                push((value, node, inner, types))
+            elif kind == 2:
+                for item in reversed(value):
+                    item_type = type(item)
+                    if (kinds[item_type] if item_type in kinds else _value_kind(item_type)) == 1:
+                        push((item, node, inner, types))
 
 
 class ModuleIndex:
@@ -146,24 +240,65 @@ class ModuleIndex:
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self.by_type: dict[type, list[cst.CSTNode]] = defaultdict(list)
         self.function_of: dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
-        self.by_function_type: dict[tuple[Optional[cst.FunctionDef], type], list[cst.CSTNode]] = defaultdict(list)
+        # enclosing function (None: module level) -> node type -> its nodes, in source order
+        self.by_function: dict[Optional[cst.FunctionDef], defaultdict[type, list[cst.CSTNode]]] = {}
         # Pre-order position of every node: source order of starts (a node precedes its children).
         self.order: dict[cst.CSTNode, int] = {}
-        self._last_child: Optional[dict[cst.CSTNode, cst.CSTNode]] = None
+        self._ends: dict[cst.CSTNode, int] = {}
+        self._preorder: Optional[list[cst.CSTNode]] = None
         _build(self, module)
 
     def end_order(self, node: cst.CSTNode) -> int:
-        """The order of the last indexed node in `node`'s subtree (where it ends, in source order)."""
-        if self._last_child is None:
-            last: dict[cst.CSTNode, cst.CSTNode] = {}
-            for child, parent in self.parents.items():  # pre-order: later children overwrite earlier
-                last[parent] = child
-            self._last_child = last
-        current = node
-        last_child = self._last_child
-        while current in last_child:
-            current = last_child[current]
-        return self.order.get(current, 0)
+        """The order of the last indexed node in `node`'s subtree (where it ends, in source order);
+        0 for a node that is not indexed. Found by descending through last children."""
+        ends = self._ends
+        end = ends.get(node)
+        if end is None:
+            if node not in self.order:
+                return 0
+            path = [node]
+            current = node
+            while True:
+                last = _last_child(current)
+                if last is None:
+                    end = self.order[current]
+                    break
+                known = ends.get(last)
+                if known is not None:
+                    end = known
+                    break
+                path.append(last)
+                current = last
+            for on_path in path:  # they all end where their last descendant does
+                ends[on_path] = end
+        return end
+
+    @property
+    def preorder(self) -> list[cst.CSTNode]:
+        """Every indexed node in pre-order (`preorder[order[n]] is n`); a subtree is the
+        slice from its root's order to its `end_order`."""
+        if self._preorder is None:
+            self._preorder = list(self.order)
+        return self._preorder
+
+    def walk_subtree(self, root: cst.CSTNode, skip: tuple[type, ...] = ()) -> Iterator[cst.CSTNode]:
+        """The indexed nodes of `root`'s subtree in pre-order (`root` first, even when not
+        indexed); below the root, nodes of a type in `skip` are yielded but not entered."""
+        start = self.order.get(root)
+        if start is None:
+            yield root
+            return
+        end = self.end_order(root)
+        preorder = self.preorder
+        yield root
+        position = start + 1
+        while position <= end:
+            node = preorder[position]
+            yield node
+            if type(node) in skip:
+                position = self.end_order(node) + 1
+            else:
+                position += 1
 
     # -- lookups -----------------------------------------------------------
     def nodes(self, node_type: type[N]) -> list[N]:
@@ -173,7 +308,13 @@ class ModuleIndex:
     def nodes_in(self, function: Optional[cst.FunctionDef], node_type: type[N]) -> list[N]:
         """Nodes of `node_type` whose nearest enclosing function is `function`
         (`None`: module level). Nested functions' nodes are not included."""
-        return self.by_function_type.get((function, node_type), [])  # type: ignore[return-value]
+        types = self.by_function.get(function)
+        return types.get(node_type, []) if types is not None else []  # type: ignore[return-value]
+
+    @property
+    def by_function_type(self) -> dict[tuple[Optional[cst.FunctionDef], type], list[cst.CSTNode]]:
+        """`nodes_in` as one flat map keyed by (function, type) (built on demand)."""
+        return {(function, node_type): nodes for function, types in self.by_function.items() for node_type, nodes in types.items()}
 
     def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         return self.parents.get(node)

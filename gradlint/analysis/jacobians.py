@@ -740,14 +740,24 @@ def _is_arithmetic(node: Optional[cst.CSTNode]) -> bool:
 
 def arithmetic_roots(analysis: "ModuleAnalysis") -> Iterator[cst.BaseExpression]:
     """The largest `+ - * **` expressions of the module (and `np.multiply` calls
-    not inside one): the units an elementwise formula is read from."""
+    not inside one): the units an elementwise formula is read from. Memoised per module
+    analysis (several rules ask)."""
+    roots = analysis.__dict__.get("_arithmetic_roots")
+    if roots is None:
+        roots = analysis.__dict__["_arithmetic_roots"] = _arithmetic_roots(analysis)
+    return iter(roots)
+
+
+def _arithmetic_roots(analysis: "ModuleAnalysis") -> list[cst.BaseExpression]:
     index = analysis.index
+    roots: list[cst.BaseExpression] = []
     for operation in index.nodes(cst.BinaryOperation):
         if type(operation.operator) in (cst.Add, cst.Subtract, cst.Multiply) and not _inside_arithmetic(analysis, operation):
-            yield operation
+            roots.append(operation)
     for call in index.nodes(cst.Call):
         if last_part(call_name(call)) == "multiply" and not _inside_arithmetic(analysis, call):
-            yield call
+            roots.append(call)
+    return roots
 
 
 def _inside_arithmetic(analysis: "ModuleAnalysis", node: cst.CSTNode) -> bool:

@@ -133,6 +133,10 @@ class Scope:
         return any(at <= order for at in self.comparisons.get(name, ()))
 
 
+# statement type -> is it a cst.BaseSmallStatement (an ABC: isinstance goes through ABCMeta)
+_IS_SMALL_STATEMENT: dict[type, bool] = {}
+
+
 class Numerics:
     """Per-module numeric model; obtain it with `numerics(analysis)`."""
 
@@ -144,6 +148,7 @@ class Numerics:
         self._returns: dict[cst.FunctionDef, Optional[str]] = {}
         self._functions_by_name: Optional[dict[str, list[cst.FunctionDef]]] = None
         self.memo: dict[object, object] = {}  # per-module answers a rule wants to reuse
+        self._operations: dict[cst.CSTNode, Optional[str]] = {}  # `operation` of each call asked about
 
     # -- names ---------------------------------------------------------------------------
     def _aliases(self) -> dict[str, Optional[str]]:
@@ -198,6 +203,13 @@ class Numerics:
         `sum` for `np.sum(e)`, `e.sum()`, `sum(e)`. None when it is not a known one."""
         if type(node) is not cst.Call:
             return None
+        memo = self._operations
+        if node in memo:
+            return memo[node]
+        found = memo[node] = self._operation(node)
+        return found
+
+    def _operation(self, node: cst.Call) -> Optional[str]:
         qualified = self.qualified(node.func)
         if qualified is not None:
             module, _, function = qualified.rpartition(".")
@@ -274,7 +286,10 @@ class Numerics:
             if type(item) in (cst.FunctionDef, cst.ClassDef):
                 self._bind(scope, item.name.value, item, order)
                 continue
-            if isinstance(item, cst.BaseSmallStatement):
+            small = _IS_SMALL_STATEMENT.get(type(item))
+            if small is None:
+                small = _IS_SMALL_STATEMENT[type(item)] = isinstance(item, cst.BaseSmallStatement)
+            if small:
                 self._small_statement(scope, item, order)
                 continue
             self._compound_header(scope, item, order)

@@ -220,6 +220,13 @@ _LIBRARY_FORWARDS = {
     "special.softmax": ForwardKind.SOFTMAX,
 }
 _MATMULS = frozenset({"dot", "matmul"})
+_NESTED_SCOPES = (cst.Lambda, cst.FunctionDef)
+# node type -> is it a cst.BaseExpression (an ABC: isinstance goes through ABCMeta each time)
+_IS_EXPRESSION_TYPE: dict[type, bool] = {}
+# the callees `Semantics._library_forward` recognises (by the last part of their name)
+_LIBRARY_FORWARD_TAILS = frozenset(
+    {"tanh", "expit", "sigmoid", "softmax", "log_softmax", "logaddexp", "maximum", "fmax", "where", "log1p", "log"}
+)
 
 
 def _library_call(call: cst.Call, *names: str) -> bool:
@@ -229,6 +236,15 @@ def _library_call(call: cst.Call, *names: str) -> bool:
         return False
     head, _, tail = name.rpartition(".")
     return tail in names and (head in _LIBRARY_PREFIXES or head.startswith(("np.", "numpy.", "torch.", "scipy.")))
+
+
+def _library_tail(call: cst.Call) -> Optional[str]:
+    """The callee's last part when `call` is a numeric library's function (as `_library_call` decides), else None."""
+    name = call_name(call)
+    if name is None:
+        return None
+    head, _, tail = name.rpartition(".")
+    return tail if head in _LIBRARY_PREFIXES or head.startswith(("np.", "numpy.", "torch.", "scipy.")) else None
 
 
 def _args(call: cst.Call) -> list[cst.BaseExpression]:
@@ -312,6 +328,7 @@ class Semantics:
         self._attr_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
         self._in_progress: set[tuple[str, int]] = set()
         self._bases: dict[cst.ClassDef, list[cst.ClassDef]] = {}
+        self._methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}  # index.methods, asked once per class
         self._return_roles: dict[cst.CSTNode, Optional[RoleEvidence]] = {}
         self._formula_gate: dict[Optional[cst.CSTNode], bool] = {}
         self._slices: dict[Optional[cst.CSTNode], list[tuple[cst.BaseExpression, _Place, bool]]] = {}
@@ -373,12 +390,15 @@ class Semantics:
         scopes = self._scopes
         if node in scopes:
             return scopes[node]
-        found = None
-        for ancestor in self.index.ancestors(node):
-            if type(ancestor) in (cst.FunctionDef, cst.Lambda):
-                # a lambda's parameters are only its own; the body belongs to it
-                found = ancestor
-                break
+        # the nearest enclosing def, unless a lambda of that def's own body sits in between
+        found = self.index.function_of.get(node)
+        if self.index.nodes_in(found, cst.Lambda):
+            found = None
+            for ancestor in self.index.ancestors(node):
+                if type(ancestor) in (cst.FunctionDef, cst.Lambda):
+                    # a lambda's parameters are only its own; the body belongs to it
+                    found = ancestor
+                    break
         scopes[node] = found
         return found
 
@@ -431,8 +451,12 @@ class Semantics:
         return found
 
     def find_method(self, class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
+        methods = self._methods
         for owner in self.base_classes(class_def):
-            method = self.index.methods(owner).get(name)
+            owned = methods.get(owner)
+            if owned is None:
+                owned = methods[owner] = self.index.methods(owner)  # read-only here
+            method = owned.get(name)
             if method is not None:
                 return method
         return None
@@ -732,7 +756,7 @@ class Semantics:
                         expr = args[0]
                         continue
                 expr = expr.func.value
-            elif type(expr) is cst.Call and _library_call(expr, *_TRANSPARENT_FUNCTIONS) and _args(expr):
+            elif type(expr) is cst.Call and _library_tail(expr) in _TRANSPARENT_FUNCTIONS and _args(expr):
                 expr = _args(expr)[0]
             else:
                 return expr
@@ -861,6 +885,8 @@ class Semantics:
         return (frozenset(kinds), argument) if argument is not None else None
 
     def _library_forward(self, call: cst.Call, place: _Place) -> Optional[tuple[ForwardKind, cst.BaseExpression]]:
+        if _library_tail(call) not in _LIBRARY_FORWARD_TAILS:
+            return None  # cheap gate: every case below is a library call of one of these
         args = _args(call)
         if not args:
             return None
@@ -1104,66 +1130,78 @@ class Semantics:
                 found.append(form)
         return tuple(found)
 
-    @cached_property
-    def _children(self) -> dict[cst.CSTNode, list[cst.CSTNode]]:
-        """Indexed children of every node, in source order (built once from the index's parents)."""
-        children: dict[cst.CSTNode, list[cst.CSTNode]] = {}
-        for child, parent in self.index.parents.items():
-            children.setdefault(parent, []).append(child)
-        return children
-
     def walk(self, root: cst.CSTNode) -> Iterator[cst.CSTNode]:
         """The indexed nodes of a subtree, not descending into nested functions or lambdas."""
         return self._walk(root)
 
     def _walk(self, root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-        """The indexed nodes of a subtree, not descending into nested functions or lambdas."""
-        children = self._children
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            yield node
-            if node is not root and type(node) in (cst.Lambda, cst.FunctionDef):
-                continue
-            stack.extend(reversed(children.get(node, ())))
+        """The indexed nodes of a subtree, not descending into nested functions or lambdas
+        (a slice of the index's pre-order)."""
+        return self.index.walk_subtree(root, _NESTED_SCOPES)
 
     def _return_slice(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, _Place, bool]]:
         """Every sub-expression whose value reaches a return (following local bindings and element stores)."""
         cached = self._slices.get(facts.function)
         if cached is None:
-            cached = list(self._compute_return_slice(facts))
+            cached = self._compute_return_slice(facts)
             self._slices[facts.function] = cached
         return cached
 
-    def _compute_return_slice(self, facts: FunctionFacts) -> Iterator[tuple[cst.BaseExpression, _Place, bool]]:
+    def _compute_return_slice(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, _Place, bool]]:
+        order_of = self.index.order
         pending: list[tuple[cst.BaseExpression, _Place, bool]] = [
-            (r, _Place(facts, self.index.order.get(r, 0)), False) for r in facts.returns
+            (r, _Place(facts, order_of.get(r, 0)), False) for r in facts.returns
         ]
+        found: list[tuple[cst.BaseExpression, _Place, bool]] = []
         seen: set[int] = set()
         budget = 2000
+        bindings = facts.bindings
+        element_stores = facts.element_stores
+        is_expression = _IS_EXPRESSION_TYPE
+        Name, Attribute, Lambda, FunctionDef = cst.Name, cst.Attribute, cst.Lambda, cst.FunctionDef
+        index = self.index
+        end_order = index.end_order
         while pending and budget > 0:
             root, place, in_matrix = pending.pop()
-            for node in self._walk(root):
+            # the nodes of `self._walk(root)`: a slice of the pre-order, skipping nested scopes' insides
+            start = order_of.get(root)
+            if start is None:
+                nodes, position, end = [root], 0, 0
+            else:
+                nodes, position, end = index.preorder, start, end_order(root)
+            first = position
+            while position <= end:
+                node = nodes[position]
+                node_type = type(node)
+                if position != first and (node_type is Lambda or node_type is FunctionDef):
+                    position = end_order(node) + 1
+                else:
+                    position += 1
                 budget -= 1
-                if id(node) in seen:
+                node_id = id(node)
+                if node_id in seen:
                     continue
-                seen.add(id(node))
-                if isinstance(node, cst.BaseExpression):
-                    yield node, place, in_matrix
-                if type(node) in (cst.Name, cst.Attribute):
+                seen.add(node_id)
+                expression = is_expression.get(node_type)
+                if expression is None:
+                    expression = is_expression[node_type] = isinstance(node, cst.BaseExpression)
+                if expression:
+                    found.append((node, place, in_matrix))
+                if node_type is Name or node_type is Attribute:
                     name = dotted_name(node)
                     if name is None:
                         continue
-                    order = self.index.order.get(node, place.order)
+                    order = order_of.get(node, place.order)
                     binding = facts.reaching(name, min(order, place.order) if order else place.order)
-                    for candidate in facts.bindings.get(name, ()):
+                    for candidate in bindings.get(name, ()):
                         if candidate.value is not None and (candidate is binding or (candidate.augmented and candidate.order < place.order)):
                             if id(candidate.value) not in seen:
                                 pending.append((candidate.value, _Place(facts, candidate.order), in_matrix))
-                    for store in facts.element_stores.get(name, ()):
+                    for store in element_stores.get(name, ()):
                         if id(store.value) not in seen and store.order < place.order:
                             two_d = _is_two_index(store.target)
                             pending.append((store.value, _Place(facts, store.order), two_d))
+        return found
 
     def _derivative_form(self, expr: cst.BinaryOperation, place: _Place, in_matrix: bool) -> Optional[DerivativeForm]:
         operator = expr.operator

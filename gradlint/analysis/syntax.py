@@ -9,19 +9,26 @@ import libcst as cst
 from gradlint.analysis.index import child_nodes
 
 
+_Name = cst.Name
+_Attribute = cst.Attribute
+_Call = cst.Call
+
+
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
     """`np.linalg.norm` for an Attribute chain or Name, else None."""
     node_type = type(node)
-    if node_type is cst.Name:
+    if node_type is _Name:
         return node.value  # type: ignore[attr-defined]
-    if node_type is not cst.Attribute:
+    if node_type is not _Attribute:
         return None
-    parts: list[str] = []
-    current = node
-    while type(current) is cst.Attribute:
+    current = node.value  # type: ignore[attr-defined]
+    if type(current) is _Name:  # the common `np.exp`, `self.output`
+        return current.value + "." + node.attr.value  # type: ignore[attr-defined]
+    parts: list[str] = [node.attr.value]  # type: ignore[attr-defined]
+    while type(current) is _Attribute:
         parts.append(current.attr.value)
         current = current.value
-    if type(current) is cst.Name:
+    if type(current) is _Name:
         parts.append(current.value)
         return ".".join(reversed(parts))
     return None
@@ -29,8 +36,8 @@ def dotted_name(node: cst.CSTNode) -> Optional[str]:
 
 def call_name(node: cst.CSTNode) -> Optional[str]:
     """The dotted name of the callee when `node` is a call, else None."""
-    if type(node) is cst.Call:
-        return dotted_name(node.func)
+    if type(node) is _Call:
+        return dotted_name(node.func)  # type: ignore[attr-defined]
     return None
 
 
