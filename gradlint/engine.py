@@ -160,7 +160,61 @@ def _reports_unparsed(text: str, codes: list[str], precheck: bool) -> bool:
     return bool(registry.candidates(text, [code for code in codes if code not in registry.ENGINE_CODES], thorough=True))
 
 
+# Parsing, analysing and the rules run on a thread with this much stack (address space,
+# used only as deep as the recursion goes) and this recursion limit: libcst's code
+# generation and several analyses recurse once or more per level of an expression, and
+# the depth guard (gradlint.analysis.parse.refusal) admits expressions up to
+# MAX_DEPTH = 1000 levels, about four times what CPython's default limit of 1000 frames
+# allows them (measured: the deepest admitted inputs need 2 to 4 MB of C stack).
+_DEEP_STACK_BYTES = 256 * 1024 * 1024
+_DEEP_RECURSION_LIMIT = 40_000
+
+
 def _parse_and_check(
+    text: str,
+    filename: str,
+    codes: list[str],
+    candidates: "frozenset[str]",
+    keep_analysis: bool,
+    package: "Optional[PackageModules]",
+    precheck: bool = True,
+) -> SourceResult:
+    """`_parse_and_check_here` on a thread with a deep stack and recursion limit (or here,
+    when no such thread can be started)."""
+    import sys
+    import threading
+
+    outcome: list = []
+
+    def run() -> None:
+        limit = sys.getrecursionlimit()
+        if limit < _DEEP_RECURSION_LIMIT:
+            sys.setrecursionlimit(_DEEP_RECURSION_LIMIT)
+        try:
+            outcome.append((True, _parse_and_check_here(text, filename, codes, candidates, keep_analysis, package, precheck)))
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome.append((False, error))
+        finally:
+            if limit < _DEEP_RECURSION_LIMIT:
+                sys.setrecursionlimit(limit)
+
+    try:
+        previous = threading.stack_size(_DEEP_STACK_BYTES)
+        try:
+            worker = threading.Thread(target=run, name="gradlint-check", daemon=True)
+            worker.start()
+        finally:
+            threading.stack_size(previous)
+    except (RuntimeError, ValueError, MemoryError):  # no thread (or no such stack) here
+        return _parse_and_check_here(text, filename, codes, candidates, keep_analysis, package, precheck)
+    worker.join()
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
+
+
+def _parse_and_check_here(
     text: str,
     filename: str,
     codes: list[str],
@@ -177,8 +231,16 @@ def _parse_and_check(
         return SourceResult((syntax_error_diagnostic(filename, message, 1, 1, prefix=""),))
     import libcst as cst
 
-    from gradlint.analysis.parse import parse_module
+    from gradlint.analysis.parse import parse_module, refusal
 
+    # libcst's native parser crashes the process (a stack overflow) or stalls on texts
+    # nested thousands of levels deep: such a text is reported, never given to it.
+    refused = refusal(text)
+    if refused is not None:
+        if not _reports_unparsed(text, codes, precheck):
+            return SourceResult()
+        prefix = "SyntaxError: " if refused.syntax_error else ""
+        return SourceResult((syntax_error_diagnostic(filename, refused.message, refused.row, refused.column, prefix=prefix),))
     try:
         module = parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -192,7 +254,8 @@ def _parse_and_check(
     except (RecursionError, MemoryError) as error:
         if not _reports_unparsed(text, codes, precheck):
             return SourceResult()
-        return SourceResult((syntax_error_diagnostic(filename, f"too deeply nested to parse ({type(error).__name__})", 1, 1),))
+        message = f"too deeply nested to parse ({type(error).__name__} in libcst, gradlint's parser); the file was not checked"
+        return SourceResult((syntax_error_diagnostic(filename, message, 1, 1),))
 
     from gradlint.analysis import ModuleAnalysis
 

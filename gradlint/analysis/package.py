@@ -97,8 +97,10 @@ class PackageModules:
         import libcst as cst
 
         from gradlint.analysis import ModuleAnalysis
-        from gradlint.analysis.parse import parse_module
+        from gradlint.analysis.parse import parse_module, refusal
 
+        if refusal(text) is not None:  # libcst would crash or stall on it
+            return None
         try:
             module = parse_module(text)
         except (cst.ParserSyntaxError, RecursionError, MemoryError):
