@@ -7,11 +7,15 @@ error for the file, and the other rules' findings are kept.
 from __future__ import annotations
 
 import gc
+import os
+import queue
 import re
+import sys
+import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
 
 from gradlint import registry
 from gradlint.diagnostics import Diagnostic, Edit, Fix, Position, Severity
@@ -179,39 +183,65 @@ def _parse_and_check(
     package: "Optional[PackageModules]",
     precheck: bool = True,
 ) -> SourceResult:
-    """`_parse_and_check_here` on a thread with a deep stack and recursion limit (or here,
-    when no such thread can be started)."""
-    import sys
-    import threading
+    """`_parse_and_check_here` on the deep-stack thread (or here, when no such thread can be started)."""
+    return _DEEP_STACK.run(lambda: _parse_and_check_here(text, filename, codes, candidates, keep_analysis, package, precheck))
 
-    outcome: list = []
 
-    def run() -> None:
+class _DeepStackThread:
+    """One long-lived thread per process, with a deep stack, that runs the checks handed to it
+    one at a time (its stack stays mapped from file to file: a new thread per file cost a
+    tenth of a run over small files). A process forked from one that had started it starts
+    its own."""
+
+    def __init__(self) -> None:
+        self._owner: Optional[int] = None  # the process the thread runs in
+        self._tasks: "Optional[queue.SimpleQueue[tuple[Callable[[], SourceResult], queue.SimpleQueue]]]" = None
+
+    def run(self, check: "Callable[[], SourceResult]") -> SourceResult:
+        tasks = self._tasks_here()
+        if tasks is None:  # no thread (or no such stack) here
+            return check()
+        reply: "queue.SimpleQueue[tuple[bool, object]]" = queue.SimpleQueue()
+        tasks.put((check, reply))
+        succeeded, value = reply.get()
+        if not succeeded:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def _tasks_here(self) -> "Optional[queue.SimpleQueue]":
+        if self._owner == os.getpid() and self._tasks is not None:
+            return self._tasks
+        tasks: queue.SimpleQueue = queue.SimpleQueue()
+        try:
+            previous = threading.stack_size(_DEEP_STACK_BYTES)
+            try:
+                threading.Thread(target=_serve, args=(tasks,), name="gradlint-check", daemon=True).start()
+            finally:
+                threading.stack_size(previous)
+        except (RuntimeError, ValueError, MemoryError):
+            return None
+        self._owner, self._tasks = os.getpid(), tasks
+        return tasks
+
+
+def _serve(tasks: "queue.SimpleQueue") -> None:
+    """The deep-stack thread: run each check with a high recursion limit, hand back its outcome."""
+    while True:
+        check, reply = tasks.get()
         limit = sys.getrecursionlimit()
         if limit < _DEEP_RECURSION_LIMIT:
             sys.setrecursionlimit(_DEEP_RECURSION_LIMIT)
         try:
-            outcome.append((True, _parse_and_check_here(text, filename, codes, candidates, keep_analysis, package, precheck)))
+            reply.put((True, check()))
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome.append((False, error))
+            reply.put((False, error))
         finally:
             if limit < _DEEP_RECURSION_LIMIT:
                 sys.setrecursionlimit(limit)
+        del check, reply
 
-    try:
-        previous = threading.stack_size(_DEEP_STACK_BYTES)
-        try:
-            worker = threading.Thread(target=run, name="gradlint-check", daemon=True)
-            worker.start()
-        finally:
-            threading.stack_size(previous)
-    except (RuntimeError, ValueError, MemoryError):  # no thread (or no such stack) here
-        return _parse_and_check_here(text, filename, codes, candidates, keep_analysis, package, precheck)
-    worker.join()
-    succeeded, value = outcome[0]
-    if not succeeded:
-        raise value
-    return value
+
+_DEEP_STACK = _DeepStackThread()
 
 
 def _parse_and_check_here(
