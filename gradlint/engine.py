@@ -104,7 +104,8 @@ def check_text(
         return SourceResult()
     collect_between_files(len(text))
     with relaxed_gc():
-        return _parse_and_check(text, filename, codes, candidates, keep_analysis, package, precheck)
+        # on the deep-stack thread (or here, when no such thread can be started)
+        return _DEEP_STACK.run(lambda: _parse_and_check(text, filename, codes, candidates, keep_analysis, package, precheck))
 
 
 # While files are checked the cycle collector runs only between files, once this many characters
@@ -174,19 +175,6 @@ _DEEP_STACK_BYTES = 256 * 1024 * 1024
 _DEEP_RECURSION_LIMIT = 40_000
 
 
-def _parse_and_check(
-    text: str,
-    filename: str,
-    codes: list[str],
-    candidates: "frozenset[str]",
-    keep_analysis: bool,
-    package: "Optional[PackageModules]",
-    precheck: bool = True,
-) -> SourceResult:
-    """`_parse_and_check_here` on the deep-stack thread (or here, when no such thread can be started)."""
-    return _DEEP_STACK.run(lambda: _parse_and_check_here(text, filename, codes, candidates, keep_analysis, package, precheck))
-
-
 class _DeepStackThread:
     """One long-lived thread per process, with a deep stack, that runs the checks handed to it
     one at a time (its stack stays mapped from file to file: a new thread per file cost a
@@ -244,7 +232,7 @@ def _serve(tasks: "queue.SimpleQueue") -> None:
 _DEEP_STACK = _DeepStackThread()
 
 
-def _parse_and_check_here(
+def _parse_and_check(
     text: str,
     filename: str,
     codes: list[str],
