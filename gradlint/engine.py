@@ -290,7 +290,7 @@ def _parse_and_check(
             crashes.append(RuleCrash(rule_class.code, filename, _describe(error)))
     diagnostics = _deduplicate(diagnostics)
     if not keep_analysis and package is None:
-        analysis.release()  # a package model keeps it for the modules that import it, and releases it later
+        analysis.release(unshared=True)  # a package model keeps it for the modules that import it, and releases it later
     return SourceResult(
         tuple(diagnostics), tuple(crashes), parsed=True, analysis=analysis if keep_analysis else None
     )

@@ -51,13 +51,18 @@ class ModuleAnalysis:
     def _models(self) -> "dict[str, object]":
         return {}
 
-    def release(self) -> None:
-        """Let go of the semantic and other models, which refer back to this analysis:
-        without the cycles, the analysis and its tree are freed as soon as the last
-        reference goes, instead of waiting for the cycle collector (which then walks
-        the whole tree)."""
-        self.__dict__.pop("semantics", None)
-        self.__dict__.pop("_models", None)
+    def release(self, unshared: bool = False) -> None:
+        """Let go of the semantic and other models, which refer back to this analysis, so the
+        analysis and its tree can be freed as soon as the last reference goes instead of
+        waiting for the cycle collector (which then walks the whole tree). `unshared`: no
+        other module's analysis consulted this one, so nothing outside it holds its models,
+        and their own insides are let go of too (a semantic model's lazily worded reasons
+        refer back to it: a cycle)."""
+        released = [self.__dict__.pop("semantics", None), *self.__dict__.pop("_models", {}).values()]
+        if unshared:
+            for model in released:
+                if model is not None and hasattr(model, "__dict__"):
+                    model.__dict__.clear()
 
     @cached_property
     def semantics(self) -> "Semantics":

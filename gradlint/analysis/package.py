@@ -32,10 +32,13 @@ class PackageModules:
         # sources: path -> text already in memory (editors, tests); else read from disk
         self._sources = {str(Path(k).resolve()): v for k, v in (sources or {}).items()}
         self._analyses: dict[str, Optional[ModuleAnalysis]] = {}
-        self._consulted: dict[str, set[str]] = {}
+        self._consulted: dict[str, set[str]] = {}  # importer -> the modules it consulted
+        self._consulted_by_any: set[str] = set()
+        self._checking: Optional[ModuleAnalysis] = None  # the analysis the engine is checking
 
     def adopt(self, analysis: "ModuleAnalysis") -> None:
         """Register an analysis the engine already built (no second parse)."""
+        self._checking = analysis
         self._remember(str(Path(analysis.filename).resolve()), analysis)
         analysis.package = self
 
@@ -44,6 +47,7 @@ class PackageModules:
         if path is None:
             return None
         self._consulted.setdefault(str(Path(importer.filename).resolve()), set()).add(str(path))
+        self._consulted_by_any.add(str(path))
         return self._analysis_of(path)
 
     def dependencies(self, filename: str) -> frozenset[str]:
@@ -114,9 +118,11 @@ class PackageModules:
         (never an import-cycle guard, a None still being resolved)."""
         replaced = self._analyses.pop(key, None)
         if replaced is not None and replaced is not analysis:
-            replaced.release()
+            replaced.release(unshared=key not in self._consulted_by_any)
         self._analyses[key] = analysis
         excess = len(self._analyses) - MAX_RETAINED
         if excess > 0:
             for old in [k for k, v in self._analyses.items() if v is not None and k != key][:excess]:
-                self._analyses.pop(old).release()
+                evicted = self._analyses.pop(old)
+                if evicted is not self._checking:  # its rules may still be asking its models
+                    evicted.release(unshared=old not in self._consulted_by_any)
