@@ -1,15 +1,22 @@
 """Checking many files: the result cache, the pre-check, and worker processes.
 
-The main process goes through the files in order. For each it asks the cache
-(by size and mtime, then by content hash), reads and decodes it, and runs the
-cheap pre-check. Files no enabled rule can fire on are finished on the spot
-(no parse, no libcst import). The remaining *candidates* are parsed and
-analysed: in this process when there is little to parse, otherwise in a pool
-of worker processes (`--jobs`, default: every core available to the process),
-started as soon as the candidates met so far are worth it, so the workers parse
-while the main process goes on reading and pre-checking the files after them.
-A worker is told which rules the pre-check left for its file: it does not
-pre-check the text again.
+The main process first asks the cache about every file by size and mtime. When
+the files left to read are many (PARALLEL_SCAN_MIN_BYTES of source), worker
+processes read them too: each reads a chunk of files, asks the cache by content
+hash, pre-checks each text and checks its candidates, so reading and
+pre-checking, which would otherwise hold up the main process, are shared by
+every core; a worker imports libcst only when one of its files is a candidate.
+
+Otherwise, and for what is left when a worker died, the main process goes
+through the files in order. For each it reads and decodes it, asks the cache by
+content hash and runs the cheap pre-check. Files no enabled rule can fire on
+are finished on the spot (no parse, no libcst import). The remaining
+*candidates* are parsed and analysed: in this process when there is little to
+parse, otherwise in a pool of worker processes (`--jobs`, default: every core
+available to the process), started as soon as the candidates met so far are
+worth it, so the workers parse while the main process goes on reading and
+pre-checking the files after them. A worker is told which rules the pre-check
+left for its file: it does not pre-check the text again.
 
 The reports come back in the order of the files given, and each report is
 exactly what `api.check_source` returns for the file in a serial run: workers
@@ -37,6 +44,14 @@ if TYPE_CHECKING:
 # libcst parses roughly 1 MB of source a second per core.
 PARALLEL_MIN_CHARS = 150_000
 PARALLEL_MIN_FILES = 2
+# Above this much source left to read (bytes), workers read and pre-check it too. The pre-check
+# reads about 13 MB of source a second, and starting a worker that has not imported libcst costs
+# a few milliseconds: a tree of a few hundred files is worth it.
+PARALLEL_SCAN_MIN_BYTES = 2_000_000
+# A worker's share of the files at a time: small enough to balance the load, large enough that
+# sending the task and its results costs little next to reading the files.
+SCAN_CHUNK_BYTES = 400_000
+SCAN_CHUNK_FILES = 64
 
 
 def default_jobs() -> int:
@@ -57,6 +72,26 @@ class _Pending:
     stat: Optional[os.stat_result]
     digest: Optional[str]
     candidates: frozenset[str] = frozenset()  # the rules its pre-check left
+
+
+@dataclass(frozen=True)
+class _ToRead:
+    """A file the result cache could not answer by its size and mtime."""
+
+    position: int
+    path: Path
+    stat: Optional[os.stat_result]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A file read for checking: either its text, or the report reading alone settled
+    (a file that cannot be read, or a result cache hit by content hash)."""
+
+    text: Optional[str] = None
+    digest: Optional[str] = None
+    report: "Optional[FileReport]" = None
+    cache_hit: bool = False
 
 
 def check_files(
@@ -81,37 +116,69 @@ def _check_files(
     jobs: Optional[int],
     cache: "Optional[ResultCache]",
 ) -> "list[FileReport]":
+    reports: list[Optional[FileReport]] = [None] * len(files)
+    to_read: list[_ToRead] = []
+    for position, path in enumerate(files):
+        stat = _stat(path) if cache is not None else None
+        if cache is not None and stat is not None:
+            hit = cache.lookup_stat(str(path), stat)
+            if hit is not None:
+                reports[position] = hit
+                continue
+        to_read.append(_ToRead(position, path, stat))
+    workers = _scan_worker_count(jobs, to_read)
+    a_worker_died = False
+    if workers > 1:
+        to_read = _scan_in_pool(to_read, settings, workers, reports, cache)
+        a_worker_died = bool(to_read)
+    _read_and_check(to_read, settings, jobs, reports, cache, parse_in_workers=a_worker_died)
+    if cache is not None:
+        cache.save()
+    return [report for report in reports if report is not None]
+
+
+def _read(path: Path, settings: "Settings", cache: "Optional[ResultCache]") -> _Read:
+    """Read and decode a file, and ask the cache about its content hash."""
     from gradlint import api
     from gradlint.files import read_source
 
-    reports: list[Optional[FileReport]] = [None] * len(files)
+    filename = str(path)
+    read = read_source(path)
+    if read.problem is not None:
+        return _Read(report=api.report_read_problem(filename, read.problem, settings))
+    assert read.text is not None
+    digest = None
+    if cache is not None and read.data is not None:
+        from gradlint.cache import content_hash
+
+        digest = content_hash(read.data)
+        hit = cache.lookup_content(filename, digest)
+        if hit is not None:
+            return _Read(digest=digest, report=hit, cache_hit=True)
+    return _Read(read.text, digest)
+
+
+def _read_and_check(
+    to_read: "list[_ToRead]",
+    settings: "Settings",
+    jobs: Optional[int],
+    reports: "list[Optional[FileReport]]",
+    cache: "Optional[ResultCache]",
+    parse_in_workers: bool = False,
+) -> None:
+    """Read and pre-check the files in this process; parse the candidates here or in a pool
+    (always in a pool with `parse_in_workers`: one of the files is known to kill a process)."""
     pending: list[_Pending] = []
     pool: Optional[_Pool] = None
-    for position, path in enumerate(files):
-        filename = str(path)
-        stat = _stat(path) if cache is not None else None
-        if cache is not None and stat is not None:
-            hit = cache.lookup_stat(filename, stat)
-            if hit is not None:
-                reports[position] = hit
-                continue
-        read = read_source(path)
-        if read.problem is not None:
-            reports[position] = api.report_read_problem(filename, read.problem, settings)
+    for file in to_read:
+        filename = str(file.path)
+        read = _read(file.path, settings, cache)
+        if read.report is not None:
+            _settled(reports, cache, file, read)
             continue
         assert read.text is not None
-        digest = None
-        if cache is not None and read.data is not None:
-            from gradlint.cache import content_hash
-
-            digest = content_hash(read.data)
-            hit = cache.lookup_content(filename, digest)
-            if hit is not None:
-                cache.refresh(filename, stat, digest)
-                reports[position] = hit
-                continue
         candidates = registry.candidates(read.text, settings.codes_for(filename))
-        item = _Pending(position, filename, read.text, stat, digest, candidates)
+        item = _Pending(file.position, filename, read.text, file.stat, read.digest, candidates)
         if not candidates:
             # Nothing to parse: finish it here (the same call a worker would make).
             _finish(reports, cache, item, settings)
@@ -120,8 +187,8 @@ def _check_files(
         else:
             pending.append(item)
             workers = _worker_count(jobs, pending)
-            if workers > 1:
-                pool = _Pool(settings, workers, reports, cache)
+            if workers > 1 or parse_in_workers:
+                pool = _Pool(settings, max(workers, 2), reports, cache)
                 for waiting in pending:
                     pool.submit(waiting)
                 pending = []
@@ -132,9 +199,13 @@ def _check_files(
         package = _new_package() if pending else None
         for item in pending:
             _finish(reports, cache, item, settings, package=package)
-    if cache is not None:
-        cache.save()
-    return [report for report in reports if report is not None]
+
+
+def _settled(reports: "list[Optional[FileReport]]", cache: "Optional[ResultCache]", file: _ToRead, read: _Read) -> None:
+    """Record the report of a file that reading settled."""
+    reports[file.position] = read.report
+    if read.cache_hit and cache is not None and read.digest is not None:
+        cache.refresh(str(file.path), file.stat, read.digest)
 
 
 def _stat(path: Path) -> Optional[os.stat_result]:
@@ -290,3 +361,138 @@ def _isolated(item: _Pending, settings: "Settings") -> "FileReport":
     except BrokenProcessPool:
         crash = RuleCrash("engine", item.filename, "the worker process checking this file died (native crash or out of memory)")
         return api.FileReport(item.filename, (), (crash,))
+
+
+# -- the scan pool: workers that read and pre-check too --------------------------------
+_SCAN_CACHE: "Optional[ResultCache]" = None
+
+
+def _scan_worker_count(jobs: Optional[int], to_read: "list[_ToRead]") -> int:
+    """The workers to read and pre-check `to_read` with, or 1 when there is too little to read,
+    or when the workers could not share the main process's cache and settings by forking."""
+    wanted = default_jobs() if not jobs else jobs
+    if wanted <= 1 or len(to_read) < 2 * wanted or _context().get_start_method() != "fork":
+        return 1
+    size = 0
+    for file in to_read:
+        stat = file.stat if file.stat is not None else _stat(file.path)
+        size += stat.st_size if stat is not None else 0
+        if size >= PARALLEL_SCAN_MIN_BYTES:
+            return wanted
+    return 1
+
+
+def _chunks(to_read: "list[_ToRead]") -> "list[list[_ToRead]]":
+    """`to_read` in order, cut into tasks of about SCAN_CHUNK_BYTES (at most SCAN_CHUNK_FILES files)."""
+    chunks: list[list[_ToRead]] = []
+    chunk: list[_ToRead] = []
+    size = 0
+    for file in to_read:
+        chunk.append(file)
+        size += file.stat.st_size if file.stat is not None else 0
+        if size >= SCAN_CHUNK_BYTES or len(chunk) >= SCAN_CHUNK_FILES:
+            chunks.append(chunk)
+            chunk, size = [], 0
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def _scan_in_pool(
+    to_read: "list[_ToRead]",
+    settings: "Settings",
+    workers: int,
+    reports: "list[Optional[FileReport]]",
+    cache: "Optional[ResultCache]",
+) -> "list[_ToRead]":
+    """Read, pre-check and check `to_read` in forked workers; the files left (in order) when a
+    worker died, for the main process to go through (where a file that kills a worker again
+    is checked in a process of its own)."""
+    from concurrent.futures import Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # The pre-checker and its plans are built once here, not once per worker.
+    registry.candidates("", settings.enabled)
+    sized = [file if file.stat is not None else _ToRead(file.position, file.path, _stat(file.path)) for file in to_read]
+    executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_scan_worker, initargs=(settings, cache))
+    submitted: list[tuple[Optional[Future], list[_ToRead]]] = []
+    try:
+        for chunk in _chunks(sized):
+            try:
+                submitted.append((executor.submit(_scan_in_worker, chunk), chunk))
+            except BrokenProcessPool:
+                submitted.append((None, chunk))
+        wait([future for future, _chunk in submitted if future is not None])
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    left: list[_ToRead] = []
+    for future, chunk in submitted:
+        try:
+            if future is None:
+                raise BrokenProcessPool("not submitted")
+            results = future.result()
+        except BrokenProcessPool:
+            left.extend(chunk)
+            continue
+        for file, scanned in zip(chunk, results):
+            _record_scanned(reports, cache, file, scanned)
+    return left
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """What a scan worker made of one file."""
+
+    report: "FileReport"
+    digest: Optional[str] = None
+    cache_hit: bool = False
+    checked: bool = False  # checked in the worker (not a read problem or a cache hit)
+    text: Optional[str] = None  # the checked text, sent back only with a finding (for context lines)
+
+
+def _record_scanned(
+    reports: "list[Optional[FileReport]]", cache: "Optional[ResultCache]", file: _ToRead, scanned: _Scanned
+) -> None:
+    report = scanned.report
+    if scanned.text is not None:
+        import dataclasses
+
+        report = dataclasses.replace(report, source=scanned.text)
+    reports[file.position] = report
+    if cache is None or scanned.digest is None:
+        return
+    if scanned.cache_hit:
+        cache.refresh(str(file.path), file.stat, scanned.digest)
+    elif scanned.checked:
+        cache.store(str(file.path), file.stat, scanned.digest, report)
+
+
+def _init_scan_worker(settings: "Settings", cache: "Optional[ResultCache]") -> None:
+    global _WORKER_SETTINGS, _WORKER_PACKAGE, _SCAN_CACHE
+    _WORKER_SETTINGS, _WORKER_PACKAGE, _SCAN_CACHE = settings, None, cache
+
+
+def _scan_in_worker(chunk: "list[_ToRead]") -> "list[_Scanned]":
+    """Read, pre-check and check each file of `chunk`, as the main process's loop would."""
+    from gradlint import api
+
+    global _WORKER_PACKAGE
+    settings = _WORKER_SETTINGS
+    assert settings is not None
+    results: list[_Scanned] = []
+    for file in chunk:
+        read = _read(file.path, settings, _SCAN_CACHE)
+        if read.report is not None:
+            results.append(_Scanned(read.report, read.digest, read.cache_hit))
+            continue
+        assert read.text is not None
+        filename = str(file.path)
+        if registry.candidates(read.text, settings.codes_for(filename)):
+            if _WORKER_PACKAGE is None:
+                _WORKER_PACKAGE = _new_package()  # imports libcst: only once a file is a candidate
+            report = api.check_source(read.text, filename, settings, package=_WORKER_PACKAGE)
+        else:
+            report = api.check_source(read.text, filename, settings, follow_imports=False)
+        shipped = api.FileReport(report.filename, report.diagnostics, report.crashes, dependencies=report.dependencies)
+        results.append(_Scanned(shipped, read.digest, checked=True, text=read.text if report.diagnostics else None))
+    return results

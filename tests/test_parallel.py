@@ -113,3 +113,83 @@ def test_a_run_prechecks_each_file_once(tmp_path: Path, monkeypatch: pytest.Monk
     unparsable = [r for r in report.files if any(d.code == "GL001" for d in r.diagnostics)]
     # one evaluation per readable file, plus the complete needs asked before a GL001 is reported
     assert len(evaluated) == len(readable) + len(unparsable)
+
+
+@pytest.fixture
+def scan_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers read and pre-check whatever the tree's size, a few files per task."""
+    monkeypatch.setattr(parallel, "PARALLEL_SCAN_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "SCAN_CHUNK_FILES", 3)
+
+
+def test_reading_in_workers_equals_serial(tmp_path: Path, scan_in_workers: None) -> None:
+    root = _dense_tree(tmp_path, copies=2)
+    serial = api.check_paths([root], Settings(), jobs=1)
+    assert parallel._scan_worker_count(2, [parallel._ToRead(0, p, None) for p in root.rglob("*.py")]) == 2
+    for jobs in (2, 3):
+        report = api.check_paths([root], Settings(), jobs=jobs)
+        assert _key(report) == _key(serial)
+        with_findings = [r for r in report.files if r.diagnostics and r.diagnostics[0].code != "GL002"]
+        assert with_findings and all(r.source == Path(r.filename).read_text(errors="replace") for r in with_findings)
+
+
+def test_reading_in_workers_with_cache(tmp_path: Path, scan_in_workers: None) -> None:
+    root = _dense_tree(tmp_path, copies=2)
+    settings = Settings(project_root=root)
+    serial = api.check_paths([root], settings, jobs=1)
+    cold = api.check_paths([root], settings, jobs=2, cache=True)
+    for path in root.rglob("*.py"):  # new mtimes, same contents: hits by content hash, in the workers
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a file the cache knows by its content was checked again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(api, "check_source", not_again)
+        by_content = api.check_paths([root], settings, jobs=2, cache=True)
+        warm = api.check_paths([root], settings, jobs=1, cache=True)  # hits by the refreshed mtimes
+    assert _key(cold) == _key(serial) == _key(by_content) == _key(warm)
+
+
+def _die_in_a_worker(main_pid: int, victim: str):  # type: ignore[no-untyped-def]
+    original = api.check_source
+
+    def check_source(text, filename, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if filename == victim and os.getpid() != main_pid:
+            os._exit(3)  # a native crash while a worker checks this file
+        return original(text, filename, *args, **kwargs)
+
+    return check_source
+
+
+def test_a_dying_reader_loses_only_its_file(tmp_path: Path, scan_in_workers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files of the dead worker's tasks go back to the main process, which parses them in
+    workers again (however few), so the one that kills a worker is checked in a process of its
+    own and the main process survives."""
+    root = _dense_tree(tmp_path, copies=2)
+    serial = api.check_paths([root], Settings(), jobs=1)
+    victim = str(root / "pkg1" / "softmax_question.py")
+    monkeypatch.setattr(api, "check_source", _die_in_a_worker(os.getpid(), victim))
+    report = api.check_paths([root], Settings(), jobs=2)
+    assert [r.filename for r in report.files] == [r.filename for r in serial.files]
+    for got, expected in zip(report.files, serial.files):
+        if got.filename == victim:
+            assert got.crashes and "worker process" in got.crashes[0].error
+        else:
+            assert got.diagnostics == expected.diagnostics and not got.crashes
+
+
+def test_reading_in_workers_imports_no_libcst_when_nothing_is_parsed(tmp_path: Path) -> None:
+    import subprocess
+
+    for index in range(8):
+        (tmp_path / f"plain{index}.py").write_text("import os\nprint(os.sep)\n" * 50, encoding="utf-8")
+    program = (
+        "import sys\nfrom gradlint import api, parallel\nfrom gradlint.settings import Settings\n"
+        "parallel.PARALLEL_SCAN_MIN_BYTES = 0\n"
+        f"report = api.check_paths([{str(tmp_path)!r}], Settings(), jobs=2)\n"
+        "assert report.checked == 8 and not report.diagnostics\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in ('libcst', 'numpy')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
