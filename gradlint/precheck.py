@@ -20,10 +20,15 @@ tree costs. It is made cheap in these ways:
   the regex cannot match and is skipped. Clauses are derived only from what the
   pattern requires, so they never change a result, only how fast it is reached;
 - each literal is searched at most once per text, and not at all when a literal
-  it contains is known absent (or one containing it known present);
-- the work is done in rounds over all rules (literals, then regexes, then
+  it contains is known absent (or one containing it known present; a caseless
+  literal counts as inside a plain one that holds it lowercased);
+- a clause's literals are tried most-often-found first (learnt over a run's
+  texts): a clause holds at its first literal found, and most absent literals
+  cost a scan of the whole text;
+- the work is done in rounds over all rules (literals, then regexes and
   predicates), so the cheap evidence of every rule is used before a costly one,
-  and the regex round learns which of a rule's needs refute it cheapest.
+  and the second round learns which of a rule's needs and predicates refute it
+  cheapest.
 
 This module imports nothing heavy (no libcst).
 """
@@ -34,7 +39,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from time import perf_counter
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 try:  # Python 3.11+
     import re._constants as _sre_constants
@@ -619,86 +624,164 @@ _REORDER_EVERY = 32
 class _GatedRule:
     code: str
     tests: tuple[_Test, ...]  # cheapest to refute first
-    predicates: tuple[str, ...]  # names in gradlint.precheck_predicates.PREDICATES, run last
+    predicates: tuple[str, ...]  # names in gradlint.precheck_predicates.PREDICATES
     cheap: int  # how many of the tests have a clause refuted by at most _CHEAP searches
 
 
-# For each literal: the other literals of the same kind (plain, caseless) inside it and around it.
-_Related = tuple[tuple[dict, dict], tuple[dict, dict]]
-_NO_RELATED: _Related = (({}, {}), ({}, {}))
+_Clause = tuple[int, ...]  # a clause as the numbers of its literals in a _Literals table
 
 
-def _related(gated: "Iterable[_GatedRule]") -> _Related:
-    kinds: tuple[set[str], set[str]] = (set(), set())
-    for rule in gated:
-        for test in rule.tests:
-            for evidence in (test.evidence, *(part_evidence for _regex, part_evidence in test.parts)):
-                for plain, folded in evidence:
-                    kinds[0].update(plain)
-                    kinds[1].update(folded)
-    related = []
-    for universe in kinds:
-        inside = {lit: tuple(o for o in universe if o != lit and o in lit) for lit in universe}
-        around = {lit: tuple(o for o in universe if o != lit and lit in o) for lit in universe}
-        related.append(({k: v for k, v in inside.items() if v}, {k: v for k, v in around.items() if v}))
-    return (related[0], related[1])
+class _Literals:
+    """The literals of a Prechecker's clauses, numbered, so that what is known about them in a text
+    is a list indexed by number (a text asks about some 50). Per literal: the literals inside it (one
+    absent: it is absent) and around it (one present: it is present), of the same kind (plain,
+    caseless) or a caseless one inside a plain ASCII one lowercased (the folded text holds the plain
+    literal lowercased wherever the text holds it), and how often it was searched and found. From those counts each clause's literals are
+    tried most-often-found first: a clause holds at its first literal found, so a literal in nearly
+    every text (`import`, `-`) decides it with a short search, where trying first the ones that are
+    rarely there (`\\te`, `\\re`) scans the whole text for each. The order changes no verdict."""
+
+    __slots__ = ("_canonical", "_ordered", "_parts", "around", "caseless", "found", "inside", "literal", "number", "searched")
+
+    def __init__(self) -> None:
+        self.number: dict[tuple[str, bool], int] = {}
+        self.literal: list[str] = []
+        self.caseless: list[bool] = []
+        self.inside: list[tuple[int, ...]] = []
+        self.around: list[tuple[int, ...]] = []
+        self.searched: list[int] = []
+        self.found: list[int] = []
+        self._canonical: dict[tuple[tuple[str, ...], tuple[str, ...]], _Clause] = {}
+        self._ordered: dict[_Clause, _Clause] = {}
+        self._parts: dict[str, tuple[tuple[str, tuple[_Clause, ...]], ...]] = {}
+
+    def _add(self, literal: str, caseless: bool) -> int:
+        key = (literal, caseless)
+        number = self.number.get(key)
+        if number is not None:
+            return number
+        number = self.number[key] = len(self.literal)
+        inside, around = [], []
+        for (other, other_caseless), other_number in self.number.items():
+            if other_number == number:
+                continue
+            if other_caseless is caseless:
+                contains, contained = other in literal, literal in other
+            elif caseless:  # an ASCII plain literal in the text leaves it lowercased in the folded text
+                contains, contained = False, other.isascii() and literal in other.lower()
+            else:
+                contains, contained = literal.isascii() and other in literal.lower(), False
+            if contains:
+                inside.append(other_number)
+                self.around[other_number] += (number,)
+            elif contained:
+                around.append(other_number)
+                self.inside[other_number] += (number,)
+        self.literal.append(literal)
+        self.caseless.append(caseless)
+        self.inside.append(tuple(inside))
+        self.around.append(tuple(around))
+        self.searched.append(0)
+        self.found.append(0)
+        return number
+
+    def clause(self, plain: tuple[str, ...], folded: tuple[str, ...]) -> _Clause:
+        """The clause in its current order (numbering its literals on first sight)."""
+        canonical = self._canonical.get((plain, folded))
+        if canonical is None:
+            canonical = tuple(self._add(literal, False) for literal in plain) + tuple(self._add(literal, True) for literal in folded)
+            self._canonical[(plain, folded)] = canonical
+            self._ordered.setdefault(canonical, canonical)
+        return self._ordered[canonical]
+
+    def clauses(self, evidence: _Evidence) -> tuple[_Clause, ...]:
+        return tuple(self.clause(plain, folded) for plain, folded in evidence)
+
+    def parts(self, test: _Test) -> tuple[tuple[str, tuple[_Clause, ...]], ...]:
+        """The test's alternatives with their clauses in the current order."""
+        parts = self._parts.get(test.pattern)
+        if parts is None:
+            parts = self._parts[test.pattern] = tuple((source, self.clauses(evidence)) for source, evidence in test.parts)
+        return parts
+
+    def reorder(self) -> None:
+        """Order each clause's literals by how often they were found (ties: as derived, shortest first)."""
+        searched, found = self.searched, self.found
+
+        def rarity(number: int) -> float:
+            return -(found[number] + 1) / (searched[number] + 2)
+
+        self._ordered = {canonical: tuple(sorted(canonical, key=rarity)) for canonical in self._ordered}
+        self._parts.clear()
 
 
 class _TextState:
-    """What is known about one text: literal presence (plain and lowercased), need and predicate verdicts."""
+    """What is known about one text: literal presence (by number in a _Literals table; caseless ones
+    in the lowercased text), need and predicate verdicts (by need)."""
 
-    __slots__ = ("text", "present", "folded", "folded_present", "verdicts", "predicates", "related")
+    __slots__ = ("folded", "known", "literals", "text", "verdicts")
 
-    def __init__(self, text: str, related: "Optional[_Related]" = None) -> None:
+    def __init__(self, text: str, literals: "Optional[_Literals]" = None) -> None:
         self.text = text
-        self.present: dict[str, bool] = {}
         self.folded: Optional[str] = None
-        self.folded_present: dict[str, bool] = {}
+        self.literals = literals if literals is not None else _Literals()
+        self.known: list[Optional[bool]] = [None] * len(self.literals.literal)
         self.verdicts: dict[str, bool] = {}
-        self.predicates: dict[str, bool] = {}
-        self.related = related or _NO_RELATED
 
-    def any_present(self, literals: tuple[str, ...], caseless: bool) -> bool:
-        """Whether one of `literals` occurs (each searched at most once per text; not at all when
-        a literal it contains is known absent, or one containing it known present)."""
-        if caseless:
-            present = self.folded_present
+    def _search(self, number: int) -> bool:
+        """Whether literal `number` occurs: from a literal inside it known absent or one around it
+        known present, else by one substring search."""
+        literals, known = self.literals, self.known
+        for shorter in literals.inside[number]:
+            if known[shorter] is False:
+                known[number] = False
+                return False
+        for longer in literals.around[number]:
+            if known[longer]:
+                known[number] = True
+                return True
+        if literals.caseless[number]:
             text = self.folded
             if text is None:
                 text = self.folded = _fold(self.text)
         else:
-            present, text = self.present, self.text
-        inside, around = self.related[caseless]
-        for literal in literals:
-            known = present.get(literal)
-            if known is None:
-                if any(present.get(shorter) is False for shorter in inside.get(literal, ())):
-                    known = False
-                elif any(present.get(longer) for longer in around.get(literal, ())):
-                    known = True
-                else:
-                    known = literal in text
-                present[literal] = known
-            if known:
-                return True
-        return False
+            text = self.text
+        found = literals.literal[number] in text
+        known[number] = found
+        literals.searched[number] += 1
+        if found:
+            literals.found[number] += 1
+        return found
 
-    def holds(self, evidence: _Evidence) -> bool:
-        """Whether every clause has one of its literals in the text (plain ones first:
-        no lowercased copy of the text is made while they decide)."""
-        any_present = self.any_present
-        for plain, folded in evidence:
-            if not ((plain and any_present(plain, False)) or (folded and any_present(folded, True))):
+    def all_hold(self, clauses: "Iterable[_Clause]") -> bool:
+        """Whether every clause has one of its literals in the text."""
+        known, search = self.known, self._search
+        for clause in clauses:
+            for number in clause:
+                found = known[number]
+                if found is None:
+                    found = search(number)
+                if found:
+                    break
+            else:
                 return False
         return True
+
+    def holds(self, evidence: _Evidence) -> bool:
+        """Whether every clause (as (plain, folded) literals) has one of its literals in the text."""
+        clauses = self.literals.clauses(evidence)
+        missing = len(self.literals.literal) - len(self.known)
+        if missing:
+            self.known.extend([None] * missing)
+        return self.all_hold(clauses)
 
     def matches(self, test: _Test) -> bool:
         """The need's verdict: its regex, alternative by alternative, where the alternative's clauses hold."""
         verdict = self.verdicts.get(test.pattern)
         if verdict is None:
             verdict = False
-            for source, evidence in test.parts:
-                if evidence and not self.holds(evidence):
+            for source, clauses in self.literals.parts(test):
+                if clauses and not self.all_hold(clauses):
                     continue
                 if _regex(source).search(self.text) is not None:
                     verdict = True
@@ -707,27 +790,51 @@ class _TextState:
         return verdict
 
     def predicate(self, name: str) -> bool:
-        verdict = self.predicates.get(name)
+        key = PREDICATE_PREFIX + name
+        verdict = self.verdicts.get(key)
         if verdict is None:
             from gradlint.precheck_predicates import PREDICATES
 
-            verdict = self.predicates[name] = PREDICATES[name](self.text)
+            verdict = self.verdicts[key] = PREDICATES[name](self.text, self.known_absent)
         return verdict
+
+    def known_absent(self, literal: str) -> bool:
+        """Whether the plain `literal` is already known not to occur (searched, or a literal inside it
+        was): a predicate then skips a search that starts with it. Never searches."""
+        literals, known = self.literals, self.known
+        number = literals.number.get((literal, False))
+        if number is None or number >= len(known):
+            return False
+        found = known[number]
+        if found is None:
+            return any(known[shorter] is False for shorter in literals.inside[number])
+        return not found
+
+
+class _Step(NamedTuple):
+    """One need of a rule in round 2: a regex need (`test`) or a named predicate (`predicate`).
+    (A named tuple: a frozen dataclass costs most of a millisecond to define, on every run's start.)"""
+
+    need: str  # as the registry spells it: the key of its verdict and of its learnt cost
+    test: Optional[_Test]
+    predicate: Optional[str]
+    costly: bool
 
 
 class Prechecker:
     """Decides, for one set of enabled rule codes, which of them could fire on a text.
 
-    A text is read in three rounds, each over every rule still in play, so the
+    A text is read in two rounds, each over every rule still in play, so the
     cheap evidence of all rules is used before any costly one: (1) required
     clauses (C substring searches, each literal searched at most once per text,
-    however many needs share it): a rule one of whose needs has a clause with no
-    literal in the text is out; the needs with cheap clauses of all rules go
-    first; (2) the regexes of the rules left, each pattern at most once, each
-    rule's in the order learnt to refute it soonest; (3) the named predicates of
-    the rules left. A need a rule declares as `predicate:NAME` is
-    `gradlint.precheck_predicates.PREDICATES[NAME]`. The rounds only reorder the
-    work: a rule is a candidate iff all its regexes and predicates accept the text.
+    however many needs share it; a clause's literals most-often-found first): a
+    rule one of whose needs has a clause with no literal in the text is out; the
+    needs with cheap clauses of all rules go first; (2) the regexes and named
+    predicates of the rules left, each at most once, each rule's in the order
+    learnt to refute it soonest. A need a rule declares as `predicate:NAME` is
+    `gradlint.precheck_predicates.PREDICATES[NAME]`. The rounds and the learnt
+    orders only reorder the work: a rule is a candidate iff all its regexes and
+    predicates accept the text.
     """
 
     def __init__(self, needs_by_code: "dict[str, tuple[str, ...]]") -> None:
@@ -748,26 +855,50 @@ class Prechecker:
             cheap = sum(1 for test in tests if _refutation_cost(test.evidence) <= _CHEAP)
             gated.append(_GatedRule(code, tuple(tests), predicates, cheap))
         self.gated = tuple(gated)
-        self._related = _related(gated)
-        # Round 2 learns its order: per pattern, [evaluations, refutations, seconds]; every
-        # _REORDER_EVERY texts each rule's regexes are re-sorted by the time they take per refutation
-        # (a rule is out at its first refuted need, so the cheapest likely refutation goes first).
-        self._stats: dict[str, list[float]] = {test.pattern: [0, 0, 0.0] for rule in gated for test in rule.tests}
-        self._order: dict[str, tuple[_Test, ...]] = {rule.code: rule.tests for rule in gated}
+        self._related = self._literals = literals = _Literals()
+        for rule in gated:  # number every literal now, so that a text's list of what is known has room for all
+            for test in rule.tests:
+                literals.clauses(test.evidence)
+                for _source, evidence in test.parts:
+                    literals.clauses(evidence)
+        self._plan_round_one()
+        # Round 2 learns its order: per need, [evaluations, refutations, seconds]; every _REORDER_EVERY
+        # texts each rule's needs (regexes and predicates) are re-sorted by the time they take per
+        # refutation (a rule is out at its first refuted need, so the cheapest likely refutation goes first).
+        self._steps: dict[str, tuple[_Step, ...]] = {
+            rule.code: tuple(_Step(test.pattern, test, None, test.costly) for test in rule.tests)
+            + tuple(_Step(PREDICATE_PREFIX + name, None, name, False) for name in rule.predicates)
+            for rule in gated
+        }
+        self._stats: dict[str, list[float]] = {step.need: [0, 0, 0.0] for steps in self._steps.values() for step in steps}
+        self._order: dict[str, tuple[_Test, ...]] = {rule.code: rule.tests for rule in gated}  # the regex needs, in order
         self._texts_seen = 0
         self._last_text: Optional[str] = None
         self._last_found: frozenset[str] = frozenset()
 
+    def _plan_round_one(self) -> None:
+        """Each rule's clauses in the literals' current order: first those of its cheap tests, then the rest."""
+        clauses = self._literals.clauses
+        plan = []
+        for rule in self.gated:
+            first = tuple(dict.fromkeys(c for test in rule.tests[: rule.cheap] for c in clauses(test.evidence)))
+            rest = tuple(dict.fromkeys(c for test in rule.tests[rule.cheap :] for c in clauses(test.evidence)))
+            plan.append((rule, first, rest))
+        self._round_one = tuple(plan)
+
     def _reorder(self) -> None:
         stats = self._stats
 
-        def seconds_per_refutation(test: _Test) -> float:
-            evaluations, refutations, seconds = stats[test.pattern]
+        def seconds_per_refutation(step: _Step) -> float:
+            evaluations, refutations, seconds = stats[step.need]
             if not evaluations:
                 return 0.0  # not tried yet: keep it early, so it gets measured
             return (seconds / evaluations) / max(refutations / evaluations, 0.01)
 
-        self._order = {rule.code: tuple(sorted(rule.tests, key=seconds_per_refutation)) for rule in self.gated}
+        self._steps = {code: tuple(sorted(steps, key=seconds_per_refutation)) for code, steps in self._steps.items()}
+        self._order = {code: tuple(step.test for step in steps if step.test is not None) for code, steps in self._steps.items()}
+        self._literals.reorder()
+        self._plan_round_one()
 
     def candidates(self, text: str, thorough: bool = False) -> frozenset[str]:
         """The codes whose needs all match `text` (plus the codes that need nothing).
@@ -790,36 +921,34 @@ class Prechecker:
         self._last_text, self._last_found = text, found
 
     def _candidates(self, text: str, skip_costly: bool) -> frozenset[str]:
-        state = _TextState(text, self._related)
-        # Round 1: literal hints only.
-        holds = state.holds
-        # Each rule's cheapest test first (a clause of at most _CHEAP literals) across all rules, so the
-        # literals they search are known before the costlier clauses are asked about.
-        in_play = [rule for rule in self.gated if all(holds(test.evidence) for test in rule.tests[: rule.cheap])]
-        in_play = [rule for rule in in_play if all(holds(test.evidence) for test in rule.tests[rule.cheap :])]
+        state = _TextState(text, self._literals)
+        # Round 1: literal clauses only; each rule's cheap clauses first (a clause of at most _CHEAP
+        # literals) across all rules, so the literals they search are known before the costlier clauses ask.
+        all_hold = state.all_hold
+        in_play = [(rule, rest) for rule, first, rest in self._round_one if all_hold(first)]
+        in_play = [rule for rule, rest in in_play if all_hold(rest)]
         if not in_play:
             return self.always
-        # Round 2: regexes; round 3: predicates.
+        # Round 2: regexes and predicates.
         found = set(self.always)
-        verdicts, stats, order = state.verdicts, self._stats, self._order
+        verdicts, stats, steps = state.verdicts, self._stats, self._steps
         for rule in in_play:
-            for test in order[rule.code]:
-                if skip_costly and test.costly:
-                    continue
-                verdict = verdicts.get(test.pattern)
+            for step in steps[rule.code]:
+                verdict = verdicts.get(step.need)
                 if verdict is None:
+                    if skip_costly and step.costly:
+                        continue
                     start = perf_counter()
-                    verdict = state.matches(test)
-                    stat = stats[test.pattern]
+                    verdict = state.matches(step.test) if step.test is not None else state.predicate(step.predicate)  # type: ignore[arg-type]
+                    stat = stats[step.need]
                     stat[0] += 1
                     stat[1] += not verdict
                     stat[2] += perf_counter() - start
                 if not verdict:
                     break
             else:
-                if all(state.predicate(name) for name in rule.predicates):
-                    found.add(rule.code)
-        self._texts_seen += 1
+                found.add(rule.code)
+        self._texts_seen += 1  # texts that reach round 2 (the warm-up counts those)
         if self._texts_seen % _REORDER_EVERY == 0:
             self._reorder()
         return frozenset(found)

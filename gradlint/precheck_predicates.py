@@ -1,8 +1,12 @@
 """Named pre-check predicates: necessary conditions a regex cannot state.
 
 A rule's needs (gradlint.registry) may name a predicate, `predicate:NAME`; the
-pre-check calls `PREDICATES[NAME](text)` only after the rule's regex needs all
-matched, and parses the file for the rule only if it returns True. Like every
+pre-check calls `PREDICATES[NAME](text, absent)` when the rule's literal evidence
+holds (before or after its regex needs, in the order learnt to refute the rule
+soonest), and parses the file for the rule only if all return True. `absent(literal)`
+is True when the pre-check already knows the literal is not in the text (it is
+never searched for that): a predicate skips the search of a regex whose matches
+start with such a literal. Like every
 need, a predicate must be a *necessary condition* of its rule firing: False only
 when the rule certainly reports nothing on the text. Whatever a predicate cannot
 read surely, it admits.
@@ -24,6 +28,33 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Callable, Iterator, NamedTuple, Optional
 
+_PATTERN_METHODS = ("match", "search", "fullmatch", "finditer", "findall")
+
+
+def _none_known_absent(literal: str) -> bool:
+    """The `absent` of a predicate called on a text alone: nothing is known about it."""
+    return False
+
+
+class _Regex:
+    """A regex compiled at its first use, with the methods of `re.Pattern` used here. re's compiler
+    is pure Python: compiling this module's patterns at import cost some 6 ms of every run, which
+    most runs never use (a predicate is asked only about files whose regex needs all match)."""
+
+    __slots__ = ("pattern", *_PATTERN_METHODS)
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __getattr__(self, name: str) -> Callable:
+        # Asked only while a method is unbound (a bound one is a slot): compile, bind them all.
+        if name not in _PATTERN_METHODS:
+            raise AttributeError(name)
+        compiled = re.compile(self.pattern)
+        for method in _PATTERN_METHODS:
+            setattr(self, method, getattr(compiled, method))
+        return getattr(compiled, name)
+
 
 class _Unknown(Exception):
     """The scanner cannot read this text surely: the predicate admits it."""
@@ -37,7 +68,7 @@ class _Invalid(Exception):
 # The scanner
 # ---------------------------------------------------------------------------
 
-_TOKEN = re.compile(
+_TOKEN = _Regex(
     r"(?P<ws>[ \t\f]+)"
     r"|(?P<nl>\r\n|\r|\n)"
     r"|(?P<comment>#[^\r\n]*)"
@@ -51,8 +82,8 @@ _TOKEN = re.compile(
     r"|(?P<other>[\s\S])",
 )
 _SINGLE_QUOTED_END = {
-    "'": re.compile(r"(?:[^\\'\r\n]|\\(?:\r\n|[\s\S]))*'"),
-    '"': re.compile(r'(?:[^\\"\r\n]|\\(?:\r\n|[\s\S]))*"'),
+    "'": _Regex(r"(?:[^\\'\r\n]|\\(?:\r\n|[\s\S]))*'"),
+    '"': _Regex(r'(?:[^\\"\r\n]|\\(?:\r\n|[\s\S]))*"'),
 }
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
@@ -251,11 +282,11 @@ def _compare_indentation(first: str, second: str) -> int:
 # (blanks, form feeds, backslash continuations) and a `=` that is not `==`. Inside a parenthesised target
 # only blanks, line breaks, continuations, comments (ending at a line break) and more `)` follow its `]`.
 # One literal-first pattern finds both (`]` is rarer than `)`): the site ends at its last `)`, if any.
-_STORE_SITE = re.compile(r"\](?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)")
+_STORE_SITE = _Regex(r"\](?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)")
 # Found faster in two steps: `] =` itself, or a `]` whose gap starts with a character other than a blank
 # that valid code may hold there (beyond ASCII no whitespace is valid code), then read by _STORE_SITE.
-_STORE_SITE_START = re.compile(r"\][ \t]*(?:=(?!=)|[)\\\r\n#\f\v])")
-_TARGET_PREFIX_CHARS = re.compile(r"[\w.\s()\[\]{}'\"]*")
+_STORE_SITE_START = _Regex(r"\][ \t]*(?:=(?!=)|[)\\\r\n#\f\v])")
+_TARGET_PREFIX_CHARS = _Regex(r"[\w.\s()\[\]{}'\"]*")
 
 
 @dataclass
@@ -323,7 +354,7 @@ def _target_start(text: str, end: int) -> int:
 _PLAIN = r"[^\[\](){}'\"#\n\r\\]"
 _SIMPLE_STRING = r"'[^\[\](){}'\"#\n\r\\]*'|\"[^\[\](){}'\"#\n\r\\]*\""
 _ATOM = rf"{_PLAIN}|{_SIMPLE_STRING}"
-_SIMPLE_TARGET = re.compile(
+_SIMPLE_TARGET = _Regex(
     rf"[ \t]*([A-Za-z_][\w.]*(?:[ \t]*\[(?:{_ATOM}|\[(?:{_ATOM})*\]|\((?:{_ATOM})*\))*\])+)"
 )
 
@@ -458,12 +489,12 @@ def _root_and_index_names(text: str, site: _Site) -> Optional[tuple[str, frozens
 # And where no target can follow a `for` (prose): two names in a row (`for each item`, the second not `in`),
 # or a line end or comment before any `in` after at most one name (a target reaches `in` on its line
 # unless brackets or a backslash continue it).
-_FOR_HEADER = re.compile(
+_FOR_HEADER = _Regex(
     r"for(?<!\wfor)(?!\w)(?:[ \t]+((?!in\b)[A-Za-z_]\w*(?:[ \t]*[.,][ \t]*(?!in\b)[A-Za-z_]\w*)*)[ \t]*,?[ \t]+in(?!\w)"
     r"|(?P<none>[ \t]+[A-Za-z_]\w*[ \t]+(?!in(?!\w))[A-Za-z_]|[ \t]*(?:[A-Za-z_]\w*[ \t]*)?(?:[\r\n#]|$)))?"
 )
-_WHILE_HEADER = re.compile(r"while(?<!\wwhile)(?!\w)(?:([^\r\n#'\"\\:;]*):(?!=)|(?P<none>))")
-_NAME = re.compile(r"[^\W\d]\w*")
+_WHILE_HEADER = _Regex(r"while(?<!\wwhile)(?!\w)(?:([^\r\n#'\"\\:;]*):(?!=)|(?P<none>))")
+_NAME = _Regex(r"[^\W\d]\w*")
 
 
 def _names_in_loop_headers(text: str) -> Optional[set]:
@@ -570,13 +601,13 @@ def _while_test_names(text: str, position: int) -> Optional[set]:
 
 # What the structural scan skips over (lines it needs only the extent of) is read coarsely: runs of
 # characters that open or close nothing, strings, comments, brackets, line breaks, `;`.
-_COARSE = re.compile(
+_COARSE = _Regex(
     r"""(?P<run>[^'"#\\()\[\]{}\r\n;]+)|(?P<quote>'''|\"\"\"|'|")|(?P<comment>#[^\r\n]*)|(?P<cont>\\(?:\r\n|\r|\n))"""
     r"""|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<nl>\r\n|\r|\n)|(?P<semicolon>;)|(?P<backslash>\\)"""
 )
-_BLANKS = re.compile(r"(?:[ \t\f]|\\(?:\r\n|\r|\n))*")
-_BARRIER_WORD = re.compile(r"(?:return|break|continue|raise)(?!\w)")
-_COMPOUND_WORD = re.compile(r"(?:if|elif|else|for|while|with|try|except|finally|def|class|async)(?!\w)|@")
+_BLANKS = _Regex(r"(?:[ \t\f]|\\(?:\r\n|\r|\n))*")
+_BARRIER_WORD = _Regex(r"(?:return|break|continue|raise)(?!\w)")
+_COMPOUND_WORD = _Regex(r"(?:if|elif|else|for|while|with|try|except|finally|def|class|async)(?!\w)|@")
 
 
 def _string_prefix(text: str, quote_start: int) -> str:
@@ -597,8 +628,8 @@ def _skip(text: str, position: int, to_line_end: bool) -> tuple[int, str]:
 
 # In code outside brackets, strings and comments: an assignment `=` (no `==`, `<=`, `:=`, `+=`, ...),
 # and the `lambda` keyword (whose defaults `lambda x=1: x` hold such an `=` too).
-_LONE_EQUALS = re.compile(r"(?<![=!<>:+\-*/%@&|^])=(?!=)")
-_LAMBDA = re.compile(r"(?<!\w)lambda(?!\w)")
+_LONE_EQUALS = _Regex(r"(?<![=!<>:+\-*/%@&|^])=(?!=)")
+_LAMBDA = _Regex(r"(?<!\w)lambda(?!\w)")
 
 
 def _statement_extent(text: str, position: int) -> tuple[int, str, bool, bool]:
@@ -785,7 +816,7 @@ def _overwritten_after(
         statement = _read_statement(text, position)
 
 
-def repeated_element_store(text: str) -> bool:
+def repeated_element_store(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """GL101 (overwritten-diagonal) can fire only if one subscripted element is
     stored twice, as the registry's comment on GL101 details. False only when no
     pair of stores in the text can be the pair the rule reports."""
@@ -842,7 +873,7 @@ def _repeated_element_store(text: str) -> bool:
 # continuations inside the parentheses; a comment there ends at a line break). A name is matched loosely: any run of non-operator characters.
 _TEST_GAP = r"(?:[\s()\\]|#[^\r\n]*[\r\n])*"  # a comment ends at its line break: one way to read `####`
 _LOOSE_NAME = r"[^\s()\\#:;=!<>,.\[\]{}+\-*/%&|^~@'\"]+"
-_DIAGONAL_HEADER = re.compile(
+_DIAGONAL_HEADER = _Regex(
     r"if(?<!\wif)" + _TEST_GAP + _LOOSE_NAME + _TEST_GAP + r"(?:==|(?<![^\s()])is(?![^\s()]))" + _TEST_GAP + _LOOSE_NAME + _TEST_GAP + ":"
 )
 
@@ -887,10 +918,10 @@ def _may_overwrite(
 # each from its literal (the same matches as the alternation).
 GL205_FORWARD_WORDS = r"(?:exp|maximum|fmax)\b[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\(|(?:tanh|expit|sigmoid|softmax)\b"
 _GL205_WORDS = tuple(
-    re.compile(word + tail)
+    (word, _Regex(word + tail))
     for words, tail in ((("exp", "maximum", "fmax"), r"\b[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\("), (("tanh", "expit", "sigmoid", "softmax"), r"\b"))
     for word in words
-)
+)  # (word, its search): every match starts with the word
 # What libcst accepts between two tokens inside brackets (blanks, line breaks, continuations, comments
 # read to their line end) and a zero as semantics._number reads it (0, 0.0, .0, 0e0, 0x0, 0_0, -0, (0);
 # a superset: any number starting `0` or `.0`), then what may close it (blanks, comments, parentheses).
@@ -900,14 +931,14 @@ _GL205_ZERO = _GL205_ZERO_HEAD + r"(?:[\w.]|(?<=[eE])[-+])*"
 _GL205_AFTER = r"(?:[\s)\\]|#[^\r\n]*[\r\n])*"
 # semantics._forward_formula, Multiply branch, `mask * value`: the Comparison `x > 0` / `x >= 0` is an
 # operand of `*` (not `**`, not `*=`), so parenthesised: its zero, at least one `)`, then the `*`.
-_GL205_MASK_FIRST = re.compile(r">=?" + _GL205_ZERO + _GL205_GAP + r"\)" + _GL205_AFTER + r"\*(?![*=])")
+_GL205_MASK_FIRST = _Regex(r">=?" + _GL205_ZERO + _GL205_GAP + r"\)" + _GL205_AFTER + r"\*(?![*=])")
 # semantics._compute_forward, in-place relu `x[x < 0] = 0` (`<=` too): the first index of a subscript
 # target is a Comparison whose left is a Name (maybe parenthesised) and whose first comparator is zero
 # (a chained comparison or more indices follow: kept); the element store (facts: Assign, AnnAssign,
 # AugAssign with any operator, a tuple/list target) has the value zero: after the subscript's `]`, an
 # annotation `:`, a tuple/list target (`,`, `)`, `]`), or `=` / `op=` and a zero, or a chained `a = b = 0`
 # (another `=` on the line; a bracket, backslash or comment there is kept unread).
-_GL205_IN_PLACE = re.compile(
+_GL205_IN_PLACE = _Regex(
     r"\[" + _GL205_GAP + r"(?:\(" + _GL205_GAP + r")*\w+" + _GL205_GAP + r"(?:\)" + _GL205_GAP + r")*<=?" + _GL205_ZERO
     + _GL205_AFTER + r"(?:[,<>=!]|(?:in|is|not)(?!\w)|\]" + _GL205_AFTER
     + r"(?:[,:)\]]|(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)" + _GL205_GAP + r"(?:" + _GL205_ZERO_HEAD
@@ -917,10 +948,10 @@ _GL205_IN_PLACE = re.compile(
 # callee's last name is `where`; `(np.where)(` too: a `)` may stand before the `(`), whose first
 # positional argument is the Comparison, and the Multiply branch's `value * (x > 0)`: the parenthesised
 # Comparison right after a `*` (not `**`/`*=`).
-_GL205_GROUP = re.compile(
+_GL205_GROUP = _Regex(
     r"where(?<!\wwhere)(?!\w)(?:[\s)\\]|#[^\r\n]*[\r\n])*\(|\*(?<!\*\*)(?![*=])" + _GL205_GAP + r"\("
 )
-_ZERO_NUMBER = re.compile(r"\.?0")
+_ZERO_NUMBER = _Regex(r"\.?0")
 
 
 def _comparison_with_zero_opens(text: str, start: int) -> bool:
@@ -956,13 +987,13 @@ def _comparison_with_zero_opens(text: str, start: int) -> bool:
     return False
 
 
-def relu_or_forward_word(text: str) -> bool:
+def relu_or_forward_word(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """GL205 (derivative-of-wrong-function) judges a formula or a returned output only against a forward
     of kind sigmoid, softmax, tanh, relu or leaky relu (see the registry). False only when the text has
     none of the forward words and no reading of a relu: `where(x > 0, ...)`, `x * (x > 0)`,
     `(x > 0) * x`, `x[x < 0] = 0` (each in every spelling semantics accepts)."""
     try:
-        if any(word.search(text) for word in _GL205_WORDS):
+        if any(not absent(word) and search.search(text) for word, search in _GL205_WORDS):
             return True
         if _GL205_MASK_FIRST.search(text) or _GL205_IN_PLACE.search(text):
             return True
@@ -997,9 +1028,9 @@ GL402_EVIDENCE = (
 # literal): the same texts match (a test checks it).
 _GL402_AUGMENTED = ("+=", "-=", "*=", "/=", "%=", "@=", "&=", "|=", "^=", "<<=", ">>=")
 _GL402_STORES = (
-    re.compile(r"\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
-    re.compile(r"\)(?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
-    re.compile(r"out(?<!\wout)(?:\s|\\|#[^\r\n]*(?![^\r\n]))*="),
+    _Regex(r"\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
+    _Regex(r"\)(?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
+    _Regex(r"out(?<!\wout)(?:\s|\\|#[^\r\n]*(?![^\r\n]))*="),
 )
 
 
@@ -1020,9 +1051,9 @@ GL402_CLASS_NAME = (
 # What the exact reading stops at: a comment, a backslash (with what it escapes) or a string's opening
 # quote (the string is read to its end by _string_end); the code in between is skipped by the regex
 # engine (its brackets counted).
-_GL402_STOP = re.compile(r"""[#\\'"]""")
-_GL402_PREFIX = re.compile(r"(?<!\w)[rRbBuUfF]{1,2}\Z")
-_GL402_LEADING = re.compile(r"[ \t\f]*(?:#|@|\r|\n|\Z)")  # a blank, comment or decorator line
+_GL402_STOP = _Regex(r"""[#\\'"]""")
+_GL402_PREFIX = _Regex(r"(?<!\w)[rRbBuUfF]{1,2}\Z")
+_GL402_LEADING = _Regex(r"[ \t\f]*(?:#|@|\r|\n|\Z)")  # a blank, comment or decorator line
 
 
 def _brackets(text: str, start: int, end: int) -> int:
@@ -1105,13 +1136,14 @@ def _exact_leading_start(text: str, reading: _Reading, header: int) -> int:
 
 
 _GL402_LINE_HEADERS = tuple(  # a column-0 `def`, `class`, `async def` on a raw line, each from its literal
-    re.compile(word + r"(?<![^\r\n]" + word + r")" + rest) for word, rest in (("def", r"(?!\w)"), ("class", r"(?!\w)"), ("async", r"[ \t\f]+def(?!\w)"))
+    _Regex(word + r"(?<![^\r\n]" + word + r")" + rest) for word, rest in (("def", r"(?!\w)"), ("class", r"(?!\w)"), ("async", r"[ \t\f]+def(?!\w)"))
 )
 _GL402_WORDS = r"(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax|[Tt]anh|[Aa]ctivation|[Ff]orward)"
 # The alternatives of GL402_EVIDENCE | GL402_CLASS_NAME, each searched from its literal (their matches
 # start wherever the combined pattern's do; a test checks it on the corpus).
+_GL402_EVIDENCE_LITERALS = ("exp", "tanh", "maximum", "dout", "dvalues", "grad_output", "def", "class")  # each part's first
 _GL402_EVIDENCE_PARTS = tuple(
-    re.compile(part)
+    _Regex(part)
     for part in (
         *(word + r"(?<!\w" + word + r")\s*\(" for word in ("exp", "tanh", "maximum")),
         *(word + r"(?<!\w" + word + r")\b" for word in ("dout", "dvalues", "grad_output")),
@@ -1140,12 +1172,14 @@ def _headers_by_lines(text: str) -> list[int]:
     return sorted({0, *(match.start() for header in _GL402_LINE_HEADERS for match in header.finditer(text))})
 
 
-def _evidence_with_write(text: str, headers: list[int], leading: "Callable[[int], int]") -> bool:
+def _evidence_with_write(text: str, headers: list[int], leading: "Callable[[int], int]", absent: "Callable[[str], bool]") -> bool:
     """Whether some region, from a header's leading lines (`leading(index)`) to the next header, holds
     both the evidence and a write (every write's function code lies in such a region)."""
     bounds = headers + [len(text)]
     searched: set[int] = set()
-    for part in _GL402_EVIDENCE_PARTS:
+    for literal, part in zip(_GL402_EVIDENCE_LITERALS, _GL402_EVIDENCE_PARTS):
+        if absent(literal):
+            continue  # every match of the part starts with its literal
         for evidence in part.finditer(text):
             position = evidence.start()
             region = bisect_right(bounds, position) - 1
@@ -1161,7 +1195,7 @@ def _evidence_with_write(text: str, headers: list[int], leading: "Callable[[int]
     return False
 
 
-def _exact_evidence_with_write(text: str) -> bool:
+def _exact_evidence_with_write(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     reading = _read_top_level(text)
     starts: dict[int, int] = {}
 
@@ -1170,10 +1204,10 @@ def _exact_evidence_with_write(text: str) -> bool:
             starts[index] = _exact_leading_start(text, reading, reading.headers[index]) if index else 0
         return starts[index]
 
-    return _evidence_with_write(text, reading.headers, leading)
+    return _evidence_with_write(text, reading.headers, leading, absent)
 
 
-_GL402_HEADER_AT = re.compile(r"(?:def|class|async[ \t\f]+def)(?!\w)")
+_GL402_HEADER_AT = _Regex(r"(?:def|class|async[ \t\f]+def)(?!\w)")
 
 
 def _line_header_after(text: str, position: int) -> int:
@@ -1200,10 +1234,12 @@ def _line_header_before(text: str, position: int) -> int:
     return found
 
 
-def _evidence_with_write_by_lines(text: str) -> bool:
+def _evidence_with_write_by_lines(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """_evidence_with_write over the raw lines' headers, each found from the evidence outwards."""
     searched: set[int] = set()
-    for part in _GL402_EVIDENCE_PARTS:
+    for literal, part in zip(_GL402_EVIDENCE_LITERALS, _GL402_EVIDENCE_PARTS):
+        if absent(literal):
+            continue  # every match of the part starts with its literal
         for evidence in part.finditer(text):
             position = evidence.start()
             header = _line_header_before(text, position)
@@ -1223,7 +1259,7 @@ def _evidence_with_write_by_lines(text: str) -> bool:
     return False
 
 
-def write_in_evidence_function(text: str) -> bool:
+def write_in_evidence_function(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """GL402 (input-mutated-in-place) reports a write only inside a function whose own code (its leading
     comment lines, decorators, header and body) matches the evidence, or whose class's name does. That
     code lies in the top-level statement around the write: from the leading lines of the last column-0
@@ -1232,7 +1268,7 @@ def write_in_evidence_function(text: str) -> bool:
     such region holds both a write and the evidence."""
     try:
         # First from the raw lines (admitting is always sound); the exact reading decides a rejection.
-        return _evidence_with_write_by_lines(text) or _exact_evidence_with_write(text)
+        return _evidence_with_write_by_lines(text, absent) or _exact_evidence_with_write(text, absent)
     except Exception:  # noqa: BLE001 - an f-string the reading cannot follow, an unterminated string, ...
         return True
 
@@ -1246,18 +1282,19 @@ GL103_DIAGONAL_CALL = (
     r"\b(?:diag|diagflat|eye|identity)(?<!def diag)(?<!def diagflat)(?<!def eye)(?<!def identity)"
     r"(?:[\s)\\]|#[^\r\n]*[\r\n])*\("
 )
+_GL103_DIAGONAL_NAMES = ("diag", "diagflat", "eye", "identity")
 _GL103_DIAGONAL_CALLS = tuple(  # the same matches, one literal-first search per name
-    re.compile(name + r"(?<!\w" + name + r")(?<!def " + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(")
-    for name in ("diag", "diagflat", "eye", "identity")
+    _Regex(name + r"(?<!\w" + name + r")(?<!def " + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(")
+    for name in _GL103_DIAGONAL_NAMES
 )
 # The If's header as registry._GL103_INDEX_BRANCH reads it (`if`/`elif`, one ==/!= of two names, each
 # and the whole maybe parenthesised, with blanks, comments and continuations inside parentheses).
 _GL103_TEST_GAP = r"(?:[\s()\\]|#[^\r\n]*[\r\n])*"
-_GL103_HEADER = re.compile(
+_GL103_HEADER = _Regex(
     r"if(?<![^\sl]if)" + _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"(?!\d)\w+"
     + _GL103_TEST_GAP + ":"
 )
-_GL103_ELSE = re.compile(r"else(?:[ \t\f]|\\(?:\r\n?|\n))*:")
+_GL103_ELSE = _Regex(r"else(?:[ \t\f]|\\(?:\r\n?|\n))*:")
 
 
 class _Store(NamedTuple):
@@ -1374,11 +1411,13 @@ def _is_index_branch(text: str, match: "re.Match[str]") -> bool:
 
 # A line that is never code: a comment line (or a line of a string starting with `#`) or a doctest line
 # (`>>>` cannot start a line of code, not even inside brackets).
-_GL103_NOT_CODE_LINE = re.compile(r"[ \t\f]*(?:#|>>>)")
+_GL103_NOT_CODE_LINE = _Regex(r"[ \t\f]*(?:#|>>>)")
 
 
-def _diagonal_call_outside_comment_lines(text: str) -> bool:
-    for call in _GL103_DIAGONAL_CALLS:
+def _diagonal_call_outside_comment_lines(text: str, absent: "Callable[[str], bool]") -> bool:
+    for name, call in zip(_GL103_DIAGONAL_NAMES, _GL103_DIAGONAL_CALLS):
+        if absent(name):
+            continue  # every match starts with the name
         for match in call.finditer(text):
             line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\r", 0, match.start())) + 1
             if not _GL103_NOT_CODE_LINE.match(text, line_start):
@@ -1394,14 +1433,14 @@ def _gl103_code_search() -> "re.Pattern[str]":
     return re.compile(_GL103_IN_CODE)
 
 
-def diagonal_call_or_index_branch(text: str) -> bool:
+def diagonal_call_or_index_branch(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """GL103 (malformed-softmax-jacobian): its matrix formulas need a diagonal call (diag, diagflat,
     eye, identity), its element loop an If `i == j` / `i != j` of two names whose body and `else:` body
     are each one Assign to the same subscript target. False only when the text has neither in code: a
     call on a line that is not a comment or doctest line, or such an If, are then looked for in code by
     registry._GL103_IN_CODE (a code search: the call, or the header with its store)."""
     try:
-        found = _diagonal_call_outside_comment_lines(text)
+        found = _diagonal_call_outside_comment_lines(text, absent)
         if not found:
             for match in _GL103_HEADER.finditer(text):
                 try:
@@ -1426,7 +1465,7 @@ def diagonal_call_or_index_branch(text: str) -> bool:
 # written), called: the name, then blanks, comments, continuations or the `)` of `(np.sum)(x)`, then `(`.
 _GL401_NAMES = ("sum", "nansum", "mean", "nanmean", "max", "amax", "nanmax", "min", "amin", "nanmin", "std", "var", "prod", "norm", "logsumexp")
 _GL401_CALLS = tuple(
-    re.compile(name + r"(?<!\w" + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(") for name in _GL401_NAMES
+    _Regex(name + r"(?<!\w" + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(") for name in _GL401_NAMES
 )
 _GL401_GAP = r"(?:[\s\\]|#[^\r\n]*(?![^\r\n]))*"  # blanks, continuations, comments (inside brackets)
 _GL401_MAX_LEFTS = 200
@@ -1557,7 +1596,7 @@ def _factors(operand: str) -> list[str]:
     return [factor for factor in found if factor]
 
 
-_GL401_OPERATOR_AFTER = re.compile(_GL401_GAP + r"(?:-|/(?!/))")
+_GL401_OPERATOR_AFTER = _Regex(_GL401_GAP + r"(?:-|/(?!/))")
 
 
 def _stands_before_operator(text: str, left: str) -> bool:
@@ -1582,7 +1621,7 @@ def _stands_before_operator(text: str, left: str) -> bool:
     return False
 
 
-def reduced_array_combined(text: str) -> bool:
+def reduced_array_combined(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """GL401 (reduction-without-keepdims) reports `left - r` / `left / r` (or `-=`, `/=`) where r is
     (through one binding) a reduction call whose operand (the receiver of `x.sum(...)`, or the first
     positional argument of `np.sum(x, ...)` / `norm(x, ...)`) has the code of `left`, or is a product
@@ -1590,7 +1629,9 @@ def reduced_array_combined(text: str) -> bool:
     as itself, right before a `-` or `/` anywhere in the text."""
     try:
         seen: set[str] = set()
-        for call in _GL401_CALLS:
+        for name, call in zip(_GL401_NAMES, _GL401_CALLS):
+            if absent(name):
+                continue  # every match starts with the name
             for match in call.finditer(text):
                 for operand in (_receiver(text, match.start()), _first_argument(text, match.end() - 1)):
                     if operand is None:
@@ -1606,7 +1647,7 @@ def reduced_array_combined(text: str) -> bool:
         return True
 
 
-PREDICATES: dict[str, Callable[[str], bool]] = {
+PREDICATES: dict[str, Callable[..., bool]] = {  # (text, absent=...) -> bool
     "reduced_array_combined": reduced_array_combined,
     "diagonal_call_or_index_branch": diagonal_call_or_index_branch,
     "repeated_element_store": repeated_element_store,

@@ -245,6 +245,151 @@ def test_prechecker_agrees_with_the_plain_regexes_and_predicates() -> None:
         assert checker.candidates(text, thorough=True) == expected
 
 
+def _expected_candidates(needs: dict[str, tuple[str, ...]], text: str) -> set:
+    return {
+        code
+        for code, patterns in needs.items()
+        if all(
+            PREDICATES[p[len("predicate:") :]](text) if p.startswith("predicate:") else re.search(p, text) is not None
+            for p in patterns
+        )
+    }
+
+
+def _shuffled_orders(checker: Prechecker, seed: int) -> None:
+    """Give the checker arbitrary learnt orders (each clause's literals, each rule's needs and
+    predicates), and keep them arbitrary whenever it re-learns."""
+    import random
+
+    shuffle = random.Random(seed)
+
+    def reorder() -> None:
+        literals = checker._literals
+        literals._ordered = {canonical: tuple(shuffle.sample(canonical, len(canonical))) for canonical in literals._ordered}
+        literals._parts.clear()
+        checker._plan_round_one()
+        checker._steps = {code: tuple(shuffle.sample(steps, len(steps))) for code, steps in checker._steps.items()}
+
+    reorder()
+    checker._reorder = reorder  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_any_learnt_order_gives_the_same_verdicts(seed: int) -> None:
+    """The order of the literal searches, of the needs and of the predicates is only learnt for
+    speed: in any order, thorough verdicts are the plain ones, and a run's verdicts (its first texts
+    taking costly needs as met) are those of a checker that keeps the order it started with."""
+    needs = {code: registry.RULES[code].needs for code in RULE_CODES}
+    texts = _corpus()
+    assert len(texts) > 2 * _REORDER_EVERY
+    shuffled = Prechecker(needs)
+    _shuffled_orders(shuffled, seed)
+    for text in texts:
+        assert shuffled.candidates(text, thorough=True) == _expected_candidates(needs, text)
+    learning, fixed, shuffled = Prechecker(needs), Prechecker(needs), Prechecker(needs)
+    fixed._reorder = lambda: None  # type: ignore[method-assign]
+    _shuffled_orders(shuffled, seed)
+    for text in texts:
+        found = learning.candidates(text)
+        assert found == fixed.candidates(text) == shuffled.candidates(text)
+        assert learning.candidates(text) is found  # the same text asked again: not pre-checked again
+
+
+def test_round_two_learns_to_try_the_cheapest_refutation_first() -> None:
+    """Needs and predicates are ordered by measured seconds per refutation (the counts are set
+    here, not measured, so that the test does not depend on timing); untried ones go first."""
+    checker = Prechecker({"GLX": (r"\bfor\b", r"\]\s*=", "predicate:repeated_element_store")})
+    stats = checker._stats
+    stats[r"\bfor\b"] = [10, 1, 0.001]  # 1 ms per refutation
+    stats[r"\]\s*="] = [10, 5, 0.004]  # 0.8 ms
+    stats["predicate:repeated_element_store"] = [10, 10, 0.002]  # 0.2 ms
+    checker._reorder()
+    assert [step.need for step in checker._steps["GLX"]] == ["predicate:repeated_element_store", r"\]\s*=", r"\bfor\b"]
+    assert [test.pattern for test in checker._order["GLX"]] == [r"\]\s*=", r"\bfor\b"]
+    stats[r"\bfor\b"] = [0, 0, 0.0]
+    checker._reorder()
+    assert checker._steps["GLX"][0].need == r"\bfor\b"
+
+
+def test_round_one_learns_to_try_the_literal_most_often_found_first() -> None:
+    checker = Prechecker({"GLX": (r"\b(?:tanh|sigmoid)\s*\(",)})
+    literals = checker._literals
+    clause = literals.clause(("tanh", "sigmoid"), ())
+    assert [literals.literal[number] for number in clause] == ["tanh", "sigmoid"]  # as derived: shortest first
+    for text in ["y = sigmoid(x)"] * 3 + ["z = 1"]:
+        _TextState(text, literals).all_hold((clause,))
+    checker._reorder()
+    assert [literals.literal[number] for number in literals.clause(("tanh", "sigmoid"), ())] == ["sigmoid", "tanh"]
+    assert checker.candidates("y = tanh(x)", thorough=True) == {"GLX"}
+    assert checker.candidates("y = Tanh(x)", thorough=True) == frozenset()
+
+
+# Plain and caseless literals that contain one another (a caseless one absent: a plain one containing
+# it lowercased is absent; a plain one present: a caseless one inside it lowercased is present).
+_OVERLAPPING_NEEDS = {
+    "GLA": (r"grad", r"(?i:gr)"),
+    "GLB": (r"(?i)rad", r"Grad|kin"),
+    "GLC": (r"(?i:grad)\w", r"ad"),
+    "GLD": (r"K[Ii]n|sin", r"(?i)sin"),
+    "GLE": (r"[Gg]rad", r"(?i:d)"),
+}
+_OVERLAPPING = Prechecker(_OVERLAPPING_NEEDS)  # one checker for all examples: it re-learns on the way
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet="gGrRaAdDkKiInNsS \u212a\u017f\u0130\u0131x", max_size=24))
+def test_literals_of_both_kinds_that_contain_one_another_change_no_verdict(text: str) -> None:
+    assert _OVERLAPPING.candidates(text, thorough=True) == _expected_candidates(_OVERLAPPING_NEEDS, text)
+    literals = _OVERLAPPING._literals
+    grad, folded_gr = literals.number[("grad", False)], literals.number[("gr", True)]
+    assert folded_gr in literals.inside[grad] and grad in literals.around[folded_gr]
+
+
+def test_a_predicate_told_which_literals_are_absent_gives_the_same_verdict() -> None:
+    """The pre-check tells a predicate which literals it already knows absent; the predicate skips the
+    searches that start with them, and must reach the verdict it reaches on the text alone."""
+    asked: set[str] = set()
+
+    def absent(literal: str) -> bool:
+        asked.add(literal)
+        return literal not in text
+
+    for text in _corpus():
+        for name, predicate in PREDICATES.items():
+            assert predicate(text, absent) == predicate(text), (name, text[:200])
+    assert {"sum", "nanmax", "diag", "eye", "sigmoid", "dvalues", "class"} <= asked
+
+
+def test_the_predicates_compile_their_regexes_only_when_used() -> None:
+    """Compiling them all (re's compiler is pure Python) cost milliseconds of every run's start."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import gradlint.precheck_predicates as p\n"
+        "lazy = [v for v in vars(p).values() if isinstance(v, p._Regex)]\n"
+        "lazy += [x for v in vars(p).values() if isinstance(v, (tuple, dict)) for x in (v.values() if isinstance(v, dict) else v) if isinstance(x, p._Regex)]\n"
+        "slot = p._Regex.__dict__['search']\n"
+        "def bound(regex):\n"
+        "    try:\n"
+        "        slot.__get__(regex, p._Regex)\n"
+        "        return True\n"
+        "    except AttributeError:\n"
+        "        return False\n"
+        "print(len(lazy), sum(map(bound, lazy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) > 30 and out[1] == "0"
+    from gradlint.precheck_predicates import _Regex
+
+    regex = _Regex(r"(a)(b)?")
+    assert regex.pattern == "(a)(b)?"
+    assert regex.search("xab").groups() == ("a", "b") and regex.match("xa", 1).group() == "a"
+    assert [m.start() for m in regex.finditer("aab")] == [0, 1] and regex.fullmatch("ab") and regex.findall("a") == [("a", "")]
+    with pytest.raises(AttributeError):
+        regex.sub  # noqa: B018 - not one of the methods used
+
+
 def test_predicate_needs_must_name_a_known_predicate() -> None:
     with pytest.raises(KeyError):
         Prechecker({"GLX": (r"\bfor\b", "predicate:no_such_predicate")})
