@@ -9,6 +9,7 @@ resolved lazily too, only for modules that have a finding.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 __all__ = ["ModuleAnalysis", "ModuleIndex"]
 
 M = TypeVar("M")
+Span = tuple[int, int, int, int]  # start line, start column, end line, end column
+
+
+def _shifted(spans: "dict[cst.CSTNode, Span]", lines: int) -> "dict[cst.CSTNode, Span]":
+    """The spans moved down by `lines` lines (a statement's columns do not depend on its line)."""
+    if not lines:
+        return spans
+    return {node: (start + lines, column, end + lines, end_column) for node, (start, column, end, end_column) in spans.items()}
 
 
 class ModuleAnalysis:
@@ -85,6 +94,10 @@ class ModuleAnalysis:
         if span is not None:
             return span
         if not self._spans_complete:
+            if self._locate_statement_spans(node):
+                span = spans.get(node)
+                if span is not None:
+                    return span
             statement = self._innermost_statement(node)
             if statement is not None and statement not in self._spans_generated:
                 self._spans_generated.add(statement)
@@ -155,9 +168,7 @@ class ModuleAnalysis:
         offsets = self._line_offsets
         if first_line > len(offsets):
             return False
-        from gradlint.analysis.positions import statement_spans
-
-        spans, code = statement_spans(self.module, statement, first_line, self._indents_of(statement))
+        spans, code = self._statement_code(statement)
         source = self.source
         start = offsets[first_line - 1]
         if not source.startswith(code, start):
@@ -165,8 +176,72 @@ class ModuleAnalysis:
             newline = self.module.default_newline
             if self.module.has_trailing_newline or not code.endswith(newline) or source[start:] + newline != code:
                 return False
-        self._spans.update(spans)
+        self._spans.update(_shifted(spans, first_line - 1))
         return True
+
+    def _statement_code(self, statement: cst.CSTNode) -> "tuple[dict[cst.CSTNode, Span], str]":
+        """The spans of a statement's nodes as if its code started at line 1, and that code
+        (generated once: both ways of placing a statement use it)."""
+        generated = self._generated_code.pop(statement, None)
+        if generated is None:
+            from gradlint.analysis.positions import statement_spans
+
+            generated = statement_spans(self.module, statement, 1, self._indents_of(statement))
+        return generated
+
+    @cached_property
+    def _generated_code(self) -> "dict[cst.CSTNode, tuple[dict[cst.CSTNode, Span], str]]":
+        return {}
+
+    def _locate_statement_spans(self, node: cst.CSTNode) -> bool:
+        """Record the spans of the innermost statement holding `node` that stands on lines of
+        its own (a statement of the module's or of an indented block's body), placed where its
+        generated code occurs in the source, without parsing the source with `ast`.
+
+        The statement's own text is in the source, and is its generated code (libcst round-trips
+        exactly; its code generation reads nothing but the indentation): so when that code occurs
+        exactly once in the source, at a line start, that occurrence is the statement. False
+        (nothing recorded) when it occurs more than once (`return grad` in several functions),
+        when no such statement holds `node`, or when the file has no final newline (libcst then
+        drops the newline of the file's last statement, whose code is then not the source's)."""
+        source = self.source
+        if not source or not self.module.has_trailing_newline:
+            return False
+        statement = self._anchored_statement(node)
+        if statement is None or statement in self._spans_generated:
+            return False
+        spans, code = self._statement_code(statement)
+        start = source.find(code)
+        if start < 0 or source.find(code, start + 1) >= 0:
+            self._generated_code[statement] = (spans, code)  # the `ast` placement may want it
+            return False
+        if "\r" in source:
+            offsets = self._line_offsets  # libcst also breaks lines at a lone "\r"
+            line = bisect_right(offsets, start)
+            at_line_start = offsets[line - 1] == start
+        else:
+            line = source.count("\n", 0, start) + 1
+            at_line_start = start == 0 or source[start - 1] == "\n"
+        if not at_line_start:
+            self._generated_code[statement] = (spans, code)
+            return False
+        self._spans_generated.add(statement)
+        self._spans.update(_shifted(spans, line - 1))
+        return True
+
+    def _anchored_statement(self, node: cst.CSTNode) -> "Optional[cst.CSTNode]":
+        """`node`, or its nearest ancestor, that is one of the statements of the module's body or
+        of an indented block's (those the index links to such a parent are exactly these): a
+        statement whose code starts at a line start and depends on nothing but the indentation
+        (unlike an `elif`, which is an `If` generated by its parent `If`)."""
+        parents = self.index.parents
+        current: Optional[cst.CSTNode] = node
+        while current is not None:
+            parent = parents.get(current)
+            if type(parent) is cst.IndentedBlock or type(parent) is cst.Module:
+                return current
+            current = parent
+        return None
 
     def range_of(self, node: cst.CSTNode) -> "CodeRange":
         """The node's source range (libcst: 1-based lines, 0-based columns),

@@ -29,17 +29,17 @@ Monomial = tuple[str, ...]  # sorted atom keys, with repetition for powers
 
 @dataclass(frozen=True)
 class Polynomial:
-    """A sum of monomials with rational coefficients (zero terms dropped)."""
+    """A sum of monomials with rational coefficients, ints where integral (zero terms dropped)."""
 
     terms: tuple[tuple[Monomial, Fraction], ...]
 
     @staticmethod
     def of(mapping: dict[Monomial, Fraction]) -> "Polynomial":
-        # expansion keeps integral coefficients as ints (exact, and much faster than Fraction);
-        # the polynomial holds Fractions
-        return Polynomial(
-            tuple(sorted((m, c if type(c) is Fraction else Fraction(c)) for m, c in mapping.items() if c != 0))
-        )
+        # Integral coefficients stay ints (exact, and much cheaper than making a Fraction of
+        # each): every reader only compares coefficients or multiplies them by a sign, where an
+        # int and the equal Fraction agree (equality, hash and arithmetic alike). The sort never
+        # compares coefficients: the monomials are the keys of a dict, all different.
+        return Polynomial(tuple(sorted((m, c) for m, c in mapping.items() if c != 0)))
 
     def as_dict(self) -> dict[Monomial, Fraction]:
         return dict(self.terms)
@@ -78,11 +78,24 @@ def _number(node: cst.BaseExpression) -> Optional["int | Fraction"]:
     if type(node) is cst.Integer:
         return int(node.value, 0)
     if type(node) is cst.Float:
+        text = node.value
+        if text in _FLOAT_VALUES:
+            return _FLOAT_VALUES[text]
         try:
-            return Fraction(str(float(node.value)))
+            value: Optional[Fraction] = Fraction(str(float(text)))
         except (ValueError, OverflowError):
-            return None
+            value = None
+        if len(_FLOAT_VALUES) < _MAX_FLOAT_VALUES:
+            _FLOAT_VALUES[text] = value
+        return value
     return None
+
+
+# A float literal's exact value by its text (Fractions are immutable: one can be shared). The same
+# few literals (`1.0`, `0.5`, `1e-8`) recur in every module, and making a Fraction from text is
+# costly; the table is bounded so that no input makes it grow without end.
+_FLOAT_VALUES: dict[str, Optional[Fraction]] = {}
+_MAX_FLOAT_VALUES = 4096
 
 
 _BINARY_CALLS = {"multiply": "*", "add": "+", "subtract": "-"}

@@ -179,13 +179,26 @@ def _last_child(node: cst.CSTNode) -> Optional[cst.CSTNode]:
     return None
 
 
+def _name_holds_only_parentheses() -> bool:
+    """Whether a `Name`'s only (non-layout) children are its parentheses, as the index reads them
+    (its value is a string): then an unparenthesised name is a leaf, and the traversal need not
+    read its fields."""
+    fields = _child_fields(cst.Name("x"))
+    return fields is not None and set(fields) <= {"lpar", "rpar"}
+
+
+_NAME_HOLDS_ONLY_PARENTHESES = _name_holds_only_parentheses()
+
+# node type -> is it a statement (a simple statement line or a compound statement)
+_IS_STATEMENT: dict[type, bool] = {}
+
+
 def _build(index: "ModuleIndex", module: cst.Module) -> None:
     """One iterative pre-order traversal (no recursion: any nesting depth).
 
     Children are pushed straight onto the stack in reverse source order (the
     same nodes `child_nodes` lists), so they pop in source order."""
     parents = index.parents
-    by_type = index.by_type
     order = index.order
     function_of = index.function_of
     by_function = index.by_function
@@ -199,12 +212,12 @@ def _build(index: "ModuleIndex", module: cst.Module) -> None:
     ]
     pop, push = stack.pop, stack.append
     count = 0
+    Name = cst.Name if _NAME_HOLDS_ONLY_PARENTHESES else None
     while stack:
         node, parent, function, types = pop()
         if parent is not None:
             parents[node] = parent
         node_type = type(node)
-        by_type[node_type].append(node)
         order[node] = count
         count += 1
         function_of[node] = function
@@ -214,6 +227,8 @@ def _build(index: "ModuleIndex", module: cst.Module) -> None:
             types = by_function[node] = defaultdict(list)
         else:
             inner = function
+        if node_type is Name and not node.lpar and not node.rpar:  # type: ignore[attr-defined]
+            continue  # a third of all nodes: a leaf unless parenthesised
         fields = reversed_fields[node_type] if node_type in reversed_fields else _reversed_fields(node)
         if fields is None:
             for child in reversed([child for child in node.children if not isinstance(child, _LAYOUT_TYPES)]):
@@ -238,7 +253,9 @@ class ModuleIndex:
     def __init__(self, module: cst.Module) -> None:
         self.module = module
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.by_type: dict[type, list[cst.CSTNode]] = defaultdict(list)
+        # type -> its nodes in source order, gathered on demand from `by_function` (rules ask for a
+        # handful of types; a list of every type, names and commas included, went mostly unread)
+        self._by_type: dict[type, list[cst.CSTNode]] = {}
         self.function_of: dict[cst.CSTNode, Optional[cst.FunctionDef]] = {}
         # enclosing function (None: module level) -> node type -> its nodes, in source order
         self.by_function: dict[Optional[cst.FunctionDef], defaultdict[type, list[cst.CSTNode]]] = {}
@@ -303,7 +320,24 @@ class ModuleIndex:
     # -- lookups -----------------------------------------------------------
     def nodes(self, node_type: type[N]) -> list[N]:
         """Every node of exactly `node_type` in source order."""
-        return self.by_type.get(node_type, [])  # type: ignore[return-value]
+        found = self._by_type.get(node_type)
+        if found is None:
+            found = self._by_type[node_type] = self._gather(node_type)
+        return found  # type: ignore[return-value]
+
+    def _gather(self, node_type: type) -> list[cst.CSTNode]:
+        """Every node of `node_type`, in source order: the function-by-function lists (each in
+        source order) merged by pre-order position."""
+        lists = [nodes for types in self.by_function.values() if (nodes := types.get(node_type))]
+        merged = [node for nodes in lists for node in nodes]
+        if len(lists) > 1:
+            merged.sort(key=self.order.__getitem__)
+        return merged
+
+    @property
+    def by_type(self) -> dict[type, list[cst.CSTNode]]:
+        """Every node type's nodes in source order (`nodes` for all the types at once)."""
+        return {node_type: self.nodes(node_type) for node_type in dict.fromkeys(map(type, self.preorder))}
 
     def nodes_in(self, function: Optional[cst.FunctionDef], node_type: type[N]) -> list[N]:
         """Nodes of `node_type` whose nearest enclosing function is `function`
@@ -352,8 +386,13 @@ class ModuleIndex:
     def statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
         """The statement (simple line or compound statement) holding `node`."""
         current: cst.CSTNode = node
+        known = _IS_STATEMENT
         while True:
-            if isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            current_type = type(current)
+            is_statement = known.get(current_type)
+            if is_statement is None:  # first time: the abstract base's isinstance check, once per type
+                is_statement = known[current_type] = issubclass(current_type, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            if is_statement:
                 return current
             parent = self.parents.get(current)
             if parent is None:

@@ -14,6 +14,7 @@ own directory, as Python does for a script.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -35,25 +36,40 @@ class PackageModules:
         self._consulted: dict[str, set[str]] = {}  # importer -> the modules it consulted
         self._consulted_by_any: set[str] = set()
         self._checking: Optional[ModuleAnalysis] = None  # the analysis the engine is checking
+        self._directories: dict[str, str] = {}  # directory -> its resolved path (see _resolved)
 
     def adopt(self, analysis: "ModuleAnalysis") -> None:
         """Register an analysis the engine already built (no second parse)."""
         self._checking = analysis
-        self._remember(str(Path(analysis.filename).resolve()), analysis)
+        self._remember(self._resolved(analysis.filename), analysis)
         analysis.package = self
 
     def module_for_import(self, importer: "ModuleAnalysis", module: str, level: int) -> "Optional[ModuleAnalysis]":
-        path = self._module_path(Path(importer.filename).resolve(), module, level)
+        importer_path = self._resolved(importer.filename)
+        path = self._module_path(Path(importer_path), module, level)
         if path is None:
             return None
-        self._consulted.setdefault(str(Path(importer.filename).resolve()), set()).add(str(path))
+        self._consulted.setdefault(importer_path, set()).add(str(path))
         self._consulted_by_any.add(str(path))
         return self._analysis_of(path)
 
     def dependencies(self, filename: str) -> frozenset[str]:
         """The modules whose analysis the findings of `filename` consulted: a result
         cache must key the file's findings on their contents too."""
-        return frozenset(self._consulted.get(str(Path(filename).resolve()), ()))
+        return frozenset(self._consulted.get(self._resolved(filename), ()))
+
+    def _resolved(self, filename: str) -> str:
+        """`str(Path(filename).resolve())`, remembering each directory's resolution: resolving
+        walks every component of the path, a system call each, and every file of a run is
+        resolved; the files of a directory share all but the last. A file that is itself a
+        symbolic link (or an unusual name) is resolved in full."""
+        directory, name = os.path.split(filename)
+        if not name or name in (".", "..") or not os.path.isabs(filename) or os.path.islink(filename):
+            return str(Path(filename).resolve())
+        resolved = self._directories.get(directory)
+        if resolved is None:
+            resolved = self._directories[directory] = str(Path(directory).resolve())
+        return os.path.join(resolved, name)
 
     # -- resolution ------------------------------------------------------------
     @staticmethod

@@ -326,7 +326,7 @@ class Semantics:
         self._derivative: dict[cst.CSTNode, Optional[DerivativeInfo]] = {}
         self._class_info: dict[cst.ClassDef, ClassInfo] = {}
         self._attr_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
-        self._in_progress: set[tuple[str, int]] = set()
+        self._in_progress: set[tuple[int, int]] = set()  # (id of an expression, order): roles being computed
         self._bases: dict[cst.ClassDef, list[cst.ClassDef]] = {}
         self._methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}  # index.methods, asked once per class
         self._return_roles: dict[cst.CSTNode, Optional[RoleEvidence]] = {}
@@ -744,6 +744,8 @@ class Semantics:
     # ---------------------------------------------------------- value tracing
     def _strip(self, expr: cst.BaseExpression) -> cst.BaseExpression:
         """Remove shape-only wrappers: `x.T`, `x.reshape(...)`, `np.array(x)`, `x.copy()`."""
+        if type(expr) is cst.Name:
+            return expr  # the commonest case, which none of the wrappers below matches
         for _ in range(12):
             if type(expr) is cst.Attribute and expr.attr.value == "T":
                 expr = expr.value
@@ -1355,21 +1357,43 @@ class Semantics:
         minus = squared = False
         seen: set[str] = set()
         repeated = False
-        parents = self.index.parents
-        for node in self._walk(root):
-            if type(node) is cst.BinaryOperation:
-                if type(node.operator) is cst.Subtract:
+        index = self.index
+        parents = index.parents
+        BinaryOperation, UnaryOperation, Name, Attribute, Call = (
+            cst.BinaryOperation, cst.UnaryOperation, cst.Name, cst.Attribute, cst.Call
+        )
+        # the nodes of `self._walk(root)`: a slice of the pre-order, skipping nested scopes' insides
+        start = index.order.get(root)
+        if start is None:
+            nodes, position, end = [root], 0, 0
+        else:
+            nodes, position, end = index.preorder, start, index.end_order(root)
+        first = position
+        while position <= end:
+            node = nodes[position]
+            node_type = type(node)
+            if position != first and (node_type is cst.Lambda or node_type is cst.FunctionDef):
+                position = index.end_order(node) + 1
+            else:
+                position += 1
+            if node_type is BinaryOperation:
+                operator_type = type(node.operator)  # type: ignore[attr-defined]
+                if operator_type is cst.Subtract:
                     minus = True
-                elif type(node.operator) is cst.Power:
+                elif operator_type is cst.Power:
                     squared = True
-            elif type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
-                minus = True
-            elif type(node) in (cst.Name, cst.Attribute):
+            elif node_type is UnaryOperation:
+                if type(node.operator) is cst.Minus:  # type: ignore[attr-defined]
+                    minus = True
+            elif node_type is Name or node_type is Attribute:
                 parent = parents.get(node)
-                if type(parent) is cst.Attribute or (type(parent) is cst.Call and parent.func is node):
-                    if type(parent) is cst.Call and last_part(dotted_name(node)) in ("square", "power", "subtract"):
-                        squared = squared or last_part(dotted_name(node)) != "subtract"
-                        minus = minus or last_part(dotted_name(node)) == "subtract"
+                parent_type = type(parent)
+                if parent_type is Attribute or (parent_type is Call and parent.func is node):  # type: ignore[union-attr]
+                    if parent_type is Call:
+                        tail = last_part(dotted_name(node))
+                        if tail in ("square", "power", "subtract"):
+                            squared = squared or tail != "subtract"
+                            minus = minus or tail == "subtract"
                     continue
                 key = dotted_name(node)
                 if key is not None:
@@ -1554,16 +1578,19 @@ class Semantics:
         if depth > self.MAX_DEPTH:
             return None
         key = (id(expr), place.order)
-        if key in self._roles:
-            return self._roles[key]
-        progress = (f"role:{id(expr)}", place.order)
-        if progress in self._in_progress:
+        roles = self._roles
+        if key in roles:
+            return roles[key]
+        # the same key marks the question as in progress (the recursion guard): the set holds
+        # nothing else, and no string need be formatted per question
+        in_progress = self._in_progress
+        if key in in_progress:
             return None
-        self._in_progress.add(progress)
+        in_progress.add(key)
         try:
             result = self._compute_role(expr, place, depth)
         finally:
-            self._in_progress.discard(progress)
+            in_progress.discard(key)
         if depth <= 1 or result is not None:
             self._roles[key] = result
         return result

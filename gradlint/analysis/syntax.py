@@ -42,7 +42,8 @@ def call_name(node: cst.CSTNode) -> Optional[str]:
 
 
 def last_part(name: Optional[str]) -> Optional[str]:
-    return name.rsplit(".", 1)[-1] if name else None
+    # what `name.rsplit(".", 1)[-1]` gives (the whole name when it has no dot), without a list
+    return name[name.rfind(".") + 1 :] if name else None
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -122,6 +123,9 @@ _DEFAULT = cst.MaybeSentinel.DEFAULT
 
 def _render(node: cst.CSTNode, out: list[str]) -> bool:
     node_type = type(node)
+    if node_type is _Name and not node.lpar and not node.rpar:  # type: ignore[attr-defined]
+        out.append(node.value)  # type: ignore[attr-defined]  # the commonest leaf, unparenthesised
+        return True
     if node_type is cst.SimpleWhitespace:
         out.append(node.value)  # type: ignore[attr-defined]
         return True

@@ -24,6 +24,12 @@ from gradlint.rule import Finding, Invalid, Rule, Valid
 
 _SOFTMAX_TEXT = re.compile(r"\bexp\s*\(|softmax\s*\(")
 
+
+def _has_softmax_text(source: str) -> bool:
+    """`_SOFTMAX_TEXT` occurs in `source`. The pattern has no fixed first character, so the
+    search tries it at every position of a long file: a substring test first rules most out."""
+    return ("exp" in source or "softmax" in source) and _SOFTMAX_TEXT.search(source) is not None
+
 _LAYERS = '''
 import numpy as np
 
@@ -452,7 +458,8 @@ class Network:
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         semantics = analysis.semantics
         local_backwards: set[str] = set()
-        if _SOFTMAX_TEXT.search(analysis.source):  # a softmax forward needs one of these here
+        softmax_text = _has_softmax_text(analysis.source)
+        if softmax_text:  # a softmax forward needs one of these here
             local_backwards = {
                 function.name.value
                 for function in analysis.index.nodes(cst.FunctionDef)
@@ -486,7 +493,7 @@ class Network:
             if evidence is None:
                 continue
             yield Finding(call, self._message(analysis, call, argument, backward, evidence, how))
-        if local_backwards or _SOFTMAX_TEXT.search(analysis.source):
+        if local_backwards or softmax_text:
             yield from self._products(analysis)
 
     def _products(self, analysis: ModuleAnalysis) -> Iterator[Finding]:

@@ -233,6 +233,9 @@ class JacobianFromUpstreamGradient(Rule):
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         semantics = analysis.semantics
         reported: set[int] = set()
+        # the derivative calls of each function, in their order: looked up per backward instead of
+        # scanning every call of the module for each (asked for where the scan first asked for them)
+        calls_in: Optional[dict[Optional[cst.FunctionDef], list]] = None
         for function in analysis.index.nodes(cst.FunctionDef):
             if not semantics.is_backward(function):
                 continue
@@ -245,9 +248,13 @@ class JacobianFromUpstreamGradient(Rule):
                     continue
                 reported.add(id(statement))
                 yield Finding(node, self._message(analysis, function, node, gradient, source))
-            for derivative_call in semantics.derivative_calls:
+            if calls_in is None:
+                calls_in = {}
+                for derivative_call in semantics.derivative_calls:
+                    calls_in.setdefault(analysis.index.function_containing(derivative_call.call), []).append(derivative_call)
+            for derivative_call in calls_in.get(function, ()):
                 call = derivative_call.call
-                if analysis.index.function_containing(call) is not function or not derivative_call.derivative.returns_jacobian:
+                if not derivative_call.derivative.returns_jacobian:
                     continue
                 argument = derivative_call.argument
                 if argument is None or dotted_name(argument) != gradient or id(analysis.index.statement_of(call)) in reported:
