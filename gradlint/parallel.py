@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 # libcst parses roughly 1 MB of source a second per core.
 PARALLEL_MIN_CHARS = 150_000
 PARALLEL_MIN_FILES = 2
+# Candidates go to the workers in batches of about this much source (at most BATCH_FILES files):
+# sending a task and its result costs a few tenths of a millisecond, a tenth of checking a small file.
+BATCH_CHARS = 64_000
+BATCH_FILES = 16
 # Above this much source left to read (bytes), workers read and pre-check it too. The pre-check
 # reads about 13 MB of source a second, and starting a worker that has not imported libcst costs
 # a few milliseconds: a tree of a few hundred files is worth it.
@@ -278,6 +282,10 @@ def _check_in_worker(task: "tuple[int, str, str, frozenset[str]]") -> "tuple[int
     return position, api.FileReport(report.filename, report.diagnostics, report.crashes, dependencies=report.dependencies)
 
 
+def _check_batch_in_worker(tasks: "list[tuple[int, str, str, frozenset[str]]]") -> "list[tuple[int, FileReport]]":
+    return [_check_in_worker(task) for task in tasks]
+
+
 def _context():  # type: ignore[no-untyped-def]
     import multiprocessing
 
@@ -312,20 +320,31 @@ class _Pool:
         if context.get_start_method() == "fork":
             _import_checking_modules(settings)  # once here, not once per worker: forked workers share them
         self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(settings,))
-        self.submitted: dict[object, _Pending] = {}  # future -> its file
+        self.submitted: dict[object, list[_Pending]] = {}  # future -> its batch of files
         self.unsent: list[_Pending] = []  # files met after the pool broke
+        self.batch: list[_Pending] = []
+        self.batch_chars = 0
 
     def submit(self, item: _Pending) -> None:
+        self.batch.append(item)
+        self.batch_chars += len(item.text)
+        if self.batch_chars >= BATCH_CHARS or len(self.batch) >= BATCH_FILES:
+            self._send()
+
+    def _send(self) -> None:
         from concurrent.futures.process import BrokenProcessPool
 
+        batch, self.batch, self.batch_chars = self.batch, [], 0
+        if not batch:
+            return
         if not self.unsent:
             try:
-                task = (item.position, item.filename, item.text, item.candidates)
-                self.submitted[self.executor.submit(_check_in_worker, task)] = item
+                tasks = [(item.position, item.filename, item.text, item.candidates) for item in batch]
+                self.submitted[self.executor.submit(_check_batch_in_worker, tasks)] = batch
                 return
             except BrokenProcessPool:
                 pass
-        self.unsent.append(item)
+        self.unsent.extend(batch)
 
     def finish(self) -> None:
         """Collect every report. When a worker died (killed, out of memory, a crash in native
@@ -334,14 +353,16 @@ class _Pool:
         from concurrent.futures import as_completed
         from concurrent.futures.process import BrokenProcessPool
 
+        self._send()
         left = list(self.unsent)
         pending = dict(self.submitted)
         try:
             for future in as_completed(list(pending)):
-                position, report = future.result()  # type: ignore[attr-defined]
-                _finish(self.reports, self.cache, pending.pop(future), self.settings, report)
+                results = future.result()  # type: ignore[attr-defined]
+                for item, (_position, report) in zip(pending.pop(future), results):
+                    _finish(self.reports, self.cache, item, self.settings, report)
         except BrokenProcessPool:
-            left += pending.values()
+            left += [item for batch in pending.values() for item in batch]
         finally:
             self.executor.shutdown(wait=True, cancel_futures=True)
         for item in sorted(left, key=lambda item: item.position):
