@@ -197,5 +197,4 @@ def test_nodes_of_a_type_are_gathered_in_source_order() -> None:
     index = ModuleIndex(module)
     for node_type in {type(node) for node in index.preorder}:
         assert index.nodes(node_type) == [node for node in index.preorder if type(node) is node_type]
-    assert list(index.by_type) == list(dict.fromkeys(type(node) for node in index.preorder))
     assert index.nodes(cst.Yield) == []

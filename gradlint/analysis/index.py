@@ -334,11 +334,6 @@ class ModuleIndex:
             merged.sort(key=self.order.__getitem__)
         return merged
 
-    @property
-    def by_type(self) -> dict[type, list[cst.CSTNode]]:
-        """Every node type's nodes in source order (`nodes` for all the types at once)."""
-        return {node_type: self.nodes(node_type) for node_type in dict.fromkeys(map(type, self.preorder))}
-
     def nodes_in(self, function: Optional[cst.FunctionDef], node_type: type[N]) -> list[N]:
         """Nodes of `node_type` whose nearest enclosing function is `function`
         (`None`: module level). Nested functions' nodes are not included."""
