@@ -110,9 +110,15 @@ def check_text(
 
 # While files are checked the cycle collector runs only between files, once this many characters
 # of source have been parsed since it last ran (see relaxed_gc).
+# A collection walks every object made since the last one, the live analysis's included: one that
+# finds little cyclic garbage (fewer than _FEW_UNREACHABLE objects) doubles the wait before the
+# next, up to _MAX_COLLECT_EVERY_CHARS, and one that finds more brings it back to the start.
 _COLLECT_EVERY_CHARS = 4_000_000
+_MAX_COLLECT_EVERY_CHARS = 64_000_000
+_FEW_UNREACHABLE = 100_000
 _FULL_EVERY = 8
 _parsed_since_collect = 0
+_collect_every = _COLLECT_EVERY_CHARS
 _collections = 0
 
 
@@ -140,18 +146,22 @@ def relaxed_gc() -> Iterator[None]:
 
 def collect_between_files(parsed_chars: int) -> None:
     """While the collector is paused, collect once every _COLLECT_EVERY_CHARS characters
-    parsed, so the memory of a long run stays bounded; the young generations only, but
-    every _FULL_EVERY-th time all of them."""
-    global _parsed_since_collect, _collections
+    parsed (more rarely while collections find little), so the memory of a long run stays
+    bounded; the young generations only, but every _FULL_EVERY-th time all of them."""
+    global _parsed_since_collect, _collect_every, _collections
     if gc.isenabled():
         return
     _parsed_since_collect += parsed_chars
-    if _parsed_since_collect >= _COLLECT_EVERY_CHARS:
+    if _parsed_since_collect >= _collect_every:
         _parsed_since_collect = 0
         _collections += 1
         # now and then all generations: garbage that had outlived a young collection (an
         # analysis the package model kept then, and has let go since) is freed too
-        gc.collect(2 if _collections % _FULL_EVERY == 0 else 1)
+        unreachable = gc.collect(2 if _collections % _FULL_EVERY == 0 else 1)
+        if unreachable < _FEW_UNREACHABLE:
+            _collect_every = min(2 * _collect_every, _MAX_COLLECT_EVERY_CHARS)
+        else:
+            _collect_every = _COLLECT_EVERY_CHARS
 
 
 def _reports_unparsed(text: str, codes: list[str], precheck: bool) -> bool:

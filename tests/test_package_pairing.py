@@ -271,3 +271,39 @@ def test_a_long_run_lets_go_of_the_analyses_it_no_longer_keeps() -> None:
         assert sum(ref() is not None for ref in alive) <= MAX_RETAINED + 1  # + the last one checked
         gc.collect()
         assert sum(ref() is not None for ref in alive) <= MAX_RETAINED
+
+
+def test_the_collector_runs_less_often_while_it_finds_little(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between files, a collection that finds little cyclic garbage doubles the wait before the
+    next one (up to a bound), and one that finds much brings it back to the start."""
+    from gradlint import engine
+
+    found: list[int] = []
+    asked: list[int] = []
+
+    def collect(generation: int = 2) -> int:
+        asked.append(engine._parsed_since_collect)
+        return found.pop(0)
+
+    monkeypatch.setattr(engine.gc, "collect", collect)
+    monkeypatch.setattr(engine, "_parsed_since_collect", 0)
+    monkeypatch.setattr(engine, "_collect_every", engine._COLLECT_EVERY_CHARS)
+    start, few, many = engine._COLLECT_EVERY_CHARS, engine._FEW_UNREACHABLE - 1, engine._FEW_UNREACHABLE
+    found += [few, few, many, few]
+    waits = []
+    with engine.relaxed_gc():
+        parsed = 0
+        for _ in range(4):
+            while len(asked) == len(waits):
+                engine.collect_between_files(start // 8)
+                parsed += start // 8
+            waits.append(parsed)
+            parsed = 0
+    assert waits == [start, 2 * start, 4 * start, start]
+    assert engine._collect_every == 2 * start
+    monkeypatch.setattr(engine, "_collect_every", engine._MAX_COLLECT_EVERY_CHARS)
+    found.append(few)
+    with engine.relaxed_gc():
+        while len(asked) == 4:
+            engine.collect_between_files(start)
+    assert engine._collect_every == engine._MAX_COLLECT_EVERY_CHARS
