@@ -178,7 +178,7 @@ def _read_and_check(
         filename = str(file.path)
         read = _read(file.path, settings, cache)
         if read.report is not None:
-            _settled(reports, cache, file, read)
+            _record_scanned(reports, cache, file, _Scanned(read.report, read.digest, read.cache_hit))
             continue
         assert read.text is not None
         candidates = registry.candidates(read.text, settings.codes_for(filename))
@@ -203,13 +203,6 @@ def _read_and_check(
         package = _new_package() if pending else None
         for item in pending:
             _finish(reports, cache, item, settings, package=package)
-
-
-def _settled(reports: "list[Optional[FileReport]]", cache: "Optional[ResultCache]", file: _ToRead, read: _Read) -> None:
-    """Record the report of a file that reading settled."""
-    reports[file.position] = read.report
-    if read.cache_hit and cache is not None and read.digest is not None:
-        cache.refresh(str(file.path), file.stat, read.digest)
 
 
 def _stat(path: Path) -> Optional[os.stat_result]:
