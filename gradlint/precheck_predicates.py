@@ -346,6 +346,111 @@ def _target_start(text: str, end: int) -> int:
     return start
 
 
+_LINE_READ_LIMIT = 2000  # characters of a line read before a store target; beyond, admitted
+
+
+def _no_statement_after_a_string_end(text: str, line_start: int, stop: int) -> None:
+    """The line starting at `line_start` holds a triple quote before `stop`. If the line starts inside a
+    triple-quoted string opened on an earlier line, that string ends at one of these triple quotes (with
+    f-string fields (PEP 701) maybe not the first); a statement then starts before `stop` only after a
+    `;` or a compound header's `:` at depth 0, or after brackets the string stood in close (a closing
+    bracket). Raises _Unknown unless, read from every triple quote's end, none of these comes before
+    `stop` (or that reading is no valid code): then a store at `stop` may only be read with the line
+    starting in code (the caller's reading), or it is inside the string."""
+    if stop - line_start > _LINE_READ_LIMIT or text.count('"""', line_start, stop) + text.count("'''", line_start, stop) > 16:
+        raise _Unknown("a long line, or many triple quotes on it")  # admitted: bounded work per store
+    for quote in ('"""', "'''"):
+        found = text.find(quote, line_start, stop)
+        while found >= 0:
+            try:
+                for token in _tokens(text, found + 3, stop):
+                    if token.end > stop:
+                        break  # `stop` is inside this token (a string or a comment): no statement there
+                    if token.kind == "close" or (token.kind == "op" and token.value in (";", ":")):
+                        raise _Unknown("a statement may start after a string ending on this line")
+            except _Invalid:
+                pass  # read from this end, the line is no valid code
+            found = text.find(quote, found + 1, stop)
+
+
+def _after_a_continuation(text: str, start: int) -> bool:
+    """Whether only blanks stand between `start` and a line break that follows a backslash."""
+    before = start - 1
+    while before >= 0 and text[before] in " \t\f":
+        before -= 1
+    if before < 0 or text[before] not in "\r\n":
+        return False
+    if text[before] == "\n" and before > 0 and text[before - 1] == "\r":
+        before -= 1
+    return before > 0 and text[before - 1] == "\\"
+
+
+def _target_start_from_line(text: str, end: int) -> Optional[int]:
+    """Where a store target ending at `end` starts, read as tokens from the start of its physical line
+    (for the targets _target_start cannot read backwards). A store stands at a statement start: the
+    line's first token, or the token after a `;` or a compound header's `:` at bracket depth 0; its
+    target (names, dots and bracket groups at depth 0) runs up to `end`. So the target is the last run
+    of such tokens before `end` (two names in a row, or any other token at depth 0, end a run). The
+    line is read exactly when it starts a logical line: it does not if the previous line ends with a
+    backslash (_Unknown), if it continues brackets opened before (a `)` at depth 0: _Unknown), or if a
+    string opened before ends on it (a triple quote before the target: _Unknown; a one-line string
+    cannot span lines without a backslash; an f-string field continued over lines (PEP 701) closes a
+    `}` at depth 0: _Unknown). Inside a string that goes on past this line there is no store. None: no
+    store target ends at `end` (it is in a comment or a string on this line, or the line holds a
+    definite lexical error)."""
+    line_start = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+    newline = line_start - 1
+    if newline > 0 and text[newline] == "\n" and text[newline - 1] == "\r":
+        newline -= 1
+    if newline > 0 and text[newline - 1] == "\\":
+        raise _Unknown("a store target after a backslash continuation")
+    if end - line_start > _LINE_READ_LIMIT:
+        raise _Unknown("a long line before a store target")  # admitted: bounded work per store
+    if "'''" in text[line_start:end] or '"""' in text[line_start:end]:
+        _no_statement_after_a_string_end(text, line_start, end)  # else the line is read from its start
+    depth = 0
+    start: Optional[int] = None  # the first token of the current run at depth 0
+    after_name = False
+    try:
+        for token in _tokens(text, line_start, end + 1):
+            kind = token.kind
+            if kind == "ws":
+                continue
+            if token.end > end + 1 or kind in ("comment", "nl", "cont"):
+                return None  # the `]` / `)` is inside a string or a comment: no target ends there
+            if depth > 0:
+                if kind == "open":
+                    depth += 1
+                elif kind == "close":
+                    depth -= 1
+                continue
+            if kind == "close":
+                raise _Unknown("the line continues brackets opened before it")
+            if kind == "open":
+                if start is None:
+                    start = token.start
+                depth += 1
+                after_name = False
+            elif kind == "name":
+                if start is None or after_name:
+                    start = token.start
+                after_name = True
+            elif kind == "op" and token.value == ".":
+                if start is None:
+                    start = token.start
+                after_name = False
+            else:
+                start = None  # a `;`, a header's `:`, an `=`, another operator, a string, a number
+                after_name = False
+    except _Invalid:
+        return None  # a definite lexical error on a line read as code from a statement start: no valid text
+    if depth != 0 or start is None:
+        return None
+    if not text[start : end + 1].isascii():
+        raise _Unknown("non-ASCII text in a store target")
+    return start
+
+
 # The common target, alone at the start of its line after blanks: `self.J[i][j]`, `J [i, j]`, `d['key']`,
 # `a[idx[i]]` (inside the subscripts: plain characters, one-line strings holding no quote, bracket,
 # brace, backslash or `#`, and brackets nested once; no comment, backslash or line break). Where it
@@ -372,7 +477,17 @@ def _store_sites(text: str) -> list[_Site]:
         if simple is not None and simple.group(1).isascii() and "''" not in simple.group(1) and '""' not in simple.group(1):
             start = simple.start(1)
         else:
-            start = _target_start(text, end)
+            try:
+                start = _target_start(text, end)
+            except _Unknown:
+                # GL101: a string with escapes or quotes in a subscript (`d['\\'] = v`, tokenize's
+                # `endpats[p + "'"] = ...`): read the target forwards from its line's start instead
+                start = _target_start_from_line(text, end)
+                if start is None:
+                    continue  # no store target ends here (in a comment or a string, or the text is invalid)
+        if _after_a_continuation(text, start):
+            # `J \<line break>[i] = v`: the base stands on the line before (neither scan crosses the break)
+            raise _Unknown("a store target continued from the line before")
         target = text[start : end + 1]
         # code_for's normalisation; a printable target without two blanks in a row is normalised already
         key = target if target.isprintable() and "  " not in target else " ".join(target.split())
@@ -410,7 +525,7 @@ def _store_context(text: str, site: _Site) -> Optional[_Context]:
     if len(indentation) == len(prefix):
         return _Context("block", indentation, False)
     if "'''" in prefix or '"""' in prefix:
-        raise _Unknown("a triple quote before the store on its line")
+        _no_statement_after_a_string_end(text, line_start, site.start)  # else the line is read from its start
     # Read as code from the line start: a definite lexical error there (_Invalid, left to the caller)
     # means no valid code holds the store at all.
     tokens = [t for t in _tokens(text, line_start + len(indentation), site.start) if t.kind not in ("ws", "cont")]
@@ -1647,10 +1762,103 @@ def reduced_array_combined(text: str, absent: "Callable[[str], bool]" = _none_kn
         return True
 
 
+# ---------------------------------------------------------------------------
+# GL201: a pre-activation's evidence (see the registry's comment above _GL201_OTHER_EVIDENCE)
+# ---------------------------------------------------------------------------
+
+# The callees semantics reads only through _library_call (or, for `dot`, an Attribute callee): each word
+# as a whole identifier, then what libcst accepts before the call's `(` (registry._GL201_CALL); the
+# literal first (a fast search), its start checked by a lookbehind.
+_GL201_WORDS = ("dot", "matmul", "where")
+_GL201_WORD_CALLS = tuple(
+    _Regex(word + r"(?<!\w" + word + r")(?!\w)[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\(") for word in _GL201_WORDS
+)
+# The last names of semantics._LIBRARY_PREFIXES (a test keeps them equal): a head `np`, `jax.numpy`,
+# `scipy.special`, `torch.nn.functional`, ... ends with one of them.
+GL201_HEAD_NAMES = frozenset({"np", "numpy", "math", "torch", "cp", "cupy", "jnp", "xp", "special", "F", "functional", "nn", "sp", "scipy"})
+
+
+def _before_gap(text: str, position: int) -> int:
+    """The index of the last character before `position` that is not in a gap libcst accepts between
+    two tokens inside brackets (blanks, line breaks, backslash continuations); -1 at the text's start.
+    A comment may stand in such a gap too: a line crossed that holds a `#` anywhere raises _Unknown."""
+    position -= 1
+    while position >= 0:
+        char = text[position]
+        if char == "\n" or char == "\r":
+            line_start = max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
+            if "#" in text[line_start:position]:
+                raise _Unknown("a line that may end in a comment before the callee")
+        elif not (char.isspace() or char == "\\"):
+            return position
+        position -= 1
+    return -1
+
+
+def _library_attribute_call(text: str, word_start: int, word: str) -> bool:
+    """Whether the call of `word` at `word_start` may be one semantics counts: the callee an Attribute
+    (a `.` before the word) and, for `matmul`/`where` (semantics._library_call alone), a head whose last
+    name is a library prefix's last name, or an attribute itself, or a parenthesised expression (a `)`);
+    a non-ASCII character in the name is kept (_Unknown)."""
+    dot = _before_gap(text, word_start)
+    if dot < 0 or text[dot] != ".":
+        return False
+    if word == "dot":
+        return True
+    end = _before_gap(text, dot)
+    if end < 0:
+        return False
+    if text[end] == ")":
+        return True
+    start = end
+    while start >= 0 and (text[start].isalnum() or text[start] == "_" or not text[start].isascii()):
+        start -= 1
+    name = text[start + 1 : end + 1]
+    if not name:
+        return False
+    if not name.isascii():
+        raise _Unknown("a non-ASCII name before the attribute")
+    if name in GL201_HEAD_NAMES:
+        return True
+    before = _before_gap(text, start + 1)
+    return before >= 0 and text[before] == "."
+
+
+@cache
+def _gl201_other_evidence() -> "tuple[tuple[str, re.Pattern[str]], ...]":
+    # compiled only when a text gets this far
+    from gradlint.registry import _GL201_OTHER_EVIDENCE_PARTS
+
+    return tuple((literal, re.compile(pattern)) for literal, pattern in _GL201_OTHER_EVIDENCE_PARTS)
+
+
+def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
+    """GL201 (jacobian-from-preactivation): a pre-activation's evidence (registry._GL201_EVIDENCE) where
+    its `dot(`, `matmul(` and `where(` calls count only as the attribute calls semantics reads
+    (_is_matmul, _library_forward through _library_call). False only when the text has none of the other
+    evidence (registry._GL201_OTHER_EVIDENCE: `@`, exp, maximum/fmax, tanh, sigmoid, softmax) and every
+    such call is bare (`dot(5)`, `where(` imported) or, for matmul/where, on a head that is no library
+    prefix (`self.where(`)."""
+    try:
+        for word, call in zip(_GL201_WORDS, _GL201_WORD_CALLS):
+            if absent(word):
+                continue  # every match starts with the word
+            for match in call.finditer(text):
+                if _library_attribute_call(text, match.start(), word):
+                    return True
+        return any(
+            not absent(literal) and literal in text and search.search(text) is not None
+            for literal, search in _gl201_other_evidence()
+        )
+    except Exception:  # noqa: BLE001 - whatever cannot be read surely, the rule may fire on
+        return True
+
+
 PREDICATES: dict[str, Callable[..., bool]] = {  # (text, absent=...) -> bool
     "reduced_array_combined": reduced_array_combined,
     "diagonal_call_or_index_branch": diagonal_call_or_index_branch,
     "repeated_element_store": repeated_element_store,
     "relu_or_forward_word": relu_or_forward_word,
     "write_in_evidence_function": write_in_evidence_function,
+    "preactivation_evidence": preactivation_evidence,
 }

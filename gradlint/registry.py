@@ -195,9 +195,12 @@ _GL402_WRITE = rf"\+=|-=|\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)|[*/%@&|^]=|<<=|>>=|
 # decided by gradlint.precheck_predicates.repeated_element_store, which admits a text only if two store
 # sites `J[i] = ...` (Assign targets ending `]` or `)`) could be the rule's pair; each condition below
 # is the code path that returns before a finding when it fails, and the predicate admits whatever it
-# cannot read surely (a comment, or a string with escapes, quotes or braces, inside a target; a triple
-# quote before a store on its line; f-strings whose fields may nest quotes (PEP 701); non-ASCII symbols;
-# indentation with form feeds or tabs that do not nest). The reading is exact from a store onwards (a
+# cannot read surely (a comment inside a target; a triple quote before a store on its line after which,
+# were the line inside a string opened before, a statement could start (a `;`, `:` or closing bracket);
+# f-strings whose fields may nest quotes (PEP 701); non-ASCII symbols; indentation with form feeds or tabs
+# that do not nest). A target holding a string with escapes, quotes or braces, which the backward scan
+# cannot delimit, is read forwards from its line's start (a store starts a statement: the line's first
+# token, or after a `;` or a header's `:`). The reading is exact from a store onwards (a
 # store the rule reports starts a statement), so code in strings and comments is never taken for code:
 # tests/test_precheck.py runs the rule on generated loops in many layouts against it:
 #  1. the same element text: `analysis.code_for(second target) == element` (code_for joins the target's
@@ -456,6 +459,21 @@ _GL201_EVIDENCE = (  # the same evidence anywhere in the text (cheap, literal-fi
     _GL201_MATMUL + r"|\b(?:dot|matmul|where)" + _GL201_CALL + "|" + _GL201_EXP + "|" + _GL201_MAX_CALL
     + r"|\btanh\b|\bsigmoid\b|" + _GL201_SOFTMAX
 )
+# The `dot(`, `matmul(` and `where(` of the evidence count only as attribute calls: semantics._is_matmul (an
+# affine map's term) accepts `_library_call(value, "dot", "matmul")` or an Attribute callee `x.dot(y)`, and
+# _library_forward reads `where(` only through `_library_call(call, "where")`; _library_call asks that the
+# callee's dotted name have a head in _LIBRARY_PREFIXES or starting with np./numpy./torch./scipy. (never
+# the empty head of a bare `dot(5)` or imported `where(`, nor `self.where(`). The predicate
+# preactivation_evidence (gradlint.precheck_predicates) admits a text with one such call (a `.` before the
+# word, across blanks, line breaks, continuations, comments; for matmul/where a head ending in a prefix's
+# last name, or an attribute, or a `)`), or with the rest of the evidence: these parts, each with the
+# literal all its matches start with (searched one at a time, literal first; the decorator-checking `@` last).
+_GL201_OTHER_EVIDENCE_PARTS = (
+    ("exp", _GL201_EXP), ("max", _GL201_MAX_CALL), ("tanh", r"tanh(?<!\wtanh)(?!\w)"),
+    ("sigmoid", r"sigmoid(?<!\wsigmoid)(?!\w)"), ("softmax", _GL201_SOFTMAX), ("@", _GL201_MATMUL),
+)
+_GL201_OTHER_EVIDENCE = "|".join(pattern for _, pattern in _GL201_OTHER_EVIDENCE_PARTS)
+_GL201_LIBRARY_CALL_OR_OTHER = "predicate:preactivation_evidence"
 # a numeric zero as semantics._number reads it (0, 0.0, .0, 0e0, 0x0, -0, (0); a superset), with the blanks,
 # comments and closing parentheses after it, up to what follows the comparison
 _GL205_ZERO = (
@@ -582,6 +600,7 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     # subtraction) fed a pre-activation (see the comment above _GL201_EXP)
     RuleEntry("GL201", "jacobian_from_preactivation", (
         r"\bdef\b|\blambda\b", r"-|subtract", _GL201_EVIDENCE, _GL201_MATMUL_IN_CODE, _GL201_IN_CODE,
+        _GL201_LIBRARY_CALL_OR_OTHER,  # the evidence's dot/matmul/where only as library attribute calls
     )),
     # GL202: a derivative or backward (a def or lambda) applying a nonlinearity whose convention matters
     RuleEntry("GL202", "derivative_fed_activation", (r"\bdef\b|\blambda\b", _GL202_NONLINEARITY, _GL202_IN_CODE)),

@@ -21,7 +21,9 @@ from gradlint.precheck_predicates import (
     _evidence_with_write_by_lines,
     _exact_evidence_with_write,
     _has_write,
+    preactivation_evidence,
     reduced_array_combined,
+    repeated_element_store,
     relu_or_forward_word,
     write_in_evidence_function,
 )
@@ -246,8 +248,16 @@ def test_the_new_predicates_stay_fast_on_hostile_texts() -> None:
         "x = " + "x.sum(axis=1)." * 3000 + "max(1)\n" + "x - 1\n",
         "y = np.sum(" + "(" * 3000 + "x" + ")" * 3000 + ", axis=1)\n" + "x / 2\n",
         "".join(f"v{n} / np.sum(v{n + 1}, axis=1)\n" for n in range(3000)),
+        "for i in r:\n    " + "d['\\\\'][i] = 1; " * 5000 + "\n",
+        "for i in r:\n    " + "x = '\"\"\"'; " * 3000 + "d['\\\\'][i] = 1\n" + "    d['\\\\'][i] = 1\n" * 2000,
+        "for i in r:\n" + ("    " + "\"\"\"" * 8 + "; d[i] = 1\n") * 3000,
+        ("x = " + " " * 1000 + ".where(\n" + " " * 1000 + "\\\n dot(") * 200,
+        "z = " + ".".join(["a"] * 5000) + ".where(x)\n" + "y = self . where (\n" * 3000,
     ]
-    predicates = (relu_or_forward_word, write_in_evidence_function, diagonal_call_or_index_branch, reduced_array_combined)
+    predicates = (
+        relu_or_forward_word, write_in_evidence_function, diagonal_call_or_index_branch, reduced_array_combined,
+        repeated_element_store, preactivation_evidence,
+    )
 
     class Slow(BaseException):  # not an Exception: the predicates admit on any Exception
         pass
@@ -300,13 +310,75 @@ def test_gl401_predicate_names_are_the_rules_reductions() -> None:
     assert set(_GL401_NAMES) == set(_REDUCING) == REDUCTIONS | {"norm", "logsumexp"}
 
 
+# ---- GL201: dot/matmul/where count only as the attribute calls semantics reads ------------------------
+_GL201_AFFINE = (
+    "import numpy as np\n\ndef sigmoid_prime(s):\n    return s * (1 - s)\n\n"
+    "def backprop(W, b, x, grad):\n    z = {} + b\n    return grad * sigmoid_prime(z)\n"
+)
+GL201_FIRES = {
+    "dot_method_one_argument": _GL201_AFFINE.format("x.dot(W)"),
+    "dot_spaced": _GL201_AFFINE.format("np . dot(W, x)"),
+    "dot_parenthesised_callee": _GL201_AFFINE.format("(np.dot)(W, x)"),
+    "dot_after_a_comment": _GL201_AFFINE.format("(np.  # the library\n         dot)(W, x)"),
+    "dot_crlf_tabs": _GL201_AFFINE.format("(np.\n\tdot)\t(W, x)").replace("\n", "\r\n"),
+    "matmul_nested_head": _GL201_AFFINE.format("numpy.linalg.matmul(W, x)"),
+    "matmul_torch": _GL201_AFFINE.format("torch.matmul(W, x)"),
+    "matmul_parenthesised_head": _GL201_AFFINE.format("(np).matmul(W, x)"),
+    "matmul_backslash": _GL201_AFFINE.format("xp.matmul \\\n(W, x)"),
+    "matmul_head_across_lines": _GL201_AFFINE.format("(jnp\n         .matmul)(W, x)"),
+}
+GL201_REJECTED = {  # each passes the regex needs (a `dot(`, `matmul(` or `where(` call in code)
+    "bare_dot_turtle": "from turtle import dot\n\ndef draw(x):\n    dot(5)\n    return x * (1 - x)\n",
+    "bare_dot_imported": _GL201_AFFINE.format("dot(W, x)").replace("import numpy as np", "from numpy import dot"),
+    "matmul_of_an_object": _GL201_AFFINE.format("obj.matmul(W, x)"),
+    "where_method_tkinter": "class Source:\n    def where(self, canvas, event):\n        return event.x - canvas.x\n\n"
+    "    def press(self, canvas, event):\n        x, y = self.where(canvas, event)\n        return x * (1 - x)\n",
+}
+
+
+def test_gl201_head_names_are_the_library_prefixes_last_names() -> None:
+    from gradlint.analysis.semantics import _LIBRARY_PREFIXES
+    from gradlint.precheck_predicates import GL201_HEAD_NAMES
+
+    assert GL201_HEAD_NAMES == {prefix.rsplit(".", 1)[-1] for prefix in _LIBRARY_PREFIXES} | {"np", "numpy", "torch", "scipy"}
+
+
+# ---- GL101: store targets holding strings with escapes or quotes; triple quotes before a store --------
+_GL101_LOOP = "def f(n, p):\n    d = {{}}\n    for i in range(n):\n{}    return d\n"
+GL101_FIRES = {
+    "escaped_key": _GL101_LOOP.format("        d['\\\\'][i] = 0\n        d['\\\\'][i] = 1\n"),
+    "quote_in_key": _GL101_LOOP.format("        d[p + \"'\"][i] = 0\n        d[p + \"'\"][i] = 1\n"),
+    "triple_quote_in_key": _GL101_LOOP.format("        d[p + '\"\"\"'][i] = 0\n        d[p + '\"\"\"'][i] = 1\n"),
+    "one_line_suite_escaped": _GL101_LOOP.format("        if i: d['\\\\'][i] = 0; d['\\\\'][i] = 1\n"),
+    "after_a_string_ending_on_the_line": _GL101_LOOP.format("        x = '''doc\n'''; d[i] = 0\n        d[i] = 1\n"),
+    "escaped_after_a_string_end": _GL101_LOOP.format("        x = '''doc\n'''; d['\\\\'][i] = 0\n        d['\\\\'][i] = 1\n"),
+    "escaped_crlf": _GL101_LOOP.format("        d['\\\\'][i] = 0\n        d['\\\\'][i] = 1\n").replace("\n", "\r\n"),
+    "escaped_tabs_blank_before_index": _GL101_LOOP.format("        d['\\\\'] [i] = 0\n        d['\\\\'] [i] = 1\n").replace("    ", "\t"),
+    "base_continued_by_a_backslash": _GL101_LOOP.format("        d \\\n[i] = 0\n        d \\\r\n  [i] = 1\n"),  # rejected before this change
+    "parenthesised_escaped": _GL101_LOOP.format("        (d['\\\\'][i]) = 0\n        (d['\\\\'][i]) = 1\n"),
+}
+GL101_REJECTED = {  # each passes the regex needs; the previous predicate could not read them (admitted)
+    "docstrings_imaplib": "class C:\n    def a(self):\n        \"\"\"(typ, [data]) = <instance>.a()\"\"\"\n"
+    "        for data in self.x:\n            pass\n\n    def b(self):\n        \"\"\"(typ, [data]) = <instance>.b()\n\n"
+    "        more\"\"\"\n        return 1\n",
+    "one_escaped_store_http_server": "t = {}\nfor c in range(32):\n    t[c] = 1\nt[ord('\\\\')] = r'\\\\'\n",
+    "distinct_quoted_keys_tokenize": "endpats = {}\nfor p in prefixes:\n    endpats[p + \"'\"] = 1\n    endpats[p + '\"'] = 2\n"
+    "    endpats[p + \"'''\"] = 3\n    endpats[p + '\"\"\"'] = 4\n",
+}
+
+
 # ---- the same two checks for every tightened rule ------------------------------------------------------
-FIRES = {"GL205": GL205_FIRES, "GL402": GL402_FIRES, "GL103": GL103_FIRES, "GL401": GL401_FIRES}
+FIRES = {
+    "GL205": GL205_FIRES, "GL402": GL402_FIRES, "GL103": GL103_FIRES, "GL401": GL401_FIRES, "GL201": GL201_FIRES,
+    "GL101": GL101_FIRES,
+}
 # rejected by the rule's new predicate alone: the texts pass its regex needs
 REJECTED_BY_PREDICATE = {
     "GL205": (GL205_REJECTED, relu_or_forward_word),
     "GL402": (GL402_REJECTED, write_in_evidence_function),
     "GL401": (GL401_REJECTED, reduced_array_combined),
+    "GL201": (GL201_REJECTED, preactivation_evidence),
+    "GL101": (GL101_REJECTED, repeated_element_store),
 }
 
 
