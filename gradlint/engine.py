@@ -30,14 +30,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RuleCrash:
-    """A rule that raised on a file: reported once, never fatal to the run."""
+    """A rule that raised on a file (code `engine`: the checking of the file as a whole, e.g. its
+    shared analysis, or the worker process checking it): reported once, never fatal to the run."""
 
     code: str
     filename: str
     error: str
 
     def __str__(self) -> str:
-        return f"rule {self.code} failed on {self.filename}: {self.error}"
+        what = "checking" if self.code == "engine" else f"rule {self.code}"  # "engine": the file as a whole
+        return f"{what} failed on {self.filename}: {self.error}"
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,11 @@ def check_text(
         return SourceResult()
     collect_between_files(len(text))
     with relaxed_gc():
-        # on the deep-stack thread (or here, when no such thread can be started)
-        return _DEEP_STACK.run(lambda: _parse_and_check(text, filename, codes, candidates, keep_analysis, package, precheck))
+        try:
+            # on the deep-stack thread (or here, when no such thread can be started)
+            return _DEEP_STACK.run(lambda: _parse_and_check(text, filename, codes, candidates, keep_analysis, package, precheck))
+        except Exception as error:  # noqa: BLE001 - a file that breaks the analysis itself must not lose the run
+            return SourceResult(crashes=(RuleCrash("engine", filename, _describe(error)),))
 
 
 # While files are checked the cycle collector runs only between files, once this many characters

@@ -286,3 +286,34 @@ def test_the_serial_command_line_reports_a_file_libcst_would_crash_on(tmp_path) 
     assert process.returncode == 1, (process.returncode, process.stdout, process.stderr)
     assert "GL001" in process.stdout and "not checked" in process.stdout
     assert "Traceback" not in process.stderr
+
+
+def test_a_file_that_breaks_the_analysis_loses_only_itself(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a rule but the shared analysis raising on one file (a bug gradlint does not know of)
+    makes an `engine` crash for that file; the other files' findings are kept."""
+    from pathlib import Path
+
+    from gradlint import analysis, api
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    for name in ("softmax_question.py", "unguarded_log.py", "unstable_softmax.py"):
+        (tmp_path / name).write_text((fixtures / name).read_text(encoding="utf-8"), encoding="utf-8")
+    expected = api.check_paths([tmp_path], Settings(), jobs=1)
+    victim = str(tmp_path / "unguarded_log.py")
+    original = analysis.ModuleAnalysis.__init__
+
+    def breaking(self, module, filename, source=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if filename == victim:
+            raise IndexError("an analysis bug")
+        original(self, module, filename, source, *args, **kwargs)
+
+    monkeypatch.setattr(analysis.ModuleAnalysis, "__init__", breaking)
+    report = api.check_paths([tmp_path], Settings(), jobs=1)
+    assert [r.filename for r in report.files] == [r.filename for r in expected.files]
+    for got, before in zip(report.files, expected.files):
+        if got.filename == victim:
+            assert not got.diagnostics and [c.code for c in got.crashes] == ["engine"]
+            assert "IndexError: an analysis bug" in got.crashes[0].error
+            assert str(got.crashes[0]).startswith(f"checking failed on {victim}: IndexError")
+        else:
+            assert got.diagnostics == before.diagnostics and before.diagnostics and not got.crashes

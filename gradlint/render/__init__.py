@@ -137,7 +137,7 @@ def write_crashes(report: "Report", err: TextIO) -> None:
         err.write(f"gradlint: error: {crash}\n")
     if report.crashes:
         err.write(
-            "gradlint: the other rules' results are kept; please report this crash with the file that triggers it\n"
+            "gradlint: all other results are kept; please report this crash with the file that triggers it\n"
         )
     err.flush()
 
