@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
         need_runs: Counter[tuple[str, str]] = Counter()
         need_refutes: Counter[tuple[str, str]] = Counter()
         for text in texts:
-            state = _TextState(text, checker._related)
+            state = _TextState(text, checker._literals)
             started = time.process_time()
             alive = [rule for rule in checker.gated if all(state.holds(test.evidence) for test in rule.tests)]
             literal_time += time.process_time() - started

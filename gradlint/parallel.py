@@ -123,7 +123,7 @@ def _check_files(
     reports: list[Optional[FileReport]] = [None] * len(files)
     to_read: list[_ToRead] = []
     for position, path in enumerate(files):
-        stat = _stat(path) if cache is not None else None
+        stat = _stat(path)  # the cache's key, and the size the work is shared out by
         if cache is not None and stat is not None:
             hit = cache.lookup_stat(str(path), stat)
             if hit is not None:
@@ -389,8 +389,7 @@ def _scan_worker_count(jobs: Optional[int], to_read: "list[_ToRead]") -> int:
         return 1
     size = 0
     for file in to_read:
-        stat = file.stat if file.stat is not None else _stat(file.path)
-        size += stat.st_size if stat is not None else 0
+        size += file.stat.st_size if file.stat is not None else 0
         if size >= PARALLEL_SCAN_MIN_BYTES:
             return wanted
     return 1
@@ -427,11 +426,10 @@ def _scan_in_pool(
 
     # The pre-checker and its plans are built once here, not once per worker.
     registry.candidates("", settings.enabled)
-    sized = [file if file.stat is not None else _ToRead(file.position, file.path, _stat(file.path)) for file in to_read]
     executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_scan_worker, initargs=(settings, cache))
     submitted: list[tuple[Optional[Future], list[_ToRead]]] = []
     try:
-        for chunk in _chunks(sized):
+        for chunk in _chunks(to_read):
             try:
                 submitted.append((executor.submit(_scan_in_worker, chunk), chunk))
             except BrokenProcessPool:

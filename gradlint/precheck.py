@@ -855,7 +855,7 @@ class Prechecker:
             cheap = sum(1 for test in tests if _refutation_cost(test.evidence) <= _CHEAP)
             gated.append(_GatedRule(code, tuple(tests), predicates, cheap))
         self.gated = tuple(gated)
-        self._related = self._literals = literals = _Literals()
+        self._literals = literals = _Literals()
         for rule in gated:  # number every literal now, so that a text's list of what is known has room for all
             for test in rule.tests:
                 literals.clauses(test.evidence)

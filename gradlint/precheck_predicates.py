@@ -1763,7 +1763,7 @@ def reduced_array_combined(text: str, absent: "Callable[[str], bool]" = _none_kn
 
 
 # ---------------------------------------------------------------------------
-# GL201: a pre-activation's evidence (see the registry's comment above _GL201_OTHER_EVIDENCE)
+# GL201: a pre-activation's evidence (see the registry's comment above _GL201_OTHER_EVIDENCE_PARTS)
 # ---------------------------------------------------------------------------
 
 # The callees semantics reads only through _library_call (or, for `dot`, an Attribute callee): each word
@@ -1836,7 +1836,7 @@ def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_kn
     """GL201 (jacobian-from-preactivation): a pre-activation's evidence (registry._GL201_EVIDENCE) where
     its `dot(`, `matmul(` and `where(` calls count only as the attribute calls semantics reads
     (_is_matmul, _library_forward through _library_call). False only when the text has none of the other
-    evidence (registry._GL201_OTHER_EVIDENCE: `@`, exp, maximum/fmax, tanh, sigmoid, softmax) and every
+    evidence (registry._GL201_OTHER_EVIDENCE_PARTS: `@`, exp, maximum/fmax, tanh, sigmoid, softmax) and every
     such call is bare (`dot(5)`, `where(` imported) or, for matmul/where, on a head that is no library
     prefix (`self.where(`)."""
     try:

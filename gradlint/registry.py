@@ -472,7 +472,6 @@ _GL201_OTHER_EVIDENCE_PARTS = (
     ("exp", _GL201_EXP), ("max", _GL201_MAX_CALL), ("tanh", r"tanh(?<!\wtanh)(?!\w)"),
     ("sigmoid", r"sigmoid(?<!\wsigmoid)(?!\w)"), ("softmax", _GL201_SOFTMAX), ("@", _GL201_MATMUL),
 )
-_GL201_OTHER_EVIDENCE = "|".join(pattern for _, pattern in _GL201_OTHER_EVIDENCE_PARTS)
 _GL201_LIBRARY_CALL_OR_OTHER = "predicate:preactivation_evidence"
 # a numeric zero as semantics._number reads it (0, 0.0, .0, 0e0, 0x0, -0, (0); a superset), with the blanks,
 # comments and closing parentheses after it, up to what follows the comparison
