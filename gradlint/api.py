@@ -104,7 +104,8 @@ def check_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Setti
     from gradlint.files import is_force_excluded, read_stdin
 
     filename = os.path.abspath(stdin_filename or "-")
-    if stdin_filename and settings.force_exclude and is_force_excluded(filename, settings):
+    governing = settings.for_file(filename)
+    if stdin_filename and governing.force_exclude and is_force_excluded(filename, governing):
         return Report()
     read = read_stdin(stream, filename)
     if read.problem is not None:
@@ -131,6 +132,7 @@ def check_paths(
     `jobs`: worker processes (None or 0: every core; serial anyway when there is
     little to parse). `cache`: reuse and store results in `.gradlint_cache/` at
     the project root. Either way the report is the same as a serial, uncached run.
+    Raises SettingsError when a configuration file that governs a checked path is broken.
     """
     from gradlint import parallel
 

@@ -5,7 +5,9 @@ version (and the sizes and mtimes of its own modules, so that editing a rule in
 a development checkout invalidates results too) and the resolved settings
 (`Settings.fingerprint()`): one cache file per key, under `.gradlint_cache/`
 at the project root, which holds a `CACHEDIR.TAG` (backup tools skip it) and
-a `.gitignore` of `*`.
+a `.gitignore` of `*`. A file governed by a nested configuration file
+(hierarchical configuration) is keyed on that file's settings too: an entry
+records their fingerprint's hash.
 
 Reading and hashing every file of a big tree would cost as much as the
 pre-check, so, like git and ruff, an entry also records the file's size and
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from gradlint.settings import Settings
 
 CACHE_DIR_NAME = ".gradlint_cache"
-FORMAT = 2  # 2: entries record the sibling modules their findings consulted
+FORMAT = 3  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key
 RACY_SECONDS = 2.0
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -101,6 +103,8 @@ class ResultCache:
         self.directory = root / CACHE_DIR_NAME
         key = content_hash(f"{FORMAT}|{__version__}|{code_fingerprint()}|{settings.fingerprint()}".encode())
         self.path = self.directory / __version__ / f"{key}.json"
+        self.settings = settings
+        self._settings_keys: dict[int, str] = {}  # id of a nested configuration's settings -> its key
         self.entries: dict[str, list[Any]] = self._load()
         self.changed = False
         # content hashes of dependency modules, read at most once per run
@@ -125,7 +129,7 @@ class ResultCache:
             return None
         if entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size:  # type: ignore[index]
             return None
-        if not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
+        if entry[5] != self._settings_key(filename) or not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
             return None
         return _report(filename, entry[3], entry[4])  # type: ignore[index]
 
@@ -134,9 +138,20 @@ class ResultCache:
         entry = self.entries.get(filename)
         if not _well_formed(entry) or entry[2] != digest:  # type: ignore[index]
             return None
-        if not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
+        if entry[5] != self._settings_key(filename) or not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
             return None
         return _report(filename, entry[3], entry[4])  # type: ignore[index]
+
+    def _settings_key(self, filename: str) -> str:
+        """"" for a file governed by the run's own settings; else the hash of the fingerprint of
+        the nested configuration's settings that govern it."""
+        governing = self.settings.for_file(filename)
+        if governing is self.settings:
+            return ""
+        key = self._settings_keys.get(id(governing))  # the settings keep every nested one alive
+        if key is None:
+            key = self._settings_keys[id(governing)] = content_hash(governing.fingerprint().encode())
+        return key
 
     def _dependencies_unchanged(self, dependencies: list[Any]) -> bool:
         return all(self._dependency_digest(path) == digest for path, digest in dependencies)
@@ -157,7 +172,7 @@ class ResultCache:
         if _well_formed(entry):
             mtime, size = _stat_key(stat)
             if entry[0] != mtime or entry[1] != size:  # type: ignore[index]
-                self.entries[filename] = [mtime, size, digest, entry[3], entry[4]]  # type: ignore[index]
+                self.entries[filename] = [mtime, size, digest, entry[3], entry[4], entry[5]]  # type: ignore[index]
                 self.changed = True
 
     def store(self, filename: str, stat: Optional[os.stat_result], digest: str, report: "FileReport") -> None:
@@ -178,7 +193,7 @@ class ResultCache:
                 return  # an unreadable dependency: nothing to validate against
             dependencies.append([path, dependency_digest])
         mtime, size = _stat_key(stat)
-        self.entries[filename] = [mtime, size, digest, diagnostics, dependencies]
+        self.entries[filename] = [mtime, size, digest, diagnostics, dependencies, self._settings_key(filename)]
         self.changed = True
 
     def save(self) -> None:
@@ -228,8 +243,9 @@ def _remove_quietly(path: str) -> None:
 def _well_formed(entry: object) -> bool:
     return (
         isinstance(entry, list)
-        and len(entry) == 5
+        and len(entry) == 6
         and isinstance(entry[2], str)
+        and isinstance(entry[5], str)
         and isinstance(entry[3], list)
         and isinstance(entry[4], list)
         and all(

@@ -92,23 +92,29 @@ def check(
     except SettingsError as error:
         raise _fail(str(error))
     if show_settings:
-        typer.echo(settings.describe(), nl=False)
+        try:
+            typer.echo(settings.describe_for(paths[0] if paths else None), nl=False)
+        except SettingsError as error:
+            raise _fail(str(error))
         raise typer.Exit(EXIT_CLEAN)
     if jobs is not None and jobs < 0:
         raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
     paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
-    if fix or diff:
-        from gradlint import fixes
+    try:  # a broken configuration file found below the run's own (hierarchical configuration)
+        if fix or diff:
+            from gradlint import fixes
 
-        raise typer.Exit(fixes.run_cli(
-            paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
-            err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
-            cache=not no_cache, exit_zero=exit_zero,
-        ))
-    if paths == ["-"]:
-        report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
-    else:
-        report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
+            raise typer.Exit(fixes.run_cli(
+                paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
+                err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
+                cache=not no_cache, exit_zero=exit_zero,
+            ))
+        if paths == ["-"]:
+            report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
+        else:
+            report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
+    except SettingsError as error:
+        raise _fail(str(error))
     if runtime:
         from gradlint import runtime as runtime_checker
 

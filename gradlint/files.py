@@ -64,7 +64,9 @@ class Discovery:
 
 
 def discover(paths: Iterable[Union[str, Path]], settings: Settings) -> Discovery:
-    """The files to check under `paths` (in order, without duplicates)."""
+    """The files to check under `paths` (in order, without duplicates). Each path and folder is
+    judged by the settings that govern it (hierarchical configuration), so a broken configuration
+    file below the run's own raises SettingsError here, before anything is checked."""
     found: dict[Path, None] = {}
     problems: list[Diagnostic] = []
     for given in paths:
@@ -74,12 +76,14 @@ def discover(paths: Iterable[Union[str, Path]], settings: Settings) -> Discovery
         except OSError as error:
             problems.append(io_error(str(absolute), _missing_reason(absolute, error)))
             continue
-        if settings.force_exclude and is_force_excluded(absolute, settings):
+        governing = settings.for_file(absolute)
+        if governing.force_exclude and is_force_excluded(absolute, governing):
             continue
         if stat.S_ISDIR(mode):
             for file in _walk(absolute, settings, problems):
                 found.setdefault(file, None)
         else:
+            settings.for_file(absolute)  # the settings it will be checked with
             found.setdefault(absolute, None)
     return Discovery(tuple(found), tuple(problems))
 

@@ -4,8 +4,12 @@ Configuration comes from the nearest configuration file, found by walking up
 from the checked paths (or the current directory) like ruff does: in each
 folder `.gradlint.toml`, then `gradlint.toml` (options at the top level), then
 a `pyproject.toml` that has a `[tool.gradlint]` table (a `pyproject.toml`
-without one is passed over). `--config PATH` names the file instead. One
-configuration applies to the whole run.
+without one is passed over). The configuration is hierarchical, as in ruff: a
+file is checked with the settings of the configuration file nearest to it (a
+sub-project's own file applies below its folder, in place of the run's; the
+files are not merged), each with the same command-line options on top.
+`--config PATH` names one file for every checked file instead, `--isolated`
+ignores them all.
 
 Selection follows ruff. Selectors are codes, prefixes (`GL1`), `ALL`, or a
 severity (`error`, `warning`: the rules whose default severity it is). Within
@@ -101,6 +105,7 @@ class RuleSelection:
     select: Optional[tuple[str, ...]] = None
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    source: str = field(default="", compare=False)  # where it was written, for --show-settings
 
     def selectors(self) -> tuple[str, ...]:
         return (*(self.select or ()), *self.extend_select, *self.ignore)
@@ -156,6 +161,8 @@ class PathMatcher:
             variants = [pattern]
             if pattern.startswith("**/"):  # `**/x` also matches `x` at the root
                 variants.append(pattern[3:])
+            elif "/**/" in pattern and os.path.isabs(pattern):  # `/a/**/x` also matches `/a/x`
+                variants.append(pattern.replace("/**/", "/", 1))
             for variant in variants:
                 regex = fnmatch.translate(variant)
                 if os.path.isabs(variant):
@@ -226,6 +233,13 @@ class Settings:
 
     `select`/`extend_select`/`ignore` are the last selection layer;
     `base_selections` the layers before it (defaults, configuration file).
+
+    Hierarchical configuration: the settings of a run whose configuration file was
+    searched for (not named by `--config`, not `--isolated`) have `search_start`,
+    the folder the search began in. A file below it whose folder, or a folder in
+    between, holds a configuration file of its own is checked with that file's
+    settings (`for_file`), built with the same command line (`overrides`); every
+    per-file question (`codes_for`, `is_excluded`...) is answered by them.
     """
 
     select: Optional[tuple[str, ...]] = ("ALL",)
@@ -239,6 +253,8 @@ class Settings:
     project_root: Optional[Path] = None
     config_path: Optional[Path] = None
     base_selections: tuple[RuleSelection, ...] = ()
+    search_start: Optional[Path] = None
+    overrides: Optional[Overrides] = field(default=None, compare=False)
     _cache: dict = field(default_factory=dict, init=False, compare=False, repr=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -270,8 +286,46 @@ class Settings:
             self._cache[key] = PathMatcher(patterns, self.root)
         return self._cache[key]
 
+    def for_file(self, path: Union[str, Path]) -> Settings:
+        """The settings that govern `path` (a file, or a folder while discovery decides whether
+        to enter it): those of the configuration file nearest to its folder, or these."""
+        if self.search_start is None:
+            return self
+        folder = os.path.dirname(path)  # asked for every file: skip abspath when the folder is known
+        if os.path.isabs(folder):
+            known = self._cache.get("nearest", {}).get(folder)
+            if known is not None:
+                return known
+        settings = self.for_folder(os.path.dirname(os.path.abspath(path)))
+        if os.path.isabs(folder):
+            self._cache["nearest"][folder] = settings  # an absolute folder, however spelt, names one folder
+        return settings
+
+    def for_folder(self, folder: str) -> Settings:
+        """The settings of the files in `folder` (absolute). Raises SettingsError when the
+        configuration file that governs it is broken."""
+        if self.search_start is None:
+            return self
+        nearest = self._cache.setdefault("nearest", {})
+        settings = nearest.get(folder)
+        if settings is None:
+            settings = nearest[folder] = self._nearest(folder)
+        return settings
+
+    def _nearest(self, folder: str) -> Settings:
+        start = str(self.search_start)
+        if len(folder) <= len(start) or not folder.startswith(start.rstrip(os.sep) + os.sep):
+            return self  # the search for this run's own configuration began at or below it
+        config = config_in(Path(folder))
+        if config is None:
+            return self.for_folder(os.path.dirname(folder))
+        return _settings_from(read_config(config), self.overrides or Overrides(), Path(folder), config)
+
     def codes_for(self, path: str) -> frozenset[str]:
         """The codes enabled for one file, after `per-file-ignores`."""
+        governing = self.for_file(path)
+        if governing is not self:
+            return governing.codes_for(path)
         codes = self.enabled
         if not self.per_file_ignores:
             return codes
@@ -301,11 +355,18 @@ class Settings:
         return (*self.exclude, *self.extend_exclude)
 
     def is_excluded(self, path: Union[str, Path]) -> bool:
-        """True when the path itself (a file or folder) matches `exclude`/`extend-exclude`."""
+        """True when the path itself (a file or folder) matches `exclude`/`extend-exclude`
+        (those of the settings that govern its folder)."""
+        governing = self.for_file(path)
+        if governing is not self:
+            return governing.is_excluded(path)
         return self._matcher("exclude", self.all_excludes).matches_one(path)
 
     def is_excluded_with_parents(self, path: Union[str, Path]) -> bool:
         """True when the path or a folder above it (below the project root) is excluded."""
+        governing = self.for_file(path)
+        if governing is not self:
+            return governing.is_excluded_with_parents(path)
         return self._matcher("exclude", self.all_excludes).matches(path)
 
     def fingerprint(self) -> str:
@@ -314,6 +375,13 @@ class Settings:
         per_file = repr(self.per_file_ignores)
         return f"{enabled}|{per_file}|{self.root}"
 
+    def describe_for(self, path: Optional[Union[str, Path]]) -> str:
+        """`describe` the settings that govern `path` (a folder: the files in it; None: the run)."""
+        if path is None or str(path) == "-":
+            return self.describe()
+        absolute = os.path.abspath(path)
+        return self.for_folder(absolute if os.path.isdir(absolute) else os.path.dirname(absolute)).describe()
+
     def describe(self) -> str:
         """The resolved configuration as text (`gradlint check --show-settings`)."""
         lines = []
@@ -321,9 +389,13 @@ class Settings:
             lines.append(f"config file: {self.config_path}")
         else:
             lines.append("config file: none (defaults)")
+        if self.search_start is not None:
+            lines.append(f"nested config files: each applies below its own folder (searched from {self.search_start})")
         lines.append(f"project root: {self.root}")
         layers = self.base_selections or (DEFAULT_SELECTION,)
-        names = ("defaults", "configuration file")[: len(layers)] + ("more",) * (len(layers) - 2)
+        names = ["defaults"] + [
+            "configuration file" if layer.source in ("", str(self.config_path)) else f"extended {layer.source}" for layer in layers[1:]
+        ]
         for name, layer in zip((*names, "command line"), (*layers, self.selection)):
             parts = []
             if layer.select is not None:
@@ -397,19 +469,25 @@ def find_config(start: Union[str, Path]) -> Optional[Path]:
     if current.is_file() or not current.exists():
         current = current.parent
     while True:
-        for name in CONFIG_FILENAMES:
-            candidate = current / name
-            if candidate.is_file():
-                if name != "pyproject.toml" or _gradlint_table(candidate) is not None:
-                    return candidate
-        if current.parent == current:
-            return None
+        found = config_in(current)
+        if found is not None or current.parent == current:
+            return found
         current = current.parent
+
+
+def config_in(folder: Path) -> Optional[Path]:
+    """The configuration file of `folder` itself, if it has one."""
+    for name in CONFIG_FILENAMES:
+        candidate = folder / name
+        if candidate.is_file():
+            if name != "pyproject.toml" or _gradlint_table(candidate) is not None:
+                return candidate
+    return None
 
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 _TABLE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
-KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "runtime-timeout")
+KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "runtime-timeout", "extend")
 
 
 @dataclass(frozen=True)
@@ -422,9 +500,61 @@ class FileOptions:
     ignore: tuple[str, ...] = ()
     exclude: Optional[tuple[str, ...]] = None
     extend_exclude: tuple[str, ...] = ()
-    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    per_file_ignores: Optional[tuple[tuple[str, tuple[str, ...]], ...]] = None
+    extend_per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     force_exclude: Optional[bool] = None
     runtime_timeout: Optional[float] = None
+    inherited: tuple[RuleSelection, ...] = ()  # the selections of the files it extends, the base first
+
+    @property
+    def selections(self) -> tuple[RuleSelection, ...]:
+        """Its selection layers: those it inherits through `extend`, then its own."""
+        return (*self.inherited, RuleSelection(self.select, self.extend_select, self.ignore, source=str(self.path)))
+
+    @property
+    def all_per_file_ignores(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return (*(self.per_file_ignores or ()), *self.extend_per_file_ignores)
+
+    def extending(self, base: FileOptions) -> FileOptions:
+        """These options on top of `base`'s (ruff's `extend`): a value given here replaces the
+        base's; `extend-*` lists and the selections add to them. The base's folder-relative
+        patterns stay relative to its own folder."""
+        folder = base.path.parent
+        return FileOptions(
+            path=self.path,
+            select=self.select,
+            extend_select=self.extend_select,
+            ignore=self.ignore,
+            exclude=self.exclude if self.exclude is not None else _anchored(base.exclude, folder),
+            extend_exclude=(*(_anchored(base.extend_exclude, folder) or ()), *self.extend_exclude),
+            per_file_ignores=self.per_file_ignores if self.per_file_ignores is not None else _anchored_table(base.per_file_ignores, folder),
+            extend_per_file_ignores=(*_anchored_table(base.extend_per_file_ignores, folder), *self.extend_per_file_ignores),
+            force_exclude=self.force_exclude if self.force_exclude is not None else base.force_exclude,
+            runtime_timeout=self.runtime_timeout if self.runtime_timeout is not None else base.runtime_timeout,
+            inherited=base.selections,
+        )
+
+
+def _anchored(patterns: Optional[tuple[str, ...]], folder: Path) -> Optional[tuple[str, ...]]:
+    """Folder-relative patterns (those with a `/`) made absolute under `folder`; names stay names."""
+    if patterns is None:
+        return None
+    return tuple(_anchor(pattern, folder) for pattern in patterns)
+
+
+def _anchored_table(table: Optional[tuple[tuple[str, tuple[str, ...]], ...]], folder: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    negated = "!"
+    return tuple(
+        ((negated + _anchor(pattern[1:], folder)) if pattern.startswith(negated) else _anchor(pattern, folder), codes)
+        for pattern, codes in table or ()
+    )
+
+
+def _anchor(pattern: str, folder: Path) -> str:
+    normal = _normalise_pattern(pattern)
+    if "/" not in normal or os.path.isabs(normal):
+        return pattern
+    return (folder.as_posix().rstrip("/") + "/" + normal) if os.sep == "/" else os.path.join(str(folder), normal)
 
 
 def read_config(path: Union[str, Path]) -> FileOptions:
@@ -434,9 +564,26 @@ def read_config(path: Union[str, Path]) -> FileOptions:
         raise SettingsError(f"{path}: configuration file not found")
     if not path.is_file():
         raise SettingsError(f"{path}: configuration path is not a file")
-    table = _gradlint_table(path)
+    return _read_extending(path, ())
+
+
+def _read_extending(path: Path, chain: tuple[Path, ...]) -> FileOptions:
+    """One configuration file's options on top of those of the file it `extend`s, if any."""
+    table = _gradlint_table(path) or {}
     where = f"{path}: [tool.gradlint]" if path.name == "pyproject.toml" else str(path) + ":"
-    return _validate(table or {}, path, where)
+    options = _validate(table, path, where)
+    extended = table.get("extend")
+    if extended is None:
+        return options
+    if not isinstance(extended, str) or not extended:
+        raise SettingsError(f"{where} extend must be the path of a configuration file, not {_type_name(extended)} {extended!r}")
+    base = Path(os.path.abspath(os.path.join(path.parent, os.path.expanduser(os.path.expandvars(extended)))))
+    if base == path or base in chain:
+        cycle = " -> ".join(str(link) for link in (*chain, path, base))
+        raise SettingsError(f"{where} extend makes a cycle: {cycle}")
+    if not base.is_file():
+        raise SettingsError(f"{where} extend: {base} is not a file")
+    return options.extending(_read_extending(base, (*chain, path)))
 
 
 def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
@@ -457,7 +604,7 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
     for key in ("select", "extend-select", "ignore"):
         for selector in values.get(key, ()):
             _validate_in(selector, f"{where} {key}")
-    per_file: list[tuple[str, tuple[str, ...]]] = []
+    per_file: dict[str, list[tuple[str, tuple[str, ...]]]] = {key: [] for key in _TABLE_KEYS}
     for key in _TABLE_KEYS:
         if key not in table:
             continue
@@ -468,7 +615,7 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
             codes = _string_list(selectors, f"{where} {key} {pattern!r}")
             for selector in codes:
                 _validate_in(selector, f"{where} {key} {pattern!r}")
-            per_file.append((pattern, codes))
+            per_file[key].append((pattern, codes))
     force_exclude = table.get("force-exclude")
     if force_exclude is not None and not isinstance(force_exclude, bool):
         raise SettingsError(f"{where} force-exclude must be true or false, not {_type_name(force_exclude)}")
@@ -484,7 +631,8 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
         ignore=values.get("ignore", ()),
         exclude=values.get("exclude"),
         extend_exclude=values.get("extend-exclude", ()),
-        per_file_ignores=tuple(per_file),
+        per_file_ignores=tuple(per_file["per-file-ignores"]) if "per-file-ignores" in table else None,
+        extend_per_file_ignores=tuple(per_file["extend-per-file-ignores"]),
         force_exclude=force_exclude,
         runtime_timeout=timeout,
     )
@@ -522,6 +670,7 @@ class Overrides:
     config: Optional[str] = None
     isolated: bool = False
     force_exclude: Optional[bool] = None
+    runtime_timeout: Optional[float] = None
 
 
 def config_search_start(paths: Sequence[Union[str, Path]], cwd: Path, stdin_filename: Optional[str] = None) -> Path:
@@ -550,23 +699,38 @@ def load_settings(
     stdin_filename: Optional[str] = None,
 ) -> Settings:
     """THE way a run's settings are built: defaults, then the configuration
-    file, then the command line. Raises SettingsError (exit 2) on any problem."""
+    file, then the command line. Raises SettingsError (exit 2) on any problem.
+    A configuration file that was searched for makes the settings hierarchical
+    (see Settings): configuration files nearer to a checked file take over."""
     overrides = overrides or Overrides()
     cwd = Path(os.path.abspath(cwd or os.getcwd()))
+    search_start: Optional[Path] = None
     if overrides.config is not None:
         config_path: Optional[Path] = Path(os.path.abspath(os.path.join(cwd, overrides.config)))
     elif overrides.isolated:
         config_path = None
     else:
-        config_path = find_config(config_search_start(paths, cwd, stdin_filename))
+        search_start = config_search_start(paths, cwd, stdin_filename)
+        config_path = find_config(search_start)
     options = read_config(config_path) if config_path is not None else None
     given = (("--select", overrides.select or ()), ("--extend-select", overrides.extend_select), ("--ignore", overrides.ignore))
     for where, selectors in given:
         for selector in selectors:
             _validate_in(selector, where)
+    return _settings_from(options, overrides, cwd, config_path, search_start)
+
+
+def _settings_from(
+    options: Optional[FileOptions],
+    overrides: Overrides,
+    cwd: Path,
+    config_path: Optional[Path],
+    search_start: Optional[Path] = None,
+) -> Settings:
+    """Settings from one configuration file's options (or the defaults) and the command line."""
     layers = [DEFAULT_SELECTION]
     if options is not None:
-        layers.append(RuleSelection(options.select, options.extend_select, options.ignore))
+        layers.extend(options.selections)
     force_exclude = overrides.force_exclude
     if force_exclude is None:
         force_exclude = bool(options and options.force_exclude)
@@ -575,11 +739,13 @@ def load_settings(
         extend_select=tuple(overrides.extend_select),
         ignore=tuple(overrides.ignore),
         base_selections=tuple(layers),
-        per_file_ignores=options.per_file_ignores if options else (),
+        per_file_ignores=options.all_per_file_ignores if options else (),
         exclude=options.exclude if options and options.exclude is not None else DEFAULT_EXCLUDE,
         extend_exclude=options.extend_exclude if options else (),
         force_exclude=force_exclude,
-        runtime_timeout=options.runtime_timeout if options and options.runtime_timeout else DEFAULT_RUNTIME_TIMEOUT,
+        runtime_timeout=overrides.runtime_timeout or (options and options.runtime_timeout) or DEFAULT_RUNTIME_TIMEOUT,
         project_root=config_path.parent if config_path is not None else cwd,
         config_path=config_path,
+        search_start=search_start,
+        overrides=overrides,
     )

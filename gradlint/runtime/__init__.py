@@ -202,7 +202,7 @@ def check_module(
     if runnable:
         roots = {t.top_level for t in runnable} | {t.forward.split(".", 1)[0] for t in runnable if t.forward}
         extraction = extract(analysis.module, Path(filename), roots)
-        timeout = getattr(settings, "runtime_timeout", 10.0) if settings is not None else 10.0
+        timeout = settings.for_file(filename).runtime_timeout if settings is not None else 10.0
         records = run_module(extraction.source, extraction.sys_path, [t.spec() for t in runnable], SandboxLimits(timeout=timeout))
         for target in runnable:
             verdicts[target.ident] = _verdict(records.get(target.ident, {"status": "unknown", "reason": "no result"}))
@@ -358,7 +358,10 @@ def with_timeout(settings: "Settings", timeout: Optional[float]) -> "Settings":
         return settings
     if not timeout > 0 or timeout != timeout:
         raise VerifyError(f"--runtime-timeout must be a positive number of seconds, not {timeout:g}")
-    return replace(settings, runtime_timeout=float(timeout))
+    from gradlint.settings import Overrides
+
+    overrides = replace(settings.overrides or Overrides(), runtime_timeout=float(timeout))  # for nested configuration files too
+    return replace(settings, runtime_timeout=float(timeout), overrides=overrides)
 
 
 def run_stage(report: "Report", settings: "Settings", output_format: str, out: Any, err: Any, root: Optional[Path] = None) -> "Report":
