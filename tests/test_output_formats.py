@@ -557,6 +557,27 @@ def test_sarif_structure(project: Path, e2e_report: Report) -> None:
             assert (region["endLine"], region["endColumn"]) >= (region["startLine"], region["startColumn"])
 
 
+def test_sarif_conforms_to_the_whole_sarif_2_1_0_schema(project: Path, e2e_report: Report) -> None:
+    """Beyond the subset above: pydantic-sarif's model, generated from the official
+    sarif-schema-2.1.0.json, checks every object's types, required properties and enums and
+    rejects properties the schema does not define (fixes, crashes' notifications, runtime verdicts)."""
+    from pydantic import ValidationError
+    from pydantic_sarif.model import StaticAnalysisResultsFormatSarifVersion210JsonSchema as SarifLog
+
+    for report, root in ((synthetic_report(project), project), (e2e_report, REPO)):
+        log = _sarif(report, root)
+        SarifLog.model_validate_json(json.dumps(log), strict=True)  # strict: no "1" taken for 1
+        assert any("fixes" in result for result in log["runs"][0]["results"]) or report is e2e_report
+    broken = _sarif(synthetic_report(project), project)
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = "1"
+    with pytest.raises(ValidationError):  # the model does check: a line number must be an integer
+        SarifLog.model_validate_json(json.dumps(broken), strict=True)
+    del broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"]
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startRow"] = 1
+    with pytest.raises(ValidationError):  # and a property the schema does not define
+        SarifLog.model_validate_json(json.dumps(broken), strict=True)
+
+
 def test_sarif_uris_are_relative_to_the_source_root(project: Path) -> None:
     run = _sarif(synthetic_report(project), project)["runs"][0]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == project.as_uri() + "/"
