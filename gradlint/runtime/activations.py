@@ -22,6 +22,7 @@ from gradlint.runtime.probing import (
     TARGET_NAME,
     SWAP_PRE,
     TRAINING_NAME,
+    Probe,
     Trial,
     Unknown,
     _as_array,
@@ -39,19 +40,16 @@ from gradlint.runtime.probing import (
 )
 
 
-class ActivationProbe:
+class ActivationProbe(Probe):
     """Tries the calling conventions of an activation's derivative."""
 
     def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
-        self.spec = spec
-        self.rng = rng
+        super().__init__(module, spec, rng)
         self.kind = spec.get("forward_kind") if spec.get("forward_kind") in refs.ACTIVATIONS else None
         self.slope = float(spec.get("slope") or 0.01)
-        self.cls, self.target = _resolve(module, spec["qualname"])
         self.user_forward = self._user_forward(module, spec.get("forward"))
         if self.kind is None and self.user_forward is None:
             raise Unknown("its forward is neither recognised nor found (same class, or a name pairing like f / f_prime)")
-        self.errors: list[str] = []
         self.last_mutation: Optional[dict] = None
         if self.kind is None:
             self._check_deterministic()

@@ -14,6 +14,7 @@ from gradlint.runtime.probing import (
     N_BATCH,
     N_CLASSES,
     SHAPES,
+    Probe,
     Trial,
     Unknown,
     _describe,
@@ -23,23 +24,19 @@ from gradlint.runtime.probing import (
     _mutation,
     _quiet,
     _required,
-    _resolve,
 )
 
 
-class ForwardProbe:
+class ForwardProbe(Probe):
     """A recognised forward run against the reference forward: its values at ordinary
     inputs (rows or columns normalised), at extreme ones (overflow), and whether it
     modifies its argument. Used for forwards holding a static finding."""
 
     def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
-        self.spec = spec
-        self.rng = rng
-        self.kind = spec.get("forward_kind")
-        if self.kind not in refs.ACTIVATIONS:
+        if spec.get("forward_kind") not in refs.ACTIVATIONS:
             raise Unknown("its forward kind has no reference")
-        self.cls, self.target = _resolve(module, spec["qualname"])
-        self.errors: list[str] = []
+        super().__init__(module, spec, rng)
+        self.kind = spec["forward_kind"]
         self.mutated: Optional[dict] = None
 
     def _call(self, x: np.ndarray) -> np.ndarray:
@@ -158,14 +155,8 @@ class ForwardProbe:
         return None
 
 
-class MutationProbe:
+class MutationProbe(Probe):
     """A function with a GL402 finding and no other check: does a call modify its argument?"""
-
-    def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
-        self.spec = spec
-        self.rng = rng
-        self.cls, self.target = _resolve(module, spec["qualname"])
-        self.errors: list[str] = []
 
     def run(self) -> list[Trial]:
         ran: dict[str, Trial] = {}

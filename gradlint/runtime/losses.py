@@ -17,6 +17,7 @@ from gradlint.runtime.probing import (
     STEP_NAME,
     TARGET_NAME,
     TRAINING_NAME,
+    Probe,
     Trial,
     Unknown,
     _as_array,
@@ -32,18 +33,15 @@ from gradlint.runtime.probing import (
 )
 
 
-class LossProbe:
+class LossProbe(Probe):
     """Tries the calling conventions of a loss gradient (or a fused gradient)."""
 
     def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
-        self.spec = spec
-        self.rng = rng
+        super().__init__(module, spec, rng)
         self.kind = spec.get("forward_kind") if spec.get("forward_kind") in refs.LOSSES else None
-        self.cls, self.target = _resolve(module, spec["qualname"])
         self.user_forward: Optional[tuple[Optional[type], Any]] = _resolve(module, spec["forward"]) if spec.get("forward") else None
         if self.kind is None and self.user_forward is None:
             raise Unknown("its loss is neither recognised nor found (same class, or a name pairing like mse / mse_prime)")
-        self.errors: list[str] = []
 
     def _fused(self) -> bool:
         return self.kind in ("softmax_cross_entropy", "sigmoid_binary_cross_entropy")

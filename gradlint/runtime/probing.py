@@ -95,6 +95,18 @@ def _resolve(module: Any, qualname: str) -> tuple[Optional[type], Any]:
     raise Unknown(f"`{qualname}` is nested inside another function; only module-level functions and methods are checked")
 
 
+class Probe:
+    """What a probe of one target starts from: its spec, the random generator, the target
+    resolved in the user's module (`cls` is None for a module-level function; `target` is then
+    the function, else the method's name), and the errors met while trying conventions."""
+
+    def __init__(self, module: Any, spec: dict, rng: np.random.Generator) -> None:
+        self.spec = spec
+        self.rng = rng
+        self.cls, self.target = _resolve(module, spec["qualname"])
+        self.errors: list[str] = []
+
+
 def _instantiate(cls: type) -> Any:
     try:
         return cls()
