@@ -65,6 +65,9 @@ def check(
     config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file (gradlint.toml or pyproject.toml) instead of the nearest one."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),
     force_exclude: bool = typer.Option(False, "--force-exclude", help="Apply exclude/extend-exclude to paths named explicitly too (pre-commit)."),
+    respect_gitignore: Optional[bool] = typer.Option(
+        None, "--respect-gitignore/--no-respect-gitignore", help="Skip what .gitignore and .ignore files ignore (default: yes, or respect-gitignore in the config)."
+    ),
     show_settings: bool = typer.Option(False, "--show-settings", help="Print the resolved configuration and exit."),
     runtime: bool = typer.Option(False, "--runtime", help="Then check every recognised derivative numerically in a sandboxed process (GL901)."),
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds per derivative for --runtime (default 10, or runtime-timeout in the config)."),
@@ -87,6 +90,7 @@ def check(
             config=config,
             isolated=isolated,
             force_exclude=True if force_exclude else None,
+            respect_gitignore=respect_gitignore,
         )
         settings = load_settings(overrides, Path.cwd(), paths or (), stdin_filename)
     except SettingsError as error:

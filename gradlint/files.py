@@ -1,9 +1,10 @@
 """Finding the files to check, and reading them into text.
 
 Discovery walks the given folders for `.py` and `.pyi` files, skipping the
-usual tool and environment folders and whatever `exclude`/`extend-exclude`
-name. A file named explicitly is checked whatever its suffix, unless
-`--force-exclude` is given and it (or a folder above it, below the project
+usual tool and environment folders, whatever `exclude`/`extend-exclude`
+name, and (`respect-gitignore`, as in ruff) what git ignores (see
+gradlint.ignorefiles). A file named explicitly is checked whatever its
+suffix, unless `--force-exclude` is given and it (or a folder above it, below the project
 root) matches an exclude: pre-commit passes files explicitly. Symbolic links
 to folders are followed once: a folder already visited (a symlink loop, or
 two links to one folder) is not walked again.
@@ -108,7 +109,10 @@ def _missing_reason(path: Path, error: OSError) -> str:
 
 
 def _walk(root: Path, settings: Settings, problems: list[Diagnostic]) -> Iterator[Path]:
+    from gradlint.ignorefiles import IgnoreFiles
+
     seen_dirs: set[tuple[int, int]] = set()
+    ignore_files = IgnoreFiles(str(root))
 
     def on_error(error: OSError) -> None:
         where = str(error.filename or root)
@@ -133,12 +137,21 @@ def _walk(root: Path, settings: Settings, problems: list[Diagnostic]) -> Iterato
             dirnames[:] = []
             continue
         seen_dirs.add(key)
-        dirnames[:] = sorted(name for name in dirnames if not settings.is_excluded(os.path.join(directory, name)))
+        ignore_files.enter(directory, dirnames, filenames)
+        ignored = ignore_files.ignored if settings.for_folder(directory).respect_gitignore else _nothing_ignored
+        dirnames[:] = sorted(
+            name for name in dirnames
+            if not settings.is_excluded(os.path.join(directory, name)) and not ignored(os.path.join(directory, name), True)
+        )
         for name in sorted(filenames):
             if name.endswith(PYTHON_SUFFIXES):
                 file = os.path.join(directory, name)
-                if not settings.is_excluded(file):
+                if not settings.is_excluded(file) and not ignored(file, False):
                     yield Path(file)
+
+
+def _nothing_ignored(path: str, is_folder: bool) -> bool:
+    return False
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,7 @@ class Settings:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     force_exclude: bool = False
+    respect_gitignore: bool = True  # skip what .gitignore / .ignore files ignore (gradlint.ignorefiles)
     runtime_timeout: float = DEFAULT_RUNTIME_TIMEOUT
     project_root: Optional[Path] = None
     config_path: Optional[Path] = None
@@ -415,6 +416,7 @@ class Settings:
         lines.append("per-file-ignores:" + ("" if self.per_file_ignores else " {}"))
         lines.extend(f"  {pattern} = {list(selectors)}" for pattern, selectors in self.per_file_ignores)
         lines.append(f"force-exclude: {str(self.force_exclude).lower()}")
+        lines.append(f"respect-gitignore: {str(self.respect_gitignore).lower()}")
         lines.append(f"runtime-timeout: {self.runtime_timeout:g}")
         return "\n".join(lines) + "\n"
 
@@ -487,7 +489,7 @@ def config_in(folder: Path) -> Optional[Path]:
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 _TABLE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
-KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "runtime-timeout", "extend")
+KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "respect-gitignore", "runtime-timeout", "extend")
 
 
 @dataclass(frozen=True)
@@ -503,6 +505,7 @@ class FileOptions:
     per_file_ignores: Optional[tuple[tuple[str, tuple[str, ...]], ...]] = None
     extend_per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     force_exclude: Optional[bool] = None
+    respect_gitignore: Optional[bool] = None
     runtime_timeout: Optional[float] = None
     inherited: tuple[RuleSelection, ...] = ()  # the selections of the files it extends, the base first
 
@@ -530,6 +533,7 @@ class FileOptions:
             per_file_ignores=self.per_file_ignores if self.per_file_ignores is not None else _anchored_table(base.per_file_ignores, folder),
             extend_per_file_ignores=(*_anchored_table(base.extend_per_file_ignores, folder), *self.extend_per_file_ignores),
             force_exclude=self.force_exclude if self.force_exclude is not None else base.force_exclude,
+            respect_gitignore=self.respect_gitignore if self.respect_gitignore is not None else base.respect_gitignore,
             runtime_timeout=self.runtime_timeout if self.runtime_timeout is not None else base.runtime_timeout,
             inherited=base.selections,
         )
@@ -617,8 +621,10 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
                 _validate_in(selector, f"{where} {key} {pattern!r}")
             per_file[key].append((pattern, codes))
     force_exclude = table.get("force-exclude")
-    if force_exclude is not None and not isinstance(force_exclude, bool):
-        raise SettingsError(f"{where} force-exclude must be true or false, not {_type_name(force_exclude)}")
+    respect_gitignore = table.get("respect-gitignore")
+    for key, flag in (("force-exclude", force_exclude), ("respect-gitignore", respect_gitignore)):
+        if flag is not None and not isinstance(flag, bool):
+            raise SettingsError(f"{where} {key} must be true or false, not {_type_name(flag)}")
     timeout = table.get("runtime-timeout")
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
@@ -634,6 +640,7 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
         per_file_ignores=tuple(per_file["per-file-ignores"]) if "per-file-ignores" in table else None,
         extend_per_file_ignores=tuple(per_file["extend-per-file-ignores"]),
         force_exclude=force_exclude,
+        respect_gitignore=respect_gitignore,
         runtime_timeout=timeout,
     )
 
@@ -670,6 +677,7 @@ class Overrides:
     config: Optional[str] = None
     isolated: bool = False
     force_exclude: Optional[bool] = None
+    respect_gitignore: Optional[bool] = None
     runtime_timeout: Optional[float] = None
 
 
@@ -734,6 +742,9 @@ def _settings_from(
     force_exclude = overrides.force_exclude
     if force_exclude is None:
         force_exclude = bool(options and options.force_exclude)
+    respect_gitignore = overrides.respect_gitignore
+    if respect_gitignore is None:
+        respect_gitignore = options is None or options.respect_gitignore is not False
     return Settings(
         select=overrides.select,
         extend_select=tuple(overrides.extend_select),
@@ -743,6 +754,7 @@ def _settings_from(
         exclude=options.exclude if options and options.exclude is not None else DEFAULT_EXCLUDE,
         extend_exclude=options.extend_exclude if options else (),
         force_exclude=force_exclude,
+        respect_gitignore=respect_gitignore,
         runtime_timeout=overrides.runtime_timeout or (options and options.runtime_timeout) or DEFAULT_RUNTIME_TIMEOUT,
         project_root=config_path.parent if config_path is not None else cwd,
         config_path=config_path,
