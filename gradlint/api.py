@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO, Iterable, Mapping, Optional, Sequenc
 from gradlint import registry
 from gradlint.diagnostics import Diagnostic
 from gradlint.engine import RuleCrash, check_text
-from gradlint.files import discover, read_source
+from gradlint.files import Discovery, discover, read_source
 from gradlint.settings import Settings
 from gradlint.suppression import filter_suppressed
 
@@ -120,6 +120,12 @@ def report_read_problem(filename: str, problem: Diagnostic, settings: Settings) 
     return FileReport(filename, kept)
 
 
+def discover_files(paths: Sequence[Union[str, Path]], settings: Optional[Settings] = None) -> Discovery:
+    """The files `check_paths` would check under `paths` (`check --show-files`), and the problems
+    with the paths themselves."""
+    return discover(paths or ["."], settings or Settings())
+
+
 def check_paths(
     paths: Sequence[Union[str, Path]],
     settings: Optional[Settings] = None,
@@ -137,7 +143,7 @@ def check_paths(
     from gradlint import parallel
 
     settings = settings or Settings()
-    discovery = discover(paths or ["."], settings)
+    discovery = discover_files(paths, settings)
     result_cache = None
     if cache:
         from gradlint.cache import ResultCache, cache_root

@@ -69,6 +69,7 @@ def check(
         None, "--respect-gitignore/--no-respect-gitignore", help="Skip what .gitignore and .ignore files ignore (default: yes, or respect-gitignore in the config)."
     ),
     show_settings: bool = typer.Option(False, "--show-settings", help="Print the resolved configuration and exit."),
+    show_files: bool = typer.Option(False, "--show-files", help="Print the files that would be checked and exit."),
     runtime: bool = typer.Option(False, "--runtime", help="Then check every recognised derivative numerically in a sandboxed process (GL901)."),
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds per derivative for --runtime (default 10, or runtime-timeout in the config)."),
     fix: bool = typer.Option(False, "--fix", help="Apply the available fixes and write the files (unsafe ones only with --unsafe-fixes)."),
@@ -101,6 +102,16 @@ def check(
         except SettingsError as error:
             raise _fail(str(error))
         raise typer.Exit(EXIT_CLEAN)
+    if show_files:
+        try:
+            discovery = api.discover_files(paths or ["."], settings)
+        except SettingsError as error:
+            raise _fail(str(error))
+        for path in discovery.files:
+            typer.echo(str(path))
+        for problem in discovery.problems:
+            typer.echo(f"gradlint: error: {problem.filename}: {problem.message}", err=True)
+        raise typer.Exit(EXIT_ERROR if discovery.problems else EXIT_CLEAN)
     if jobs is not None and jobs < 0:
         raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
     paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin

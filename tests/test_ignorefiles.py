@@ -123,3 +123,15 @@ def test_the_same_files_as_git(tmp_path: Path) -> None:
     expected = sorted(name.strip('"') for name in listed if not name.startswith(".git"))
     assert _found(tmp_path) == expected
     assert "a.py" in expected and "b.gen.py" not in expected  # the oracle itself says something
+
+
+def test_show_files_lists_what_would_be_checked(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path / ".gitignore", "ignored.py\n")
+    _tree(tmp_path, ["ignored.py", "a.py", "sub/b.py", "build/c.py"])
+    code, out, err = run(["check", "--show-files"], tmp_path)
+    assert code == 0 and err == ""
+    assert out.splitlines() == [str(tmp_path / "a.py"), str(tmp_path / "sub" / "b.py")]
+    code, out, err = run(["check", "--show-files", "a.py", "missing.py"], tmp_path)
+    assert code == 2 and out.splitlines() == [str(tmp_path / "a.py")]
+    assert "missing.py: no such file or directory" in err
