@@ -17,6 +17,7 @@ starts a repository of its own. Files named on the command line are checked what
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 GITIGNORE = ".gitignore"
 IGNORE = ".ignore"
+MAX_IGNORE_FILE_BYTES = 1024 * 1024  # larger ones are not ignore files anyone wrote: passed over
 
 
 @dataclass(frozen=True)
@@ -163,16 +165,34 @@ def _core_excludes_file(config: str) -> Optional[str]:
 def _read(path: str, base: str) -> Optional[_Source]:
     """An ignore file's patterns; None when it cannot be read or holds none."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO named .gitignore would block the read
+            return None
         with open(path, "rb") as handle:
-            data = handle.read()
+            data = handle.read(MAX_IGNORE_FILE_BYTES + 1)
     except OSError:
+        return None
+    if len(data) > MAX_IGNORE_FILE_BYTES:
         return None
     lines = data.decode("utf-8", errors="replace").splitlines()
     if not any(line.strip() and not line.startswith("#") for line in lines):
         return None
+    spec = _spec(lines)
+    if spec is None:  # a pattern git would pass over (`!`, a trailing `\`, `[z-a]`...): drop those alone
+        spec = _spec([line for line in lines if _spec([line]) is not None])
+    return _Source(base, spec) if spec is not None else None
+
+
+def _spec(lines: list[str]) -> Optional[GitIgnoreSpec]:
+    import warnings
+
     from pathspec import GitIgnoreSpec
 
-    return _Source(base, GitIgnoreSpec.from_lines(lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. re's FutureWarning about `[[`
+        try:
+            return GitIgnoreSpec.from_lines(lines)
+        except Exception:  # noqa: BLE001 - pathspec's pattern errors, and re.error from a bad range
+            return None
 
 
 def _within(folder: str, top: str) -> bool:

@@ -135,3 +135,22 @@ def test_show_files_lists_what_would_be_checked(tmp_path: Path) -> None:
     code, out, err = run(["check", "--show-files", "a.py", "missing.py"], tmp_path)
     assert code == 2 and out.splitlines() == [str(tmp_path / "a.py")]
     assert "missing.py: no such file or directory" in err
+
+
+def test_patterns_git_passes_over_do_not_break_discovery(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path / ".gitignore", "!\n\\\\\n[z-a]\n[[:alpha:]x\nb.py\ntrail\\\\\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".gitignore").write_bytes(b"\xff\xfe\x00c.py\nc.py\n")
+    _tree(tmp_path, ["a.py", "b.py", "sub/c.py", "sub/d.py"])
+    code, out, err = run(["check", "--show-files"], tmp_path)
+    assert code == 0 and err == ""
+    assert [Path(line).relative_to(tmp_path).as_posix() for line in out.splitlines()] == ["a.py", "sub/d.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_an_ignore_file_that_is_not_a_regular_file_is_passed_over(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".ignore")  # reading it would block forever
+    (tmp_path / "sub" / ".gitignore").mkdir(parents=True)  # a folder of that name
+    _tree(tmp_path, ["a.py", "sub/b.py"])
+    assert _found(tmp_path) == ["a.py", "sub/b.py"]
