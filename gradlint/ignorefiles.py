@@ -145,8 +145,10 @@ def _core_excludes_file(config: str) -> Optional[str]:
     """The `excludesFile` of a git configuration file's `[core]` section (a small reader: git's
     syntax has more than Python's configparser takes)."""
     try:
+        if not stat.S_ISREG(os.stat(config).st_mode):
+            return None
         with open(config, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
+            lines = handle.read(MAX_IGNORE_FILE_BYTES).splitlines()
     except OSError:
         return None
     section, value = "", None
