@@ -64,6 +64,8 @@ def check(
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache (.gradlint_cache/)."),
     config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file (gradlint.toml or pyproject.toml) instead of the nearest one."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Globs to exclude, replacing the configuration's exclude."),
+    extend_exclude: Optional[List[str]] = typer.Option(None, "--extend-exclude", help="Globs to exclude as well."),
     force_exclude: bool = typer.Option(False, "--force-exclude", help="Apply exclude/extend-exclude to paths named explicitly too (pre-commit)."),
     respect_gitignore: Optional[bool] = typer.Option(
         None, "--respect-gitignore/--no-respect-gitignore", help="Skip what .gitignore and .ignore files ignore (default: yes, or respect-gitignore in the config)."
@@ -92,6 +94,8 @@ def check(
             isolated=isolated,
             force_exclude=True if force_exclude else None,
             respect_gitignore=respect_gitignore,
+            exclude=_split(exclude) if exclude else None,
+            extend_exclude=_split(extend_exclude),
         )
         settings = load_settings(overrides, Path.cwd(), paths or (), stdin_filename)
     except SettingsError as error:

@@ -34,7 +34,7 @@ import fnmatch
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
@@ -539,6 +539,13 @@ class FileOptions:
         )
 
 
+def _command_line_exclude(overrides: Overrides) -> Optional[tuple[str, ...]]:
+    """`--exclude`, its folder-relative patterns relative to the current directory (as in ruff)."""
+    if overrides.exclude is None:
+        return None
+    return _anchored(overrides.exclude, overrides.cwd or Path.cwd())
+
+
 def _anchored(patterns: Optional[tuple[str, ...]], folder: Path) -> Optional[tuple[str, ...]]:
     """Folder-relative patterns (those with a `/`) made absolute under `folder`; names stay names."""
     if patterns is None:
@@ -679,6 +686,9 @@ class Overrides:
     force_exclude: Optional[bool] = None
     respect_gitignore: Optional[bool] = None
     runtime_timeout: Optional[float] = None
+    exclude: Optional[tuple[str, ...]] = None  # --exclude: replaces the configuration's
+    extend_exclude: tuple[str, ...] = ()  # --extend-exclude: adds to it
+    cwd: Optional[Path] = None  # where the command line's folder-relative patterns are relative to
 
 
 def config_search_start(paths: Sequence[Union[str, Path]], cwd: Path, stdin_filename: Optional[str] = None) -> Path:
@@ -712,6 +722,8 @@ def load_settings(
     (see Settings): configuration files nearer to a checked file take over."""
     overrides = overrides or Overrides()
     cwd = Path(os.path.abspath(cwd or os.getcwd()))
+    if overrides.cwd is None:
+        overrides = replace(overrides, cwd=cwd)
     search_start: Optional[Path] = None
     if overrides.config is not None:
         config_path: Optional[Path] = Path(os.path.abspath(os.path.join(cwd, overrides.config)))
@@ -751,8 +763,8 @@ def _settings_from(
         ignore=tuple(overrides.ignore),
         base_selections=tuple(layers),
         per_file_ignores=options.all_per_file_ignores if options else (),
-        exclude=options.exclude if options and options.exclude is not None else DEFAULT_EXCLUDE,
-        extend_exclude=options.extend_exclude if options else (),
+        exclude=_command_line_exclude(overrides) or (options.exclude if options and options.exclude is not None else DEFAULT_EXCLUDE),
+        extend_exclude=(*(options.extend_exclude if options else ()), *_anchored(overrides.extend_exclude, overrides.cwd or cwd)),
         force_exclude=force_exclude,
         respect_gitignore=respect_gitignore,
         runtime_timeout=overrides.runtime_timeout or (options and options.runtime_timeout) or DEFAULT_RUNTIME_TIMEOUT,

@@ -154,3 +154,21 @@ def test_an_ignore_file_that_is_not_a_regular_file_is_passed_over(tmp_path: Path
     (tmp_path / "sub" / ".gitignore").mkdir(parents=True)  # a folder of that name
     _tree(tmp_path, ["a.py", "sub/b.py"])
     assert _found(tmp_path) == ["a.py", "sub/b.py"]
+
+
+def test_exclude_and_extend_exclude_on_the_command_line(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.gradlint]\nextend-exclude = ["legacy"]\n')
+    _tree(tmp_path, ["a.py", "legacy/l.py", "gen/g.py", "sub/gen/g.py", "build/b.py"])
+
+    def shown(*options: str) -> list[str]:
+        code, out, err = run(["check", "--show-files", *options], tmp_path)
+        assert code == 0, err
+        return sorted(Path(line).relative_to(tmp_path).as_posix() for line in out.splitlines())
+
+    assert shown() == ["a.py", "gen/g.py", "sub/gen/g.py"]
+    assert shown("--extend-exclude", "gen/*") == ["a.py", "sub/gen/g.py"]  # relative to the current directory
+    assert shown("--extend-exclude", "gen") == ["a.py"]  # a name: anywhere
+    # replaces `exclude` (the defaults here); the configuration's extend-exclude still adds to it, as in ruff
+    assert shown("--exclude", "gen") == ["a.py", "build/b.py"]
+    code, out, _ = run(["check", "--show-files", "--extend-exclude", "gen/*", ".."], tmp_path / "sub")
+    assert sorted(Path(line).relative_to(tmp_path).as_posix() for line in out.splitlines()) == ["a.py", "gen/g.py"]
