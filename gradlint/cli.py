@@ -76,6 +76,7 @@ def check(
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds per derivative for --runtime (default 10, or runtime-timeout in the config)."),
     fix: bool = typer.Option(False, "--fix", help="Apply the available fixes and write the files (unsafe ones only with --unsafe-fixes)."),
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply unsafe fixes (they may change behaviour: review them)."),
+    add_noqa: bool = typer.Option(False, "--add-noqa", help="Add a `# noqa: CODE` comment for every finding not yet suppressed, and write the files."),
     diff: bool = typer.Option(False, "--diff", help="Print the fixes as unified diffs and write nothing; exit 1 when there are changes."),
 ) -> None:
     """Check Python files for gradient bugs."""
@@ -119,7 +120,13 @@ def check(
     if jobs is not None and jobs < 0:
         raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
     paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
+    if add_noqa and (fix or diff or paths == ["-"]):
+        raise _fail("--add-noqa cannot be combined with --fix, --diff or stdin")
     try:  # a broken configuration file found below the run's own (hierarchical configuration)
+        if add_noqa:
+            from gradlint import noqa
+
+            raise typer.Exit(noqa.run_cli(paths, settings, sys.stderr, jobs=jobs or None))
         if fix or diff:
             from gradlint import fixes
 

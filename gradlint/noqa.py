@@ -1,0 +1,159 @@
+"""Adding suppression comments: `gradlint check --add-noqa` (ruff's `--add-noqa`).
+
+For a project adopting gradlint with findings it cannot fix at once: every finding that no
+comment suppresses yet gets a `# noqa: CODE` directive, so that the next run is clean and new
+findings stand out.
+
+- The directive goes at the end of a row where it counts (the finding's own row, or its
+  statement's first or last row: `Diagnostic.suppression_rows`) and where a comment can end the
+  line: not inside a string, not after a backslash continuation.
+- An existing `# noqa: CODES` on that row gets the new codes appended; any other comment keeps
+  its text and the directive follows it.
+- GL001 and GL002 (a file that was not checked) get nothing: there is nothing to suppress.
+- The new text is kept only when checking it again reports none of those findings (and so still
+  parses); it is written atomically, with the file's encoding and line endings
+  (`fixes.write_atomically`). A file that changed on disk meanwhile is left alone.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence, TextIO, Union
+
+from gradlint.api import check_paths, check_source
+from gradlint.diagnostics import Diagnostic
+from gradlint.files import decode_source
+from gradlint.settings import Settings
+from gradlint.suppression import _NOQA, UNCHECKED_CODES
+
+_LINE = re.compile(r"([^\r\n]*)(\r\n|\n|$)")  # rows as tokenize counts them (a lone CR is refused)
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+@dataclass(frozen=True)
+class NoqaOutcome:
+    """What adding directives to one file did."""
+
+    filename: str
+    added: int = 0
+    problem: Optional[str] = None  # why some or all of its findings got no directive
+
+
+def add_directives(text: str, filename: str, settings: Settings) -> tuple[str, int, Optional[str]]:
+    """`text` with a directive for each unsuppressed finding: (new text, directives added, problem)."""
+    findings = [d for d in check_source(text, filename, settings).diagnostics if d.code not in UNCHECKED_CODES]
+    if not findings:
+        return text, 0, None
+    if _LONE_CR.search(text):
+        return text, 0, "it has lone CR line endings, where rows are ambiguous; add the directives by hand"
+    endable = _rows_a_comment_can_end(text)
+    codes_by_row: dict[int, list[str]] = {}
+    placed: list[Diagnostic] = []
+    unplaced = 0
+    for finding in findings:
+        row = next((r for r in dict.fromkeys((finding.start.row, *finding.suppression_rows)) if r in endable), None)
+        if row is None:
+            unplaced += 1
+            continue
+        codes = codes_by_row.setdefault(row, [])
+        if finding.code not in codes:
+            codes.append(finding.code)
+        placed.append(finding)
+    problem = f"{unplaced} finding(s) have no row where a comment can end the line" if unplaced else None
+    if not placed:
+        return text, 0, problem
+    new_text = _with_directives(text, codes_by_row, endable)
+    rechecked = check_source(new_text, filename, settings).diagnostics
+    remaining = {(d.code, d.start) for d in rechecked}
+    if any(d.code == "GL001" for d in rechecked) or any((d.code, d.start) in remaining for d in placed):
+        return text, 0, "the directives would not silence its findings; file left unchanged"
+    return new_text, sum(len(codes) for codes in codes_by_row.values()), problem
+
+
+def _rows_a_comment_can_end(text: str) -> dict[int, Optional[tokenize.TokenInfo]]:
+    """The rows whose line ends outside a string and without a backslash continuation (they hold
+    a NEWLINE or NL token), each with its comment token if it has one."""
+    rows: dict[int, Optional[tokenize.TokenInfo]] = {}
+    comments: dict[int, tokenize.TokenInfo] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token
+            elif token.type in (tokenize.NEWLINE, tokenize.NL):
+                rows[token.start[0]] = comments.get(token.start[0])
+    except (tokenize.TokenError, SyntaxError):
+        return {}
+    return rows
+
+
+def _with_directives(text: str, codes_by_row: dict[int, list[str]], endable: dict[int, Optional[tokenize.TokenInfo]]) -> str:
+    parts = []
+    for row, match in enumerate(_LINE.finditer(text), start=1):
+        content, ending = match.group(1), match.group(2)
+        if row in codes_by_row:
+            content = _with_directive(content, codes_by_row[row], endable.get(row))
+        parts.append(content + ending)
+        if not ending:
+            break
+    return "".join(parts)
+
+
+def _with_directive(line: str, codes: list[str], comment: Optional[tokenize.TokenInfo]) -> str:
+    if comment is not None:
+        start = comment.start[1]
+        existing = _NOQA.search(line, start)
+        if existing is not None and existing.group("codes"):
+            end = existing.end("codes")
+            return line[:end] + ", " + ", ".join(codes) + line[end:]
+    return line + "  # noqa: " + ", ".join(codes)
+
+
+def add_noqa_file(path: Union[str, Path], settings: Settings) -> NoqaOutcome:
+    """Add the directives to one file and write it (atomically) when something was added."""
+    from gradlint.fixes import FixError, encode, write_atomically
+
+    filename = os.path.abspath(str(path))
+    try:
+        data = Path(filename).read_bytes()
+    except OSError as error:
+        return NoqaOutcome(filename, problem=f"cannot read the file: {error.strerror or error}")
+    read = decode_source(data, filename)
+    if read.problem is not None or read.text is None:
+        return NoqaOutcome(filename, problem=read.problem.message if read.problem else "cannot read the file")
+    new_text, added, problem = add_directives(read.text, filename, settings)
+    if not added:
+        return NoqaOutcome(filename, 0, problem)
+    try:
+        write_atomically(filename, encode(new_text, read.encoding, data.startswith(codecs.BOM_UTF8)), expected=data)
+    except FixError as error:
+        return NoqaOutcome(filename, 0, str(error))
+    return NoqaOutcome(filename, added, problem)
+
+
+def add_noqa_paths(paths: Sequence[Union[str, Path]], settings: Settings, jobs: Optional[int] = 1) -> list[NoqaOutcome]:
+    """Check `paths`, then add directives to every file with an unsuppressed finding."""
+    report = check_paths(paths, settings, jobs=jobs)
+    return [
+        add_noqa_file(file_report.filename, settings)
+        for file_report in report.files
+        if any(d.code not in UNCHECKED_CODES for d in file_report.diagnostics)
+    ]
+
+
+def run_cli(paths: Sequence[str], settings: Settings, err: TextIO, jobs: Optional[int] = None) -> int:
+    """`gradlint check --add-noqa`: exit 0, or 2 when a file could not be given all its directives."""
+    from gradlint.render import EXIT_CLEAN, EXIT_ERROR
+
+    outcomes = add_noqa_paths(paths, settings, jobs=jobs)
+    for outcome in outcomes:
+        if outcome.problem:
+            err.write(f"gradlint: error: {outcome.filename}: {outcome.problem}\n")
+    added = sum(outcome.added for outcome in outcomes)
+    err.write(f"Added {added} noqa directive{'' if added == 1 else 's'}.\n")
+    return EXIT_ERROR if any(outcome.problem for outcome in outcomes) else EXIT_CLEAN

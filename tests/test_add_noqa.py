@@ -1,0 +1,94 @@
+"""`gradlint check --add-noqa`: a directive for every finding not yet suppressed (ruff's --add-noqa)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from gradlint import noqa
+from gradlint.api import check_source
+from gradlint.settings import Settings
+
+from tests.test_settings import BUG_ROW, BUGGY, run, write
+
+# GL102 (a softmax derivative without the off-diagonal terms) on a statement spanning three rows.
+SPANNING = textwrap.dedent(
+    """\
+    import numpy as np
+
+    def softmax(z):
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
+    def softmax_grad(z):
+        s = softmax(z)
+        return (s *
+                (1 - s))
+    """
+)
+
+
+def _added(text: str, tmp_path: Path) -> tuple[str, int, object]:
+    return noqa.add_directives(text, str(tmp_path / "m.py"), Settings())
+
+
+def test_a_directive_silences_each_finding_and_the_second_run_adds_nothing(tmp_path: Path) -> None:
+    assert check_source(BUGGY, str(tmp_path / "m.py")).diagnostics
+    new, added, problem = _added(BUGGY, tmp_path)
+    assert added == 1 and problem is None
+    assert new.splitlines()[BUG_ROW - 1].endswith("  # noqa: GL101")
+    buggy_line = BUGGY.splitlines()[BUG_ROW - 1]
+    assert [line for line in new.splitlines() if "noqa" not in line] == [line for line in BUGGY.splitlines() if line != buggy_line]
+    assert check_source(new, str(tmp_path / "m.py")).diagnostics == ()
+    assert _added(new, tmp_path) == (new, 0, None)
+
+
+def test_existing_comments_are_kept_and_noqa_codes_extended(tmp_path: Path) -> None:
+    lines = BUGGY.splitlines()
+    with_comment = "\n".join(lines[: BUG_ROW - 1] + [lines[BUG_ROW - 1] + "  # off-diagonal"] + lines[BUG_ROW:]) + "\n"
+    new, added, _ = _added(with_comment, tmp_path)
+    assert added == 1 and new.splitlines()[BUG_ROW - 1].endswith("# off-diagonal  # noqa: GL101")
+    with_noqa = "\n".join(lines[: BUG_ROW - 1] + [lines[BUG_ROW - 1] + "  # noqa: E501 keep"] + lines[BUG_ROW:]) + "\n"
+    new, added, _ = _added(with_noqa, tmp_path)
+    assert added == 1 and new.splitlines()[BUG_ROW - 1].endswith("# noqa: E501 keep, GL101")
+    assert check_source(new, str(tmp_path / "m.py")).diagnostics == ()
+
+
+def test_a_spanning_statement_gets_it_where_a_comment_can_end_the_line(tmp_path: Path) -> None:
+    found = check_source(SPANNING, str(tmp_path / "m.py")).diagnostics
+    assert found, "the example must have a finding"
+    new, added, problem = _added(SPANNING, tmp_path)
+    assert added == 1 and problem is None and new.splitlines()[8].endswith("(s *  # noqa: GL102")
+    assert check_source(new, str(tmp_path / "m.py")).diagnostics == ()
+    continued = SPANNING.replace("(s *\n", "s * \\\n").replace("        (1 - s))", "        (1 - s)")
+    assert check_source(continued, str(tmp_path / "m.py")).diagnostics
+    new, added, _ = _added(continued, tmp_path)
+    # never after the backslash: the statement's last row takes it
+    assert added == 1 and new.splitlines()[9].endswith("(1 - s)  # noqa: GL102") and "\\  #" not in new
+    assert check_source(new, str(tmp_path / "m.py")).diagnostics == ()
+
+
+def test_the_cli_writes_files_keeping_crlf_and_reports_the_count(tmp_path: Path) -> None:
+    target = tmp_path / "crlf.py"
+    target.write_bytes(BUGGY.replace("\n", "\r\n").encode())
+    write(tmp_path / "clean.py", "x = 1\n")
+    code, out, err = run(["check", "--add-noqa", "."], tmp_path)
+    assert code == 0 and out == "" and "Added 1 noqa directive." in err
+    data = target.read_bytes()
+    assert data.count(b"\r\n") == BUGGY.count("\n") and b"\n" not in data.replace(b"\r\n", b"")
+    assert b"# noqa: GL101\r\n" in data
+    assert (tmp_path / "clean.py").read_text() == "x = 1\n"
+    code, _, err = run(["check", "--no-cache", "."], tmp_path)
+    assert code == 0, err
+    code, _, err = run(["check", "--add-noqa", "--fix", "."], tmp_path)
+    assert code == 2 and "cannot be combined" in err
+
+
+def test_lone_cr_files_are_left_alone_with_a_reason(tmp_path: Path) -> None:
+    target = tmp_path / "cr.py"
+    target.write_bytes(BUGGY.replace("\n", "\r").encode())
+    before = target.read_bytes()
+    assert check_source(BUGGY.replace("\n", "\r"), str(target)).diagnostics
+    outcome = noqa.add_noqa_file(target, Settings())
+    assert outcome.added == 0 and "lone CR" in (outcome.problem or "")
+    assert target.read_bytes() == before
