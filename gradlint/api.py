@@ -21,6 +21,8 @@ from gradlint.suppression import filter_suppressed
 if TYPE_CHECKING:
     from gradlint.analysis.package import PackageModules
 
+UNUSED_NOQA = "GL003"  # judged here, once the file's other findings are known
+
 
 @dataclass(frozen=True)
 class FileReport:
@@ -82,7 +84,13 @@ def check_source(
 
         package = PackageModules(dict(sources) if sources else None)
     result = check_text(text, filename, codes, package=package)
-    diagnostics = filter_suppressed(result.diagnostics, text)
+    found = list(result.diagnostics)
+    if UNUSED_NOQA in codes and result.complete:
+        from gradlint.rules.unused_noqa import unused_directives
+
+        crashed = {crash.code for crash in result.crashes}
+        found += unused_directives(text, filename, result.diagnostics, codes - crashed)
+    diagnostics = filter_suppressed(found, text)
     dependencies: tuple[str, ...] = ()
     if package is not None and result.parsed:
         dependencies = tuple(sorted(path for path in package.dependencies(filename) if path != filename))

@@ -52,7 +52,7 @@ def index(rules: "Sequence[type[Rule]]") -> str:
     ]
     for rule in rules:
         summary = " ".join(rule.summary.split()).replace("|", "\\|")
-        fix = "unsafe" if rule.fixable else ""
+        fix = ("safe" if rule.safe_fix else "unsafe") if rule.fixable else ""
         lines.append(f"| [{rule.code}]({page_name(rule.code)}) | {rule.name} | {rule.severity.value} | {fix} | {summary} |")
     return "\n".join(lines) + "\n"
 

@@ -49,6 +49,9 @@ class SourceResult:
     diagnostics: tuple[Diagnostic, ...] = ()
     crashes: tuple[RuleCrash, ...] = ()
     parsed: bool = False
+    # every enabled rule's verdict is known: the text was parsed and checked, or the pre-check
+    # showed that no rule can fire on it (not so when it could not be parsed, or checking failed)
+    complete: bool = False
     analysis: "Optional[ModuleAnalysis]" = field(default=None, compare=False, repr=False)
 
 
@@ -103,7 +106,7 @@ def check_text(
     rule_codes = [code for code in codes if code not in registry.ENGINE_CODES]
     candidates = registry.candidates(text, rule_codes) if precheck else frozenset(rule_codes)
     if not candidates:
-        return SourceResult()
+        return SourceResult(complete=True)
     collect_between_files(len(text))
     with relaxed_gc():
         try:
@@ -307,7 +310,7 @@ def _parse_and_check(
     if not keep_analysis and package is None:
         analysis.release(unshared=True)  # a package model keeps it for the modules that import it, and releases it later
     return SourceResult(
-        tuple(diagnostics), tuple(crashes), parsed=True, analysis=analysis if keep_analysis else None
+        tuple(diagnostics), tuple(crashes), parsed=True, complete=True, analysis=analysis if keep_analysis else None
     )
 
 

@@ -34,6 +34,11 @@ class RuleEntry:
     def url(self) -> str:
         return DOCS_URL.format(code=self.code)
 
+    @property
+    def name(self) -> str:
+        """The rule's name (its module's, with dashes), without importing it."""
+        return self.module.replace("_", "-")
+
 
 # GL401: a reduction called with axis/dim 1 or -1 (keyword or positional), its arguments nested at
 # most two parentheses deep before the axis; kept equal to reduction_without_keepdims.REDUCTION_CALL.
@@ -543,6 +548,7 @@ _GL402_CLASS_NAME = (
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
     RuleEntry("GL002", "io_error"),
+    RuleEntry("GL003", "unused_noqa"),  # judged after the others (gradlint.api.check_source); off by default
     RuleEntry("GL101", "overwritten_diagonal", (_GL101_LOOP, _GL101_PAIR, _GL101_LOOP_IN_CODE)),
     # GL103: a diagonal call (matrix formulas) or the loop's `if i == j:` store (_GL103_INDEX_BRANCH);
     # the non-diagonal part (OUTER/SCALAR/TRANSPOSED/SQUARE: outer, dot, matmul, @, *, einsum, square, **)
@@ -654,7 +660,7 @@ RULES: dict[str, RuleEntry] = {entry.code: entry for entry in _ENTRIES}
 
 # Codes reported by the engine itself rather than by a rule's check.
 # GL901 is reported by the runtime stage (gradlint.runtime), never by a static check.
-ENGINE_CODES = frozenset({"GL001", "GL002", "GL901"})
+ENGINE_CODES = frozenset({"GL001", "GL002", "GL003", "GL901"})
 
 
 def all_codes() -> list[str]:

@@ -82,6 +82,7 @@ class Rule:
     use_instead: ClassVar[str]
     references: ClassVar[tuple[str, ...]] = ()
     fixable: ClassVar[bool] = False
+    safe_fix: ClassVar[bool] = False  # the fix never changes what the code does (`--fix` applies it by default)
 
     VALID: ClassVar[tuple[Valid, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
@@ -94,7 +95,7 @@ class Rule:
     def documentation(cls) -> str:
         """The rule's docs page in Markdown, with ruff's fixed sections."""
         refs = "\n".join(f"- {ref}" for ref in cls.references) or "- [All gradlint rules](README.md)"
-        fix = "Yes (unsafe: review the change)" if cls.fixable else "No"
+        fix = ("Yes (safe)" if cls.safe_fix else "Yes (unsafe: review the change)") if cls.fixable else "No"
         return (
             f"# {cls.name} ({cls.code})\n\n"
             f"Severity: {cls.severity.value}. Fix available: {fix}.\n\n"

@@ -111,7 +111,8 @@ class RuleSelection:
         return (*(self.select or ()), *self.extend_select, *self.ignore)
 
 
-DEFAULT_SELECTION = RuleSelection(select=("ALL",))
+# Every rule but GL003 (unused-noqa): like ruff's RUF100, asked for by name, a prefix or `ALL`.
+DEFAULT_SELECTION = RuleSelection(select=("ALL",), ignore=("GL003",))
 
 
 def resolve_layers(layers: Iterable[RuleSelection]) -> frozenset[str]:
@@ -242,7 +243,7 @@ class Settings:
     per-file question (`codes_for`, `is_excluded`...) is answered by them.
     """
 
-    select: Optional[tuple[str, ...]] = ("ALL",)
+    select: Optional[tuple[str, ...]] = None
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()

@@ -16,7 +16,8 @@ count. Other tools' codes (`# noqa: E501`) never silence a gradlint finding.
 
 Blanket directives (bare `# noqa`, bare `# gradlint: ignore`, file-level
 `# gradlint: noqa`) do not hide GL001 syntax-error and GL002 io-error: those
-say the file was not checked at all. Naming the code does.
+say the file was not checked at all. Naming the code does. Nor do they hide
+GL003 unused-noqa, which may be about the blanket directive itself.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ ALL = None  # a directive that covers every code
 
 # Findings that say the file was not checked: only an explicit code hides them.
 UNCHECKED_CODES = frozenset({"GL001", "GL002"})
+# Only an explicit code hides these: those, and GL003 (a blanket directive would hide the very
+# report that it is unused).
+NAMED_ONLY_CODES = UNCHECKED_CODES | {"GL003"}
 
 
 @dataclass
@@ -81,8 +85,8 @@ def _split(codes: Optional[str]) -> Optional[set[str]]:
     return parts or ALL
 
 
-def _comments(text: str) -> Iterator[tuple[int, str, bool]]:
-    """(row, comment, alone on its line) for each comment in `text`."""
+def _comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
+    """(row, column (0-based), comment, alone on its line) for each comment in `text`."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except Exception:  # noqa: BLE001 - TokenError, SyntaxError, ValueError, ...: never fatal
@@ -94,13 +98,13 @@ def _comments(text: str) -> Iterator[tuple[int, str, bool]]:
     for token in tokens:
         if token.type == tokenize.COMMENT:
             row = token.start[0]
-            yield row, token.string, row not in code_on_row
+            yield row, token.start[1], token.string, row not in code_on_row
         elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
             for row in range(token.start[0], token.end[0] + 1):
                 code_on_row.add(row)
 
 
-def _scan_comments(text: str) -> Iterator[tuple[int, str, bool]]:
+def _scan_comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
     """Comments found by tracking string quotes by hand (fallback for `_comments`)."""
     row, quote, index, length = 1, "", 0, len(text)
     line_has_code = False
@@ -126,7 +130,7 @@ def _scan_comments(text: str) -> Iterator[tuple[int, str, bool]]:
         if char == "#":
             end = text.find("\n", index)
             end = length if end < 0 else end
-            yield row, text[index:end].rstrip("\r"), not line_has_code
+            yield row, index - (text.rfind("\n", 0, index) + 1), text[index:end].rstrip("\r"), not line_has_code
             index = end
             continue
         if char in "\"'":
@@ -145,7 +149,7 @@ def _scan_comments(text: str) -> Iterator[tuple[int, str, bool]]:
 def parse_directives(text: str) -> Directives:
     """Every suppression comment in `text`."""
     directives = Directives()
-    for row, comment, alone in _comments(text):
+    for row, _column, comment, alone in _comments(text):
         match = _GRADLINT_NOQA.search(comment)
         if match:
             codes = _split(match.group("codes"))
@@ -161,10 +165,44 @@ def parse_directives(text: str) -> Directives:
     return directives
 
 
+@dataclass(frozen=True)
+class Written:
+    """One suppression directive as written: where it is (0-based columns in its row), the codes it
+    names as written (None: every code), and its kind."""
+
+    row: int
+    start: int  # the directive's `#`
+    end: int  # just after the directive (after its codes)
+    codes: Optional[tuple[str, ...]]
+    codes_start: int  # the span of the codes list (empty for a blanket directive)
+    codes_end: int
+    file_level: bool  # `# gradlint: noqa` on a line of its own
+    shared: bool  # a noqa comment (not a gradlint one): flake8 and ruff read it too
+
+
+def written_directives(text: str) -> list[Written]:
+    """Every suppression directive in `text`, as written (for reporting unused ones)."""
+    found = []
+    for row, column, comment, alone in _comments(text):
+        gradlint_noqa = _GRADLINT_NOQA.search(comment)
+        matches = [(gradlint_noqa, False)] if gradlint_noqa else [(_NOQA.search(comment), True), (_IGNORE.search(comment), False)]
+        for match, shared in matches:
+            if match is None:
+                continue
+            codes_text = match.group("codes")
+            codes = tuple(part for part in re.split(r"[\s,]+", codes_text) if part) if codes_text is not None else None
+            codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())
+            found.append(Written(
+                row, column + match.start(), column + match.end(), codes or None, column + codes_start, column + codes_end,
+                file_level=match.re is _GRADLINT_NOQA and alone and match.start() == 0, shared=shared,
+            ))
+    return found
+
+
 def covers(codes: Optional[set[str]], diagnostic: Diagnostic) -> bool:
     """True when a directive with these codes (None: blanket) hides `diagnostic`."""
     if codes is ALL:
-        return diagnostic.code not in UNCHECKED_CODES
+        return diagnostic.code not in NAMED_ONLY_CODES
     return diagnostic.code in codes or diagnostic.name.lower() in codes
 
 

@@ -19,8 +19,9 @@ def _cases(kind: str) -> list:
 
 
 def _run(rule: type, source: str) -> list:
-    # Engine-reported codes (GL001) show on files some rule wants parsed: run them with all rules.
-    settings = Settings() if rule.code in registry.ENGINE_CODES else Settings(select=(rule.code,))
+    # Engine-reported codes (GL001, GL003) show on files some rule wants parsed, or judge the other rules'
+    # findings: run them with all rules.
+    settings = Settings(select=("ALL",)) if rule.code in registry.ENGINE_CODES else Settings(select=(rule.code,))
     report = check_source(source, f"case_{rule.code}.py", settings)
     assert not report.crashes, report.crashes
     return [d for d in report.diagnostics if d.code == rule.code]
