@@ -23,6 +23,10 @@ def _on_bug_row(suffix: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fixed(text: str) -> str:
+    return fix_text(text, "/nonexistent/m.py", ALL, unsafe=False)[0]
+
+
 def test_off_by_default_on_when_asked(tmp_path: Path) -> None:
     write(tmp_path / "m.py", "x = 1  # noqa: GL101\n")
     code, out, _ = run(["check", "--no-cache", "m.py"], tmp_path)
@@ -60,9 +64,6 @@ def test_naming_gl003_silences_it_and_a_blanket_directive_does_not() -> None:
 
 
 def test_the_fix_removes_what_is_unused() -> None:
-    def fixed(text: str) -> str:
-        return fix_text(text, "/nonexistent/m.py", Settings(select=("ALL",)), unsafe=False)[0]
-
     assert fixed("x = 1  # noqa: GL101\n") == "x = 1\n"
     assert fixed("x = 1  # keep this  # noqa: GL101\n") == "x = 1  # keep this\n"
     assert fixed("# gradlint: noqa: GL301\nx = 1\n") == "x = 1\n"
@@ -81,9 +82,6 @@ def test_the_cache_keeps_them(tmp_path: Path) -> None:
 
 
 def test_the_fix_at_the_end_of_a_file_and_with_crlf() -> None:
-    def fixed(text: str) -> str:
-        return fix_text(text, "/nonexistent/m.py", Settings(select=("ALL",)), unsafe=False)[0]
-
     assert fixed("x = 1\n# gradlint: noqa: GL301") == "x = 1\n"
     assert fixed("x = 1  # noqa: GL101\r\ny = 2\r\n") == "x = 1\r\ny = 2\r\n"
     assert fixed("# gradlint: noqa: GL301\r\nx = 1\r\n") == "x = 1\r\n"

@@ -16,6 +16,22 @@ _NOT_JUDGED = frozenset({"GL002", "GL003", "GL901"})
 _GRADLINT_CODE = re.compile(r"GL\d+")
 
 
+# GL101 fires on its last store (row 10): a directive there is used for GL101.
+_OVERWRITTEN_DIAGONAL = """
+import numpy as np
+
+def softmax_prime(s):
+    n = len(s)
+    J = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                J[i][j] = s[i] * (1 - s[i])
+            J[i][j] = -s[i] * s[j]  {directive}
+    return J
+"""
+
+
 class UnusedNoqa(Rule):
     """Reported after the file's other findings are known (`unused_directives`); `check` finds nothing."""
 
@@ -56,19 +72,7 @@ class UnusedNoqa(Rule):
             why="a directive left after the bug was fixed",
         ),
         Invalid(
-            """
-            import numpy as np
-
-            def softmax_prime(s):
-                n = len(s)
-                J = np.zeros((n, n))
-                for i in range(n):
-                    for j in range(n):
-                        if i == j:
-                            J[i][j] = s[i] * (1 - s[i])
-                        J[i][j] = -s[i] * s[j]  # noqa: GL101, GL104
-                return J
-            """,
+            _OVERWRITTEN_DIAGONAL.format(directive="# noqa: GL101, GL104"),
             line=10,
             message="GL104",
             count=1,
@@ -85,19 +89,7 @@ class UnusedNoqa(Rule):
     )
     VALID = (
         Valid(
-            """
-            import numpy as np
-
-            def softmax_prime(s):
-                n = len(s)
-                J = np.zeros((n, n))
-                for i in range(n):
-                    for j in range(n):
-                        if i == j:
-                            J[i][j] = s[i] * (1 - s[i])
-                        J[i][j] = -s[i] * s[j]  # noqa: GL101
-                return J
-            """,
+            _OVERWRITTEN_DIAGONAL.format(directive="# noqa: GL101"),
             why="the directive suppresses the finding on its line",
         ),
         Valid("import os  # noqa: F401\n", why="another tool's code"),
