@@ -107,6 +107,9 @@ class UnusedNoqa(Rule):
 def unused_directives(text: str, filename: str, diagnostics: Iterable[Diagnostic], enabled: Iterable[str]) -> list[Diagnostic]:
     """GL003 findings for the directives of `text` that suppress none of `diagnostics` (the file's
     findings before suppression) among the `enabled` codes."""
+    lowered = text.lower()
+    if "noqa" not in lowered and "gradlint" not in lowered:
+        return []  # no directive: skip tokenizing the file
     judged = frozenset(enabled) - _NOT_JUDGED
     names = {registry.RULES[code].name: code for code in registry.all_codes()}
     found = list(diagnostics)
