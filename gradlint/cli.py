@@ -53,7 +53,7 @@ def _split(values: Optional[List[str]]) -> tuple[str, ...]:
 @app.command()
 def check(
     paths: List[str] = typer.Argument(None, help="Files or folders to check ('-' reads stdin). Default: ."),
-    output_format: str = typer.Option("concise", "--output-format", help="concise, full, json, json-lines, github, sarif."),
+    output_format: str = typer.Option("concise", "--output-format", help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif."),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to enable (replaces config)."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or prefixes to add."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Codes or prefixes to disable."),
@@ -155,7 +155,7 @@ def check(
 @app.command()
 def verify(
     target: str = typer.Argument(..., help="PATH.py::function or PATH.py::Class.method (also PATH.py:Class.method)."),
-    output_format: str = typer.Option("concise", "--output-format", help="concise, full, json, json-lines, github, sarif."),
+    output_format: str = typer.Option("concise", "--output-format", help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif."),
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds for the target (default 10, or runtime-timeout in the config)."),
     config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file instead of the nearest one."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),

@@ -142,8 +142,12 @@ def test_every_format_from_the_command_line(project: Path, run: Run, output_form
     result = run("check", "buggy.py", "--no-cache", "--select", "GL101", "--output-format", output_format)
     assert result.code == 1
     assert result.err == ""
-    if output_format in ("json", "sarif"):
+    if output_format in ("json", "sarif", "gitlab"):
         json.loads(result.out)  # nothing but JSON on stdout
+    elif output_format == "junit":
+        assert result.out.startswith("<?xml") and 'line="23"' in result.out
+    elif output_format == "pylint":
+        assert "buggy.py:23: [GL101]" in result.out
     elif output_format == "json-lines":
         assert [json.loads(line)["code"] for line in result.out.splitlines()] == ["GL101", "GL101"]
     else:

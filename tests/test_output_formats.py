@@ -166,6 +166,12 @@ def synthetic_report(root: Path) -> Report:
     )
 
 
+@pytest.fixture(autouse=True)
+def outside_gitlab_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gitlab format's paths are relative to $CI_PROJECT_DIR when GitLab CI sets it."""
+    monkeypatch.delenv("CI_PROJECT_DIR", raising=False)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"

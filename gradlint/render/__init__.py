@@ -24,6 +24,9 @@ FORMATS: dict[str, str] = {
     "json": "json",
     "json-lines": "json_lines",
     "github": "github",
+    "gitlab": "gitlab",
+    "junit": "junit",
+    "pylint": "pylint",
     "sarif": "sarif",
 }
 
