@@ -3,8 +3,8 @@
 While discovery walks a folder it skips the files and folders that these say to ignore:
 - `.gitignore` files in the walked folders and in the folders above them up to the top of the
   repository (only inside a git repository, where git reads them);
-- the repository's `.git/info/exclude`, and the user's global excludes file
-  (`core.excludesFile` in `~/.gitconfig`, else `$XDG_CONFIG_HOME/git/ignore`);
+- the repository's `.git/info/exclude`, and the global excludes file (`core.excludesFile` in
+  the repository's or the user's git configuration, else `$XDG_CONFIG_HOME/git/ignore`);
 - `.ignore` files (ripgrep's convention, which ruff follows too), inside a repository or not.
 
 A file in a deeper folder overrides one above it; in one folder `.ignore` overrides
@@ -124,17 +124,18 @@ def _repository_top(folder: str) -> Optional[str]:
 def _repository_sources(top: str) -> tuple[_Source, ...]:
     """`.git/info/exclude`, then the global excludes file: both relative to the repository's top."""
     found = [_read(os.path.join(top, ".git", "info", "exclude"), top)]
-    global_file = _global_excludes_file()
+    global_file = _global_excludes_file(top)
     if global_file is not None:
         found.append(_read(global_file, top))
     return tuple(source for source in found if source is not None)
 
 
-def _global_excludes_file() -> Optional[str]:
-    """`core.excludesFile` from the user's git configuration, else git's default location."""
+def _global_excludes_file(top: str) -> Optional[str]:
+    """`core.excludesFile` from git's configuration (the repository's, else the user's: git lets the
+    last one read win), else git's default location."""
     home = os.path.expanduser("~")
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    for config in (os.path.join(xdg, "git", "config"), os.path.join(home, ".gitconfig")):
+    for config in (os.path.join(top, ".git", "config"), os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config")):
         value = _core_excludes_file(config)
         if value:
             return os.path.expanduser(value)

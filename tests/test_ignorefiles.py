@@ -172,3 +172,13 @@ def test_exclude_and_extend_exclude_on_the_command_line(tmp_path: Path) -> None:
     assert shown("--exclude", "gen") == ["a.py", "build/b.py"]
     code, out, _ = run(["check", "--show-files", "--extend-exclude", "gen/*", ".."], tmp_path / "sub")
     assert sorted(Path(line).relative_to(tmp_path).as_posix() for line in out.splitlines()) == ["a.py", "gen/g.py"]
+
+
+def test_the_repository_configuration_names_the_excludes_file_first(tmp_path: Path, no_user_git_config: Path) -> None:
+    repo = tmp_path / "repo"
+    write(no_user_git_config / "user-ignore", "a.py\n")
+    write(no_user_git_config / ".gitconfig", "[core]\n\texcludesfile = ~/user-ignore\n")
+    write(repo / "repo-ignore", "b.py\n")
+    write(repo / ".git" / "config", f"[core]\n\tbare = false\n\texcludesFile = {repo / 'repo-ignore'}\n")
+    _tree(repo, ["a.py", "b.py", "c.py"])
+    assert _found(repo) == ["a.py", "c.py"]
