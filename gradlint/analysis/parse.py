@@ -11,6 +11,7 @@ them off for the duration of the parse only: nodes made later (fixes) are valida
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -93,6 +94,12 @@ _FSTRING_SPEC = 20
 _FSTRING_DEPTH = _FSTRING_FIELD + 2 * (_FSTRING_SPEC + 2 + _FSTRING_FIELD) + 4
 
 
+# Possessive quantifiers (Python 3.11+) never backtrack into a string's body; older versions
+# backtrack instead (each step of these loops is one character or one escape, so linearly).
+_POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+_RUN = "++" if _POSSESSIVE else ""  # a run of plain characters: on older versions one at a time
+
+
 def _string_alternatives(quote_char: str) -> list[str]:
     """Patterns for the string literals opened by `quote_char`: triple then single quoted,
     each an f-string (or t-string) alternative and a plain one.
@@ -112,14 +119,15 @@ def _string_alternatives(quote_char: str) -> list[str]:
         not_f = rf"(?<![fFtT]{quote})(?<![fFtT][rRbB]{quote})"
         lone_quote = rf"|{q}(?!{q}{q})" if triple else ""
         # A backslash never escapes a brace in an f-string.
-        literal = rf"(?:[^{q}\\{newline}{{}}]++|\\[^{{}}]|\\(?=[{{}}])|\{{\{{|\}}\}}{lone_quote})"
+        literal = rf"(?:[^{q}\\{newline}{{}}]{_RUN}|\\[^{{}}]|\\(?=[{{}}])|\{{\{{|\}}\}}{lone_quote})"
         char = rf"[^{q}\\{newline}{{}}]"
-        field = rf"\{{{char}{{0,{_FSTRING_FIELD}}}+(?:\{{{char}{{0,{_FSTRING_SPEC}}}+\}}{char}{{0,{_FSTRING_FIELD}}}+){{0,2}}+\}}"
-        out.append(rf"{quote}{is_f}(?:{literal}|{field})*+{quote}")
+        p = _POSSESSIVE
+        field = rf"\{{{char}{{0,{_FSTRING_FIELD}}}{p}(?:\{{{char}{{0,{_FSTRING_SPEC}}}{p}\}}{char}{{0,{_FSTRING_FIELD}}}{p}){{0,2}}{p}\}}"
+        out.append(rf"{quote}{is_f}(?:{literal}|{field})*{p}{quote}")
         if triple:
-            out.append(rf"{quote}{not_f}[^{q}\\]*+(?:(?:\\.|{q}(?!{q}{q}))[^{q}\\]*+)*+(?:{quote}|\Z)")
+            out.append(rf"{quote}{not_f}[^{q}\\]*{p}(?:(?:\\.|{q}(?!{q}{q}))[^{q}\\]*{p})*{p}(?:{quote}|\Z)")
         else:
-            out.append(rf"{quote}{not_f}[^{q}\\\n]*+(?:\\.[^{q}\\\n]*+)*+(?:{quote}|(?=\n)|\Z)")
+            out.append(rf"{quote}{not_f}[^{q}\\\n]*{p}(?:\\.[^{q}\\\n]*{p})*{p}(?:{quote}|(?=\n)|\Z)")
     return out
 
 
@@ -150,7 +158,7 @@ _UNITS, _NOT_UNITS = _unit_table()
 # Innermost groups whose elements all have fewer than 8, 64 or 256 units: each round
 # replaces the groups of the smallest such kind there are, and adds that size less one.
 _SHORT_GROUPS = tuple(
-    (re.compile(rb"[(\[{](?:[+\n]{0,%d},)*+[+\n]{0,%d}[)\]}]" % (size - 1, size - 1)), size - 1)
+    (re.compile(rb"[(\[{](?:[+\n]{0,%d},)*%s[+\n]{0,%d}[)\]}]" % (size - 1, _POSSESSIVE.encode(), size - 1)), size - 1)
     for size in (8, _ELEMENT, 4 * _ELEMENT)
 )
 
