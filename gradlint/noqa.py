@@ -156,4 +156,5 @@ def run_cli(paths: Sequence[str], settings: Settings, err: TextIO, jobs: Optiona
             err.write(f"gradlint: error: {outcome.filename}: {outcome.problem}\n")
     added = sum(outcome.added for outcome in outcomes)
     err.write(f"Added {added} noqa directive{'' if added == 1 else 's'}.\n")
+    err.flush()
     return EXIT_ERROR if any(outcome.problem for outcome in outcomes) else EXIT_CLEAN
