@@ -250,6 +250,10 @@ def _clauses_of(items: "Iterable[tuple[object, object]]", caseless: bool) -> "li
             if small is not None:
                 clauses.append((small, _NONE))
             continue
+        if op is _BRANCH and run:
+            distributed = _distributed(run, run_caseless, caseless, av)  # type: ignore[arg-type]
+            if distributed is not None:
+                clauses.append(distributed)
         close_run()
         if op is _SUBPATTERN:
             _group, add_flags, del_flags, body = av  # type: ignore[misc]
@@ -277,6 +281,41 @@ def _clauses_of(items: "Iterable[tuple[object, object]]", caseless: bool) -> "li
         # Anything else (any character, wide classes, backreferences) requires no known literal.
     close_run()
     return clauses
+
+
+def _leading_literal(items: "list[tuple[object, object]]", caseless: bool) -> str:
+    """The literal characters an alternative starts with (across zero-width assertions), up to its
+    first other item (in a caseless context, also up to a letter beyond ASCII)."""
+    lead = []
+    for op, av in items:
+        if op is _AT:
+            continue
+        if op is not _LITERAL:
+            break
+        char = chr(av)  # type: ignore[arg-type]
+        if caseless and char.isalpha() and not char.isascii():
+            break
+        lead.append(char)
+    return "".join(lead)
+
+
+def _distributed(run: "list[str]", run_caseless: bool, caseless: bool, branch: "tuple[object, list]") -> Optional[Clause]:
+    """A literal run right before an alternation, joined to each alternative's leading literal:
+    `back(?:ward|prop)` (how re's parser writes `backward|backprop`: it factors the common prefix
+    out) requires "backward" or "backprop", where the run alone requires only "back". None when an
+    alternative starts with no literal. The joined literals are caseless when the run or the context
+    is (the lowercased text holds them lowercased; ASCII only)."""
+    _, alternatives = branch
+    leads = [_leading_literal(alternative, caseless) for alternative in alternatives]
+    if not leads or not all(leads):
+        return None
+    prefix = "".join(run)
+    joined = [prefix + lead for lead in leads]
+    if caseless or run_caseless:
+        if not all(literal.isascii() for literal in joined):
+            return None
+        return (_NONE, frozenset(literal.lower() for literal in joined))
+    return (frozenset(joined), _NONE)
 
 
 @lru_cache(maxsize=None)
@@ -443,6 +482,40 @@ def _fold(text: str) -> str:
     return text.translate(_CASELESS_ASCII).lower()
 
 
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# Every byte that is not an ASCII word character becomes a blank.
+_NON_WORD_TO_BLANK = bytes(byte if byte in _WORD_BYTES else 32 for byte in range(256))
+_DIGEST_MIN = 2048  # shorter texts are searched as they are
+
+
+def _is_wordy(literal: str) -> bool:
+    return bool(literal) and all(ord(char) < 128 and ord(char) in _WORD_BYTES for char in literal)
+
+
+def _word_digest(text: str) -> str:
+    """The distinct maximal runs of ASCII word characters of an ASCII text, joined by blanks (the text
+    itself when it is short or not ASCII). A literal made of ASCII word characters occurs in the text
+    iff it occurs in one such run, i.e. in the digest (a blank stops it); the digest lowercased holds
+    it lowercased iff the text lowercased does. Most texts hold each identifier many times: the digest
+    is about a sixth of the text, so a literal's search (a full scan when it is absent) costs less.
+    Blanks end the digest on both sides, so `" word "` is in it iff `word` is one of the runs."""
+    if len(text) < _DIGEST_MIN or not text.isascii():
+        return text
+    runs = set(text.encode("ascii").translate(_NON_WORD_TO_BLANK).split())
+    return f" {b' '.join(runs).decode('ascii')} "  # a blank on both ends: ` word ` finds a whole run
+
+
+# Where a literal is searched (_TextState.haystacks): the text, the text lowercased (a caseless literal),
+# the word digest, the word digest lowercased (a caseless literal of ASCII word characters).
+_FULL, _FOLDED, _DIGEST, _FOLDED_DIGEST = range(4)
+
+
+def _kind(literal: str, caseless: bool) -> int:
+    if _is_wordy(literal):
+        return _FOLDED_DIGEST if caseless else _DIGEST
+    return _FOLDED if caseless else _FULL
+
+
 class _Folded:
     """The text lowercased for caseless hints, computed at most once and only if a
     caseless need asks (ASCII texts: `str.lower`, which has an ASCII fast path)."""
@@ -545,6 +618,129 @@ def _refutation_cost(evidence: _Evidence) -> int:
     return min((_clause_cost(plain + folded) for plain, folded in evidence), default=1000)
 
 
+# ---------------------------------------------------------------------------
+# Whole words: an alternative `L(?<!\\wL)REST` (how _literal_first writes `\\bL...`) whose REST
+# certainly starts with a non-word character (or ends the text) matches only where L is a whole word;
+# without the lookbehind, only where a word run ends with L; with it alone, where one starts with L
+# ---------------------------------------------------------------------------
+
+_ASCII_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_LEADING_WORD = re.compile(r"([A-Za-z0-9_]+)\(\?<!\\w\1\)")
+_YES, _PASS, _NO = "yes", "pass", "no"  # the next character is certainly non-word (or the end) / zero-width / unknown
+_AT_NON_WORD_NEXT = frozenset(
+    getattr(_sre_constants, name) for name in ("AT_BOUNDARY", "AT_END", "AT_END_LINE", "AT_END_STRING") if hasattr(_sre_constants, name)
+)
+
+
+def _non_word_char(code: int) -> bool:
+    char = chr(code)
+    return char.isascii() and char not in _ASCII_WORD and not char.isalnum()
+
+
+def _non_word_class(items: "list[tuple[object, object]]") -> bool:
+    for op, av in items:
+        if op is _LITERAL:
+            if not _non_word_char(av):  # type: ignore[arg-type]
+                return False
+        elif op is _sre_constants.RANGE:
+            low, high = av  # type: ignore[misc]
+            if high - low > 256 or not all(_non_word_char(code) for code in range(low, high + 1)):
+                return False
+        elif op is _sre_constants.CATEGORY:
+            if av not in (_sre_constants.CATEGORY_SPACE, _sre_constants.CATEGORY_NOT_WORD):
+                return False
+        else:
+            return False  # NEGATE and the rest
+    return True
+
+
+def _first_is_non_word(items: "Iterable[tuple[object, object]]") -> str:
+    """Whether every match of `items`, started right after a word character, starts with a non-word
+    character or ends the text (_YES), may match the empty string and otherwise starts so (_PASS),
+    or may start with a word character (_NO)."""
+    for op, av in items:
+        if op is _LITERAL:
+            return _YES if _non_word_char(av) else _NO  # type: ignore[arg-type]
+        if op is _IN:
+            return _YES if _non_word_class(av) else _NO  # type: ignore[arg-type]
+        if op is _AT:
+            if av in _AT_NON_WORD_NEXT:  # \b after a word character, or an end
+                return _YES
+            return _NO
+        if op is _ASSERT or op is _ASSERT_NOT:
+            direction, body = av  # type: ignore[misc]
+            word_class = [(_sre_constants.CATEGORY, _sre_constants.CATEGORY_WORD)]
+            if op is _ASSERT_NOT and direction == 1 and len(body) == 1 and body[0][0] is _IN and list(body[0][1]) == word_class:
+                return _YES  # (?!\w)
+            continue  # zero-width: what follows decides
+        if op is _SUBPATTERN:
+            body = av[3]  # type: ignore[index]
+            result = _first_is_non_word(body)
+        elif op is _ATOMIC:
+            result = _first_is_non_word(av)  # type: ignore[arg-type]
+        elif op is _BRANCH:
+            _, alternatives = av  # type: ignore[misc]
+            results = {_first_is_non_word(alternative) for alternative in alternatives}
+            result = _NO if _NO in results or not results else (_YES if results == {_YES} else _PASS)
+        elif op in _REPEATS:
+            minimum, _maximum, body = av  # type: ignore[misc]
+            result = _first_is_non_word(body)
+            if minimum == 0 and result == _YES:
+                result = _PASS
+        else:
+            return _NO  # any character, backreferences, ...
+        if result != _PASS:
+            return result
+    return _PASS
+
+
+def whole_word(source: str) -> Optional[str]:
+    """The word L when every match of the regex `source` holds L as a whole word (a maximal run of
+    ASCII word characters, in an ASCII text): `source` starts `L(?<!\\wL)` and what follows certainly
+    starts with a non-word character or ends the text (`exp(?<!\\wexp)\\s*\\(`). Else None."""
+    match = _LEADING_WORD.match(source)
+    if match is None:
+        return None
+    top = _split_top(source)
+    if top is None or len(top) != 1:
+        return None  # `L(?<!\\wL)a|b`: the literal starts the first alternative only
+    try:
+        parsed = _sre_parse.parse(source[match.end() :])
+    except Exception:  # noqa: BLE001 - e.g. a group reference: no word
+        return None
+    if parsed.state.flags & _CASELESS:
+        return None
+    return match.group(1) if _first_is_non_word(parsed) == _YES else None
+
+
+_LEADING_LITERAL_WORD = re.compile(r"([A-Za-z0-9_]+)(?![*+?{])")
+
+
+def word_probe(source: str) -> Optional[str]:
+    """What the word digest (see _word_digest) must hold for the regex `source` to match an ASCII
+    text: its leading literal L of ASCII word characters as the start of a run (" L": `source` goes
+    on `(?<!\\wL)`), as the end of one ("L ": what follows L certainly starts with a non-word
+    character or ends the text), or both (" L "). None when neither holds (L anywhere is a clause)."""
+    match = _LEADING_LITERAL_WORD.match(source)
+    if match is None:
+        return None
+    top = _split_top(source)
+    if top is None or len(top) != 1:
+        return None  # `La|b`: the literal starts the first alternative only
+    word, rest = match.group(1), source[match.end() :]
+    starts = rest.startswith(f"(?<!\\w{word})")
+    if starts:
+        rest = rest[len(f"(?<!\\w{word})") :]
+    try:
+        parsed = _sre_parse.parse(rest)
+    except Exception:  # noqa: BLE001 - e.g. a group reference
+        parsed = None
+    ends = parsed is not None and not parsed.state.flags & _CASELESS and _first_is_non_word(parsed) == _YES
+    if not (starts or ends):
+        return None
+    return (" " if starts else "") + word + (" " if ends else "")
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a need's pattern compiles to for the Prechecker, as plain data: its fast alternatives
@@ -558,17 +754,21 @@ class Plan:
     evidence: _Evidence
     part_evidence: tuple[_Evidence, ...]
     cost: tuple[int, int]
+    part_probes: tuple[Optional[str], ...] = ()  # what the word digest must hold for each alternative (see word_probe)
 
     @classmethod
     def derive(cls, pattern: str) -> "Plan":
         need = Need.of(pattern)
         if not need.parts:
-            return cls((), (((), ()),), (), _cost(need))  # never matches: no literal can satisfy it
+            return cls((), (((), ()),), (), _cost(need), ())  # never matches: no literal can satisfy it
         alternatives = tuple(regex.pattern for regex, _hint, _folded in need.parts)
-        return cls(alternatives, _evidence(pattern), tuple(_evidence(part) for part in alternatives), _cost(need))
+        return cls(
+            alternatives, _evidence(pattern), tuple(_evidence(part) for part in alternatives), _cost(need),
+            tuple(word_probe(part) for part in alternatives),
+        )
 
     def as_data(self) -> tuple:
-        return (self.alternatives, self.evidence, self.part_evidence, self.cost)
+        return (self.alternatives, self.evidence, self.part_evidence, self.cost, self.part_probes)
 
 
 @lru_cache(maxsize=None)
@@ -608,12 +808,14 @@ class _Test:
     evidence: _Evidence
     parts: tuple[tuple[str, _Evidence], ...]  # (regex source, its clauses)
     costly: bool  # an alternative's regex is long: slow to compile
+    probes: tuple[Optional[str], ...] = ()  # what the word digest must hold for each alternative (see word_probe)
 
     @classmethod
     def of(cls, pattern: str) -> "_Test":
         plan = plan_of(pattern)
         costly = any(len(alternative) > _COSTLY_REGEX for alternative in plan.alternatives)
-        return cls(pattern, plan.evidence, tuple(zip(plan.alternatives, plan.part_evidence)), costly)
+        probes = plan.part_probes if len(plan.part_probes) == len(plan.alternatives) else (None,) * len(plan.alternatives)
+        return cls(pattern, plan.evidence, tuple(zip(plan.alternatives, plan.part_evidence)), costly, probes)
 
 
 _CHEAP = 2
@@ -641,7 +843,7 @@ class _Literals:
     every text (`import`, `-`) decides it with a short search, where trying first the ones that are
     rarely there (`\\te`, `\\re`) scans the whole text for each. The order changes no verdict."""
 
-    __slots__ = ("_canonical", "_ordered", "_parts", "around", "caseless", "found", "inside", "literal", "number", "searched")
+    __slots__ = ("_canonical", "_ordered", "_parts", "around", "caseless", "found", "inside", "kind", "literal", "number", "searched")
 
     def __init__(self) -> None:
         self.number: dict[tuple[str, bool], int] = {}
@@ -651,9 +853,10 @@ class _Literals:
         self.around: list[tuple[int, ...]] = []
         self.searched: list[int] = []
         self.found: list[int] = []
+        self.kind: list[int] = []  # where it is searched: _FULL, _FOLDED, _DIGEST, _FOLDED_DIGEST (see _kind)
         self._canonical: dict[tuple[tuple[str, ...], tuple[str, ...]], _Clause] = {}
         self._ordered: dict[_Clause, _Clause] = {}
-        self._parts: dict[str, tuple[tuple[str, tuple[_Clause, ...]], ...]] = {}
+        self._parts: dict[str, tuple[tuple[str, tuple[_Clause, ...], Optional[str]], ...]] = {}
 
     def _add(self, literal: str, caseless: bool) -> int:
         key = (literal, caseless)
@@ -679,6 +882,7 @@ class _Literals:
                 self.inside[other_number] += (number,)
         self.literal.append(literal)
         self.caseless.append(caseless)
+        self.kind.append(_kind(literal, caseless))
         self.inside.append(tuple(inside))
         self.around.append(tuple(around))
         self.searched.append(0)
@@ -697,11 +901,13 @@ class _Literals:
     def clauses(self, evidence: _Evidence) -> tuple[_Clause, ...]:
         return tuple(self.clause(plain, folded) for plain, folded in evidence)
 
-    def parts(self, test: _Test) -> tuple[tuple[str, tuple[_Clause, ...]], ...]:
+    def parts(self, test: _Test) -> tuple[tuple[str, tuple[_Clause, ...], Optional[str]], ...]:
         """The test's alternatives with their clauses in the current order."""
         parts = self._parts.get(test.pattern)
         if parts is None:
-            parts = self._parts[test.pattern] = tuple((source, self.clauses(evidence)) for source, evidence in test.parts)
+            parts = self._parts[test.pattern] = tuple(
+                (source, self.clauses(evidence), probe) for (source, evidence), probe in zip(test.parts, test.probes)
+            )
         return parts
 
     def reorder(self) -> None:
@@ -719,18 +925,36 @@ class _TextState:
     """What is known about one text: literal presence (by number in a _Literals table; caseless ones
     in the lowercased text), need and predicate verdicts (by need)."""
 
-    __slots__ = ("folded", "known", "literals", "text", "verdicts")
+    __slots__ = ("alternatives", "haystacks", "known", "literals", "text", "verdicts")
 
     def __init__(self, text: str, literals: "Optional[_Literals]" = None) -> None:
         self.text = text
-        self.folded: Optional[str] = None
+        self.haystacks: list[Optional[str]] = [text, None, None, None]  # by kind (_FULL, _FOLDED, ...)
         self.literals = literals if literals is not None else _Literals()
         self.known: list[Optional[bool]] = [None] * len(self.literals.literal)
         self.verdicts: dict[str, bool] = {}
+        self.alternatives: dict[str, bool] = {}  # by regex source: needs share alternatives (`exp(...\(`)
+
+    def _haystack(self, kind: int) -> str:
+        """The string a literal of `kind` is searched in (computed once): _FULL the text, _FOLDED it
+        lowercased, _DIGEST its word digest, _FOLDED_DIGEST the digest lowercased."""
+        haystacks = self.haystacks
+        if kind == _FULL:
+            return self.text  # (an empty text)
+        if kind == _FOLDED:
+            value = _fold(self.text)
+        elif kind == _DIGEST:
+            value = _word_digest(self.text)
+        else:  # _FOLDED_DIGEST
+            digest = haystacks[_DIGEST] or self._haystack(_DIGEST)
+            value = (haystacks[_FOLDED] or self._haystack(_FOLDED)) if digest is self.text else digest.lower()
+        haystacks[kind] = value
+        return value
 
     def _search(self, number: int) -> bool:
         """Whether literal `number` occurs: from a literal inside it known absent or one around it
-        known present, else by one substring search."""
+        known present, else by one substring search (in the text, lowercased for a caseless literal;
+        a literal of ASCII word characters in the word digest)."""
         literals, known = self.literals, self.known
         for shorter in literals.inside[number]:
             if known[shorter] is False:
@@ -740,12 +964,8 @@ class _TextState:
             if known[longer]:
                 known[number] = True
                 return True
-        if literals.caseless[number]:
-            text = self.folded
-            if text is None:
-                text = self.folded = _fold(self.text)
-        else:
-            text = self.text
+        kind = literals.kind[number]
+        text = self.haystacks[kind] or self._haystack(kind)
         found = literals.literal[number] in text
         known[number] = found
         literals.searched[number] += 1
@@ -780,14 +1000,32 @@ class _TextState:
         verdict = self.verdicts.get(test.pattern)
         if verdict is None:
             verdict = False
-            for source, clauses in self.literals.parts(test):
+            alternatives = self.alternatives
+            for source, clauses, probe in self.literals.parts(test):
                 if clauses and not self.all_hold(clauses):
                     continue
-                if _regex(source).search(self.text) is not None:
+                found = alternatives.get(source)
+                if found is None:
+                    if probe is not None and not self.digest_holds(probe):
+                        found = alternatives[source] = False  # no word run starts/ends/is as every match needs
+                    else:
+                        found = alternatives[source] = _regex(source).search(self.text) is not None
+                if found:
                     verdict = True
                     break
             self.verdicts[test.pattern] = verdict
         return verdict
+
+    def has_word(self, word: str) -> bool:
+        """Whether the ASCII word occurs whole in the text (False only when the text's word digest
+        was taken, i.e. the text is ASCII, and none of its maximal word runs is `word`)."""
+        return self.digest_holds(f" {word} ")
+
+    def digest_holds(self, probe: str) -> bool:
+        """Whether the word digest holds `probe` (a word with a blank before it: a run starts with
+        it; after it: a run ends with it); True when the text has no digest (short, or not ASCII)."""
+        digest = self.haystacks[_DIGEST] or self._haystack(_DIGEST)
+        return digest is self.text or probe in digest
 
     def predicate(self, name: str) -> bool:
         key = PREDICATE_PREFIX + name
@@ -795,20 +1033,45 @@ class _TextState:
         if verdict is None:
             from gradlint.precheck_predicates import PREDICATES
 
-            verdict = self.verdicts[key] = PREDICATES[name](self.text, self.known_absent)
+            verdict = self.verdicts[key] = PREDICATES[name](self.text, _Absence(self))
         return verdict
 
     def known_absent(self, literal: str) -> bool:
-        """Whether the plain `literal` is already known not to occur (searched, or a literal inside it
-        was): a predicate then skips a search that starts with it. Never searches."""
+        """Whether the plain `literal` does not occur: known already (searched, or a literal inside it
+        was), or, for a literal of ASCII word characters, searched in the word digest (a sixth of the
+        text): a predicate then skips a regex search that starts with it. A literal of other characters
+        is never searched (the predicate's own search would repeat the scan where it is present)."""
         literals, known = self.literals, self.known
         number = literals.number.get((literal, False))
-        if number is None or number >= len(known):
+        if number is not None and number < len(known):
+            found = known[number]
+            if found is not None:
+                return not found
+            if any(known[shorter] is False for shorter in literals.inside[number]):
+                return True
+            if literals.kind[number] == _DIGEST:
+                return not self._search(number)
             return False
-        found = known[number]
-        if found is None:
-            return any(known[shorter] is False for shorter in literals.inside[number])
-        return not found
+        if not _is_wordy(literal):
+            return False
+        return literal not in (self.haystacks[_DIGEST] or self._haystack(_DIGEST))
+
+
+class _Absence:
+    """The `absent` a predicate is given: called with a literal, _TextState.known_absent; its
+    `word_absent(word)` is True when the ASCII word occurs nowhere whole in the text (none of the word
+    digest's runs is the word), so a predicate skips a search whose every match holds the word whole."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: _TextState) -> None:
+        self.state = state
+
+    def __call__(self, literal: str) -> bool:
+        return self.state.known_absent(literal)
+
+    def word_absent(self, word: str) -> bool:
+        return not self.state.has_word(word)
 
 
 class _Step(NamedTuple):

@@ -25,7 +25,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Callable, Iterator, NamedTuple, Optional
 
 _PATTERN_METHODS = ("match", "search", "fullmatch", "finditer", "findall")
@@ -34,6 +34,15 @@ _PATTERN_METHODS = ("match", "search", "fullmatch", "finditer", "findall")
 def _none_known_absent(literal: str) -> bool:
     """The `absent` of a predicate called on a text alone: nothing is known about it."""
     return False
+
+
+def _word_absent(absent: "Callable[[str], bool]", word: str) -> bool:
+    """Whether `word` (ASCII word characters) is known to occur nowhere whole in the text: the
+    pre-check's `absent` can tell (its `word_absent`, from the text's word digest); a plain callable
+    cannot (False). A predicate asks it only before a search whose every match holds the word whole
+    (precheck.whole_word of the regex is the word: a test checks each one)."""
+    word_absent = getattr(absent, "word_absent", None)
+    return word_absent is not None and word_absent(word)
 
 
 class _Regex:
@@ -286,6 +295,11 @@ _STORE_SITE = _Regex(r"\](?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)")
 # Found faster in two steps: `] =` itself, or a `]` whose gap starts with a character other than a blank
 # that valid code may hold there (beyond ASCII no whitespace is valid code), then read by _STORE_SITE.
 _STORE_SITE_START = _Regex(r"\][ \t]*(?:=(?!=)|[)\\\r\n#\f\v])")
+# Both steps in one search: a `]` where _STORE_SITE_START matches and _STORE_SITE's gap and `=` follow
+# (group 1; read by a lookahead, so only the `]` is consumed and a `]` inside the gap, in a comment, is
+# still found as a site of its own, as _STORE_SITE_START.finditer finds it). The loop in Python then
+# visits only the store sites, not every `]` before a line break.
+_STORE_SITE_AT = _Regex(r"\](?=[ \t]*(?:=(?!=)|[)\\\r\n#\f\v]))(?=((?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)))")
 _TARGET_PREFIX_CHARS = _Regex(r"[\w.\s()\[\]{}'\"]*")
 
 
@@ -467,12 +481,9 @@ _SIMPLE_TARGET = _Regex(
 def _store_sites(text: str) -> list[_Site]:
     sites = []
     rfind, simple_target = text.rfind, _SIMPLE_TARGET.fullmatch
-    store_site = _STORE_SITE.match
-    for start_match in _STORE_SITE_START.finditer(text):
-        match = start_match if start_match.group()[-1] == "=" else store_site(text, start_match.start())
-        if match is None:
-            continue
-        end = match.start() + max(0, match.group().rfind(")"))
+    for match in _STORE_SITE_AT.finditer(text):
+        close = match.group(1).rfind(")")  # the site ends at its last `)` (after the `]`), if any
+        end = match.start() + (close + 1 if close >= 0 else 0)
         simple = simple_target(text, rfind("\n", 0, end) + 1, end + 1)
         if simple is not None and simple.group(1).isascii() and "''" not in simple.group(1) and '""' not in simple.group(1):
             start = simple.start(1)
@@ -491,7 +502,7 @@ def _store_sites(text: str) -> list[_Site]:
         target = text[start : end + 1]
         # code_for's normalisation; a printable target without two blanks in a row is normalised already
         key = target if target.isprintable() and "  " not in target else " ".join(target.split())
-        sites.append(_Site(start, end, match.end(), key))
+        sites.append(_Site(start, end, match.end(1), key))
     return sites
 
 
@@ -1257,6 +1268,7 @@ _GL402_WORDS = r"(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]
 # The alternatives of GL402_EVIDENCE | GL402_CLASS_NAME, each searched from its literal (their matches
 # start wherever the combined pattern's do; a test checks it on the corpus).
 _GL402_EVIDENCE_LITERALS = ("exp", "tanh", "maximum", "dout", "dvalues", "grad_output", "def", "class")  # each part's first
+_GL402_EVIDENCE_WORDS = ("exp", "tanh", "maximum", "dout", "dvalues", "grad_output", None, None)  # held whole (or None)
 _GL402_EVIDENCE_PARTS = tuple(
     _Regex(part)
     for part in (
@@ -1292,9 +1304,9 @@ def _evidence_with_write(text: str, headers: list[int], leading: "Callable[[int]
     both the evidence and a write (every write's function code lies in such a region)."""
     bounds = headers + [len(text)]
     searched: set[int] = set()
-    for literal, part in zip(_GL402_EVIDENCE_LITERALS, _GL402_EVIDENCE_PARTS):
-        if absent(literal):
-            continue  # every match of the part starts with its literal
+    for literal, word, part in zip(_GL402_EVIDENCE_LITERALS, _GL402_EVIDENCE_WORDS, _GL402_EVIDENCE_PARTS):
+        if absent(literal) or (word is not None and _word_absent(absent, word)):
+            continue  # every match of the part starts with its literal (and holds its word whole)
         for evidence in part.finditer(text):
             position = evidence.start()
             region = bisect_right(bounds, position) - 1
@@ -1352,9 +1364,9 @@ def _line_header_before(text: str, position: int) -> int:
 def _evidence_with_write_by_lines(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """_evidence_with_write over the raw lines' headers, each found from the evidence outwards."""
     searched: set[int] = set()
-    for literal, part in zip(_GL402_EVIDENCE_LITERALS, _GL402_EVIDENCE_PARTS):
-        if absent(literal):
-            continue  # every match of the part starts with its literal
+    for literal, word, part in zip(_GL402_EVIDENCE_LITERALS, _GL402_EVIDENCE_WORDS, _GL402_EVIDENCE_PARTS):
+        if absent(literal) or (word is not None and _word_absent(absent, word)):
+            continue  # every match of the part starts with its literal (and holds its word whole)
         for evidence in part.finditer(text):
             position = evidence.start()
             header = _line_header_before(text, position)
@@ -1531,8 +1543,8 @@ _GL103_NOT_CODE_LINE = _Regex(r"[ \t\f]*(?:#|>>>)")
 
 def _diagonal_call_outside_comment_lines(text: str, absent: "Callable[[str], bool]") -> bool:
     for name, call in zip(_GL103_DIAGONAL_NAMES, _GL103_DIAGONAL_CALLS):
-        if absent(name):
-            continue  # every match starts with the name
+        if absent(name) or _word_absent(absent, name):
+            continue  # every match starts with the name, held whole
         for match in call.finditer(text):
             line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\r", 0, match.start())) + 1
             if not _GL103_NOT_CODE_LINE.match(text, line_start):
@@ -1714,16 +1726,35 @@ def _factors(operand: str) -> list[str]:
 _GL401_OPERATOR_AFTER = _Regex(_GL401_GAP + r"(?:-|/(?!/))")
 
 
+@lru_cache(maxsize=1024)
+def _left_before_operator(left: str) -> "re.Pattern[str]":
+    """`left` (whitespace-normalised code: single blanks between non-blank characters), each blank
+    any run of whitespace, then _GL401_OPERATOR_AFTER. Every blank run is followed by a non-blank
+    character of `left`, so the pattern matches at a position iff `left` read there with its blank
+    runs taken whole (the one way to read them) is followed by the operator."""
+    return re.compile(re.escape(left).replace("\\ ", r"\s+") + _GL401_OPERATOR_AFTER.pattern)
+
+
+_GL401_FIND_LIMIT = 64  # occurrences of a left's first word read one by one; beyond, one regex finds the rest
+
+
 def _stands_before_operator(text: str, left: str) -> bool:
     """Whether `left` (whitespace-normalised code) occurs in the text as itself (not after a name
-    character or a dot) right before a `-` or `/` (`/=`, `-=`; not `//`)."""
+    character or a dot) right before a `-` or `/` (`/=`, `-=`; not `//`). Its occurrences are read in
+    order, the first _GL401_FIND_LIMIT one by one, the rest (a short name is everywhere) by the
+    regex _left_before_operator, which finds only the occurrences followed by the operator (compiling
+    it costs more than reading a few occurrences)."""
     first = left.split(" ", 1)[0]  # searched as a plain substring; the rest matched from there
     rest = None
     if first != left:  # a blank in the code: any run of whitespace in the text
         rest = re.compile(re.escape(left[len(first) :]).replace("\\ ", r"\s+"))
     find, after = text.find, _GL401_OPERATOR_AFTER.match
     position = find(first)
+    budget = _GL401_FIND_LIMIT
     while position >= 0:
+        if not budget:
+            break  # the rest by the regex, from this occurrence on
+        budget -= 1
         before = text[position - 1 : position]
         if not (before.isalnum() or before == "_" or before == "." or (before and not before.isascii())):
             end: Optional[int] = position + len(first)
@@ -1733,6 +1764,16 @@ def _stands_before_operator(text: str, left: str) -> bool:
             if end is not None and after(text, end):
                 return True
         position = find(first, position + 1)
+    if position < 0:
+        return False
+    search = _left_before_operator(left).search
+    found = search(text, position)
+    while found is not None:
+        position = found.start()
+        before = text[position - 1 : position]
+        if not (before.isalnum() or before == "_" or before == "." or (before and not before.isascii())):
+            return True
+        found = search(text, position + 1)
     return False
 
 
@@ -1745,8 +1786,8 @@ def reduced_array_combined(text: str, absent: "Callable[[str], bool]" = _none_kn
     try:
         seen: set[str] = set()
         for name, call in zip(_GL401_NAMES, _GL401_CALLS):
-            if absent(name):
-                continue  # every match starts with the name
+            if absent(name) or _word_absent(absent, name):
+                continue  # every match starts with the name, held whole
             for match in call.finditer(text):
                 for operand in (_receiver(text, match.start()), _first_argument(text, match.end() - 1)):
                     if operand is None:
@@ -1841,8 +1882,8 @@ def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_kn
     prefix (`self.where(`)."""
     try:
         for word, call in zip(_GL201_WORDS, _GL201_WORD_CALLS):
-            if absent(word):
-                continue  # every match starts with the word
+            if absent(word) or _word_absent(absent, word):
+                continue  # every match starts with the word, held whole
             for match in call.finditer(text):
                 if _library_attribute_call(text, match.start(), word):
                     return True
