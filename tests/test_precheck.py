@@ -8,6 +8,7 @@ pre-check up must never change a verdict of the regexes they guard.
 from __future__ import annotations
 
 import re
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -523,6 +524,7 @@ def test_gl101_fast_target_path_agrees_with_the_backward_scan() -> None:
     assert checked > 50
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the plans are written on 3.11+, whose needs use possessive loops; older versions plan theirs at run time")
 def test_the_stored_plans_are_current() -> None:
     """gradlint/_precheck_plans.py spares each run deriving the plans of the registry's needs;
     after changing a need, `python -m gradlint.precheck` rewrites it."""

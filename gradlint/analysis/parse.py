@@ -290,9 +290,12 @@ def _level_kinds() -> "dict[type, str]":
         ast.BinOp: "binary", ast.UnaryOp: "unary", ast.IfExp: "conditional", ast.Lambda: "lambda",
         ast.Attribute: "trailer", ast.Call: "trailer", ast.Subscript: "trailer",
         ast.List: "bracket", ast.Set: "bracket", ast.Dict: "bracket", ast.ListComp: "bracket",
-        ast.SetComp: "bracket", ast.DictComp: "bracket", ast.MatchClass: "bracket", ast.MatchMapping: "bracket",
+        ast.SetComp: "bracket", ast.DictComp: "bracket",
         ast.Starred: "other", ast.NamedExpr: "other", ast.JoinedStr: "other", ast.FormattedValue: "other",
     }
+    for name in ("MatchClass", "MatchMapping"):  # Python 3.10+
+        if hasattr(ast, name):
+            kinds[getattr(ast, name)] = "bracket"
     return kinds
 
 
