@@ -106,7 +106,8 @@ def write(folder: Path = DOCS_DIR) -> list[str]:
     for name, content in expected_pages().items():
         path = folder / name
         if not path.is_file() or path.read_text(encoding="utf-8") != content:
-            path.write_text(content, encoding="utf-8", newline="\n")
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:  # Path.write_text takes newline= from 3.10
+                handle.write(content)
             changed.append(name)
     for name in drift(folder).extra:
         (folder / name).unlink()

@@ -12,6 +12,7 @@ suite stays fast; set GRADLINT_FUZZ_EXAMPLES to run more (CI=1 derandomizes).
 from __future__ import annotations
 
 import os
+import sys
 
 import hypothesmith
 import pytest
@@ -193,7 +194,8 @@ def test_deep_input_within_the_limit_is_checked_without_a_crash(name: str) -> No
 
 DEEP_REFUSED = {
     "and-chain": ("x = " + _joined("and", 12_000, "a") + "\n", "`and`/`or` chain of 12000 operands"),
-    "sum": ("x = " + _joined("+", 12_000, "a") + "\n", "nested"),
+    # Python 3.11's parser rejects it ("too many nested ..."); 3.9's accepts it and the depth scan refuses it
+    "sum": ("x = " + _joined("+", 12_000, "a") + "\n", "nested" if sys.version_info >= (3, 11) else "chain of 11999 binary operators"),
     "multi-line-sum": ("x = (" + " +\n    ".join(["a"] * 3_000) + ")\n", ""),
     "backslash-sum": ("x = a" + " + \\\n    a" * 3_000 + "\n", ""),
     "attributes": ("x = a" + ".b" * 6_000 + "\n", ""),
