@@ -56,6 +56,11 @@ def test_only_enabled_rules_are_judged_and_the_pre_check_counts() -> None:
     ]
 
 
+def test_a_blanket_directive_is_judged_only_when_every_rule_ran() -> None:
+    assert _gl003("x = 1  # gradlint: ignore\n", Settings(select=("GL003", "GL101"))) == []
+    assert len(_gl003("x = 1  # gradlint: ignore\n", Settings(select=("ALL",), ignore=("GL901",)))) == 1
+
+
 def test_naming_gl003_silences_it_and_a_blanket_directive_does_not() -> None:
     assert _gl003("x = 1  # noqa: GL101, GL003\n") == []
     assert len(_gl003("x = 1  # gradlint: ignore\n")) == 1

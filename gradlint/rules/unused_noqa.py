@@ -45,7 +45,8 @@ class UnusedNoqa(Rule):
         Reports a `# noqa: GL...`, `# gradlint: ignore[...]` or file-level `# gradlint: noqa: ...`
         directive, or one code in it, that suppresses nothing: no finding of that code on the
         rows where the comment counts (or, file-level, in the file), or a code gradlint does not
-        have. Like ruff's RUF100. Only enabled rules are judged; other tools' codes (`E501`), a
+        have. Like ruff's RUF100. Only enabled rules are judged (a blanket gradlint directive only
+        when every rule is enabled); other tools' codes (`E501`), a
         bare `# noqa` (flake8 and ruff read it too) and GL002/GL901 (not found by reading the
         text) are left alone. The fix removes the unused codes, or the whole directive.
         """
@@ -114,11 +115,12 @@ def unused_directives(text: str, filename: str, diagnostics: Iterable[Diagnostic
     names = {registry.RULES[code].name: code for code in registry.all_codes()}
     found = list(diagnostics)
     in_file = {d.code for d in found}
+    every_rule_judged = all(code in judged for code in registry.all_codes() if code not in registry.ENGINE_CODES)
     findings = []
     for directive in written_directives(text):
         if directive.codes is None:
-            if directive.shared:
-                continue  # a bare noqa comment: flake8 and ruff read it too
+            if directive.shared or not every_rule_judged:
+                continue  # a bare noqa comment (flake8 and ruff read it too), or one that may be for a rule not run
             if any(d.code not in UNCHECKED_CODES and _counts_at(d, directive) for d in found):
                 continue
             where = "in this file" if directive.file_level else "on the rows where it counts"
