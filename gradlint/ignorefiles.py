@@ -11,7 +11,8 @@ A file in a deeper folder overrides one above it; in one folder `.ignore` overri
 `.gitignore`; both override `.git/info/exclude`, which overrides the global file. Within one
 file the last pattern that matches decides and `!` re-includes (git's rules, as implemented by
 pathspec's GitIgnoreSpec, imported only when an ignore file is found). A folder holding `.git`
-starts a repository of its own. Files named on the command line are checked whatever these say.
+starts a repository of its own. Files named on the command line are checked whatever these say,
+and so is a folder named there: an ignore file above it that ignores it does not apply inside it.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ class IgnoreFiles:
         for folder in reversed(parents):
             in_repository = repository if repository is not None and _within(folder, repository) else None
             above = _Folder(repository, _own_sources(folder, _names_in(folder), in_repository) + above.sources)
-        self._above_root = above
+        # The folder given to walk is walked even when an ignore file above it ignores it (as ruff
+        # does: `gradlint check build/gen` checks it); such a file would ignore all of it, so it
+        # does not apply inside this walk.
+        self._above_root = _Folder(above.repository, tuple(source for source in above.sources if not _ignores(source, root, True)))
         self._root = root
 
     def enter(self, folder: str, dirnames: Iterable[str], filenames: Iterable[str]) -> None:
@@ -86,13 +90,22 @@ class IgnoreFiles:
         if folder is None or not folder.sources:
             return False
         for source in folder.sources:
-            relative = _relative(path, source.base)
-            if relative is None:
-                continue
-            verdict = source.spec.check_file(relative + "/" if is_folder else relative).include
+            verdict = _verdict(source, path, is_folder)
             if verdict is not None:
                 return verdict
         return False
+
+
+def _verdict(source: _Source, path: str, is_folder: bool) -> Optional[bool]:
+    """True (ignored) or False (re-included) when a pattern of `source` matches `path`, else None."""
+    relative = _relative(path, source.base)
+    if relative is None:
+        return None
+    return source.spec.check_file(relative + "/" if is_folder else relative).include
+
+
+def _ignores(source: _Source, folder: str, is_folder: bool) -> bool:
+    return _verdict(source, folder, is_folder) is True
 
 
 def _names_in(folder: str) -> set[str]:

@@ -182,3 +182,12 @@ def test_the_repository_configuration_names_the_excludes_file_first(tmp_path: Pa
     write(repo / ".git" / "config", f"[core]\n\tbare = false\n\texcludesFile = {repo / 'repo-ignore'}\n")
     _tree(repo, ["a.py", "b.py", "c.py"])
     assert _found(repo) == ["a.py", "c.py"]
+
+
+def test_a_named_folder_that_an_ignore_file_above_ignores_is_walked(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write(tmp_path / ".gitignore", "/versions\n")
+    _tree(tmp_path, ["a.py", "versions/3.11/lib/os.py", "versions/3.11/lib/json/decoder.py"])
+    assert _found(tmp_path) == ["a.py"]  # walked from the top, versions/ is ignored
+    lib = tmp_path / "versions" / "3.11" / "lib"
+    assert _found(tmp_path, paths=[lib]) == ["versions/3.11/lib/json/decoder.py", "versions/3.11/lib/os.py"]  # as ruff does
