@@ -77,12 +77,12 @@ class Directives:
             self.file_level |= codes
 
 
-def _split(codes: Optional[str]) -> Optional[set[str]]:
-    if codes is None:
+def _normalised(codes: Optional[tuple[str, ...]]) -> Optional[set[str]]:
+    """A directive's codes as written, as the set `covers` reads: codes upper-case, rule names
+    lower-case; None (a blanket directive) is ALL."""
+    if not codes:
         return ALL
-    parts = {part.strip().upper() if re.fullmatch(_CODE, part.strip()) else part.strip().lower()
-             for part in re.split(r"[\s,]+", codes) if part.strip()}
-    return parts or ALL
+    return {code.upper() if re.fullmatch(_CODE, code) else code.lower() for code in codes}
 
 
 def _comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
@@ -149,19 +149,11 @@ def _scan_comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
 def parse_directives(text: str) -> Directives:
     """Every suppression comment in `text`."""
     directives = Directives()
-    for row, _column, comment, alone in _comments(text):
-        match = _GRADLINT_NOQA.search(comment)
-        if match:
-            codes = _split(match.group("codes"))
-            if alone and match.start() == 0:
-                directives.add_file(codes)
-            else:
-                directives.add_row(row, codes)
-            continue
-        for pattern in (_NOQA, _IGNORE):
-            match = pattern.search(comment)
-            if match:
-                directives.add_row(row, _split(match.group("codes")))
+    for written in written_directives(text):
+        if written.file_level:
+            directives.add_file(_normalised(written.codes))
+        else:
+            directives.add_row(written.row, _normalised(written.codes))
     return directives
 
 
@@ -181,7 +173,8 @@ class Written:
 
 
 def written_directives(text: str) -> list[Written]:
-    """Every suppression directive in `text`, as written (for reporting unused ones)."""
+    """Every suppression directive in `text`, as written (what parse_directives reads, and GL003
+    reports unused): a `# gradlint: noqa` in a comment, else its `# noqa` and `# gradlint: ignore`."""
     found = []
     for row, column, comment, alone in _comments(text):
         gradlint_noqa = _GRADLINT_NOQA.search(comment)
