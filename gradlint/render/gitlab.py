@@ -5,8 +5,9 @@
 
 Paths are relative to `$CI_PROJECT_DIR` when GitLab CI sets it (else to the current directory).
 A finding whose gradient value is wrong (`error`) is `major`, a robustness one (`warning`)
-`minor`. The fingerprint hashes the code, the path and the finding's source line (and its rank
-among identical ones), not the row or the message (which names rows), so a finding keeps it when
+`minor`. The fingerprint hashes the code, the path and the finding's line as SARIF's does (its
+content and which occurrence of that content it is; `sarif.LineHashes`), plus the finding's rank
+among identical ones: not the row or the message (which names rows), so a finding keeps it when
 code above it moves.
 """
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from gradlint.diagnostics import Severity
 from gradlint.render import RenderOptions, display_path, sources_by_file
 from gradlint.render.json import dumps
+from gradlint.render.sarif import LineHashes
 
 if TYPE_CHECKING:
     from gradlint.api import Report
@@ -28,14 +30,14 @@ if TYPE_CHECKING:
 def code_quality(report: "Report", options: RenderOptions) -> list[dict[str, Any]]:
     root = Path(os.environ["CI_PROJECT_DIR"]) if os.environ.get("CI_PROJECT_DIR") else options.root
     sources = sources_by_file(report)
-    lines: dict[str, list[str]] = {}
+    hashes: dict[str, LineHashes] = {}
     seen: dict[tuple[str, str, str], int] = {}
     issues = []
     for diagnostic in report.diagnostics:
         path = display_path(diagnostic.filename, root).replace(os.sep, "/")
-        if diagnostic.filename not in lines:
-            lines[diagnostic.filename] = (sources.get(diagnostic.filename) or "").splitlines()
-        key = (diagnostic.code, path, _source_line(lines[diagnostic.filename], diagnostic.start.row) or diagnostic.message)
+        if diagnostic.filename not in hashes:
+            hashes[diagnostic.filename] = LineHashes(sources.get(diagnostic.filename))
+        key = (diagnostic.code, path, hashes[diagnostic.filename].of_row(diagnostic.start.row))
         rank = seen[key] = seen.get(key, -1) + 1
         fingerprint = hashlib.blake2b("\0".join((*key, str(rank))).encode("utf-8"), digest_size=16).hexdigest()
         issues.append({
@@ -46,11 +48,6 @@ def code_quality(report: "Report", options: RenderOptions) -> list[dict[str, Any
             "location": {"path": path, "lines": {"begin": diagnostic.start.row, "end": diagnostic.end.row}},
         })
     return issues
-
-
-def _source_line(lines: list[str], row: int) -> str:
-    """The finding's first line, its whitespace normalised ("" when the text is not at hand)."""
-    return " ".join(lines[row - 1].split()) if 0 < row <= len(lines) else ""
 
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:

@@ -61,8 +61,9 @@ def line_hash(line: str, occurrence: int) -> str:
     return f"{digest}:{occurrence}"
 
 
-class _Fingerprints:
-    """Line hashes of one file, numbering identical lines in order."""
+class LineHashes:
+    """Line hashes of one file, numbering identical lines in order (SARIF's and GitLab's
+    fingerprints: they survive code moving above a finding)."""
 
     def __init__(self, source: Optional[str]) -> None:
         self.lines = source.splitlines() if source is not None else []
@@ -151,11 +152,11 @@ def sarif_log(report: "Report", options: RenderOptions) -> dict[str, Any]:
         examples.setdefault(diagnostic.code, diagnostic)
     codes = sorted(examples)
     rule_index = {code: number for number, code in enumerate(codes)}
-    fingerprints: dict[str, _Fingerprints] = {}
+    fingerprints: dict[str, LineHashes] = {}
     results = []
     for diagnostic in diagnostics:
         location = artifact_location(diagnostic.filename, root)
-        hashes = fingerprints.setdefault(diagnostic.filename, _Fingerprints(sources.get(diagnostic.filename)))
+        hashes = fingerprints.setdefault(diagnostic.filename, LineHashes(sources.get(diagnostic.filename)))
         result: dict[str, Any] = {
             "ruleId": diagnostic.code,
             "ruleIndex": rule_index[diagnostic.code],
