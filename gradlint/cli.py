@@ -101,28 +101,22 @@ def check(
         settings = load_settings(overrides, Path.cwd(), paths or (), stdin_filename)
     except SettingsError as error:
         raise _fail(str(error))
-    if show_settings:
-        try:
-            typer.echo(settings.describe_for(paths[0] if paths else None), nl=False)
-        except SettingsError as error:
-            raise _fail(str(error))
-        raise typer.Exit(EXIT_CLEAN)
-    if show_files:
-        try:
-            discovery = api.discover_files(paths or ["."], settings)
-        except SettingsError as error:
-            raise _fail(str(error))
-        for path in discovery.files:
-            typer.echo(str(path))
-        for problem in discovery.problems:
-            typer.echo(f"gradlint: error: {problem.filename}: {problem.message}", err=True)
-        raise typer.Exit(EXIT_ERROR if discovery.problems else EXIT_CLEAN)
-    if jobs is not None and jobs < 0:
-        raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
-    paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
-    if add_noqa and (fix or diff or paths == ["-"]):
-        raise _fail("--add-noqa cannot be combined with --fix, --diff or stdin")
     try:  # a broken configuration file found below the run's own (hierarchical configuration)
+        if show_settings:
+            typer.echo(settings.describe_for(paths[0] if paths else None), nl=False)
+            raise typer.Exit(EXIT_CLEAN)
+        if show_files:
+            discovery = api.discover_files(paths or ["."], settings)
+            for path in discovery.files:
+                typer.echo(str(path))
+            for problem in discovery.problems:
+                typer.echo(f"gradlint: error: {problem.filename}: {problem.message}", err=True)
+            raise typer.Exit(EXIT_ERROR if discovery.problems else EXIT_CLEAN)
+        if jobs is not None and jobs < 0:
+            raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
+        paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
+        if add_noqa and (fix or diff or paths == ["-"]):
+            raise _fail("--add-noqa cannot be combined with --fix, --diff or stdin")
         if add_noqa:
             from gradlint import noqa
 
