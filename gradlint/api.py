@@ -16,7 +16,7 @@ from gradlint.diagnostics import Diagnostic
 from gradlint.engine import RuleCrash, check_text
 from gradlint.files import Discovery, discover, read_source
 from gradlint.settings import Settings
-from gradlint.suppression import filter_suppressed
+from gradlint.suppression import Written, filter_suppressed, may_hold_directives, written_directives
 
 if TYPE_CHECKING:
     from gradlint.analysis.package import PackageModules
@@ -85,12 +85,14 @@ def check_source(
         package = PackageModules(dict(sources) if sources else None)
     result = check_text(text, filename, codes, package=package)
     found = list(result.diagnostics)
+    written: Optional[list[Written]] = None  # the file's directives, read once for GL003 and suppression
     if UNUSED_NOQA in codes and result.complete:
         from gradlint.rules.unused_noqa import unused_directives
 
+        written = written_directives(text) if may_hold_directives(text) else []
         crashed = {crash.code for crash in result.crashes}
-        found += unused_directives(text, filename, result.diagnostics, codes - crashed)
-    diagnostics = filter_suppressed(found, text)
+        found += unused_directives(text, filename, result.diagnostics, codes - crashed, written)
+    diagnostics = filter_suppressed(found, text, written)
     dependencies: tuple[str, ...] = ()
     if package is not None and result.parsed:
         dependencies = tuple(sorted(path for path in package.dependencies(filename) if path != filename))

@@ -26,7 +26,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence
 
 from gradlint.diagnostics import Diagnostic
 
@@ -148,8 +148,13 @@ def _scan_comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
 
 def parse_directives(text: str) -> Directives:
     """Every suppression comment in `text`."""
+    return directives_from(written_directives(text))
+
+
+def directives_from(directives_written: Iterable["Written"]) -> Directives:
+    """The suppressions that these directives (as `written_directives` read them) make."""
     directives = Directives()
-    for written in written_directives(text):
+    for written in directives_written:
         if written.file_level:
             directives.add_file(_normalised(written.codes))
         else:
@@ -207,17 +212,25 @@ def is_suppressed(diagnostic: Diagnostic, directives: Directives) -> bool:
     return any(row in directives.by_row and covers(directives.by_row[row], diagnostic) for row in rows)
 
 
+def may_hold_directives(text: str) -> bool:
+    """False when `text` surely holds no suppression directive (no need to tokenize it)."""
+    lowered = text.lower()
+    return "noqa" in lowered or "gradlint" in lowered
+
+
 def filter_suppressed(
-    diagnostics: Iterable[Diagnostic], text: str, directives_for: Callable[[str], Directives] = parse_directives
+    diagnostics: Iterable[Diagnostic], text: str, written: Optional[Sequence[Written]] = None
 ) -> list[Diagnostic]:
-    """The diagnostics that no suppression comment in `text` covers."""
+    """The diagnostics that no suppression comment in `text` covers (`written`: its directives,
+    when already read by `written_directives`)."""
     diagnostics = list(diagnostics)
     if not diagnostics:
         return diagnostics
-    lowered = text.lower()
-    if "noqa" not in lowered and "gradlint" not in lowered:
-        return diagnostics
-    directives = directives_for(text)
+    if written is None:
+        if not may_hold_directives(text):
+            return diagnostics
+        written = written_directives(text)
+    directives = directives_from(written)
     return [diagnostic for diagnostic in diagnostics if not is_suppressed(diagnostic, directives)]
 
 

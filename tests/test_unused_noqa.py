@@ -96,3 +96,14 @@ def test_the_registry_knows_every_rule_name_without_importing_it() -> None:
     from gradlint import registry
 
     assert all(registry.RULES[code].name == registry.load_rule(code).name for code in registry.all_codes())
+
+
+def test_a_file_s_directives_are_read_once_for_gl003_and_suppression(monkeypatch) -> None:
+    import gradlint.suppression as suppression
+
+    reads = []
+    comments = suppression._comments
+    monkeypatch.setattr(suppression, "_comments", lambda text: reads.append(text) or comments(text))
+    text = _on_bug_row("  # noqa: GL101") + "y = 2  # noqa: GL305\n"
+    assert [d.code for d in _gl003(text)] == ["GL003"]  # the GL305 one is unused; GL101's hides its finding
+    assert len(reads) == 1

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Sequence
 
 from gradlint import registry
 from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position, Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
-from gradlint.suppression import UNCHECKED_CODES, Written, written_directives
+from gradlint.suppression import UNCHECKED_CODES, Written
 
 CODE = "GL003"
 # Codes whose findings do not come from checking the text: a directive naming them cannot be judged here.
@@ -105,19 +105,21 @@ class UnusedNoqa(Rule):
         return iter(())
 
 
-def unused_directives(text: str, filename: str, diagnostics: Iterable[Diagnostic], enabled: Iterable[str]) -> list[Diagnostic]:
-    """GL003 findings for the directives of `text` that suppress none of `diagnostics` (the file's
-    findings before suppression) among the `enabled` codes."""
-    lowered = text.lower()
-    if "noqa" not in lowered and "gradlint" not in lowered:
-        return []  # no directive: skip tokenizing the file
+def unused_directives(
+    text: str, filename: str, diagnostics: Iterable[Diagnostic], enabled: Iterable[str], written: Sequence[Written]
+) -> list[Diagnostic]:
+    """GL003 findings for the directives `written` in `text` (as `written_directives` reads them)
+    that suppress none of `diagnostics` (the file's findings before suppression) among the
+    `enabled` codes."""
+    if not written:
+        return []
     judged = frozenset(enabled) - _NOT_JUDGED
     names = {registry.RULES[code].name: code for code in registry.all_codes()}
     found = list(diagnostics)
     in_file = {d.code for d in found}
     every_rule_judged = all(code in judged for code in registry.all_codes() if code not in registry.ENGINE_CODES)
     findings = []
-    for directive in written_directives(text):
+    for directive in written:
         if directive.codes is None:
             if directive.shared or not every_rule_judged:
                 continue  # a bare noqa comment (flake8 and ruff read it too), or one that may be for a rule not run
