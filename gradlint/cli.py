@@ -117,6 +117,8 @@ def check(
         paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
         if add_noqa and (fix or diff or paths == ["-"]):
             raise _fail("--add-noqa cannot be combined with --fix, --diff or stdin")
+        if runtime and (fix or diff or add_noqa):
+            raise _fail("--runtime cannot be combined with --fix, --diff or --add-noqa (fix first, then check with --runtime)")
         if add_noqa:
             from gradlint import noqa
 
@@ -127,7 +129,7 @@ def check(
             raise typer.Exit(fixes.run_cli(
                 paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
                 err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
-                cache=not no_cache, exit_zero=exit_zero,
+                cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
             ))
         if paths == ["-"]:
             report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)

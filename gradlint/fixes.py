@@ -445,6 +445,7 @@ def run_cli(
     jobs: Optional[int] = None,
     cache: bool = True,
     exit_zero: bool = False,
+    statistics: bool = False,
 ) -> int:
     """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
 
@@ -462,7 +463,7 @@ def run_cli(
             _write_lines(err, run.summary(unsafe, diff=True))
             return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
         _write_bytes(out, payload)
-        code = emit(run.report, output_format, err, err, exit_zero=exit_zero)
+        code = emit(run.report, output_format, err, err, statistics=statistics, exit_zero=exit_zero)
         _write_lines(err, run.summary(unsafe))
         return code
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
@@ -470,7 +471,7 @@ def run_cli(
         write_diffs(run, out)
         _write_lines(err, run.summary(unsafe, diff=True))
         return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
-    code = emit(run.report, output_format, out, err, exit_zero=exit_zero)
+    code = emit(run.report, output_format, out, err, statistics=statistics, exit_zero=exit_zero)
     _write_lines(err, run.summary(unsafe))
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR

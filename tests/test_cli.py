@@ -175,6 +175,21 @@ def test_statistics_json(project: Path, run: Run) -> None:
     assert data == [{"code": "GL101", "name": "overwritten-diagonal", "count": 2, "fixable": True}]
 
 
+def test_statistics_after_fix_count_what_remains(project: Path, run: Run) -> None:
+    result = run("check", "--no-cache", "--select", "GL101", "--fix", "--statistics")
+    assert result.code == 1
+    assert result.out == "2\tGL101\t[*] overwritten-diagonal\n"  # GL101's fix is unsafe: both remain
+    result = run("check", "--no-cache", "--select", "GL101", "--fix", "--unsafe-fixes", "--statistics")
+    assert result.out == "1\tGL101\t[ ] overwritten-diagonal\n"  # the one with no fix
+
+
+def test_runtime_with_fix_is_refused_not_ignored(project: Path, run: Run) -> None:
+    for writing in ("--fix", "--diff", "--add-noqa"):
+        result = run("check", "--no-cache", "--runtime", writing)
+        assert result.code == 2 and "--runtime cannot be combined with --fix" in result.err
+    assert (project / "buggy.py").read_text(encoding="utf-8") == BUGGY
+
+
 def test_statistics_of_a_clean_run(project: Path, run: Run) -> None:
     assert run("check", "clean.py", "--no-cache", "--statistics").out == ""
     assert json.loads(run("check", "clean.py", "--no-cache", "--statistics", "--output-format", "json").out) == []
