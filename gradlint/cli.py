@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, TextIO
 
 import typer
 
@@ -53,7 +53,13 @@ def _split(values: Optional[List[str]]) -> tuple[str, ...]:
 @app.command()
 def check(
     paths: List[str] = typer.Argument(None, help="Files or folders to check ('-' reads stdin). Default: ."),
-    output_format: str = typer.Option("concise", "--output-format", help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif."),
+    output_format: Optional[str] = typer.Option(
+        None, "--output-format", envvar="GRADLINT_OUTPUT_FORMAT",
+        help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif (default: concise, or output-format in the config).",
+    ),
+    output_file: Optional[str] = typer.Option(
+        None, "--output-file", "-o", envvar="GRADLINT_OUTPUT_FILE", help="Write the report to this file instead of stdout."
+    ),
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to enable (replaces config)."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or prefixes to add."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Codes or prefixes to disable."),
@@ -84,10 +90,11 @@ def check(
     from gradlint.render import FORMATS, emit
     from gradlint.settings import Overrides, SettingsError, load_settings
 
-    if output_format not in FORMATS:
+    if output_format is not None and output_format not in FORMATS:
         raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
     try:
         overrides = Overrides(
+            output_format=output_format,
             select=_split(select) if select else None,
             extend_select=_split(extend_select),
             ignore=_split(ignore),
@@ -101,6 +108,7 @@ def check(
         settings = load_settings(overrides, Path.cwd(), paths or (), stdin_filename)
     except SettingsError as error:
         raise _fail(str(error))
+    output_format = settings.output_format
     try:  # a broken configuration file found below the run's own (hierarchical configuration)
         if show_settings:
             typer.echo(settings.describe_for(paths[0] if paths else None), nl=False)
@@ -123,29 +131,51 @@ def check(
             from gradlint import noqa
 
             raise typer.Exit(noqa.run_cli(paths, settings, sys.stderr, jobs=jobs or None))
-        if fix or diff:
-            from gradlint import fixes
+        if runtime:
+            from gradlint import runtime as runtime_checker
 
-            raise typer.Exit(fixes.run_cli(
-                paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
-                err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
-                cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
+            try:
+                settings = runtime_checker.with_timeout(settings, runtime_timeout)
+            except runtime_checker.VerifyError as error:
+                raise _fail(str(error))
+        report_out = _report_stream(output_file)
+        try:
+            if fix or diff:
+                from gradlint import fixes
+
+                raise typer.Exit(fixes.run_cli(
+                    paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
+                    err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
+                    cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
+                    report_to=report_out if output_file else None,
+                ))
+            if paths == ["-"]:
+                report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
+            else:
+                report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
+            if runtime:
+                report = runtime_checker.run_stage(report, settings, output_format, report_out, sys.stderr)
+            raise typer.Exit(emit(
+                report, output_format, report_out, sys.stderr, statistics=statistics, exit_zero=exit_zero,
+                color=False if output_file else None,
             ))
-        if paths == ["-"]:
-            report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
-        else:
-            report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
+        finally:
+            if report_out is not sys.stdout:
+                report_out.close()
     except SettingsError as error:
         raise _fail(str(error))
-    if runtime:
-        from gradlint import runtime as runtime_checker
 
-        try:
-            settings = runtime_checker.with_timeout(settings, runtime_timeout)
-        except runtime_checker.VerifyError as error:
-            raise _fail(str(error))
-        report = runtime_checker.run_stage(report, settings, output_format, sys.stdout, sys.stderr)
-    raise typer.Exit(emit(report, output_format, sys.stdout, sys.stderr, statistics=statistics, exit_zero=exit_zero))
+
+def _report_stream(output_file: Optional[str]) -> "TextIO":
+    """Where `check` writes its report: stdout, or the `--output-file` (its folder made, as ruff does)."""
+    if not output_file:
+        return sys.stdout
+    path = Path(output_file)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise _fail(f"cannot write the report to {output_file}: {error.strerror or error}")
 
 
 @app.command()

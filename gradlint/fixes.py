@@ -446,15 +446,18 @@ def run_cli(
     cache: bool = True,
     exit_zero: bool = False,
     statistics: bool = False,
+    report_to: Optional[TextIO] = None,
 ) -> int:
     """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
 
     --diff: print unified diffs, write nothing; exit 1 when a file would change, else 0.
     --fix: write the fixed files, report what remains; exit as `check` does on the remaining
     findings (2 when a rule crashed or a file could not be written).
-    stdin (`-`): with --fix the fixed source goes to stdout and the findings to stderr (ruff)."""
+    stdin (`-`): with --fix the fixed source goes to stdout and the findings to stderr (ruff).
+    `report_to` (--output-file): where the findings go instead, written without colour."""
     from gradlint.render import EXIT_ERROR, emit
 
+    color = False if report_to is not None else None
     if list(paths) == ["-"]:
         assert stdin is not None
         run, payload = fix_stdin(stdin, stdin_filename, settings, unsafe=unsafe)
@@ -463,7 +466,7 @@ def run_cli(
             _write_lines(err, run.summary(unsafe, diff=True))
             return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
         _write_bytes(out, payload)
-        code = emit(run.report, output_format, err, err, statistics=statistics, exit_zero=exit_zero)
+        code = emit(run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color)
         _write_lines(err, run.summary(unsafe))
         return code
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
@@ -471,7 +474,7 @@ def run_cli(
         write_diffs(run, out)
         _write_lines(err, run.summary(unsafe, diff=True))
         return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
-    code = emit(run.report, output_format, out, err, statistics=statistics, exit_zero=exit_zero)
+    code = emit(run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color)
     _write_lines(err, run.summary(unsafe))
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR

@@ -50,6 +50,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 
 SEVERITY_SELECTORS = ("error", "warning")
 DEFAULT_RUNTIME_TIMEOUT = 10.0
+DEFAULT_OUTPUT_FORMAT = "concise"
 
 # Configuration files looked for in each folder, in order of precedence.
 CONFIG_FILENAMES = (".gradlint.toml", "gradlint.toml", "pyproject.toml")
@@ -252,6 +253,7 @@ class Settings:
     force_exclude: bool = False
     respect_gitignore: bool = True  # skip what .gitignore / .ignore files ignore (gradlint.ignorefiles)
     runtime_timeout: float = DEFAULT_RUNTIME_TIMEOUT
+    output_format: str = DEFAULT_OUTPUT_FORMAT  # how check writes its report (not a per-file setting)
     project_root: Optional[Path] = None
     config_path: Optional[Path] = None
     base_selections: tuple[RuleSelection, ...] = ()
@@ -419,6 +421,7 @@ class Settings:
         lines.append(f"force-exclude: {str(self.force_exclude).lower()}")
         lines.append(f"respect-gitignore: {str(self.respect_gitignore).lower()}")
         lines.append(f"runtime-timeout: {self.runtime_timeout:g}")
+        lines.append(f"output-format: {self.output_format}")
         return "\n".join(lines) + "\n"
 
 
@@ -490,7 +493,7 @@ def config_in(folder: Path) -> Optional[Path]:
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 _TABLE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
-KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "respect-gitignore", "runtime-timeout", "extend")
+KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "respect-gitignore", "runtime-timeout", "output-format", "extend")
 
 
 @dataclass(frozen=True)
@@ -508,6 +511,7 @@ class FileOptions:
     force_exclude: Optional[bool] = None
     respect_gitignore: Optional[bool] = None
     runtime_timeout: Optional[float] = None
+    output_format: Optional[str] = None
     inherited: tuple[RuleSelection, ...] = ()  # the selections of the files it extends, the base first
 
     @property
@@ -536,6 +540,7 @@ class FileOptions:
             force_exclude=self.force_exclude if self.force_exclude is not None else base.force_exclude,
             respect_gitignore=self.respect_gitignore if self.respect_gitignore is not None else base.respect_gitignore,
             runtime_timeout=self.runtime_timeout if self.runtime_timeout is not None else base.runtime_timeout,
+            output_format=self.output_format if self.output_format is not None else base.output_format,
             inherited=base.selections,
         )
 
@@ -638,6 +643,9 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise SettingsError(f"{where} runtime-timeout must be a positive number of seconds, not {timeout!r}")
         timeout = float(timeout)
+    output_format = table.get("output-format")
+    if output_format is not None:
+        check_output_format(output_format, f"{where} output-format")
     return FileOptions(
         path=path,
         select=values.get("select"),
@@ -650,7 +658,16 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
         force_exclude=force_exclude,
         respect_gitignore=respect_gitignore,
         runtime_timeout=timeout,
+        output_format=output_format,
     )
+
+
+def check_output_format(value: Any, where: str) -> None:
+    """Raise SettingsError unless `value` names an output format."""
+    from gradlint.render import FORMATS
+
+    if not isinstance(value, str) or value not in FORMATS:
+        raise SettingsError(f"{where} must be one of {', '.join(FORMATS)}, not {value!r}")
 
 
 def _type_name(value: Any) -> str:
@@ -687,6 +704,7 @@ class Overrides:
     force_exclude: Optional[bool] = None
     respect_gitignore: Optional[bool] = None
     runtime_timeout: Optional[float] = None
+    output_format: Optional[str] = None  # --output-format (or GRADLINT_OUTPUT_FORMAT)
     exclude: Optional[tuple[str, ...]] = None  # --exclude: replaces the configuration's
     extend_exclude: tuple[str, ...] = ()  # --extend-exclude: adds to it
     cwd: Optional[Path] = None  # where the command line's folder-relative patterns are relative to
@@ -769,6 +787,7 @@ def _settings_from(
         force_exclude=force_exclude,
         respect_gitignore=respect_gitignore,
         runtime_timeout=overrides.runtime_timeout or (options and options.runtime_timeout) or DEFAULT_RUNTIME_TIMEOUT,
+        output_format=overrides.output_format or (options and options.output_format) or DEFAULT_OUTPUT_FORMAT,
         project_root=config_path.parent if config_path is not None else cwd,
         config_path=config_path,
         search_start=search_start,

@@ -355,3 +355,51 @@ def test_the_wheel_ships_the_schemas_and_renderers(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "gradlint JSON report"
+
+
+# --- where the report goes: --output-file, GRADLINT_OUTPUT_*, output-format in the config ---
+
+
+def test_output_file_gets_the_report_and_stdout_stays_empty(project: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # a report file is never coloured
+    result = run("check", "--no-cache", "--output-format", "json", "-o", "reports/gradlint.json")
+    assert (result.code, result.out) == (1, "")
+    data = json.loads((project / "reports" / "gradlint.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, load_schema("report"))
+    assert {item["filename"] for item in data} == {str(project / "buggy.py")}
+    result = run("check", "--no-cache", "--output-file", "report.txt", "buggy.py")
+    text = (project / "report.txt").read_text(encoding="utf-8")
+    assert result.out == "" and "\x1b[" not in text and "buggy.py:23:21: GL101" in text
+
+
+def test_output_file_that_cannot_be_written_is_a_clear_error(project: Path, run: Run) -> None:
+    (project / "taken").mkdir()
+    result = run("check", "--no-cache", "-o", "taken")
+    assert result.code == 2 and result.err == "gradlint: error: cannot write the report to taken: Is a directory\n"
+    _no_traceback(result)
+
+
+def test_output_file_with_fix_holds_what_remains(project: Path, run: Run) -> None:
+    result = run("check", "--no-cache", "--select", "GL101", "--fix", "--unsafe-fixes", "--statistics", "-o", "left.txt")
+    assert result.out == "" and "Fixed 1 error" in result.err
+    assert (project / "left.txt").read_text(encoding="utf-8") == "1\tGL101\t[ ] overwritten-diagonal\n"
+    result = run("check", "--no-cache", "--select", "GL101", "--fix", "--unsafe-fixes", "--stdin-filename", "x.py", "-o", "stdin.txt", stdin=BUGGY)
+    assert result.out == (project / "buggy.py").read_text(encoding="utf-8")  # the fixed source still goes to stdout
+    assert "x.py:" in (project / "stdin.txt").read_text(encoding="utf-8")
+
+
+def test_output_format_from_the_environment_and_the_config(project: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    pylint_line = "buggy.py:23: [GL101]"
+    (project / "pyproject.toml").write_text("[tool.gradlint]\noutput-format = 'pylint'\n", encoding="utf-8")
+    assert run("check", "--no-cache", "buggy.py").out.startswith(pylint_line)
+    assert "output-format: pylint" in run("check", "--show-settings").out
+    monkeypatch.setenv("GRADLINT_OUTPUT_FORMAT", "json-lines")
+    assert json.loads(run("check", "--no-cache", "buggy.py").out.splitlines()[0])["code"] == "GL101"  # the environment beats the config
+    assert run("check", "--no-cache", "--output-format", "concise", "buggy.py").out.startswith("buggy.py:23:21: GL101")
+    monkeypatch.setenv("GRADLINT_OUTPUT_FORMAT", "yaml")
+    result = run("check", "--no-cache", "buggy.py")
+    assert result.code == 2 and "unknown output format 'yaml'" in result.err
+    monkeypatch.delenv("GRADLINT_OUTPUT_FORMAT")
+    (project / "pyproject.toml").write_text("[tool.gradlint]\noutput-format = 'xml'\n", encoding="utf-8")
+    result = run("check", "--no-cache", "buggy.py")
+    assert result.code == 2 and "output-format must be one of concise, full, json" in result.err and "not 'xml'" in result.err
