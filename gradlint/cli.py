@@ -181,7 +181,10 @@ def _report_stream(output_file: Optional[str]) -> "TextIO":
 @app.command()
 def verify(
     target: str = typer.Argument(..., help="PATH.py::function or PATH.py::Class.method (also PATH.py:Class.method)."),
-    output_format: str = typer.Option("concise", "--output-format", help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif."),
+    output_format: Optional[str] = typer.Option(
+        None, "--output-format", envvar="GRADLINT_OUTPUT_FORMAT",
+        help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif (default: concise, or output-format in the config).",
+    ),
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds for the target (default 10, or runtime-timeout in the config)."),
     config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file instead of the nearest one."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),
@@ -192,12 +195,14 @@ def verify(
     from gradlint.render import FORMATS, emit
     from gradlint.settings import Overrides, SettingsError, load_settings
 
-    if output_format not in FORMATS:
+    if output_format is not None and output_format not in FORMATS:
         raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
     try:
         path, _ = runtime_checker.parse_target(target)
-        settings = load_settings(Overrides(config=config, isolated=isolated), Path.cwd(), [str(path)], None)
+        overrides = Overrides(config=config, isolated=isolated, output_format=output_format)
+        settings = load_settings(overrides, Path.cwd(), [str(path)], None)
         settings = runtime_checker.with_timeout(settings, runtime_timeout)
+        output_format = settings.output_format
         report = runtime_checker.verify_stage(target, settings, output_format, sys.stdout, sys.stderr)
     except (SettingsError, runtime_checker.VerifyError) as error:
         raise _fail(str(error))

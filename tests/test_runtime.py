@@ -9,6 +9,7 @@ All modules are checked once, concurrently (one sandbox process each).
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -146,6 +147,15 @@ def test_verify_cli_confirms_with_json_runtime_object() -> None:
     assert "VJP" in runtime["convention"]
     # The verdict line goes to stderr so stdout stays JSON.
     assert "SoftmaxElementwise.backward: confirmed" in done.stderr
+
+
+def test_verify_cli_takes_the_output_format_from_the_environment() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gradlint", "verify", "tests/runtime_cases/layers.py:Softmax.backward", "--isolated"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "GRADLINT_OUTPUT_FORMAT": "json"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [] and "Softmax.backward: passed" in done.stderr
 
 
 def test_verify_cli_passed_unknown_and_usage_errors() -> None:
