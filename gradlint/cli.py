@@ -66,7 +66,7 @@ def check(
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
     statistics: bool = typer.Option(False, "--statistics", help="Show counts per rule instead of the findings."),
     stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The name to report for stdin."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes (default: all cores; serial when there is little to parse)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes (default: all cores; at most 4 per core and one per file; serial when there is little to parse)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache (.gradlint_cache/)."),
     config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file (gradlint.toml or pyproject.toml) instead of the nearest one."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),

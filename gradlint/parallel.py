@@ -56,6 +56,10 @@ PARALLEL_SCAN_MIN_BYTES = 2_000_000
 # sending the task and its results costs little next to reading the files.
 SCAN_CHUNK_BYTES = 400_000
 SCAN_CHUNK_FILES = 64
+# The work is CPU-bound: worker processes beyond this many per core only cost memory (each holds
+# libcst and its analysis, tens of MB), so a larger --jobs is capped, as is a pool larger than
+# its tasks (`-j 100000` had started thousands of processes and exhausted the machine's memory).
+MAX_WORKERS_PER_CORE = 4
 
 
 def default_jobs() -> int:
@@ -64,6 +68,29 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def _capped(wanted: int, tasks: int) -> int:
+    """`wanted` workers, but at most one per task and MAX_WORKERS_PER_CORE per core."""
+    return max(1, min(wanted, tasks, MAX_WORKERS_PER_CORE * default_jobs()))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process once `parent`, the process that started it, is gone (killed,
+    say, even before this worker got here): an orphaned worker would wait for tasks forever."""
+    import threading
+    import time
+
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="gradlint-parent-watch", daemon=True).start()
 
 
 @dataclass
@@ -174,7 +201,7 @@ def _read_and_check(
     (always in a pool with `parse_in_workers`: one of the files is known to kill a process)."""
     pending: list[_Pending] = []
     pool: Optional[_Pool] = None
-    for file in to_read:
+    for index, file in enumerate(to_read):
         filename = str(file.path)
         read = _read(file.path, settings, cache)
         if read.report is not None:
@@ -190,7 +217,7 @@ def _read_and_check(
             pool.submit(item)
         else:
             pending.append(item)
-            workers = _worker_count(jobs, pending)
+            workers = _worker_count(jobs, pending, len(pending) + len(to_read) - index - 1)
             if workers > 1 or parse_in_workers:
                 pool = _Pool(settings, max(workers, 2), reports, cache)
                 for waiting in pending:
@@ -212,14 +239,15 @@ def _stat(path: Path) -> Optional[os.stat_result]:
         return None
 
 
-def _worker_count(jobs: Optional[int], pending: list[_Pending]) -> int:
-    """1 while the candidates so far are too few or too small for a pool; else the workers wanted."""
+def _worker_count(jobs: Optional[int], pending: list[_Pending], most_candidates: int) -> int:
+    """1 while the candidates so far are too few or too small for a pool; else the workers wanted
+    (capped: no more than `most_candidates`, the candidates there can be)."""
     wanted = default_jobs() if not jobs else jobs
     if wanted <= 1 or len(pending) < PARALLEL_MIN_FILES:
         return 1
     if sum(len(item.text) for item in pending) < PARALLEL_MIN_CHARS:
         return 1
-    return wanted
+    return _capped(wanted, most_candidates)
 
 
 def _finish(
@@ -258,8 +286,9 @@ def _new_package() -> "PackageModules":
     return PackageModules()
 
 
-def _init_worker(settings: "Settings") -> None:
+def _init_worker(settings: "Settings", parent: int) -> None:
     global _WORKER_SETTINGS, _WORKER_PACKAGE
+    _exit_with_parent(parent)
     _WORKER_SETTINGS = settings
     _WORKER_PACKAGE = _new_package()
 
@@ -312,7 +341,7 @@ class _Pool:
         context = _context()
         if context.get_start_method() == "fork":
             _import_checking_modules(settings)  # once here, not once per worker: forked workers share them
-        self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(settings,))
+        self.executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(settings, os.getpid()))
         self.submitted: dict[object, list[_Pending]] = {}  # future -> its batch of files
         self.unsent: list[_Pending] = []  # files met after the pool broke
         self.batch: list[_Pending] = []
@@ -370,7 +399,7 @@ def _isolated(item: _Pending, settings: "Settings") -> "FileReport":
     from gradlint.engine import RuleCrash
 
     try:
-        with ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker, initargs=(settings,)) as pool:
+        with ProcessPoolExecutor(1, mp_context=_context(), initializer=_init_worker, initargs=(settings, os.getpid())) as pool:
             return pool.submit(_check_in_worker, (item.position, item.filename, item.text, item.candidates)).result()[1]
     except BrokenProcessPool:
         crash = RuleCrash("engine", item.filename, "the worker process checking this file died (native crash or out of memory)")
@@ -384,7 +413,7 @@ _SCAN_CACHE: "Optional[ResultCache]" = None
 def _scan_worker_count(jobs: Optional[int], to_read: "list[_ToRead]") -> int:
     """The workers to read and pre-check `to_read` with, or 1 when there is too little to read,
     or when the workers could not share the main process's cache and settings by forking."""
-    wanted = default_jobs() if not jobs else jobs
+    wanted = _capped(default_jobs() if not jobs else jobs, len(to_read))
     if wanted <= 1 or len(to_read) < 2 * wanted or _context().get_start_method() != "fork":
         return 1
     size = 0
@@ -426,10 +455,12 @@ def _scan_in_pool(
 
     # The pre-checker and its plans are built once here, not once per worker.
     registry.candidates("", settings.enabled)
-    executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_scan_worker, initargs=(settings, cache))
+    chunks = _chunks(to_read)
+    workers = _capped(workers, len(chunks))
+    executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_scan_worker, initargs=(settings, cache, os.getpid()))
     submitted: list[tuple[Optional[Future], list[_ToRead]]] = []
     try:
-        for chunk in _chunks(to_read):
+        for chunk in chunks:
             try:
                 submitted.append((executor.submit(_scan_in_worker, chunk), chunk))
             except BrokenProcessPool:
@@ -479,8 +510,9 @@ def _record_scanned(
         cache.store(str(file.path), file.stat, scanned.digest, report)
 
 
-def _init_scan_worker(settings: "Settings", cache: "Optional[ResultCache]") -> None:
+def _init_scan_worker(settings: "Settings", cache: "Optional[ResultCache]", parent: int) -> None:
     global _WORKER_SETTINGS, _WORKER_PACKAGE, _SCAN_CACHE
+    _exit_with_parent(parent)
     _WORKER_SETTINGS, _WORKER_PACKAGE, _SCAN_CACHE = settings, None, cache
 
 

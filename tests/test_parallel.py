@@ -61,9 +61,12 @@ def test_little_to_parse_stays_serial(tmp_path: Path) -> None:
     root = _dense_tree(tmp_path, copies=1)
     files = sorted(root.rglob("*.py"))
     pending = [parallel._Pending(i, str(p), p.read_text(errors="replace"), None, None) for i, p in enumerate(files)]
-    assert parallel._worker_count(8, pending) == 1
-    assert parallel._worker_count(1, pending * 1000) == 1
-    assert parallel._worker_count(4, pending * 1000) == 4
+    many = len(pending) * 1000
+    assert parallel._worker_count(8, pending, len(pending)) == 1
+    assert parallel._worker_count(1, pending * 1000, many) == 1
+    assert parallel._worker_count(4, pending * 1000, many) == 4
+    assert parallel._worker_count(100_000, pending * 1000, 3) == 3  # no more workers than files to parse
+    assert parallel._worker_count(100_000, pending * 1000, many) == parallel.MAX_WORKERS_PER_CORE * parallel.default_jobs()
 
 
 def _die_on_broken(task: tuple[int, str, str]):  # type: ignore[no-untyped-def]
@@ -193,3 +196,63 @@ def test_reading_in_workers_imports_no_libcst_when_nothing_is_parsed(tmp_path: P
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _pool_sizes(monkeypatch: pytest.MonkeyPatch) -> "list[int]":
+    """The size of every process pool the run starts (recorded, then started as asked)."""
+    import concurrent.futures
+
+    sizes: list[int] = []
+    real = concurrent.futures.ProcessPoolExecutor
+
+    def recording(max_workers=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sizes.append(max_workers)
+        return real(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", recording)
+    return sizes
+
+
+@pytest.mark.parametrize("reading_in_workers", [False, True])
+def test_a_huge_jobs_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always_parallel: None, reading_in_workers: bool) -> None:
+    # `-j 100000` once forked a process per job and exhausted the machine's memory
+    if reading_in_workers:
+        monkeypatch.setattr(parallel, "PARALLEL_SCAN_MIN_BYTES", 0)
+        monkeypatch.setattr(parallel, "SCAN_CHUNK_FILES", 3)
+    root = _dense_tree(tmp_path, copies=2)
+    sizes = _pool_sizes(monkeypatch)
+    report = api.check_paths([root], Settings(), jobs=100_000)
+    assert _key(report) == _key(api.check_paths([root], Settings(), jobs=1))
+    files = len(list(root.rglob("*.py")))
+    assert sizes and max(sizes) <= min(files, parallel.MAX_WORKERS_PER_CORE * parallel.default_jobs())
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    root = tmp_path / "big"
+    root.mkdir()
+    body = (FIXTURES / "softmax_question.py").read_text(encoding="utf-8")
+    for number in range(300):
+        (root / f"m{number}.py").write_text(body * 4, encoding="utf-8")
+    run = subprocess.Popen([sys.executable, "-m", "gradlint", "check", "--no-cache", "-j", "2", str(root)], stdout=subprocess.DEVNULL)
+    workers: list[int] = []
+    deadline = time.monotonic() + 30
+    while not workers and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+        children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+        workers = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    if not workers:
+        run.kill()
+        pytest.skip("the run ended before its workers could be seen")
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "workers outlived their killed parent"
