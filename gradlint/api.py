@@ -111,17 +111,28 @@ def check_file(path: Path, settings: Settings, package: "Optional[PackageModules
 def check_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Settings) -> Report:
     """Check source read from a binary stream (stdin) as the file `stdin_filename`
     (`-` without one). With `force_exclude`, an excluded name is not checked."""
-    from gradlint.files import is_force_excluded, read_stdin
+    from gradlint.files import read_stdin
 
     filename = os.path.abspath(stdin_filename or "-")
-    governing = settings.for_file(filename)
-    if stdin_filename and governing.force_exclude and is_force_excluded(filename, governing):
+    if stdin_is_excluded(stdin_filename, settings):
         return Report()
     read = read_stdin(stream, filename)
     if read.problem is not None:
         return Report((report_read_problem(filename, read.problem, settings),))
     assert read.text is not None
     return Report((check_source(read.text, filename, settings),))
+
+
+def stdin_is_excluded(stdin_filename: Optional[str], settings: Settings) -> bool:
+    """True when stdin, named `stdin_filename`, is excluded with `force_exclude` (ruff: such
+    input is not checked, and with --fix it passes through unchanged)."""
+    if not stdin_filename:
+        return False
+    from gradlint.files import is_force_excluded
+
+    filename = os.path.abspath(stdin_filename)
+    governing = settings.for_file(filename)
+    return governing.force_exclude and is_force_excluded(filename, governing)
 
 
 def report_read_problem(filename: str, problem: Diagnostic, settings: Settings) -> FileReport:

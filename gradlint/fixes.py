@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional, Sequence, TextIO, Union
 
-from gradlint.api import FileReport, Report, check_source, report_read_problem
+from gradlint.api import FileReport, Report, check_source, report_read_problem, stdin_is_excluded
 from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix
 from gradlint.files import decode_source
 from gradlint.settings import Settings
@@ -110,23 +110,25 @@ class FixRun:
         )
 
     def summary(self, unsafe: bool, diff: bool = False) -> list[str]:
-        """Lines for the user (ruff's wording): what was fixed and what is hidden."""
-        lines = []
-        applied = self.applied
-        files = len(self.changed_files)
+        """Lines for the user, in ruff's words: what was (or would be) fixed, and in the same line
+        how many more fixes `--unsafe-fixes` would enable."""
+        applied, files = self.applied, len(self.changed_files)
+        hidden = 0 if unsafe else self.hidden
+        fixes = "fix" if hidden == 1 else "fixes"
         if diff:
             if applied:
-                lines.append(f"Would fix {_plural(applied, 'error')} in {_plural(files, 'file')}.")
+                extra = f" ({hidden} additional {fixes} available with `--unsafe-fixes`)" if hidden else ""
+                lines = [f"Would fix {_plural(applied, 'error')} in {_plural(files, 'file')}{extra}."]
+            elif hidden:
+                lines = [f"No errors would be fixed ({hidden} {fixes} available with `--unsafe-fixes`)."]
             else:
-                lines.append("No fixes available.")
+                lines = ["No fixes available."]
         elif applied:
             remaining = len(self.report.diagnostics)
-            lines.append(f"Fixed {_plural(applied, 'error')} in {_plural(files, 'file')} ({remaining} remaining).")
-        if not unsafe and self.hidden:
-            hidden = self.hidden
-            verb = "fix" if hidden == 1 else "fixes"
-            prefix = "" if applied else "No fixes applied: "
-            lines.append(f"{prefix}{hidden} hidden {verb} can be enabled with the `--unsafe-fixes` option.")
+            extra = f"; {hidden} additional {fixes} available with `--unsafe-fixes`" if hidden else ""
+            lines = [f"Fixed {_plural(applied, 'error')} in {_plural(files, 'file')} ({remaining} remaining{extra})."]
+        else:
+            lines = [f"No errors fixed ({hidden} {fixes} available with `--unsafe-fixes`)."] if hidden else []
         for outcome in self.errors:
             lines.append(f"gradlint: error: {outcome.filename}: {outcome.error}")
         return lines
@@ -415,6 +417,8 @@ def fix_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Setting
     Like ruff, the caller prints the fixed source to stdout and the diagnostics elsewhere."""
     filename = os.path.abspath(stdin_filename or "-")
     data = stream.read()
+    if stdin_is_excluded(stdin_filename, settings):
+        return FixRun(Report()), data  # excluded: passed through unchanged, as ruff does
     read = decode_source(data, filename)
     if read.problem is not None or read.text is None:
         assert read.problem is not None
@@ -450,7 +454,8 @@ def run_cli(
 ) -> int:
     """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
 
-    --diff: print unified diffs, write nothing; exit 1 when a file would change, else 0.
+    --diff: print unified diffs, write nothing; exit 1 when a file would change (0 with
+    --exit-zero), else 0.
     --fix: write the fixed files, report what remains; exit as `check` does on the remaining
     findings (2 when a rule crashed or a file could not be written).
     stdin (`-`): with --fix the fixed source goes to stdout and the findings to stderr (ruff).
@@ -464,7 +469,7 @@ def run_cli(
         if diff:
             write_diffs(run, out)
             _write_lines(err, run.summary(unsafe, diff=True))
-            return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
+            return _diff_exit(run, exit_zero)
         _write_bytes(out, payload)
         code = emit(run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color)
         _write_lines(err, run.summary(unsafe))
@@ -473,12 +478,21 @@ def run_cli(
     if diff:
         write_diffs(run, out)
         _write_lines(err, run.summary(unsafe, diff=True))
-        return EXIT_ERROR if run.report.crashes else (1 if run.changed_files else 0)
+        return _diff_exit(run, exit_zero)
     code = emit(run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color)
     _write_lines(err, run.summary(unsafe))
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR
     return code
+
+
+def _diff_exit(run: FixRun, exit_zero: bool) -> int:
+    """--diff: 1 when a file would change (0 with --exit-zero), 2 when a rule crashed."""
+    from gradlint.render import EXIT_ERROR
+
+    if run.report.crashes:
+        return EXIT_ERROR
+    return 1 if run.changed_files and not exit_zero else 0
 
 
 def _write_lines(stream: TextIO, lines: list[str]) -> None:

@@ -89,7 +89,8 @@ def test_unsafe_fixes_need_the_option(tmp_path: Path) -> None:
     run = _fix(path, unsafe=False)
     assert run.applied == 0 and run.hidden == 1
     assert path.read_text(encoding="utf-8") == UNSTABLE
-    assert any("1 hidden fix can be enabled with the `--unsafe-fixes` option" in line for line in run.summary(unsafe=False))
+    assert run.summary(unsafe=False) == ["No errors fixed (1 fix available with `--unsafe-fixes`)."]
+    assert run.summary(unsafe=False, diff=True) == ["No errors would be fixed (1 fix available with `--unsafe-fixes`)."]
 
 
 def test_crlf_line_endings_are_kept(tmp_path: Path) -> None:
@@ -219,6 +220,10 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path: Path) -> None:
     assert "-    e = np.exp(z)\n+    e = np.exp(z - np.max(z, axis=1, keepdims=True))\n" in out
     assert b"Would fix 1 error" in done.stderr
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
+    assert _cli("--diff", "--unsafe-fixes", "--exit-zero", "model.py", cwd=tmp_path).returncode == 0  # as ruff
+    only_unsafe = _cli("--diff", "model.py", cwd=tmp_path)
+    assert only_unsafe.returncode == 0 and only_unsafe.stdout == b""
+    assert only_unsafe.stderr.decode().splitlines() == ["No errors would be fixed (1 fix available with `--unsafe-fixes`)."]
     # nothing to change: exit 0
     path.write_text(STABLE, encoding="utf-8")
     assert _cli("--diff", "--unsafe-fixes", "model.py", cwd=tmp_path).returncode == 0
@@ -236,7 +241,7 @@ def test_cli_fix_writes_and_reports_what_remains(tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_text(UNSTABLE, encoding="utf-8")
     hidden = _cli("--fix", "model.py", cwd=tmp_path)
-    assert hidden.returncode == 1 and b"hidden fix can be enabled with the `--unsafe-fixes` option" in hidden.stderr
+    assert hidden.returncode == 1 and b"No errors fixed (1 fix available with `--unsafe-fixes`)." in hidden.stderr
     assert path.read_text(encoding="utf-8") == UNSTABLE
     done = _cli("--fix", "--unsafe-fixes", "model.py", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -270,3 +275,16 @@ def test_a_read_only_file_is_not_rewritten(tmp_path: Path) -> None:
     assert [d.code for d in run.report.diagnostics] == ["GL301"]  # the finding still stands
     done = _cli("--fix", "--unsafe-fixes", "model.py", cwd=tmp_path)
     assert done.returncode == 2 and b"read-only" in done.stderr
+
+
+def test_stdin_excluded_with_force_exclude_passes_through_unfixed(tmp_path: Path) -> None:
+    # editors pipe every buffer with --force-exclude: an excluded one must come back untouched (ruff)
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\nextend-exclude = ['generated']\n", encoding="utf-8")
+    for mode in (["--fix", "--unsafe-fixes"], ["--diff", "--unsafe-fixes"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "gradlint", "check", "--no-cache", "--force-exclude", *mode, "--stdin-filename", "generated/m.py", "-"],
+            cwd=tmp_path, input=UNSTABLE.encode(), capture_output=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == (UNSTABLE.encode() if "--fix" in mode else b"")
+        assert b"GL301" not in done.stderr and b"Fixed" not in done.stderr
