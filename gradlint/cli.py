@@ -95,6 +95,7 @@ def check(
     try:
         overrides = Overrides(
             output_format=output_format,
+            runtime_timeout=runtime_timeout,
             select=_split(select) if select else None,
             extend_select=_split(extend_select),
             ignore=_split(ignore),
@@ -131,13 +132,6 @@ def check(
             from gradlint import noqa
 
             raise typer.Exit(noqa.run_cli(paths, settings, sys.stderr, jobs=jobs or None))
-        if runtime:
-            from gradlint import runtime as runtime_checker
-
-            try:
-                settings = runtime_checker.with_timeout(settings, runtime_timeout)
-            except runtime_checker.VerifyError as error:
-                raise _fail(str(error))
         report_out = _report_stream(output_file)
         try:
             if fix or diff:
@@ -154,6 +148,8 @@ def check(
             else:
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
             if runtime:
+                from gradlint import runtime as runtime_checker
+
                 report = runtime_checker.run_stage(report, settings, output_format, report_out, sys.stderr)
             raise typer.Exit(emit(
                 report, output_format, report_out, sys.stderr, statistics=statistics, exit_zero=exit_zero,
@@ -199,9 +195,8 @@ def verify(
         raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
     try:
         path, _ = runtime_checker.parse_target(target)
-        overrides = Overrides(config=config, isolated=isolated, output_format=output_format)
+        overrides = Overrides(config=config, isolated=isolated, output_format=output_format, runtime_timeout=runtime_timeout)
         settings = load_settings(overrides, Path.cwd(), [str(path)], None)
-        settings = runtime_checker.with_timeout(settings, runtime_timeout)
         output_format = settings.output_format
         report = runtime_checker.verify_stage(target, settings, output_format, sys.stdout, sys.stderr)
     except (SettingsError, runtime_checker.VerifyError) as error:

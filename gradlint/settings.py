@@ -50,6 +50,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 
 SEVERITY_SELECTORS = ("error", "warning")
 DEFAULT_RUNTIME_TIMEOUT = 10.0
+RUNTIME_TIMEOUT_RANGE = (0.001, 86400.0)  # seconds: a sandbox needs a millisecond to start; a day is plenty
 DEFAULT_OUTPUT_FORMAT = "concise"
 
 # Configuration files looked for in each folder, in order of precedence.
@@ -640,9 +641,7 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
             raise SettingsError(f"{where} {key} must be true or false, not {_type_name(flag)}")
     timeout = table.get("runtime-timeout")
     if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise SettingsError(f"{where} runtime-timeout must be a positive number of seconds, not {timeout!r}")
-        timeout = float(timeout)
+        timeout = checked_runtime_timeout(timeout, f"{where} runtime-timeout")
     output_format = table.get("output-format")
     if output_format is not None:
         check_output_format(output_format, f"{where} output-format")
@@ -660,6 +659,14 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
         runtime_timeout=timeout,
         output_format=output_format,
     )
+
+
+def checked_runtime_timeout(value: Any, where: str) -> float:
+    """`value` as seconds per runtime target; SettingsError unless it is a number in RUNTIME_TIMEOUT_RANGE."""
+    low, high = RUNTIME_TIMEOUT_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise SettingsError(f"{where} must be a number of seconds from {low:g} to {high:g} (a day), not {value!r}")
+    return float(value)
 
 
 def check_output_format(value: Any, where: str) -> None:
@@ -756,6 +763,8 @@ def load_settings(
     for where, selectors in given:
         for selector in selectors:
             _validate_in(selector, where)
+    if overrides.runtime_timeout is not None:
+        checked_runtime_timeout(overrides.runtime_timeout, "--runtime-timeout")
     return _settings_from(options, overrides, cwd, config_path, search_start)
 
 

@@ -133,9 +133,8 @@ def test_runtime_timeout_comes_from_the_nearest_configuration(monorepo: Path) ->
     write(monorepo / "sub" / "pyproject.toml", "[tool.gradlint]\nruntime-timeout = 3\n")
     settings = load_settings(cwd=monorepo, paths=[str(monorepo)])
     assert settings.for_file(monorepo / "sub" / "inner.py").runtime_timeout == 3.0
-    from gradlint.runtime import with_timeout
-
-    assert with_timeout(settings, 7).for_file(monorepo / "sub" / "inner.py").runtime_timeout == 7.0
+    given = load_settings(Overrides(runtime_timeout=7), cwd=monorepo, paths=[str(monorepo)])  # --runtime-timeout 7
+    assert given.for_file(monorepo / "sub" / "inner.py").runtime_timeout == 7.0
 
 
 # -- `extend`: a configuration file built on another ------------------------------------------

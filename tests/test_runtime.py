@@ -171,7 +171,7 @@ def test_verify_cli_passed_unknown_and_usage_errors() -> None:
     bad = _gradlint("verify", "tests/runtime_cases/layers.py", "--isolated")
     assert bad.returncode == 2 and "PATH.py::FUNCTION" in bad.stderr
     timeout = _gradlint("check", "--runtime", "--runtime-timeout", "0", "tests/runtime_cases/layers.py", "--isolated")
-    assert timeout.returncode == 2 and "positive" in timeout.stderr
+    assert timeout.returncode == 2 and "--runtime-timeout must be a number of seconds from 0.001 to 86400" in timeout.stderr
 
 
 def test_check_runtime_cli_prints_a_verdict_per_target() -> None:

@@ -157,8 +157,11 @@ def test_explicit_config_option(tmp_path: Path) -> None:
         ("[tool.gradlint.per-file-ignores]\n'tests/*' = ['GL09']\n", r"per-file-ignores 'tests/\*': unknown rule selector 'GL09'"),
         ("[tool.gradlint]\nper-file-ignores = ['x']\n", r"per-file-ignores must be a table"),
         ("[tool.gradlint.per-file-ignores]\n'x.py' = 'GL101'\n", r"per-file-ignores 'x.py' must be a list of strings"),
-        ("[tool.gradlint]\nruntime-timeout = -1\n", r"runtime-timeout must be a positive number"),
-        ("[tool.gradlint]\nruntime-timeout = 'fast'\n", r"runtime-timeout must be a positive number"),
+        ("[tool.gradlint]\nruntime-timeout = -1\n", r"runtime-timeout must be a number of seconds from 0.001 to 86400"),
+        ("[tool.gradlint]\nruntime-timeout = 'fast'\n", r"runtime-timeout must be a number of seconds from 0.001 to 86400"),
+        ("[tool.gradlint]\nruntime-timeout = inf\n", r"runtime-timeout must be a number of seconds .* not inf"),
+        ("[tool.gradlint]\nruntime-timeout = 1e300\n", r"runtime-timeout must be a number of seconds"),
+        ("[tool.gradlint]\nruntime-timeout = nan\n", r"runtime-timeout must be a number of seconds"),
         ("[tool.gradlint]\nforce-exclude = 'yes'\n", r"force-exclude must be true or false"),
         ("[tool.gradlint]\nselect = [\n", r"invalid TOML"),
         ("[tool]\ngradlint = 3\n", r"\[tool.gradlint\] must be a table"),
@@ -354,6 +357,11 @@ def test_runtime_timeout_setting(tmp_path: Path) -> None:
     write(tmp_path / "gradlint.toml", "runtime-timeout = 3\n")
     assert load_settings(cwd=tmp_path).runtime_timeout == 3.0
     assert load_settings(Overrides(isolated=True), cwd=tmp_path).runtime_timeout == 10.0
+    assert load_settings(Overrides(runtime_timeout=7), cwd=tmp_path).runtime_timeout == 7.0
+    for given in (float("inf"), 1e300, float("nan"), 0, -1, 1e-9):
+        with pytest.raises(SettingsError, match=r"--runtime-timeout must be a number of seconds from 0.001 to 86400"):
+            load_settings(Overrides(runtime_timeout=given), cwd=tmp_path)
+    assert "runtime-timeout: 7" in run(["check", "--show-settings", "--runtime-timeout", "7"], tmp_path)[1]
 
 
 # -- --show-settings ----------------------------------------------------------------
