@@ -50,6 +50,12 @@ def _split(values: Optional[List[str]]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
 
 
+def _selectors(values: Optional[List[str]]) -> tuple[str, ...]:
+    """Comma-separated rule selectors, an empty one kept (and refused by the settings, as ruff does:
+    `--select ""` must not quietly enable nothing)."""
+    return tuple(part.strip() for value in values or () for part in value.split(","))
+
+
 @app.command()
 def check(
     paths: List[str] = typer.Argument(None, help="Files or folders to check ('-' reads stdin). Default: ."),
@@ -96,9 +102,9 @@ def check(
         overrides = Overrides(
             output_format=output_format,
             runtime_timeout=runtime_timeout,
-            select=_split(select) if select else None,
-            extend_select=_split(extend_select),
-            ignore=_split(ignore),
+            select=_selectors(select) if select else None,
+            extend_select=_selectors(extend_select),
+            ignore=_selectors(ignore),
             config=config,
             isolated=isolated,
             force_exclude=True if force_exclude else None,

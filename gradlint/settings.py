@@ -87,6 +87,8 @@ def validate_selector(selector: str) -> None:
     """Raise SettingsError unless `selector` names at least one rule."""
     if not isinstance(selector, str):
         raise SettingsError(f"a rule selector must be a string, not {selector!r}")
+    if not selector.strip():
+        raise SettingsError("an empty rule selector (name a code like GL101, a prefix like GL1, ALL, error or warning)")
     if selector.upper() == "ALL" or selector.lower() in SEVERITY_SELECTORS:
         return
     if not registry.codes_matching(selector):

@@ -154,6 +154,8 @@ def test_explicit_config_option(tmp_path: Path) -> None:
         ("[tool.gradlint]\nignore = [101]\n", r"ignore must be a list of strings"),
         ("[tool.gradlint]\nselect = ['GL999']\n", r"\[tool.gradlint\] select: unknown rule selector 'GL999'"),
         ("[tool.gradlint]\nextend-select = ['E501']\n", r"extend-select: unknown rule selector 'E501'"),
+        ("[tool.gradlint]\nselect = ['']\n", r"select: an empty rule selector"),  # once meant ALL (every code starts with '')
+        ("[tool.gradlint]\nignore = [' ']\n", r"ignore: an empty rule selector"),
         ("[tool.gradlint.per-file-ignores]\n'tests/*' = ['GL09']\n", r"per-file-ignores 'tests/\*': unknown rule selector 'GL09'"),
         ("[tool.gradlint]\nper-file-ignores = ['x']\n", r"per-file-ignores must be a table"),
         ("[tool.gradlint.per-file-ignores]\n'x.py' = 'GL101'\n", r"per-file-ignores 'x.py' must be a list of strings"),
@@ -416,3 +418,12 @@ def test_stdin_filename_alone_reads_stdin(tmp_path: Path) -> None:
     code, out, _ = run(["check", "--isolated", "--stdin-filename", "src/net.py"], tmp_path, stdin=BUGGY)
     assert code == 1
     assert f"src/net.py:{BUG_ROW}:" in out
+
+
+@pytest.mark.parametrize("option", ["--select", "--extend-select", "--ignore"])
+def test_an_empty_selector_on_the_command_line_is_refused(tmp_path: Path, option: str) -> None:
+    # `--select "$RULES"` with RULES unset once enabled nothing and passed every file
+    write(tmp_path / "m.py", BUGGY)
+    for value in ("", "GL101,"):
+        code, out, err = run(["check", "--no-cache", option, value, "m.py"], tmp_path)
+        assert (code, out) == (2, "") and f"{option}: an empty rule selector" in err
