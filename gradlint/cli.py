@@ -27,6 +27,14 @@ app = typer.Typer(
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+# Options of `check` that cannot be used together (ruff refuses such pairs too): one would be dropped.
+_CONFLICTS = (
+    ("--add-noqa", "--fix"), ("--add-noqa", "--diff"), ("--add-noqa", "--statistics"), ("--add-noqa", "stdin"),
+    ("--runtime", "--fix"), ("--runtime", "--diff"), ("--runtime", "--add-noqa"),
+    ("--diff", "--statistics"), ("--show-files", "--statistics"), ("--show-files", "--show-settings"),
+    ("--show-files", "stdin"), ("--config", "--isolated"),
+)
+
 
 def _fail(message: str) -> "typer.Exit":
     typer.echo(f"gradlint: error: {message}", err=True)
@@ -98,6 +106,19 @@ def check(
 
     if output_format is not None and output_format not in FORMATS:
         raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
+    given = {
+        "--fix": fix, "--diff": diff, "--add-noqa": add_noqa, "--runtime": runtime, "--statistics": statistics,
+        "--show-files": show_files, "--show-settings": show_settings, "--config": config is not None,
+        "--isolated": isolated, "stdin": bool(stdin_filename) or paths == ["-"],
+    }
+    for first, second in _CONFLICTS:
+        if given[first] and given[second]:
+            raise _fail(f"{first} cannot be combined with {second}")
+    if stdin_filename and paths and paths != ["-"]:
+        for ignored in paths:  # as ruff: --stdin-filename means the source comes from stdin
+            if ignored != "-":
+                typer.echo(f"gradlint: warning: ignoring {ignored} in favour of standard input (--stdin-filename)", err=True)
+        paths = ["-"]
     try:
         overrides = Overrides(
             output_format=output_format,
@@ -130,10 +151,6 @@ def check(
         if jobs is not None and jobs < 0:
             raise _fail(f"--jobs must be 0 (all cores) or more, not {jobs}")
         paths = paths or (["-"] if stdin_filename else ["."])  # like ruff: --stdin-filename alone reads stdin
-        if add_noqa and (fix or diff or paths == ["-"]):
-            raise _fail("--add-noqa cannot be combined with --fix, --diff or stdin")
-        if runtime and (fix or diff or add_noqa):
-            raise _fail("--runtime cannot be combined with --fix, --diff or --add-noqa (fix first, then check with --runtime)")
         if add_noqa:
             from gradlint import noqa
 
@@ -159,7 +176,7 @@ def check(
                 report = runtime_checker.run_stage(report, settings, output_format, report_out, sys.stderr)
             raise typer.Exit(emit(
                 report, output_format, report_out, sys.stderr, statistics=statistics, exit_zero=exit_zero,
-                color=False if output_file else None,
+                color=False if output_file else None, unsafe_fixes=unsafe_fixes,
             ))
         finally:
             if report_out is not sys.stdout:
@@ -223,6 +240,8 @@ def rule(
 
     if output_format not in ("text", "json"):
         raise _fail(f"unknown output format {output_format!r} for `gradlint rule` (choose from text, json)")
+    if all_rules and code:
+        raise _fail(f"name a rule ({code}) or pass --all, not both")
     if all_rules:
         rules = registry.load_rules(registry.all_codes())
     elif code:

@@ -471,7 +471,10 @@ def run_cli(
             _write_lines(err, run.summary(unsafe, diff=True))
             return _diff_exit(run, exit_zero)
         _write_bytes(out, payload)
-        code = emit(run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color)
+        code = emit(
+            run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color,
+            unsafe_fixes=unsafe, applying_fixes=True,
+        )
         _write_lines(err, run.summary(unsafe))
         return code
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
@@ -479,7 +482,10 @@ def run_cli(
         write_diffs(run, out)
         _write_lines(err, run.summary(unsafe, diff=True))
         return _diff_exit(run, exit_zero)
-    code = emit(run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color)
+    code = emit(
+        run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color,
+        unsafe_fixes=unsafe, applying_fixes=True,
+    )
     _write_lines(err, run.summary(unsafe))
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR

@@ -99,9 +99,12 @@ def test_exit_0_when_clean(project: Path, run: Run) -> None:
 def test_exit_1_on_findings(project: Path, run: Run) -> None:
     result = run("check", "--no-cache", "--select", "GL101")
     assert result.code == 1
-    assert "buggy.py:23:21: GL101 [*] the diagonal s[i] * (1 - s[i])" in result.out
+    assert "buggy.py:23:21: GL101 the diagonal s[i] * (1 - s[i])" in result.out  # its fix is unsafe: no [*] (ruff)
     assert "clean.py" not in result.out
-    assert result.out.endswith("Found 2 errors.\n[*] 1 fixable with the --unsafe-fixes option.\n")
+    assert result.out.endswith("Found 2 errors.\nNo fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option).\n")
+    unsafe = run("check", "--no-cache", "--select", "GL101", "--unsafe-fixes")
+    assert "buggy.py:23:21: GL101 [*] the diagonal" in unsafe.out
+    assert unsafe.out.endswith("Found 2 errors.\n[*] 1 fixable with the --fix option.\n")
 
 
 def test_exit_zero_option(project: Path, run: Run) -> None:
@@ -164,7 +167,8 @@ def test_json_output_is_only_json_and_absolute(project: Path, run: Run) -> None:
 def test_statistics_text(project: Path, run: Run) -> None:
     result = run("check", "--no-cache", "--select", "GL101", "--statistics")
     assert result.code == 1
-    assert result.out == "2\tGL101\t[*] overwritten-diagonal\n"
+    assert result.out == "2\tGL101\t[ ] overwritten-diagonal\n"  # the fix is unsafe: --fix alone would not apply it
+    assert run("check", "--no-cache", "--select", "GL101", "--statistics", "--unsafe-fixes").out == "2\tGL101\t[*] overwritten-diagonal\n"
 
 
 def test_statistics_json(project: Path, run: Run) -> None:
@@ -172,13 +176,13 @@ def test_statistics_json(project: Path, run: Run) -> None:
     assert result.code == 1
     data = json.loads(result.out)
     jsonschema.validate(data, load_schema("statistics"))
-    assert data == [{"code": "GL101", "name": "overwritten-diagonal", "count": 2, "fixable": True}]
+    assert data == [{"code": "GL101", "name": "overwritten-diagonal", "count": 2, "fixable": False}]
 
 
 def test_statistics_after_fix_count_what_remains(project: Path, run: Run) -> None:
     result = run("check", "--no-cache", "--select", "GL101", "--fix", "--statistics")
     assert result.code == 1
-    assert result.out == "2\tGL101\t[*] overwritten-diagonal\n"  # GL101's fix is unsafe: both remain
+    assert result.out == "2\tGL101\t[ ] overwritten-diagonal\n"  # GL101's fix is unsafe: both remain
     result = run("check", "--no-cache", "--select", "GL101", "--fix", "--unsafe-fixes", "--statistics")
     assert result.out == "1\tGL101\t[ ] overwritten-diagonal\n"  # the one with no fix
 
@@ -186,7 +190,7 @@ def test_statistics_after_fix_count_what_remains(project: Path, run: Run) -> Non
 def test_runtime_with_fix_is_refused_not_ignored(project: Path, run: Run) -> None:
     for writing in ("--fix", "--diff", "--add-noqa"):
         result = run("check", "--no-cache", "--runtime", writing)
-        assert result.code == 2 and "--runtime cannot be combined with --fix" in result.err
+        assert result.code == 2 and f"--runtime cannot be combined with {writing}" in result.err
     assert (project / "buggy.py").read_text(encoding="utf-8") == BUGGY
 
 
@@ -403,3 +407,28 @@ def test_output_format_from_the_environment_and_the_config(project: Path, run: R
     (project / "pyproject.toml").write_text("[tool.gradlint]\noutput-format = 'xml'\n", encoding="utf-8")
     result = run("check", "--no-cache", "buggy.py")
     assert result.code == 2 and "output-format must be one of concise, full, json" in result.err and "not 'xml'" in result.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--diff", "--statistics"), ("--add-noqa", "--statistics"), ("--show-files", "--statistics"),
+        ("--show-files", "--show-settings"), ("--config", "pyproject.toml", "--isolated"), ("--add-noqa", "--fix"),
+        ("--show-files", "-"),
+    ],
+)
+def test_options_that_would_drop_each_other_are_refused(project: Path, run: Run, args: "tuple[str, ...]") -> None:
+    result = run("check", "--no-cache", *args)
+    assert result.code == 2 and "cannot be combined with" in result.err and result.out == ""
+    assert (project / "buggy.py").read_text(encoding="utf-8") == BUGGY
+
+
+def test_stdin_filename_with_files_reads_stdin_and_says_so(project: Path, run: Run) -> None:
+    result = run("check", "--no-cache", "--stdin-filename", "from_editor.py", "buggy.py", stdin=CLEAN)
+    assert (result.code, result.out) == (0, "All checks passed!\n")  # stdin (clean) was checked, not buggy.py
+    assert "ignoring buggy.py in favour of standard input" in result.err
+
+
+def test_rule_with_a_code_and_all_is_refused(run: Run) -> None:
+    result = run("rule", "GL101", "--all")
+    assert result.code == 2 and "not both" in result.err

@@ -236,10 +236,19 @@ def test_snapshots_are_machine_independent() -> None:
 
 def test_concise_line_shape(project: Path) -> None:
     lines = rendered(synthetic_report(project), "concise", project).splitlines()
-    assert "pkg/layers.py:10:17: GL101 [*] the diagonal s[i] * (1 - s[i])" in "\n".join(lines)
+    # GL101's fix is unsafe: no `[*]` unless --unsafe-fixes (tests/test_render_conventions.py)
+    assert "pkg/layers.py:10:17: GL101 the diagonal s[i] * (1 - s[i])" in "\n".join(lines)
     assert any(line.startswith("pkg/layers.py:6:5: GL101 warning: 100%") for line in lines)
     assert f"{OUTSIDE}:3:1: GL101 a file outside" in "\n".join(lines)
-    assert lines[-2:] == ["Found 5 errors and 1 warning.", "[*] 1 fixable with the --unsafe-fixes option."]
+    assert lines[-2:] == [
+        "Found 5 errors and 1 warning.",
+        "No fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option).",
+    ]
+    out = io.StringIO()
+    renderer_for("concise")(synthetic_report(project), out, RenderOptions(root=project, unsafe_fixes=True))
+    unsafe_lines = out.getvalue().splitlines()
+    assert "pkg/layers.py:10:17: GL101 [*] the diagonal s[i] * (1 - s[i])" in "\n".join(unsafe_lines)
+    assert unsafe_lines[-2:] == ["Found 5 errors and 1 warning.", "[*] 1 fixable with the --fix option."]
 
 
 def test_full_shows_source_caret_and_help(project: Path) -> None:
@@ -282,9 +291,10 @@ def test_summary_counts_fixes_by_applicability() -> None:
 
     found = [with_fix(Applicability.SAFE), with_fix(Applicability.UNSAFE), with_fix(Applicability.UNSAFE), with_fix(Applicability.DISPLAY_ONLY)]
     assert text.summary(found).splitlines()[1:] == [
-        "[*] 1 fixable with the --fix option.",
-        "[*] 2 fixable with the --unsafe-fixes option.",
+        "[*] 1 fixable with the `--fix` option (2 hidden fixes can be enabled with the `--unsafe-fixes` option).",
     ]
+    assert text.summary(found, unsafe_fixes=True).splitlines()[1:] == ["[*] 3 fixable with the --fix option."]
+    assert text.summary(found, applying_fixes=True).splitlines()[1:] == []  # --fix says what it fixed itself
 
 
 class _Stream(io.StringIO):
@@ -384,19 +394,27 @@ def test_statistics_json_matches_its_schema(project: Path) -> None:
     emit(synthetic_report(project), "json", out, io.StringIO(), statistics=True, root=project)
     data = _strict_loads(out.getvalue())
     jsonschema.validate(data, load_schema("statistics"))
-    assert data[0] == {"code": "GL101", "name": "overwritten-diagonal", "count": 4, "fixable": True}
+    # GL101's one fix is unsafe: fixable only with --unsafe-fixes
+    assert data[0] == {"code": "GL101", "name": "overwritten-diagonal", "count": 4, "fixable": False}
     assert {row["code"]: row["count"] for row in data} == {"GL101": 4, "GL001": 1, "GL002": 1}
+    out = io.StringIO()
+    emit(synthetic_report(project), "json", out, io.StringIO(), statistics=True, root=project, unsafe_fixes=True)
+    unsafe = _strict_loads(out.getvalue())
+    jsonschema.validate(unsafe, load_schema("statistics"))
+    assert unsafe[0] == {"code": "GL101", "name": "overwritten-diagonal", "count": 4, "fixable": True}
 
 
 def test_statistics_text_columns(project: Path) -> None:
     rows = [line.split("\t") for line in _statistics_text(synthetic_report(project)).splitlines()]
+    assert rows == [["4", "GL101", "[ ] overwritten-diagonal"], ["1", "GL001", "[ ] syntax-error"], ["1", "GL002", "[ ] io-error"]]
+    rows = [line.split("\t") for line in _statistics_text(synthetic_report(project), unsafe_fixes=True).splitlines()]
     assert rows == [["4", "GL101", "[*] overwritten-diagonal"], ["1", "GL001", "[ ] syntax-error"], ["1", "GL002", "[ ] io-error"]]
     assert _statistics_text(Report()) == ""
 
 
-def _statistics_text(report: Report) -> str:
+def _statistics_text(report: Report, unsafe_fixes: bool = False) -> str:
     out = io.StringIO()
-    stats.render_text(report, out, RenderOptions())
+    stats.render_text(report, out, RenderOptions(unsafe_fixes=unsafe_fixes))
     return out.getvalue()
 
 

@@ -4,19 +4,31 @@ Each format module defines `render(report, out, options)`; `FORMATS` maps the
 `--output-format` names to those modules, imported only when used. `emit` is
 what the CLI calls: it renders the report (or its statistics), reports rule
 crashes on stderr and returns the exit code.
+
+Two conventions every renderer shares, both from ruff:
+
+- Names and messages are shown through `lossy` (`display_path` for a file name): a file name
+  that is not valid UTF-8 (Python holds its undecodable bytes as surrogate escapes) is shown
+  with U+FFFD in their place, so every format writes valid UTF-8. The `Diagnostic` keeps the
+  real name (fixes write the real file; sources are read from it).
+- A finding is marked fixable (`[*]`, the statistics' `fixable`) only when its fix applies
+  under this run's applicability (`fix_applies`): safe fixes always, unsafe ones only with
+  `--unsafe-fixes`; and never while fixes are being applied (`--fix`: what remains was not fixed).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Protocol, TextIO
 
 if TYPE_CHECKING:
     from gradlint.api import Report
-    from gradlint.diagnostics import Diagnostic
+    from gradlint.diagnostics import Diagnostic, Fix
 
 FORMATS: dict[str, str] = {
     "concise": "text",
@@ -44,6 +56,12 @@ class RenderOptions:
     color: bool = False
     root: Path = field(default_factory=Path.cwd)  # paths are shown relative to it
     show_fixes: bool = False
+    unsafe_fixes: bool = False  # --unsafe-fixes: unsafe fixes apply too
+    applying_fixes: bool = False  # --fix: this run applied the fixes; what remains is not fixable
+
+    def shows_fix(self, diagnostic: "Diagnostic") -> bool:
+        """Whether `diagnostic` is marked fixable (`[*]`) in this run."""
+        return not self.applying_fixes and fix_applies(diagnostic.fix, self.unsafe_fixes)
 
 
 class Renderer(Protocol):
@@ -82,15 +100,53 @@ def use_color(stream: TextIO, environ: Optional[Mapping[str, str]] = None) -> bo
         return False
 
 
+# Surrogates that are not escapes of undecodable bytes (U+DC80..U+DCFF), and all surrogates.
+_NOT_BYTE_ESCAPES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Where file names hold undecodable bytes as surrogate escapes (POSIX; Windows names are UTF-16).
+_BYTE_ESCAPES = sys.getfilesystemencodeerrors() == "surrogateescape"
+
+
+def lossy(text: str) -> str:
+    """`text` as valid Unicode for output: the bytes of a file name that are not UTF-8 (held as
+    surrogate escapes, as `os.fsdecode` gives them) become U+FFFD, as ruff's lossy conversion
+    shows them, and so does any other lone surrogate. Valid text is returned as it is."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
+    if not _BYTE_ESCAPES:
+        return _SURROGATES.sub("\ufffd", text)
+    raw = _NOT_BYTE_ESCAPES.sub("\ufffd", text).encode("utf-8", "surrogateescape")
+    return raw.decode("utf-8", "replace")
+
+
 def display_path(filename: str, root: Path) -> str:
-    """`filename` relative to `root` when it lies under it, else as given."""
+    """`filename` relative to `root` when it lies under it, else as given; through `lossy`.
+    Every renderer shows a file name through this (or `lossy` for an absolute one)."""
     try:
         relative = os.path.relpath(filename, root)
     except ValueError:  # another drive on Windows
-        return filename
+        return lossy(filename)
     if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return filename
-    return relative
+        return lossy(filename)
+    return lossy(relative)
+
+
+def fix_applies(fix: "Optional[Fix]", unsafe_fixes: bool) -> bool:
+    """Whether `fix` would be applied by `--fix` (with `--unsafe-fixes` when `unsafe_fixes`):
+    safe fixes always, unsafe ones only then, display-only ones never (as `fixes.applicable`)."""
+    from gradlint.diagnostics import Applicability
+
+    if fix is None or not fix.edits:
+        return False
+    if fix.applicability is Applicability.SAFE:
+        return True
+    return unsafe_fixes and fix.applicability is Applicability.UNSAFE
 
 
 def exit_code(report: "Report", exit_zero: bool = False) -> int:
@@ -112,13 +168,20 @@ def emit(
     exit_zero: bool = False,
     root: Optional[Path] = None,
     color: Optional[bool] = None,
+    unsafe_fixes: bool = False,
+    applying_fixes: bool = False,
 ) -> int:
-    """Write the report in `output_format` to `out`, crashes to `err`; return the exit code."""
+    """Write the report in `output_format` to `out`, crashes to `err`; return the exit code.
+
+    `unsafe_fixes`: `--unsafe-fixes` was given, so unsafe fixes count as applicable.
+    `applying_fixes`: this run applied the fixes (`--fix`): nothing left is marked fixable."""
     check_format(output_format)
     options = RenderOptions(
         output_format=output_format,
         color=use_color(out) if color is None else color,
         root=root or Path.cwd(),
+        unsafe_fixes=unsafe_fixes,
+        applying_fixes=applying_fixes,
     )
     if statistics:
         from gradlint.render import stats
@@ -137,7 +200,7 @@ def emit(
 def write_crashes(report: "Report", err: TextIO) -> None:
     """One line on stderr per rule that crashed on a file (its findings elsewhere are kept)."""
     for crash in report.crashes:
-        err.write(f"gradlint: error: {crash}\n")
+        err.write(f"gradlint: error: {lossy(str(crash))}\n")
     if report.crashes:
         err.write(
             "gradlint: all other results are kept; please report this crash with the file that triggers it\n"
@@ -169,10 +232,15 @@ def sources_by_file(report: "Report") -> Sources:
     return Sources(report)
 
 
-def fix_counts(diagnostics: "list[Diagnostic]") -> tuple[int, int]:
-    """(safe, unsafe) numbers of diagnostics that carry an applicable fix."""
+def fix_counts(diagnostics: "list[Diagnostic]", unsafe_fixes: bool = False) -> tuple[int, int]:
+    """(applicable, hidden): how many diagnostics have a fix that applies in this run, and how
+    many an unsafe fix that applies only with `--unsafe-fixes` (0 when it was given)."""
     from gradlint.diagnostics import Applicability
 
-    safe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.SAFE)
-    unsafe = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
-    return safe, unsafe
+    applicable = sum(1 for d in diagnostics if fix_applies(d.fix, unsafe_fixes))
+    hidden = sum(
+        1
+        for d in diagnostics
+        if not unsafe_fixes and d.fix is not None and d.fix.edits and d.fix.applicability is Applicability.UNSAFE
+    )
+    return applicable, hidden

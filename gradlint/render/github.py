@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from gradlint.diagnostics import Diagnostic, Severity
-from gradlint.render import RenderOptions, display_path
+from gradlint.render import RenderOptions, display_path, lossy
 
 if TYPE_CHECKING:
     from gradlint.api import Report
@@ -37,7 +37,7 @@ def annotation(diagnostic: Diagnostic, options: RenderOptions) -> str:
         "endColumn": str(diagnostic.end.column),
     }
     props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    text = f"{path}:{diagnostic.start.row}:{diagnostic.start.column}: {diagnostic.code} {diagnostic.message}"
+    text = f"{path}:{diagnostic.start.row}:{diagnostic.start.column}: {diagnostic.code} {lossy(diagnostic.message)}"
     return f"::{command} {props}::{escape_data(text)}"
 
 

@@ -3,7 +3,8 @@
     [{"description": "...", "check_name": "GL101", "fingerprint": "...", "severity": "major",
       "location": {"path": "pkg/x.py", "lines": {"begin": 3, "end": 4}}}]
 
-Paths are relative to `$CI_PROJECT_DIR` when GitLab CI sets it (else to the current directory).
+Paths are relative to `$CI_PROJECT_DIR` when GitLab CI sets it (else to the current directory),
+shown (and hashed) as `render.display_path` shows them: undecodable bytes of a name as U+FFFD.
 A finding whose gradient value is wrong (`error`) is `major`, a robustness one (`warning`)
 `minor`. The fingerprint hashes the code, the path and the finding's line as SARIF's does (its
 content and which occurrence of that content it is; `sarif.LineHashes`), plus the finding's rank
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gradlint.diagnostics import Severity
-from gradlint.render import RenderOptions, display_path, sources_by_file
+from gradlint.render import RenderOptions, display_path, lossy, sources_by_file
 from gradlint.render.json import dumps
 from gradlint.render.sarif import LineHashes
 
@@ -41,7 +42,7 @@ def code_quality(report: "Report", options: RenderOptions) -> list[dict[str, Any
         rank = seen[key] = seen.get(key, -1) + 1
         fingerprint = hashlib.blake2b("\0".join((*key, str(rank))).encode("utf-8"), digest_size=16).hexdigest()
         issues.append({
-            "description": f"{diagnostic.code} ({diagnostic.name}): {diagnostic.message}",
+            "description": f"{diagnostic.code} ({diagnostic.name}): {lossy(diagnostic.message)}",
             "check_name": diagnostic.code,
             "fingerprint": fingerprint,
             "severity": "minor" if diagnostic.severity is Severity.WARNING else "major",

@@ -3,7 +3,9 @@
 Each object has `cell`, `code`, `end_location`, `filename` (absolute), `fix`,
 `location`, `message`, `name`, `noqa_row`, `severity`, `url`, and, when the
 runtime checker ran, `runtime`. The shape is pinned by the JSON Schema shipped
-in `gradlint/schemas/report.schema.json`. Only the JSON goes to `out`.
+in `gradlint/schemas/report.schema.json`. Only the JSON goes to `out`. Text goes
+through `render.lossy` (a file name that is not UTF-8 shows U+FFFD for its
+undecodable bytes), so the output is always valid UTF-8.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gradlint.diagnostics import Diagnostic, Position
-from gradlint.render import RenderOptions
+from gradlint.render import RenderOptions, lossy
 
 if TYPE_CHECKING:
     from gradlint.api import Report
@@ -28,9 +30,9 @@ def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
     if d.fix is not None:
         fix = {
             "applicability": d.fix.applicability.value,
-            "message": d.fix.message,
+            "message": lossy(d.fix.message),
             "edits": [
-                {"content": e.content, "location": _location(e.start), "end_location": _location(e.end)}
+                {"content": lossy(e.content), "location": _location(e.start), "end_location": _location(e.end)}
                 for e in d.fix.edits
             ],
         }
@@ -38,10 +40,10 @@ def diagnostic_to_dict(d: Diagnostic) -> dict[str, Any]:
         "cell": None,
         "code": d.code,
         "end_location": _location(d.end),
-        "filename": d.filename,
+        "filename": lossy(d.filename),
         "fix": fix,
         "location": _location(d.start),
-        "message": d.message,
+        "message": lossy(d.message),
         "name": d.name,
         "noqa_row": d.noqa_row,
         "severity": d.severity.value,
@@ -57,16 +59,18 @@ def plain(value: Any) -> Any:
     non-finite float (not valid JSON) becomes its name as a string."""
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return lossy(value)
     if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
+        return {lossy(str(key)): plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
-    if value is None or isinstance(value, (str, int, bool)):
+    if value is None or isinstance(value, (int, bool)):
         return value
     tolist = getattr(value, "tolist", None)  # numpy arrays and scalars
     if callable(tolist):
         return plain(tolist())
-    return str(value)
+    return lossy(str(value))
 
 
 def dumps(data: Any, indent: "int | None" = None) -> str:

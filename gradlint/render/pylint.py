@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from gradlint.render import RenderOptions, display_path
+from gradlint.render import RenderOptions, display_path, lossy
 
 if TYPE_CHECKING:
     from gradlint.api import Report
@@ -13,5 +13,5 @@ if TYPE_CHECKING:
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
     for diagnostic in report.diagnostics:
-        message = " ".join(diagnostic.message.split())  # one line per finding
+        message = " ".join(lossy(diagnostic.message).split())  # one line per finding
         out.write(f"{display_path(diagnostic.filename, options.root)}:{diagnostic.start.row}: [{diagnostic.code}] {message}\n")

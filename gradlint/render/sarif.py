@@ -9,7 +9,9 @@ columns (end exclusive, as SARIF's). `partialFingerprints.primaryLocationLineHas
 is a hash of the reported line with its whitespace removed, plus the line's
 occurrence number among identical lines of the file, so an alert survives
 edits elsewhere in the file. Unsafe fixes travel as SARIF `fixes`. Rule
-crashes are tool execution notifications.
+crashes are tool execution notifications. Names and messages go through
+`render.lossy`: a file name that is not UTF-8 shows U+FFFD for its undecodable bytes
+(its URI percent-encodes that character).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from urllib.parse import quote
 
 from gradlint import __version__, registry
 from gradlint.diagnostics import Diagnostic, Edit
-from gradlint.render import RenderOptions, sources_by_file
+from gradlint.render import RenderOptions, lossy, sources_by_file
 from gradlint.render.json import dumps, plain
 
 if TYPE_CHECKING:
@@ -51,13 +53,18 @@ def artifact_location(filename: str, root: Path) -> dict[str, str]:
     try:
         relative = path.resolve().relative_to(root)
     except (ValueError, OSError):
-        return {"uri": path.absolute().as_uri()}
-    return {"uri": quote(relative.as_posix()), "uriBaseId": SRCROOT}
+        return {"uri": Path(lossy(str(path.absolute()))).as_uri()}
+    return {"uri": quote(lossy(relative.as_posix())), "uriBaseId": SRCROOT}
+
+
+def root_uri(root: Path) -> str:
+    """The `%SRCROOT%` URI, ending with a slash."""
+    return Path(lossy(str(root))).as_uri().rstrip("/") + "/"
 
 
 def line_hash(line: str, occurrence: int) -> str:
     """`<16 hex digits>:<n>`: the line without whitespace, and which identical line it is."""
-    digest = hashlib.sha256(_WHITESPACE.sub("", line).encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(lossy(_WHITESPACE.sub("", line)).encode("utf-8")).hexdigest()[:16]
     return f"{digest}:{occurrence}"
 
 
@@ -120,7 +127,7 @@ def rule_descriptor(code: str, example: Diagnostic) -> dict[str, Any]:
 def _fix(diagnostic: Diagnostic, location: dict[str, str]) -> dict[str, Any]:
     assert diagnostic.fix is not None
     return {
-        "description": {"text": diagnostic.fix.message},
+        "description": {"text": lossy(diagnostic.fix.message)},
         "artifactChanges": [
             {
                 "artifactLocation": location,
@@ -131,13 +138,13 @@ def _fix(diagnostic: Diagnostic, location: dict[str, str]) -> dict[str, Any]:
 
 
 def _replacement(edit: Edit) -> dict[str, Any]:
-    return {"deletedRegion": _region(edit.start, edit.end), "insertedContent": {"text": edit.content}}
+    return {"deletedRegion": _region(edit.start, edit.end), "insertedContent": {"text": lossy(edit.content)}}
 
 
 def _notification(crash: "RuleCrash", root: Path) -> dict[str, Any]:
     return {
         "level": "error",
-        "message": {"text": str(crash)},
+        "message": {"text": lossy(str(crash))},
         "descriptor": {"id": crash.code},
         "locations": [{"physicalLocation": {"artifactLocation": artifact_location(crash.filename, root)}}],
     }
@@ -161,7 +168,7 @@ def sarif_log(report: "Report", options: RenderOptions) -> dict[str, Any]:
             "ruleId": diagnostic.code,
             "ruleIndex": rule_index[diagnostic.code],
             "level": diagnostic.severity.value,
-            "message": {"text": diagnostic.message},
+            "message": {"text": lossy(diagnostic.message)},
             "locations": [
                 {
                     "physicalLocation": {
@@ -192,7 +199,7 @@ def sarif_log(report: "Report", options: RenderOptions) -> dict[str, Any]:
                         "rules": [rule_descriptor(code, examples[code]) for code in codes],
                     }
                 },
-                "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
+                "originalUriBaseIds": {SRCROOT: {"uri": root_uri(root)}},
                 "columnKind": "unicodeCodePoints",
                 "invocations": [
                     {

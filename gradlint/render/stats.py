@@ -1,16 +1,18 @@
 """`--statistics`: how many findings each rule reported.
 
 Text, like ruff: `count<TAB>code<TAB>[*] name` per rule, most frequent first
-(`[*]` when a fix is available for some of them, as ruff marks it).
-With `--output-format json` (or `json-lines`): `[{code, name, count, fixable}]`.
+(`[*]` when some of them have a fix that applies in this run, as ruff marks it: a safe
+fix, an unsafe one only with `--unsafe-fixes`, none after `--fix` applied them; else `[ ]`).
+With `--output-format json` (or `json-lines`): `[{code, name, count, fixable}]`, `fixable`
+in the same sense.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, TextIO
 
-from gradlint.diagnostics import Applicability
 from gradlint.render import RenderOptions
 
 if TYPE_CHECKING:
@@ -30,14 +32,16 @@ class RuleCount:
         return {"code": self.code, "name": self.name, "count": self.count, "fixable": self.fixable}
 
 
-def rule_counts(report: "Report") -> list[RuleCount]:
-    """Counts per rule, most frequent first, then by code."""
+def rule_counts(report: "Report", options: Optional[RenderOptions] = None) -> list[RuleCount]:
+    """Counts per rule, most frequent first, then by code; `fixable` as `options` applies fixes
+    (by default: without `--unsafe-fixes`, not applying them)."""
+    options = options or RenderOptions(root=Path("."))
     counts: dict[str, list[int]] = {}
     names: dict[str, str] = {}
     for d in report.diagnostics:
         entry = counts.setdefault(d.code, [0, 0])
         entry[0] += 1
-        if d.fix is not None and d.fix.applicability is not Applicability.DISPLAY_ONLY:
+        if options.shows_fix(d):
             entry[1] += 1
         names.setdefault(d.code, d.name)
     rows = [RuleCount(code, names[code], total, fixed > 0) for code, (total, fixed) in counts.items()]
@@ -45,7 +49,7 @@ def rule_counts(report: "Report") -> list[RuleCount]:
 
 
 def render_text(report: "Report", out: TextIO, options: RenderOptions) -> None:
-    rows = rule_counts(report)
+    rows = rule_counts(report, options)
     if not rows:
         return
     count_width = max(len(str(row.count)) for row in rows)
@@ -58,7 +62,7 @@ def render_text(report: "Report", out: TextIO, options: RenderOptions) -> None:
 def render_json(report: "Report", out: TextIO, options: RenderOptions) -> None:
     from gradlint.render.json import dumps
 
-    rows = [row.as_dict() for row in rule_counts(report)]
+    rows = [row.as_dict() for row in rule_counts(report, options)]
     if options.output_format == "json-lines":
         for row in rows:
             out.write(dumps(row) + "\n")

@@ -1,13 +1,16 @@
 """`concise` and `full` text output, in ruff's style.
 
-concise: one line per finding, `path:row:col: GL101 message`. A fixable finding
-shows `[*]` after the code, and a warning says so (`GL301 warning: message`);
+concise: one line per finding, `path:row:col: GL101 message`. A finding whose fix
+applies in this run (safe; unsafe only with `--unsafe-fixes`; none while `--fix` applies
+them) shows `[*]` after the code, and a warning says so (`GL301 warning: message`);
 an error, the usual case, shows nothing more.
 
 full: the same line, then the source lines of the finding with two lines of
 context, the span underlined with carets, and the fix as `= help:`.
 
-Both end with a summary: `Found N errors.` and how many can be fixed, or
+Both end with a summary: `Found N errors.` and how many can be fixed (ruff's wording:
+those `--fix` would apply, and the hidden ones `--unsafe-fixes` would enable; nothing when
+`--fix` applied them, as its own summary says what was fixed and hidden), or
 `All checks passed!`. Colour only when `options.color` says so (a terminal).
 """
 
@@ -16,8 +19,8 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Optional, TextIO
 
-from gradlint.diagnostics import Applicability, Diagnostic, Severity
-from gradlint.render import RenderOptions, display_path, fix_counts, sources_by_file
+from gradlint.diagnostics import Diagnostic, Severity
+from gradlint.render import RenderOptions, display_path, fix_counts, lossy, sources_by_file
 
 if TYPE_CHECKING:
     from gradlint.api import Report
@@ -58,7 +61,7 @@ def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
         out.write(headline(diagnostic, options, paint) + "\n")
         if full:
             out.write(_snippet(diagnostic, sources.get(diagnostic.filename), paint))
-    out.write(summary(diagnostics, paint))
+    out.write(summary(diagnostics, paint, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes))
 
 
 def headline(diagnostic: Diagnostic, options: RenderOptions, paint: Optional[_Painter] = None) -> str:
@@ -68,13 +71,19 @@ def headline(diagnostic: Diagnostic, options: RenderOptions, paint: Optional[_Pa
     where = paint(path, "path") + paint(f":{diagnostic.start.row}:{diagnostic.start.column}:", "dim")
     severity = diagnostic.severity.value
     code = paint(diagnostic.code, severity)
-    fixable = " " + paint("[*]", "fix") if _applicable_fix(diagnostic) else ""
+    fixable = " " + paint("[*]", "fix") if options.shows_fix(diagnostic) else ""
     tag = paint("warning:", "warning") + " " if diagnostic.severity is Severity.WARNING else ""
-    return f"{where} {code}{fixable} {tag}{diagnostic.message}"
+    return f"{where} {code}{fixable} {tag}{lossy(diagnostic.message)}"
 
 
-def summary(diagnostics: list[Diagnostic], paint: Optional[_Painter] = None) -> str:
-    """`Found 2 errors.` / `Found 1 error and 2 warnings.` and the fixable counts."""
+def summary(
+    diagnostics: list[Diagnostic],
+    paint: Optional[_Painter] = None,
+    *,
+    unsafe_fixes: bool = False,
+    applying_fixes: bool = False,
+) -> str:
+    """`Found 2 errors.` / `Found 1 error and 2 warnings.` and the fixable counts (ruff's lines)."""
     paint = paint or _Painter(False)
     if not diagnostics:
         return paint("All checks passed!", "ok") + "\n"
@@ -86,20 +95,31 @@ def summary(diagnostics: list[Diagnostic], paint: Optional[_Painter] = None) -> 
     if warnings:
         parts.append(_plural(warnings, "warning"))
     lines = [f"Found {' and '.join(parts)}."]
-    safe, unsafe = fix_counts(diagnostics)
-    if safe:
-        lines.append(f"{paint('[*]', 'fix')} {safe} fixable with the --fix option.")
-    if unsafe:
-        lines.append(f"{paint('[*]', 'fix')} {unsafe} fixable with the --unsafe-fixes option.")
+    if not applying_fixes:  # --fix prints what it fixed and what stays hidden itself
+        fixes = _fix_summary(diagnostics, paint, unsafe_fixes)
+        if fixes:
+            lines.append(fixes)
     return "\n".join(lines) + "\n"
+
+
+def _fix_summary(diagnostics: list[Diagnostic], paint: _Painter, unsafe_fixes: bool) -> str:
+    """Ruff's line after `Found ...`: what `--fix` would fix, and what `--unsafe-fixes` would add."""
+    applicable, hidden = fix_counts(diagnostics, unsafe_fixes)
+    mark = paint("[*]", "fix")
+    if unsafe_fixes:  # nothing is hidden; ruff writes the option without backticks here
+        return f"{mark} {applicable} fixable with the --fix option." if applicable else ""
+    enable = f"{hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with the `--unsafe-fixes` option"
+    if applicable and hidden:
+        return f"{mark} {applicable} fixable with the `--fix` option ({enable})."
+    if applicable:
+        return f"{mark} {applicable} fixable with the `--fix` option."
+    if hidden:
+        return f"No fixes available ({enable})."
+    return ""
 
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _applicable_fix(diagnostic: Diagnostic) -> bool:
-    return diagnostic.fix is not None and diagnostic.fix.applicability is not Applicability.DISPLAY_ONLY
 
 
 def _snippet(diagnostic: Diagnostic, source: Optional[str], paint: _Painter) -> str:
@@ -131,11 +151,11 @@ def _snippet(diagnostic: Diagnostic, source: Optional[str], paint: _Painter) -> 
         out.append(bar)
     notes = []
     if diagnostic.fix is not None:
-        notes.append(("help", diagnostic.fix.message))
+        notes.append(("help", lossy(diagnostic.fix.message)))
     if diagnostic.runtime is not None:
         verdict = diagnostic.runtime
         detail = verdict.diagnosis or verdict.reason
-        notes.append(("runtime", verdict.status + (f": {detail}" if detail else "")))
+        notes.append(("runtime", lossy(verdict.status + (f": {detail}" if detail else ""))))
     for label, text in notes:
         out.append(paint(" " * (width + 1) + f"= {label}:", "help") + f" {text}")
     return "\n".join(out) + "\n\n" if out else ""
@@ -157,7 +177,7 @@ def _shown_rows(first: int, last: int, lines: list[str]) -> list[Optional[int]]:
 
 
 def _expand(text: str) -> str:
-    return text.replace("\t", " " * TAB_WIDTH)
+    return lossy(text).replace("\t", " " * TAB_WIDTH)
 
 
 def _display_width(text: str) -> int:
