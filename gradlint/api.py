@@ -92,6 +92,9 @@ def check_source(
         written = written_directives(text) if may_hold_directives(text) else []
         crashed = {crash.code for crash in result.crashes}
         found += unused_directives(text, filename, result.diagnostics, codes - crashed, written)
+    dropped = settings.dropped_for(filename)  # findings of a severity a selector left out (`ignore = ["warning"]`)
+    if dropped:
+        found = [d for d in found if (d.code, d.severity.value) not in dropped]
     diagnostics = filter_suppressed(found, text, written)
     dependencies: tuple[str, ...] = ()
     if package is not None and result.parsed:

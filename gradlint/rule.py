@@ -75,6 +75,9 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     severity: ClassVar[Severity] = Severity.ERROR
+    # Other severities some of its findings carry (`Finding.severity`): a severity selector
+    # (`ignore = ["warning"]`) selects findings by their own severity.
+    other_severities: ClassVar[tuple[Severity, ...]] = ()
     summary: ClassVar[str]  # one line: why this is a bug
     what_it_does: ClassVar[str]
     why_bad: ClassVar[str]
@@ -98,13 +101,18 @@ class Rule:
         fix = ("Yes (safe)" if cls.safe_fix else "Yes (unsafe: review the change)") if cls.fixable else "No"
         return (
             f"# {cls.name} ({cls.code})\n\n"
-            f"Severity: {cls.severity.value}. Fix available: {fix}.\n\n"
+            f"Severity: {cls.severity.value}{cls._other_severities_note()}. Fix available: {fix}.\n\n"
             f"## What it does\n{_block(cls.what_it_does)}\n\n"
             f"## Why is this bad?\n{_block(cls.why_bad)}\n\n"
             f"## Example\n```python\n{_block(cls.example)}\n```\n\n"
             f"## Use instead\n```python\n{_block(cls.use_instead)}\n```\n\n"
             f"## References\n{refs}\n"
         )
+
+
+    @classmethod
+    def _other_severities_note(cls) -> str:
+        return "".join(f" (some findings: {other.value})" for other in cls.other_severities)
 
 
 def _block(text: str) -> str:

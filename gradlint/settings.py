@@ -65,14 +65,33 @@ class SettingsError(ValueError):
 
 
 @lru_cache(maxsize=None)
-def _severity_of(code: str) -> str:
-    return registry.load_rule(code).severity.value
+def _severities_of(code: str) -> tuple[str, ...]:
+    """The severities `code`'s findings carry: its rule's, then those only some findings carry."""
+    rule = registry.load_rule(code)
+    return (rule.severity.value, *(other.value for other in rule.other_severities))
 
 
-def _selector_codes(selector: str) -> list[str]:
-    if selector.lower() in SEVERITY_SELECTORS:
-        return [code for code in registry.all_codes() if _severity_of(code) == selector.lower()]
-    return registry.codes_matching(selector)
+def _is_severity(selector: str) -> bool:
+    return selector.lower() in SEVERITY_SELECTORS
+
+
+# A selection is a set of (code, severity) keys: a severity selector (`ignore = ["warning"]`)
+# selects findings by their own severity, so a rule some of whose findings are errors and others
+# warnings (GL301) can be half selected. When no selector names a severity, a code's findings
+# are one key, (code, ANY_SEVERITY), and no rule is imported to find its severities.
+ANY_SEVERITY = ""
+SelectionKey = tuple[str, str]
+
+
+def _selector_keys(selector: str, by_severity: bool) -> list[SelectionKey]:
+    """The keys `selector` names (`by_severity`: severities are told apart in this selection)."""
+    if _is_severity(selector):
+        wanted = selector.lower()
+        return [(code, wanted) for code in registry.all_codes() if wanted in _severities_of(code)]
+    codes = registry.codes_matching(selector)
+    if not by_severity:
+        return [(code, ANY_SEVERITY) for code in codes]
+    return [(code, severity) for code in codes for severity in _severities_of(code)]
 
 
 def _specificity(selector: str) -> int:
@@ -119,24 +138,33 @@ class RuleSelection:
 DEFAULT_SELECTION = RuleSelection(select=("ALL",), ignore=("GL003",))
 
 
-def resolve_layers(layers: Iterable[RuleSelection]) -> frozenset[str]:
-    """The codes enabled after applying each layer in turn (ruff's algorithm)."""
-    enabled: set[str] = set()
+def resolve_selection(layers: Iterable[RuleSelection], by_severity: Optional[bool] = None) -> frozenset[SelectionKey]:
+    """The keys selected after applying each layer in turn (ruff's algorithm; `by_severity`:
+    tell severities apart, by default when some layer names one)."""
+    layers = list(layers)
+    if by_severity is None:
+        by_severity = any(_is_severity(selector) for layer in layers for selector in layer.selectors())
+    enabled: set[SelectionKey] = set()
     for layer in layers:
-        decision: dict[str, tuple[int, bool]] = {}
+        decision: dict[SelectionKey, tuple[int, bool]] = {}
         for is_select, selectors in ((True, (*(layer.select or ()), *layer.extend_select)), (False, layer.ignore)):
             for selector in selectors:
                 rank = _specificity(selector)
-                for code in _selector_codes(selector):
-                    current = decision.get(code)
+                for key in _selector_keys(selector, by_severity):
+                    current = decision.get(key)
                     if current is None or rank > current[0] or (rank == current[0] and not is_select):
-                        decision[code] = (rank, is_select)
+                        decision[key] = (rank, is_select)
         if layer.select is not None:
-            enabled = {code for code, (_, on) in decision.items() if on}
+            enabled = {key for key, (_, on) in decision.items() if on}
         else:
-            for code, (_, on) in decision.items():
-                (enabled.add if on else enabled.discard)(code)
+            for key, (_, on) in decision.items():
+                (enabled.add if on else enabled.discard)(key)
     return frozenset(enabled)
+
+
+def resolve_layers(layers: Iterable[RuleSelection]) -> frozenset[str]:
+    """The codes enabled after applying each layer in turn: those with any finding selected."""
+    return frozenset(code for code, _ in resolve_selection(layers))
 
 
 def resolve_codes(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
@@ -281,11 +309,27 @@ class Settings:
         return self.project_root or Path.cwd()
 
     @property
-    def enabled(self) -> frozenset[str]:
-        """The codes enabled for every file (before `per-file-ignores`)."""
-        if "enabled" not in self._cache:
+    def by_severity(self) -> bool:
+        """Whether some selector (a layer's or a per-file-ignore's) names a severity."""
+        if "by_severity" not in self._cache:
+            layers = (*(self.base_selections or (DEFAULT_SELECTION,)), self.selection)
+            selectors = [s for layer in layers for s in layer.selectors()] + [s for _, given in self.per_file_ignores for s in given]
+            self._cache["by_severity"] = any(_is_severity(selector) for selector in selectors)
+        return self._cache["by_severity"]
+
+    @property
+    def selected(self) -> frozenset[SelectionKey]:
+        """The (code, severity) keys selected for every file (before `per-file-ignores`)."""
+        if "selected" not in self._cache:
             layers = self.base_selections or (DEFAULT_SELECTION,)
-            self._cache["enabled"] = resolve_layers((*layers, self.selection))
+            self._cache["selected"] = resolve_selection((*layers, self.selection), self.by_severity)
+        return self._cache["selected"]
+
+    @property
+    def enabled(self) -> frozenset[str]:
+        """The codes enabled for every file (before `per-file-ignores`): those with a key selected."""
+        if "enabled" not in self._cache:
+            self._cache["enabled"] = frozenset(code for code, _ in self.selected)
         return self._cache["enabled"]
 
     def _matcher(self, key: str, patterns: Sequence[str]) -> PathMatcher:
@@ -333,24 +377,42 @@ class Settings:
         governing = self.for_file(path)
         if governing is not self:
             return governing.codes_for(path)
-        codes = self.enabled
         if not self.per_file_ignores:
-            return codes
+            return self.enabled
+        return frozenset(code for code, _ in self.selected_for(path))
+
+    def dropped_for(self, path: str) -> frozenset[SelectionKey]:
+        """The (code, severity) pairs of the enabled codes whose findings are not reported for
+        this file (a severity selector deselected them): empty unless `by_severity`."""
+        governing = self.for_file(path)
+        if governing is not self:
+            return governing.dropped_for(path)
+        if not self.by_severity:
+            return frozenset()
+        selected = self.selected_for(path)
+        every = {(code, severity) for code, _ in selected for severity in _severities_of(code)}
+        return frozenset(every - selected)
+
+    def selected_for(self, path: str) -> frozenset[SelectionKey]:
+        """The keys selected for one file (these settings'), after `per-file-ignores`."""
+        keys = self.selected
+        if not self.per_file_ignores:
+            return keys
         matchers = self._cache.get("per_file")
         if matchers is None:
             matchers = [
                 (
                     PathMatcher([pattern.lstrip("!")], self.root),
                     pattern.startswith("!"),  # a negated pattern: every file it does NOT match
-                    frozenset(c for s in selectors for c in _selector_codes(s)),
+                    frozenset(key for selector in selectors for key in _selector_keys(selector, self.by_severity)),
                 )
                 for pattern, selectors in self.per_file_ignores
             ]
             self._cache["per_file"] = matchers
         for matcher, negated, ignored in matchers:
             if matcher.matches(path) != negated:
-                codes = codes - ignored
-        return codes
+                keys = keys - ignored
+        return keys
 
     def relative(self, path: str) -> str:
         """`path` relative to the project root (posix), or as given when outside it."""
@@ -378,7 +440,7 @@ class Settings:
 
     def fingerprint(self) -> str:
         """A stable text of what changes results (for the cache key)."""
-        enabled = ",".join(sorted(self.enabled))
+        enabled = ",".join(sorted(f"{code}:{severity}" for code, severity in self.selected))
         per_file = repr(self.per_file_ignores)
         return f"{enabled}|{per_file}|{self.root}"
 
@@ -416,7 +478,7 @@ class Settings:
         enabled = sorted(self.enabled)
         lines.append(f"enabled rules ({len(enabled)}):")
         for code in enabled:
-            lines.append(f"  {code} {_describe_rule(code)}")
+            lines.append(f"  {code} {_describe_rule(code)}{_partly(self, code)}")
         lines.append(f"exclude: {list(self.exclude)}")
         lines.append(f"extend-exclude: {list(self.extend_exclude)}")
         lines.append("per-file-ignores:" + ("" if self.per_file_ignores else " {}"))
@@ -426,6 +488,14 @@ class Settings:
         lines.append(f"runtime-timeout: {self.runtime_timeout:g}")
         lines.append(f"output-format: {self.output_format}")
         return "\n".join(lines) + "\n"
+
+
+def _partly(settings: "Settings", code: str) -> str:
+    """`, only its error findings` for a code only some of whose findings are selected."""
+    if not settings.by_severity:
+        return ""
+    chosen = [severity for selected, severity in sorted(settings.selected) if selected == code]
+    return "" if len(chosen) == len(_severities_of(code)) else f", only its {' and '.join(chosen)} findings"
 
 
 def _describe_rule(code: str) -> str:

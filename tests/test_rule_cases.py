@@ -37,6 +37,8 @@ def test_invalid_case_fires(rule: type, case) -> None:
         assert any(case.message in d.message for d in found), [d.message for d in found]
     if case.count is not None:
         assert len(found) == case.count, [d.message for d in found]
+    declared = {rule.severity, *rule.other_severities}  # severity selectors rely on the declaration
+    assert all(d.severity in declared for d in found), [(d.severity, d.message) for d in found]
 
 
 @pytest.mark.parametrize("rule, case", _cases("VALID"))

@@ -73,8 +73,14 @@ def codes_of(settings: Settings) -> set[str]:
     return set(settings.enabled)
 
 
-ERROR_CODES = {code for code in registry.all_codes() if registry.load_rule(code).severity.value == "error"}
-WARNING_CODES = set(registry.all_codes()) - ERROR_CODES
+def _codes_with(severity: str) -> "set[str]":
+    """The codes some of whose findings have `severity` (GL301, a warning rule, has error findings too)."""
+    rules = [registry.load_rule(code) for code in registry.all_codes()]
+    return {rule.code for rule in rules if severity in {rule.severity.value, *(other.value for other in rule.other_severities)}}
+
+
+ERROR_CODES = _codes_with("error")
+WARNING_CODES = _codes_with("warning")
 # Every rule but GL003 (unused-noqa), which is asked for, as ruff's RUF100 is.
 DEFAULT_CODES = set(registry.all_codes()) - {"GL003"}
 
@@ -427,3 +433,40 @@ def test_an_empty_selector_on_the_command_line_is_refused(tmp_path: Path, option
     for value in ("", "GL101,"):
         code, out, err = run(["check", "--no-cache", option, value, "m.py"], tmp_path)
         assert (code, out) == (2, "") and f"{option}: an empty rule selector" in err
+
+
+UNSTABLE_FIXTURE = (Path(__file__).resolve().parent.parent / "fixtures" / "unstable_softmax.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "select, ignore, severities",
+    [
+        (None, (), ["warning", "error"]),
+        (("error",), (), ["error"]),  # GL301's one-sided shift changes the values: an error finding of a warning rule
+        (None, ("warning",), ["error"]),
+        (("warning",), (), ["warning"]),
+        (("error",), ("GL301",), []),
+        (("warning",), (), ["warning"]),
+        (("error", "GL301"), (), ["warning", "error"]),  # a code beats a severity
+    ],
+)
+def test_severity_selectors_select_findings_by_their_own_severity(select, ignore, severities) -> None:
+    from gradlint.api import check_source
+
+    settings = Settings(select=select, ignore=ignore)
+    found = [d for d in check_source(UNSTABLE_FIXTURE, "/nonexistent/m.py", settings).diagnostics if d.code == "GL301"]
+    assert [d.severity.value for d in found] == severities
+    assert ("GL301" in settings.enabled) == bool(severities)
+
+
+def test_a_per_file_severity_ignore_drops_only_those_findings(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.gradlint.per-file-ignores]\n'legacy/*' = ['warning']\n")
+    write(tmp_path / "legacy" / "m.py", UNSTABLE_FIXTURE)
+    write(tmp_path / "m.py", UNSTABLE_FIXTURE)
+    settings = load_settings(cwd=tmp_path)
+    from gradlint.api import check_paths
+
+    report = check_paths([tmp_path], settings, jobs=1)
+    by_file = {Path(r.filename).relative_to(tmp_path).as_posix(): [d.severity.value for d in r.diagnostics if d.code == "GL301"] for r in report.files}
+    assert by_file == {"legacy/m.py": ["error"], "m.py": ["warning", "error"]}
+    assert "GL301 unstable-softmax (warning), only its error findings" in Settings(select=("error",)).describe()

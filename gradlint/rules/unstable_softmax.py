@@ -16,6 +16,7 @@ class UnstableSoftmax(Rule):
     code = "GL301"
     name = "unstable-softmax"
     severity = Severity.WARNING
+    other_severities = (Severity.ERROR,)  # only the numerator shifted: the values are wrong, not just unstable
     fixable = True
     summary = "A softmax exponentiates raw logits: exp overflows above ~709 (float32: 88) and the result is nan."
     what_it_does = """
