@@ -170,6 +170,8 @@ def check(
                 report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
             else:
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
+                if not report.checked:
+                    typer.echo("gradlint: warning: no Python files found under the given paths", err=True)  # as ruff
             if runtime:
                 from gradlint import runtime as runtime_checker
 

@@ -175,6 +175,7 @@ class Written:
     codes_end: int
     file_level: bool  # `# gradlint: noqa` on a line of its own
     shared: bool  # a noqa comment (not a gradlint one): flake8 and ruff read it too
+    bracketed: bool = False  # `# gradlint: ignore[...]`: the brackets hold gradlint codes and nothing else
 
 
 def written_directives(text: str) -> list[Written]:
@@ -193,6 +194,7 @@ def written_directives(text: str) -> list[Written]:
             found.append(Written(
                 row, column + match.start(), column + match.end(), codes or None, column + codes_start, column + codes_end,
                 file_level=match.re is _GRADLINT_NOQA and alone and match.start() == 0, shared=shared,
+                bracketed=match.re is _IGNORE,
             ))
     return found
 

@@ -432,3 +432,11 @@ def test_stdin_filename_with_files_reads_stdin_and_says_so(project: Path, run: R
 def test_rule_with_a_code_and_all_is_refused(run: Run) -> None:
     result = run("rule", "GL101", "--all")
     assert result.code == 2 and "not both" in result.err
+
+
+def test_no_python_files_is_a_warning_not_an_error(project: Path, run: Run) -> None:
+    (project / "empty").mkdir()
+    result = run("check", "--no-cache", "empty")
+    assert (result.code, result.out) == (0, "All checks passed!\n")
+    assert result.err == "gradlint: warning: no Python files found under the given paths\n"
+    assert "warning" not in run("check", "--no-cache", "clean.py").err

@@ -107,3 +107,11 @@ def test_a_file_s_directives_are_read_once_for_gl003_and_suppression(monkeypatch
     text = _on_bug_row("  # noqa: GL101") + "y = 2  # noqa: GL305\n"
     assert [d.code for d in _gl003(text)] == ["GL003"]  # the GL305 one is unused; GL101's hides its finding
     assert len(reads) == 1
+
+
+def test_an_unknown_name_in_gradlint_ignore_brackets_is_reported_and_removed() -> None:
+    text = _on_bug_row("  # gradlint: ignore[GL101, nope]")
+    found = _gl003(text)
+    assert [d.message for d in found] == ["unused suppression: `nope` is not a gradlint code or rule name"]
+    assert fixed(text) == _on_bug_row("  # gradlint: ignore[GL101]")
+    assert _gl003(_on_bug_row("  # noqa: GL101, nope")) == []  # a noqa comment is shared with other tools

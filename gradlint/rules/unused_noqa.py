@@ -81,6 +81,10 @@ class UnusedNoqa(Rule):
         ),
         Invalid("x = 1  # gradlint: ignore[GL999]\n", line=1, message="not a gradlint code", why="an unknown code"),
         Invalid(
+            "x = 1  # gradlint: ignore[overwriten-diagonal]\n", line=1, message="`overwriten-diagonal` is not a gradlint code or rule name",
+            why="a misspelt rule name where only gradlint rules can be named",
+        ),
+        Invalid(
             "# gradlint: noqa: GL301\nimport math\n\ndef f(x):\n    return x + 1\n",
             line=1,
             message="in this file",
@@ -133,6 +137,9 @@ def unused_directives(
         for written in directive.codes:
             code = names.get(written.lower(), written.upper())
             if not _GRADLINT_CODE.fullmatch(code):
+                if directive.bracketed:  # `# gradlint: ignore[...]` names only gradlint rules
+                    unused.append(written)
+                    reasons.append(f"`{written}` is not a gradlint code or rule name")
                 continue  # another tool's code, or words after the codes
             if code not in registry.RULES:
                 unused.append(written)
