@@ -60,8 +60,20 @@ class SourceResult:
 MAX_PARSE_CHARS = 4_000_000
 
 
-def _python_accepts(text: str, filename: str) -> bool:
-    """True when CPython compiles `text`: libcst's failure is then its own limit."""
+@dataclass(frozen=True)
+class PythonRejection:
+    """CPython's SyntaxError on a text: its message and where (1-based row and column, `end`
+    exclusive), clamped to the text's lines."""
+
+    message: str
+    start: Position
+    end: Position
+
+
+def _python_verdict(text: str, filename: str) -> "tuple[bool, Optional[PythonRejection]]":
+    """Whether CPython compiles `text` (if so, libcst's failure is its own limit) and, when it
+    does not, its SyntaxError with a usable position (None when it gives none: e.g. NUL bytes,
+    or a RecursionError or MemoryError instead of a SyntaxError)."""
     import ast
     import warnings
 
@@ -69,12 +81,36 @@ def _python_accepts(text: str, filename: str) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. invalid escape sequences: not ours to report
             ast.parse(text, filename)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return False
-    return True
+    except SyntaxError as error:  # also IndentationError, TabError
+        return False, _rejection(text, error)
+    except Exception:  # noqa: BLE001 - ValueError, RecursionError, MemoryError, OverflowError, ...: no position
+        return False, None
+    return True, None
 
 
-def syntax_error_diagnostic(filename: str, message: str, row: int, column: int, prefix: str = "SyntaxError: ") -> Diagnostic:
+def _rejection(text: str, error: SyntaxError) -> Optional[PythonRejection]:
+    """`error`'s message and position, or None when it has no usable row."""
+    row, offset = error.lineno, error.offset
+    if not isinstance(row, int) or row < 1 or not isinstance(error.msg, str) or not error.msg:
+        return None
+    lines = re.split(r"\r\n|\r|\n", text)  # CPython's line ends (not str.splitlines': no \f, \x1c, ...)
+    if row > len(lines):
+        return None
+    column = min(offset if isinstance(offset, int) and offset >= 1 else 1, len(lines[row - 1]) + 1)
+    start = Position(row, column)
+    end = start
+    end_row, end_offset = getattr(error, "end_lineno", None), getattr(error, "end_offset", None)  # Python 3.10+
+    if isinstance(end_row, int) and isinstance(end_offset, int) and row <= end_row <= len(lines) and end_offset >= 1:
+        candidate = Position(end_row, min(end_offset, len(lines[end_row - 1]) + 1))
+        if (candidate.row, candidate.column) > (row, column):
+            end = candidate
+    return PythonRejection(error.msg, start, end)
+
+
+def syntax_error_diagnostic(
+    filename: str, message: str, row: int, column: int, prefix: str = "SyntaxError: ", end: Optional[Position] = None
+) -> Diagnostic:
+    """A GL001 at (`row`, `column`), ending at `end` (exclusive; by default where it starts)."""
     entry = registry.RULES["GL001"]
     return Diagnostic(
         code="GL001",
@@ -82,7 +118,7 @@ def syntax_error_diagnostic(filename: str, message: str, row: int, column: int, 
         message=f"{prefix}{message}",
         filename=filename,
         start=Position(row, column),
-        end=Position(row, column),
+        end=end or Position(row, column),
         severity=Severity.ERROR,
         url=entry.url,
         noqa_row=None,
@@ -283,9 +319,14 @@ def _parse_and_check(
         if not _reports_unparsed(text, codes, precheck):
             return SourceResult()
         message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", error.message)
-        if _python_accepts(text, filename):
+        accepted, rejection = _python_verdict(text, filename)
+        if accepted:
             message = f"libcst cannot parse this file, which Python accepts, so it was not checked ({message})"
             return SourceResult((syntax_error_diagnostic(filename, message, error.raw_line, error.raw_column + 1, prefix=""),))
+        if rejection is not None:
+            # where and what `python file.py` (and ruff) say, not libcst's parser state
+            start = rejection.start
+            return SourceResult((syntax_error_diagnostic(filename, rejection.message, start.row, start.column, end=rejection.end),))
         return SourceResult((syntax_error_diagnostic(filename, message, error.raw_line, error.raw_column + 1),))
     except (RecursionError, MemoryError) as error:
         if not _reports_unparsed(text, codes, precheck):

@@ -75,7 +75,7 @@ def discover(paths: Iterable[Union[str, Path]], settings: Settings) -> Discovery
         try:
             mode = os.stat(absolute).st_mode
         except OSError as error:
-            problems.append(io_error(str(absolute), _missing_reason(absolute, error)))
+            problems.append(io_error(str(absolute), missing_reason(absolute, error)))
             continue
         governing = settings.for_file(absolute)
         if governing.force_exclude and is_force_excluded(absolute, governing):
@@ -95,7 +95,7 @@ def is_force_excluded(path: Union[str, Path], settings: Settings) -> bool:
     return settings.is_excluded_with_parents(path)
 
 
-def _missing_reason(path: Path, error: OSError) -> str:
+def missing_reason(path: Path, error: OSError) -> str:
     """Why `os.stat(path)` failed, in words."""
     if error.errno == errno.ELOOP:
         return "symbolic link loop: the link resolves to itself, so there is no file to read"
@@ -182,7 +182,7 @@ def read_source(path: Union[str, Path], max_bytes: Optional[int] = MAX_FILE_BYTE
         info = os.fstat(descriptor)
         mode = info.st_mode
         if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else _special_kind(mode)
+            kind = "a folder" if stat.S_ISDIR(mode) else special_kind(mode)
             return ReadResult(problem=io_error(filename, f"not a regular file ({kind}): nothing to check"))
         if max_bytes is not None and info.st_size > max_bytes:
             message = (
@@ -201,7 +201,7 @@ def read_source(path: Union[str, Path], max_bytes: Optional[int] = MAX_FILE_BYTE
     return decode_source(data, filename)
 
 
-def _special_kind(mode: int) -> str:
+def special_kind(mode: int) -> str:
     if stat.S_ISFIFO(mode):
         return "a named pipe"
     if stat.S_ISSOCK(mode):
@@ -214,10 +214,10 @@ def _special_kind(mode: int) -> str:
 def _unreadable_reason(path: Path, error: OSError) -> str:
     if isinstance(error, FileNotFoundError):
         if os.path.islink(path):
-            return _missing_reason(path, error)
+            return missing_reason(path, error)
         return "the file vanished during the run, before it could be read"
     if error.errno == errno.ELOOP:
-        return _missing_reason(path, error)
+        return missing_reason(path, error)
     if isinstance(error, IsADirectoryError):
         return "not a regular file (a folder): nothing to check"
     if isinstance(error, PermissionError):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
@@ -324,9 +325,29 @@ def parse_target(spec: str) -> tuple[Path, str]:
         path, _, name = spec.rpartition(":")
     else:
         raise VerifyError(f"expected PATH.py::FUNCTION or PATH.py::Class.method, got {spec!r}")
+    if not path:
+        raise VerifyError(f"no file named before '::' in {spec!r}: expected PATH.py::function or PATH.py::Class.method")
     if not name or not all(part.isidentifier() for part in name.split(".")):
         raise VerifyError(f"{name!r} is not a function or Class.method name")
     return Path(path), name
+
+
+def check_target_file(path: Path) -> None:
+    """Raise VerifyError saying why `path` cannot hold the target unless it is a regular
+    file (or a link to one). Only stats it: a named pipe is never opened (that would block)."""
+    from gradlint.files import missing_reason, special_kind
+
+    shown = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise VerifyError(f"{shown}: {missing_reason(path, error)}") from None
+    except ValueError:  # e.g. an embedded NUL character
+        raise VerifyError(f"{shown!r}: not a valid file path") from None
+    if stat.S_ISDIR(mode):
+        raise VerifyError(f"{shown}: a folder, not a Python file: expected PATH.py::function or PATH.py::Class.method")
+    if not stat.S_ISREG(mode):
+        raise VerifyError(f"{shown}: {special_kind(mode)}, not a regular file: verify reads the target from a Python source file")
 
 
 def verify_target(spec: str, settings: "Optional[Settings]" = None) -> RuntimeResult:
@@ -337,8 +358,7 @@ def verify_target(spec: str, settings: "Optional[Settings]" = None) -> RuntimeRe
 
     settings = settings or Settings()
     path, name = parse_target(spec)
-    if not path.is_file():
-        raise VerifyError(f"{os.fspath(path)}: no such file")
+    check_target_file(path)
     read = read_source(path)
     if read.problem is not None or read.text is None:
         raise VerifyError(read.problem.message if read.problem is not None else f"cannot read {path}")
@@ -350,18 +370,6 @@ def verify_target(spec: str, settings: "Optional[Settings]" = None) -> RuntimeRe
 
 
 TEXT_FORMATS = ("concise", "full")
-
-
-def with_timeout(settings: "Settings", timeout: Optional[float]) -> "Settings":
-    """`settings` with the `--runtime-timeout` given on the command line (seconds, > 0)."""
-    if timeout is None:
-        return settings
-    if not timeout > 0 or timeout != timeout:
-        raise VerifyError(f"--runtime-timeout must be a positive number of seconds, not {timeout:g}")
-    from gradlint.settings import Overrides
-
-    overrides = replace(settings.overrides or Overrides(), runtime_timeout=float(timeout))  # for nested configuration files too
-    return replace(settings, runtime_timeout=float(timeout), overrides=overrides)
 
 
 def run_stage(report: "Report", settings: "Settings", output_format: str, out: Any, err: Any, root: Optional[Path] = None) -> "Report":
