@@ -30,7 +30,7 @@ from gradlint.api import check_paths, check_source
 from gradlint.diagnostics import Diagnostic
 from gradlint.files import decode_source
 from gradlint.settings import Settings
-from gradlint.suppression import _NOQA, UNCHECKED_CODES
+from gradlint.suppression import NOQA_COMMENT, UNCHECKED_CODES
 
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\n|$)")  # rows as tokenize counts them (a lone CR is refused)
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -107,7 +107,7 @@ def _with_directives(text: str, codes_by_row: dict[int, list[str]], endable: dic
 def _with_directive(line: str, codes: list[str], comment: Optional[tokenize.TokenInfo]) -> str:
     if comment is not None:
         start = comment.start[1]
-        existing = _NOQA.search(line, start)
+        existing = NOQA_COMMENT.search(line, start)
         if existing is not None and existing.group("codes"):
             end = existing.end("codes")
             return line[:end] + ", " + ", ".join(codes) + line[end:]

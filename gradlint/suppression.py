@@ -36,11 +36,15 @@ if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
 
 _CODE = r"[A-Za-z]+[0-9]+"  # GL101, E501
-_WORD = r"[A-Za-z][\w\-]*"  # a code or a rule name (overwritten-diagonal)
-_CODES = rf"{_WORD}(?:\s*,\s*{_WORD}|\s+{_WORD})*"
-_NOQA = re.compile(rf"#\s*noqa(?![\w-])(?::\s*(?P<codes>{_CODES}))?", re.IGNORECASE)
+# A code, or a rule name (overwritten-diagonal: kebab-case, so a plain word is neither).
+_NAME = rf"(?:{_CODE}|[A-Za-z]+(?:-[A-Za-z0-9]+)+)(?![\w-])"
+# The codes a directive lists end, as ruff reads them, at the first word that is none: `# noqa:
+# E501  see GL101` names E501 only. `# noqa:` followed by no code at all is invalid and suppresses
+# nothing (group `colon` without `codes`), never everything.
+_CODES = rf"{_NAME}(?:\s*,\s*{_NAME}|\s+{_NAME})*"
+NOQA_COMMENT = re.compile(rf"#\s*noqa(?![\w-])(?P<colon>:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*gradlint:\s*ignore(?![\w-])(?:\s*\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
-_GRADLINT_NOQA = re.compile(rf"#\s*gradlint:\s*noqa(?![\w-])(?::\s*(?P<codes>{_CODES}))?", re.IGNORECASE)
+_GRADLINT_NOQA = re.compile(rf"#\s*gradlint:\s*noqa(?![\w-])(?P<colon>:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
 
 ALL = None  # a directive that covers every code
 
@@ -184,10 +188,10 @@ def written_directives(text: str) -> list[Written]:
     found = []
     for row, column, comment, alone in _comments(text):
         gradlint_noqa = _GRADLINT_NOQA.search(comment)
-        matches = [(gradlint_noqa, False)] if gradlint_noqa else [(_NOQA.search(comment), True), (_IGNORE.search(comment), False)]
+        matches = [(gradlint_noqa, False)] if gradlint_noqa else [(NOQA_COMMENT.search(comment), True), (_IGNORE.search(comment), False)]
         for match, shared in matches:
-            if match is None:
-                continue
+            if match is None or (match.groupdict().get("colon") and match.group("codes") is None):
+                continue  # none, or `# noqa: <no code>`: invalid, so it suppresses nothing
             codes_text = match.group("codes")
             codes = tuple(part for part in re.split(r"[\s,]+", codes_text) if part) if codes_text is not None else None
             codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())

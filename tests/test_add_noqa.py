@@ -50,7 +50,7 @@ def test_existing_comments_are_kept_and_noqa_codes_extended(tmp_path: Path) -> N
     assert added == 1 and new.splitlines()[BUG_ROW - 1].endswith("# off-diagonal  # noqa: GL101")
     with_noqa = "\n".join(lines[: BUG_ROW - 1] + [lines[BUG_ROW - 1] + "  # noqa: E501 keep"] + lines[BUG_ROW:]) + "\n"
     new, added, _ = _added(with_noqa, tmp_path)
-    assert added == 1 and new.splitlines()[BUG_ROW - 1].endswith("# noqa: E501 keep, GL101")
+    assert added == 1 and new.splitlines()[BUG_ROW - 1].endswith("# noqa: E501, GL101 keep")  # codes first, the words after
     assert check_source(new, str(tmp_path / "m.py")).diagnostics == ()
 
 

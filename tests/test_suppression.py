@@ -224,3 +224,22 @@ def _rows(analysis: ModuleAnalysis, node: cst.CSTNode) -> tuple:
 def _rows_of(source: str, node_type: type) -> tuple:
     analysis = _analysis(source)
     return _rows(analysis, analysis.index.nodes(node_type)[0])
+
+
+@pytest.mark.parametrize(
+    "comment, hidden",
+    [
+        ("# noqa: E501  see GL101 docs", False),  # the codes end at the first word that is no code (ruff)
+        ("# noqa: E501 because GL101 is fine here", False),
+        ("# noqa: see GL101", False),  # no code after the colon: invalid, suppresses nothing
+        ("# noqa: GL101xyz", False),
+        ("# noqa:", False),
+        ("# noqa: E501, GL101  -- reviewed", True),
+        ("# noqa: GL101 overwritten-diagonal", True),
+        ("# noqa: overwritten-diagonal  (reviewed)", True),
+        ("# noqa  because reasons", True),  # no colon: a blanket noqa, as in flake8 and ruff
+    ],
+)
+def test_a_directive_s_codes_end_where_ruff_s_do(comment: str, hidden: bool) -> None:
+    diagnostic = _diagnostic("GL101")
+    assert (filter_suppressed([diagnostic], f"x = 1  {comment}\n") == []) is hidden
