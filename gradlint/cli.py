@@ -78,6 +78,9 @@ def check(
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or prefixes to add."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Codes or prefixes to disable."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
+    exit_non_zero_on_fix: bool = typer.Option(
+        False, "--exit-non-zero-on-fix", help="With --fix, exit 1 when a file was fixed, even if no finding remains."
+    ),
     statistics: bool = typer.Option(False, "--statistics", help="Show counts per rule instead of the findings."),
     stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The name to report for stdin."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes (default: all cores; at most 4 per core and one per file; serial when there is little to parse)."),
@@ -164,13 +167,13 @@ def check(
                     paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
                     err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
                     cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
-                    report_to=report_out if output_file else None,
+                    report_to=report_out if output_file else None, exit_non_zero_on_fix=exit_non_zero_on_fix,
                 ))
             if paths == ["-"]:
                 report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
             else:
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
-                if not report.checked:
+                if not report.checked and not report.problems:  # a missing path is a GL002 of its own
                     typer.echo("gradlint: warning: no Python files found under the given paths", err=True)  # as ruff
             if runtime:
                 from gradlint import runtime as runtime_checker

@@ -451,6 +451,7 @@ def run_cli(
     exit_zero: bool = False,
     statistics: bool = False,
     report_to: Optional[TextIO] = None,
+    exit_non_zero_on_fix: bool = False,
 ) -> int:
     """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
 
@@ -459,7 +460,8 @@ def run_cli(
     --fix: write the fixed files, report what remains; exit as `check` does on the remaining
     findings (2 when a rule crashed or a file could not be written).
     stdin (`-`): with --fix the fixed source goes to stdout and the findings to stderr (ruff).
-    `report_to` (--output-file): where the findings go instead, written without colour."""
+    `report_to` (--output-file): where the findings go instead, written without colour.
+    `exit_non_zero_on_fix`: exit 1 when a file was fixed, even with nothing left (not with --exit-zero)."""
     from gradlint.render import EXIT_ERROR, emit
 
     color = False if report_to is not None else None
@@ -476,7 +478,7 @@ def run_cli(
             unsafe_fixes=unsafe, applying_fixes=True,
         )
         _write_lines(err, run.summary(unsafe))
-        return code
+        return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
     if diff:
         write_diffs(run, out)
@@ -489,6 +491,14 @@ def run_cli(
     _write_lines(err, run.summary(unsafe))
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR
+    return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
+
+
+def _fix_exit(run: FixRun, code: int, exit_zero: bool, exit_non_zero_on_fix: bool) -> int:
+    """--fix: `code` (as `check` exits on what remains), or 1 when a file was fixed and
+    --exit-non-zero-on-fix asks for it (pre-commit: the commit must be redone); --exit-zero wins."""
+    if exit_non_zero_on_fix and run.changed_files and not exit_zero and code == 0:
+        return 1
     return code
 
 

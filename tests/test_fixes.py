@@ -288,3 +288,16 @@ def test_stdin_excluded_with_force_exclude_passes_through_unfixed(tmp_path: Path
         assert done.returncode == 0, done.stderr
         assert done.stdout == (UNSTABLE.encode() if "--fix" in mode else b"")
         assert b"GL301" not in done.stderr and b"Fixed" not in done.stderr
+
+
+def test_exit_non_zero_on_fix_as_ruff(tmp_path: Path) -> None:
+    # a ruff-style hook (`args: [--fix, --exit-non-zero-on-fix]`) must fail the commit that it fixed
+    path = tmp_path / "model.py"
+    path.write_text(UNSTABLE, encoding="utf-8")
+    done = _cli("--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "model.py", cwd=tmp_path)
+    assert done.returncode == 1 and path.read_text(encoding="utf-8") == STABLE, done.stderr
+    assert _cli("--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "model.py", cwd=tmp_path).returncode == 0  # nothing left to fix
+    path.write_text(UNSTABLE, encoding="utf-8")
+    assert _cli("--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "--exit-zero", "model.py", cwd=tmp_path).returncode == 0
+    stdin = _cli("--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "-", cwd=tmp_path, stdin=UNSTABLE.encode())
+    assert stdin.returncode == 1 and stdin.stdout == STABLE.encode()
