@@ -405,10 +405,14 @@ def test_statistics_json_matches_its_schema(project: Path) -> None:
 
 
 def test_statistics_text_columns(project: Path) -> None:
-    rows = [line.split("\t") for line in _statistics_text(synthetic_report(project)).splitlines()]
+    lines = _statistics_text(synthetic_report(project)).splitlines()
+    rows = [line.split("\t") for line in lines if "\t" in line]
     assert rows == [["4", "GL101", "[ ] overwritten-diagonal"], ["1", "GL001", "[ ] syntax-error"], ["1", "GL002", "[ ] io-error"]]
-    rows = [line.split("\t") for line in _statistics_text(synthetic_report(project), unsafe_fixes=True).splitlines()]
+    assert lines[len(rows):] == ["Found 5 errors and 1 warning.", "No fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option)."]
+    lines = _statistics_text(synthetic_report(project), unsafe_fixes=True).splitlines()
+    rows = [line.split("\t") for line in lines if "\t" in line]
     assert rows == [["4", "GL101", "[*] overwritten-diagonal"], ["1", "GL001", "[ ] syntax-error"], ["1", "GL002", "[ ] io-error"]]
+    assert lines[len(rows):] == ["Found 5 errors and 1 warning.", "[*] 1 fixable with the --fix option."]
     assert _statistics_text(Report()) == ""
 
 

@@ -172,7 +172,7 @@ def test_statistics(output_format: str, bad_file: Path, bad_report: Report) -> N
     if output_format == "json":
         assert [row["code"] for row in json.loads(out)] == ["GL101", "GL201"]
     else:
-        assert [line.split("\t")[1] for line in out.splitlines()] == ["GL101", "GL201"]
+        assert [line.split("\t")[1] for line in out.splitlines() if "\t" in line] == ["GL101", "GL201"]
 
 
 def test_every_format_is_covered() -> None:
@@ -317,7 +317,7 @@ def test_the_json_report_keeps_ruffs_fix_object(question: Report) -> None:
     ],
 )
 def test_statistics_fixable_follows_the_applicability(question: Report, flags: dict[str, bool], text_mark: str, json_fixable: bool) -> None:
-    rows = [line.split("\t") for line in _render(question, "concise", REPO, statistics=True, **flags)[1].splitlines()]
+    rows = [line.split("\t") for line in _render(question, "concise", REPO, statistics=True, **flags)[1].splitlines() if "\t" in line]
     assert rows == [["1", "GL101", f"{text_mark} overwritten-diagonal"], ["1", "GL201", "[ ] jacobian-from-preactivation"]]
     data = json.loads(_render(question, "json", REPO, statistics=True, **flags)[1])
     assert [(row["code"], row["fixable"]) for row in data] == [("GL101", json_fixable), ("GL201", False)]

@@ -57,6 +57,10 @@ def render_text(report: "Report", out: TextIO, options: RenderOptions) -> None:
     for row in rows:
         mark = "[*]" if row.fixable else "[ ]"
         out.write(f"{row.count:>{count_width}}\t{row.code:<{code_width}}\t{mark} {row.name}\n")
+    from gradlint.render.text import summary
+
+    # then, as ruff, the summary lines (`Found 2 errors.` and what --fix would do)
+    out.write(summary(report.diagnostics, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes))
 
 
 def render_json(report: "Report", out: TextIO, options: RenderOptions) -> None:
