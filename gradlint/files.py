@@ -126,7 +126,9 @@ def _walk(root: Path, settings: Settings, problems: list[Diagnostic]) -> Iterato
             reason = f"cannot list the folder: {error.strerror or error}"
         problems.append(io_error(where, reason))
 
-    for directory, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=True):
+    # A link to a folder met on the way is not followed (as ruff and git: it may lead anywhere, a
+    # virtualenv or the whole disk); a linked folder named on the command line is walked.
+    for directory, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
         try:
             info = os.stat(directory)
         except OSError:

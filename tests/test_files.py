@@ -166,12 +166,15 @@ def test_symlink_loop_folder_is_walked_once(tmp_path: Path) -> None:
     assert found.problems == ()
 
 
-def test_symlinked_folder_is_followed(tmp_path: Path) -> None:
+def test_a_symlinked_folder_is_walked_only_when_named(tmp_path: Path) -> None:
+    # as ruff (and git): a link met while walking may lead anywhere (a virtualenv, the whole disk)
     write(tmp_path / "real" / "net.py")
     project = tmp_path / "project"
-    project.mkdir()
+    write(project / "own.py")
     os.symlink(tmp_path / "real", project / "linked")
-    assert relative(discover([project], settings_for(project)).files, project) == ["linked/net.py"]
+    os.symlink(tmp_path / "real" / "net.py", project / "file_link.py")  # a linked file is checked
+    assert relative(discover([project], settings_for(project)).files, project) == ["file_link.py", "own.py"]
+    assert relative(discover([project / "linked"], settings_for(project)).files, project) == ["linked/net.py"]
 
 
 def test_symlink_loop_file(tmp_path: Path) -> None:
