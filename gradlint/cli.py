@@ -311,7 +311,8 @@ def main() -> None:
         if name == "NoArgsIsHelpError":
             sys.exit(EXIT_ERROR)  # the help text was already printed
         if name in ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter", "BadOptionUsage"):
-            typer.echo(f"gradlint: error: {getattr(error, 'format_message', lambda: str(error))()}", err=True)
+            message = error.format_message() if hasattr(error, "format_message") else str(error)
+            typer.echo(f"gradlint: error: {message}", err=True)
         else:
             typer.echo(f"gradlint: internal error: {name}: {error}", err=True)
         sys.exit(EXIT_ERROR)

@@ -18,7 +18,6 @@ findings stand out.
 from __future__ import annotations
 
 import codecs
-import io
 import os
 import re
 import tokenize
@@ -30,7 +29,7 @@ from gradlint.api import check_paths, check_source
 from gradlint.diagnostics import Diagnostic
 from gradlint.files import decode_source
 from gradlint.settings import Settings
-from gradlint.suppression import NOQA_COMMENT, UNCHECKED_CODES
+from gradlint.suppression import NOQA_COMMENT, UNCHECKED_CODES, noqa_row, rows_a_comment_can_end
 
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\n|$)")  # rows as tokenize counts them (a lone CR is refused)
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -52,13 +51,13 @@ def add_directives(text: str, filename: str, settings: Settings) -> tuple[str, i
         return text, 0, None
     if _LONE_CR.search(text):
         return text, 0, "it has lone CR line endings, where rows are ambiguous; add the directives by hand"
-    endable = _rows_a_comment_can_end(text)
+    endable = rows_a_comment_can_end(text)
     codes_by_row: dict[int, list[str]] = {}
     placed: list[Diagnostic] = []
     unplaced = 0
     for finding in findings:
-        row = next((r for r in dict.fromkeys((finding.start.row, *finding.suppression_rows)) if r in endable), None)
-        if row is None:
+        row = noqa_row(finding.start.row, finding.suppression_rows, endable)
+        if row not in endable:
             unplaced += 1
             continue
         codes = codes_by_row.setdefault(row, [])
@@ -74,22 +73,6 @@ def add_directives(text: str, filename: str, settings: Settings) -> tuple[str, i
     if any(d.code == "GL001" for d in rechecked) or any((d.code, d.start) in remaining for d in placed):
         return text, 0, "the directives would not silence its findings; file left unchanged"
     return new_text, sum(len(codes) for codes in codes_by_row.values()), problem
-
-
-def _rows_a_comment_can_end(text: str) -> dict[int, Optional[tokenize.TokenInfo]]:
-    """The rows whose line ends outside a string and without a backslash continuation (they hold
-    a NEWLINE or NL token), each with its comment token if it has one."""
-    rows: dict[int, Optional[tokenize.TokenInfo]] = {}
-    comments: dict[int, tokenize.TokenInfo] = {}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
-                comments[token.start[0]] = token
-            elif token.type in (tokenize.NEWLINE, tokenize.NL):
-                rows[token.start[0]] = comments.get(token.start[0])
-    except (tokenize.TokenError, SyntaxError):
-        return {}
-    return rows
 
 
 def _with_directives(text: str, codes_by_row: dict[int, list[str]], endable: dict[int, Optional[tokenize.TokenInfo]]) -> str:

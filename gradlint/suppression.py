@@ -26,7 +26,7 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Optional, Sequence
 
 from gradlint.diagnostics import Diagnostic
 
@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 _CODE = r"[A-Za-z]+[0-9]+"  # GL101, E501
 # A code, or a rule name (overwritten-diagonal: kebab-case, so a plain word is neither).
 _NAME = rf"(?:{_CODE}|[A-Za-z]+(?:-[A-Za-z0-9]+)+)(?![\w-])"
-# The codes a directive lists end, as ruff reads them, at the first word that is none: `# noqa:
-# E501  see GL101` names E501 only. `# noqa:` followed by no code at all is invalid and suppresses
-# nothing (group `colon` without `codes`), never everything.
+# The codes a directive lists end, as ruff reads them, at the first word that is none: a noqa
+# comment listing `E501  see GL101` names E501 only. A colon followed by no code at all is invalid
+# and suppresses nothing (group `colon` without `codes`), never everything.
 _CODES = rf"{_NAME}(?:\s*,\s*{_NAME}|\s+{_NAME})*"
 NOQA_COMMENT = re.compile(rf"#\s*noqa(?![\w-])(?P<colon>:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*gradlint:\s*ignore(?![\w-])(?:\s*\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
@@ -191,7 +191,7 @@ def written_directives(text: str) -> list[Written]:
         matches = [(gradlint_noqa, False)] if gradlint_noqa else [(NOQA_COMMENT.search(comment), True), (_IGNORE.search(comment), False)]
         for match, shared in matches:
             if match is None or (match.groupdict().get("colon") and match.group("codes") is None):
-                continue  # none, or `# noqa: <no code>`: invalid, so it suppresses nothing
+                continue  # none, or a colon and no code: invalid, so it suppresses nothing
             codes_text = match.group("codes")
             codes = tuple(part for part in re.split(r"[\s,]+", codes_text) if part) if codes_text is not None else None
             codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())
@@ -238,6 +238,30 @@ def filter_suppressed(
         written = written_directives(text)
     directives = directives_from(written)
     return [diagnostic for diagnostic in diagnostics if not is_suppressed(diagnostic, directives)]
+
+
+def rows_a_comment_can_end(text: str) -> "dict[int, Optional[tokenize.TokenInfo]]":
+    """The rows whose line ends outside a string and without a backslash continuation (they hold
+    a NEWLINE or NL token), each with its comment token if it has one; {} when `text` does not
+    tokenize."""
+    rows: dict[int, Optional[tokenize.TokenInfo]] = {}
+    comments: dict[int, tokenize.TokenInfo] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                comments[token.start[0]] = token
+            elif token.type in (tokenize.NEWLINE, tokenize.NL):
+                rows[token.start[0]] = comments.get(token.start[0])
+    except (tokenize.TokenError, SyntaxError):
+        return {}
+    return rows
+
+
+def noqa_row(start_row: int, rows: Sequence[int], endable: "Mapping[int, object]") -> int:
+    """Where a `# noqa` comment for a finding goes (its JSON `noqa_row`, and `--add-noqa`'s row):
+    the first of its row and the rows where a comment hides it (`suppression_rows`) whose line a
+    comment can end; its own row when none can."""
+    return next((row for row in dict.fromkeys((start_row, *rows)) if row in endable), start_row)
 
 
 def suppression_rows(analysis: "ModuleAnalysis", node: "cst.CSTNode", start_row: int, end_row: int) -> tuple[int, ...]:

@@ -92,3 +92,16 @@ def test_lone_cr_files_are_left_alone_with_a_reason(tmp_path: Path) -> None:
     outcome = noqa.add_noqa_file(target, Settings())
     assert outcome.added == 0 and "lone CR" in (outcome.problem or "")
     assert target.read_bytes() == before
+
+
+def test_the_json_noqa_row_is_where_add_noqa_puts_the_comment(tmp_path: Path) -> None:
+    # a finding on a line ending in a backslash: ruff's noqa_row is the row a comment can end
+    source = (
+        "import numpy as np\n\n\ndef softmax(z):\n    e = np.exp(z - np.max(z, axis=1, keepdims=True))\n"
+        "    return e / e.sum(axis=1, keepdims=True)\n\n\ndef softmax_prime(s):\n    return s * (1 - s)\n\n\n"
+        "def layer(W, x, b):\n    Z = W @ x + b\n    A = softmax(Z)\n    dZ = softmax_prime(Z) \\\n        .copy()\n    return A, dZ\n"
+    )
+    found = [d for d in check_source(source, str(tmp_path / "m.py")).diagnostics if d.code == "GL201"]
+    assert [(d.start.row, d.noqa_row) for d in found] == [(16, 17)]
+    new, added, _ = _added(source, tmp_path)
+    assert added == 1 and new.splitlines()[16].endswith(".copy()  # noqa: GL201")

@@ -60,6 +60,13 @@ class ModuleAnalysis:
     def _models(self) -> "dict[str, object]":
         return {}
 
+    @cached_property
+    def rows_a_comment_can_end(self) -> "dict[int, object]":
+        """`suppression.rows_a_comment_can_end` of the source (tokenized once, for a file with findings)."""
+        from gradlint.suppression import rows_a_comment_can_end
+
+        return rows_a_comment_can_end(self.source)
+
     def release(self, unshared: bool = False) -> None:
         """Let go of the semantic and other models, which refer back to this analysis, so the
         analysis and its tree can be freed as soon as the last reference goes instead of
