@@ -377,7 +377,7 @@ def to_diagnostic(analysis: "ModuleAnalysis", rule_class: type, finding: "Findin
     code_range = analysis.range_of(finding.node)
     start = Position(code_range.start.line, code_range.start.column + 1)
     end = Position(code_range.end.line, code_range.end.column + 1)
-    from gradlint.suppression import noqa_row, suppression_rows
+    from gradlint.suppression import noqa_row_in, suppression_rows
 
     rows = suppression_rows(analysis, finding.node, start.row, end.row)
     return Diagnostic(
@@ -390,7 +390,7 @@ def to_diagnostic(analysis: "ModuleAnalysis", rule_class: type, finding: "Findin
         severity=finding.severity or rule_class.severity,
         url=registry.RULES[rule_class.code].url,
         fix=_to_fix(analysis, finding.fix) if finding.fix is not None else None,
-        noqa_row=noqa_row(start.row, rows, analysis.rows_a_comment_can_end),
+        noqa_row=noqa_row_in(analysis, start.row, rows),
         suppression_rows=rows,
     )
 

@@ -264,6 +264,16 @@ def noqa_row(start_row: int, rows: Sequence[int], endable: "Mapping[int, object]
     return next((row for row in dict.fromkeys((start_row, *rows)) if row in endable), start_row)
 
 
+def noqa_row_in(analysis: "ModuleAnalysis", start_row: int, rows: Sequence[int]) -> int:
+    """`noqa_row` for a finding of a parsed module: a one-row statement is its own row; otherwise
+    only the statement's rows (`rows` lie within it, the first its start) are tokenized."""
+    if all(row == start_row for row in rows):
+        return start_row
+    first, last = min(rows), max(rows)
+    endable = rows_a_comment_can_end(analysis.rows_text(first, last))
+    return noqa_row(start_row, rows, {first - 1 + row: token for row, token in endable.items()})
+
+
 def suppression_rows(analysis: "ModuleAnalysis", node: "cst.CSTNode", start_row: int, end_row: int) -> tuple[int, ...]:
     """The rows where a line comment hides a finding on `node` (rows `start_row`..`end_row`).
 

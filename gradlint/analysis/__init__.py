@@ -60,12 +60,11 @@ class ModuleAnalysis:
     def _models(self) -> "dict[str, object]":
         return {}
 
-    @cached_property
-    def rows_a_comment_can_end(self) -> "dict[int, object]":
-        """`suppression.rows_a_comment_can_end` of the source (tokenized once, for a file with findings)."""
-        from gradlint.suppression import rows_a_comment_can_end
-
-        return rows_a_comment_can_end(self.source)
+    def rows_text(self, first: int, last: int) -> str:
+        """The source's rows `first`..`last` (1-based, with their line breaks)."""
+        offsets = self._line_offsets
+        end = offsets[last] if last < len(offsets) else len(self.source)
+        return self.source[offsets[first - 1]:end]
 
     def release(self, unshared: bool = False) -> None:
         """Let go of the semantic and other models, which refer back to this analysis, so the
