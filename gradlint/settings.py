@@ -869,7 +869,9 @@ def _settings_from(
         respect_gitignore=respect_gitignore,
         runtime_timeout=overrides.runtime_timeout or (options and options.runtime_timeout) or DEFAULT_RUNTIME_TIMEOUT,
         output_format=overrides.output_format or (options and options.output_format) or DEFAULT_OUTPUT_FORMAT,
-        project_root=config_path.parent if config_path is not None else cwd,
+        # As in ruff, a file named by --config is read relative to the current directory (its
+        # patterns, the cache); one that was found is read relative to its own folder.
+        project_root=config_path.parent if config_path is not None and overrides.config is None else cwd,
         config_path=config_path,
         search_start=search_start,
         overrides=overrides,

@@ -142,7 +142,7 @@ def test_explicit_config_option(tmp_path: Path) -> None:
     write(tmp_path / "ci" / "strict.toml", "select = ['GL101']\n")
     settings = load_settings(Overrides(config="ci/strict.toml"), cwd=tmp_path)
     assert settings.config_path == tmp_path / "ci" / "strict.toml"
-    assert settings.project_root == tmp_path / "ci"
+    assert settings.project_root == tmp_path  # as ruff: --config's file is read from the current directory
     assert codes_of(settings) == {"GL101"}
     with pytest.raises(SettingsError, match="configuration file not found"):
         load_settings(Overrides(config="missing.toml"), cwd=tmp_path)
@@ -470,3 +470,14 @@ def test_a_per_file_severity_ignore_drops_only_those_findings(tmp_path: Path) ->
     by_file = {Path(r.filename).relative_to(tmp_path).as_posix(): [d.severity.value for d in r.diagnostics if d.code == "GL301"] for r in report.files}
     assert by_file == {"legacy/m.py": ["error"], "m.py": ["warning", "error"]}
     assert "GL301 unstable-softmax (warning), only its error findings" in Settings(select=("error",)).describe()
+
+
+def test_config_option_patterns_are_relative_to_the_current_directory(tmp_path: Path) -> None:
+    # ruff: "any relative paths in that configuration file ... are resolved relative to the
+    # current working directory" when it is passed with --config
+    write(tmp_path / "cfg" / "gl.toml", "extend-exclude = ['proj/b.py']\n[per-file-ignores]\n'proj/a.py' = ['GL101']\n")
+    write(tmp_path / "proj" / "a.py", BUGGY)
+    write(tmp_path / "proj" / "b.py", BUGGY)
+    write(tmp_path / "proj" / "c.py", BUGGY)
+    code, out, _ = run(["check", "--no-cache", "--config", "cfg/gl.toml", "proj"], tmp_path)
+    assert "proj/c.py" in out and "proj/a.py" not in out and "proj/b.py" not in out, out
