@@ -243,3 +243,10 @@ def _rows_of(source: str, node_type: type) -> tuple:
 def test_a_directive_s_codes_end_where_ruff_s_do(comment: str, hidden: bool) -> None:
     diagnostic = _diagnostic("GL101")
     assert (filter_suppressed([diagnostic], f"x = 1  {comment}\n") == []) is hidden
+
+
+def test_a_gradlint_noqa_after_code_hides_only_its_line() -> None:
+    on_line = _diagnostic("GL101", row=2)
+    elsewhere = _diagnostic("GL101", row=3)
+    text = "x = 1\ny = 2  # gradlint: noqa\nz = 3\n"
+    assert filter_suppressed([on_line, elsewhere], text) == [elsewhere]
