@@ -113,7 +113,9 @@ def mismatch_message(target: "Target", verdict: RuntimeVerdict) -> str:
     if verdict.status == "inconclusive":
         what = f"`{target.qualname}` differs slightly from {target.reference()} (between the pass and mismatch tolerances)"
     parts = [what]
-    if verdict.diagnosis:
+    if verdict.diagnosis and verdict.diagnosis.startswith("the result holds "):
+        parts.append(verdict.diagnosis)  # NaN or inf: a fact, not a guess
+    elif verdict.diagnosis:
         parts.append(f"likely {verdict.diagnosis}")
     if verdict.worst_index is not None and verdict.rel_error is not None:
         parts.append(

@@ -2,14 +2,18 @@
 
 One process per module: a temporary working directory, resource limits
 (address space, CPU seconds, file size, no core dumps), a wall-clock deadline,
-and its own process group so a hang is killed with everything it started.
-Whatever happens, every target gets a result; gradlint itself never hangs.
+and its own process group, killed with everything it started when the run ends
+(normally or not). Whatever happens, every target gets a result; gradlint
+itself never hangs. A crash in one target (a segmentation fault, `os._exit`)
+costs only that target: a new sandbox checks the targets after it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import gradlint
+from gradlint.runtime.text import shown
 
 POSIX = os.name == "posix"
 DEFAULT_MEMORY_MB = 2048
@@ -74,10 +79,28 @@ def _environment() -> dict[str, str]:
     return env
 
 
+# `-I` ignores every PYTHON* variable (PYTHONDONTWRITEBYTECODE too), hence `-B` and
+# `sys.dont_write_bytecode`: no `__pycache__` is ever written into the user's tree.
+# `run` ends the process with os._exit once the results are flushed.
 _BOOTSTRAP = (
-    "import sys; sys.path.insert(0, {root!r}); "
-    "from gradlint.runtime.worker import main; sys.exit(main({payload!r}))"
+    "import sys; sys.dont_write_bytecode = True; sys.path.insert(0, {root!r}); "
+    "from gradlint.runtime.worker import run; run({payload!r})"
 )
+
+# A PEP 263 coding declaration (only honoured on the first two lines).
+_CODING = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")
+
+
+def utf8_source(source: str) -> str:
+    """`source` as it is written for the sandbox (UTF-8): a coding declaration in its
+    first two lines would make Python decode those UTF-8 bytes as another encoding
+    (Latin-1 text would change), so such a line becomes a plain `#`, keeping the
+    line count."""
+    lines = source.split("\n", 2)
+    for i in range(min(2, len(lines))):
+        if _CODING.match(lines[i]):
+            lines[i] = "#"
+    return "\n".join(lines)
 
 
 def run_module(
@@ -87,15 +110,49 @@ def run_module(
     limits: SandboxLimits = SandboxLimits(),
     seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
-    """Check `targets` of the generated module `source`; a result per target id."""
-    if not targets:
-        return {}
+    """Check `targets` of the generated module `source`; a result per target id.
+
+    When the sandbox dies inside one target (a crash, not the deadline), that
+    target gets the reason and a new sandbox checks the targets it never reached."""
+    results: dict[str, dict[str, Any]] = {}
+    remaining = list(targets)
+    while remaining:
+        batch = _run_once(source, sys_path, remaining, limits, seed)
+        results.update(batch.results)
+        if batch.killed or batch.crashed_in is None:
+            break
+        done = {ident for ident, record in batch.results.items() if not record.get("not_reached")}
+        rest = [t for t in remaining if t["id"] not in done]
+        if len(rest) >= len(remaining):
+            break  # no progress: never loop
+        remaining = rest
+    for record in results.values():
+        record.pop("not_reached", None)
+    return results
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One sandbox process's results, and how it ended."""
+
+    results: dict[str, dict[str, Any]]
+    killed: bool
+    crashed_in: Optional[str]  # the target the process died in (not killed by the deadline)
+
+
+def _run_once(
+    source: str,
+    sys_path: Sequence[str],
+    targets: Sequence[dict[str, Any]],
+    limits: SandboxLimits,
+    seed: int,
+) -> _Batch:
     gradlint_root = str(Path(gradlint.__file__).resolve().parent.parent)
     deadline_seconds = limits.timeout * (1 + len(targets)) + STARTUP_SLACK
     with tempfile.TemporaryDirectory(prefix="gradlint-runtime-") as folder:
         work = Path(folder)
         module_path = work / "gradlint_target_module.py"
-        module_path.write_text(source, encoding="utf-8")
+        module_path.write_text(utf8_source(source), encoding="utf-8")
         results_path = work / "results.jsonl"
         payload_path = work / "payload.json"
         payload = {
@@ -108,11 +165,10 @@ def run_module(
             "results": str(results_path),
         }
         payload_path.write_text(json.dumps(payload), encoding="utf-8")
-        command = [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=gradlint_root, payload=str(payload_path))]
+        command = [sys.executable, "-I", "-B", "-c", _BOOTSTRAP.format(root=gradlint_root, payload=str(payload_path))]
         log_path = work / "output.log"
         cpu = int(deadline_seconds) + 1
         started = time.monotonic()
-        killed = False
         with open(log_path, "wb") as log:
             try:
                 process = subprocess.Popen(
@@ -127,26 +183,73 @@ def run_module(
                     preexec_fn=(lambda: _limit(limits, cpu)) if POSIX else None,  # noqa: PLW1509
                 )
             except OSError as error:
-                return {t["id"]: {"status": "unknown", "reason": f"could not start the sandbox: {error}"} for t in targets}
+                reason = f"could not start the sandbox: {error}"
+                return _Batch({t["id"]: {"status": "unknown", "reason": reason} for t in targets}, False, None)
             try:
-                process.wait(timeout=deadline_seconds)
-            except subprocess.TimeoutExpired:
-                killed = True
+                killed = not _wait_unreaped(process, deadline_seconds)
+            finally:
+                # Every case (normal exit too): what the user's code started dies with the sandbox.
                 _kill_group(process)
         elapsed = time.monotonic() - started
         records, running, import_error = _read_results(results_path)
         tail = _tail(log_path)
-        return _collect(targets, records, running, import_error, process.returncode, killed, elapsed, tail)
+        results = _collect(targets, records, running, import_error, process.returncode, killed, elapsed, tail)
+        crashed_in = running if running not in (None, "<import>") and import_error is None and not killed else None
+        return _Batch(results, killed, crashed_in)
+
+
+def _wait_unreaped(process: subprocess.Popen, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for the sandbox to end, WITHOUT reaping it: while
+    it is an unreaped zombie its pid (its process group's id) cannot be reused, so the
+    group kill that follows cannot hit an unrelated process. True when it ended."""
+    if not POSIX:
+        try:
+            process.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    deadline = time.monotonic() + timeout
+    pidfd = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            pidfd = os.pidfd_open(process.pid)
+        except OSError:
+            pidfd = None
+    try:
+        if pidfd is not None:
+            ready, _, _ = select.select([pidfd], [], [], max(0.0, timeout))
+            return bool(ready)
+        pause = 0.002
+        while True:
+            try:
+                state = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return True  # already reaped
+            if state is not None:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.05)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
+    """Kill the sandbox's process group (the sandbox and every process the user's
+    code started in it), then reap the sandbox. A process that left the group
+    (`os.setsid()`, a daemonising double fork into a new session) escapes this;
+    only a cgroup or container would catch it, which gradlint does not set up."""
     try:
         if POSIX:
             os.killpg(process.pid, signal.SIGKILL)
-        else:
+        elif process.poll() is None:
             process.kill()
     except (ProcessLookupError, PermissionError):
-        process.kill()
+        if process.poll() is None:
+            process.kill()
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
@@ -180,7 +283,7 @@ def _tail(path: Path) -> str:
     except OSError:
         return ""
     lines = [line for line in data.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return shown(lines[-1], 200) if lines else ""
 
 
 def _collect(
@@ -197,8 +300,9 @@ def _collect(
     for target in targets:
         ident = target["id"]
         if ident in records:
-            results[ident] = records[ident]
+            results[ident] = _safe_record(records[ident])
             continue
+        reached = True
         if import_error is not None:
             reason = import_error
         elif killed and running == ident:
@@ -213,8 +317,21 @@ def _collect(
             reason = "importing the module's definitions " + _death(returncode, tail).replace("it ", "", 1)
         else:
             reason = f"not reached: the sandbox stopped while checking `{running}`" if running else _death(returncode, tail)
-        results[ident] = {"status": "unknown", "reason": reason, "id": ident}
+            reached = not running
+        results[ident] = {"status": "unknown", "reason": shown(reason), "id": ident}
+        if not reached:
+            results[ident]["not_reached"] = True
     return results
+
+
+def _safe_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A worker record with its texts bounded and control characters made visible
+    (the worker does this too; the parent does not rely on it)."""
+    safe = dict(record)
+    for key in ("reason", "diagnosis", "convention"):
+        if isinstance(safe.get(key), str):
+            safe[key] = shown(safe[key])
+    return safe
 
 
 def _death(returncode: Optional[int], tail: str) -> str:
