@@ -475,9 +475,9 @@ def run_cli(
         _write_bytes(out, payload)
         code = emit(
             run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color,
-            unsafe_fixes=unsafe, applying_fixes=True,
+            unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied,
         )
-        _write_lines(err, run.summary(unsafe))
+        _write_lines(err, _fix_lines(run, unsafe, output_format))
         return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
     if diff:
@@ -486,12 +486,23 @@ def run_cli(
         return _diff_exit(run, exit_zero)
     code = emit(
         run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color,
-        unsafe_fixes=unsafe, applying_fixes=True,
+        unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied,
     )
-    _write_lines(err, run.summary(unsafe))
+    _write_lines(err, _fix_lines(run, unsafe, output_format))
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR
     return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
+
+
+def _fix_lines(run: FixRun, unsafe: bool, output_format: str) -> list[str]:
+    """What --fix says on stderr: the text formats' own summary already counts what was fixed
+    (`Found 3 errors (2 fixed, 1 remaining).`, as ruff), so there only the errors; after a
+    machine format (JSON, SARIF...), which has no summary, the whole fix summary."""
+    from gradlint.render import FORMATS
+
+    if FORMATS.get(output_format) == "text":
+        return [f"gradlint: error: {outcome.filename}: {outcome.error}" for outcome in run.errors]
+    return run.summary(unsafe)
 
 
 def _fix_exit(run: FixRun, code: int, exit_zero: bool, exit_non_zero_on_fix: bool) -> int:

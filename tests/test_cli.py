@@ -186,9 +186,12 @@ def test_statistics_json(project: Path, run: Run) -> None:
 def test_statistics_after_fix_count_what_remains(project: Path, run: Run) -> None:
     result = run("check", "--no-cache", "--select", "GL101", "--fix", "--statistics")
     assert result.code == 1
-    assert result.out == "2\tGL101\t[ ] overwritten-diagonal\nFound 2 errors.\n"  # GL101's fix is unsafe: both remain
+    assert result.out == (  # GL101's fix is unsafe: both remain
+        "2\tGL101\t[ ] overwritten-diagonal\nFound 2 errors.\n"
+        "No fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option).\n"
+    )
     result = run("check", "--no-cache", "--select", "GL101", "--fix", "--unsafe-fixes", "--statistics")
-    assert result.out == "1\tGL101\t[ ] overwritten-diagonal\nFound 1 error.\n"  # the one with no fix
+    assert result.out == "1\tGL101\t[ ] overwritten-diagonal\nFound 2 errors (1 fixed, 1 remaining).\n"  # the one with no fix
 
 
 def test_runtime_with_fix_is_refused_not_ignored(project: Path, run: Run) -> None:
@@ -389,8 +392,8 @@ def test_output_file_that_cannot_be_written_is_a_clear_error(project: Path, run:
 
 def test_output_file_with_fix_holds_what_remains(project: Path, run: Run) -> None:
     result = run("check", "--no-cache", "--select", "GL101", "--fix", "--unsafe-fixes", "--statistics", "-o", "left.txt")
-    assert result.out == "" and "Fixed 1 error" in result.err
-    assert (project / "left.txt").read_text(encoding="utf-8") == "1\tGL101\t[ ] overwritten-diagonal\nFound 1 error.\n"
+    assert result.out == "" and result.err == ""
+    assert (project / "left.txt").read_text(encoding="utf-8") == "1\tGL101\t[ ] overwritten-diagonal\nFound 2 errors (1 fixed, 1 remaining).\n"
     result = run("check", "--no-cache", "--select", "GL101", "--fix", "--unsafe-fixes", "--stdin-filename", "x.py", "-o", "stdin.txt", stdin=BUGGY)
     assert result.out == (project / "buggy.py").read_text(encoding="utf-8")  # the fixed source still goes to stdout
     assert "x.py:" in (project / "stdin.txt").read_text(encoding="utf-8")

@@ -241,11 +241,17 @@ def test_cli_fix_writes_and_reports_what_remains(tmp_path: Path) -> None:
     path = tmp_path / "model.py"
     path.write_text(UNSTABLE, encoding="utf-8")
     hidden = _cli("--fix", "model.py", cwd=tmp_path)
-    assert hidden.returncode == 1 and b"No errors fixed (1 fix available with `--unsafe-fixes`)." in hidden.stderr
+    assert hidden.returncode == 1 and hidden.stderr == b""  # ruff's summary lines, on stdout:
+    assert hidden.stdout.endswith(b"Found 1 warning.\nNo fixes available (1 hidden fix can be enabled with the `--unsafe-fixes` option).\n")
     assert path.read_text(encoding="utf-8") == UNSTABLE
     done = _cli("--fix", "--unsafe-fixes", "model.py", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert b"Fixed 1 error in 1 file" in done.stderr
+    assert done.stdout == b"Found 1 error (1 fixed, 0 remaining).\n"  # as ruff
+    as_json = _cli("--fix", "--unsafe-fixes", "--output-format", "json", "model.py", cwd=tmp_path)
+    assert as_json.stdout == b"[]\n" and as_json.stderr == b""  # nothing left to fix: nothing to say
+    path.write_text(UNSTABLE, encoding="utf-8")
+    as_json = _cli("--fix", "--unsafe-fixes", "--output-format", "json", "model.py", cwd=tmp_path)
+    assert b"Fixed 1 error in 1 file (0 remaining)." in as_json.stderr  # machine formats: the summary on stderr
     assert path.read_text(encoding="utf-8") == STABLE
 
 

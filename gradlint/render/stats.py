@@ -60,7 +60,7 @@ def render_text(report: "Report", out: TextIO, options: RenderOptions) -> None:
     from gradlint.render.text import summary
 
     # then, as ruff, the summary lines (`Found 2 errors.` and what --fix would do)
-    out.write(summary(report.diagnostics, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes))
+    out.write(summary(report.diagnostics, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed))
 
 
 def render_json(report: "Report", out: TextIO, options: RenderOptions) -> None:

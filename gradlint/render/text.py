@@ -61,7 +61,7 @@ def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
         out.write(headline(diagnostic, options, paint) + "\n")
         if full:
             out.write(_snippet(diagnostic, sources.get(diagnostic.filename), paint))
-    out.write(summary(diagnostics, paint, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes))
+    out.write(summary(diagnostics, paint, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed))
 
 
 def headline(diagnostic: Diagnostic, options: RenderOptions, paint: Optional[_Painter] = None) -> str:
@@ -82,29 +82,38 @@ def summary(
     *,
     unsafe_fixes: bool = False,
     applying_fixes: bool = False,
+    fixed: int = 0,
 ) -> str:
-    """`Found 2 errors.` / `Found 1 error and 2 warnings.` and the fixable counts (ruff's lines)."""
+    """Ruff's summary lines: `Found 2 errors.` (`Found 1 error and 2 warnings.`; after --fix,
+    `Found 3 errors (2 fixed, 1 remaining).`), then what `--fix` would do with what is left
+    (after --fix, `applying_fixes`, only what `--unsafe-fixes` would add: a fix left over there
+    was refused, not waiting)."""
     paint = paint or _Painter(False)
-    if not diagnostics:
+    if fixed:
+        total = fixed + len(diagnostics)
+        lines = [f"Found {_plural(total, 'error')} ({fixed} fixed, {len(diagnostics)} remaining)."]
+    elif not diagnostics:
         return paint("All checks passed!", "ok") + "\n"
-    warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
-    errors = len(diagnostics) - warnings
-    parts = []
-    if errors or not warnings:
-        parts.append(_plural(errors, "error"))
-    if warnings:
-        parts.append(_plural(warnings, "warning"))
-    lines = [f"Found {' and '.join(parts)}."]
-    if not applying_fixes:  # --fix prints what it fixed and what stays hidden itself
-        fixes = _fix_summary(diagnostics, paint, unsafe_fixes)
-        if fixes:
-            lines.append(fixes)
+    else:
+        warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+        errors = len(diagnostics) - warnings
+        parts = []
+        if errors or not warnings:
+            parts.append(_plural(errors, "error"))
+        if warnings:
+            parts.append(_plural(warnings, "warning"))
+        lines = [f"Found {' and '.join(parts)}."]
+    fixes = _fix_summary(diagnostics, paint, unsafe_fixes, applying_fixes)
+    if fixes:
+        lines.append(fixes)
     return "\n".join(lines) + "\n"
 
 
-def _fix_summary(diagnostics: list[Diagnostic], paint: _Painter, unsafe_fixes: bool) -> str:
+def _fix_summary(diagnostics: list[Diagnostic], paint: _Painter, unsafe_fixes: bool, applying_fixes: bool = False) -> str:
     """Ruff's line after `Found ...`: what `--fix` would fix, and what `--unsafe-fixes` would add."""
     applicable, hidden = fix_counts(diagnostics, unsafe_fixes)
+    if applying_fixes:
+        applicable = 0
     mark = paint("[*]", "fix")
     if unsafe_fixes:  # nothing is hidden; ruff writes the option without backticks here
         return f"{mark} {applicable} fixable with the --fix option." if applicable else ""
