@@ -9,9 +9,9 @@ full: the same line, then the source lines of the finding with two lines of
 context, the span underlined with carets, and the fix as `= help:`.
 
 Both end with a summary: `Found N errors.` and how many can be fixed (ruff's wording:
-those `--fix` would apply, and the hidden ones `--unsafe-fixes` would enable; nothing when
-`--fix` applied them, as its own summary says what was fixed and hidden), or
-`All checks passed!`. Colour only when `options.color` says so (a terminal).
+those `--fix` would apply, and the hidden ones `--unsafe-fixes` would enable), or
+`All checks passed!`; after `--fix`, `Found 3 errors (2 fixed, 1 remaining).` and only the
+hidden ones. Colour only when `options.color` says so (a terminal).
 """
 
 from __future__ import annotations
