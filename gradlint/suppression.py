@@ -159,6 +159,8 @@ def directives_from(directives_written: Iterable["Written"]) -> Directives:
     """The suppressions that these directives (as `written_directives` read them) make."""
     directives = Directives()
     for written in directives_written:
+        if written.invalid:
+            continue  # a colon and no code: it suppresses nothing, never everything
         if written.file_level:
             directives.add_file(_normalised(written.codes))
         else:
@@ -180,6 +182,7 @@ class Written:
     file_level: bool  # `# gradlint: noqa` on a line of its own
     shared: bool  # a noqa comment (not a gradlint one): flake8 and ruff read it too
     bracketed: bool = False  # `# gradlint: ignore[...]`: the brackets hold gradlint codes and nothing else
+    invalid: bool = False  # a colon and no code after it: suppresses nothing (GL003 says so)
 
 
 def written_directives(text: str) -> list[Written]:
@@ -190,15 +193,16 @@ def written_directives(text: str) -> list[Written]:
         gradlint_noqa = _GRADLINT_NOQA.search(comment)
         matches = [(gradlint_noqa, False)] if gradlint_noqa else [(NOQA_COMMENT.search(comment), True), (_IGNORE.search(comment), False)]
         for match, shared in matches:
-            if match is None or (match.groupdict().get("colon") and match.group("codes") is None):
-                continue  # none, or a colon and no code: invalid, so it suppresses nothing
+            if match is None:
+                continue
+            invalid = bool(match.groupdict().get("colon")) and match.group("codes") is None  # a colon and no code
             codes_text = match.group("codes")
             codes = tuple(part for part in re.split(r"[\s,]+", codes_text) if part) if codes_text is not None else None
             codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())
             found.append(Written(
                 row, column + match.start(), column + match.end(), codes or None, column + codes_start, column + codes_end,
                 file_level=match.re is _GRADLINT_NOQA and alone and match.start() == 0, shared=shared,
-                bracketed=match.re is _IGNORE,
+                bracketed=match.re is _IGNORE, invalid=invalid,
             ))
     return found
 

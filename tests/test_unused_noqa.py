@@ -115,3 +115,11 @@ def test_an_unknown_name_in_gradlint_ignore_brackets_is_reported_and_removed() -
     assert [d.message for d in found] == ["unused suppression: `nope` is not a gradlint code or rule name"]
     assert fixed(text) == _on_bug_row("  # gradlint: ignore[GL101]")
     assert _gl003(_on_bug_row("  # noqa: GL101, nope")) == []  # a noqa comment is shared with other tools
+
+
+def test_an_invalid_directive_is_reported_not_removed() -> None:
+    text = _on_bug_row("  # noqa: see the docs")
+    found = _gl003(text)
+    assert [d.message.split(",")[0] for d in found] == ["invalid suppression: no code after the colon"]
+    assert found[0].fix is None  # what it meant is unclear: no fix
+    assert any(d.code == "GL101" for d in check_source(text, "/nonexistent/m.py", ALL).diagnostics)  # it hid nothing

@@ -80,6 +80,7 @@ class UnusedNoqa(Rule):
             why="one of two codes is used: only the other is reported",
         ),
         Invalid("x = 1  # gradlint: ignore[GL999]\n", line=1, message="not a gradlint code", why="an unknown code"),
+        Invalid("x = 1  # noqa: see the docs\n", line=1, message="no code after the colon", why="an invalid directive hides nothing"),
         Invalid(
             "x = 1  # gradlint: ignore[overwriten-diagonal]\n", line=1, message="`overwriten-diagonal` is not a gradlint code or rule name",
             why="a misspelt rule name where only gradlint rules can be named",
@@ -124,6 +125,10 @@ def unused_directives(
     every_rule_judged = all(code in judged for code in registry.all_codes() if code not in registry.ENGINE_CODES)
     findings = []
     for directive in written:
+        if directive.invalid:
+            message = "invalid suppression: no code after the colon, so it hides nothing (name codes, e.g. `GL101`)"
+            findings.append(_finding(directive, filename, text, message, (), fixable=False))  # what was meant is unclear
+            continue
         if directive.codes is None:
             if directive.shared or not every_rule_judged:
                 continue  # a bare noqa comment (flake8 and ruff read it too), or one that may be for a rule not run
@@ -159,7 +164,7 @@ def _counts_at(diagnostic: Diagnostic, directive: Written) -> bool:
     return directive.file_level or directive.row in (diagnostic.start.row, *diagnostic.suppression_rows)
 
 
-def _finding(directive: Written, filename: str, text: str, message: str, unused: tuple[str, ...]) -> Diagnostic:
+def _finding(directive: Written, filename: str, text: str, message: str, unused: tuple[str, ...], fixable: bool = True) -> Diagnostic:
     return Diagnostic(
         code=CODE,
         name=UnusedNoqa.name,
@@ -169,7 +174,7 @@ def _finding(directive: Written, filename: str, text: str, message: str, unused:
         end=Position(directive.row, directive.end + 1),
         severity=UnusedNoqa.severity,
         url=registry.RULES[CODE].url,
-        fix=_removal(directive, text, unused),
+        fix=_removal(directive, text, unused) if fixable else None,
         noqa_row=directive.row,
     )
 
