@@ -29,7 +29,7 @@ from gradlint.api import check_paths, check_source
 from gradlint.diagnostics import Diagnostic
 from gradlint.files import decode_source
 from gradlint.settings import Settings
-from gradlint.suppression import NOQA_COMMENT, UNCHECKED_CODES, noqa_row, rows_a_comment_can_end
+from gradlint.suppression import GRADLINT_NOQA_COMMENT, NOQA_COMMENT, UNCHECKED_CODES, noqa_row, rows_a_comment_can_end
 
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\n|$)")  # rows as tokenize counts them (a lone CR is refused)
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -88,12 +88,19 @@ def _with_directives(text: str, codes_by_row: dict[int, list[str]], endable: dic
 
 
 def _with_directive(line: str, codes: list[str], comment: Optional[tokenize.TokenInfo]) -> str:
+    """`line` with `codes` added to the directive its comment holds (the one suppression reads: a
+    `# gradlint: noqa`, else a `# noqa`), else with a `# noqa: CODES` appended."""
     if comment is not None:
         start = comment.start[1]
-        existing = NOQA_COMMENT.search(line, start)
+        existing = GRADLINT_NOQA_COMMENT.search(line, start) or NOQA_COMMENT.search(line, start)
         if existing is not None and existing.group("codes"):
             end = existing.end("codes")
             return line[:end] + ", " + ", ".join(codes) + line[end:]
+        if existing is not None and existing.group("colon"):  # a colon and no code (invalid): name them there
+            end = existing.end("colon")
+            gap = "" if line[end - 1 : end].isspace() else " "
+            after = line[end:]
+            return line[:end] + gap + ", ".join(codes) + (" " if after and not after[0].isspace() else "") + after
     return line + "  # noqa: " + ", ".join(codes)
 
 

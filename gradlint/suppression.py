@@ -44,7 +44,7 @@ _NAME = rf"(?:{_CODE}|[A-Za-z]+(?:-[A-Za-z0-9]+)+)(?![\w-])"
 _CODES = rf"{_NAME}(?:\s*,\s*{_NAME}|\s+{_NAME})*"
 NOQA_COMMENT = re.compile(rf"#\s*noqa(?![\w-])(?P<colon>:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*gradlint:\s*ignore(?![\w-])(?:\s*\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
-_GRADLINT_NOQA = re.compile(rf"#\s*gradlint:\s*noqa(?![\w-])(?P<colon>:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
+GRADLINT_NOQA_COMMENT = re.compile(rf"#\s*gradlint:\s*noqa(?![\w-])(?P<colon>:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
 
 ALL = None  # a directive that covers every code
 
@@ -190,7 +190,7 @@ def written_directives(text: str) -> list[Written]:
     reports unused): a `# gradlint: noqa` in a comment, else its `# noqa` and `# gradlint: ignore`."""
     found = []
     for row, column, comment, alone in _comments(text):
-        gradlint_noqa = _GRADLINT_NOQA.search(comment)
+        gradlint_noqa = GRADLINT_NOQA_COMMENT.search(comment)
         matches = [(gradlint_noqa, False)] if gradlint_noqa else [(NOQA_COMMENT.search(comment), True), (_IGNORE.search(comment), False)]
         for match, shared in matches:
             if match is None:
@@ -198,10 +198,11 @@ def written_directives(text: str) -> list[Written]:
             invalid = bool(match.groupdict().get("colon")) and match.group("codes") is None  # a colon and no code
             codes_text = match.group("codes")
             codes = tuple(part for part in re.split(r"[\s,]+", codes_text) if part) if codes_text is not None else None
+            invalid = invalid or (codes_text is not None and not codes)  # `ignore[]`: brackets and no code
             codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())
             found.append(Written(
                 row, column + match.start(), column + match.end(), codes or None, column + codes_start, column + codes_end,
-                file_level=match.re is _GRADLINT_NOQA and alone and match.start() == 0, shared=shared,
+                file_level=match.re is GRADLINT_NOQA_COMMENT and alone and match.start() == 0, shared=shared,
                 bracketed=match.re is _IGNORE, invalid=invalid,
             ))
     return found

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from gradlint import noqa
 from gradlint.api import check_source
 from gradlint.settings import Settings
@@ -105,3 +107,20 @@ def test_the_json_noqa_row_is_where_add_noqa_puts_the_comment(tmp_path: Path) ->
     assert [(d.start.row, d.noqa_row) for d in found] == [(16, 17)]
     new, added, _ = _added(source, tmp_path)
     assert added == 1 and new.splitlines()[16].endswith(".copy()  # noqa: GL201")
+
+
+@pytest.mark.parametrize(
+    "comment, expected",
+    [
+        ("# noqa:", "# noqa: GL301"),  # an invalid directive gets the code it lacked
+        ("# noqa: see docs", "# noqa: GL301 see docs"),
+        ("# gradlint: noqa: GL101", "# gradlint: noqa: GL101, GL301"),  # the directive suppression reads
+    ],
+)
+def test_add_noqa_completes_the_directive_a_line_already_has(tmp_path: Path, comment: str, expected: str) -> None:
+    source = (
+        "import numpy as np\n\n\ndef softmax(logits):\n"
+        f"    exps = np.exp(logits)  {comment}\n    return exps / np.sum(exps, axis=1, keepdims=True)\n"
+    )
+    new, added, problem = _added(source, tmp_path)
+    assert (added, problem) == (1, None) and new.splitlines()[4].endswith(expected)

@@ -238,6 +238,9 @@ def _rows_of(source: str, node_type: type) -> tuple:
         ("# noqa: GL101 overwritten-diagonal", True),
         ("# noqa: overwritten-diagonal  (reviewed)", True),
         ("# noqa  because reasons", True),  # no colon: a blanket noqa, as in flake8 and ruff
+        ("# gradlint: ignore[]", False),  # empty brackets: invalid, never every code
+        ("# gradlint: ignore[ , ]", False),
+        ("# gradlint: ignore", True),  # no brackets: every code on the line
     ],
 )
 def test_a_directive_s_codes_end_where_ruff_s_do(comment: str, hidden: bool) -> None:

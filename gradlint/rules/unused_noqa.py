@@ -81,6 +81,7 @@ class UnusedNoqa(Rule):
         ),
         Invalid("x = 1  # gradlint: ignore[GL999]\n", line=1, message="not a gradlint code", why="an unknown code"),
         Invalid("x = 1  # noqa: see the docs\n", line=1, message="no code after the colon", why="an invalid directive hides nothing"),
+        Invalid("x = 1  # gradlint: ignore[]\n", line=1, message="no code in the brackets", why="empty brackets hide nothing (not everything)"),
         Invalid(
             "x = 1  # gradlint: ignore[overwriten-diagonal]\n", line=1, message="`overwriten-diagonal` is not a gradlint code or rule name",
             why="a misspelt rule name where only gradlint rules can be named",
@@ -126,7 +127,8 @@ def unused_directives(
     findings = []
     for directive in written:
         if directive.invalid:
-            message = "invalid suppression: no code after the colon, so it hides nothing (name codes, e.g. `GL101`)"
+            where = "in the brackets" if directive.bracketed else "after the colon"
+            message = f"invalid suppression: no code {where}, so it hides nothing (name codes, e.g. `GL101`)"
             findings.append(_finding(directive, filename, text, message, (), fixable=False))  # what was meant is unclear
             continue
         if directive.codes is None:
