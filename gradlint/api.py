@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from gradlint.analysis.package import PackageModules
 
 UNUSED_NOQA = "GL003"  # judged here, once the file's other findings are known
+# Said (on stderr, exit 0) when the paths given hold no file to check, as ruff says it.
+NO_FILES_WARNING = "gradlint: warning: no Python files found under the given paths"
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def check(
             else:
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
                 if not report.checked and not report.problems:  # a missing path is a GL002 of its own
-                    typer.echo("gradlint: warning: no Python files found under the given paths", err=True)  # as ruff
+                    typer.echo(api.NO_FILES_WARNING, err=True)
             if runtime:
                 from gradlint import runtime as runtime_checker
 
@@ -221,6 +221,8 @@ def verify(
 
     if output_format is not None and output_format not in FORMATS:
         raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
+    if config is not None and isolated:
+        raise _fail("--config cannot be combined with --isolated")
     try:
         path, _ = runtime_checker.parse_target(target)
         overrides = Overrides(config=config, isolated=isolated, output_format=output_format, runtime_timeout=runtime_timeout)

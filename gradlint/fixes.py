@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional, Sequence, TextIO, Union
 
-from gradlint.api import FileReport, Report, check_source, report_read_problem, stdin_is_excluded
-from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix
+from gradlint.api import NO_FILES_WARNING, FileReport, Report, check_source, report_read_problem, stdin_is_excluded
+from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
 from gradlint.files import decode_source
 from gradlint.settings import Settings
 
@@ -58,6 +58,7 @@ class FixOutcome:
     encoding: str = "utf-8"
     bom: bool = False
     write_failed: bool = False  # --fix could not write the file (it is unchanged)
+    fixed_warnings: int = 0  # how many of the `applied` were warnings (the summary names them so)
 
     @property
     def changed(self) -> bool:
@@ -92,6 +93,10 @@ class FixRun:
     @property
     def applied(self) -> int:
         return sum(outcome.applied for outcome in self.outcomes)
+
+    @property
+    def fixed_warnings(self) -> int:
+        return sum(outcome.fixed_warnings for outcome in self.outcomes)
 
     @property
     def changed_files(self) -> list[FixOutcome]:
@@ -225,42 +230,44 @@ def _parses(text: str) -> Optional[str]:
     return None
 
 
-def fix_text(text: str, filename: str, settings: Settings, unsafe: bool) -> tuple[str, int, FileReport, Optional[str]]:
+def fix_text(text: str, filename: str, settings: Settings, unsafe: bool) -> tuple[str, int, FileReport, Optional[str], int]:
     """Apply the applicable fixes to `text` (in passes, until nothing changes).
 
-    Returns (fixed text, fixes applied, report of the fixed text, refusal message or None)."""
+    Returns (fixed text, fixes applied, report of the fixed text, refusal message or None, how
+    many of the fixed findings were warnings)."""
     report = check_source(text, filename, settings)
-    applied = 0
+    applied = warnings = 0
     refusal: Optional[str] = None
     seen = {text}
     for _ in range(MAX_PASSES):
         batch = _non_overlapping(report.diagnostics, unsafe)
         if not batch:
             break
-        candidate, count, problem = _apply_batch(text, batch)
+        candidate, done, problem = _apply_batch(text, batch)
         if problem is not None:
             refusal = problem
-        if count == 0 or candidate in seen:
+        if not done or candidate in seen:
             break
         seen.add(candidate)
         text = candidate
-        applied += count
+        applied += len(done)
+        warnings += sum(1 for diagnostic in done if diagnostic.severity is Severity.WARNING)
         report = check_source(text, filename, settings)
-    return text, applied, report, refusal
+    return text, applied, report, refusal, warnings
 
 
-def _apply_batch(text: str, batch: list[Diagnostic]) -> tuple[str, int, Optional[str]]:
+def _apply_batch(text: str, batch: list[Diagnostic]) -> tuple[str, list[Diagnostic], Optional[str]]:
     """Apply the batch together; if the result does not parse, apply the fixes one by one and keep
-    only those whose result parses. Returns (text, fixes applied, refusal message or None)."""
+    only those whose result parses. Returns (text, the findings fixed, refusal message or None)."""
     edits = [edit for diagnostic in batch for edit in diagnostic.fix.edits]  # type: ignore[union-attr]
     try:
         candidate = apply_edits(text, edits)
         if _parses(candidate) is None:
-            return candidate, len(batch), None
+            return candidate, batch, None
     except FixError:
         pass
     refused = []
-    count = 0
+    done: list[Diagnostic] = []
     for diagnostic in batch:
         try:
             candidate = apply_edits(text, diagnostic.fix.edits)  # type: ignore[union-attr]
@@ -274,10 +281,10 @@ def _apply_batch(text: str, batch: list[Diagnostic]) -> tuple[str, int, Optional
             )
             continue
         text = candidate
-        count += 1
+        done.append(diagnostic)
         break  # positions of the remaining fixes refer to the old text: next pass
     message = "; ".join(refused) + "; refused, that code is left as it was" if refused else None
-    return text, count, message
+    return text, done, message
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -296,9 +303,10 @@ def fix_file(path: Union[str, Path], settings: Settings, unsafe: bool, write: bo
         assert read.problem is not None
         return FixOutcome(filename, "", "", 0, report_read_problem(filename, read.problem, settings))
     bom = data.startswith(codecs.BOM_UTF8)
-    fixed, applied, report, refusal = fix_text(read.text, filename, settings, unsafe)
+    fixed, applied, report, refusal, warnings = fix_text(read.text, filename, settings, unsafe)
     outcome = FixOutcome(
-        filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom
+        filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom,
+        fixed_warnings=warnings,
     )
     if not write or not outcome.changed:
         return outcome
@@ -312,7 +320,9 @@ def fix_file(path: Union[str, Path], settings: Settings, unsafe: bool, write: bo
             filename, read.text, read.text, 0, original_report, _hidden(original_report, unsafe), str(error),
             False, read.encoding, bom, write_failed=True,
         )
-    return FixOutcome(filename, read.text, fixed, applied, report, outcome.hidden, refusal, True, read.encoding, bom)
+    return FixOutcome(
+        filename, read.text, fixed, applied, report, outcome.hidden, refusal, True, read.encoding, bom, fixed_warnings=warnings
+    )
 
 
 def _hidden(report: FileReport, unsafe: bool) -> int:
@@ -424,8 +434,11 @@ def fix_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Setting
         assert read.problem is not None
         return FixRun(Report((report_read_problem(filename, read.problem, settings),))), data
     bom = data.startswith(codecs.BOM_UTF8)
-    fixed, applied, report, refusal = fix_text(read.text, filename, settings, unsafe)
-    outcome = FixOutcome(filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom)
+    fixed, applied, report, refusal, warnings = fix_text(read.text, filename, settings, unsafe)
+    outcome = FixOutcome(
+        filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom,
+        fixed_warnings=warnings,
+    )
     try:
         payload = encode(fixed, read.encoding, bom) if outcome.changed else data
     except FixError as error:
@@ -475,32 +488,35 @@ def run_cli(
         _write_bytes(out, payload)
         code = emit(
             run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color,
-            unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied,
+            unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied, fixed_warnings=run.fixed_warnings,
         )
-        _write_lines(err, _fix_lines(run, unsafe, output_format))
+        _write_lines(err, _fix_lines(run, unsafe, output_format, statistics))
         return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
+    if not run.report.checked and not run.report.problems:
+        _write_lines(err, [NO_FILES_WARNING])
     if diff:
         write_diffs(run, out)
         _write_lines(err, run.summary(unsafe, diff=True))
         return _diff_exit(run, exit_zero)
     code = emit(
         run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color,
-        unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied,
+        unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied, fixed_warnings=run.fixed_warnings,
     )
-    _write_lines(err, _fix_lines(run, unsafe, output_format))
+    _write_lines(err, _fix_lines(run, unsafe, output_format, statistics))
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR
     return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
 
 
-def _fix_lines(run: FixRun, unsafe: bool, output_format: str) -> list[str]:
-    """What --fix says on stderr: the text formats' own summary already counts what was fixed
-    (`Found 3 errors (2 fixed, 1 remaining).`, as ruff), so there only the errors; after a
-    machine format (JSON, SARIF...), which has no summary, the whole fix summary."""
-    from gradlint.render import FORMATS
+def _fix_lines(run: FixRun, unsafe: bool, output_format: str, statistics: bool) -> list[str]:
+    """What --fix says on stderr: a text report (the text formats, and statistics in any format
+    but JSON) already counts what was fixed (`Found 3 errors (2 fixed, 1 remaining).`, as ruff),
+    so there only the errors; after a machine format, which has no summary, the whole fix summary."""
+    from gradlint.render import FORMATS, JSON_STATISTICS_FORMATS
 
-    if FORMATS.get(output_format) == "text":
+    text_report = FORMATS.get(output_format) == "text" or (statistics and output_format not in JSON_STATISTICS_FORMATS)
+    if text_report:
         return [f"gradlint: error: {outcome.filename}: {outcome.error}" for outcome in run.errors]
     return run.summary(unsafe)
 

@@ -447,5 +447,12 @@ def test_no_python_files_is_a_warning_not_an_error(project: Path, run: Run) -> N
     assert (result.code, result.out) == (0, "All checks passed!\n")
     assert result.err == "gradlint: warning: no Python files found under the given paths\n"
     assert "warning" not in run("check", "--no-cache", "clean.py").err
+    for mode in ("--fix", "--diff"):
+        assert run("check", "--no-cache", mode, "empty").err.startswith("gradlint: warning: no Python files found")
     missing = run("check", "--no-cache", "missing.py")  # its GL002 says why: no second, contradicting warning
     assert missing.code == 1 and "GL002" in missing.out and missing.err == ""
+
+
+def test_verify_refuses_config_with_isolated(project: Path, run: Run) -> None:
+    result = run("verify", "--config", "pyproject.toml", "--isolated", "buggy.py::softmax_prime")
+    assert result.code == 2 and "--config cannot be combined with --isolated" in result.err

@@ -246,7 +246,7 @@ def test_cli_fix_writes_and_reports_what_remains(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == UNSTABLE
     done = _cli("--fix", "--unsafe-fixes", "model.py", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout == b"Found 1 error (1 fixed, 0 remaining).\n"  # as ruff
+    assert done.stdout == b"Found 1 warning (1 fixed, 0 remaining).\n"  # as ruff (GL301 is a warning)
     as_json = _cli("--fix", "--unsafe-fixes", "--output-format", "json", "model.py", cwd=tmp_path)
     assert as_json.stdout == b"[]\n" and as_json.stderr == b""  # nothing left to fix: nothing to say
     path.write_text(UNSTABLE, encoding="utf-8")
@@ -307,3 +307,13 @@ def test_exit_non_zero_on_fix_as_ruff(tmp_path: Path) -> None:
     assert _cli("--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "--exit-zero", "model.py", cwd=tmp_path).returncode == 0
     stdin = _cli("--fix", "--unsafe-fixes", "--exit-non-zero-on-fix", "-", cwd=tmp_path, stdin=UNSTABLE.encode())
     assert stdin.returncode == 1 and stdin.stdout == STABLE.encode()
+
+
+def test_the_fix_summary_names_warnings_and_is_said_once(tmp_path: Path) -> None:
+    path = tmp_path / "model.py"
+    path.write_text(UNSTABLE, encoding="utf-8")  # GL301, a warning
+    done = _cli("--fix", "--unsafe-fixes", "model.py", cwd=tmp_path)
+    assert done.stdout == b"Found 1 warning (1 fixed, 0 remaining).\n" and done.stderr == b""
+    path.write_text(UNSTABLE, encoding="utf-8")
+    junit = _cli("--fix", "--unsafe-fixes", "--statistics", "--output-format", "junit", "model.py", cwd=tmp_path)
+    assert junit.stdout == b"Found 1 warning (1 fixed, 0 remaining).\n" and junit.stderr == b""  # statistics are text

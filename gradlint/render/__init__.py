@@ -59,6 +59,7 @@ class RenderOptions:
     unsafe_fixes: bool = False  # --unsafe-fixes: unsafe fixes apply too
     applying_fixes: bool = False  # --fix: this run applied the fixes; what remains is not fixable
     fixed: int = 0  # --fix: how many findings this run fixed (ruff's `Found 3 errors (2 fixed, 1 remaining).`)
+    fixed_warnings: int = 0  # how many of those were warnings
 
     def shows_fix(self, diagnostic: "Diagnostic") -> bool:
         """Whether `diagnostic` is marked fixable (`[*]`) in this run."""
@@ -172,12 +173,13 @@ def emit(
     unsafe_fixes: bool = False,
     applying_fixes: bool = False,
     fixed: int = 0,
+    fixed_warnings: int = 0,
 ) -> int:
     """Write the report in `output_format` to `out`, crashes to `err`; return the exit code.
 
     `unsafe_fixes`: `--unsafe-fixes` was given, so unsafe fixes count as applicable.
     `applying_fixes`: this run applied the fixes (`--fix`): nothing left is marked fixable.
-    `fixed`: how many findings it fixed, for the text summary."""
+    `fixed`: how many findings it fixed (`fixed_warnings` of them warnings), for the text summary."""
     check_format(output_format)
     options = RenderOptions(
         output_format=output_format,
@@ -186,6 +188,7 @@ def emit(
         unsafe_fixes=unsafe_fixes,
         applying_fixes=applying_fixes,
         fixed=fixed,
+        fixed_warnings=fixed_warnings,
     )
     if statistics:
         from gradlint.render import stats

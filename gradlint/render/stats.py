@@ -49,18 +49,20 @@ def rule_counts(report: "Report", options: Optional[RenderOptions] = None) -> li
 
 
 def render_text(report: "Report", out: TextIO, options: RenderOptions) -> None:
-    rows = rule_counts(report, options)
-    if not rows:
-        return
-    count_width = max(len(str(row.count)) for row in rows)
-    code_width = max(len(row.code) for row in rows)
-    for row in rows:
-        mark = "[*]" if row.fixable else "[ ]"
-        out.write(f"{row.count:>{count_width}}\t{row.code:<{code_width}}\t{mark} {row.name}\n")
     from gradlint.render.text import summary
 
-    # then, as ruff, the summary lines (`Found 2 errors.` and what --fix would do)
-    out.write(summary(report.diagnostics, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed))
+    rows = rule_counts(report, options)
+    if rows:
+        count_width = max(len(str(row.count)) for row in rows)
+        code_width = max(len(row.code) for row in rows)
+        for row in rows:
+            mark = "[*]" if row.fixable else "[ ]"
+            out.write(f"{row.count:>{count_width}}\t{row.code:<{code_width}}\t{mark} {row.name}\n")
+    if rows or options.fixed:  # then, as ruff, the summary lines (and what --fix did, even with nothing left)
+        out.write(summary(
+            report.diagnostics, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed,
+            fixed_warnings=options.fixed_warnings,
+        ))
 
 
 def render_json(report: "Report", out: TextIO, options: RenderOptions) -> None:

@@ -61,7 +61,10 @@ def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
         out.write(headline(diagnostic, options, paint) + "\n")
         if full:
             out.write(_snippet(diagnostic, sources.get(diagnostic.filename), paint))
-    out.write(summary(diagnostics, paint, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed))
+    out.write(summary(
+        diagnostics, paint, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed,
+        fixed_warnings=options.fixed_warnings,
+    ))
 
 
 def headline(diagnostic: Diagnostic, options: RenderOptions, paint: Optional[_Painter] = None) -> str:
@@ -83,26 +86,24 @@ def summary(
     unsafe_fixes: bool = False,
     applying_fixes: bool = False,
     fixed: int = 0,
+    fixed_warnings: int = 0,
 ) -> str:
     """Ruff's summary lines: `Found 2 errors.` (`Found 1 error and 2 warnings.`; after --fix,
     `Found 3 errors (2 fixed, 1 remaining).`), then what `--fix` would do with what is left
     (after --fix, `applying_fixes`, only what `--unsafe-fixes` would add: a fix left over there
     was refused, not waiting)."""
     paint = paint or _Painter(False)
-    if fixed:
-        total = fixed + len(diagnostics)
-        lines = [f"Found {_plural(total, 'error')} ({fixed} fixed, {len(diagnostics)} remaining)."]
-    elif not diagnostics:
+    if not diagnostics and not fixed:
         return paint("All checks passed!", "ok") + "\n"
-    else:
-        warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
-        errors = len(diagnostics) - warnings
-        parts = []
-        if errors or not warnings:
-            parts.append(_plural(errors, "error"))
-        if warnings:
-            parts.append(_plural(warnings, "warning"))
-        lines = [f"Found {' and '.join(parts)}."]
+    warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING) + fixed_warnings
+    errors = len(diagnostics) + fixed - warnings
+    parts = []
+    if errors or not warnings:
+        parts.append(_plural(errors, "error"))
+    if warnings:
+        parts.append(_plural(warnings, "warning"))
+    counts = f" ({fixed} fixed, {len(diagnostics)} remaining)" if fixed else ""
+    lines = [f"Found {' and '.join(parts)}{counts}."]
     fixes = _fix_summary(diagnostics, paint, unsafe_fixes, applying_fixes)
     if fixes:
         lines.append(fixes)
