@@ -32,6 +32,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
+import posixpath
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -191,6 +192,11 @@ class PathMatcher:
         names, relative, absolute = [], [], []
         for raw in self.patterns:
             pattern = _normalise_pattern(raw)
+            if pattern.startswith("../") or "/../" in pattern:
+                # `..` leaves the root (or an anchored folder): match it as the absolute path it names
+                if not os.path.isabs(pattern):
+                    pattern = self.root.replace(os.sep, "/").rstrip("/") + "/" + pattern
+                pattern = posixpath.normpath(pattern)
             variants = [pattern]
             if pattern.startswith("**/"):  # `**/x` also matches `x` at the root
                 variants.append(pattern[3:])

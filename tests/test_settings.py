@@ -481,3 +481,12 @@ def test_config_option_patterns_are_relative_to_the_current_directory(tmp_path: 
     write(tmp_path / "proj" / "c.py", BUGGY)
     code, out, _ = run(["check", "--no-cache", "--config", "cfg/gl.toml", "proj"], tmp_path)
     assert "proj/c.py" in out and "proj/a.py" not in out and "proj/b.py" not in out, out
+
+
+def test_a_pattern_that_climbs_out_with_dotdot_matches(tmp_path: Path) -> None:
+    # with --config, patterns are relative to the current directory: `..` patterns become likely
+    write(tmp_path / "conf" / "gl.toml", "extend-exclude = ['../src/gen/*']\n")
+    write(tmp_path / "src" / "gen" / "m.py", BUGGY)
+    write(tmp_path / "src" / "own.py", BUGGY)
+    code, out, _ = run(["check", "--no-cache", "--config", "../conf/gl.toml", "--show-files"], tmp_path / "src")
+    assert out.splitlines() == [str(tmp_path / "src" / "own.py")]
