@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, TextIO, Union
 
-from gradlint.api import check_paths, check_source
+from gradlint.api import NO_FILES_WARNING, check_paths, check_source
 from gradlint.diagnostics import Diagnostic
 from gradlint.files import decode_source
 from gradlint.settings import Settings
@@ -126,21 +126,27 @@ def add_noqa_file(path: Union[str, Path], settings: Settings) -> NoqaOutcome:
     return NoqaOutcome(filename, added, problem)
 
 
-def add_noqa_paths(paths: Sequence[Union[str, Path]], settings: Settings, jobs: Optional[int] = 1) -> list[NoqaOutcome]:
-    """Check `paths`, then add directives to every file with an unsuppressed finding."""
+def add_noqa_paths(
+    paths: Sequence[Union[str, Path]], settings: Settings, jobs: Optional[int] = 1
+) -> tuple[list[NoqaOutcome], bool]:
+    """Check `paths`, then add directives to every file with an unsuppressed finding: (what each
+    of those files got, whether `paths` held any file to check at all)."""
     report = check_paths(paths, settings, jobs=jobs)
-    return [
+    outcomes = [
         add_noqa_file(file_report.filename, settings)
         for file_report in report.files
         if any(d.code not in UNCHECKED_CODES for d in file_report.diagnostics)
     ]
+    return outcomes, bool(report.checked or report.problems)
 
 
 def run_cli(paths: Sequence[str], settings: Settings, err: TextIO, jobs: Optional[int] = None) -> int:
     """`gradlint check --add-noqa`: exit 0, or 2 when a file could not be given all its directives."""
     from gradlint.render import EXIT_CLEAN, EXIT_ERROR
 
-    outcomes = add_noqa_paths(paths, settings, jobs=jobs)
+    outcomes, found_files = add_noqa_paths(paths, settings, jobs=jobs)
+    if not found_files:
+        err.write(NO_FILES_WARNING + "\n")
     for outcome in outcomes:
         if outcome.problem:
             err.write(f"gradlint: error: {outcome.filename}: {outcome.problem}\n")

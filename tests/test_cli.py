@@ -447,7 +447,7 @@ def test_no_python_files_is_a_warning_not_an_error(project: Path, run: Run) -> N
     assert (result.code, result.out) == (0, "All checks passed!\n")
     assert result.err == "gradlint: warning: no Python files found under the given paths\n"
     assert "warning" not in run("check", "--no-cache", "clean.py").err
-    for mode in ("--fix", "--diff"):
+    for mode in ("--fix", "--diff", "--add-noqa"):
         assert run("check", "--no-cache", mode, "empty").err.startswith("gradlint: warning: no Python files found")
     missing = run("check", "--no-cache", "missing.py")  # its GL002 says why: no second, contradicting warning
     assert missing.code == 1 and "GL002" in missing.out and missing.err == ""
