@@ -54,14 +54,11 @@ def _root(
     """gradlint: static checks for hand-written derivatives."""
 
 
-def _split(values: Optional[List[str]]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
-
-
-def _selectors(values: Optional[List[str]]) -> tuple[str, ...]:
-    """Comma-separated rule selectors, an empty one kept (and refused by the settings, as ruff does:
-    `--select ""` must not quietly enable nothing)."""
-    return tuple(part.strip() for value in values or () for part in value.split(","))
+def _split(values: Optional[List[str]], keep_empty: bool = False) -> tuple[str, ...]:
+    """Comma-separated values. `keep_empty` for rule selectors: an empty one is kept, and refused
+    by the settings as ruff does (`--select ""` must not quietly enable nothing)."""
+    parts = (part.strip() for value in values or () for part in value.split(","))
+    return tuple(part for part in parts if keep_empty or part)
 
 
 @app.command()
@@ -126,9 +123,9 @@ def check(
         overrides = Overrides(
             output_format=output_format,
             runtime_timeout=runtime_timeout,
-            select=_selectors(select) if select else None,
-            extend_select=_selectors(extend_select),
-            ignore=_selectors(ignore),
+            select=_split(select, keep_empty=True) if select else None,
+            extend_select=_split(extend_select, keep_empty=True),
+            ignore=_split(ignore, keep_empty=True),
             config=config,
             isolated=isolated,
             force_exclude=True if force_exclude else None,

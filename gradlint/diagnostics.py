@@ -58,6 +58,20 @@ class Fix:
     applicability: Applicability = Applicability.UNSAFE
 
 
+def fix_applies(fix: Optional[Fix], unsafe_fixes: bool) -> bool:
+    """Whether `--fix` applies `fix` (`unsafe_fixes`: `--unsafe-fixes` was given): a safe fix
+    always, an unsafe one only then, a display-only one (or one without edits) never. The one
+    place this is decided: fixing, the `[*]` marks and the summaries all ask it."""
+    if fix is None or not fix.edits:
+        return False
+    return fix.applicability is Applicability.SAFE or (unsafe_fixes and fix.applicability is Applicability.UNSAFE)
+
+
+def hidden_fix(fix: Optional[Fix]) -> bool:
+    """Whether `fix` applies only with `--unsafe-fixes` (a fix the summaries call hidden)."""
+    return fix_applies(fix, True) and not fix_applies(fix, False)
+
+
 @dataclass(frozen=True)
 class RuntimeVerdict:
     """What the runtime checker found for the function a diagnostic points at."""

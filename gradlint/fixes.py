@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterable, Optional, Sequence, TextIO, Union
 
 from gradlint.api import NO_FILES_WARNING, FileReport, Report, check_source, report_read_problem, stdin_is_excluded
-from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity
+from gradlint.diagnostics import Diagnostic, Edit, Severity, fix_applies, hidden_fix
 from gradlint.files import decode_source
 from gradlint.settings import Settings
 
@@ -108,11 +108,7 @@ class FixRun:
 
     @property
     def hidden(self) -> int:
-        return sum(
-            1
-            for diagnostic in self.report.diagnostics
-            if diagnostic.fix is not None and diagnostic.fix.applicability is Applicability.UNSAFE
-        )
+        return _hidden(self.report, unsafe=False)
 
     def summary(self, unsafe: bool, diff: bool = False) -> list[str]:
         """Lines for the user, in ruff's words: what was (or would be) fixed, and in the same line
@@ -191,12 +187,7 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(pieces)
 
 
-def applicable(fix: Optional[Fix], unsafe: bool) -> bool:
-    if fix is None or not fix.edits:
-        return False
-    if fix.applicability is Applicability.SAFE:
-        return True
-    return unsafe and fix.applicability is Applicability.UNSAFE
+applicable = fix_applies  # this module's public name for it (see __all__)
 
 
 def _non_overlapping(diagnostics: Iterable[Diagnostic], unsafe: bool) -> list[Diagnostic]:
@@ -204,7 +195,7 @@ def _non_overlapping(diagnostics: Iterable[Diagnostic], unsafe: bool) -> list[Di
     chosen: list[Diagnostic] = []
     taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
     for diagnostic in sorted(diagnostics, key=lambda d: d.sort_key):
-        if not applicable(diagnostic.fix, unsafe):
+        if not fix_applies(diagnostic.fix, unsafe):
             continue
         assert diagnostic.fix is not None
         spans = [((e.start.row, e.start.column), (e.end.row, e.end.column)) for e in diagnostic.fix.edits]
@@ -325,10 +316,9 @@ def fix_file(path: Union[str, Path], settings: Settings, unsafe: bool, write: bo
     )
 
 
-def _hidden(report: FileReport, unsafe: bool) -> int:
-    if unsafe:
-        return 0
-    return sum(1 for d in report.diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
+def _hidden(report: "FileReport | Report", unsafe: bool) -> int:
+    """The remaining findings whose fix only `--unsafe-fixes` would apply (0 when it was given)."""
+    return 0 if unsafe else sum(1 for d in report.diagnostics if hidden_fix(d.fix))
 
 
 def encode(text: str, encoding: str, bom: bool) -> bytes:
@@ -413,7 +403,7 @@ def fix_paths(
     outcomes = []
     files = []
     for file_report in checked.files:
-        if not any(applicable(d.fix, unsafe) for d in file_report.diagnostics):
+        if not any(fix_applies(d.fix, unsafe) for d in file_report.diagnostics):
             files.append(file_report)
             continue
         outcome = fix_file(file_report.filename, settings, unsafe, write)

@@ -168,11 +168,6 @@ def resolve_layers(layers: Iterable[RuleSelection]) -> frozenset[str]:
     return frozenset(code for code, _ in resolve_selection(layers))
 
 
-def resolve_codes(select: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
-    """The codes enabled by one layer of selectors (most specific selector wins)."""
-    return resolve_layers([RuleSelection(select=tuple(select), ignore=tuple(ignore))])
-
-
 # -- path patterns -----------------------------------------------------------
 
 

@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Optional, Protocol, TextIO
 
+from gradlint.diagnostics import fix_applies, hidden_fix
+
 if TYPE_CHECKING:
     from gradlint.api import Report
-    from gradlint.diagnostics import Diagnostic, Fix
+    from gradlint.diagnostics import Diagnostic
 
 FORMATS: dict[str, str] = {
     "concise": "text",
@@ -139,18 +141,6 @@ def display_path(filename: str, root: Path) -> str:
     return lossy(relative)
 
 
-def fix_applies(fix: "Optional[Fix]", unsafe_fixes: bool) -> bool:
-    """Whether `fix` would be applied by `--fix` (with `--unsafe-fixes` when `unsafe_fixes`):
-    safe fixes always, unsafe ones only then, display-only ones never (as `fixes.applicable`)."""
-    from gradlint.diagnostics import Applicability
-
-    if fix is None or not fix.edits:
-        return False
-    if fix.applicability is Applicability.SAFE:
-        return True
-    return unsafe_fixes and fix.applicability is Applicability.UNSAFE
-
-
 def exit_code(report: "Report", exit_zero: bool = False) -> int:
     """0 no findings, 1 findings (0 with `--exit-zero`), 2 when a rule crashed."""
     if report.crashes:
@@ -242,12 +232,6 @@ def sources_by_file(report: "Report") -> Sources:
 def fix_counts(diagnostics: "list[Diagnostic]", unsafe_fixes: bool = False) -> tuple[int, int]:
     """(applicable, hidden): how many diagnostics have a fix that applies in this run, and how
     many an unsafe fix that applies only with `--unsafe-fixes` (0 when it was given)."""
-    from gradlint.diagnostics import Applicability
-
     applicable = sum(1 for d in diagnostics if fix_applies(d.fix, unsafe_fixes))
-    hidden = sum(
-        1
-        for d in diagnostics
-        if not unsafe_fixes and d.fix is not None and d.fix.edits and d.fix.applicability is Applicability.UNSAFE
-    )
+    hidden = 0 if unsafe_fixes else sum(1 for d in diagnostics if hidden_fix(d.fix))
     return applicable, hidden
