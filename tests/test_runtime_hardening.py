@@ -268,3 +268,172 @@ def test_a_crash_in_one_target_does_not_lose_the_next_ones() -> None:
     assert results["softplus_prime"]["status"] in ("passed", "unknown")
     assert "not reached" not in results["softplus_prime"].get("reason", "")
     assert all("not_reached" not in record for record in results.values())
+
+
+RELU = {"qualname": "relu_prime", "role": "activation", "forward_kind": "relu", "forward": None}
+
+# Runs run_module in a child interpreter and prints its results as JSON, so a sandbox
+# that reached this test's own process (a signal to its parent) fails the test, not pytest.
+_RUN_IN_CHILD = """
+import json, sys
+from gradlint.runtime.sandbox import SandboxLimits, run_module
+source, targets, timeout = json.load(sys.stdin)
+print(json.dumps(run_module(source, [], targets, SandboxLimits(timeout=timeout))))
+"""
+
+
+def _run_in_child(source: str, targets: list[dict], timeout: float) -> tuple[int, dict]:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_IN_CHILD],
+        input=json.dumps([source, targets, timeout]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, (json.loads(done.stdout) if done.returncode == 0 else {})
+
+
+def test_a_derivative_that_signals_its_parent_cannot_end_the_run() -> None:
+    # The sandbox's parent is its keeper, which ignores SIGTERM and SIGINT; SIGKILL ends
+    # only the keeper, and that target alone is reported.
+    source = _source(
+        """
+        import os, signal
+        def sigmoid_prime(s):
+            os.kill(os.getppid(), signal.SIGTERM)
+            os.kill(os.getppid(), signal.SIGINT)
+            return s * (1 - s)
+
+        def tanh_prime(a):
+            os.kill(os.getppid(), signal.SIGKILL)
+            return 1 - a * a
+
+        def relu_prime(z):
+            return (z > 0).astype(float)
+        """
+    )
+    code, results = _run_in_child(source, _targets(SIGMOID, TANH, RELU), 2.0)
+    assert code == 0, "the signal reached the process running the sandbox"
+    assert results["sigmoid_prime"]["status"] == "passed", results
+    # SIGKILL reaches the keeper asynchronously: tanh_prime may finish first (its values are right).
+    tanh = results["tanh_prime"]
+    assert tanh["status"] == "passed" or "killed the sandbox's parent process (SIGKILL)" in tanh["reason"], tanh
+    assert results["relu_prime"]["status"] == "passed", results
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs Linux's child subreaper")
+def test_a_process_the_target_detaches_dies_with_the_sandbox(tmp_path: Path) -> None:
+    # A daemonising double fork into a new session leaves the sandbox's process group.
+    pid_file = tmp_path / "daemon.pid"
+    source = _source(
+        f"""
+        import os, time
+        def sigmoid_prime(s):
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    with open({str(pid_file)!r} + ".tmp", "w") as f:
+                        f.write(str(os.getpid()))
+                    os.rename({str(pid_file)!r} + ".tmp", {str(pid_file)!r})
+                    time.sleep(60)
+                os._exit(0)
+            for _ in range(300):
+                if os.path.exists({str(pid_file)!r}):
+                    break
+                time.sleep(0.01)
+            return s * (1 - s)
+        """
+    )
+    results = run_module(source, [], _targets(SIGMOID), FAST)
+    pid = int(pid_file.read_text())
+    try:
+        assert results["sigmoid_prime"]["status"] == "passed", results
+        for _ in range(100):
+            if _gone(pid):
+                break
+            time.sleep(0.02)
+        assert _gone(pid), "the detached process outlived the sandbox"
+    finally:
+        _kill(pid)
+
+
+def test_a_target_that_ignores_its_timeout_costs_only_itself() -> None:
+    # The worker's alarm cannot end these; the parent stops the sandbox a grace after
+    # the timeout and a new one checks the rest, instead of waiting for the deadline.
+    source = _source(
+        """
+        import signal
+        def sigmoid_prime(s):
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            while True:
+                pass
+
+        def tanh_prime(a):
+            return 1 - a * a
+
+        def relu_prime(z):
+            while True:
+                try:
+                    while True:
+                        pass
+                except BaseException:
+                    pass
+        """
+    )
+    started = time.monotonic()
+    results = run_module(source, [], _targets(SIGMOID, TANH, RELU), SandboxLimits(timeout=1.0))
+    elapsed = time.monotonic() - started
+    for name in ("sigmoid_prime", "relu_prime"):
+        assert results[name]["status"] == "unknown"
+        assert "ignoring its timeout (hang?)" in results[name]["reason"], results[name]
+    assert results["tanh_prime"]["status"] == "passed", results
+    assert all("not_reached" not in record for record in results.values())
+    assert elapsed < 12, f"{elapsed:.1f} s: the hung targets were not stopped on their own timeouts"
+
+
+def test_the_sandbox_does_not_outlive_the_process_that_started_it(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "worker.pid"
+    source = _source(
+        f"""
+        import os, signal, time
+        def sigmoid_prime(s):
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            with open({str(pid_file)!r} + ".tmp", "w") as f:
+                f.write(str(os.getpid()))
+            os.rename({str(pid_file)!r} + ".tmp", {str(pid_file)!r})
+            time.sleep(120)
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _RUN_IN_CHILD], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert parent.stdin is not None
+    parent.stdin.write(json.dumps([source, _targets(SIGMOID), 60.0]))
+    parent.stdin.close()
+    pid = None
+    try:
+        for _ in range(1500):
+            if pid_file.exists():
+                pid = int(pid_file.read_text())
+                break
+            time.sleep(0.02)
+        assert pid is not None, "the target never ran"
+        parent.kill()
+        parent.wait()
+        for _ in range(250):
+            if _gone(pid):
+                break
+            time.sleep(0.02)
+        assert _gone(pid), "the sandbox ran on after the process that started it was killed"
+    finally:
+        parent.kill()
+        if pid is not None:
+            _kill(pid)

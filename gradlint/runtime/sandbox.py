@@ -40,28 +40,14 @@ class SandboxLimits:
     memory_mb: int = DEFAULT_MEMORY_MB
 
 
-def _limit(limits: SandboxLimits, cpu_seconds: int) -> None:
-    import resource
-
-    memory = limits.memory_mb * 1024 * 1024
-    for name, value in (
-        ("RLIMIT_AS", memory),
-        ("RLIMIT_CPU", cpu_seconds),
-        ("RLIMIT_FSIZE", FILE_SIZE_LIMIT),
-        ("RLIMIT_CORE", 0),
-    ):
-        kind = getattr(resource, name, None)
-        if kind is None:
-            continue
-        try:
-            _, hard = resource.getrlimit(kind)
-            soft = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            # Hard limits lowered too, so the target cannot raise them again;
-            # the CPU one a second later (SIGXCPU first, then SIGKILL).
-            new_hard = soft + 1 if name == "RLIMIT_CPU" and hard == resource.RLIM_INFINITY else soft
-            resource.setrlimit(kind, (soft, new_hard))
-        except (ValueError, OSError):
-            pass
+def _limit_values(limits: SandboxLimits, cpu_seconds: int) -> dict[str, int]:
+    """The resource limits the keeper sets on the worker (gradlint.runtime.keeper)."""
+    return {
+        "RLIMIT_AS": limits.memory_mb * 1024 * 1024,
+        "RLIMIT_CPU": cpu_seconds,
+        "RLIMIT_FSIZE": FILE_SIZE_LIMIT,
+        "RLIMIT_CORE": 0,
+    }
 
 
 def _environment() -> dict[str, str]:
@@ -112,15 +98,21 @@ def run_module(
 ) -> dict[str, dict[str, Any]]:
     """Check `targets` of the generated module `source`; a result per target id.
 
-    When the sandbox dies inside one target (a crash, not the deadline), that
-    target gets the reason and a new sandbox checks the targets it never reached."""
+    When the sandbox ends inside one target (a crash, or a hang that ignored the
+    worker's own timeout and was stopped), that target gets the reason and a new
+    sandbox checks the targets it never reached."""
     results: dict[str, dict[str, Any]] = {}
     remaining = list(targets)
+    retried: set[str] = set()  # targets checked again once (see _collect): the second verdict stands
     while remaining:
         batch = _run_once(source, sys_path, remaining, limits, seed)
         results.update(batch.results)
-        if batch.killed or batch.crashed_in is None:
+        if batch.ended_in is None:
             break
+        if results[batch.ended_in].get("not_reached"):
+            if batch.ended_in in retried:
+                del results[batch.ended_in]["not_reached"]
+            retried.add(batch.ended_in)
         done = {ident for ident, record in batch.results.items() if not record.get("not_reached")}
         rest = [t for t in remaining if t["id"] not in done]
         if len(rest) >= len(remaining):
@@ -133,11 +125,11 @@ def run_module(
 
 @dataclass(frozen=True)
 class _Batch:
-    """One sandbox process's results, and how it ended."""
+    """One sandbox process's results, and the target it ended in, if it ended
+    inside one (crashed, or stopped as hung) rather than after the last."""
 
     results: dict[str, dict[str, Any]]
-    killed: bool
-    crashed_in: Optional[str]  # the target the process died in (not killed by the deadline)
+    ended_in: Optional[str]
 
 
 def _run_once(
@@ -155,6 +147,7 @@ def _run_once(
         module_path.write_text(utf8_source(source), encoding="utf-8")
         results_path = work / "results.jsonl"
         payload_path = work / "payload.json"
+        status_path = work / "status"
         payload = {
             "module_path": str(module_path),
             "module_name": "gradlint_target_module",
@@ -165,37 +158,97 @@ def _run_once(
             "results": str(results_path),
         }
         payload_path.write_text(json.dumps(payload), encoding="utf-8")
-        command = [sys.executable, "-I", "-B", "-c", _BOOTSTRAP.format(root=gradlint_root, payload=str(payload_path))]
+        worker = [sys.executable, "-I", "-B", "-c", _BOOTSTRAP.format(root=gradlint_root, payload=str(payload_path))]
         log_path = work / "output.log"
-        cpu = int(deadline_seconds) + 1
         started = time.monotonic()
         with open(log_path, "wb") as log:
             try:
-                process = subprocess.Popen(
-                    command,
-                    cwd=folder,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    env=_environment(),
-                    start_new_session=POSIX,
-                    # Limits are set in the child (POSIX only; elsewhere the timeout still holds).
-                    preexec_fn=(lambda: _limit(limits, cpu)) if POSIX else None,  # noqa: PLW1509
-                )
+                process = _start(worker, folder, log, _limit_values(limits, int(deadline_seconds) + 1), status_path)
             except OSError as error:
                 reason = f"could not start the sandbox: {error}"
-                return _Batch({t["id"]: {"status": "unknown", "reason": reason} for t in targets}, False, None)
+                return _Batch({t["id"]: {"status": "unknown", "reason": reason} for t in targets}, None)
+            progress = _Progress(results_path)
             try:
-                killed = not _wait_unreaped(process, deadline_seconds)
+                ending = _watch(process, progress, deadline_seconds, limits.timeout + HANG_GRACE)
             finally:
-                # Every case (normal exit too): what the user's code started dies with the sandbox.
-                _kill_group(process)
+                # Every case (a normal end too): what the user's code started dies with the sandbox.
+                _stop(process)
         elapsed = time.monotonic() - started
         records, running, import_error = _read_results(results_path)
-        tail = _tail(log_path)
-        results = _collect(targets, records, running, import_error, process.returncode, killed, elapsed, tail)
-        crashed_in = running if running not in (None, "<import>") and import_error is None and not killed else None
-        return _Batch(results, killed, crashed_in)
+        returncode, keeper_killed = _worker_returncode(process, status_path)
+        death = _Death(returncode, _tail(log_path), keeper_killed)
+        stop = _Stop(ending, elapsed, progress.seconds_running(time.monotonic()))
+        results = _collect(targets, records, running, import_error, death, stop)
+        inside_target = running not in (None, "<import>") and import_error is None
+        ended_in = running if inside_target and ending != "deadline" else None
+        return _Batch(results, ended_in)
+
+
+# A target that ignores the worker's own alarm (a C loop, a handler that swallows it)
+# is stopped by the parent this long after its timeout; a new sandbox checks the rest.
+HANG_GRACE = 2.0
+_POLL_SECONDS = 0.2  # how often the parent reads the worker's progress
+KEEPER = Path(__file__).resolve().with_name("keeper.py")
+_KEEPER_GRACE = 3.0  # seconds the keeper has to kill and reap what the sandbox left
+
+
+def _start(worker: list[str], folder: str, log: Any, limits: dict[str, int], status_path: Path) -> subprocess.Popen:
+    """Start the worker: on POSIX through the keeper (gradlint.runtime.keeper), in a
+    new session whose process group is the keeper's; elsewhere directly."""
+    if not POSIX:
+        return subprocess.Popen(worker, cwd=folder, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_environment())
+    command = [sys.executable, "-I", "-B", str(KEEPER), str(status_path), json.dumps(limits), "--", *worker]
+    return subprocess.Popen(
+        command, cwd=folder, stdin=subprocess.PIPE, stdout=log, stderr=log, env=_environment(), start_new_session=True
+    )
+
+
+class _Progress:
+    """What the worker's results file says so far: which target runs, and since when
+    (by the parent's clock, from the moment it read the `running` line)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = 0
+        self._pending = b""
+        self.running: Optional[str] = None
+        self.since = 0.0
+
+    def read(self, now: float) -> None:
+        try:
+            with open(self._path, "rb") as handle:
+                handle.seek(self._offset)
+                data = handle.read()
+        except OSError:
+            return
+        self._offset += len(data)
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and "running" in record:
+                self.running, self.since = str(record["running"]), now
+            elif isinstance(record, dict) and ("id" in record or "import_error" in record):
+                self.running = None
+
+    def seconds_running(self, now: float) -> float:
+        return now - self.since if self.running is not None else 0.0
+
+
+def _watch(process: subprocess.Popen, progress: _Progress, deadline_seconds: float, per_target: float) -> str:
+    """Wait for the sandbox: "ended" when it ended by itself, "hung" when one target (or
+    the import) ran `per_target` seconds, "deadline" at the whole run's deadline."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        now = time.monotonic()
+        progress.read(now)
+        hang_at = progress.since + per_target if progress.running is not None else deadline
+        if min(hang_at, deadline) <= now:
+            return "hung" if hang_at < deadline else "deadline"
+        if _wait_unreaped(process, min(min(hang_at, deadline) - now, _POLL_SECONDS)):
+            return "ended"
 
 
 def _wait_unreaped(process: subprocess.Popen, timeout: float) -> bool:
@@ -237,23 +290,43 @@ def _wait_unreaped(process: subprocess.Popen, timeout: float) -> bool:
             os.close(pidfd)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
-    """Kill the sandbox's process group (the sandbox and every process the user's
-    code started in it), then reap the sandbox. A process that left the group
-    (`os.setsid()`, a daemonising double fork into a new session) escapes this;
-    only a cgroup or container would catch it, which gradlint does not set up."""
-    try:
-        if POSIX:
-            os.killpg(process.pid, signal.SIGKILL)
-        elif process.poll() is None:
-            process.kill()
-    except (ProcessLookupError, PermissionError):
+def _stop(process: subprocess.Popen) -> None:
+    """End the sandbox and everything the user's code started. On POSIX: closing the
+    keeper's stdin tells it to kill the worker and every process re-parented to it
+    (a detached daemon too, on Linux); then the keeper's process group is killed, for
+    whatever is left in it (a stopped keeper, a process not yet re-parented), and the
+    keeper reaped. A process that left both the group and the keeper's care (it
+    detached after the keeper itself was killed) escapes; only a cgroup would catch it."""
+    if not POSIX:
         if process.poll() is None:
             process.kill()
+    else:
+        if process.stdin is not None:
+            try:
+                process.stdin.close()
+            except OSError:
+                pass
+        _wait_unreaped(process, _KEEPER_GRACE)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            if process.poll() is None:
+                process.kill()
     try:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
+
+
+def _worker_returncode(process: subprocess.Popen, status_path: Path) -> tuple[Optional[int], bool]:
+    """The worker's return code, and whether the keeper was killed before it could
+    write it (only the user's code, signalling its parent, does that)."""
+    if not POSIX:
+        return process.returncode, False
+    try:
+        return int(status_path.read_text(encoding="ascii")), False
+    except (OSError, ValueError):
+        return process.returncode, process.returncode not in (None, 0)
 
 
 def _read_results(path: Path) -> tuple[dict[str, dict], Optional[str], Optional[str]]:
@@ -286,17 +359,41 @@ def _tail(path: Path) -> str:
     return shown(lines[-1], 200) if lines else ""
 
 
+@dataclass(frozen=True)
+class _Death:
+    """How the sandbox's worker ended: its return code, its output's last line, and
+    whether the user's code killed the keeper instead (then the code is the keeper's)."""
+
+    returncode: Optional[int]
+    tail: str
+    keeper_killed: bool = False
+
+    def reason(self) -> str:
+        if self.keeper_killed:
+            return f"it killed the sandbox's parent process ({_signal_name(self.returncode)})"
+        return _death(self.returncode, self.tail)
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """How the parent ended the sandbox: "ended" (it ended by itself), "hung" (one
+    target ran past its timeout and grace) or "deadline"; after how long."""
+
+    ending: str
+    elapsed: float
+    target_seconds: float  # how long the target (or import) it was running had run
+
+
 def _collect(
     targets: Sequence[dict[str, Any]],
     records: dict[str, dict],
     running: Optional[str],
     import_error: Optional[str],
-    returncode: Optional[int],
-    killed: bool,
-    elapsed: float,
-    tail: str,
+    death: _Death,
+    stop: _Stop,
 ) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
+    stopped = stop.ending != "ended"
     for target in targets:
         ident = target["id"]
         if ident in records:
@@ -305,18 +402,23 @@ def _collect(
         reached = True
         if import_error is not None:
             reason = import_error
-        elif killed and running == ident:
-            reason = f"it did not finish: the sandbox was killed after {elapsed:.0f} s (hang?)"
-        elif killed and running == "<import>":
-            reason = f"importing the module's definitions did not finish: killed after {elapsed:.0f} s"
-        elif killed:
-            reason = f"not reached: the sandbox was killed after {elapsed:.0f} s while checking `{running}`"
+        elif stop.ending == "hung" and running == ident:
+            reason = f"it did not finish: stopped after {stop.target_seconds:.0f} s, ignoring its timeout (hang?)"
+        elif stopped and running == "<import>":
+            reason = f"importing the module's definitions did not finish: killed after {stop.elapsed:.0f} s"
+        elif stop.ending == "deadline" and running == ident:
+            reason = f"it did not finish: the sandbox was killed after {stop.elapsed:.0f} s (hang?)"
+        elif stop.ending == "deadline":
+            reason = f"not reached: the sandbox was killed after {stop.elapsed:.0f} s while checking `{running}`"
         elif running == ident:
-            reason = _death(returncode, tail)
+            reason = death.reason()
+            # The keeper's death reaches the worker a moment late: the target that
+            # killed it may be the one before. This one is checked again, once.
+            reached = not death.keeper_killed
         elif running == "<import>":
-            reason = "importing the module's definitions " + _death(returncode, tail).replace("it ", "", 1)
+            reason = "importing the module's definitions " + death.reason().replace("it ", "", 1)
         else:
-            reason = f"not reached: the sandbox stopped while checking `{running}`" if running else _death(returncode, tail)
+            reason = f"not reached: the sandbox stopped while checking `{running}`" if running else death.reason()
             reached = not running
         results[ident] = {"status": "unknown", "reason": shown(reason), "id": ident}
         if not reached:
@@ -334,12 +436,19 @@ def _safe_record(record: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
-def _death(returncode: Optional[int], tail: str) -> str:
+def _signal_name(returncode: Optional[int]) -> str:
+    """`SIGKILL` for -9; an exit code otherwise."""
     if returncode is not None and returncode < 0:
         try:
-            name = signal.Signals(-returncode).name
+            return signal.Signals(-returncode).name
         except ValueError:
-            name = str(-returncode)
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+def _death(returncode: Optional[int], tail: str) -> str:
+    if returncode is not None and returncode < 0:
+        name = _signal_name(returncode)
         why = {
             "SIGXCPU": " (CPU time limit)",
             "SIGXFSZ": " (file size limit: it wrote too much)",
