@@ -32,7 +32,7 @@ _CONFLICTS = (
     ("--add-noqa", "--fix"), ("--add-noqa", "--diff"), ("--add-noqa", "--statistics"), ("--add-noqa", "stdin"),
     ("--runtime", "--fix"), ("--runtime", "--diff"), ("--runtime", "--add-noqa"),
     ("--diff", "--statistics"), ("--show-files", "--statistics"), ("--show-files", "--show-settings"),
-    ("--show-files", "stdin"), ("--config", "--isolated"),
+    ("--show-files", "stdin"), ("--config", "--isolated"), ("--quiet", "--silent"),
 )
 
 
@@ -98,10 +98,12 @@ def check(
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply unsafe fixes (they may change behaviour: review them)."),
     add_noqa: bool = typer.Option(False, "--add-noqa", help="Add a `# noqa: CODE` comment for every finding not yet suppressed, and write the files."),
     diff: bool = typer.Option(False, "--diff", help="Print the fixes as unified diffs and write nothing; exit 1 when there are changes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print the findings, but nothing else (no summary lines, warnings or notices)."),
+    silent: bool = typer.Option(False, "--silent", "-s", help="Print nothing but errors, --statistics and --diff; the exit code still says what was found."),
 ) -> None:
     """Check Python files for gradient bugs."""
     from gradlint import api
-    from gradlint.render import FORMATS, emit
+    from gradlint.render import FORMATS, LogLevel, emit, notices
     from gradlint.settings import Overrides, SettingsError, load_settings
 
     if output_format is not None and output_format not in FORMATS:
@@ -109,15 +111,17 @@ def check(
     given = {
         "--fix": fix, "--diff": diff, "--add-noqa": add_noqa, "--runtime": runtime, "--statistics": statistics,
         "--show-files": show_files, "--show-settings": show_settings, "--config": config is not None,
-        "--isolated": isolated, "stdin": bool(stdin_filename) or paths == ["-"],
+        "--isolated": isolated, "stdin": bool(stdin_filename) or paths == ["-"], "--quiet": quiet, "--silent": silent,
     }
     for first, second in _CONFLICTS:
         if given[first] and given[second]:
             raise _fail(f"{first} cannot be combined with {second}")
+    log_level = LogLevel.SILENT if silent else LogLevel.QUIET if quiet else LogLevel.DEFAULT
+    told = notices(sys.stderr, log_level)  # warnings and summaries on stderr
     if stdin_filename and paths and paths != ["-"]:
         for ignored in paths:  # as ruff: --stdin-filename means the source comes from stdin
             if ignored != "-":
-                typer.echo(f"gradlint: warning: ignoring {ignored} in favour of standard input (--stdin-filename)", err=True)
+                told.write(f"gradlint: warning: ignoring {ignored} in favour of standard input (--stdin-filename)\n")
         paths = ["-"]
     try:
         overrides = Overrides(
@@ -154,7 +158,7 @@ def check(
         if add_noqa:
             from gradlint import noqa
 
-            raise typer.Exit(noqa.run_cli(paths, settings, sys.stderr, jobs=jobs or None))
+            raise typer.Exit(noqa.run_cli(paths, settings, sys.stderr, jobs=jobs or None, log_level=log_level))
         report_out = _report_stream(output_file)
         try:
             if fix or diff:
@@ -165,20 +169,21 @@ def check(
                     err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
                     cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
                     report_to=report_out if output_file else None, exit_non_zero_on_fix=exit_non_zero_on_fix,
+                    log_level=log_level,
                 ))
             if paths == ["-"]:
                 report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
             else:
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
                 if not report.checked and not report.problems:  # a missing path is a GL002 of its own
-                    typer.echo(api.NO_FILES_WARNING, err=True)
+                    told.write(api.NO_FILES_WARNING + "\n")
             if runtime:
                 from gradlint import runtime as runtime_checker
 
-                report = runtime_checker.run_stage(report, settings, output_format, report_out, sys.stderr)
+                report = runtime_checker.run_stage(report, settings, output_format, notices(report_out, log_level), told)
             raise typer.Exit(emit(
                 report, output_format, report_out, sys.stderr, statistics=statistics, exit_zero=exit_zero,
-                color=False if output_file else None, unsafe_fixes=unsafe_fixes,
+                color=False if output_file else None, unsafe_fixes=unsafe_fixes, log_level=log_level,
             ))
         finally:
             if report_out is not sys.stdout:

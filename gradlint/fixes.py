@@ -33,6 +33,7 @@ from typing import BinaryIO, Iterable, Optional, Sequence, TextIO, Union
 from gradlint.api import NO_FILES_WARNING, FileReport, Report, check_source, report_read_problem, stdin_is_excluded
 from gradlint.diagnostics import Diagnostic, Edit, Severity, fix_applies, hidden_fix
 from gradlint.files import decode_source
+from gradlint.render import LogLevel
 from gradlint.settings import Settings
 
 MAX_PASSES = 10
@@ -112,7 +113,7 @@ class FixRun:
 
     def summary(self, unsafe: bool, diff: bool = False) -> list[str]:
         """Lines for the user, in ruff's words: what was (or would be) fixed, and in the same line
-        how many more fixes `--unsafe-fixes` would enable."""
+        how many more fixes `--unsafe-fixes` would enable (the errors are `error_lines`)."""
         applied, files = self.applied, len(self.changed_files)
         hidden = 0 if unsafe else self.hidden
         fixes = "fix" if hidden == 1 else "fixes"
@@ -130,9 +131,11 @@ class FixRun:
             lines = [f"Fixed {_plural(applied, 'error')} in {_plural(files, 'file')} ({remaining} remaining{extra})."]
         else:
             lines = [f"No errors fixed ({hidden} {fixes} available with `--unsafe-fixes`)."] if hidden else []
-        for outcome in self.errors:
-            lines.append(f"gradlint: error: {outcome.filename}: {outcome.error}")
         return lines
+
+    def error_lines(self) -> list[str]:
+        """One line per file that could not be fixed or written."""
+        return [f"gradlint: error: {outcome.filename}: {outcome.error}" for outcome in self.errors]
 
 
 # -- applying edits to text --------------------------------------------------------------------
@@ -455,6 +458,7 @@ def run_cli(
     statistics: bool = False,
     report_to: Optional[TextIO] = None,
     exit_non_zero_on_fix: bool = False,
+    log_level: LogLevel = LogLevel.DEFAULT,
 ) -> int:
     """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
 
@@ -464,51 +468,60 @@ def run_cli(
     findings (2 when a rule crashed or a file could not be written).
     stdin (`-`): with --fix the fixed source goes to stdout and the findings to stderr (ruff).
     `report_to` (--output-file): where the findings go instead, written without colour.
-    `exit_non_zero_on_fix`: exit 1 when a file was fixed, even with nothing left (not with --exit-zero)."""
-    from gradlint.render import EXIT_ERROR, emit
+    `exit_non_zero_on_fix`: exit 1 when a file was fixed, even with nothing left (not with --exit-zero).
+    `log_level`: under -q and -s the summaries and warnings on stderr are dropped (errors stay)."""
+    from gradlint.render import EXIT_ERROR, emit, notices
 
+    told = notices(err, log_level)
     color = False if report_to is not None else None
     if list(paths) == ["-"]:
         assert stdin is not None
         run, payload = fix_stdin(stdin, stdin_filename, settings, unsafe=unsafe)
         if diff:
             write_diffs(run, out)
-            _write_lines(err, run.summary(unsafe, diff=True))
+            _write_lines(told, run.summary(unsafe, diff=True))
+            _write_lines(err, run.error_lines())
             return _diff_exit(run, exit_zero)
         _write_bytes(out, payload)
         code = emit(
             run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color,
             unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied, fixed_warnings=run.fixed_warnings,
+            log_level=log_level,
         )
-        _write_lines(err, _fix_lines(run, unsafe, output_format, statistics))
+        _write_fix_lines(run, unsafe, output_format, statistics, err, told)
         return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
     if not run.report.checked and not run.report.problems:
-        _write_lines(err, [NO_FILES_WARNING])
+        _write_lines(told, [NO_FILES_WARNING])
     if diff:
         write_diffs(run, out)
-        _write_lines(err, run.summary(unsafe, diff=True))
+        _write_lines(told, run.summary(unsafe, diff=True))
+        _write_lines(err, run.error_lines())
         return _diff_exit(run, exit_zero)
     code = emit(
         run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color,
         unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied, fixed_warnings=run.fixed_warnings,
+        log_level=log_level,
     )
-    _write_lines(err, _fix_lines(run, unsafe, output_format, statistics))
+    _write_fix_lines(run, unsafe, output_format, statistics, err, told)
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR
     return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
 
 
-def _fix_lines(run: FixRun, unsafe: bool, output_format: str, statistics: bool) -> list[str]:
-    """What --fix says on stderr: a text report (the text formats, and statistics in any format
-    but JSON) already counts what was fixed (`Found 3 errors (2 fixed, 1 remaining).`, as ruff),
-    so there only the errors; after a machine format, which has no summary, the whole fix summary."""
+def _write_fix_lines(
+    run: FixRun, unsafe: bool, output_format: str, statistics: bool, err: TextIO, told: TextIO
+) -> None:
+    """What --fix says on stderr: the errors (to `err`), and after a machine format, which has
+    no summary, the fix summary (to `told`: nowhere under -q). A text report (the text formats,
+    and statistics in any format but JSON) already counts what was fixed
+    (`Found 3 errors (2 fixed, 1 remaining).`, as ruff)."""
     from gradlint.render import FORMATS, JSON_STATISTICS_FORMATS
 
     text_report = FORMATS.get(output_format) == "text" or (statistics and output_format not in JSON_STATISTICS_FORMATS)
-    if text_report:
-        return [f"gradlint: error: {outcome.filename}: {outcome.error}" for outcome in run.errors]
-    return run.summary(unsafe)
+    if not text_report:
+        _write_lines(told, run.summary(unsafe))
+    _write_lines(err, run.error_lines())
 
 
 def _fix_exit(run: FixRun, code: int, exit_zero: bool, exit_non_zero_on_fix: bool) -> int:

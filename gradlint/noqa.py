@@ -28,6 +28,7 @@ from typing import Optional, Sequence, TextIO, Union
 from gradlint.api import NO_FILES_WARNING, check_paths, check_source
 from gradlint.diagnostics import Diagnostic
 from gradlint.files import decode_source
+from gradlint.render import LogLevel
 from gradlint.settings import Settings
 from gradlint.suppression import GRADLINT_NOQA_COMMENT, NOQA_COMMENT, UNCHECKED_CODES, noqa_row, rows_a_comment_can_end
 
@@ -140,17 +141,21 @@ def add_noqa_paths(
     return outcomes, bool(report.checked or report.problems)
 
 
-def run_cli(paths: Sequence[str], settings: Settings, err: TextIO, jobs: Optional[int] = None) -> int:
-    """`gradlint check --add-noqa`: exit 0, or 2 when a file could not be given all its directives."""
-    from gradlint.render import EXIT_CLEAN, EXIT_ERROR
+def run_cli(
+    paths: Sequence[str], settings: Settings, err: TextIO, jobs: Optional[int] = None, log_level: LogLevel = LogLevel.DEFAULT
+) -> int:
+    """`gradlint check --add-noqa`: exit 0, or 2 when a file could not be given all its directives.
+    Under -q and -s (`log_level`) only the errors are written."""
+    from gradlint.render import EXIT_CLEAN, EXIT_ERROR, notices
 
+    told = notices(err, log_level)
     outcomes, found_files = add_noqa_paths(paths, settings, jobs=jobs)
     if not found_files:
-        err.write(NO_FILES_WARNING + "\n")
+        told.write(NO_FILES_WARNING + "\n")
     for outcome in outcomes:
         if outcome.problem:
             err.write(f"gradlint: error: {outcome.filename}: {outcome.problem}\n")
     added = sum(outcome.added for outcome in outcomes)
-    err.write(f"Added {added} noqa directive{'' if added == 1 else 's'}.\n")
+    told.write(f"Added {added} noqa directive{'' if added == 1 else 's'}.\n")
     err.flush()
     return EXIT_ERROR if any(outcome.problem for outcome in outcomes) else EXIT_CLEAN

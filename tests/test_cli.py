@@ -456,3 +456,50 @@ def test_no_python_files_is_a_warning_not_an_error(project: Path, run: Run) -> N
 def test_verify_refuses_config_with_isolated(project: Path, run: Run) -> None:
     result = run("verify", "--config", "pyproject.toml", "--isolated", "buggy.py::softmax_prime")
     assert result.code == 2 and "--config cannot be combined with --isolated" in result.err
+
+
+# --- -q / --quiet and -s / --silent (ruff's log levels) ------------------------------
+
+
+def test_quiet_prints_the_findings_and_nothing_else(project: Path, run: Run) -> None:
+    loud = run("check", "buggy.py", "--no-cache")
+    quiet = run("check", "buggy.py", "--no-cache", "-q")
+    findings = [line for line in loud.out.splitlines() if line.startswith("buggy.py:")]
+    assert findings and quiet.code == loud.code == 1
+    assert quiet.out.splitlines() == findings  # no `Found N errors.`, no fix hint
+    assert run("check", "clean.py", "--no-cache", "--quiet").out == ""  # no `All checks passed!`
+    (project / "empty").mkdir()
+    empty = run("check", "empty", "-q")
+    assert (empty.code, empty.out, empty.err) == (0, "", "")  # no "no Python files found" warning
+    as_json = run("check", "buggy.py", "--no-cache", "-q", "--output-format", "json")
+    assert len(json.loads(as_json.out)) == len(findings)
+
+
+def test_silent_prints_nothing_but_the_exit_code_says_what_was_found(project: Path, run: Run) -> None:
+    for output_format in ("concise", "json", "sarif"):
+        silent = run("check", "buggy.py", "--no-cache", "-s", "--output-format", output_format)
+        assert (silent.code, silent.out, silent.err) == (1, "", "")
+    assert run("check", "clean.py", "--no-cache", "--silent").code == 0
+    # As ruff: --statistics still prints its table (without the summary lines).
+    table = run("check", "buggy.py", "--no-cache", "-s", "--statistics")
+    assert table.code == 1 and table.out and all("\t" in line for line in table.out.splitlines())
+
+
+def test_quiet_and_silent_cannot_be_combined(project: Path, run: Run) -> None:
+    result = run("check", "buggy.py", "-q", "-s")
+    assert result.code == 2 and "--quiet cannot be combined with --silent" in result.err
+
+
+def test_quiet_drops_the_summaries_of_fix_diff_and_add_noqa(project: Path, run: Run) -> None:
+    before = (project / "buggy.py").read_text(encoding="utf-8")
+    diff = run("check", "buggy.py", "--no-cache", "-q", "--diff", "--unsafe-fixes")
+    assert diff.code == 1 and diff.out.startswith("---") and diff.err == ""  # the patch, no `Would fix`
+    silent_diff = run("check", "buggy.py", "--no-cache", "-s", "--diff", "--unsafe-fixes")
+    assert silent_diff.out == diff.out  # as ruff: -s still prints the diff
+    fixed = run("check", "buggy.py", "--no-cache", "-q", "--fix", "--unsafe-fixes")
+    assert (project / "buggy.py").read_text(encoding="utf-8") != before
+    assert "Found" not in fixed.out and "fixed" not in fixed.out + fixed.err
+    (project / "buggy.py").write_text(before, encoding="utf-8")
+    added = run("check", "buggy.py", "--no-cache", "-q", "--add-noqa")
+    assert (added.code, added.out, added.err) == (0, "", "")
+    assert "# noqa: GL" in (project / "buggy.py").read_text(encoding="utf-8")

@@ -18,7 +18,9 @@ Two conventions every renderer shares, both from ruff:
 
 from __future__ import annotations
 
+import enum
 import importlib
+import io
 import os
 import re
 import sys
@@ -50,6 +52,32 @@ JSON_STATISTICS_FORMATS = frozenset({"json", "json-lines"})
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+class LogLevel(enum.Enum):
+    """How much `check` says, as ruff's `-q` and `-s` set it. DEFAULT: everything. QUIET: the
+    findings only (no summary lines, warnings or notices on stderr). SILENT: not even the
+    findings; `--statistics`, `--diff` and a fixed stdin are still written, and the exit code
+    still says what was found. Errors (a crash, a file that could not be written) always show."""
+
+    DEFAULT = "default"
+    QUIET = "quiet"
+    SILENT = "silent"
+
+
+class _Discard(io.TextIOBase):
+    """A text stream that drops what is written to it."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def notices(stream: TextIO, log_level: LogLevel) -> TextIO:
+    """Where warnings and summaries on stderr go: `stream`, or nowhere under `-q` and `-s`."""
+    return stream if log_level is LogLevel.DEFAULT else _Discard()  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """What a renderer needs besides the report."""
@@ -62,6 +90,7 @@ class RenderOptions:
     applying_fixes: bool = False  # --fix: this run applied the fixes; what remains is not fixable
     fixed: int = 0  # --fix: how many findings this run fixed (ruff's `Found 3 errors (2 fixed, 1 remaining).`)
     fixed_warnings: int = 0  # how many of those were warnings
+    quiet: bool = False  # -q / -s: no summary lines after the findings or statistics
 
     def shows_fix(self, diagnostic: "Diagnostic") -> bool:
         """Whether `diagnostic` is marked fixable (`[*]`) in this run."""
@@ -164,12 +193,14 @@ def emit(
     applying_fixes: bool = False,
     fixed: int = 0,
     fixed_warnings: int = 0,
+    log_level: LogLevel = LogLevel.DEFAULT,
 ) -> int:
     """Write the report in `output_format` to `out`, crashes to `err`; return the exit code.
 
     `unsafe_fixes`: `--unsafe-fixes` was given, so unsafe fixes count as applicable.
     `applying_fixes`: this run applied the fixes (`--fix`): nothing left is marked fixable.
-    `fixed`: how many findings it fixed (`fixed_warnings` of them warnings), for the text summary."""
+    `fixed`: how many findings it fixed (`fixed_warnings` of them warnings), for the text summary.
+    `log_level`: QUIET drops the summary lines, SILENT the report too (not the statistics)."""
     check_format(output_format)
     options = RenderOptions(
         output_format=output_format,
@@ -179,6 +210,7 @@ def emit(
         applying_fixes=applying_fixes,
         fixed=fixed,
         fixed_warnings=fixed_warnings,
+        quiet=log_level is not LogLevel.DEFAULT,
     )
     if statistics:
         from gradlint.render import stats
@@ -187,7 +219,7 @@ def emit(
             stats.render_json(report, out, options)
         else:
             stats.render_text(report, out, options)
-    else:
+    elif log_level is not LogLevel.SILENT:
         renderer_for(output_format)(report, out, options)
     out.flush()
     write_crashes(report, err)
