@@ -16,7 +16,7 @@ from gradlint.diagnostics import Diagnostic
 from gradlint.engine import RuleCrash, check_text
 from gradlint.files import Discovery, discover, read_source
 from gradlint.settings import Settings
-from gradlint.suppression import Written, filter_suppressed, may_hold_directives, written_directives
+from gradlint.suppression import InvalidDirective, Written, filter_suppressed, invalid_directives, may_hold_directives, written_directives
 
 if TYPE_CHECKING:
     from gradlint.analysis.package import PackageModules
@@ -37,6 +37,8 @@ class FileReport:
     # The sibling modules (absolute paths) whose analysis these findings consulted
     # (GL203 across a package): a result cache keys the file on their contents too.
     dependencies: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Directives that name no code (a noqa colon with nothing after it): they hide nothing, and a warning says so.
+    invalid_directives: tuple[InvalidDirective, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,10 @@ def check_source(
     dependencies: tuple[str, ...] = ()
     if package is not None and result.parsed:
         dependencies = tuple(sorted(path for path in package.dependencies(filename) if path != filename))
-    return FileReport(filename, tuple(diagnostics), result.crashes, source=text, dependencies=dependencies)
+    return FileReport(
+        filename, tuple(diagnostics), result.crashes, source=text, dependencies=dependencies,
+        invalid_directives=invalid_directives(text, written),
+    )
 
 
 def check_file(path: Path, settings: Settings, package: "Optional[PackageModules]" = None) -> FileReport:

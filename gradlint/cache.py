@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from gradlint.settings import Settings
 
 CACHE_DIR_NAME = ".gradlint_cache"
-FORMAT = 3  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key
+FORMAT = 4  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key;
+# 4: and the file's invalid directives (warned about on every run, cached or not)
 RACY_SECONDS = 2.0
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -131,7 +132,7 @@ class ResultCache:
             return None
         if entry[5] != self._settings_key(filename) or not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
             return None
-        return _report(filename, entry[3], entry[4])  # type: ignore[index]
+        return _report(filename, entry[3], entry[4], entry[6])  # type: ignore[index]
 
     def lookup_content(self, filename: str, digest: str) -> "Optional[FileReport]":
         """The cached report when the file's content hash is the one recorded."""
@@ -140,7 +141,7 @@ class ResultCache:
             return None
         if entry[5] != self._settings_key(filename) or not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
             return None
-        return _report(filename, entry[3], entry[4])  # type: ignore[index]
+        return _report(filename, entry[3], entry[4], entry[6])  # type: ignore[index]
 
     def _settings_key(self, filename: str) -> str:
         """"" for a file governed by the run's own settings; else the hash of the fingerprint of
@@ -172,7 +173,7 @@ class ResultCache:
         if _well_formed(entry):
             mtime, size = _stat_key(stat)
             if entry[0] != mtime or entry[1] != size:  # type: ignore[index]
-                self.entries[filename] = [mtime, size, digest, entry[3], entry[4], entry[5]]  # type: ignore[index]
+                self.entries[filename] = [mtime, size, digest, *entry[3:]]  # type: ignore[index]
                 self.changed = True
 
     def store(self, filename: str, stat: Optional[os.stat_result], digest: str, report: "FileReport") -> None:
@@ -193,7 +194,8 @@ class ResultCache:
                 return  # an unreadable dependency: nothing to validate against
             dependencies.append([path, dependency_digest])
         mtime, size = _stat_key(stat)
-        self.entries[filename] = [mtime, size, digest, diagnostics, dependencies, self._settings_key(filename)]
+        invalid = [[directive.row, directive.kind] for directive in report.invalid_directives]
+        self.entries[filename] = [mtime, size, digest, diagnostics, dependencies, self._settings_key(filename), invalid]
         self.changed = True
 
     def save(self) -> None:
@@ -243,7 +245,7 @@ def _remove_quietly(path: str) -> None:
 def _well_formed(entry: object) -> bool:
     return (
         isinstance(entry, list)
-        and len(entry) == 6
+        and len(entry) == 7
         and isinstance(entry[2], str)
         and isinstance(entry[5], str)
         and isinstance(entry[3], list)
@@ -252,17 +254,26 @@ def _well_formed(entry: object) -> bool:
             isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], str)
             for item in entry[4]
         )
+        and isinstance(entry[6], list)
+        and all(
+            isinstance(item, list) and len(item) == 2 and type(item[0]) is int and isinstance(item[1], str)
+            for item in entry[6]
+        )
     )
 
 
-def _report(filename: str, encoded: list[Any], dependencies: list[Any]) -> "Optional[FileReport]":
+def _report(filename: str, encoded: list[Any], dependencies: list[Any], invalid: list[Any]) -> "Optional[FileReport]":
     from gradlint.api import FileReport
+    from gradlint.suppression import InvalidDirective
 
     try:
         diagnostics = tuple(_decode(item) for item in encoded)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError):
         return None  # a damaged entry is a miss
-    return FileReport(filename, diagnostics, dependencies=tuple(path for path, _ in dependencies))
+    return FileReport(
+        filename, diagnostics, dependencies=tuple(path for path, _ in dependencies),
+        invalid_directives=tuple(InvalidDirective(row, kind) for row, kind in invalid),
+    )
 
 
 # -- Diagnostic <-> JSON, every field ------------------------------------------

@@ -103,7 +103,7 @@ def check(
 ) -> None:
     """Check Python files for gradient bugs."""
     from gradlint import api
-    from gradlint.render import FORMATS, LogLevel, emit, notices
+    from gradlint.render import FORMATS, LogLevel, emit, notices, write_directive_warnings
     from gradlint.settings import Overrides, SettingsError, load_settings
 
     if output_format is not None and output_format not in FORMATS:
@@ -177,6 +177,7 @@ def check(
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
                 if not report.checked and not report.problems:  # a missing path is a GL002 of its own
                     told.write(api.NO_FILES_WARNING + "\n")
+            write_directive_warnings(report, told)
             if runtime:
                 from gradlint import runtime as runtime_checker
 

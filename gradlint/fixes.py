@@ -470,13 +470,14 @@ def run_cli(
     `report_to` (--output-file): where the findings go instead, written without colour.
     `exit_non_zero_on_fix`: exit 1 when a file was fixed, even with nothing left (not with --exit-zero).
     `log_level`: under -q and -s the summaries and warnings on stderr are dropped (errors stay)."""
-    from gradlint.render import EXIT_ERROR, emit, notices
+    from gradlint.render import EXIT_ERROR, emit, notices, write_directive_warnings
 
     told = notices(err, log_level)
     color = False if report_to is not None else None
     if list(paths) == ["-"]:
         assert stdin is not None
         run, payload = fix_stdin(stdin, stdin_filename, settings, unsafe=unsafe)
+        write_directive_warnings(run.report, told)
         if diff:
             write_diffs(run, out)
             _write_lines(told, run.summary(unsafe, diff=True))
@@ -493,6 +494,7 @@ def run_cli(
     run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
     if not run.report.checked and not run.report.problems:
         _write_lines(told, [NO_FILES_WARNING])
+    write_directive_warnings(run.report, told)
     if diff:
         write_diffs(run, out)
         _write_lines(told, run.summary(unsafe, diff=True))

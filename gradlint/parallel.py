@@ -25,6 +25,7 @@ call the same function on the same text with the same settings.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -258,8 +259,6 @@ def _finish(
     report: "Optional[FileReport]" = None,
     package: "Optional[PackageModules]" = None,
 ) -> None:
-    import dataclasses
-
     from gradlint import api
 
     if report is None:
@@ -301,7 +300,7 @@ def _check_in_worker(task: "tuple[int, str, str, frozenset[str]]") -> "tuple[int
     registry.remember_candidates(text, _WORKER_SETTINGS.codes_for(filename), candidates)  # pre-checked by the parent
     report = api.check_source(text, filename, _WORKER_SETTINGS, package=_WORKER_PACKAGE)
     # The text is already in the parent: do not ship it back.
-    return position, api.FileReport(report.filename, report.diagnostics, report.crashes, dependencies=report.dependencies)
+    return position, dataclasses.replace(report, source=None)
 
 
 def _check_batch_in_worker(tasks: "list[tuple[int, str, str, frozenset[str]]]") -> "list[tuple[int, FileReport]]":
@@ -498,8 +497,6 @@ def _record_scanned(
 ) -> None:
     report = scanned.report
     if scanned.text is not None:
-        import dataclasses
-
         report = dataclasses.replace(report, source=scanned.text)
     reports[file.position] = report
     if cache is None or scanned.digest is None:
@@ -537,6 +534,6 @@ def _scan_in_worker(chunk: "list[_ToRead]") -> "list[_Scanned]":
             report = api.check_source(read.text, filename, settings, package=_WORKER_PACKAGE)
         else:
             report = api.check_source(read.text, filename, settings, follow_imports=False)
-        shipped = api.FileReport(report.filename, report.diagnostics, report.crashes, dependencies=report.dependencies)
+        shipped = dataclasses.replace(report, source=None)
         results.append(_Scanned(shipped, read.digest, checked=True, text=read.text if report.diagnostics else None))
     return results

@@ -190,22 +190,74 @@ def written_directives(text: str) -> list[Written]:
     reports unused): a `# gradlint: noqa` in a comment, else its `# noqa` and `# gradlint: ignore`."""
     found = []
     for row, column, comment, alone in _comments(text):
-        gradlint_noqa = GRADLINT_NOQA_COMMENT.search(comment)
-        matches = [(gradlint_noqa, False)] if gradlint_noqa else [(NOQA_COMMENT.search(comment), True), (_IGNORE.search(comment), False)]
-        for match, shared in matches:
-            if match is None:
-                continue
-            invalid = bool(match.groupdict().get("colon")) and match.group("codes") is None  # a colon and no code
-            codes_text = match.group("codes")
-            codes = tuple(part for part in re.split(r"[\s,]+", codes_text) if part) if codes_text is not None else None
-            invalid = invalid or (codes_text is not None and not codes)  # `ignore[]`: brackets and no code
-            codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())
-            found.append(Written(
-                row, column + match.start(), column + match.end(), codes or None, column + codes_start, column + codes_end,
-                file_level=match.re is GRADLINT_NOQA_COMMENT and alone and match.start() == 0, shared=shared,
-                bracketed=match.re is _IGNORE, invalid=invalid,
-            ))
+        found.extend(_directives_in(comment, row, column, alone))
     return found
+
+
+def _directives_in(comment: str, row: int, column: int, alone: bool) -> Iterator[Written]:
+    """The directives of one comment (`column`: where it starts; `alone`: on a line of its own)."""
+    gradlint_noqa = GRADLINT_NOQA_COMMENT.search(comment)
+    matches = [(gradlint_noqa, False)] if gradlint_noqa else [(NOQA_COMMENT.search(comment), True), (_IGNORE.search(comment), False)]
+    for match, shared in matches:
+        if match is None:
+            continue
+        invalid = bool(match.groupdict().get("colon")) and match.group("codes") is None  # a colon and no code
+        codes_text = match.group("codes")
+        codes = tuple(part for part in re.split(r"[\s,]+", codes_text) if part) if codes_text is not None else None
+        invalid = invalid or (codes_text is not None and not codes)  # `ignore[]`: brackets and no code
+        codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())
+        yield Written(
+            row, column + match.start(), column + match.end(), codes or None, column + codes_start, column + codes_end,
+            file_level=match.re is GRADLINT_NOQA_COMMENT and alone and match.start() == 0, shared=shared,
+            bracketed=match.re is _IGNORE, invalid=invalid,
+        )
+
+
+@dataclass(frozen=True)
+class InvalidDirective:
+    """A directive that suppresses nothing because it names no code (`# noqa:`,
+    `# gradlint: ignore[]`): ruff warns about such a `# noqa` on stderr, and so does gradlint."""
+
+    row: int
+    kind: str  # which directive: a noqa comment, a gradlint noqa one, or gradlint's ignore[...]
+
+    @property
+    def warning(self) -> str:
+        """What is wrong, after `Invalid ... directive on FILE:ROW: ` (ruff's words for `# noqa`)."""
+        if self.kind == "# gradlint: ignore[...]":
+            return "expected codes or rule names in the brackets (e.g., `# gradlint: ignore[GL101, overwritten-diagonal]`)"
+        return f"expected a comma-separated list of codes (e.g., `{self.kind}: GL101, GL201`)"
+
+
+# Where a directive may start: a superset of the places written_directives reads one.
+_DIRECTIVE_START = re.compile(r"#\s*(?:gradlint:\s*)?(?:noqa|ignore)", re.IGNORECASE)
+_LINE_END = re.compile(r"[\r\n]|$")
+
+
+def invalid_directives(text: str, written: Optional[Sequence[Written]] = None) -> tuple[InvalidDirective, ...]:
+    """The directives in `text` that name no code (`written`: its directives, when already read).
+    Without them, each place a directive may start is read as if it began a comment, and only
+    when one of those is invalid is the file tokenized, to keep only real comments: most files
+    hold no directive, or only valid ones."""
+    if written is None:
+        if not may_hold_directives(text):
+            return ()
+        if not any(_invalid_from(text, start.start()) for start in _DIRECTIVE_START.finditer(text)):
+            return ()
+        written = written_directives(text)
+    return tuple(InvalidDirective(w.row, _kind(w)) for w in written if w.invalid)
+
+
+def _invalid_from(text: str, start: int) -> bool:
+    """Whether a comment starting at `start` would hold an invalid directive."""
+    end = _LINE_END.search(text, start).end()  # type: ignore[union-attr]
+    return any(written.invalid for written in _directives_in(text[start:end], 0, 0, False))
+
+
+def _kind(written: Written) -> str:
+    if written.bracketed:
+        return "# gradlint: ignore[...]"
+    return "# noqa" if written.shared else "# gradlint: noqa"
 
 
 def covers(codes: Optional[set[str]], diagnostic: Diagnostic) -> bool:

@@ -503,3 +503,24 @@ def test_quiet_drops_the_summaries_of_fix_diff_and_add_noqa(project: Path, run: 
     added = run("check", "buggy.py", "--no-cache", "-q", "--add-noqa")
     assert (added.code, added.out, added.err) == (0, "", "")
     assert "# noqa: GL" in (project / "buggy.py").read_text(encoding="utf-8")
+
+
+def test_a_directive_that_names_no_code_is_warned_about_on_every_run(project: Path, run: Run) -> None:
+    # As ruff: a noqa colon with no code after it hides nothing, and stderr says so; from the cache too.
+    (project / "marked.py").write_text(CLEAN + "x = 1  # noqa:\ny = 2  # gradlint: ignore[]\n", encoding="utf-8")
+    noqa = "gradlint: warning: Invalid `# noqa` directive on marked.py:13: expected a comma-separated list of codes"
+    ignore = "gradlint: warning: Invalid `# gradlint: ignore[...]` directive on marked.py:14: expected codes or rule names"
+    for _ in range(2):  # the second run answers from the cache
+        result = run("check", "marked.py")
+        assert result.code == 0 and result.out == "All checks passed!\n"
+        assert [line[: len(noqa)] for line in result.err.splitlines()] == [noqa, ignore[: len(noqa)]]
+    assert run("check", "marked.py", "-q").err == ""
+    assert noqa in run("check", "marked.py", "--fix", "--no-cache").err
+    assert noqa in run("check", "marked.py", "--diff", "--no-cache").err
+    many = project / "many"
+    many.mkdir()
+    for index in range(40):
+        (many / f"m{index:02}.py").write_text(("x = 1\n" * index) + "y = 2  # noqa:\n" + BUGGY, encoding="utf-8")
+    serial = run("check", "many", "--no-cache", "-j", "1")
+    assert serial.err.count("Invalid `# noqa` directive") == 40
+    assert run("check", "many", "--no-cache", "-j", "2").err == serial.err

@@ -253,3 +253,66 @@ def test_a_gradlint_noqa_after_code_hides_only_its_line() -> None:
     elsewhere = _diagnostic("GL101", row=3)
     text = "x = 1\ny = 2  # gradlint: noqa\nz = 3\n"
     assert filter_suppressed([on_line, elsewhere], text) == [elsewhere]
+
+
+# --- directives that name no code: a warning on stderr, as ruff gives -----------------
+
+
+def test_invalid_directives_are_the_ones_that_name_no_code() -> None:
+    from gradlint.suppression import InvalidDirective, invalid_directives
+
+    text = (
+        "a = 1  # noqa:\n"
+        "b = 2  # noqa: E501\n"
+        'c = "# noqa:"\n'  # in a string: not a directive
+        "d = 4  # gradlint: ignore[]\n"
+        "# gradlint: noqa:\n"
+        "e = 5  # NOQA: see the docs\n"
+        "f = 6  # noqa:\n"
+        "E501 = 7\n"  # a code on the next line does not complete the directive above
+        "g = 7  # gradlint: ignore[GL101]  # noqa: GL101\n"
+    )
+    assert invalid_directives(text) == (
+        InvalidDirective(1, "# noqa"),
+        InvalidDirective(4, "# gradlint: ignore[...]"),
+        InvalidDirective(5, "# gradlint: noqa"),
+        InvalidDirective(6, "# noqa"),
+        InvalidDirective(7, "# noqa"),
+    )
+    assert invalid_directives("x = 1  # noqa: GL101, E501\ny = 2  # gradlint: ignore\n") == ()
+
+
+def _corpus_texts() -> list[str]:
+    from pathlib import Path
+
+    from gradlint import registry
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [path.read_text(encoding="utf-8") for path in sorted((root / "fixtures").glob("*.py"))]
+    texts.append((root / "gradlint" / "suppression.py").read_text(encoding="utf-8"))  # directives in strings
+    for rule in registry.load_rules(registry.all_codes()):
+        texts += [case.code for case in (*rule.VALID, *rule.INVALID)]
+    return texts
+
+
+def test_the_invalid_directive_shortcut_agrees_with_reading_every_comment() -> None:
+    # The shortcut reads each place a directive may start as a comment and tokenizes only when
+    # one is invalid; it must find exactly what reading every comment finds.
+    from gradlint.suppression import InvalidDirective, invalid_directives, written_directives
+
+    variants = ["# noqa:", "# noqa: E501", "#noqa:GL101", "# gradlint: ignore[]", "# gradlint: ignore[GL101]",
+                "# gradlint: noqa:", "# NOQA:  todo", "# noqa", "# type: ignore"]
+    checked = 0
+    for text in _corpus_texts():
+        lines = text.splitlines()
+        for index, variant in enumerate(variants):
+            mutated = list(lines)
+            if mutated:
+                row = (index * 7) % len(mutated)
+                mutated[row] = mutated[row] + "  " + variant
+            for candidate in (text, "\n".join(mutated) + "\n"):
+                expected = tuple(InvalidDirective(w.row, "") for w in written_directives(candidate) if w.invalid)
+                got = tuple(InvalidDirective(d.row, "") for d in invalid_directives(candidate))
+                assert got == expected, candidate
+                checked += 1
+    assert checked > 1000

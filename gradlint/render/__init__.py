@@ -226,6 +226,17 @@ def emit(
     return exit_code(report, exit_zero)
 
 
+def write_directive_warnings(report: "Report", err: TextIO, root: Optional[Path] = None) -> None:
+    """As ruff: a warning on stderr for each suppression directive that names no code
+    (`# noqa:` hides nothing), before the report."""
+    base = root or Path.cwd()
+    for file in report.files:
+        for directive in file.invalid_directives:
+            where = f"{display_path(file.filename, base)}:{directive.row}"
+            err.write(f"gradlint: warning: Invalid `{directive.kind}` directive on {where}: {directive.warning}.\n")
+    err.flush()
+
+
 def write_crashes(report: "Report", err: TextIO) -> None:
     """One line on stderr per rule that crashed on a file (its findings elsewhere are kept)."""
     for crash in report.crashes:
