@@ -177,9 +177,9 @@ def check_paths(
     discovery = discover_files(paths, settings)
     result_cache = None
     if cache:
-        from gradlint.cache import ResultCache, cache_root
+        from gradlint.cache import ResultCache
 
-        result_cache = ResultCache(cache_root(settings), settings)
+        result_cache = ResultCache(settings.cache_directory, settings)
     reports = tuple(parallel.check_files(discovery.files, settings, jobs=jobs, cache=result_cache))
     return Report(reports, discovery.problems)
 

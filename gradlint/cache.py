@@ -38,13 +38,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from gradlint import __version__
+from gradlint import settings as settings_module
 from gradlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position, RuntimeVerdict, Severity
 
 if TYPE_CHECKING:
     from gradlint.api import FileReport
     from gradlint.settings import Settings
 
-CACHE_DIR_NAME = ".gradlint_cache"
+CACHE_DIR_NAME = settings_module.CACHE_DIR_NAME
 FORMAT = 4  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key;
 # 4: and the file's invalid directives (warned about on every run, cached or not)
 RACY_SECONDS = 2.0
@@ -81,27 +82,36 @@ def code_fingerprint() -> str:
     return content_hash("\n".join(parts).encode())
 
 
-def cache_root(settings: "Settings") -> Path:
-    """Where the cache lives: the project root, or the working directory."""
-    return Path(settings.project_root) if settings.project_root is not None else Path.cwd()
+class NotACacheError(OSError):
+    """A folder `gradlint clean` was asked to remove that gradlint's cache never made."""
 
 
-def clear(root: Path) -> bool:
-    """Remove the cache under `root`; True when there was one."""
-    directory = root / CACHE_DIR_NAME
+def clear(directory: Path) -> bool:
+    """Remove the cache folder `directory`; True when there was one. A folder named by `cache-dir`
+    is removed only when gradlint made it (it holds gradlint's CACHEDIR.TAG): a mistyped
+    `cache-dir = "~"` must never cost a home folder."""
     if not directory.is_dir() or directory.is_symlink():
         return False
+    if directory.name != CACHE_DIR_NAME and not _made_by_gradlint(directory):
+        raise NotACacheError(f"{directory} does not hold gradlint's CACHEDIR.TAG; it is not removed")
     import shutil
 
     shutil.rmtree(directory)
     return True
 
 
+def _made_by_gradlint(directory: Path) -> bool:
+    try:
+        return (directory / "CACHEDIR.TAG").read_text(encoding="utf-8", errors="replace") == CACHEDIR_TAG
+    except OSError:
+        return False
+
+
 class ResultCache:
     """The cached results of one (gradlint version, settings) pair."""
 
-    def __init__(self, root: Path, settings: "Settings") -> None:
-        self.directory = root / CACHE_DIR_NAME
+    def __init__(self, directory: Path, settings: "Settings") -> None:
+        self.directory = directory
         key = content_hash(f"{FORMAT}|{__version__}|{code_fingerprint()}|{settings.fingerprint()}".encode())
         self.path = self.directory / __version__ / f"{key}.json"
         self.settings = settings

@@ -74,14 +74,18 @@ def check(
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to enable (replaces config)."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Codes or prefixes to add."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Codes or prefixes to disable."),
-    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", "-e", help="Exit 0 even when there are findings."),
     exit_non_zero_on_fix: bool = typer.Option(
         False, "--exit-non-zero-on-fix", help="With --fix, exit 1 when a file was fixed, even if no finding remains."
     ),
     statistics: bool = typer.Option(False, "--statistics", help="Show counts per rule instead of the findings."),
     stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The name to report for stdin."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Worker processes (default: all cores; at most 4 per core and one per file; serial when there is little to parse)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache (.gradlint_cache/)."),
+    no_cache: bool = typer.Option(False, "--no-cache", "-n", help="Neither read nor write the result cache (.gradlint_cache/)."),
+    cache_dir: Optional[str] = typer.Option(
+        None, "--cache-dir", envvar="GRADLINT_CACHE_DIR",
+        help="Keep the result cache in this folder (default: .gradlint_cache at the project root, or cache-dir in the config).",
+    ),
     config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file (gradlint.toml or pyproject.toml) instead of the nearest one."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore every configuration file."),
     exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Globs to exclude, replacing the configuration's exclude."),
@@ -126,6 +130,7 @@ def check(
     try:
         overrides = Overrides(
             output_format=output_format,
+            cache_dir=cache_dir,
             runtime_timeout=runtime_timeout,
             select=_split(select, keep_empty=True) if select else None,
             extend_select=_split(extend_select, keep_empty=True),
@@ -269,21 +274,33 @@ def rule(
 
 
 @app.command()
-def clean() -> None:
-    """Remove the result cache (.gradlint_cache/) of the project in the working directory."""
-    from gradlint import cache
-    from gradlint.settings import Settings, SettingsError, load_settings
+def clean(
+    cache_dir: Optional[str] = typer.Option(
+        None, "--cache-dir", envvar="GRADLINT_CACHE_DIR", help="The cache folder to remove (as `check --cache-dir`)."
+    ),
+) -> None:
+    """Remove the result cache (.gradlint_cache/, or cache-dir) of the project in the working directory."""
+    from dataclasses import replace
 
+    from gradlint import cache
+    from gradlint.settings import Overrides, SettingsError, load_settings
+
+    overrides = Overrides(cache_dir=cache_dir)
     try:  # the cache lives at the project root: the nearest configuration file's folder
-        settings = load_settings(cwd=Path.cwd())
+        settings = load_settings(overrides, cwd=Path.cwd())
     except SettingsError:
-        settings = Settings()
-    root = cache.cache_root(settings)
+        try:
+            settings = load_settings(replace(overrides, isolated=True), cwd=Path.cwd())
+        except SettingsError as error:  # a bad --cache-dir
+            raise _fail(str(error))
+    directory = settings.cache_directory
     try:
-        removed = cache.clear(root)
+        removed = cache.clear(directory)
+    except cache.NotACacheError as error:
+        raise _fail(str(error))
     except OSError as error:
-        raise _fail(f"cannot remove {root / cache.CACHE_DIR_NAME}: {error}")
-    typer.echo(f"Removed {root / cache.CACHE_DIR_NAME}" if removed else f"No cache at {root / cache.CACHE_DIR_NAME}")
+        raise _fail(f"cannot remove {directory}: {error}")
+    typer.echo(f"Removed {directory}" if removed else f"No cache at {directory}")
     raise typer.Exit(EXIT_CLEAN)
 
 

@@ -53,6 +53,7 @@ SEVERITY_SELECTORS = ("error", "warning")
 DEFAULT_RUNTIME_TIMEOUT = 10.0
 RUNTIME_TIMEOUT_RANGE = (0.001, 86400.0)  # seconds: a sandbox needs a millisecond to start; a day is plenty
 DEFAULT_OUTPUT_FORMAT = "concise"
+CACHE_DIR_NAME = ".gradlint_cache"  # the result cache's folder at the project root, unless cache-dir says otherwise
 
 # Configuration files looked for in each folder, in order of precedence.
 CONFIG_FILENAMES = (".gradlint.toml", "gradlint.toml", "pyproject.toml")
@@ -286,6 +287,7 @@ class Settings:
     respect_gitignore: bool = True  # skip what .gitignore / .ignore files ignore (gradlint.ignorefiles)
     runtime_timeout: float = DEFAULT_RUNTIME_TIMEOUT
     output_format: str = DEFAULT_OUTPUT_FORMAT  # how check writes its report (not a per-file setting)
+    cache_dir: Optional[Path] = None  # where the result cache lives (None: .gradlint_cache at the project root)
     project_root: Optional[Path] = None
     config_path: Optional[Path] = None
     base_selections: tuple[RuleSelection, ...] = ()
@@ -308,6 +310,11 @@ class Settings:
     @property
     def root(self) -> Path:
         return self.project_root or Path.cwd()
+
+    @property
+    def cache_directory(self) -> Path:
+        """Where the result cache lives: `cache-dir`, else `.gradlint_cache` at the project root."""
+        return self.cache_dir if self.cache_dir is not None else self.root / CACHE_DIR_NAME
 
     @property
     def by_severity(self) -> bool:
@@ -488,6 +495,7 @@ class Settings:
         lines.append(f"respect-gitignore: {str(self.respect_gitignore).lower()}")
         lines.append(f"runtime-timeout: {self.runtime_timeout:g}")
         lines.append(f"output-format: {self.output_format}")
+        lines.append(f"cache-dir: {self.cache_directory}")
         return "\n".join(lines) + "\n"
 
 
@@ -567,7 +575,9 @@ def config_in(folder: Path) -> Optional[Path]:
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 _TABLE_KEYS = ("per-file-ignores", "extend-per-file-ignores")
-KNOWN_KEYS = (*_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "respect-gitignore", "runtime-timeout", "output-format", "extend")
+KNOWN_KEYS = (
+    *_LIST_KEYS, *_TABLE_KEYS, "force-exclude", "respect-gitignore", "runtime-timeout", "output-format", "cache-dir", "extend",
+)
 
 
 @dataclass(frozen=True)
@@ -586,6 +596,7 @@ class FileOptions:
     respect_gitignore: Optional[bool] = None
     runtime_timeout: Optional[float] = None
     output_format: Optional[str] = None
+    cache_dir: Optional[Path] = None  # absolute (read relative to the file's folder)
     inherited: tuple[RuleSelection, ...] = ()  # the selections of the files it extends, the base first
 
     @property
@@ -615,6 +626,7 @@ class FileOptions:
             respect_gitignore=self.respect_gitignore if self.respect_gitignore is not None else base.respect_gitignore,
             runtime_timeout=self.runtime_timeout if self.runtime_timeout is not None else base.runtime_timeout,
             output_format=self.output_format if self.output_format is not None else base.output_format,
+            cache_dir=self.cache_dir if self.cache_dir is not None else base.cache_dir,
             inherited=base.selections,
         )
 
@@ -718,6 +730,9 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
     output_format = table.get("output-format")
     if output_format is not None:
         check_output_format(output_format, f"{where} output-format")
+    cache_dir = table.get("cache-dir")
+    if cache_dir is not None:
+        cache_dir = cache_directory_at(cache_dir, path.parent, f"{where} cache-dir")
     return FileOptions(
         path=path,
         select=values.get("select"),
@@ -731,7 +746,16 @@ def _validate(table: Mapping[str, Any], path: Path, where: str) -> FileOptions:
         respect_gitignore=respect_gitignore,
         runtime_timeout=timeout,
         output_format=output_format,
+        cache_dir=cache_dir,
     )
+
+
+def cache_directory_at(value: Any, folder: Path, where: str) -> Path:
+    """A `cache-dir` value as an absolute folder: `~` and environment variables expanded, then
+    read relative to `folder` (a configuration file's folder, or the current directory)."""
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"{where} must be the path of a folder, not {_type_name(value)} {value!r}")
+    return Path(os.path.abspath(os.path.join(folder, os.path.expanduser(os.path.expandvars(value)))))
 
 
 def checked_runtime_timeout(value: Any, where: str) -> float:
@@ -785,6 +809,7 @@ class Overrides:
     respect_gitignore: Optional[bool] = None
     runtime_timeout: Optional[float] = None
     output_format: Optional[str] = None  # --output-format (or GRADLINT_OUTPUT_FORMAT)
+    cache_dir: Optional[str] = None  # --cache-dir (or GRADLINT_CACHE_DIR), relative to `cwd`
     exclude: Optional[tuple[str, ...]] = None  # --exclude: replaces the configuration's
     extend_exclude: tuple[str, ...] = ()  # --extend-exclude: adds to it
     cwd: Optional[Path] = None  # where the command line's folder-relative patterns are relative to
@@ -838,6 +863,8 @@ def load_settings(
             _validate_in(selector, where)
     if overrides.runtime_timeout is not None:
         checked_runtime_timeout(overrides.runtime_timeout, "--runtime-timeout")
+    if overrides.cache_dir is not None:
+        cache_directory_at(overrides.cache_dir, cwd, "--cache-dir")
     return _settings_from(options, overrides, cwd, config_path, search_start)
 
 
@@ -870,6 +897,11 @@ def _settings_from(
         respect_gitignore=respect_gitignore,
         runtime_timeout=overrides.runtime_timeout or (options and options.runtime_timeout) or DEFAULT_RUNTIME_TIMEOUT,
         output_format=overrides.output_format or (options and options.output_format) or DEFAULT_OUTPUT_FORMAT,
+        cache_dir=(
+            cache_directory_at(overrides.cache_dir, overrides.cwd or cwd, "--cache-dir")
+            if overrides.cache_dir is not None
+            else options.cache_dir if options else None
+        ),
         # As in ruff, a file named by --config is read relative to the current directory (its
         # patterns, the cache); one that was found is read relative to its own folder.
         project_root=config_path.parent if config_path is not None and overrides.config is None else cwd,

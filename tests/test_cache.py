@@ -181,3 +181,38 @@ def test_cli_no_cache_and_clean(tmp_path: Path) -> None:
     third = _cli(["check", "--no-cache", "."], project)
     assert third.stdout == first.stdout and not (project / cache.CACHE_DIR_NAME).exists()
     assert _cli(["clean"], project).returncode == 0
+
+
+def test_the_cache_folder_can_be_chosen_as_in_ruff(tmp_path: Path) -> None:
+    # --cache-dir, GRADLINT_CACHE_DIR (ruff's RUFF_CACHE_DIR) or `cache-dir` in the configuration
+    # (relative to its folder, `~` expanded); `gradlint clean` removes that folder.
+    project = _tree(tmp_path)
+    first = _cli(["check", ".", "--cache-dir", "../elsewhere"], project)
+    assert (tmp_path / "elsewhere" / "CACHEDIR.TAG").is_file() and not (project / cache.CACHE_DIR_NAME).exists()
+    again = _cli(["check", ".", "--cache-dir", str(tmp_path / "elsewhere")], project)
+    assert (again.stdout, again.returncode) == (first.stdout, first.returncode)
+    environment = {**os.environ, "GRADLINT_CACHE_DIR": "from-env"}
+    subprocess.run([sys.executable, "-m", "gradlint", "check", "."], cwd=project, env=environment, capture_output=True, timeout=120)
+    assert (project / "from-env" / "CACHEDIR.TAG").is_file()
+    (project / "sub").mkdir()
+    (project / "pyproject.toml").write_text('[tool.gradlint]\ncache-dir = "build/gradlint"\n', encoding="utf-8")
+    shown = _cli(["check", "--show-settings"], project / "sub")
+    assert f"cache-dir: {project / 'build' / 'gradlint'}" in shown.stdout
+    _cli(["check", ".."], project / "sub")
+    assert (project / "build" / "gradlint" / "CACHEDIR.TAG").is_file()
+    cleaned = _cli(["clean"], project / "sub")
+    assert cleaned.returncode == 0 and not (project / "build" / "gradlint").exists()
+    assert _cli(["clean", "--cache-dir", "../elsewhere"], project).returncode == 0
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_clean_never_removes_a_folder_the_cache_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work", encoding="utf-8")
+    result = _cli(["clean", "--cache-dir", str(precious)], tmp_path)
+    assert result.returncode == 2 and "does not hold gradlint's CACHEDIR.TAG" in result.stderr
+    assert (precious / "thesis.tex").is_file()
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\ncache-dir = 7\n", encoding="utf-8")
+    bad = _cli(["check", "."], tmp_path)
+    assert bad.returncode == 2 and "cache-dir must be the path of a folder" in bad.stderr
