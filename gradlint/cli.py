@@ -28,6 +28,9 @@ app = typer.Typer(
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 # Options of `check` that cannot be used together (ruff refuses such pairs too): one would be dropped.
+# --color: None lets the renderer decide (a terminal, NO_COLOR, FORCE_COLOR).
+_COLORS = {"auto": None, "always": True, "never": False}
+
 _CONFLICTS = (
     ("--add-noqa", "--fix"), ("--add-noqa", "--diff"), ("--add-noqa", "--statistics"), ("--add-noqa", "stdin"),
     ("--runtime", "--fix"), ("--runtime", "--diff"), ("--runtime", "--add-noqa"),
@@ -104,6 +107,7 @@ def check(
     diff: bool = typer.Option(False, "--diff", help="Print the fixes as unified diffs and write nothing; exit 1 when there are changes."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print the findings, but nothing else (no summary lines, warnings or notices)."),
     silent: bool = typer.Option(False, "--silent", "-s", help="Print nothing but errors, --statistics and --diff; the exit code still says what was found."),
+    color: str = typer.Option("auto", "--color", help="auto (on a terminal, unless NO_COLOR), always or never."),
 ) -> None:
     """Check Python files for gradient bugs."""
     from gradlint import api
@@ -112,6 +116,8 @@ def check(
 
     if output_format is not None and output_format not in FORMATS:
         raise _fail(f"unknown output format {output_format!r} (choose from {', '.join(FORMATS)})")
+    if color not in _COLORS:
+        raise _fail(f"--color must be auto, always or never, not {color!r}")
     given = {
         "--fix": fix, "--diff": diff, "--add-noqa": add_noqa, "--runtime": runtime, "--statistics": statistics,
         "--show-files": show_files, "--show-settings": show_settings, "--config": config is not None,
@@ -174,7 +180,7 @@ def check(
                     err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
                     cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
                     report_to=report_out if output_file else None, exit_non_zero_on_fix=exit_non_zero_on_fix,
-                    log_level=log_level,
+                    log_level=log_level, color=_COLORS[color],
                 ))
             if paths == ["-"]:
                 report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
@@ -189,7 +195,8 @@ def check(
                 report = runtime_checker.run_stage(report, settings, output_format, notices(report_out, log_level), told)
             raise typer.Exit(emit(
                 report, output_format, report_out, sys.stderr, statistics=statistics, exit_zero=exit_zero,
-                color=False if output_file else None, unsafe_fixes=unsafe_fixes, log_level=log_level,
+                color=False if output_file and color == "auto" else _COLORS[color], unsafe_fixes=unsafe_fixes,
+                log_level=log_level,
             ))
         finally:
             if report_out is not sys.stdout:

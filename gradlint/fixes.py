@@ -459,6 +459,7 @@ def run_cli(
     report_to: Optional[TextIO] = None,
     exit_non_zero_on_fix: bool = False,
     log_level: LogLevel = LogLevel.DEFAULT,
+    color: Optional[bool] = None,
 ) -> int:
     """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
 
@@ -469,11 +470,13 @@ def run_cli(
     stdin (`-`): with --fix the fixed source goes to stdout and the findings to stderr (ruff).
     `report_to` (--output-file): where the findings go instead, written without colour.
     `exit_non_zero_on_fix`: exit 1 when a file was fixed, even with nothing left (not with --exit-zero).
-    `log_level`: under -q and -s the summaries and warnings on stderr are dropped (errors stay)."""
+    `log_level`: under -q and -s the summaries and warnings on stderr are dropped (errors stay).
+    `color`: --color always (True) or never (False); None: on a terminal, never in a report file."""
     from gradlint.render import EXIT_ERROR, emit, notices, write_directive_warnings
 
     told = notices(err, log_level)
-    color = False if report_to is not None else None
+    if color is None and report_to is not None:
+        color = False
     if list(paths) == ["-"]:
         assert stdin is not None
         run, payload = fix_stdin(stdin, stdin_filename, settings, unsafe=unsafe)

@@ -524,3 +524,15 @@ def test_a_directive_that_names_no_code_is_warned_about_on_every_run(project: Pa
     serial = run("check", "many", "--no-cache", "-j", "1")
     assert serial.err.count("Invalid `# noqa` directive") == 40
     assert run("check", "many", "--no-cache", "-j", "2").err == serial.err
+
+
+def test_color_always_never_and_auto_as_in_ruff(project: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    escape = "\x1b["
+    assert escape in run("check", "buggy.py", "-n", "--color", "always").out
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert escape not in run("check", "buggy.py", "-n", "--color", "never").out
+    assert escape in run("check", "buggy.py", "-n").out  # auto: the environment decides
+    assert escape not in run("check", "buggy.py", "-n", "-o", "report.txt").out + (project / "report.txt").read_text()
+    assert escape in run("check", "buggy.py", "-n", "--fix", "--color", "always").out
+    wrong = run("check", "buggy.py", "--color", "sometimes")
+    assert wrong.code == 2 and "--color must be auto, always or never" in wrong.err
