@@ -33,7 +33,8 @@ _COLORS = {"auto": None, "always": True, "never": False}
 
 _CONFLICTS = (
     ("--add-noqa", "--fix"), ("--add-noqa", "--diff"), ("--add-noqa", "--statistics"), ("--add-noqa", "stdin"),
-    ("--runtime", "--fix"), ("--runtime", "--diff"), ("--runtime", "--add-noqa"),
+    ("--runtime", "--fix"), ("--runtime", "--diff"), ("--runtime", "--add-noqa"), ("--runtime", "--fix-only"),
+    ("--add-noqa", "--fix-only"),
     ("--diff", "--statistics"), ("--show-files", "--statistics"), ("--show-files", "--show-settings"),
     ("--show-files", "stdin"), ("--config", "--isolated"), ("--quiet", "--silent"),
 )
@@ -102,6 +103,8 @@ def check(
     runtime: bool = typer.Option(False, "--runtime", help="Then check every recognised derivative numerically in a sandboxed process (GL901)."),
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds per derivative for --runtime (default 10, or runtime-timeout in the config)."),
     fix: bool = typer.Option(False, "--fix", help="Apply the available fixes and write the files (unsafe ones only with --unsafe-fixes)."),
+    fix_only: bool = typer.Option(False, "--fix-only", help="Apply the fixes, but neither report the findings left nor exit non-zero for them (implies --fix)."),
+    show_fixes: bool = typer.Option(False, "--show-fixes", help="After fixing, list the fixes applied, per file and rule."),
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply unsafe fixes (they may change behaviour: review them)."),
     add_noqa: bool = typer.Option(False, "--add-noqa", help="Add a `# noqa: CODE` comment for every finding not yet suppressed, and write the files."),
     diff: bool = typer.Option(False, "--diff", help="Print the fixes as unified diffs and write nothing; exit 1 when there are changes."),
@@ -119,7 +122,7 @@ def check(
     if color not in _COLORS:
         raise _fail(f"--color must be auto, always or never, not {color!r}")
     given = {
-        "--fix": fix, "--diff": diff, "--add-noqa": add_noqa, "--runtime": runtime, "--statistics": statistics,
+        "--fix": fix, "--fix-only": fix_only, "--diff": diff, "--add-noqa": add_noqa, "--runtime": runtime, "--statistics": statistics,
         "--show-files": show_files, "--show-settings": show_settings, "--config": config is not None,
         "--isolated": isolated, "stdin": bool(stdin_filename) or paths == ["-"], "--quiet": quiet, "--silent": silent,
     }
@@ -172,7 +175,7 @@ def check(
             raise typer.Exit(noqa.run_cli(paths, settings, sys.stderr, jobs=jobs or None, log_level=log_level))
         report_out = _report_stream(output_file)
         try:
-            if fix or diff:
+            if fix or fix_only or diff:
                 from gradlint import fixes
 
                 raise typer.Exit(fixes.run_cli(
@@ -180,7 +183,7 @@ def check(
                     err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
                     cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
                     report_to=report_out if output_file else None, exit_non_zero_on_fix=exit_non_zero_on_fix,
-                    log_level=log_level, color=_COLORS[color],
+                    log_level=log_level, color=_COLORS[color], fix_only=fix_only and not diff, show_fixes=show_fixes,
                 ))
             if paths == ["-"]:
                 report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)

@@ -32,7 +32,7 @@ from typing import BinaryIO, Iterable, Optional, Sequence, TextIO, Union
 
 from gradlint.api import NO_FILES_WARNING, FileReport, Report, check_source, report_read_problem, stdin_is_excluded
 from gradlint.diagnostics import Diagnostic, Edit, Severity, fix_applies, hidden_fix
-from gradlint.files import decode_source
+from gradlint.files import ReadResult, decode_source
 from gradlint.render import LogLevel
 from gradlint.settings import Settings
 
@@ -60,6 +60,16 @@ class FixOutcome:
     bom: bool = False
     write_failed: bool = False  # --fix could not write the file (it is unchanged)
     fixed_warnings: int = 0  # how many of the `applied` were warnings (the summary names them so)
+    fixed_codes: tuple[str, ...] = ()  # the code of each applied fix (--show-fixes)
+
+    @classmethod
+    def of(cls, filename: str, read: ReadResult, bom: bool, result: TextFix, unsafe: bool, written: bool = False) -> "FixOutcome":
+        """The outcome of `fix_text` on the decoded file `read` (nothing written yet unless `written`)."""
+        return cls(
+            filename, read.text or "", result.text, len(result.fixed), result.report, _hidden(result.report, unsafe),
+            result.refusal, written, read.encoding, bom, fixed_warnings=result.warnings,
+            fixed_codes=tuple(diagnostic.code for diagnostic in result.fixed),
+        )
 
     @property
     def changed(self) -> bool:
@@ -132,6 +142,35 @@ class FixRun:
         else:
             lines = [f"No errors fixed ({hidden} {fixes} available with `--unsafe-fixes`)."] if hidden else []
         return lines
+
+    def fix_only_summary(self, unsafe: bool) -> list[str]:
+        """`--fix-only`'s one line (ruff's): what was fixed, and how many more fixes
+        `--unsafe-fixes` would enable; nothing when there was nothing to fix."""
+        applied = self.applied
+        hidden = 0 if unsafe else self.hidden
+        fixes = "fix" if hidden == 1 else "fixes"
+        if applied:
+            extra = f" ({hidden} additional {fixes} available with `--unsafe-fixes`)" if hidden else ""
+            return [f"Fixed {_plural(applied, 'error')}{extra}."]
+        return [f"No errors fixed ({hidden} {fixes} available with `--unsafe-fixes`)."] if hidden else []
+
+    def listing(self, root: Optional[Path] = None) -> str:
+        """`--show-fixes` (ruff's): the fixes applied, counted per file and code; '' for none."""
+        from collections import Counter
+
+        from gradlint import registry
+        from gradlint.render import display_path
+
+        if not self.applied:
+            return ""
+        base = root or Path.cwd()
+        lines = ["", f"Fixed {_plural(self.applied, 'error')}:"]
+        for outcome in sorted(self.outcomes, key=lambda outcome: outcome.filename):
+            if outcome.fixed_codes:
+                lines.append(f"- {display_path(outcome.filename, base)}:")
+                for code, count in sorted(Counter(outcome.fixed_codes).items()):
+                    lines.append(f"    {count} \u00d7 {code} ({registry.RULES[code].name})")
+        return "\n".join(lines) + "\n\n"
 
     def error_lines(self) -> list[str]:
         """One line per file that could not be fixed or written."""
@@ -224,13 +263,25 @@ def _parses(text: str) -> Optional[str]:
     return None
 
 
-def fix_text(text: str, filename: str, settings: Settings, unsafe: bool) -> tuple[str, int, FileReport, Optional[str], int]:
-    """Apply the applicable fixes to `text` (in passes, until nothing changes).
+@dataclass(frozen=True)
+class TextFix:
+    """What `fix_text` did to one text."""
 
-    Returns (fixed text, fixes applied, report of the fixed text, refusal message or None, how
-    many of the fixed findings were warnings)."""
+    text: str  # the fixed text
+    fixed: tuple[Diagnostic, ...]  # the findings whose fix was applied
+    report: FileReport  # the diagnostics of the fixed text
+    refusal: Optional[str] = None  # why some fixes were refused
+
+    @property
+    def warnings(self) -> int:
+        """How many of the fixed findings were warnings (the summary names them so)."""
+        return sum(1 for diagnostic in self.fixed if diagnostic.severity is Severity.WARNING)
+
+
+def fix_text(text: str, filename: str, settings: Settings, unsafe: bool) -> TextFix:
+    """Apply the applicable fixes to `text` (in passes, until nothing changes)."""
     report = check_source(text, filename, settings)
-    applied = warnings = 0
+    fixed: list[Diagnostic] = []
     refusal: Optional[str] = None
     seen = {text}
     for _ in range(MAX_PASSES):
@@ -244,10 +295,9 @@ def fix_text(text: str, filename: str, settings: Settings, unsafe: bool) -> tupl
             break
         seen.add(candidate)
         text = candidate
-        applied += len(done)
-        warnings += sum(1 for diagnostic in done if diagnostic.severity is Severity.WARNING)
+        fixed.extend(done)
         report = check_source(text, filename, settings)
-    return text, applied, report, refusal, warnings
+    return TextFix(text, tuple(fixed), report, refusal)
 
 
 def _apply_batch(text: str, batch: list[Diagnostic]) -> tuple[str, list[Diagnostic], Optional[str]]:
@@ -297,15 +347,12 @@ def fix_file(path: Union[str, Path], settings: Settings, unsafe: bool, write: bo
         assert read.problem is not None
         return FixOutcome(filename, "", "", 0, report_read_problem(filename, read.problem, settings))
     bom = data.startswith(codecs.BOM_UTF8)
-    fixed, applied, report, refusal, warnings = fix_text(read.text, filename, settings, unsafe)
-    outcome = FixOutcome(
-        filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom,
-        fixed_warnings=warnings,
-    )
+    result = fix_text(read.text, filename, settings, unsafe)
+    outcome = FixOutcome.of(filename, read, bom, result, unsafe)
     if not write or not outcome.changed:
         return outcome
     try:
-        payload = encode(fixed, read.encoding, bom)
+        payload = encode(result.text, read.encoding, bom)
         write_atomically(filename, payload, expected=data)
     except FixError as error:
         # Nothing was written: report the original text's diagnostics.
@@ -314,9 +361,7 @@ def fix_file(path: Union[str, Path], settings: Settings, unsafe: bool, write: bo
             filename, read.text, read.text, 0, original_report, _hidden(original_report, unsafe), str(error),
             False, read.encoding, bom, write_failed=True,
         )
-    return FixOutcome(
-        filename, read.text, fixed, applied, report, outcome.hidden, refusal, True, read.encoding, bom, fixed_warnings=warnings
-    )
+    return FixOutcome.of(filename, read, bom, result, unsafe, written=True)
 
 
 def _hidden(report: "FileReport | Report", unsafe: bool) -> int:
@@ -427,13 +472,10 @@ def fix_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Setting
         assert read.problem is not None
         return FixRun(Report((report_read_problem(filename, read.problem, settings),))), data
     bom = data.startswith(codecs.BOM_UTF8)
-    fixed, applied, report, refusal, warnings = fix_text(read.text, filename, settings, unsafe)
-    outcome = FixOutcome(
-        filename, read.text, fixed, applied, report, _hidden(report, unsafe), refusal, False, read.encoding, bom,
-        fixed_warnings=warnings,
-    )
+    result = fix_text(read.text, filename, settings, unsafe)
+    outcome = FixOutcome.of(filename, read, bom, result, unsafe)
     try:
-        payload = encode(fixed, read.encoding, bom) if outcome.changed else data
+        payload = encode(result.text, read.encoding, bom) if outcome.changed else data
     except FixError as error:
         original = check_source(read.text, filename, settings)
         outcome = FixOutcome(filename, read.text, read.text, 0, original, _hidden(original, unsafe), str(error))
@@ -460,8 +502,10 @@ def run_cli(
     exit_non_zero_on_fix: bool = False,
     log_level: LogLevel = LogLevel.DEFAULT,
     color: Optional[bool] = None,
+    fix_only: bool = False,
+    show_fixes: bool = False,
 ) -> int:
-    """`gradlint check --fix [--unsafe-fixes]` and `--diff`; returns the exit code.
+    """`gradlint check --fix [--unsafe-fixes]`, `--fix-only` and `--diff`; returns the exit code.
 
     --diff: print unified diffs, write nothing; exit 1 when a file would change (0 with
     --exit-zero), else 0.
@@ -471,47 +515,68 @@ def run_cli(
     `report_to` (--output-file): where the findings go instead, written without colour.
     `exit_non_zero_on_fix`: exit 1 when a file was fixed, even with nothing left (not with --exit-zero).
     `log_level`: under -q and -s the summaries and warnings on stderr are dropped (errors stay).
-    `color`: --color always (True) or never (False); None: on a terminal, never in a report file."""
+    `color`: --color always (True) or never (False); None: on a terminal, never in a report file.
+    `fix_only`: fix, but do not report the findings left (`_report_fix_only`).
+    `show_fixes`: list the fixes applied, per file and code, before the summary (ruff's --show-fixes)."""
     from gradlint.render import EXIT_ERROR, emit, notices, write_directive_warnings
 
     told = notices(err, log_level)
     if color is None and report_to is not None:
         color = False
-    if list(paths) == ["-"]:
+    from_stdin = list(paths) == ["-"]
+    payload = b""
+    if from_stdin:
         assert stdin is not None
         run, payload = fix_stdin(stdin, stdin_filename, settings, unsafe=unsafe)
-        write_directive_warnings(run.report, told)
-        if diff:
-            write_diffs(run, out)
-            _write_lines(told, run.summary(unsafe, diff=True))
-            _write_lines(err, run.error_lines())
-            return _diff_exit(run, exit_zero)
-        _write_bytes(out, payload)
-        code = emit(
-            run.report, output_format, report_to or err, err, statistics=statistics, exit_zero=exit_zero, color=color,
-            unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied, fixed_warnings=run.fixed_warnings,
-            log_level=log_level,
-        )
-        _write_fix_lines(run, unsafe, output_format, statistics, err, told)
-        return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
-    run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
-    if not run.report.checked and not run.report.problems:
-        _write_lines(told, [NO_FILES_WARNING])
+    else:
+        run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
+        if not run.report.checked and not run.report.problems:
+            _write_lines(told, [NO_FILES_WARNING])
     write_directive_warnings(run.report, told)
     if diff:
         write_diffs(run, out)
         _write_lines(told, run.summary(unsafe, diff=True))
         _write_lines(err, run.error_lines())
         return _diff_exit(run, exit_zero)
-    code = emit(
-        run.report, output_format, report_to or out, err, statistics=statistics, exit_zero=exit_zero, color=color,
-        unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied, fixed_warnings=run.fixed_warnings,
-        log_level=log_level,
-    )
-    _write_fix_lines(run, unsafe, output_format, statistics, err, told)
+    if from_stdin:
+        _write_bytes(out, payload)
+    report_out = report_to or (err if from_stdin else out)
+    listing = run.listing() if show_fixes else ""
+    if fix_only:
+        code = _report_fix_only(run, unsafe, output_format, statistics, report_out, err, log_level, color, listing)
+    else:
+        code = emit(
+            run.report, output_format, report_out, err, statistics=statistics, exit_zero=exit_zero, color=color,
+            unsafe_fixes=unsafe, applying_fixes=True, fixed=run.applied, fixed_warnings=run.fixed_warnings,
+            log_level=log_level, fixes_listing=listing,
+        )
+        _write_fix_lines(run, unsafe, output_format, statistics, err, told)
     if any(outcome.write_failed for outcome in run.outcomes):
         return EXIT_ERROR
     return _fix_exit(run, code, exit_zero, exit_non_zero_on_fix)
+
+
+def _report_fix_only(
+    run: FixRun, unsafe: bool, output_format: str, statistics: bool, out: TextIO, err: TextIO,
+    log_level: LogLevel, color: Optional[bool], listing: str,
+) -> int:
+    """`--fix-only`, as ruff: the findings left are not reported (with --statistics, only
+    counted), and exit 0 for them; the text formats end with `Fixed N errors.` (and
+    `--show-fixes`' list before it). Exit 2 when a rule crashed."""
+    from gradlint.render import EXIT_CLEAN, EXIT_ERROR, FORMATS, emit, notices, write_crashes
+
+    if statistics:
+        quieter = LogLevel.QUIET if log_level is LogLevel.DEFAULT else log_level  # the table, not its summary
+        emit(run.report, output_format, out, err, statistics=True, color=color, unsafe_fixes=unsafe,
+             applying_fixes=True, log_level=quieter)
+    else:
+        write_crashes(run.report, err)
+    _write_lines(err, run.error_lines())
+    if FORMATS.get(output_format) == "text":
+        told = notices(out, log_level)
+        told.write(listing)
+        _write_lines(told, run.fix_only_summary(unsafe))
+    return EXIT_ERROR if run.report.crashes else EXIT_CLEAN
 
 
 def _write_fix_lines(

@@ -536,3 +536,47 @@ def test_color_always_never_and_auto_as_in_ruff(project: Path, run: Run, monkeyp
     assert escape in run("check", "buggy.py", "-n", "--fix", "--color", "always").out
     wrong = run("check", "buggy.py", "--color", "sometimes")
     assert wrong.code == 2 and "--color must be auto, always or never" in wrong.err
+
+
+# --- --fix-only and --show-fixes (ruff's) ---------------------------------------------
+
+
+def test_fix_only_fixes_and_neither_reports_nor_fails_on_what_is_left(project: Path, run: Run) -> None:
+    source = (REPO / "fixtures" / "softmax_question.py").read_text(encoding="utf-8")
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    refused = run("check", "sq.py", "-n", "--fix-only")  # its one fix is unsafe
+    assert (refused.code, refused.out) == (0, "No errors fixed (1 fix available with `--unsafe-fixes`).\n")
+    fixed = run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes")
+    assert (fixed.code, fixed.out) == (0, "Fixed 1 error.\n")  # GL201 is left, unreported
+    assert (project / "sq.py").read_text(encoding="utf-8") != source
+    assert run("check", "sq.py", "-n").code == 1  # it is still there
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    assert run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes", "--exit-non-zero-on-fix").code == 1
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    assert run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes", "-q").out == ""
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    as_json = run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes", "--output-format", "json")
+    assert (as_json.code, as_json.out) == (0, "")
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    counted = run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes", "--statistics")
+    assert counted.out.splitlines() == ["1\tGL201\t[ ] jacobian-from-preactivation", "Fixed 1 error."]
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    diff = run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes", "--diff")  # as ruff: --diff wins
+    assert diff.code == 1 and diff.out.startswith("---") and (project / "sq.py").read_text(encoding="utf-8") == source
+    assert run("check", "sq.py", "--fix-only", "--add-noqa").code == 2
+
+
+def test_show_fixes_lists_the_fixes_applied_before_the_summary(project: Path, run: Run) -> None:
+    source = (REPO / "fixtures" / "softmax_question.py").read_text(encoding="utf-8")
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    shown = run("check", "sq.py", "-n", "--fix", "--unsafe-fixes", "--show-fixes")
+    lines = shown.out.splitlines()
+    assert lines[1:] == [
+        "", "Fixed 1 error:", "- sq.py:", "    1 \u00d7 GL101 (overwritten-diagonal)", "",
+        "Found 2 errors (1 fixed, 1 remaining).",
+    ]
+    assert lines[0].startswith("sq.py:") and " GL201 " in lines[0]
+    (project / "sq.py").write_text(source, encoding="utf-8")
+    only = run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes", "--show-fixes")
+    assert only.out.splitlines()[-2:] == ["", "Fixed 1 error."] and "- sq.py:" in only.out
+    assert "Fixed 1 error:" not in run("check", "sq.py", "-n", "--fix", "--show-fixes").out  # nothing fixed

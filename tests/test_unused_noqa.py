@@ -24,7 +24,7 @@ def _on_bug_row(suffix: str) -> str:
 
 
 def fixed(text: str) -> str:
-    return fix_text(text, "/nonexistent/m.py", ALL, unsafe=False)[0]
+    return fix_text(text, "/nonexistent/m.py", ALL, unsafe=False).text
 
 
 def test_off_by_default_on_when_asked(tmp_path: Path) -> None:

@@ -91,6 +91,7 @@ class RenderOptions:
     fixed: int = 0  # --fix: how many findings this run fixed (ruff's `Found 3 errors (2 fixed, 1 remaining).`)
     fixed_warnings: int = 0  # how many of those were warnings
     quiet: bool = False  # -q / -s: no summary lines after the findings or statistics
+    fixes_listing: str = ""  # --show-fixes: the fixes applied, written before the summary lines
 
     def shows_fix(self, diagnostic: "Diagnostic") -> bool:
         """Whether `diagnostic` is marked fixable (`[*]`) in this run."""
@@ -194,13 +195,15 @@ def emit(
     fixed: int = 0,
     fixed_warnings: int = 0,
     log_level: LogLevel = LogLevel.DEFAULT,
+    fixes_listing: str = "",
 ) -> int:
     """Write the report in `output_format` to `out`, crashes to `err`; return the exit code.
 
     `unsafe_fixes`: `--unsafe-fixes` was given, so unsafe fixes count as applicable.
     `applying_fixes`: this run applied the fixes (`--fix`): nothing left is marked fixable.
     `fixed`: how many findings it fixed (`fixed_warnings` of them warnings), for the text summary.
-    `log_level`: QUIET drops the summary lines, SILENT the report too (not the statistics)."""
+    `log_level`: QUIET drops the summary lines, SILENT the report too (not the statistics).
+    `fixes_listing`: --show-fixes' list of the fixes applied, for the text formats."""
     check_format(output_format)
     options = RenderOptions(
         output_format=output_format,
@@ -211,6 +214,7 @@ def emit(
         fixed=fixed,
         fixed_warnings=fixed_warnings,
         quiet=log_level is not LogLevel.DEFAULT,
+        fixes_listing=fixes_listing,
     )
     if statistics:
         from gradlint.render import stats

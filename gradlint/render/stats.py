@@ -58,6 +58,8 @@ def render_text(report: "Report", out: TextIO, options: RenderOptions) -> None:
         for row in rows:
             mark = "[*]" if row.fixable else "[ ]"
             out.write(f"{row.count:>{count_width}}\t{row.code:<{code_width}}\t{mark} {row.name}\n")
+    if not options.quiet:
+        out.write(options.fixes_listing)
     if (rows or options.fixed) and not options.quiet:  # then, as ruff, the summary lines (and what --fix did, even with nothing left)
         out.write(summary(
             report.diagnostics, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed,

@@ -63,6 +63,7 @@ def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
             out.write(_snippet(diagnostic, sources.get(diagnostic.filename), paint))
     if options.quiet:
         return
+    out.write(options.fixes_listing)
     out.write(summary(
         diagnostics, paint, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed,
         fixed_warnings=options.fixed_warnings,
