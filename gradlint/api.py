@@ -99,7 +99,7 @@ def check_source(
     dropped = settings.dropped_for(filename)  # findings of a severity a selector left out (`ignore = ["warning"]`)
     if dropped:
         found = [d for d in found if (d.code, d.severity.value) not in dropped]
-    diagnostics = filter_suppressed(found, text, written)
+    diagnostics = found if settings.ignore_noqa else filter_suppressed(found, text, written)
     dependencies: tuple[str, ...] = ()
     if package is not None and result.parsed:
         dependencies = tuple(sorted(path for path in package.dependencies(filename) if path != filename))

@@ -34,7 +34,7 @@ _COLORS = {"auto": None, "always": True, "never": False}
 _CONFLICTS = (
     ("--add-noqa", "--fix"), ("--add-noqa", "--diff"), ("--add-noqa", "--statistics"), ("--add-noqa", "stdin"),
     ("--runtime", "--fix"), ("--runtime", "--diff"), ("--runtime", "--add-noqa"), ("--runtime", "--fix-only"),
-    ("--add-noqa", "--fix-only"),
+    ("--add-noqa", "--fix-only"), ("--add-noqa", "--ignore-noqa"),
     ("--diff", "--statistics"), ("--show-files", "--statistics"), ("--show-files", "--show-settings"),
     ("--show-files", "stdin"), ("--config", "--isolated"), ("--quiet", "--silent"),
 )
@@ -105,6 +105,7 @@ def check(
     fix: bool = typer.Option(False, "--fix", help="Apply the available fixes and write the files (unsafe ones only with --unsafe-fixes)."),
     fix_only: bool = typer.Option(False, "--fix-only", help="Apply the fixes, but neither report the findings left nor exit non-zero for them (implies --fix)."),
     show_fixes: bool = typer.Option(False, "--show-fixes", help="After fixing, list the fixes applied, per file and rule."),
+    ignore_noqa: bool = typer.Option(False, "--ignore-noqa", help="Ignore every suppression comment (# noqa, # gradlint: ignore/noqa)."),
     unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="Also apply unsafe fixes (they may change behaviour: review them)."),
     add_noqa: bool = typer.Option(False, "--add-noqa", help="Add a `# noqa: CODE` comment for every finding not yet suppressed, and write the files."),
     diff: bool = typer.Option(False, "--diff", help="Print the fixes as unified diffs and write nothing; exit 1 when there are changes."),
@@ -122,7 +123,7 @@ def check(
     if color not in _COLORS:
         raise _fail(f"--color must be auto, always or never, not {color!r}")
     given = {
-        "--fix": fix, "--fix-only": fix_only, "--diff": diff, "--add-noqa": add_noqa, "--runtime": runtime, "--statistics": statistics,
+        "--fix": fix, "--fix-only": fix_only, "--diff": diff, "--ignore-noqa": ignore_noqa, "--add-noqa": add_noqa, "--runtime": runtime, "--statistics": statistics,
         "--show-files": show_files, "--show-settings": show_settings, "--config": config is not None,
         "--isolated": isolated, "stdin": bool(stdin_filename) or paths == ["-"], "--quiet": quiet, "--silent": silent,
     }
@@ -140,6 +141,7 @@ def check(
         overrides = Overrides(
             output_format=output_format,
             cache_dir=cache_dir,
+            ignore_noqa=ignore_noqa,
             runtime_timeout=runtime_timeout,
             select=_split(select, keep_empty=True) if select else None,
             extend_select=_split(extend_select, keep_empty=True),

@@ -288,6 +288,7 @@ class Settings:
     runtime_timeout: float = DEFAULT_RUNTIME_TIMEOUT
     output_format: str = DEFAULT_OUTPUT_FORMAT  # how check writes its report (not a per-file setting)
     cache_dir: Optional[Path] = None  # where the result cache lives (None: .gradlint_cache at the project root)
+    ignore_noqa: bool = False  # --ignore-noqa: suppression comments hide nothing
     project_root: Optional[Path] = None
     config_path: Optional[Path] = None
     base_selections: tuple[RuleSelection, ...] = ()
@@ -450,7 +451,7 @@ class Settings:
         """A stable text of what changes results (for the cache key)."""
         enabled = ",".join(sorted(f"{code}:{severity}" for code, severity in self.selected))
         per_file = repr(self.per_file_ignores)
-        return f"{enabled}|{per_file}|{self.root}"
+        return f"{enabled}|{per_file}|{self.root}" + ("|ignore-noqa" if self.ignore_noqa else "")
 
     def describe_for(self, path: Optional[Union[str, Path]]) -> str:
         """`describe` the settings that govern `path` (a folder: the files in it; None: the run)."""
@@ -810,6 +811,7 @@ class Overrides:
     runtime_timeout: Optional[float] = None
     output_format: Optional[str] = None  # --output-format (or GRADLINT_OUTPUT_FORMAT)
     cache_dir: Optional[str] = None  # --cache-dir (or GRADLINT_CACHE_DIR), relative to `cwd`
+    ignore_noqa: bool = False  # --ignore-noqa
     exclude: Optional[tuple[str, ...]] = None  # --exclude: replaces the configuration's
     extend_exclude: tuple[str, ...] = ()  # --extend-exclude: adds to it
     cwd: Optional[Path] = None  # where the command line's folder-relative patterns are relative to
@@ -897,6 +899,7 @@ def _settings_from(
         respect_gitignore=respect_gitignore,
         runtime_timeout=overrides.runtime_timeout or (options and options.runtime_timeout) or DEFAULT_RUNTIME_TIMEOUT,
         output_format=overrides.output_format or (options and options.output_format) or DEFAULT_OUTPUT_FORMAT,
+        ignore_noqa=overrides.ignore_noqa,
         cache_dir=(
             cache_directory_at(overrides.cache_dir, overrides.cwd or cwd, "--cache-dir")
             if overrides.cache_dir is not None

@@ -580,3 +580,17 @@ def test_show_fixes_lists_the_fixes_applied_before_the_summary(project: Path, ru
     only = run("check", "sq.py", "-n", "--fix-only", "--unsafe-fixes", "--show-fixes")
     assert only.out.splitlines()[-2:] == ["", "Fixed 1 error."] and "- sq.py:" in only.out
     assert "Fixed 1 error:" not in run("check", "sq.py", "-n", "--fix", "--show-fixes").out  # nothing fixed
+
+
+def test_ignore_noqa_reports_what_suppression_comments_hide(project: Path, run: Run) -> None:
+    loud = run("check", "buggy.py", "-n", "-q").out.splitlines()
+    rows = sorted({int(line.split(":")[1]) for line in loud})
+    lines = BUGGY.splitlines()
+    for row in rows:
+        lines[row - 1] += "  # noqa"
+    (project / "buggy.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run("check", "buggy.py").code == 0
+    unhidden = run("check", "buggy.py", "--ignore-noqa")  # the cache is keyed on it, too
+    assert unhidden.code == 1 and unhidden.out.splitlines()[: len(loud)] == loud
+    assert run("check", "buggy.py").code == 0
+    assert run("check", "buggy.py", "--ignore-noqa", "--add-noqa").code == 2
