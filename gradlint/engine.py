@@ -140,9 +140,14 @@ def check_text(
     the text holds: the soundness checks of the pre-check compare against it."""
     codes = sorted(set(codes))
     rule_codes = [code for code in codes if code not in registry.ENGINE_CODES]
-    candidates = registry.candidates(text, rule_codes) if precheck else frozenset(rule_codes)
+    too_large = len(text) > MAX_PARSE_CHARS
+    # a text too large to parse is pre-checked once, with every need: that verdict decides both
+    # whether a rule could fire and whether it gets GL001 (see _reports_unparsed)
+    candidates = registry.candidates(text, rule_codes, thorough=too_large) if precheck else frozenset(rule_codes)
     if not candidates:
         return SourceResult(complete=True)
+    if too_large:
+        return _too_large(text, filename, codes, precheck)
     collect_between_files(len(text))
     with relaxed_gc():
         try:
@@ -217,6 +222,16 @@ def _reports_unparsed(text: str, codes: list[str], precheck: bool) -> bool:
     if not precheck:
         return True
     return bool(registry.candidates(text, [code for code in codes if code not in registry.ENGINE_CODES], thorough=True))
+
+
+def _too_large(text: str, filename: str, codes: list[str], precheck: bool) -> SourceResult:
+    """The result for a text longer than MAX_PARSE_CHARS, which is never parsed: GL001 when
+    _reports_unparsed says so."""
+    if not _reports_unparsed(text, codes, precheck):
+        return SourceResult()
+    size = f"{len(text) / 1e6:.1f} million characters"
+    message = f"file too large to parse ({size}; gradlint parses files up to {MAX_PARSE_CHARS / 1e6:.0f} million)"
+    return SourceResult((syntax_error_diagnostic(filename, message, 1, 1, prefix=""),))
 
 
 # Parsing, analysing and the rules run on a thread with this much stack (address space,
@@ -296,11 +311,7 @@ def _parse_and_check(
     precheck: bool = True,
 ) -> SourceResult:
     if len(text) > MAX_PARSE_CHARS:
-        if not _reports_unparsed(text, codes, precheck):
-            return SourceResult()
-        size = f"{len(text) / 1e6:.1f} million characters"
-        message = f"file too large to parse ({size}; gradlint parses files up to {MAX_PARSE_CHARS / 1e6:.0f} million)"
-        return SourceResult((syntax_error_diagnostic(filename, message, 1, 1, prefix=""),))
+        return _too_large(text, filename, codes, precheck)
     import libcst as cst
 
     from gradlint.analysis.parse import parse_module, refusal
@@ -403,29 +414,82 @@ def _to_fix(analysis: "ModuleAnalysis", replacement: "Replacement") -> Fix:
     return Fix(message=replacement.message, edits=(Edit(content, start, end),))
 
 
+# Python's line breaks (not str.splitlines': no \f, \v, \x1c-\x1e, \x85, \u2028 or \u2029)
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """`text`'s lines without their line breaks, as str.splitlines gives them but split at
+    Python's line breaks only (row N of a finding is item N - 1)."""
+    lines = LINE_BREAK.split(text)
+    if not lines[-1]:
+        lines.pop()  # after a final line break (or in an empty text): no line
+    return lines
+
+
+def _without_line_break(text: str) -> str:
+    """`text` without one final line break (of whichever kind)."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith(("\n", "\r")):
+        return text[:-1]
+    return text
+
+
+def _ends_without_line_break(text: str) -> bool:
+    return not text.endswith(("\n", "\r"))
+
+
+def source_row(analysis: "ModuleAnalysis", row: int) -> str:
+    """The source's row `row` (1-based; rows end at Python's line breaks only, as libcst's and
+    CPython's do), without its line break; "" outside the source. Uses the analysis's line
+    offsets, computed once per text."""
+    if not analysis.source or row < 1:
+        return ""
+    try:
+        return _without_line_break(analysis.rows_text(row, row))
+    except IndexError:  # past the last row
+        return ""
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
+
+
 def render_replacement(analysis: "ModuleAnalysis", node: "cst.CSTNode", new_node: "cst.CSTNode", row: int) -> str:
-    """Source text for `new_node` placed where `node` starts: statements are
-    re-indented to the original's indentation and keep the file's newline."""
+    """Source text for `new_node` placed where `node` starts (on row `row`).
+
+    libcst renders it inside the blocks that hold `node` (their indentation, that of the first
+    row of the statement holding it), so every line it starts is indented as the original's and
+    the text inside strings is left as it is; each line keeps the line break libcst renders for
+    it (mixed line endings stay as they were)."""
     import libcst as cst
+    from libcst._nodes.internal import CodegenState
 
     module = analysis.module
+    statement = isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
     if isinstance(new_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         new_node = new_node.with_changes(leading_lines=())
-    text = module.code_for_node(new_node)
-    newline = module.default_newline
-    if text.endswith(newline) and not module.code_for_node(node).endswith(newline):
-        text = text[: -len(newline)]
-    elif text.endswith(newline) and isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        text = text[: -len(newline)]
-    if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)) and analysis.source:
-        # A statement's range stops before its last line's trailing comment, which the rendered
-        # new statement repeats: drop it from the replacement so the comment is not doubled.
+    holder = node if statement else analysis.index.statement_of(node)
+    holder_row = row if holder is node else analysis.range_of(holder).start.line
+    indent = _indentation(source_row(analysis, holder_row))
+    state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline)
+    if indent:
+        state.increase_indent(indent)
+    new_node._codegen(state)
+    text = "".join(state.tokens)
+    if statement and indent and text.startswith(indent):
+        text = text[len(indent) :]  # the edit starts where the statement's code does
+    stripped = _without_line_break(text)
+    if stripped != text and (statement or _ends_without_line_break(module.code_for_node(node))):
+        # a statement's range ends before its line break, which stays in the source; an
+        # expression's new code ends with one only when the old code did not
+        text = stripped
+    if statement and analysis.source:
+        # A statement's range stops before its last line's trailing blanks and comment, which the
+        # rendered new statement repeats: drop them from the replacement so they are not doubled.
         end = analysis.range_of(node).end
-        source_rows = re.split(r"\r\n|\r|\n", analysis.source)
-        tail = source_rows[end.line - 1][end.column :] if end.line - 1 < len(source_rows) else ""
-        if tail.strip() and text.endswith(tail):
+        tail = source_row(analysis, end.line)[end.column :]
+        if tail and text.endswith(tail):
             text = text[: -len(tail)]
-    line = analysis.source.splitlines()[row - 1] if analysis.source else ""
-    indent = line[: len(line) - len(line.lstrip())]
-    lines = text.split(newline)
-    return newline.join([lines[0]] + [indent + rest if rest else rest for rest in lines[1:]])
+    return text

@@ -1138,6 +1138,7 @@ class Prechecker:
         self._texts_seen = 0
         self._last_text: Optional[str] = None
         self._last_found: frozenset[str] = frozenset()
+        self._last_thorough = False  # whether _last_found was read with every need
 
     def _plan_round_one(self) -> None:
         """Each rule's clauses in the literals' current order: first those of its cheap tests, then the rest."""
@@ -1170,18 +1171,25 @@ class Prechecker:
         unless `thorough`: a run over a few files parses a file such a need might have spared
         rather than compile the regex. Since needs are necessary conditions of a rule firing,
         this changes no finding, only what is parsed; the engine asks `thorough` before it
-        reports a file that does not parse (GL001 is for the files the full needs admit)."""
-        if thorough:
-            return self._candidates(text, skip_costly=False)
-        if text is self._last_text:  # the same text asked again (the driver, then the engine)
+        reports a file that does not parse (GL001 is for the files the full needs admit).
+        A text too large to parse is never parsed, and whether it gets GL001 takes the complete
+        needs: it is always read with every need, once."""
+        if text is self._last_text and (self._last_thorough or not thorough or self._last_found == self.always):
+            # the same text asked again (the driver, then the engine): a verdict with every need
+            # evaluated answers both questions; one that skipped some, only a question that allows
+            # it (or it admitted no rule: skipping needs only admits more)
             return self._last_found
-        found = self._candidates(text, skip_costly=self._texts_seen < WARMUP_TEXTS)
-        self._last_text, self._last_found = text, found
+        from gradlint.engine import MAX_PARSE_CHARS  # the engine's limit (imported late: the engine imports this module's users)
+
+        complete = thorough or self._texts_seen >= WARMUP_TEXTS or len(text) > MAX_PARSE_CHARS
+        found = self._candidates(text, skip_costly=not complete)
+        self._last_text, self._last_found, self._last_thorough = text, found, complete
         return found
 
     def remember(self, text: str, found: frozenset[str]) -> None:
-        """Take `found` as the candidates of `text` (pre-checked by another process)."""
-        self._last_text, self._last_found = text, found
+        """Take `found` as the candidates of `text` (pre-checked by another process, maybe
+        skipping the costly needs)."""
+        self._last_text, self._last_found, self._last_thorough = text, found, False
 
     def _candidates(self, text: str, skip_costly: bool) -> frozenset[str]:
         state = _TextState(text, self._literals)

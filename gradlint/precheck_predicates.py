@@ -73,6 +73,41 @@ class _Invalid(Exception):
     """A definite lexical error (valid in no Python version) in a region read exactly."""
 
 
+_LINE_SCAN_STEP = 256  # characters read per step back (or on) before the reach doubles
+
+
+def _line_start(text: str, position: int) -> int:
+    """Where the physical line holding `position` starts: just after the last line break (`\\n` or
+    `\\r`) before `position`, or 0. Reads back only about as far as that line break: searching the
+    whole prefix for a character the text lacks (`\\r` in most files) would make every call cost
+    the prefix's length, and a pre-check quadratic on a large file."""
+    stop = position
+    step = _LINE_SCAN_STEP
+    while stop > 0:
+        low = max(0, stop - step)
+        found = max(text.rfind("\n", low, stop), text.rfind("\r", low, stop))
+        if found >= 0:
+            return found + 1
+        stop = low
+        step *= 2
+    return 0
+
+
+def _line_break_at_or_after(text: str, position: int) -> int:
+    """The index of the first line break (`\\n` or `\\r`) at or after `position`, or -1; reads on only
+    about as far as it (see _line_start)."""
+    start, end = position, len(text)
+    step = _LINE_SCAN_STEP
+    while start < end:
+        high = min(end, start + step)
+        newline, carriage = text.find("\n", start, high), text.find("\r", start, high)
+        if newline >= 0 or carriage >= 0:
+            return min(found for found in (newline, carriage) if found >= 0)
+        start = high
+        step *= 2
+    return -1
+
+
 # ---------------------------------------------------------------------------
 # The scanner
 # ---------------------------------------------------------------------------
@@ -326,7 +361,7 @@ def _target_start(text: str, end: int) -> int:
                 if _PAIRS[stack.pop()] != char:
                     raise _Unknown("mismatched brackets in a store target")
             elif char == "'" or char == '"':
-                line_start = max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
+                line_start = _line_start(text, position)
                 opening = text.rfind(char, line_start, position)
                 if opening < 0:
                     raise _Unknown("a string spanning lines in a store target")
@@ -412,7 +447,7 @@ def _target_start_from_line(text: str, end: int) -> Optional[int]:
     `}` at depth 0: _Unknown). Inside a string that goes on past this line there is no store. None: no
     store target ends at `end` (it is in a comment or a string on this line, or the line holds a
     definite lexical error)."""
-    line_start = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+    line_start = _line_start(text, end)
     newline = line_start - 1
     if newline > 0 and text[newline] == "\n" and text[newline - 1] == "\r":
         newline -= 1
@@ -480,11 +515,11 @@ _SIMPLE_TARGET = _Regex(
 
 def _store_sites(text: str) -> list[_Site]:
     sites = []
-    rfind, simple_target = text.rfind, _SIMPLE_TARGET.fullmatch
+    simple_target = _SIMPLE_TARGET.fullmatch
     for match in _STORE_SITE_AT.finditer(text):
         close = match.group(1).rfind(")")  # the site ends at its last `)` (after the `]`), if any
         end = match.start() + (close + 1 if close >= 0 else 0)
-        simple = simple_target(text, rfind("\n", 0, end) + 1, end + 1)
+        simple = simple_target(text, _line_start(text, end), end + 1)
         if simple is not None and simple.group(1).isascii() and "''" not in simple.group(1) and '""' not in simple.group(1):
             start = simple.start(1)
         else:
@@ -516,7 +551,7 @@ class _Context:
 def _store_context(text: str, site: _Site) -> Optional[_Context]:
     """Where the store starting at `site.start` stands, read from the start of its
     physical line; None when it is no statement-level single-target store."""
-    line_start = max(text.rfind("\n", 0, site.start), text.rfind("\r", 0, site.start)) + 1
+    line_start = _line_start(text, site.start)
     # The line starts a logical line unless the previous one ends with a backslash, or it continues
     # brackets or a string opened on an earlier line. Brackets: the store stands at depth 0, so they
     # would close on this line before it, and the depth read from the line start would go negative.
@@ -1008,7 +1043,7 @@ def _diagonal_headers(text: str) -> list[tuple[int, str]]:
     """(position, indentation of its line) of every text that may be a diagonal branch's header."""
     headers = []
     for match in _DIAGONAL_HEADER.finditer(text):
-        line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\r", 0, match.start())) + 1
+        line_start = _line_start(text, match.start())
         line = text[line_start : match.start()]
         headers.append((match.start(), line[: len(line) - len(line.lstrip(" \t\f"))]))
     return headers
@@ -1205,7 +1240,7 @@ def _read_top_level(text: str) -> _Reading:
     strings: list = []
     code: list = []
     position, depth, end = 0, 0, len(text)
-    search, find = _GL402_STOP.search, text.find
+    search = _GL402_STOP.search
     while True:
         match = search(text, position)
         stop = match.start() if match is not None else end
@@ -1215,8 +1250,8 @@ def _read_top_level(text: str) -> _Reading:
             break
         char = text[stop]
         if char == "#":
-            ends = [found for found in (find("\n", stop), find("\r", stop)) if found >= 0]
-            position = min(ends) if ends else end
+            line_break = _line_break_at_or_after(text, stop)
+            position = line_break if line_break >= 0 else end
         elif char == "\\":
             position = stop + (3 if text.startswith("\r\n", stop + 1) else 2)
         else:
@@ -1246,7 +1281,7 @@ def _exact_leading_start(text: str, reading: _Reading, header: int) -> int:
     starts, code_starts = reading.string_starts, reading.code_starts
     while leading > 0:
         end = leading - 2 if text[leading - 2 : leading] == "\r\n" else leading - 1
-        previous = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+        previous = _line_start(text, end)
         before = previous - 2 if text[previous - 2 : previous] == "\r\n" else previous - 1  # the line break before it
         continued = before > 0 and text[before - 1] == "\\"
         if not _GL402_LEADING.match(text, previous) and not continued:
@@ -1285,7 +1320,7 @@ def _leading_start(text: str, header: int) -> int:
     leading = header
     while leading > 0:
         end = leading - 2 if text[leading - 2 : leading] == "\r\n" else leading - 1
-        previous = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+        previous = _line_start(text, end)
         if not _GL402_LEADING.match(text, previous):
             break
         leading = previous
@@ -1514,7 +1549,7 @@ def _is_index_branch(text: str, match: "re.Match[str]") -> bool:
     """Whether the header `match` starts an If whose body and `else:` body are one Assign each to the
     same target text (_check_loop_branch: _index_test, _last_store, equal code_for targets)."""
     keyword_start = match.start() - (2 if text.startswith("el", match.start() - 2) else 0)
-    line_start = max(text.rfind("\n", 0, keyword_start), text.rfind("\r", 0, keyword_start)) + 1
+    line_start = _line_start(text, keyword_start)
     indentation = text[line_start:keyword_start]
     if indentation.strip(" \t\f"):
         return False  # not at a line start: no If statement (read exactly from one, or not one at all)
@@ -1546,7 +1581,7 @@ def _diagonal_call_outside_comment_lines(text: str, absent: "Callable[[str], boo
         if absent(name) or _word_absent(absent, name):
             continue  # every match starts with the name, held whole
         for match in call.finditer(text):
-            line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\r", 0, match.start())) + 1
+            line_start = _line_start(text, match.start())
             if not _GL103_NOT_CODE_LINE.match(text, line_start):
                 return True
     return False
@@ -1827,7 +1862,7 @@ def _before_gap(text: str, position: int) -> int:
     while position >= 0:
         char = text[position]
         if char == "\n" or char == "\r":
-            line_start = max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
+            line_start = _line_start(text, position)
             if "#" in text[line_start:position]:
                 raise _Unknown("a line that may end in a comment before the callee")
         elif not (char.isspace() or char == "\\"):

@@ -89,14 +89,30 @@ def _normalised(codes: Optional[tuple[str, ...]]) -> Optional[set[str]]:
     return {code.upper() if re.fullmatch(_CODE, code) else code.lower() for code in codes}
 
 
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _with_lone_crs_as_lfs(text: str) -> str:
+    """`text` with each lone CR line break turned into an LF: the same length, the same rows (a
+    lone CR ends a line for CPython and libcst, which read it as an LF) and columns. Python 3.9 to
+    3.11's tokenize reads a lone CR at a line's end as an error token, not as its NEWLINE or NL."""
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
+
+
+def _tokens(text: str) -> Iterator[tokenize.TokenInfo]:
+    """`text`'s tokens, rows counted as the engine counts them (1-based, a line ends at CRLF, CR or
+    LF, and at nothing else: not at a form feed, \\x1c-\\x1e, \\x85 or U+2028)."""
+    return tokenize.generate_tokens(io.StringIO(_with_lone_crs_as_lfs(text), newline="").readline)
+
+
 def _comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
     """(row, column (0-based), comment, alone on its line) for each comment in `text`."""
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+        tokens = list(_tokens(text))
     except Exception:  # noqa: BLE001 - TokenError, SyntaxError, ValueError, ...: never fatal
         # Source this Python's tokenize rejects (a syntax error, or newer syntax
         # that libcst accepts): a small scanner that still skips string literals.
-        yield from _scan_comments(text)
+        yield from _scan_comments(_with_lone_crs_as_lfs(text))
         return
     code_on_row: set[int] = set()
     for token in tokens:
@@ -109,13 +125,16 @@ def _comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
 
 
 def _scan_comments(text: str) -> Iterator[tuple[int, int, str, bool]]:
-    """Comments found by tracking string quotes by hand (fallback for `_comments`)."""
+    """Comments found by tracking string quotes by hand (fallback for `_comments`; lines end at
+    LF or CRLF: `_comments` turns lone CRs into LFs)."""
     row, quote, index, length = 1, "", 0, len(text)
     line_has_code = False
     while index < length:
         char = text[index]
         if quote:
             if char == "\\":
+                if text.startswith("\r\n", index + 1):
+                    index += 1  # the backslash escapes the whole CRLF line break
                 if text[index + 1 : index + 2] == "\n":
                     row += 1
                 index += 2
@@ -304,7 +323,7 @@ def rows_a_comment_can_end(text: str) -> "dict[int, Optional[tokenize.TokenInfo]
     rows: dict[int, Optional[tokenize.TokenInfo]] = {}
     comments: dict[int, tokenize.TokenInfo] = {}
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        for token in _tokens(text):
             if token.type == tokenize.COMMENT:
                 comments[token.start[0]] = token
             elif token.type in (tokenize.NEWLINE, tokenize.NL):
@@ -357,6 +376,7 @@ def suppression_rows(analysis: "ModuleAnalysis", node: "cst.CSTNode", start_row:
 
 
 _HEADER_END = "__gradlint_header_end__"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _header_newlines(module: "cst.Module", statement: "cst.BaseCompoundStatement") -> int:
@@ -371,4 +391,4 @@ def _header_newlines(module: "cst.Module", statement: "cst.BaseCompoundStatement
     except Exception:  # noqa: BLE001 - e.g. `match`, which has no body: fall back to the first row
         return 0
     header = header[: max(header.find(_HEADER_END), 0)]
-    return header.count("\n") if "\n" in header else header.count("\r")
+    return len(_LINE_BREAK.findall(header))

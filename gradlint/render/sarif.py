@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from gradlint import __version__, registry
 from gradlint.diagnostics import Diagnostic, Edit
+from gradlint.engine import source_lines
 from gradlint.render import RenderOptions, lossy, sources_by_file
 from gradlint.render.json import dumps, plain
 
@@ -73,7 +74,7 @@ class LineHashes:
     fingerprints: they survive code moving above a finding)."""
 
     def __init__(self, source: Optional[str]) -> None:
-        self.lines = source.splitlines() if source is not None else []
+        self.lines = source_lines(source) if source is not None else []  # rows end at Python's line breaks only
         self._hashes: dict[int, str] = {}
 
     def of_row(self, row: int) -> str:

@@ -20,6 +20,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Optional, TextIO
 
 from gradlint.diagnostics import Diagnostic, Severity
+from gradlint.engine import source_lines
 from gradlint.render import RenderOptions, display_path, fix_counts, lossy, sources_by_file
 
 if TYPE_CHECKING:
@@ -61,6 +62,11 @@ def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
         out.write(headline(diagnostic, options, paint) + "\n")
         if full:
             out.write(_snippet(diagnostic, sources.get(diagnostic.filename), paint))
+    write_summary(diagnostics, out, options, paint)
+
+
+def write_summary(diagnostics: list[Diagnostic], out: TextIO, options: RenderOptions, paint: _Painter) -> None:
+    """After the findings: --show-fixes' listing and the summary lines (neither under -q)."""
     if options.quiet:
         return
     out.write(options.fixes_listing)
@@ -75,11 +81,15 @@ def headline(diagnostic: Diagnostic, options: RenderOptions, paint: Optional[_Pa
     paint = paint or _Painter(False)
     path = display_path(diagnostic.filename, options.root)
     where = paint(path, "path") + paint(f":{diagnostic.start.row}:{diagnostic.start.column}:", "dim")
-    severity = diagnostic.severity.value
-    code = paint(diagnostic.code, severity)
+    return f"{where} {finding(diagnostic, options, paint)}"
+
+
+def finding(diagnostic: Diagnostic, options: RenderOptions, paint: _Painter) -> str:
+    """What follows the position: `GL101 [*] message` (plus `warning:` for a warning)."""
+    code = paint(diagnostic.code, diagnostic.severity.value)
     fixable = " " + paint("[*]", "fix") if options.shows_fix(diagnostic) else ""
     tag = paint("warning:", "warning") + " " if diagnostic.severity is Severity.WARNING else ""
-    return f"{where} {code}{fixable} {tag}{lossy(diagnostic.message)}"
+    return f"{code}{fixable} {tag}{lossy(diagnostic.message)}"
 
 
 def summary(
@@ -137,7 +147,7 @@ def _plural(count: int, noun: str) -> str:
 
 def _snippet(diagnostic: Diagnostic, source: Optional[str], paint: _Painter) -> str:
     """The finding's lines with context, the span underlined, and the fix hint."""
-    lines = source.splitlines() if source is not None else []
+    lines = source_lines(source) if source is not None else []  # rows end at Python's line breaks only
     first, last = diagnostic.start.row, max(diagnostic.end.row, diagnostic.start.row)
     if lines and first == len(lines) + 1:
         lines.append("")  # a position at the very end of the file (an unexpected EOF)

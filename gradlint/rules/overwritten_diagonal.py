@@ -410,8 +410,14 @@ def _else_fix(branch: cst.If, second: cst.Assign) -> Optional[Replacement]:
     kept = list(body.body[:-1])
     if not kept:
         return None
+    # The block's footer (comment lines after its last statement) lies after the If's range, where
+    # it stays: rendered again before the `else:` it would be doubled. The new `else:` line ends
+    # with the `if` line's line break and its block is indented as the `if` block (mixed line
+    # endings or indentation are kept, not replaced by the module's defaults).
     new_if = branch.with_changes(
-        body=body.with_changes(body=kept),
-        orelse=cst.Else(body=cst.IndentedBlock(body=[last])),
+        body=body.with_changes(body=kept, footer=()),
+        orelse=cst.Else(
+            body=cst.IndentedBlock(body=[last], header=cst.TrailingWhitespace(newline=body.header.newline), indent=body.indent)
+        ),
     )
     return Replacement("Move the overwriting assignment into an `else:` branch", branch, new_if)
