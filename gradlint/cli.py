@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List, Optional, TextIO
+from typing import BinaryIO, List, Optional, TextIO
 
 import typer
 
@@ -70,7 +70,7 @@ def check(
     paths: List[str] = typer.Argument(None, help="Files or folders to check ('-' reads stdin). Default: ."),
     output_format: Optional[str] = typer.Option(
         None, "--output-format", envvar="GRADLINT_OUTPUT_FORMAT",
-        help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif (default: concise, or output-format in the config).",
+        help="concise, full, grouped, json, json-lines, github, gitlab, azure, junit, pylint, sarif, rdjson (default: concise, or output-format in the config).",
     ),
     output_file: Optional[str] = typer.Option(
         None, "--output-file", "-o", envvar="GRADLINT_OUTPUT_FILE", help="Write the report to this file instead of stdout."
@@ -182,13 +182,13 @@ def check(
 
                 raise typer.Exit(fixes.run_cli(
                     paths, settings, unsafe=unsafe_fixes, diff=diff, output_format=output_format, out=sys.stdout,
-                    err=sys.stderr, stdin=sys.stdin.buffer, stdin_filename=stdin_filename, jobs=jobs or None,
+                    err=sys.stderr, stdin=_stdin() if paths == ["-"] else None, stdin_filename=stdin_filename, jobs=jobs or None,
                     cache=not no_cache, exit_zero=exit_zero, statistics=statistics,
                     report_to=report_out if output_file else None, exit_non_zero_on_fix=exit_non_zero_on_fix,
                     log_level=log_level, color=_COLORS[color], fix_only=fix_only and not diff, show_fixes=show_fixes,
                 ))
             if paths == ["-"]:
-                report = api.check_stdin(sys.stdin.buffer, stdin_filename, settings)
+                report = api.check_stdin(_stdin(), stdin_filename, settings)
             else:
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
                 if not report.checked and not report.problems:  # a missing path is a GL002 of its own
@@ -210,6 +210,33 @@ def check(
         raise _fail(str(error))
 
 
+def _stdin() -> "BinaryIO":
+    """Standard input as bytes; a usage error when it is closed (`gradlint check - <&-`)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise _fail("standard input is closed: nothing to check")
+    return stream  # type: ignore[no-any-return]
+
+
+def _usable_output_streams() -> None:
+    """stdout and stderr that cannot fail the run: a closed one (`>&-`) discards what is written
+    to it, and a character its encoding lacks (PYTHONIOENCODING=ascii, a legacy console) is
+    written as an escape rather than raising."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+            continue
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def _report_stream(output_file: Optional[str]) -> "TextIO":
     """Where `check` writes its report: stdout, or the `--output-file` (its folder made, as ruff does)."""
     if not output_file:
@@ -227,7 +254,7 @@ def verify(
     target: str = typer.Argument(..., help="PATH.py::function or PATH.py::Class.method (also PATH.py:Class.method)."),
     output_format: Optional[str] = typer.Option(
         None, "--output-format", envvar="GRADLINT_OUTPUT_FORMAT",
-        help="concise, full, json, json-lines, github, gitlab, junit, pylint, sarif (default: concise, or output-format in the config).",
+        help="concise, full, grouped, json, json-lines, github, gitlab, azure, junit, pylint, sarif, rdjson (default: concise, or output-format in the config).",
     ),
     runtime_timeout: Optional[float] = typer.Option(None, "--runtime-timeout", help="Seconds for the target (default 10, or runtime-timeout in the config)."),
     config: Optional[str] = typer.Option(None, "--config", help="Use this configuration file instead of the nearest one."),
@@ -329,6 +356,7 @@ def _no_command() -> None:
 
 def main() -> None:
     """Entry point: run the app and turn any escaped exception into exit 2."""
+    _usable_output_streams()
     try:
         if not sys.argv[1:]:
             _no_command()

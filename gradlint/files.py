@@ -285,15 +285,34 @@ def decode_source(data: bytes, filename: str) -> ReadResult:
         )
     except LookupError as error:  # pragma: no cover - detect_encoding already validates the codec
         return ReadResult(data=data, problem=io_error(filename, f"cannot decode: {error}"))
+    except (UnicodeError, ValueError) as error:  # codecs that fail otherwise: `undefined`, `punycode`, `idna`...
+        return ReadResult(data=data, problem=io_error(filename, f"cannot decode as {codec}: {error}"))
+    if codec != "utf-8" and not _encodable(text):  # `unicode_escape`, `utf-7`: "\ud800" decodes to a lone surrogate
+        message = f"cannot decode as {codec}: the text holds a lone surrogate, which Python source cannot"
+        return ReadResult(data=data, problem=io_error(filename, message))
     if text.startswith("\ufeff"):
         text = text[1:]
     return ReadResult(text=text, data=data, encoding=encoding)
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def read_stdin(stream: BinaryIO, filename: str) -> ReadResult:
-    """Read source text from a binary stream (stdin) with the same decoding as files."""
+    """Read source text from a binary stream (stdin) with the same decoding and the same size
+    limit as files (the bytes are kept either way: `--fix` passes them through)."""
     try:
         data = stream.read()
     except OSError as error:
         return ReadResult(problem=io_error(filename, f"cannot read standard input: {error.strerror or error}"))
+    if len(data) > MAX_FILE_BYTES:
+        message = (
+            f"standard input too large to check ({len(data) / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES / 2**20:.0f} MB)"
+        )
+        return ReadResult(data=data, problem=io_error(filename, message))
     return decode_source(data, filename)

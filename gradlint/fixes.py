@@ -32,9 +32,10 @@ from typing import BinaryIO, Iterable, Optional, Sequence, TextIO, Union
 
 from gradlint.api import NO_FILES_WARNING, FileReport, Report, check_source, report_read_problem, stdin_is_excluded
 from gradlint.diagnostics import Diagnostic, Edit, Severity, fix_applies, hidden_fix
-from gradlint.files import ReadResult, decode_source
+from gradlint.files import ReadResult, decode_source, read_source
 from gradlint.render import LogLevel
 from gradlint.settings import Settings
+from gradlint.suppression import UNCHECKED_CODES
 
 MAX_PASSES = 10
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -76,22 +77,39 @@ class FixOutcome:
         return self.fixed != self.original
 
     def diff(self, label: Optional[str] = None) -> str:
-        """A unified diff from the original to the fixed text ('' when unchanged)."""
+        """A unified diff from the original to the fixed text ('' when unchanged). Each line keeps
+        its own ending (CRLF too, as ruff's diff does), so the patch applies to the file; a BOM
+        shows on the first line; a last line without an ending says so."""
         if not self.changed:
             return ""
         name = label or self.filename
+        bom = "\ufeff" if self.bom else ""
         lines = difflib.unified_diff(
-            _lines(self.original), _lines(self.fixed), fromfile=name, tofile=name, lineterm=""
+            _lines(bom + self.original), _lines(bom + self.fixed), fromfile=name, tofile=name, lineterm=""
         )
         out = []
         for line in lines:
-            # difflib keeps each line's own ending; show it as one newline, and say when a
-            # line has none (the last line of a file without a final newline).
-            stripped = line.rstrip("\r\n")
-            out.append(stripped + "\n")
-            if line is not None and line[:1] in " +-" and not line.startswith(("---", "+++")) and stripped == line:
-                out.append("\\ No newline at end of file\n")
+            if line.startswith(("---", "+++", "@@")) and not line.endswith("\n"):
+                out.append(line + "\n")  # headers: difflib leaves them without an ending
+            elif line.endswith(("\n", "\r")):
+                out.append(line)
+            else:
+                out.append(line + "\n\\ No newline at end of file\n")
         return "".join(out)
+
+    def diff_bytes(self, label: Optional[str] = None) -> bytes:
+        """`diff` as bytes: the header in UTF-8, the file's lines in the file's own encoding,
+        so that `patch` and `git apply` match them byte for byte."""
+        text = self.diff(label)
+        if not text:
+            return b""
+        header, _, body = text.partition("\n@@")
+        codec = "utf-8" if self.encoding.lower().replace("_", "-") in ("utf-8-sig", "utf8-sig") else self.encoding
+        try:
+            encoded = ("@@" + body).encode(codec, "surrogateescape") if body else b""
+        except (UnicodeError, LookupError, ValueError):
+            encoded = ("@@" + body).encode("utf-8", "surrogateescape")
+        return (header + "\n").encode("utf-8", "surrogateescape") + encoded
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,15 @@ class FixRun:
     def error_lines(self) -> list[str]:
         """One line per file that could not be fixed or written."""
         return [f"gradlint: error: {outcome.filename}: {outcome.error}" for outcome in self.errors]
+
+    def unchecked_lines(self) -> list[str]:
+        """One line per file that could not be read or parsed, so has no fixes to show (--diff
+        prints no findings: without these lines it would pass over them in silence)."""
+        return [
+            f"gradlint: error: {d.filename}: not checked: {d.code} {d.message}"
+            for d in self.report.diagnostics
+            if d.code in UNCHECKED_CODES
+        ]
 
 
 # -- applying edits to text --------------------------------------------------------------------
@@ -335,17 +362,11 @@ def _apply_batch(text: str, batch: list[Diagnostic]) -> tuple[str, list[Diagnost
 def fix_file(path: Union[str, Path], settings: Settings, unsafe: bool, write: bool) -> FixOutcome:
     """Fix one file; write it (atomically) only when `write` and something changed."""
     filename = os.path.abspath(str(path))
-    try:
-        data = Path(filename).read_bytes()
-    except OSError as error:
-        from gradlint.files import io_error
-
-        problem = io_error(filename, f"cannot read the file: {error.strerror or error}")
-        return FixOutcome(filename, "", "", 0, report_read_problem(filename, problem, settings))
-    read = decode_source(data, filename)
-    if read.problem is not None or read.text is None:
+    read = read_source(filename)  # as the check read it: never blocks, only regular files, size-limited
+    if read.problem is not None or read.text is None or read.data is None:
         assert read.problem is not None
         return FixOutcome(filename, "", "", 0, report_read_problem(filename, read.problem, settings))
+    data = read.data
     bom = data.startswith(codecs.BOM_UTF8)
     result = fix_text(read.text, filename, settings, unsafe)
     outcome = FixOutcome.of(filename, read, bom, result, unsafe)
@@ -380,6 +401,8 @@ def encode(text: str, encoding: str, bom: bool) -> bytes:
         ) from None
     except LookupError as error:  # pragma: no cover - the file was decoded with it
         raise FixError(f"unknown encoding {encoding}: {error}") from None
+    except (UnicodeError, ValueError) as error:  # codecs that fail otherwise (`idna`: "label empty or too long")
+        raise FixError(f"the fixed text cannot be encoded as {encoding} ({error}); file left unchanged") from None
     payload = (codecs.BOM_UTF8 if bom else b"") + body
     check = decode_source(payload, "<fixed>")
     if check.problem is not None or check.text != text:
@@ -389,8 +412,14 @@ def encode(text: str, encoding: str, bom: bool) -> bytes:
 
 def write_atomically(filename: str, payload: bytes, expected: Optional[bytes] = None) -> None:
     """Replace the file's content by `payload` atomically (temporary file in the same folder, then
-    os.replace), keeping its permission bits. A symbolic link is followed (its target is written).
-    With `expected`, refuse when the file no longer holds those bytes (changed since it was read)."""
+    os.replace), keeping its permission bits, owner and extended attributes. A symbolic link is
+    followed (its target is written). With `expected`, refuse when the file no longer holds those
+    bytes (changed since it was read).
+
+    Written in place instead (as ruff writes), when a rename would lose what the file is: a file
+    with other hard links (they would keep the old text), a file owned by another user (the new
+    one would be ours), or a file in a folder we cannot write. The original bytes are then put
+    back if the write fails."""
     target = os.path.realpath(filename)
     folder = os.path.dirname(target) or "."
     try:
@@ -408,9 +437,13 @@ def write_atomically(filename: str, payload: bytes, expected: Optional[bytes] = 
                     raise FixError("the file changed on disk while it was being checked; file left unchanged")
         except OSError as error:
             raise FixError(f"cannot re-read the file before writing: {error.strerror or error}; file left unchanged") from None
+    if _must_write_in_place(status, folder):
+        _write_in_place(target, payload, expected)
+        return
     temporary = None
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".gradlint-fix", dir=folder)
+        # A short name: the file's own name may already be near the 255-byte limit.
+        descriptor, temporary = tempfile.mkstemp(prefix=".gradlint-", suffix=".tmp", dir=folder)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -420,7 +453,8 @@ def write_atomically(filename: str, payload: bytes, expected: Optional[bytes] = 
             try:
                 os.chown(temporary, status.st_uid, status.st_gid)
             except OSError:
-                pass  # not the owner: keep ours, the mode bits are what matter
+                pass  # the group may not be ours to give: the mode bits are what matter
+        _copy_extended_attributes(target, temporary)
         os.replace(temporary, target)
         temporary = None
     except OSError as error:
@@ -431,6 +465,52 @@ def write_atomically(filename: str, payload: bytes, expected: Optional[bytes] = 
                 os.unlink(temporary)
             except OSError:
                 pass
+
+
+def _must_write_in_place(status: os.stat_result, folder: str) -> bool:
+    """Whether replacing the file by a new one would split its hard links, change its owner, or
+    cannot be done (a folder we may not write)."""
+    if status.st_nlink > 1:
+        return True
+    euid = os.geteuid() if hasattr(os, "geteuid") else None
+    if euid not in (None, 0) and status.st_uid != euid:
+        return True
+    return not os.access(folder, os.W_OK | os.X_OK)
+
+
+def _write_in_place(target: str, payload: bytes, expected: Optional[bytes]) -> None:
+    """Overwrite the file itself; on failure, put `expected` (the original bytes) back."""
+    try:
+        with open(target, "r+b") as handle:
+            try:
+                handle.write(payload)
+                handle.truncate()
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError:
+                if expected is not None:
+                    handle.seek(0)
+                    handle.write(expected)
+                    handle.truncate()
+                    handle.flush()
+                raise
+    except OSError as error:
+        raise FixError(f"cannot write the fix in place: {error.strerror or error}; file left unchanged") from None
+
+
+def _copy_extended_attributes(source: str, destination: str) -> None:
+    """Best effort (Linux): the new file keeps the old one's extended attributes."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(source)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(destination, name, os.getxattr(source, name))
+        except OSError:
+            pass
 
 
 # -- runs ----------------------------------------------------------------------------------------
@@ -454,7 +534,13 @@ def fix_paths(
         if not any(fix_applies(d.fix, unsafe) for d in file_report.diagnostics):
             files.append(file_report)
             continue
-        outcome = fix_file(file_report.filename, settings, unsafe, write)
+        try:
+            outcome = fix_file(file_report.filename, settings, unsafe, write)
+        except Exception as error:  # noqa: BLE001 - one file's failure never stops the others' fixes
+            outcome = FixOutcome(
+                file_report.filename, "", "", 0, file_report, error=f"internal error while fixing it ({type(error).__name__}: "
+                f"{error}); file left unchanged", write_failed=True,
+            )
         outcomes.append(outcome)
         files.append(outcome.report)
     return FixRun(Report(tuple(files), checked.problems), tuple(outcomes))
@@ -536,7 +622,7 @@ def run_cli(
     if diff:
         write_diffs(run, out)
         _write_lines(told, run.summary(unsafe, diff=True))
-        _write_lines(err, run.error_lines())
+        _write_lines(err, run.error_lines() + run.unchecked_lines())
         return _diff_exit(run, exit_zero)
     if from_stdin:
         _write_bytes(out, payload)
@@ -563,7 +649,7 @@ def _report_fix_only(
     """`--fix-only`, as ruff: the findings left are not reported (with --statistics, only
     counted), and exit 0 for them; the text formats end with `Fixed N errors.` (and
     `--show-fixes`' list before it). Exit 2 when a rule crashed."""
-    from gradlint.render import EXIT_CLEAN, EXIT_ERROR, FORMATS, emit, notices, write_crashes
+    from gradlint.render import EXIT_CLEAN, EXIT_ERROR, TEXT_REPORT_FORMATS, emit, notices, write_crashes
 
     if statistics:
         quieter = LogLevel.QUIET if log_level is LogLevel.DEFAULT else log_level  # the table, not its summary
@@ -572,7 +658,7 @@ def _report_fix_only(
     else:
         write_crashes(run.report, err)
     _write_lines(err, run.error_lines())
-    if FORMATS.get(output_format) == "text":
+    if output_format in TEXT_REPORT_FORMATS:
         told = notices(out, log_level)
         told.write(listing)
         _write_lines(told, run.fix_only_summary(unsafe))
@@ -586,9 +672,9 @@ def _write_fix_lines(
     no summary, the fix summary (to `told`: nowhere under -q). A text report (the text formats,
     and statistics in any format but JSON) already counts what was fixed
     (`Found 3 errors (2 fixed, 1 remaining).`, as ruff)."""
-    from gradlint.render import FORMATS, JSON_STATISTICS_FORMATS
+    from gradlint.render import JSON_STATISTICS_FORMATS, TEXT_REPORT_FORMATS
 
-    text_report = FORMATS.get(output_format) == "text" or (statistics and output_format not in JSON_STATISTICS_FORMATS)
+    text_report = output_format in TEXT_REPORT_FORMATS or (statistics and output_format not in JSON_STATISTICS_FORMATS)
     if not text_report:
         _write_lines(told, run.summary(unsafe))
     _write_lines(err, run.error_lines())
@@ -603,10 +689,11 @@ def _fix_exit(run: FixRun, code: int, exit_zero: bool, exit_non_zero_on_fix: boo
 
 
 def _diff_exit(run: FixRun, exit_zero: bool) -> int:
-    """--diff: 1 when a file would change (0 with --exit-zero), 2 when a rule crashed."""
+    """--diff: 1 when a file would change (0 with --exit-zero), 2 when a rule crashed or a file
+    could not be read or parsed."""
     from gradlint.render import EXIT_ERROR
 
-    if run.report.crashes:
+    if run.report.crashes or run.unchecked_lines():
         return EXIT_ERROR
     return 1 if run.changed_files and not exit_zero else 0
 
@@ -635,7 +722,11 @@ def write_diffs(run: FixRun, out: TextIO, root: Optional[Path] = None) -> None:
 
     base = root or Path.cwd()
     for outcome in run.changed_files:
-        out.write(outcome.diff(display_path(outcome.filename, base)))
+        label = display_path(outcome.filename, base)
+        if getattr(out, "buffer", None) is not None:
+            _write_bytes(out, outcome.diff_bytes(label))
+        else:  # a text-only stream
+            out.write(outcome.diff(label))
 
 
 def _lines(text: str) -> list[str]:

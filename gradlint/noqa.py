@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, TextIO, Union
 
-from gradlint.api import NO_FILES_WARNING, check_paths, check_source
+from gradlint.api import NO_FILES_WARNING, UNUSED_NOQA, check_paths, check_source
 from gradlint.diagnostics import Diagnostic
-from gradlint.files import decode_source
+from gradlint.files import read_source
 from gradlint.render import LogLevel
 from gradlint.settings import Settings
 from gradlint.suppression import GRADLINT_NOQA_COMMENT, NOQA_COMMENT, UNCHECKED_CODES, noqa_row, rows_a_comment_can_end
@@ -45,9 +45,15 @@ class NoqaOutcome:
     problem: Optional[str] = None  # why some or all of its findings got no directive
 
 
+def _takes_a_directive(diagnostic: Diagnostic) -> bool:
+    """Not a file that was not checked (GL001, GL002), nor an unused directive (GL003: a
+    `# noqa: GL003` beside it would be one more directive, never the one that hides it)."""
+    return diagnostic.code not in UNCHECKED_CODES and diagnostic.code != UNUSED_NOQA
+
+
 def add_directives(text: str, filename: str, settings: Settings) -> tuple[str, int, Optional[str]]:
     """`text` with a directive for each unsuppressed finding: (new text, directives added, problem)."""
-    findings = [d for d in check_source(text, filename, settings).diagnostics if d.code not in UNCHECKED_CODES]
+    findings = [d for d in check_source(text, filename, settings).diagnostics if _takes_a_directive(d)]
     if not findings:
         return text, 0, None
     if _LONE_CR.search(text):
@@ -110,13 +116,10 @@ def add_noqa_file(path: Union[str, Path], settings: Settings) -> NoqaOutcome:
     from gradlint.fixes import FixError, encode, write_atomically
 
     filename = os.path.abspath(str(path))
-    try:
-        data = Path(filename).read_bytes()
-    except OSError as error:
-        return NoqaOutcome(filename, problem=f"cannot read the file: {error.strerror or error}")
-    read = decode_source(data, filename)
-    if read.problem is not None or read.text is None:
+    read = read_source(filename)  # as the check read it: never blocks, only regular files, size-limited
+    if read.problem is not None or read.text is None or read.data is None:
         return NoqaOutcome(filename, problem=read.problem.message if read.problem else "cannot read the file")
+    data = read.data
     new_text, added, problem = add_directives(read.text, filename, settings)
     if not added:
         return NoqaOutcome(filename, 0, problem)
@@ -134,11 +137,23 @@ def add_noqa_paths(
     of those files got, whether `paths` held any file to check at all)."""
     report = check_paths(paths, settings, jobs=jobs)
     outcomes = [
-        add_noqa_file(file_report.filename, settings)
+        _add_noqa_safely(file_report.filename, settings)
         for file_report in report.files
-        if any(d.code not in UNCHECKED_CODES for d in file_report.diagnostics)
+        if any(_takes_a_directive(d) for d in file_report.diagnostics)
+    ]
+    # A file that could not be read or parsed gets no directive: say so, never in silence.
+    outcomes += [
+        NoqaOutcome(d.filename, 0, f"not checked: {d.code} {d.message}") for d in report.diagnostics if d.code in UNCHECKED_CODES
     ]
     return outcomes, bool(report.checked or report.problems)
+
+
+def _add_noqa_safely(filename: str, settings: Settings) -> NoqaOutcome:
+    """`add_noqa_file`, where one file's failure never stops the others (it is reported)."""
+    try:
+        return add_noqa_file(filename, settings)
+    except Exception as error:  # noqa: BLE001
+        return NoqaOutcome(filename, 0, f"internal error while adding directives ({type(error).__name__}: {error}); file left unchanged")
 
 
 def run_cli(

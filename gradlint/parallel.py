@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from gradlint import registry
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from gradlint.analysis.package import PackageModules
     from gradlint.api import FileReport
     from gradlint.cache import ResultCache
@@ -172,10 +174,14 @@ def _check_files(
 def _read(path: Path, settings: "Settings", cache: "Optional[ResultCache]") -> _Read:
     """Read and decode a file, and ask the cache about its content hash."""
     from gradlint import api
-    from gradlint.files import read_source
+    from gradlint.files import io_error, read_source
 
     filename = str(path)
-    read = read_source(path)
+    try:
+        read = read_source(path)
+    except Exception as error:  # noqa: BLE001 - a file nobody foresaw costs that file only
+        problem = io_error(filename, f"cannot read the file: internal error ({type(error).__name__}: {error})")
+        return _Read(report=api.report_read_problem(filename, problem, settings))
     if read.problem is not None:
         return _Read(report=api.report_read_problem(filename, read.problem, settings))
     assert read.text is not None
@@ -384,10 +390,23 @@ class _Pool:
                     _finish(self.reports, self.cache, item, self.settings, report)
         except BrokenProcessPool:
             left += [item for batch in pending.values() for item in batch]
-        finally:
-            self.executor.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            _abandon(self.executor)  # interrupted: do not wait for the batches still running
+            raise
+        self.executor.shutdown(wait=True, cancel_futures=True)
         for item in sorted(left, key=lambda item: item.position):
             _finish(self.reports, self.cache, item, self.settings, _isolated(item, self.settings))
+
+
+def _abandon(executor: "ProcessPoolExecutor") -> None:
+    """Kill an executor's workers and let it go without waiting for the tasks they were running
+    (a run being interrupted: `shutdown(wait=True)` would finish every running task first)."""
+    for process in list(getattr(executor, "_processes", {}).values()):  # the executor has no public way
+        try:
+            process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _isolated(item: _Pending, settings: "Settings") -> "FileReport":
@@ -465,8 +484,10 @@ def _scan_in_pool(
             except BrokenProcessPool:
                 submitted.append((None, chunk))
         wait([future for future, _chunk in submitted if future is not None])
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        _abandon(executor)  # interrupted (Ctrl-C, SIGINT to this process alone): do not wait for the workers
+        raise
+    executor.shutdown(wait=True, cancel_futures=True)
     left: list[_ToRead] = []
     for future, chunk in submitted:
         try:

@@ -124,3 +124,16 @@ def test_add_noqa_completes_the_directive_a_line_already_has(tmp_path: Path, com
     )
     new, added, problem = _added(source, tmp_path)
     assert (added, problem) == (1, None) and new.splitlines()[4].endswith(expected)
+
+
+def test_an_unused_directive_gets_no_directive_and_does_not_block_the_file(tmp_path: Path) -> None:
+    # With GL003 enabled, `# noqa: GL003` beside an unused directive is one more directive (read
+    # after the first, it hides nothing): it used to make the whole file refused.
+    text = (
+        "import numpy as np\n\n\ndef f(x):\n    return x  # gradlint: noqa\n\n\n"
+        "def softmax(x):\n    return np.exp(x) / np.sum(np.exp(x))\n"
+    )
+    new_text, added, problem = noqa.add_directives(text, str(tmp_path / "m.py"), Settings(select=("ALL",)))
+    assert (added, problem) == (1, None)
+    assert new_text.splitlines()[4] == "    return x  # gradlint: noqa"
+    assert new_text.splitlines()[8].endswith("  # noqa: GL301")

@@ -145,8 +145,12 @@ def test_every_format_from_the_command_line(project: Path, run: Run, output_form
     result = run("check", "buggy.py", "--no-cache", "--select", "GL101", "--output-format", output_format)
     assert result.code == 1
     assert result.err == ""
-    if output_format in ("json", "sarif", "gitlab"):
+    if output_format in ("json", "sarif", "gitlab", "rdjson"):
         json.loads(result.out)  # nothing but JSON on stdout
+    elif output_format == "grouped":
+        assert result.out.startswith("buggy.py:\n  23:21 GL101 ")
+    elif output_format == "azure":
+        assert ";linenumber=23;columnnumber=21;code=GL101;]" in result.out
     elif output_format == "junit":
         assert result.out.startswith("<?xml") and 'line="23"' in result.out
     elif output_format == "pylint":

@@ -177,6 +177,7 @@ def test_statistics(output_format: str, bad_file: Path, bad_report: Report) -> N
 
 def test_every_format_is_covered() -> None:
     tested = {"concise", "full", "json", "json-lines", "github", "gitlab", "junit", "pylint", "sarif"}
+    tested |= {"grouped", "azure", "rdjson"}  # in tests/test_more_formats.py
     assert tested == set(FORMATS)
 
 

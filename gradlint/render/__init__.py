@@ -44,10 +44,16 @@ FORMATS: dict[str, str] = {
     "junit": "junit",
     "pylint": "pylint",
     "sarif": "sarif",
+    "grouped": "grouped",
+    "azure": "azure",
+    "rdjson": "rdjson",
 }
 
 # Formats whose `--statistics` output is JSON rather than the text table.
 JSON_STATISTICS_FORMATS = frozenset({"json", "json-lines"})
+# Formats for people, that end with the summary lines (`Found 2 errors.`, --fix's counts): with
+# --fix and --fix-only they say what was fixed on stdout, as ruff's do; the others on stderr.
+TEXT_REPORT_FORMATS = frozenset({"concise", "full", "grouped"})
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

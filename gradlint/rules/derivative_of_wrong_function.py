@@ -513,10 +513,20 @@ def _paired_forward(analysis: ModuleAnalysis, function: cst.FunctionDef) -> Opti
     if not match:
         return None
     base = (match.group("a") or match.group("b") or "").lower().strip("_")
-    for name, candidate in semantics.module_functions.items():
-        if name.lower() == base and type(candidate) is cst.FunctionDef and candidate is not function:
+    for name, candidate in analysis.model("functions by lower-case name", _functions_by_lower_name).get(base, ()):
+        if candidate is not function:
             info = semantics.forward_of(candidate)
             if info is not None:
                 return info.kind, name
     return None
+
+
+def _functions_by_lower_name(analysis: ModuleAnalysis) -> dict[str, list[tuple[str, cst.FunctionDef]]]:
+    """The module's functions by lower-cased name, in order (built once: looking a derivative's
+    forward up by a scan of every function was quadratic in a module of many functions)."""
+    found: dict[str, list[tuple[str, cst.FunctionDef]]] = {}
+    for name, candidate in analysis.semantics.module_functions.items():
+        if type(candidate) is cst.FunctionDef:
+            found.setdefault(name.lower(), []).append((name, candidate))
+    return found
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from gradlint import registry
 from gradlint.diagnostics import Diagnostic, RuntimeVerdict, Severity
+from gradlint.render import TEXT_REPORT_FORMATS
 
 if TYPE_CHECKING:
     from gradlint.api import Report
@@ -371,9 +372,6 @@ def verify_target(spec: str, settings: "Optional[Settings]" = None) -> RuntimeRe
     return RuntimeResult(Report((updated,)), tuple(rows))
 
 
-TEXT_FORMATS = ("concise", "full")
-
-
 def run_stage(report: "Report", settings: "Settings", output_format: str, out: Any, err: Any, root: Optional[Path] = None) -> "Report":
     """`check --runtime`: check the report's derivatives and print a verdict per
     target (on stdout for the text formats, on stderr for machine formats so
@@ -381,7 +379,7 @@ def run_stage(report: "Report", settings: "Settings", output_format: str, out: A
     from gradlint.runtime.report import render_verdicts
 
     result = runtime_check(report, settings)
-    render_verdicts(result.verdicts, out if output_format in TEXT_FORMATS else err, root or Path.cwd())
+    render_verdicts(result.verdicts, out if output_format in TEXT_REPORT_FORMATS else err, root or Path.cwd())
     return result.report
 
 
@@ -390,5 +388,5 @@ def verify_stage(spec: str, settings: "Settings", output_format: str, out: Any, 
     from gradlint.runtime.report import render_verdicts
 
     result = verify_target(spec, settings)
-    render_verdicts(result.verdicts, out if output_format in TEXT_FORMATS else err, root or Path.cwd())
+    render_verdicts(result.verdicts, out if output_format in TEXT_REPORT_FORMATS else err, root or Path.cwd())
     return result.report
