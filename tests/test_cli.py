@@ -598,3 +598,13 @@ def test_ignore_noqa_reports_what_suppression_comments_hide(project: Path, run: 
     assert unhidden.code == 1 and unhidden.out.splitlines()[: len(loud)] == loud
     assert run("check", "buggy.py").code == 0
     assert run("check", "buggy.py", "--ignore-noqa", "--add-noqa").code == 2
+
+
+def test_a_crash_with_no_finding_does_not_say_all_checks_passed(project: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(self: object, analysis: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(registry.load_rule("GL101"), "check", explode)
+    result = run("check", "--no-cache", "--select", "GL101", "buggy.py")
+    assert result.code == 2 and "All checks passed!" not in result.out
+    assert result.out == "No findings, but a rule crashed (see the error below): the check is incomplete.\n"

@@ -98,6 +98,7 @@ class RenderOptions:
     fixed_warnings: int = 0  # how many of those were warnings
     quiet: bool = False  # -q / -s: no summary lines after the findings or statistics
     fixes_listing: str = ""  # --show-fixes: the fixes applied, written before the summary lines
+    crashed: bool = False  # a rule crashed: no finding does not mean "All checks passed!"
 
     def shows_fix(self, diagnostic: "Diagnostic") -> bool:
         """Whether `diagnostic` is marked fixable (`[*]`) in this run."""
@@ -221,6 +222,7 @@ def emit(
         fixed_warnings=fixed_warnings,
         quiet=log_level is not LogLevel.DEFAULT,
         fixes_listing=fixes_listing,
+        crashed=bool(report.crashes),
     )
     if statistics:
         from gradlint.render import stats

@@ -70,6 +70,9 @@ def write_summary(diagnostics: list[Diagnostic], out: TextIO, options: RenderOpt
     if options.quiet:
         return
     out.write(options.fixes_listing)
+    if options.crashed and not diagnostics and not options.fixed:
+        out.write("No findings, but a rule crashed (see the error below): the check is incomplete.\n")
+        return
     out.write(summary(
         diagnostics, paint, unsafe_fixes=options.unsafe_fixes, applying_fixes=options.applying_fixes, fixed=options.fixed,
         fixed_warnings=options.fixed_warnings,
