@@ -17,9 +17,11 @@ read is stored without its modification time (it could change again within
 the same timestamp tick), so the next run re-hashes it.
 
 Findings may depend on other files: GL203 follows imports into sibling modules
-of the package (`FileReport.dependencies`). An entry records each such
-module's path and content hash, and is a hit only while every one of them
-still has that content, so editing an imported module re-checks its importers.
+of the package (`FileReport.dependencies`). An entry records each such file's
+path and state, its content hash or ABSENT (a module an import looked for and
+did not find, a package's `__init__.py` that would shadow a module), and is a
+hit only while every one of them is still in that state, so editing an imported
+module, or adding the module an unresolved import names, re-checks its importers.
 
 What is cached is the file's final `FileReport` (after suppression comments),
 serialised to JSON field by field so that it round-trips exactly. Files with a
@@ -46,8 +48,10 @@ if TYPE_CHECKING:
     from gradlint.settings import Settings
 
 CACHE_DIR_NAME = settings_module.CACHE_DIR_NAME
-FORMAT = 4  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key;
-# 4: and the file's invalid directives (warned about on every run, cached or not)
+FORMAT = 5  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key;
+# 4: and the file's invalid directives (warned about on every run, cached or not); 5: and the files
+# their imports looked for and did not find (state ABSENT)
+ABSENT = "absent"  # the recorded state of a dependency that is not a file (never a content hash: those are hex)
 RACY_SECONDS = 2.0
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -168,10 +172,14 @@ class ResultCache:
         return all(self._dependency_digest(path) == digest for path, digest in dependencies)
 
     def _dependency_digest(self, path: str) -> Optional[str]:
+        """The file's content hash, ABSENT when there is no file at `path` (nothing, a folder), or
+        None when it cannot be read (nothing to validate against)."""
         if path not in self._dependency_digests:
             try:
                 with open(path, "rb") as handle:
                     self._dependency_digests[path] = content_hash(handle.read())
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                self._dependency_digests[path] = ABSENT
             except OSError:
                 self._dependency_digests[path] = None
         return self._dependency_digests[path]
@@ -261,7 +269,7 @@ def _well_formed(entry: object) -> bool:
         and isinstance(entry[3], list)
         and isinstance(entry[4], list)
         and all(
-            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], str)
+            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and _dependency_state(item[1])
             for item in entry[4]
         )
         and isinstance(entry[6], list)
@@ -270,6 +278,11 @@ def _well_formed(entry: object) -> bool:
             for item in entry[6]
         )
     )
+
+
+def _dependency_state(value: object) -> bool:
+    """A recorded dependency state: a content hash (32 lowercase hex digits) or ABSENT."""
+    return isinstance(value, str) and (value == ABSENT or (len(value) == 32 and all(c in "0123456789abcdef" for c in value)))
 
 
 def _report(filename: str, encoded: list[Any], dependencies: list[Any], invalid: list[Any]) -> "Optional[FileReport]":

@@ -535,10 +535,16 @@ def _store_sites(text: str) -> list[_Site]:
             # `J \<line break>[i] = v`: the base stands on the line before (neither scan crosses the break)
             raise _Unknown("a store target continued from the line before")
         target = text[start : end + 1]
-        # code_for's normalisation; a printable target without two blanks in a row is normalised already
-        key = target if target.isprintable() and "  " not in target else " ".join(target.split())
+        # code_for's normalisation (a backslash continuation is whitespace there); a printable target
+        # without two blanks in a row is normalised already
+        key = target if target.isprintable() and "  " not in target else " ".join(_without_continuations(target).split())
         sites.append(_Site(start, end, match.end(1), key))
     return sites
+
+
+def _without_continuations(text: str) -> str:
+    """`text` with each backslash that ends a line (and its line break) made a blank."""
+    return text.replace("\\\r\n", " ").replace("\\\n", " ").replace("\\\r", " ")
 
 
 @dataclass(frozen=True)

@@ -217,7 +217,8 @@ def test_gl203_pairs_classes_imported_from_the_package(tmp_path: Path) -> None:
     assert "CrossEntropy.backward returns (p - y) / len(p)" in findings[0].message
     assert "Softmax.backward" in findings[0].message
     package = analysis.package
-    assert {Path(p).name for p in package.dependencies(str(path))} == {"layers.py", "losses.py"}
+    read = {Path(p).name for p in package.dependencies(str(path)) if Path(p).is_file() and Path(p).name != "__init__.py"}
+    assert read == {"layers.py", "losses.py"}  # (besides the __init__.py files and absent paths probed)
 
 
 def test_gl203_package_pairing_keeps_the_pass_through_trap(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 import libcst as cst
 
 from gradlint.analysis.index import ModuleIndex
-from gradlint.analysis.syntax import fast_code
+from gradlint.analysis.syntax import one_line_code
 
 if TYPE_CHECKING:
     from libcst.metadata import CodeRange
@@ -261,15 +261,13 @@ class ModuleAnalysis:
         return self.range_of(node).start.line
 
     def code_for(self, node: cst.CSTNode) -> str:
-        """The source text of a node, whitespace-normalised to one line (memoised:
-        rules compare the same expressions' text many times)."""
+        """The source text of a node on one line, without comments or backslash continuations,
+        whitespace-normalised (syntax.one_line_code; memoised: rules compare the same expressions'
+        text many times)."""
         memo = self._code_memo
         text = memo.get(node)
         if text is None:
-            code = fast_code(node)  # libcst's code generation for common expressions, without its overhead
-            if code is None:
-                code = self.module.code_for_node(node)
-            text = memo[node] = " ".join(code.split())
+            text = memo[node] = one_line_code(self.module, node)
         return text
 
     @cached_property

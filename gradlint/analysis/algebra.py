@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Optional
 
 import libcst as cst
 
-from gradlint.analysis.syntax import call_name, last_part
+from gradlint.analysis.syntax import call_name, last_part, literal_number
 
 MAX_TERMS = 24
 
@@ -72,19 +72,18 @@ def _mul(a: dict[Monomial, Fraction], b: dict[Monomial, Fraction]) -> Optional[d
 
 
 def _number(node: cst.BaseExpression) -> Optional["int | Fraction"]:
-    # the literal's value as Python reads it (libcst's `evaluated_value` runs ast.literal_eval,
-    # which compiles the text and leaves a cycle of closures per call for the collector);
-    # an int for an integer literal (exact, like a Fraction, and cheaper to compute with)
+    # the literal's value as Python reads it (syntax.literal_number: never libcst's `evaluated_value`,
+    # which runs ast.literal_eval, compiles the text and leaves a cycle of closures per call for the
+    # collector); an int for an integer literal (exact, like a Fraction, and cheaper to compute with);
+    # None for a literal it cannot represent (then the expression has no normal form)
     if type(node) is cst.Integer:
-        return int(node.value, 0)
+        return literal_number(node)  # type: ignore[return-value]
     if type(node) is cst.Float:
         text = node.value
         if text in _FLOAT_VALUES:
             return _FLOAT_VALUES[text]
-        try:
-            value: Optional[Fraction] = Fraction(str(float(text)))
-        except (ValueError, OverflowError):
-            value = None
+        number = literal_number(node)
+        value: Optional[Fraction] = Fraction(str(number)) if number is not None else None
         if len(_FLOAT_VALUES) < _MAX_FLOAT_VALUES:
             _FLOAT_VALUES[text] = value
         return value

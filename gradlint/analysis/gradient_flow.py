@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Protocol
 import libcst as cst
 
 from gradlint.analysis.jacobians import resolve, scope_for
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_number, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -172,7 +172,7 @@ def _only_gradient(node: cst.BaseExpression, gradient: str) -> bool:
 def _is_ones(node: cst.BaseExpression) -> bool:
     if type(node) is cst.Integer and node.value == "1":
         return True
-    if type(node) is cst.Float and float(node.value) == 1.0:
+    if type(node) is cst.Float and literal_number(node) == 1.0:
         return True
     return type(node) is cst.Call and last_part(call_name(node)) in {"ones_like", "ones"}
 

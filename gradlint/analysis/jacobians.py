@@ -30,7 +30,7 @@ import libcst as cst
 
 from gradlint.analysis import algebra
 from gradlint.analysis.index import child_nodes
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_int, literal_string, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -237,11 +237,7 @@ _FLATTENERS = {"ravel", "flatten", "squeeze"}
 
 
 def _int_value(node: cst.BaseExpression) -> Optional[int]:
-    if type(node) is cst.Integer:
-        return int(node.value, 0)  # as Python reads the literal (not libcst's ast.literal_eval: see algebra._number)
-    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and type(node.expression) is cst.Integer:
-        return -int(node.expression.value, 0)
-    return None
+    return literal_int(node)  # as Python reads the literal (syntax.literal_number), or None
 
 
 def _shape_args(call: cst.Call) -> list[cst.BaseExpression]:
@@ -581,10 +577,8 @@ def _none_position(node: cst.BaseExpression) -> Optional[str]:
 
 def _einsum_inputs(call: cst.Call) -> Optional[tuple[list[str], str, list[cst.BaseExpression]]]:
     args = _positional(call)
-    if not args or type(args[0]) is not cst.SimpleString:
-        return None
-    spec = args[0].evaluated_value
-    if not isinstance(spec, str) or "->" not in spec:
+    spec = literal_string(args[0]) if args else None
+    if spec is None or "->" not in spec:
         return None
     inputs, output = spec.replace(" ", "").split("->", 1)
     return inputs.split(","), output, args[1:]

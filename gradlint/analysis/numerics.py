@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 import libcst as cst
 
-from gradlint.analysis.syntax import block_items, dotted_name
+from gradlint.analysis.syntax import block_items, dotted_name, literal_float, prefixed_integer
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -841,10 +841,10 @@ def _is_number(node: cst.CSTNode, value: Union[int, float, None] = None) -> bool
     if type(node) in (cst.Integer, cst.Float):
         if value is None:
             return True
-        try:
-            return float(node.value.replace("_", "")) == float(value)
-        except ValueError:
-            return False
+        if prefixed_integer(node):
+            return False  # the rules' pre-check needs spell the number in decimal (registry._GL304_ONE)
+        number = literal_float(node)
+        return number is not None and number == float(value)
     return False
 
 

@@ -46,16 +46,24 @@ class PackageModules:
 
     def module_for_import(self, importer: "ModuleAnalysis", module: str, level: int) -> "Optional[ModuleAnalysis]":
         importer_path = self._resolved(importer.filename)
-        path = self._module_path(Path(importer_path), module, level)
+        probed: list[Path] = []
+        path = self._module_path(Path(importer_path), module, level, probed)
+        consulted = self._consulted.setdefault(importer_path, set())
+        # Every file probed before the answer (or all of them, when none resolved), and the package
+        # markers that placed the root: if one appears or goes, the import resolves differently (or
+        # at all), and so may the findings.
+        consulted.update(str(probe) for probe in probed)
         if path is None:
             return None
-        self._consulted.setdefault(importer_path, set()).add(str(path))
+        consulted.add(str(path))
         self._consulted_by_any.add(str(path))
         return self._analysis_of(path)
 
     def dependencies(self, filename: str) -> frozenset[str]:
-        """The modules whose analysis the findings of `filename` consulted: a result
-        cache must key the file's findings on their contents too."""
+        """The files the findings of `filename` depend on: the modules its imports resolved to
+        (their contents) and the files probed while resolving them that were absent (their
+        absence: a `net/losses.py` that appears, a `net/layers/__init__.py` that now shadows
+        `net/layers.py`). A result cache must key the file's findings on their states too."""
         return frozenset(self._consulted.get(self._resolved(filename), ()))
 
     def _resolved(self, filename: str) -> str:
@@ -73,32 +81,41 @@ class PackageModules:
 
     # -- resolution ------------------------------------------------------------
     @staticmethod
-    def _package_root(directory: Path) -> Path:
-        """The directory above the outermost package containing `directory`."""
+    def _package_root(directory: Path, probed: list[Path]) -> Path:
+        """The directory above the outermost package containing `directory`; every `__init__.py`
+        looked at, which decide it, is added to `probed` (one added or removed moves the root)."""
         current = directory
-        while (current / "__init__.py").exists() and current.parent != current:
+        while True:
+            marker = current / "__init__.py"
+            probed.append(marker)
+            if not marker.exists() or current.parent == current:
+                return current
             current = current.parent
-        return current
 
-    def _module_path(self, importer: Path, module: str, level: int) -> Optional[Path]:
+    def _module_path(self, importer: Path, module: str, level: int, probed: list[Path]) -> Optional[Path]:
+        """The file `import module` (with `level` leading dots) loads from `importer`, or None;
+        every file looked for and not found is added to `probed`."""
         parts = [p for p in module.split(".") if p]
         if level > 0:
             base = importer.parent
             for _ in range(level - 1):
                 base = base.parent
         else:
-            base = self._package_root(importer.parent)
+            base = self._package_root(importer.parent, probed)
             if not parts:
                 return None
-        candidate = base.joinpath(*parts)
-        for path in (candidate.with_suffix(".py"), candidate / "__init__.py"):
+        found = self._first_file(base.joinpath(*parts), probed)
+        if found is None and level == 0:
+            found = self._first_file(importer.parent.joinpath(*parts), probed)
+        return found
+
+    def _first_file(self, candidate: Path, probed: list[Path]) -> Optional[Path]:
+        """`candidate/__init__.py` or `candidate.py`, in Python's order: a package directory (one
+        with an `__init__.py`) shadows a module file of the same name beside it."""
+        for path in (candidate / "__init__.py", candidate.with_suffix(".py")):
             if str(path) in self._sources or path.is_file():
                 return path
-        if level == 0:
-            sibling = importer.parent.joinpath(*parts)
-            for path in (sibling.with_suffix(".py"), sibling / "__init__.py"):
-                if str(path) in self._sources or path.is_file():
-                    return path
+            probed.append(path)
         return None
 
     def _analysis_of(self, path: Path) -> "Optional[ModuleAnalysis]":

@@ -30,6 +30,7 @@ cached. Per-function facts come from the module index (`facts.FunctionFacts`).
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
@@ -38,7 +39,7 @@ import libcst as cst
 
 from gradlint.analysis import algebra
 from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike
-from gradlint.analysis.syntax import call_name, dotted_name, last_part
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_float, literal_string
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -259,27 +260,31 @@ def _kwarg(call: cst.Call, name: str) -> Optional[cst.BaseExpression]:
 
 
 def _number(node: cst.CSTNode) -> Optional[float]:
-    if type(node) is cst.Integer:
-        return float(int(node.value.replace("_", ""), 0))
-    if type(node) is cst.Float:
-        try:
-            return float(node.value.replace("_", ""))
-        except ValueError:
-            return None
+    if type(node) is cst.Integer or type(node) is cst.Float:
+        return literal_float(node)  # None for what a float cannot hold (a 400-digit hex literal)
     if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
         inner = _number(node.expression)
         return -inner if inner is not None else None
     return None
 
 
+def _is_literal(node: cst.CSTNode) -> bool:
+    """An int or float literal, maybe negated: a number even when no float holds it (`1e999`)."""
+    while type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
+        node = node.expression
+    return type(node) is cst.Integer or type(node) is cst.Float
+
+
 def _is_number(node: cst.CSTNode, value: Optional[float] = None) -> bool:
+    if value is None:
+        return _is_literal(node)
     number = _number(node)
-    return number is not None and (value is None or number == value)
+    return number is not None and number == value
 
 
 def _negated(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     """`x` for `-x` or `-1 * x`."""
-    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and _number(node) is None:
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and not _is_literal(node):
         return node.expression
     if type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply:
         if _is_number(node.left, -1):
@@ -334,6 +339,12 @@ class Semantics:
         self._slices: dict[Optional[cst.CSTNode], list[tuple[cst.BaseExpression, _Place, bool]]] = {}
         self._roles: dict[tuple[int, int], Optional[RoleEvidence]] = {}
         self._forward_calls: dict[Optional[cst.CSTNode], list[tuple[cst.BaseExpression, frozenset[ForwardKind], cst.BaseExpression]]] = {}
+        # (id of an atom, id of its place's facts, the place's order) -> _atom_key's answer: a key names
+        # the whole chain of definitions behind the atom (`forward:softmax(forward:softmax(...))`), and
+        # a long straight-line function asks for the key of every link; unmemoised, each question
+        # re-walked the chain below it (quadratic in the function's length)
+        self._atom_keys: dict[tuple[int, int, int], str] = {}
+        self._forward_inputs: dict[Optional[cst.CSTNode], dict[str, tuple[list[int], list[tuple[cst.BaseExpression, frozenset[ForwardKind]]]]]] = {}
 
     # ------------------------------------------------------------------ tables
     @cached_property
@@ -783,7 +794,15 @@ class Semantics:
         return expr, place, crossed
 
     def _atom_key(self, expr: cst.BaseExpression, place: _Place) -> str:
-        """A key naming what value an atom is, so `s`, `s[i]`, `s.T` and an alias of `s` compare equal."""
+        """A key naming what value an atom is, so `s`, `s[i]`, `s.T` and an alias of `s` compare equal
+        (memoised per atom and place for the model's lifetime: the answer depends on nothing else)."""
+        memo_key = (id(expr), id(place.facts), place.order)
+        found = self._atom_keys.get(memo_key)
+        if found is None:
+            found = self._atom_keys[memo_key] = self._compute_atom_key(expr, place)
+        return found
+
+    def _compute_atom_key(self, expr: cst.BaseExpression, place: _Place) -> str:
         for _ in range(self.MAX_DEPTH):
             stripped = self._strip(expr)
             while type(stripped) is cst.Subscript:
@@ -1680,18 +1699,36 @@ class Semantics:
     ) -> Optional[RoleEvidence]:
         """A value handed to a forward (`A = softmax(Z)`) is a pre-activation (`binding` None: a parameter)."""
         start = binding.order if binding is not None else -1
-        for call, kinds, argument in self._forward_calls_in(facts):
-            order = self.index.order.get(call, 0)
-            if order <= start:
-                continue
-            stripped = _unshift(self._strip(argument))
-            if dotted_name(stripped) == name and facts.reaching(name, order) is binding:
+        inputs = self._forward_inputs_in(facts).get(name)
+        if not inputs:
+            return None
+        orders, applications = inputs
+        for position in range(bisect_right(orders, start), len(orders)):
+            order = orders[position]
+            call, kinds = applications[position]
+            if facts.reaching(name, order) is binding:
                 kind = next(iter(kinds)) if len(kinds) == 1 else None
                 return RoleEvidence(
                     Role.PREACTIVATION, call,
                     lambda call=call: f"the input of {self.code(call)} on {self.describe_line(call)}", kind,
                 )
         return None
+
+    def _forward_inputs_in(self, facts: FunctionFacts) -> "dict[str, tuple[list[int], list[tuple[cst.BaseExpression, frozenset[ForwardKind]]]]]":
+        """_forward_calls_in by the dotted name of the argument (`Z` of `softmax(Z.T)`): for each name,
+        the orders of the applications to it (ascending) and the applications (cached per function, so
+        that asking about every name of a long function does not scan every application each time)."""
+        found = self._forward_inputs.get(facts.function)
+        if found is None:
+            found = {}
+            for call, kinds, argument in self._forward_calls_in(facts):
+                name = dotted_name(_unshift(self._strip(argument)))
+                if name is not None:
+                    orders, applications = found.setdefault(name, ([], []))
+                    orders.append(self.index.order.get(call, 0))  # ascending: _forward_calls_in is sorted by it
+                    applications.append((call, kinds))
+            self._forward_inputs[facts.function] = found
+        return found
 
     def _forward_calls_in(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, frozenset[ForwardKind], cst.BaseExpression]]:
         """The calls and inline formulas of a function that apply a nonlinearity, with its kinds and argument (cached)."""
@@ -1818,7 +1855,7 @@ class Semantics:
     def _is_initialiser(value: cst.BaseExpression) -> bool:
         if type(value) is cst.Name and value.value in ("None", "True", "False"):
             return True
-        if _number(value) is not None or type(value) in (cst.List, cst.Dict, cst.Tuple, cst.SimpleString):
+        if _is_literal(value) or type(value) in (cst.List, cst.Dict, cst.Tuple, cst.SimpleString):
             return True
         return type(value) is cst.Call and last_part(call_name(value)) in ("zeros", "zeros_like", "ones", "empty", "array")
 
@@ -1902,7 +1939,7 @@ class Semantics:
         if _library_call(call, "einsum"):
             args = _args(call)
             if args and type(args[0]) is cst.SimpleString:
-                spec = args[0].evaluated_value if isinstance(args[0].evaluated_value, str) else ""
+                spec = literal_string(args[0]) or ""
                 if "->" in spec:
                     inputs, output = spec.replace(" ", "").split("->", 1)
                     if len(output) >= 2 and len(set(output[-2:])) == 2 and all(len(part) == 1 for part in inputs.split(",")):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+import math
+from typing import Iterator, Optional, Union
 
 import libcst as cst
 
@@ -103,6 +104,77 @@ def block_items(block: cst.BaseSuite) -> list[cst.CSTNode]:
     return items
 
 
+# -- numeric literals ----------------------------------------------------------------
+# Every place that needs a literal's value reads it here, so that no spelling Python accepts
+# (`1_000`, `0x1F`, `0o7`, `0b1`, `0x_1`, `1e-8`, `.5`, `1_0.0_1`, a literal of 5,000 digits)
+# can crash a rule. The value is exactly what Python gives the literal, or None when it is not
+# a real number (`2j`) or cannot be represented: an integer literal longer than Python's
+# default limit for converting decimal text (so the work stays linear), a float literal that
+# is not finite (`1e999` reads as inf), an integer too large for a float (literal_float).
+_MAX_INTEGER_LITERAL_CHARS = 4300
+
+
+def literal_number(node: cst.CSTNode) -> Optional[Union[int, float]]:
+    """The value of an int or float literal as Python reads it (an int for an Integer, a float
+    for a Float); None for anything else or anything it cannot represent (see above)."""
+    node_type = type(node)
+    if node_type is cst.Integer:
+        text = node.value  # type: ignore[attr-defined]
+        if len(text) > _MAX_INTEGER_LITERAL_CHARS:
+            return None
+        try:
+            return int(text, 0)  # base 0: the literal's own prefix and underscores, as Python reads it
+        except ValueError:
+            return None
+    if node_type is cst.Float:
+        try:
+            value = float(node.value)  # type: ignore[attr-defined]  # float() accepts underscores
+        except (ValueError, OverflowError):
+            return None
+        return value if math.isfinite(value) else None
+    return None
+
+
+def literal_int(node: cst.CSTNode) -> Optional[int]:
+    """The value of an integer literal, or of one negated by a single minus sign (`-1`, `-0x1`)."""
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:  # type: ignore[attr-defined]
+        inner = node.expression  # type: ignore[attr-defined]
+        value = literal_number(inner) if type(inner) is cst.Integer else None
+        return -value if value is not None else None
+    if type(node) is cst.Integer:
+        return literal_number(node)  # type: ignore[return-value]
+    return None
+
+
+def literal_string(node: cst.CSTNode) -> Optional[str]:
+    """The value of a plain string literal (`"bi,bj->bij"`); None for bytes, for anything else, and
+    for text Python itself refuses (`"\\N{NO SUCH NAME}"`, which libcst parses)."""
+    if type(node) is not cst.SimpleString:
+        return None
+    try:
+        value = node.evaluated_value  # type: ignore[attr-defined]
+    except (SyntaxError, ValueError, UnicodeError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def prefixed_integer(node: cst.CSTNode) -> bool:
+    """An integer literal spelled with a base prefix (`0x1`, `0o1`, `0b1`). Rules whose pre-check
+    needs spell a literal in decimal (registry: `axis=1`, _GL304_ONE) read these as unknown."""
+    return type(node) is cst.Integer and node.value[:2].lower() in ("0x", "0o", "0b")  # type: ignore[attr-defined]
+
+
+def literal_float(node: cst.CSTNode) -> Optional[float]:
+    """`literal_number` as a float; None also for an integer too large for one."""
+    value = literal_number(node)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
 # -- fast source text of common expressions -----------------------------------------
 # `code_for` renders small expressions many times (atoms of formulas, keys of values);
 # libcst's code generation costs a context manager per node. For the node types below,
@@ -127,7 +199,10 @@ def _render(node: cst.CSTNode, out: list[str]) -> bool:
         out.append(node.value)  # type: ignore[attr-defined]  # the commonest leaf, unparenthesised
         return True
     if node_type is cst.SimpleWhitespace:
-        out.append(node.value)  # type: ignore[attr-defined]
+        value = node.value  # type: ignore[attr-defined]
+        if "\\" in value:
+            return False  # a backslash continuation: one_line_code drops it
+        out.append(value)
         return True
     if node_type in _ONE_TOKEN_OPS:
         if not _render(node.whitespace_before, out):  # type: ignore[attr-defined]
@@ -229,3 +304,45 @@ def fast_code(node: cst.CSTNode) -> Optional[str]:
     """libcst's `code_for_node(node)` for common expressions, None for the others."""
     out: list[str] = []
     return "".join(out) if _render(node, out) else None
+
+
+# -- one-line source text without layout ----------------------------------------------
+# Messages quote expressions; a multi-line expression must not quote its comments or its
+# backslash continuations. `_LayoutStripper` replaces every line-crossing gap (a parenthesised
+# gap, which may hold comments and blank lines, or a backslash continuation) by one space and
+# drops trailing comments and comment lines; then every run of whitespace is one space, as for
+# any expression (`(e  # note\n .sum(axis=1))` reads `(e .sum(axis=1))`, `a + \\\n b` reads
+# `a + b`). A gap is never closed up (`(e\n.sum())` does not read `(e.sum())`): the texts are also
+# keys that rules compare, and the pre-check predicates (precheck_predicates, e.g.
+# repeated_element_store) compare targets normalised the same way: on whitespace only.
+
+
+class _LayoutStripper(cst.CSTTransformer):
+    def leave_ParenthesizedWhitespace(
+        self, original_node: cst.ParenthesizedWhitespace, updated_node: cst.ParenthesizedWhitespace
+    ) -> cst.SimpleWhitespace:
+        return cst.SimpleWhitespace(" ")
+
+    def leave_SimpleWhitespace(self, original_node: cst.SimpleWhitespace, updated_node: cst.SimpleWhitespace) -> cst.SimpleWhitespace:
+        return cst.SimpleWhitespace(" ") if "\\" in updated_node.value else updated_node
+
+    def leave_TrailingWhitespace(
+        self, original_node: cst.TrailingWhitespace, updated_node: cst.TrailingWhitespace
+    ) -> cst.TrailingWhitespace:
+        if updated_node.comment is None:
+            return updated_node
+        return updated_node.with_changes(whitespace=cst.SimpleWhitespace(""), comment=None)
+
+    def leave_EmptyLine(self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine) -> "cst.RemovalSentinel":
+        return cst.RemovalSentinel.REMOVE
+
+
+def one_line_code(module: cst.Module, node: cst.CSTNode) -> str:
+    """The source text of `node` on one line: without comments, blank lines and backslash
+    continuations, every run of whitespace one space."""
+    code = fast_code(node)
+    if code is None:
+        code = module.code_for_node(node)
+        if "#" in code or "\\" in code:  # maybe a comment or a continuation (or a string holding one)
+            code = module.code_for_node(node.visit(_LayoutStripper()))
+    return " ".join(code.split())

@@ -9,6 +9,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import REDUCTIONS, Numerics, Scope, numerics, unwrap
+from gradlint.analysis.syntax import literal_int, prefixed_integer
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -215,11 +216,14 @@ def _reduces(model: Numerics, operand: cst.BaseExpression, left: cst.BaseExpress
 
 
 def _literal_axis(node: Optional[cst.BaseExpression]) -> Optional[int]:
-    if type(node) is cst.Integer:
-        return int(node.value)
-    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and type(node.expression) is cst.Integer:
-        return -int(node.expression.value)
-    return None
+    """An axis written as an integer literal, maybe negated (`1`, `-1`, `1_0`); unknown (None) when
+    spelled with a base prefix (`0x1`): the pre-check (registry._GL401_AXIS) admits a decimal `1` only."""
+    if node is None:
+        return None
+    literal = node.expression if type(node) is cst.UnaryOperation else node
+    if prefixed_integer(literal):
+        return None
+    return literal_int(node)
 
 
 def _first(call: cst.Call) -> Optional[cst.BaseExpression]:

@@ -284,15 +284,26 @@ def _shift_fix(model: Numerics, shape: SoftmaxShape) -> Optional[Replacement]:
         return None
     if shape.denominator_exp is not exp_call and model.code(shape.denominator_exp) != model.code(exp_call):
         return None
+    if _keyword(exp_call, "where") is not None:
+        # `np.exp(x, where=mask)`: the entries left out may hold anything (padding, inf); the max over
+        # all of `x` may then exceed every entry that counts, so the shifted exp underflows to 0 and
+        # the softmax returns nan. The right shift (a max over the masked entries) is the user's call.
+        return None
     prefix = model.numpy_prefix(exp_call)
     axis = model.reduction_axis(shape.total)
     axis_text = f", axis={model.code(axis)}, keepdims=True" if axis is not None else ""
     name = model.code(argument)
     shifted = cst.parse_expression(f"{name} - {prefix}.max({name}{axis_text})")
-    new_call = exp_call.with_changes(args=[exp_call.args[0].with_changes(value=shifted)])
+    new_call = _with_exponent(exp_call, argument, shifted)
+    if new_call is None:
+        return None
     if shape.denominator_exp is exp_call or type(shape.denominator_exp) is not cst.Call:
         return Replacement(f"Subtract the max of `{name}` before exponentiating", exp_call, new_call)
-    # Both the numerator and the normaliser spell the exp: shift both in the division.
+    # Both the numerator and the normaliser spell the exp: shift both in the division. With an
+    # output array (`np.exp(x, out=x) / np.exp(x, out=x).sum()`) the first call overwrites what the
+    # second one's shift reads: no fix.
+    if _keyword(exp_call, "out") is not None or sum(1 for arg in exp_call.args if arg.keyword is None) > 1:
+        return None
     division = model.analysis.index.parent(exp_call)
     if type(division) is not cst.BinaryOperation or division.left is not exp_call:
         return None
@@ -307,5 +318,25 @@ def _match_shift_fix(model: Numerics, plain_exp: cst.BaseExpression, shifted: cs
         return None
     if model.is_method_call(plain_exp):
         return None
-    new_call = plain_exp.with_changes(args=[plain_exp.args[0].with_changes(value=shifted)])
+    new_call = _with_exponent(plain_exp, model.exp_argument(plain_exp), shifted)
+    if new_call is None:
+        return None
     return Replacement("Shift the numerator and the normaliser by the same max", plain_exp, new_call)
+
+
+def _keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def _with_exponent(call: cst.Call, argument: Optional[cst.BaseExpression], exponent: cst.BaseExpression) -> Optional[cst.Call]:
+    """`call` with its exponent argument (`x` in `np.exp(x, out=buf, dtype=d)`) replaced by
+    `exponent`, every other argument kept as written; None when the exponent is not the first
+    argument or a `*args`/`**kwargs` may hide what the call does (a `where=`)."""
+    if not call.args or argument is None or call.args[0].value is not argument or call.args[0].keyword is not None:
+        return None
+    if any(arg.star for arg in call.args):
+        return None
+    return call.with_changes(args=[call.args[0].with_changes(value=exponent), *call.args[1:]])
