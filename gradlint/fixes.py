@@ -479,23 +479,63 @@ def _must_write_in_place(status: os.stat_result, folder: str) -> bool:
 
 
 def _write_in_place(target: str, payload: bytes, expected: Optional[bytes]) -> None:
-    """Overwrite the file itself; on failure, put `expected` (the original bytes) back."""
+    """Overwrite the file itself, never leaving it damaged without saying so: its original bytes
+    are first saved in a backup in the temporary folder (no backup, no write), then the new bytes
+    are written unbuffered; when that fails (a full disk, a file-size limit) the original bytes
+    are written back. Only if that fails too is the backup kept, and the error names it."""
+    original = expected if expected is not None else _read_bytes(target)
     try:
-        with open(target, "r+b") as handle:
-            try:
-                handle.write(payload)
-                handle.truncate()
-                handle.flush()
-                os.fsync(handle.fileno())
-            except OSError:
-                if expected is not None:
-                    handle.seek(0)
-                    handle.write(expected)
-                    handle.truncate()
-                    handle.flush()
-                raise
+        descriptor, backup = tempfile.mkstemp(prefix="gradlint-original-", suffix=".py")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(original)
+            handle.flush()
+            os.fsync(handle.fileno())
     except OSError as error:
+        raise FixError(f"cannot write the fix in place (no room for a backup of the original: "
+                       f"{error.strerror or error}); file left unchanged") from None
+    try:
+        _overwrite(target, payload)
+    except OSError as error:
+        try:
+            _overwrite(target, original)
+        except OSError:
+            raise FixError(
+                f"cannot write the fix in place ({error.strerror or error}), nor put the original back: the file may "
+                f"be damaged; its original bytes are in {backup}"
+            ) from None
+        _remove_quietly(backup)
         raise FixError(f"cannot write the fix in place: {error.strerror or error}; file left unchanged") from None
+    _remove_quietly(backup)
+
+
+def _overwrite(target: str, data: bytes) -> None:
+    """Write `data` over the file's content with unbuffered writes (so a failure is seen where it
+    happens), cut it to that length and flush it to disk."""
+    descriptor = os.open(target, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+    try:
+        view = memoryview(data)
+        written = 0
+        while written < len(view):
+            written += os.write(descriptor, view[written:])
+        os.ftruncate(descriptor, len(data))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _read_bytes(target: str) -> bytes:
+    try:
+        with open(target, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise FixError(f"cannot re-read the file before writing: {error.strerror or error}; file left unchanged") from None
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _copy_extended_attributes(source: str, destination: str) -> None:

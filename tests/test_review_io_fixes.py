@@ -189,3 +189,16 @@ def test_an_interrupted_run_does_not_wait_for_its_workers() -> None:
     for process in processes:
         process.join(10)
     assert time.monotonic() - started < 10 and not any(process.is_alive() for process in processes)
+
+
+@pytest.mark.parametrize("output_format", ["json", "json-lines", "gitlab", "rdjson", "sarif"])
+def test_json_stays_valid_on_a_stdout_that_cannot_encode_the_names(tmp_path: Path, output_format: str) -> None:
+    import json
+
+    (tmp_path / "caf\u00e9.py").write_text(BUGGY, encoding="utf-8")
+    done = _cli(["check", "--no-cache", "--output-format", output_format, "."], tmp_path, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 1, done.stderr
+    text = done.stdout.decode("ascii")
+    documents = [json.loads(line) for line in text.splitlines()] if output_format == "json-lines" else [json.loads(text)]
+    name = "caf%C3%A9.py" if output_format == "sarif" else "caf\u00e9.py"  # SARIF: a percent-encoded URI
+    assert name in json.dumps(documents, ensure_ascii=False)

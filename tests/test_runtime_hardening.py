@@ -437,3 +437,59 @@ def test_the_sandbox_does_not_outlive_the_process_that_started_it(tmp_path: Path
         parent.kill()
         if pid is not None:
             _kill(pid)
+
+
+def test_the_keeper_shields_every_signal_it_can_and_a_first_target_killer_costs_only_itself() -> None:
+    source = _source(
+        """
+        import os, signal
+        def sigmoid_prime(s):
+            for name in ("SIGPROF", "SIGVTALRM", "SIGIO", "SIGSYS", "SIGTRAP", "SIGXCPU", "SIGXFSZ"):
+                if hasattr(signal, name):
+                    os.kill(os.getppid(), getattr(signal, name))
+            os.kill(os.getppid(), signal.SIGRTMIN)
+            return s * (1 - s)
+
+        def tanh_prime(a):
+            os.kill(os.getppid(), signal.SIGKILL)
+            return 1 - a * a
+
+        def relu_prime(z):
+            return (z > 0).astype(float)
+        """
+    )
+    code, results = _run_in_child(source, _targets(SIGMOID, TANH, RELU), 2.0)
+    assert code == 0 and results["sigmoid_prime"]["status"] == "passed", results
+    # The killer first in line: it is checked again once, then the others go on.
+    first = _source(
+        """
+        import os, signal
+        def tanh_prime(a):
+            os.kill(os.getppid(), signal.SIGKILL)
+            return 1 - a * a
+
+        def relu_prime(z):
+            return (z > 0).astype(float)
+        """
+    )
+    code, results = _run_in_child(first, _targets(TANH, RELU), 2.0)
+    assert code == 0 and results["relu_prime"]["status"] == "passed", results
+
+
+def test_a_target_that_stops_its_parent_does_not_hold_the_run_to_its_deadline() -> None:
+    source = _source(
+        """
+        import os, signal
+        def sigmoid_prime(s):
+            os.kill(os.getppid(), signal.SIGSTOP)
+            return s * (1 - s)
+
+        def tanh_prime(a):
+            return 1 - a * a
+        """
+    )
+    started = time.monotonic()
+    code, results = _run_in_child(source, _targets(SIGMOID, TANH), 3.0)  # the deadline: 19 s
+    elapsed = time.monotonic() - started
+    assert code == 0 and results["tanh_prime"]["status"] == "passed", results
+    assert elapsed < 12, f"{elapsed:.1f} s: the run waited for a stopped keeper"

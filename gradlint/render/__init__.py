@@ -99,6 +99,7 @@ class RenderOptions:
     quiet: bool = False  # -q / -s: no summary lines after the findings or statistics
     fixes_listing: str = ""  # --show-fixes: the fixes applied, written before the summary lines
     crashed: bool = False  # a rule crashed: no finding does not mean "All checks passed!"
+    ascii_only: bool = False  # the stream cannot write all of Unicode: JSON escapes the rest
 
     def shows_fix(self, diagnostic: "Diagnostic") -> bool:
         """Whether `diagnostic` is marked fixable (`[*]`) in this run."""
@@ -122,6 +123,19 @@ def renderer_for(output_format: str) -> Renderer:
     check_format(output_format)
     module = importlib.import_module(f"gradlint.render.{FORMATS[output_format]}")
     return module.render  # type: ignore[no-any-return]
+
+
+def writes_unicode(stream: TextIO) -> bool:
+    """Whether `stream`'s encoding can write every character (UTF-8 can; ASCII, a legacy code
+    page cannot: there, text formats show escapes and JSON escapes as JSON does)."""
+    encoding = getattr(stream, "encoding", None)
+    if not encoding:
+        return True
+    try:
+        "\U0010ffff\u00e9".encode(encoding)
+    except (UnicodeError, LookupError):
+        return False
+    return True
 
 
 def use_color(stream: TextIO, environ: Optional[Mapping[str, str]] = None) -> bool:
@@ -223,6 +237,7 @@ def emit(
         quiet=log_level is not LogLevel.DEFAULT,
         fixes_listing=fixes_listing,
         crashed=bool(report.crashes),
+        ascii_only=not writes_unicode(out),
     )
     if statistics:
         from gradlint.render import stats

@@ -52,4 +52,4 @@ def code_quality(report: "Report", options: RenderOptions) -> list[dict[str, Any
 
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
-    out.write(dumps(code_quality(report, options), indent=2) + "\n")
+    out.write(dumps(code_quality(report, options), indent=2, ascii_only=options.ascii_only) + "\n")

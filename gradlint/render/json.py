@@ -73,10 +73,12 @@ def plain(value: Any) -> Any:
     return lossy(str(value))
 
 
-def dumps(data: Any, indent: "int | None" = None) -> str:
-    return json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+def dumps(data: Any, indent: "int | None" = None, ascii_only: bool = False) -> str:
+    """JSON text; `ascii_only` (a stream that cannot write all of Unicode) escapes the rest as
+    \\uXXXX, still valid JSON."""
+    return json.dumps(data, indent=indent, ensure_ascii=ascii_only, allow_nan=False)
 
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
-    out.write(dumps([diagnostic_to_dict(d) for d in report.diagnostics], indent=2))
+    out.write(dumps([diagnostic_to_dict(d) for d in report.diagnostics], indent=2, ascii_only=options.ascii_only))
     out.write("\n")

@@ -13,4 +13,4 @@ if TYPE_CHECKING:
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
     for diagnostic in report.diagnostics:
-        out.write(dumps(diagnostic_to_dict(diagnostic)) + "\n")
+        out.write(dumps(diagnostic_to_dict(diagnostic), ascii_only=options.ascii_only) + "\n")

@@ -90,4 +90,4 @@ def diagnostic_result(report: "Report", options: RenderOptions) -> dict[str, Any
 
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
-    out.write(dumps(diagnostic_result(report, options), indent=2) + "\n")
+    out.write(dumps(diagnostic_result(report, options), indent=2, ascii_only=options.ascii_only) + "\n")

@@ -215,4 +215,4 @@ def sarif_log(report: "Report", options: RenderOptions) -> dict[str, Any]:
 
 
 def render(report: "Report", out: TextIO, options: RenderOptions) -> None:
-    out.write(dumps(sarif_log(report, options), indent=2) + "\n")
+    out.write(dumps(sarif_log(report, options), indent=2, ascii_only=options.ascii_only) + "\n")

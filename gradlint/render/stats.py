@@ -73,6 +73,6 @@ def render_json(report: "Report", out: TextIO, options: RenderOptions) -> None:
     rows = [row.as_dict() for row in rule_counts(report, options)]
     if options.output_format == "json-lines":
         for row in rows:
-            out.write(dumps(row) + "\n")
+            out.write(dumps(row, ascii_only=options.ascii_only) + "\n")
         return
-    out.write(dumps(rows, indent=2) + "\n")
+    out.write(dumps(rows, indent=2, ascii_only=options.ascii_only) + "\n")

@@ -31,9 +31,15 @@ from typing import Optional
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _SWEEP_ROUNDS = 200  # rounds of "kill every child, reap": ends even a fork loop
-# Signals the keeper ignores (the user's code may send them to its parent); the
-# worker gets their default handling back.
-_SHIELDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTSTP")
+# Signals the keeper cannot ignore, or must not: SIGCHLD ignored would reap its children
+# behind subprocess's back. It ignores every other one (the user's code may send any to its
+# parent); the worker gets their default handling back.
+_NOT_SHIELDED = ("SIGKILL", "SIGSTOP", "SIGCHLD")
+
+
+def _shielded() -> list[signal.Signals]:
+    unshieldable = {getattr(signal, name) for name in _NOT_SHIELDED if hasattr(signal, name)}
+    return [number for number in signal.valid_signals() if number not in unshieldable]
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -149,7 +155,7 @@ def main(argv: list[str]) -> int:
     if separator != "--" or not command:
         print("usage: keeper.py STATUS LIMITS -- COMMAND...", file=sys.stderr)
         return 2
-    _handle(_SHIELDED, signal.SIG_IGN)
+    _handle(signal.SIG_IGN)
     # Linux: orphaned descendants are re-parented to the keeper, not to init.
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     limits = json.loads(limits_json)
@@ -170,18 +176,20 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _handle(names: tuple[str, ...], handler: signal.Handlers) -> None:
-    for name in names:
-        number = getattr(signal, name, None)
-        if number is not None:
+def _handle(handler: signal.Handlers) -> None:
+    """Every signal the keeper shields handled by `handler` (some cannot be set: skipped)."""
+    for number in _shielded():
+        try:
             signal.signal(number, handler)
+        except (OSError, ValueError, RuntimeError):
+            pass
 
 
 def _in_worker(limits: dict[str, int]) -> None:
     """In the worker, before exec: default signal handling back; on Linux, killed as
     soon as the keeper dies (so the target that killed it is, nearly always, the one
     still running); the limits."""
-    _handle(_SHIELDED, signal.SIG_DFL)
+    _handle(signal.SIG_DFL)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     apply_limits(limits)
 

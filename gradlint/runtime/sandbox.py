@@ -109,14 +109,17 @@ def run_module(
         results.update(batch.results)
         if batch.ended_in is None:
             break
+        first_retry = False
         if results[batch.ended_in].get("not_reached"):
             if batch.ended_in in retried:
                 del results[batch.ended_in]["not_reached"]
-            retried.add(batch.ended_in)
+            else:
+                retried.add(batch.ended_in)
+                first_retry = True
         done = {ident for ident, record in batch.results.items() if not record.get("not_reached")}
         rest = [t for t in remaining if t["id"] not in done]
-        if len(rest) >= len(remaining):
-            break  # no progress: never loop
+        if len(rest) >= len(remaining) and not first_retry:
+            break  # no progress (a target is checked again at most once): never loop
         remaining = rest
     for record in results.values():
         record.pop("not_reached", None)
@@ -169,7 +172,7 @@ def _run_once(
                 return _Batch({t["id"]: {"status": "unknown", "reason": reason} for t in targets}, None)
             progress = _Progress(results_path)
             try:
-                ending = _watch(process, progress, deadline_seconds, limits.timeout + HANG_GRACE)
+                ending = _watch(process, progress, deadline_seconds, limits.timeout + HANG_GRACE, len(targets))
             finally:
                 # Every case (a normal end too): what the user's code started dies with the sandbox.
                 _stop(process)
@@ -190,6 +193,7 @@ HANG_GRACE = 2.0
 _POLL_SECONDS = 0.2  # how often the parent reads the worker's progress
 KEEPER = Path(__file__).resolve().with_name("keeper.py")
 _KEEPER_GRACE = 3.0  # seconds the keeper has to kill and reap what the sandbox left
+_SETTLE_SECONDS = 1.0  # after the last verdict: the sandbox ends by itself well within this
 
 
 def _start(worker: list[str], folder: str, log: Any, limits: dict[str, int], status_path: Path) -> subprocess.Popen:
@@ -213,6 +217,8 @@ class _Progress:
         self._pending = b""
         self.running: Optional[str] = None
         self.since = 0.0
+        self.finished = 0  # targets with a verdict
+        self.import_failed = False
 
     def read(self, now: float) -> None:
         try:
@@ -232,18 +238,26 @@ class _Progress:
                 self.running, self.since = str(record["running"]), now
             elif isinstance(record, dict) and ("id" in record or "import_error" in record):
                 self.running = None
+                self.finished += "id" in record
+                self.import_failed = self.import_failed or "import_error" in record
 
     def seconds_running(self, now: float) -> float:
         return now - self.since if self.running is not None else 0.0
 
 
-def _watch(process: subprocess.Popen, progress: _Progress, deadline_seconds: float, per_target: float) -> str:
-    """Wait for the sandbox: "ended" when it ended by itself, "hung" when one target (or
-    the import) ran `per_target` seconds, "deadline" at the whole run's deadline."""
+def _watch(process: subprocess.Popen, progress: _Progress, deadline_seconds: float, per_target: float, targets: int) -> str:
+    """Wait for the sandbox: "ended" when it ended by itself, or a moment after every one of
+    the `targets` has its verdict (a keeper the user's code stopped never ends); "hung" when one
+    target (or the import) ran `per_target` seconds; "deadline" at the whole run's deadline."""
     deadline = time.monotonic() + deadline_seconds
+    settled: Optional[float] = None  # when the last verdict came in
     while True:
         now = time.monotonic()
         progress.read(now)
+        if settled is None and (progress.finished >= targets or progress.import_failed):
+            settled = now
+        if settled is not None and now - settled >= _SETTLE_SECONDS:
+            return "ended"  # every verdict is in: _stop ends what is left
         hang_at = progress.since + per_target if progress.running is not None else deadline
         if min(hang_at, deadline) <= now:
             return "hung" if hang_at < deadline else "deadline"
@@ -301,6 +315,10 @@ def _stop(process: subprocess.Popen) -> None:
         if process.poll() is None:
             process.kill()
     else:
+        try:
+            os.killpg(process.pid, signal.SIGCONT)  # a keeper the user's code stopped cannot sweep
+        except (ProcessLookupError, PermissionError):
+            pass
         if process.stdin is not None:
             try:
                 process.stdin.close()
