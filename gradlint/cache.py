@@ -35,6 +35,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -48,9 +50,10 @@ if TYPE_CHECKING:
     from gradlint.settings import Settings
 
 CACHE_DIR_NAME = settings_module.CACHE_DIR_NAME
-FORMAT = 5  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key;
+FORMAT = 6  # 2: entries record the sibling modules their findings consulted; 3: and the nested settings' key;
 # 4: and the file's invalid directives (warned about on every run, cached or not); 5: and the files
-# their imports looked for and did not find (state ABSENT)
+# their imports looked for and did not find (state ABSENT); 6: a file's stat stamp is its mtime, ctime,
+# inode and device (an edit that keeps the size and puts the mtime back is seen, as git sees it)
 ABSENT = "absent"  # the recorded state of a dependency that is not a file (never a content hash: those are hex)
 RACY_SECONDS = 2.0
 CACHEDIR_TAG = (
@@ -59,6 +62,7 @@ CACHEDIR_TAG = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 GITIGNORE = "# Automatically created by gradlint.\n*\n"
+_MARKERS = {"CACHEDIR.TAG": CACHEDIR_TAG, ".gitignore": GITIGNORE}
 
 
 def content_hash(data: bytes) -> str:
@@ -66,14 +70,12 @@ def content_hash(data: bytes) -> str:
 
 
 def code_fingerprint() -> str:
-    """Size and mtime of every gradlint module: an edited rule (an editable
-    install, a development checkout) invalidates the cache even when the
-    version number did not change. An installed release (under site-packages)
-    is identified by its version alone."""
+    """What made a result, besides gradlint's version number: the size and mtime of every gradlint
+    module (an edited rule in a checkout, or a pre-commit `rev:` moved to another commit with the
+    same version), the Python that ran it (GL001's message is Python's) and the libcst that
+    parsed (its version file's stamp, found without importing it: a warm run imports no libcst)."""
     package = Path(__file__).resolve().parent
-    if "site-packages" in package.parts or "dist-packages" in package.parts:
-        return ""
-    parts = []
+    parts = [sys.version, _libcst_stamp()]
     for directory, dirnames, filenames in os.walk(package):
         dirnames[:] = sorted(name for name in dirnames if name != "__pycache__")
         for name in sorted(filenames):
@@ -86,29 +88,80 @@ def code_fingerprint() -> str:
     return content_hash("\n".join(parts).encode())
 
 
+def _libcst_stamp() -> str:
+    for entry in sys.path:
+        version_file = os.path.join(entry or ".", "libcst", "_version.py")
+        try:
+            stat = os.stat(version_file)
+        except OSError:
+            continue
+        return f"libcst:{version_file}:{stat.st_size}:{stat.st_mtime_ns}"
+    return "libcst:?"
+
+
 class NotACacheError(OSError):
-    """A folder `gradlint clean` was asked to remove that gradlint's cache never made."""
+    """A folder that is not gradlint's cache: it is never marked, written or emptied."""
 
 
 def clear(directory: Path) -> bool:
-    """Remove the cache folder `directory`; True when there was one. A folder named by `cache-dir`
-    is removed only when gradlint made it (it holds gradlint's CACHEDIR.TAG): a mistyped
-    `cache-dir = "~"` must never cost a home folder."""
+    """Remove gradlint's cache from the folder `directory`: its cache files (one folder per
+    gradlint version, holding nothing but cache files), its CACHEDIR.TAG and `.gitignore`; then
+    the folder itself if that left it empty. Nothing else is ever removed, so a mistyped
+    `cache-dir = "~"` can never cost a home folder. True when something was removed."""
     if not directory.is_dir() or directory.is_symlink():
         return False
-    if directory.name != CACHE_DIR_NAME and not _made_by_gradlint(directory):
-        raise NotACacheError(f"{directory} does not hold gradlint's CACHEDIR.TAG; it is not removed")
     import shutil
 
-    shutil.rmtree(directory)
-    return True
+    removed = False
+    for entry in list(os.scandir(directory)):
+        if entry.is_dir(follow_symlinks=False) and _holds_only_cache_files(entry.path):
+            shutil.rmtree(entry.path)
+            removed = True
+        elif entry.name in _MARKERS and entry.is_file(follow_symlinks=False) and _reads(entry.path) == _MARKERS[entry.name]:
+            os.unlink(entry.path)
+            removed = True
+    if removed:
+        try:
+            directory.rmdir()  # only when nothing else is left in it
+        except OSError:
+            pass
+    return removed
+
+
+def clear_below(root: Path) -> list[Path]:
+    """`clear` every `.gradlint_cache` folder in `root` and the folders below it (as `ruff
+    clean` does), never following a symbolic link; the folders it emptied."""
+    cleared = []
+    for folder, subfolders, _files in os.walk(root):
+        if CACHE_DIR_NAME in subfolders:
+            if clear(Path(folder) / CACHE_DIR_NAME):
+                cleared.append(Path(folder) / CACHE_DIR_NAME)
+        subfolders[:] = [name for name in subfolders if name not in (CACHE_DIR_NAME, ".git")]
+    return cleared
+
+
+_CACHE_FILE = re.compile(r"(?:[0-9a-f]{32}\.json|\.tmp-\w+)")
+
+
+def _holds_only_cache_files(folder: str) -> bool:
+    """A cache version folder: regular files named as gradlint names cache files, nothing else."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return False
+    return bool(entries) and all(entry.is_file(follow_symlinks=False) and _CACHE_FILE.fullmatch(entry.name) for entry in entries)
+
+
+def _reads(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(4096)
+    except OSError:
+        return None
 
 
 def _made_by_gradlint(directory: Path) -> bool:
-    try:
-        return (directory / "CACHEDIR.TAG").read_text(encoding="utf-8", errors="replace") == CACHEDIR_TAG
-    except OSError:
-        return False
+    return _reads(str(directory / "CACHEDIR.TAG")) == CACHEDIR_TAG
 
 
 class ResultCache:
@@ -138,11 +191,11 @@ class ResultCache:
         return entries if isinstance(entries, dict) else {}
 
     def lookup_stat(self, filename: str, stat: os.stat_result) -> "Optional[FileReport]":
-        """The cached report when the file's size and mtime are the ones recorded."""
+        """The cached report when the file's size and stat stamp are the ones recorded."""
         entry = self.entries.get(filename)
         if not _well_formed(entry) or entry[0] is None:  # type: ignore[index]
             return None
-        if entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size:  # type: ignore[index]
+        if entry[0] != _stamp(stat) or entry[1] != stat.st_size:  # type: ignore[index]
             return None
         if entry[5] != self._settings_key(filename) or not self._dependencies_unchanged(entry[4]):  # type: ignore[index]
             return None
@@ -189,9 +242,9 @@ class ResultCache:
         """Record the current stat of a file whose content hash was a hit."""
         entry = self.entries.get(filename)
         if _well_formed(entry):
-            mtime, size = _stat_key(stat)
-            if entry[0] != mtime or entry[1] != size:  # type: ignore[index]
-                self.entries[filename] = [mtime, size, digest, *entry[3:]]  # type: ignore[index]
+            stamp, size = _stat_key(stat)
+            if entry[0] != stamp or entry[1] != size:  # type: ignore[index]
+                self.entries[filename] = [stamp, size, digest, *entry[3:]]  # type: ignore[index]
                 self.changed = True
 
     def store(self, filename: str, stat: Optional[os.stat_result], digest: str, report: "FileReport") -> None:
@@ -211,9 +264,9 @@ class ResultCache:
             if dependency_digest is None:
                 return  # an unreadable dependency: nothing to validate against
             dependencies.append([path, dependency_digest])
-        mtime, size = _stat_key(stat)
+        stamp, size = _stat_key(stat)
         invalid = [[directive.row, directive.kind] for directive in report.invalid_directives]
-        self.entries[filename] = [mtime, size, digest, diagnostics, dependencies, self._settings_key(filename), invalid]
+        self.entries[filename] = [stamp, size, digest, diagnostics, dependencies, self._settings_key(filename), invalid]
         self.changed = True
 
     def save(self) -> None:
@@ -224,6 +277,7 @@ class ResultCache:
 
         try:
             self._prepare_directory()
+            self._drop_vanished()
             payload = {"format": FORMAT, "version": __version__, "entries": self.entries}
             handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
             try:
@@ -238,19 +292,63 @@ class ResultCache:
         self.changed = False
 
     def _prepare_directory(self) -> None:
+        """Make the cache folder with its markers. A folder that exists, is not empty and was
+        not made by gradlint (a `cache-dir` naming a project or a home folder) is never marked
+        (its CACHEDIR.TAG and `*` .gitignore would hide it from backups and git): no cache then."""
+        if self.directory.is_dir() and not _made_by_gradlint(self.directory) and any(self.directory.iterdir()):
+            raise NotACacheError(f"{self.directory} is not gradlint's cache folder")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for name, text in (("CACHEDIR.TAG", CACHEDIR_TAG), (".gitignore", GITIGNORE)):
             marker = self.directory / name
             if not marker.exists():
                 marker.write_text(text, encoding="utf-8")
+        _prune(self.path)
+
+    def _drop_vanished(self) -> None:
+        """Forget the files that no longer exist (renamed, deleted), so the cache does not grow
+        with every rename."""
+        for filename in [name for name in self.entries if not os.path.exists(name)]:
+            del self.entries[filename]
 
 
-def _stat_key(stat: Optional[os.stat_result]) -> tuple[Optional[int], Optional[int]]:
+def _stat_key(stat: Optional[os.stat_result]) -> tuple[Optional[str], Optional[int]]:
+    """(stat stamp, size) recorded for a file; no stamp for one changed within RACY_SECONDS."""
     if stat is None:
         return None, None
-    if time.time() - stat.st_mtime < RACY_SECONDS:
+    if time.time() - max(stat.st_mtime, stat.st_ctime) < RACY_SECONDS:
         return None, stat.st_size  # racily clean: re-hash next time
-    return stat.st_mtime_ns, stat.st_size
+    return _stamp(stat), stat.st_size
+
+
+def _stamp(stat: os.stat_result) -> str:
+    """What git trusts to say a file is unchanged: its mtime, and its ctime, inode and device,
+    which no `touch`, `cp -p` or `rsync -a` can put back."""
+    return f"{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}:{stat.st_dev}"
+
+
+STALE_CACHE_SECONDS = 30 * 24 * 3600  # a cache file (of other settings) unused this long is removed
+STALE_TEMPORARY_SECONDS = 3600  # a temporary file left by a run that was killed while saving
+
+
+def _prune(current: Path) -> None:
+    """Remove, beside the cache file `current`, the cache files of other settings not written for
+    a month and the temporary files of interrupted saves."""
+    now = time.time()
+    try:
+        siblings = list(os.scandir(current.parent))
+    except OSError:
+        return
+    for entry in siblings:
+        if entry.path == str(current) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        stale_cache = entry.name.endswith(".json") and age > STALE_CACHE_SECONDS
+        stale_temporary = entry.name.startswith(".tmp-") and age > STALE_TEMPORARY_SECONDS
+        if stale_cache or stale_temporary:
+            _remove_quietly(entry.path)
 
 
 def _remove_quietly(path: str) -> None:

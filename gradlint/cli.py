@@ -318,7 +318,8 @@ def clean(
         None, "--cache-dir", envvar="GRADLINT_CACHE_DIR", help="The cache folder to remove (as `check --cache-dir`)."
     ),
 ) -> None:
-    """Remove the result cache (.gradlint_cache/, or cache-dir) of the project in the working directory."""
+    """Remove the result caches: every .gradlint_cache/ in and below the working directory (as
+    ruff clean), and the project's cache-dir. Only gradlint's own cache files are removed."""
     from dataclasses import replace
 
     from gradlint import cache
@@ -334,12 +335,15 @@ def clean(
             raise _fail(str(error))
     directory = settings.cache_directory
     try:
-        removed = cache.clear(directory)
-    except cache.NotACacheError as error:
-        raise _fail(str(error))
+        cleared = cache.clear_below(Path.cwd())
+        if directory not in cleared and cache.clear(directory):
+            cleared.append(directory)
     except OSError as error:
-        raise _fail(f"cannot remove {directory}: {error}")
-    typer.echo(f"Removed {directory}" if removed else f"No cache at {directory}")
+        raise _fail(f"cannot remove the cache: {error}")
+    for folder in cleared:
+        typer.echo(f"Removed {folder}" if not folder.exists() else f"Removed gradlint's cache files from {folder} (its other files are left)")
+    if not cleared:
+        typer.echo(f"No cache at {directory}")
     raise typer.Exit(EXIT_CLEAN)
 
 

@@ -211,8 +211,89 @@ def test_clean_never_removes_a_folder_the_cache_did_not_make(tmp_path: Path) -> 
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work", encoding="utf-8")
     result = _cli(["clean", "--cache-dir", str(precious)], tmp_path)
-    assert result.returncode == 2 and "does not hold gradlint's CACHEDIR.TAG" in result.stderr
+    assert result.returncode == 0 and "No cache at" in result.stdout
     assert (precious / "thesis.tex").is_file()
+    # A cache-dir naming a folder that holds other files: never marked, never used, never emptied.
+    project = _tree(tmp_path)
+    for name in (".", "../home"):
+        _cli(["check", ".", "--cache-dir", name], project)
+    assert not (project / "CACHEDIR.TAG").exists() and not (project / ".gitignore").exists()
+    assert sorted(p.name for p in precious.iterdir()) == ["thesis.tex"]
+    assert _cli(["clean", "--cache-dir", "."], project).returncode == 0 and (project / "plain.py").is_file()
+    # Markers an older gradlint wrote into such a folder: clean takes its cache files and markers only.
+    (precious / "CACHEDIR.TAG").write_text(cache.CACHEDIR_TAG, encoding="utf-8")
+    (precious / ".gitignore").write_text(cache.GITIGNORE, encoding="utf-8")
+    (precious / __version__).mkdir()
+    (precious / __version__ / ("0" * 32 + ".json")).write_text("{}", encoding="utf-8")
+    cleaned = _cli(["clean", "--cache-dir", str(precious)], tmp_path)
+    assert cleaned.returncode == 0 and "its other files are left" in cleaned.stdout
+    assert sorted(p.name for p in precious.iterdir()) == ["thesis.tex"]
     (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\ncache-dir = 7\n", encoding="utf-8")
     bad = _cli(["check", "."], tmp_path)
     assert bad.returncode == 2 and "cache-dir must be the path of a folder" in bad.stderr
+
+
+def test_clean_removes_every_cache_below_the_working_directory(tmp_path: Path) -> None:
+    for name in ("p1", "p2"):
+        project = tmp_path / name
+        project.mkdir()
+        (project / "pyproject.toml").write_text("[tool.gradlint]\n", encoding="utf-8")
+        (project / "bug.py").write_text(BUGGY, encoding="utf-8")
+        _cli(["check", "."], project)
+        assert (project / cache.CACHE_DIR_NAME).is_dir()
+    cleaned = _cli(["clean"], tmp_path)
+    assert cleaned.returncode == 0 and cleaned.stdout.count("Removed ") == 2
+    assert not any(tmp_path.glob(f"*/{cache.CACHE_DIR_NAME}"))
+
+
+def test_an_edit_that_keeps_the_size_and_puts_the_mtime_back_is_seen(tmp_path: Path) -> None:
+    # cp -p, rsync -a, tar x: as git does, the stat stamp holds the ctime and inode too.
+    project = _tree(tmp_path)
+    target = project / "softmax_question.py"
+    _age(target)
+    first = _run(project)
+    assert any(d.filename == str(target) and d.code == "GL101" for d in first.diagnostics)
+    before = target.stat()
+    diagonal = "jacobian[i][j] = f[i] * (1 - f[i])"
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace(diagonal, "pass".ljust(len(diagonal))), encoding="utf-8")  # no diagonal: no GL101
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    again = _run(project)
+    assert not any(d.filename == str(target) and d.code == "GL101" for d in again.diagnostics)
+    _same(again, api.check_paths([project], Settings(project_root=project)))
+
+
+def test_the_cache_forgets_vanished_files_and_leftover_temporary_files(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    _run(project)
+    (project / "plain.py").unlink()
+    leftover = next((project / cache.CACHE_DIR_NAME / __version__).glob("*.json")).parent / ".tmp-killed"
+    leftover.write_text("half a cache", encoding="utf-8")
+    old = leftover.stat().st_mtime - 2 * cache.STALE_TEMPORARY_SECONDS
+    os.utime(leftover, (old, old))
+    (project / "noqa.py").write_text(BUGGY, encoding="utf-8")  # something to save
+    _run(project)
+    [stored] = list((project / cache.CACHE_DIR_NAME / __version__).glob("*.json"))
+    entries = json.loads(stored.read_text(encoding="utf-8"))["entries"]
+    assert str(project / "plain.py") not in entries and str(project / "noqa.py") in entries
+    assert not leftover.exists()
+
+
+def test_an_installed_gradlint_is_fingerprinted_by_its_modules_not_its_version_alone(tmp_path: Path) -> None:
+    # A pre-commit `rev:` moved to another commit, or a pip install from git, keeps version 0.1.0.
+    site = tmp_path / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(Path(cache.__file__).parent, site / "gradlint", ignore=shutil.ignore_patterns("__pycache__"))
+    probe = [sys.executable, "-S", "-c", "from gradlint.cache import code_fingerprint; print(code_fingerprint())"]  # -S: no editable finder
+    environment = {**os.environ, "PYTHONPATH": str(site)}
+
+    def fingerprint() -> str:
+        return subprocess.run(probe, env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout
+
+    before = fingerprint()
+    rule = site / "gradlint" / "rules" / "overwritten_diagonal.py"
+    rule.write_text(rule.read_text(encoding="utf-8") + "\n# another commit\n", encoding="utf-8")
+    assert fingerprint() != before

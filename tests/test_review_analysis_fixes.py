@@ -383,3 +383,18 @@ def test_a_store_target_continued_by_a_backslash_inside_it_is_read_as_code_for_r
     found = [(d.code, d.start.row) for d in check_text(text, "/x.py", ["GL101"]).diagnostics]
     unfiltered = [(d.code, d.start.row) for d in check_text(text, "/x.py", ["GL101"], precheck=False).diagnostics]
     assert found == unfiltered and found
+
+
+def test_an_imported_module_too_large_to_check_is_not_read(tmp_path: Path) -> None:
+    # The importer's findings must not rest on a module the run itself refuses (GL002, too large).
+    from gradlint.files import MAX_FILE_BYTES
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    padding = "#" * 100 + "\n"
+    (package / "big.py").write_text("x = 1\n" + padding * (MAX_FILE_BYTES // len(padding) + 1), encoding="utf-8")
+    modules = PackageModules()
+    assert modules._analysis_of(package / "big.py") is None
+    (package / "small.py").write_text("x = 1\n", encoding="utf-8")
+    assert modules._analysis_of(package / "small.py") is not None

@@ -127,16 +127,18 @@ class PackageModules:
         self._analyses[key] = None  # guards import cycles
         text = self._sources.get(key)
         if text is None:
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+            from gradlint.files import read_source
+
+            text = read_source(path).text  # as a checked file is read: size-limited, never blocking
+            if text is None:
                 return None
         import libcst as cst
 
         from gradlint.analysis import ModuleAnalysis
         from gradlint.analysis.parse import parse_module, refusal
+        from gradlint.engine import MAX_PARSE_CHARS
 
-        if refusal(text) is not None:  # libcst would crash or stall on it
+        if len(text) > MAX_PARSE_CHARS or refusal(text) is not None:  # too large to parse, or libcst would crash or stall
             return None
         try:
             module = parse_module(text)
