@@ -301,7 +301,7 @@ def test_the_invalid_directive_shortcut_agrees_with_reading_every_comment() -> N
     from gradlint.suppression import InvalidDirective, invalid_directives, written_directives
 
     variants = ["# noqa:", "# noqa: E501", "#noqa:GL101", "# gradlint: ignore[]", "# gradlint: ignore[GL101]",
-                "# gradlint: noqa:", "# NOQA:  todo", "# noqa", "# type: ignore"]
+                "# gradlint: noqa:", "# NOQA:  todo", "# noqa", "# type: ignore", "# noqa :", "# noqa : GL101"]
     checked = 0
     for text in _corpus_texts():
         lines = text.splitlines()
@@ -316,3 +316,14 @@ def test_the_invalid_directive_shortcut_agrees_with_reading_every_comment() -> N
                 assert got == expected, candidate
                 checked += 1
     assert checked > 1000
+
+
+def test_blanks_before_the_colon_as_in_ruff() -> None:
+    # `# noqa : GL301` names GL301 (it used to hide every code); `# noqa :` names none (invalid).
+    from gradlint.suppression import InvalidDirective, invalid_directives, written_directives
+
+    [named] = written_directives("x = 1  # noqa : GL301\n")
+    assert named.codes == ("GL301",) and not named.invalid
+    assert invalid_directives("x = 1  # noqa :\ny = 2  # gradlint: noqa  :\n") == (
+        InvalidDirective(1, "# noqa"), InvalidDirective(2, "# gradlint: noqa"),
+    )
