@@ -42,7 +42,7 @@ _NAME = rf"(?:{_CODE}|[A-Za-z]+(?:-[A-Za-z0-9]+)+)(?![\w-])"
 # comment listing `E501  see GL101` names E501 only. A colon followed by no code at all is invalid
 # and suppresses nothing (group `colon` without `codes`), never everything.
 _CODES = rf"{_NAME}(?:\s*,\s*{_NAME}|\s+{_NAME})*"
-# As in ruff, blanks may stand before the colon: `# noqa : GL301` names GL301.
+# As in ruff, blanks may stand before the colon (a noqa, blank, colon, GL301 names GL301).
 NOQA_COMMENT = re.compile(rf"#\s*noqa(?![\w-])(?P<colon>\s*:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*gradlint:\s*ignore(?![\w-])(?:\s*\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 GRADLINT_NOQA_COMMENT = re.compile(rf"#\s*gradlint:\s*noqa(?![\w-])(?P<colon>\s*:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)

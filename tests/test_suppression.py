@@ -319,7 +319,7 @@ def test_the_invalid_directive_shortcut_agrees_with_reading_every_comment() -> N
 
 
 def test_blanks_before_the_colon_as_in_ruff() -> None:
-    # `# noqa : GL301` names GL301 (it used to hide every code); `# noqa :` names none (invalid).
+    # A noqa, a blank, a colon and GL301 names GL301 (it used to hide every code); with no code after it, none (invalid).
     from gradlint.suppression import InvalidDirective, invalid_directives, written_directives
 
     [named] = written_directives("x = 1  # noqa : GL301\n")
