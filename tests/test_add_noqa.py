@@ -127,7 +127,7 @@ def test_add_noqa_completes_the_directive_a_line_already_has(tmp_path: Path, com
 
 
 def test_an_unused_directive_gets_no_directive_and_does_not_block_the_file(tmp_path: Path) -> None:
-    # With GL003 enabled, `# noqa: GL003` beside an unused directive is one more directive (read
+    # With GL003 enabled, a noqa naming GL003 beside an unused directive is one more directive (read
     # after the first, it hides nothing): it used to make the whole file refused.
     text = (
         "import numpy as np\n\n\ndef f(x):\n    return x  # gradlint: noqa\n\n\n"
