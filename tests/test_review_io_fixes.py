@@ -178,33 +178,16 @@ def test_an_interrupted_run_does_not_wait_for_its_workers() -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     from gradlint.parallel import _abandon, _context
+    from tests.test_runtime_hardening import _dies_soon
 
     executor = ProcessPoolExecutor(2, mp_context=_context())
     for _ in range(2):
         executor.submit(_sleep, 30)
     time.sleep(0.5)  # both running
     pids = [process.pid for process in executor._processes.values()]
-    started = time.monotonic()
     _abandon(executor)
-    while time.monotonic() - started < 10 and not all(_ended(pid) for pid in pids):
-        time.sleep(0.05)
     # (the executor's own thread may reap them: ask the system, not Process.is_alive)
-    assert all(_ended(pid) for pid in pids), "the workers were left running"
-
-
-def _ended(pid: int) -> bool:
-    """The process is gone, or a zombie waiting to be reaped."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
+    assert all(_dies_soon(pid, 10.0) for pid in pids), "the workers were left running"
 
 
 @pytest.mark.parametrize("output_format", ["json", "json-lines", "gitlab", "rdjson", "sarif"])

@@ -52,6 +52,16 @@ def _gone(pid: int) -> bool:
         return False
 
 
+def _dies_soon(pid: int, seconds: float = 2.0) -> bool:
+    """Whether the process is gone (or a zombie) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def _kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -83,11 +93,7 @@ def test_processes_the_target_starts_die_when_the_sandbox_ends_normally(tmp_path
     pid = int(pid_file.read_text())
     try:
         assert results["sigmoid_prime"]["status"] == "passed"
-        for _ in range(100):
-            if _gone(pid):
-                break
-            time.sleep(0.02)
-        assert _gone(pid), "the process the target forked outlived the sandbox"
+        assert _dies_soon(pid), "the process the target forked outlived the sandbox"
     finally:
         _kill(pid)
 
@@ -352,11 +358,7 @@ def test_a_process_the_target_detaches_dies_with_the_sandbox(tmp_path: Path) -> 
     pid = int(pid_file.read_text())
     try:
         assert results["sigmoid_prime"]["status"] == "passed", results
-        for _ in range(100):
-            if _gone(pid):
-                break
-            time.sleep(0.02)
-        assert _gone(pid), "the detached process outlived the sandbox"
+        assert _dies_soon(pid), "the detached process outlived the sandbox"
     finally:
         _kill(pid)
 
@@ -428,11 +430,7 @@ def test_the_sandbox_does_not_outlive_the_process_that_started_it(tmp_path: Path
         assert pid is not None, "the target never ran"
         parent.kill()
         parent.wait()
-        for _ in range(250):
-            if _gone(pid):
-                break
-            time.sleep(0.02)
-        assert _gone(pid), "the sandbox ran on after the process that started it was killed"
+        assert _dies_soon(pid, 5.0), "the sandbox ran on after the process that started it was killed"
     finally:
         parent.kill()
         if pid is not None:
