@@ -1684,9 +1684,7 @@ def _first_argument(text: str, open_paren: int) -> Optional[str]:
 def _receiver(text: str, name_start: int) -> Optional[str]:
     """The text (whitespace-normalised) of the receiver `x` of `x.sum(`, read backwards from the name;
     None when the name is not an attribute. A quote, comment or continuation met: _Unknown."""
-    position = name_start - 1
-    while position >= 0 and text[position] in " \t\f\r\n":
-        position -= 1
+    position = _back_over_blanks(text, name_start - 1)
     if position < 0 or text[position] != ".":
         return None
     end = position
@@ -1694,8 +1692,7 @@ def _receiver(text: str, name_start: int) -> Optional[str]:
     while True:
         if end - position > _GL401_LONGEST:
             raise _Unknown("a long receiver")  # admitted: bounded work per call
-        while position >= 0 and text[position] in " \t\f\r\n":
-            position -= 1
+        position = _back_over_blanks(text, position)
         if position < 0:
             break
         char = text[position]
@@ -1723,17 +1720,36 @@ def _receiver(text: str, name_start: int) -> Optional[str]:
         if char.isalnum() or char == "_" or not char.isascii():
             while position >= 0 and (text[position].isalnum() or text[position] == "_" or not text[position].isascii()):
                 position -= 1
-            look = position
-            while look >= 0 and text[look] in " \t\f\r\n":
-                look -= 1
+            look = _back_over_blanks(text, position)
             if look >= 0 and text[look] == ".":
                 position = look - 1
                 continue
             break
         break
     start = position + 1
-    receiver = " ".join(text[start:end].split())
+    receiver = " ".join(_without_continuations(text[start:end]).split())
     return receiver or None
+
+
+def _back_over_blanks(text: str, position: int) -> int:
+    """The position of the last character at or before `position` that is not a blank, read back
+    over line breaks and backslash continuations; -1 at the text's start. Crossing a line break
+    into a line that holds a `#` raises _Unknown: its end may be a comment, whose words read
+    backwards would pass for code (`(g * s)  # by s` then `.sum(axis=1)` on the next line)."""
+    while position >= 0:
+        char = text[position]
+        if char in " \t\f":
+            position -= 1
+            continue
+        if char not in "\r\n":
+            break
+        position -= 2 if char == "\n" and position > 0 and text[position - 1] == "\r" else 1
+        if position >= 0 and text[position] == "\\":
+            position -= 1  # a backslash continuation: the logical line goes on
+            continue
+        if "#" in text[_line_start(text, position + 1) if position >= 0 else 0 : position + 1]:
+            raise _Unknown("a comment may end the line before")
+    return position
 
 
 def _factors(operand: str) -> list[str]:

@@ -325,3 +325,21 @@ def test_a_multiline_statement_noqa_row_in_a_cr_only_file():
     assert finding.noqa_row in (3, 4)
     silenced = text.replace("np.sum(np.exp(z)))\r", "np.sum(np.exp(z)))  # noqa: GL301\r")
     assert not [d for d in check_source(silenced, FILENAME, Settings()).diagnostics if d.code == "GL301"]
+
+
+@pytest.mark.parametrize(
+    "line_end",
+    [
+        "  # weighted by s\n                .sum(axis=1))\n",  # a comment ends the line before the dot
+        "  # weighted by s\r\n                .sum(axis=1))\r\n",
+        ".\\\nsum(axis=1))\n",  # a backslash continuation between the dot and the name
+        " \\\n    .sum(axis=1))\n",  # and between the receiver and the dot
+    ],
+)
+def test_gl401_receiver_read_back_over_comments_and_continuations_is_sound(line_end: str) -> None:
+    from gradlint.engine import check_text
+
+    text = "import numpy as np\n\n\ndef softmax_vjp(s, g):\n    return s * (g - (g * s)" + line_end
+    filtered = [(d.code, d.start.row) for d in check_text(text, "/x.py", ["GL401"]).diagnostics]
+    unfiltered = [(d.code, d.start.row) for d in check_text(text, "/x.py", ["GL401"], precheck=False).diagnostics]
+    assert filtered == unfiltered and unfiltered
