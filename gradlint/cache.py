@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import stat as stat_module
 import sys
 import time
 from pathlib import Path
@@ -103,28 +104,52 @@ class NotACacheError(OSError):
     """A folder that is not gradlint's cache: it is never marked, written or emptied."""
 
 
+def is_gradlint_cache(directory: Path) -> bool:
+    """Whether `directory` is a gradlint cache folder: named `.gradlint_cache`, or holding
+    gradlint's CACHEDIR.TAG. Only such a folder is ever written to or emptied."""
+    return directory.name == CACHE_DIR_NAME or _read_small(directory / "CACHEDIR.TAG") == CACHEDIR_TAG
+
+
+def usable_cache_folder(directory: Path) -> bool:
+    """Whether the cache may live in `directory`: it does not exist yet, is empty, or is a gradlint
+    cache folder. A folder holding other files (a `cache-dir` naming a project or a home folder)
+    is never used: its CACHEDIR.TAG and `*` .gitignore would hide it from backups and git."""
+    try:
+        return not directory.exists() or is_gradlint_cache(directory) or not any(directory.iterdir())
+    except OSError:
+        return False
+
+
 def clear(directory: Path) -> bool:
-    """Remove gradlint's cache from the folder `directory`: its cache files (one folder per
-    gradlint version, holding nothing but cache files), its CACHEDIR.TAG and `.gitignore`; then
-    the folder itself if that left it empty. Nothing else is ever removed, so a mistyped
-    `cache-dir = "~"` can never cost a home folder. True when something was removed."""
-    if not directory.is_dir() or directory.is_symlink():
+    """Empty the gradlint cache folder `directory` (see is_gradlint_cache; any other folder is left
+    alone): its version folders (named like a version), temporary files and, when nothing else is
+    left, its markers and the folder itself. True when something was removed."""
+    if not directory.is_dir() or directory.is_symlink() or not is_gradlint_cache(directory):
         return False
     import shutil
 
     removed = False
     for entry in list(os.scandir(directory)):
-        if entry.is_dir(follow_symlinks=False) and _holds_only_cache_files(entry.path):
-            shutil.rmtree(entry.path)
+        ours = (entry.is_dir(follow_symlinks=False) and _VERSION.fullmatch(entry.name)) or (
+            entry.is_file(follow_symlinks=False) and entry.name.startswith(".tmp-")
+        )
+        if ours:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
             removed = True
-        elif entry.name in _MARKERS and entry.is_file(follow_symlinks=False) and _reads(entry.path) == _MARKERS[entry.name]:
-            os.unlink(entry.path)
+    # The markers go too: a folder that holds other files is no cache (its CACHEDIR.TAG would
+    # hide them from backups); a `.gradlint_cache` gets them back when it is next used.
+    for name, text in _MARKERS.items():
+        marker = directory / name
+        if not marker.is_symlink() and _read_small(marker) == text:
+            os.unlink(marker)
             removed = True
-    if removed:
-        try:
-            directory.rmdir()  # only when nothing else is left in it
-        except OSError:
-            pass
+    try:
+        directory.rmdir()  # when nothing else is left in it
+    except OSError:
+        pass
     return removed
 
 
@@ -140,28 +165,57 @@ def clear_below(root: Path) -> list[Path]:
     return cleared
 
 
-_CACHE_FILE = re.compile(r"(?:[0-9a-f]{32}\.json|\.tmp-\w+)")
+# A version folder's name (gradlint's `__version__`: `0.1.0`, `1.2.3rc1`, `1.0.0.dev3+g1234`).
+_VERSION = re.compile(r"\d+(?:\.\d+)+(?:[a-z]+\d*)?(?:\.(?:post|dev)\d+)?(?:\+[\w.]+)?")
+_SMALL_READ = 64 * 1024
+MAX_CACHE_BYTES = 1 << 30  # a cache file larger than this is not read
 
 
-def _holds_only_cache_files(folder: str) -> bool:
-    """A cache version folder: regular files named as gradlint names cache files, nothing else."""
+def _state_of_dependency(path: str) -> Optional[str]:
+    """A dependency's state for the cache: its content hash, or ABSENT (see
+    ResultCache._dependency_digest); None when it cannot be read."""
+    from gradlint.files import MAX_FILE_BYTES
+
     try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return False
-    return bool(entries) and all(entry.is_file(follow_symlinks=False) and _CACHE_FILE.fullmatch(entry.name) for entry in entries)
-
-
-def _reads(path: str) -> Optional[str]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(4096)
+        status = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return ABSENT
     except OSError:
         return None
+    if not stat_module.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
+        return ABSENT
+    data = _read_regular(path, MAX_FILE_BYTES)
+    return None if data is None else content_hash(data)
 
 
-def _made_by_gradlint(directory: Path) -> bool:
-    return _reads(str(directory / "CACHEDIR.TAG")) == CACHEDIR_TAG
+def _read_small(path: Path) -> Optional[str]:
+    """A small regular file's text (marker files); None for anything else. Never blocks: a named
+    pipe called CACHEDIR.TAG must not hang a run."""
+    data = _read_regular(str(path), _SMALL_READ)
+    return None if data is None else data.decode("utf-8", "replace")
+
+
+def _read_regular(path: str, limit: int) -> Optional[bytes]:
+    """The bytes of a regular file of at most `limit` bytes, opened without blocking; None for a
+    missing, special, larger or unreadable file."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        status = os.fstat(descriptor)
+        if not stat_module.S_ISREG(status.st_mode) or status.st_size > limit:
+            return None
+        chunks = []
+        while True:
+            chunk = os.read(descriptor, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
 
 
 class ResultCache:
@@ -169,21 +223,26 @@ class ResultCache:
 
     def __init__(self, directory: Path, settings: "Settings") -> None:
         self.directory = directory
+        # Before any file is looked at: a file changed since (within RACY_SECONDS of it) is racy.
+        self.started = time.time()
         key = content_hash(f"{FORMAT}|{__version__}|{code_fingerprint()}|{settings.fingerprint()}".encode())
         self.path = self.directory / __version__ / f"{key}.json"
         self.settings = settings
         self._settings_keys: dict[int, str] = {}  # id of a nested configuration's settings -> its key
-        self.entries: dict[str, list[Any]] = self._load()
+        self.usable = usable_cache_folder(directory)  # else: no cache at all (never read, never written)
+        self.entries: dict[str, list[Any]] = self._load() if self.usable else {}
         self.changed = False
         # content hashes of dependency modules, read at most once per run
         self._dependency_digests: dict[str, Optional[str]] = {}
 
     # -- reading -----------------------------------------------------------
     def _load(self) -> dict[str, list[Any]]:
+        data = _read_regular(str(self.path), MAX_CACHE_BYTES)
+        if data is None:
+            return {}
         try:
-            with open(self.path, "rb") as handle:
-                payload = json.loads(handle.read())
-        except (OSError, ValueError, RecursionError):
+            payload = json.loads(data)
+        except (ValueError, RecursionError):
             return {}
         if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("version") != __version__:
             return {}
@@ -225,16 +284,11 @@ class ResultCache:
         return all(self._dependency_digest(path) == digest for path, digest in dependencies)
 
     def _dependency_digest(self, path: str) -> Optional[str]:
-        """The file's content hash, ABSENT when there is no file at `path` (nothing, a folder), or
-        None when it cannot be read (nothing to validate against)."""
+        """The file's content hash; ABSENT when there is no module the analysis would read at
+        `path` (nothing, a folder, a named pipe or device, a file over the size limit: the package
+        reads none of these); None when it cannot be read (nothing to validate against)."""
         if path not in self._dependency_digests:
-            try:
-                with open(path, "rb") as handle:
-                    self._dependency_digests[path] = content_hash(handle.read())
-            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                self._dependency_digests[path] = ABSENT
-            except OSError:
-                self._dependency_digests[path] = None
+            self._dependency_digests[path] = _state_of_dependency(path)
         return self._dependency_digests[path]
 
     # -- writing -----------------------------------------------------------
@@ -242,7 +296,7 @@ class ResultCache:
         """Record the current stat of a file whose content hash was a hit."""
         entry = self.entries.get(filename)
         if _well_formed(entry):
-            stamp, size = _stat_key(stat)
+            stamp, size = _stat_key(stat, self.started)
             if entry[0] != stamp or entry[1] != size:  # type: ignore[index]
                 self.entries[filename] = [stamp, size, digest, *entry[3:]]  # type: ignore[index]
                 self.changed = True
@@ -264,14 +318,22 @@ class ResultCache:
             if dependency_digest is None:
                 return  # an unreadable dependency: nothing to validate against
             dependencies.append([path, dependency_digest])
-        stamp, size = _stat_key(stat)
+        stamp, size = _stat_key(stat, self.started)
         invalid = [[directive.row, directive.kind] for directive in report.invalid_directives]
         self.entries[filename] = [stamp, size, digest, diagnostics, dependencies, self._settings_key(filename), invalid]
         self.changed = True
 
     def save(self) -> None:
-        """Write the cache atomically; any failure leaves the old one (or none)."""
+        """Write the cache atomically; any failure leaves the old one (or none). With nothing new
+        to write, an existing cache folder still gets a missing or damaged marker back."""
+        if not self.usable:
+            return
         if not self.changed:
+            if self.directory.is_dir():
+                try:
+                    self._write_markers()
+                except OSError:
+                    pass
             return
         import tempfile
 
@@ -292,17 +354,32 @@ class ResultCache:
         self.changed = False
 
     def _prepare_directory(self) -> None:
-        """Make the cache folder with its markers. A folder that exists, is not empty and was
-        not made by gradlint (a `cache-dir` naming a project or a home folder) is never marked
-        (its CACHEDIR.TAG and `*` .gitignore would hide it from backups and git): no cache then."""
-        if self.directory.is_dir() and not _made_by_gradlint(self.directory) and any(self.directory.iterdir()):
-            raise NotACacheError(f"{self.directory} is not gradlint's cache folder")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for name, text in (("CACHEDIR.TAG", CACHEDIR_TAG), (".gitignore", GITIGNORE)):
-            marker = self.directory / name
-            if not marker.exists():
-                marker.write_text(text, encoding="utf-8")
+        """Make the cache folder: its markers first (each written whole, by a rename; a missing or
+        damaged one rewritten), then the version folder. Only in a usable folder (see
+        usable_cache_folder)."""
+        if not usable_cache_folder(self.directory):
+            raise NotACacheError(f"{self.directory} holds other files: it is not gradlint's cache folder")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._write_markers()
+        self.path.parent.mkdir(exist_ok=True)
         _prune(self.path)
+
+    def _write_markers(self) -> None:
+        """CACHEDIR.TAG and the `*` .gitignore, each written whole (by a rename) when missing or damaged."""
+        import tempfile
+
+        for name, text in _MARKERS.items():
+            marker = self.directory / name
+            if marker.is_symlink() or _read_small(marker) == text:
+                continue
+            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(text)
+                os.replace(temporary, marker)
+            except BaseException:
+                _remove_quietly(temporary)
+                raise
 
     def _drop_vanished(self) -> None:
         """Forget the files that no longer exist (renamed, deleted), so the cache does not grow
@@ -311,11 +388,13 @@ class ResultCache:
             del self.entries[filename]
 
 
-def _stat_key(stat: Optional[os.stat_result]) -> tuple[Optional[str], Optional[int]]:
-    """(stat stamp, size) recorded for a file; no stamp for one changed within RACY_SECONDS."""
+def _stat_key(stat: Optional[os.stat_result], started: float) -> tuple[Optional[str], Optional[int]]:
+    """(stat stamp, size) recorded for a file; no stamp for one changed within RACY_SECONDS of the
+    run's start or after it (as git does: it could change again within the same timestamp tick
+    after it was read, and its stamp would not show it)."""
     if stat is None:
         return None, None
-    if time.time() - max(stat.st_mtime, stat.st_ctime) < RACY_SECONDS:
+    if max(stat.st_mtime, stat.st_ctime) >= started - RACY_SECONDS:
         return None, stat.st_size  # racily clean: re-hash next time
     return _stamp(stat), stat.st_size
 

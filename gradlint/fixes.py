@@ -495,16 +495,19 @@ def _write_in_place(target: str, payload: bytes, expected: Optional[bytes]) -> N
                        f"{error.strerror or error}); file left unchanged") from None
     try:
         _overwrite(target, payload)
-    except OSError as error:
+    except BaseException as error:  # a full disk, or Ctrl-C in the middle: put the original back
+        reason = error.strerror or error if isinstance(error, OSError) else type(error).__name__
         try:
             _overwrite(target, original)
-        except OSError:
+        except BaseException:
             raise FixError(
-                f"cannot write the fix in place ({error.strerror or error}), nor put the original back: the file may "
+                f"cannot write the fix in place ({reason}), nor put the original back: the file may "
                 f"be damaged; its original bytes are in {backup}"
             ) from None
         _remove_quietly(backup)
-        raise FixError(f"cannot write the fix in place: {error.strerror or error}; file left unchanged") from None
+        if not isinstance(error, OSError):
+            raise  # interrupted: the file holds its original bytes again
+        raise FixError(f"cannot write the fix in place: {reason}; file left unchanged") from None
     _remove_quietly(backup)
 
 

@@ -297,3 +297,55 @@ def test_an_installed_gradlint_is_fingerprinted_by_its_modules_not_its_version_a
     rule = site / "gradlint" / "rules" / "overwritten_diagonal.py"
     rule.write_text(rule.read_text(encoding="utf-8") + "\n# another commit\n", encoding="utf-8")
     assert fingerprint() != before
+
+
+def test_clean_leaves_alone_a_folder_that_is_not_a_cache_even_with_cache_like_files(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "babel").mkdir(parents=True)
+    (home / "babel" / ("d41d8cd98f00b204e9800998ecf8427e.json")).write_text("{}", encoding="utf-8")
+    (home / "1.0.0").mkdir()
+    (home / "1.0.0" / "notes.txt").write_text("mine", encoding="utf-8")
+    result = _cli(["clean", "--cache-dir", str(home)], tmp_path)
+    assert result.returncode == 0 and "No cache at" in result.stdout
+    assert (home / "babel" / "d41d8cd98f00b204e9800998ecf8427e.json").is_file() and (home / "1.0.0" / "notes.txt").is_file()
+
+
+def test_a_damaged_cache_folder_recovers(tmp_path: Path) -> None:
+    # A stray file in the version folder, or a first run killed before its markers were written:
+    # the cache used to be switched off for good, and clean could not repair it.
+    project = _tree(tmp_path)
+    folder = project / cache.CACHE_DIR_NAME
+    (folder / __version__).mkdir(parents=True)  # killed after mkdir: no markers, nothing else
+    first = _run(project)
+    assert (folder / "CACHEDIR.TAG").read_text(encoding="utf-8") == cache.CACHEDIR_TAG
+    assert list((folder / __version__).glob("*.json")), "the cache was not written"
+    (folder / __version__ / ".DS_Store").write_text("junk", encoding="utf-8")
+    (folder / "CACHEDIR.TAG").write_text("", encoding="utf-8")  # a marker written on a full disk
+    _same(first, _run(project))
+    assert (folder / "CACHEDIR.TAG").read_text(encoding="utf-8") == cache.CACHEDIR_TAG
+    assert _cli(["clean"], project).returncode == 0 and not folder.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_named_pipes_where_the_cache_reads_never_hang_a_run(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    folder = project / cache.CACHE_DIR_NAME
+    folder.mkdir()
+    os.mkfifo(folder / "CACHEDIR.TAG")
+    done = subprocess.run([sys.executable, "-m", "gradlint", "check", "."], cwd=project, capture_output=True, timeout=60)
+    assert done.returncode == 1
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "train.py").write_text("from .losses import loss\n", encoding="utf-8")
+    _cli(["check", "."], package)
+    os.mkfifo(package / "losses.py")  # an import recorded as absent appears as a named pipe
+    assert subprocess.run([sys.executable, "-m", "gradlint", "check", "train.py"], cwd=package, capture_output=True, timeout=60).returncode in (0, 1)
+
+
+def test_a_file_changed_just_before_the_run_started_is_stored_without_a_stamp() -> None:
+    started = 1_000_000.0
+    changed = os.stat_result((0o100644, 1, 1, 1, 0, 0, 10, started, started - 1, started - 1))
+    settled = os.stat_result((0o100644, 1, 1, 1, 0, 0, 10, started, started - 60, started - 60))
+    assert cache._stat_key(changed, started) == (None, 10)  # stored late: judged against the start
+    assert cache._stat_key(settled, started)[0] is not None
