@@ -47,6 +47,7 @@ class Report:
 
     files: tuple[FileReport, ...] = ()
     problems: tuple[Diagnostic, ...] = ()  # paths that could not be discovered
+    warnings: tuple[str, ...] = ()  # about the run itself (a cache folder it would not use)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -181,7 +182,13 @@ def check_paths(
 
         result_cache = ResultCache(settings.cache_directory, settings)
     reports = tuple(parallel.check_files(discovery.files, settings, jobs=jobs, cache=result_cache))
-    return Report(reports, discovery.problems)
+    warnings = ()
+    if result_cache is not None and not result_cache.usable:
+        warnings = (
+            f"gradlint: warning: {settings.cache_directory} holds other files, so it is not used as the cache folder "
+            "(choose a new or empty one with --cache-dir or cache-dir); this run is not cached",
+        )
+    return Report(reports, discovery.problems, warnings)
 
 
 def check_many(files: Iterable[Path], settings: Settings) -> list[FileReport]:

@@ -153,16 +153,22 @@ def clear(directory: Path) -> bool:
     return removed
 
 
-def clear_below(root: Path) -> list[Path]:
+def clear_below(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """`clear` every `.gradlint_cache` folder in `root` and the folders below it (as `ruff
-    clean` does), never following a symbolic link; the folders it emptied."""
-    cleared = []
+    clean` does), never following a symbolic link: (the folders it emptied, those it could not
+    empty and why). One it cannot empty does not stop the others."""
+    cleared: list[Path] = []
+    failed: list[tuple[Path, str]] = []
     for folder, subfolders, _files in os.walk(root):
         if CACHE_DIR_NAME in subfolders:
-            if clear(Path(folder) / CACHE_DIR_NAME):
-                cleared.append(Path(folder) / CACHE_DIR_NAME)
+            directory = Path(folder) / CACHE_DIR_NAME
+            try:
+                if clear(directory):
+                    cleared.append(directory)
+            except OSError as error:
+                failed.append((directory, error.strerror or str(error)))
         subfolders[:] = [name for name in subfolders if name not in (CACHE_DIR_NAME, ".git")]
-    return cleared
+    return cleared, failed
 
 
 # A version folder's name (gradlint's `__version__`: `0.1.0`, `1.2.3rc1`, `1.0.0.dev3+g1234`).

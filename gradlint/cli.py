@@ -115,7 +115,7 @@ def check(
 ) -> None:
     """Check Python files for gradient bugs."""
     from gradlint import api
-    from gradlint.render import FORMATS, LogLevel, emit, notices, write_directive_warnings
+    from gradlint.render import FORMATS, LogLevel, emit, notices, write_warnings
     from gradlint.settings import Overrides, SettingsError, load_settings
 
     if output_format is not None and output_format not in FORMATS:
@@ -193,7 +193,7 @@ def check(
                 report = api.check_paths(paths, settings, jobs=jobs or None, cache=not no_cache)
                 if not report.checked and not report.problems:  # a missing path is a GL002 of its own
                     told.write(api.NO_FILES_WARNING + "\n")
-            write_directive_warnings(report, told)
+            write_warnings(report, told)
             if runtime:
                 from gradlint import runtime as runtime_checker
 
@@ -334,17 +334,20 @@ def clean(
         except SettingsError as error:  # a bad --cache-dir
             raise _fail(str(error))
     directory = settings.cache_directory
-    try:
-        cleared = cache.clear_below(Path.cwd())
-        if directory not in cleared and cache.clear(directory):
-            cleared.append(directory)
-    except OSError as error:
-        raise _fail(f"cannot remove the cache: {error}")
+    cleared, failed = cache.clear_below(Path.cwd())
+    if directory not in cleared and all(directory != path for path, _ in failed):
+        try:
+            if cache.clear(directory):
+                cleared.append(directory)
+        except OSError as error:
+            failed.append((directory, error.strerror or str(error)))
     for folder in cleared:
         typer.echo(f"Removed {folder}" if not folder.exists() else f"Removed gradlint's cache files from {folder} (its other files are left)")
-    if not cleared:
+    if not cleared and not failed:
         typer.echo(f"No cache at {directory}")
-    raise typer.Exit(EXIT_CLEAN)
+    for folder, reason in failed:
+        typer.echo(f"gradlint: error: cannot remove the cache at {folder}: {reason}", err=True)
+    raise typer.Exit(EXIT_ERROR if failed else EXIT_CLEAN)
 
 
 def _no_command() -> None:

@@ -222,6 +222,12 @@ def _unreadable_reason(path: Path, error: OSError) -> str:
         return missing_reason(path, error)
     if isinstance(error, IsADirectoryError):
         return "not a regular file (a folder): nothing to check"
+    try:
+        mode = os.stat(path).st_mode  # a socket cannot be opened at all (ENXIO): say what it is
+    except OSError:
+        mode = stat.S_IFREG
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return f"not a regular file ({special_kind(mode)}): nothing to check"
     if isinstance(error, PermissionError):
         return "permission denied: cannot read the file"
     return f"cannot read the file: {error.strerror or error}"

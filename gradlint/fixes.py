@@ -586,7 +586,7 @@ def fix_paths(
             )
         outcomes.append(outcome)
         files.append(outcome.report)
-    return FixRun(Report(tuple(files), checked.problems), tuple(outcomes))
+    return FixRun(Report(tuple(files), checked.problems, checked.warnings), tuple(outcomes))
 
 
 def fix_stdin(stream: BinaryIO, stdin_filename: Optional[str], settings: Settings, *, unsafe: bool = False) -> tuple[FixRun, bytes]:
@@ -647,7 +647,7 @@ def run_cli(
     `color`: --color always (True) or never (False); None: on a terminal, never in a report file.
     `fix_only`: fix, but do not report the findings left (`_report_fix_only`).
     `show_fixes`: list the fixes applied, per file and code, before the summary (ruff's --show-fixes)."""
-    from gradlint.render import EXIT_ERROR, emit, notices, write_directive_warnings
+    from gradlint.render import EXIT_ERROR, emit, notices, write_warnings
 
     told = notices(err, log_level)
     if color is None and report_to is not None:
@@ -661,7 +661,7 @@ def run_cli(
         run = fix_paths(paths, settings, unsafe=unsafe, write=not diff, jobs=jobs, cache=cache)
         if not run.report.checked and not run.report.problems:
             _write_lines(told, [NO_FILES_WARNING])
-    write_directive_warnings(run.report, told)
+    write_warnings(run.report, told)
     if diff:
         write_diffs(run, out)
         _write_lines(told, run.summary(unsafe, diff=True))

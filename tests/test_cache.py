@@ -349,3 +349,29 @@ def test_a_file_changed_just_before_the_run_started_is_stored_without_a_stamp() 
     settled = os.stat_result((0o100644, 1, 1, 1, 0, 0, 10, started, started - 60, started - 60))
     assert cache._stat_key(changed, started) == (None, 10)  # stored late: judged against the start
     assert cache._stat_key(settled, started)[0] is not None
+
+
+def test_a_cache_dir_that_is_not_used_is_said_so(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.md").write_text("mine", encoding="utf-8")
+    done = _cli(["check", ".", "--cache-dir", "../docs"], project)
+    assert done.returncode == 1 and "holds other files, so it is not used as the cache folder" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["notes.md"]
+    assert "holds other files" not in _cli(["check", ".", "-q", "--cache-dir", "../docs"], project).stderr  # -q: no warnings
+
+
+def test_clean_goes_on_past_a_cache_folder_it_cannot_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name / cache.CACHE_DIR_NAME / __version__).mkdir(parents=True)
+    original = cache.clear
+
+    def clear(directory: Path) -> bool:
+        if directory.parent.name == "a":
+            raise PermissionError(13, "Permission denied")
+        return original(directory)
+
+    monkeypatch.setattr(cache, "clear", clear)
+    cleared, failed = cache.clear_below(tmp_path)
+    assert cleared == [tmp_path / "b" / cache.CACHE_DIR_NAME]
+    assert failed == [(tmp_path / "a" / cache.CACHE_DIR_NAME, "Permission denied")]

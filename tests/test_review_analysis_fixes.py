@@ -16,7 +16,6 @@ from gradlint import api, cache, registry
 from gradlint.analysis import ModuleAnalysis, semantics as semantics_module
 from gradlint.analysis.package import PackageModules
 from gradlint.analysis.syntax import literal_float, literal_int, literal_number, one_line_code
-from gradlint.diagnostics import Edit
 from gradlint.engine import check_text
 from gradlint.fixes import apply_edits
 from gradlint.settings import Settings

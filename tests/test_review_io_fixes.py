@@ -201,3 +201,18 @@ def test_json_stays_valid_on_a_stdout_that_cannot_encode_the_names(tmp_path: Pat
     documents = [json.loads(line) for line in text.splitlines()] if output_format == "json-lines" else [json.loads(text)]
     name = "caf%C3%A9.py" if output_format == "sarif" else "caf\u00e9.py"  # SARIF: a percent-encoded URI
     assert name in json.dumps(documents, ensure_ascii=False)
+
+
+@pytest.mark.skipif(not hasattr(__import__("socket"), "AF_UNIX"), reason="Unix sockets")
+def test_a_socket_named_like_a_module_is_said_to_be_one(tmp_path: Path) -> None:
+    import socket
+
+    from gradlint.files import read_source
+
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "s.py"))
+        read = read_source(tmp_path / "s.py")
+        assert read.problem is not None and read.problem.message == "not a regular file (a socket): nothing to check"
+    finally:
+        server.close()

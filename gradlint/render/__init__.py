@@ -253,9 +253,11 @@ def emit(
     return exit_code(report, exit_zero)
 
 
-def write_directive_warnings(report: "Report", err: TextIO, root: Optional[Path] = None) -> None:
-    """As ruff: a warning on stderr for each suppression directive that names no code
-    (`# noqa:` hides nothing), before the report."""
+def write_warnings(report: "Report", err: TextIO, root: Optional[Path] = None) -> None:
+    """The run's warnings on stderr, before the report: about the run itself, then, as ruff, one
+    for each suppression directive that names no code (`# noqa:` hides nothing)."""
+    for warning in report.warnings:
+        err.write(lossy(warning) + "\n")
     base = root or Path.cwd()
     for file in report.files:
         for directive in file.invalid_directives:
