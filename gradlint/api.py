@@ -37,6 +37,9 @@ class FileReport:
     # The sibling modules (absolute paths) whose analysis these findings consulted
     # (GL203 across a package): a result cache keys the file on their contents too.
     dependencies: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # Their states as the analysis saw them (content hash or "absent"), where known: see
+    # PackageModules.dependency_states.
+    dependency_states: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
     # Directives that name no code (a noqa colon with nothing after it): they hide nothing, and a warning says so.
     invalid_directives: tuple[InvalidDirective, ...] = ()
 
@@ -102,10 +105,13 @@ def check_source(
         found = [d for d in found if (d.code, d.severity.value) not in dropped]
     diagnostics = found if settings.ignore_noqa else filter_suppressed(found, text, written)
     dependencies: tuple[str, ...] = ()
+    states: tuple[tuple[str, str], ...] = ()
     if package is not None and result.parsed:
         dependencies = tuple(sorted(path for path in package.dependencies(filename) if path != filename))
+        seen = package.dependency_states(filename)
+        states = tuple((path, seen[path]) for path in dependencies if path in seen)
     return FileReport(
-        filename, tuple(diagnostics), result.crashes, source=text, dependencies=dependencies,
+        filename, tuple(diagnostics), result.crashes, source=text, dependencies=dependencies, dependency_states=states,
         invalid_directives=invalid_directives(text, written),
     )
 

@@ -319,8 +319,9 @@ class ResultCache:
         if any(a != b or a.suppression_rows != b.suppression_rows for a, b in zip(decoded, report.diagnostics)):
             return
         dependencies = []
+        seen = dict(report.dependency_states)  # as the analysis saw them: a module edited since is re-checked next time
         for path in report.dependencies:
-            dependency_digest = self._dependency_digest(path)
+            dependency_digest = seen.get(path) or self._dependency_digest(path)
             if dependency_digest is None:
                 return  # an unreadable dependency: nothing to validate against
             dependencies.append([path, dependency_digest])

@@ -308,3 +308,32 @@ def test_the_collector_runs_less_often_while_it_finds_little(monkeypatch: pytest
         while len(asked) == 4:
             engine.collect_between_files(start)
     assert engine._collect_every == engine._MAX_COLLECT_EVERY_CHARS
+
+
+def test_a_module_edited_while_the_run_checks_its_importer_is_checked_again_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cache records each dependency as the analysis saw it, not as it is when the result is
+    # stored: an edit in between used to leave an entry that hid the finding until the next edit.
+    from gradlint import cache as cache_module
+
+    package = _package(tmp_path)
+    for path in package.glob("*.py"):
+        _age(path)
+    settings = Settings(project_root=tmp_path)
+    original_store = cache_module.ResultCache.store
+    clean_losses = LOSSES.replace("(p - y)", "(p - y) * 0 + self.grad_of(p, y)") if "(p - y)" in LOSSES else None
+    assert clean_losses is not None
+
+    def store_after_an_edit(self: object, filename: str, *args: object, **kwargs: object) -> None:
+        if filename.endswith("train.py") and (package / "losses.py").read_text() == LOSSES:
+            (package / "losses.py").write_text(clean_losses)  # edited after train.py's analysis read it
+        original_store(self, filename, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_module.ResultCache, "store", store_after_an_edit)
+    first = api.check_paths([package], settings, cache=True)
+    monkeypatch.setattr(cache_module.ResultCache, "store", original_store)
+    again = api.check_paths([package], settings, cache=True)
+    fresh = api.check_paths([package], settings)
+    assert any(name == "train.py" for name, _code, _row in _found(first))
+    assert _found(again) == _found(fresh)

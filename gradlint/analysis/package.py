@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from gradlint.cache import ABSENT, content_hash
+
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
 
@@ -34,6 +36,10 @@ class PackageModules:
         self._sources = {str(Path(k).resolve()): v for k, v in (sources or {}).items()}
         self._analyses: dict[str, Optional[ModuleAnalysis]] = {}
         self._consulted: dict[str, set[str]] = {}  # importer -> the modules it consulted
+        # importer -> {file: its state when the importer consulted it}: the content hash of the text
+        # its analysis was built from, or "absent" for a file probed and not found (see dependency_states)
+        self._states: dict[str, dict[str, str]] = {}
+        self._read_hashes: dict[str, str] = {}  # module -> content hash of the bytes its analysis parsed
         self._consulted_by_any: set[str] = set()
         self._checking: Optional[ModuleAnalysis] = None  # the analysis the engine is checking
         self._directories: dict[str, str] = {}  # directory -> its resolved path (see _resolved)
@@ -41,8 +47,13 @@ class PackageModules:
     def adopt(self, analysis: "ModuleAnalysis") -> None:
         """Register an analysis the engine already built (no second parse)."""
         self._checking = analysis
-        self._remember(self._resolved(analysis.filename), analysis)
+        key = self._resolved(analysis.filename)
+        self._remember(key, analysis)
         analysis.package = self
+        if key not in self._sources:
+            # The bytes of its text as read (UTF-8 decodes without changing them; for a file with a
+            # BOM or another encoding the hash differs from the file's, and the cache only misses).
+            self._read_hashes[key] = content_hash(analysis.source.encode("utf-8", "surrogatepass"))
 
     def module_for_import(self, importer: "ModuleAnalysis", module: str, level: int) -> "Optional[ModuleAnalysis]":
         importer_path = self._resolved(importer.filename)
@@ -53,11 +64,25 @@ class PackageModules:
         # markers that placed the root: if one appears or goes, the import resolves differently (or
         # at all), and so may the findings.
         consulted.update(str(probe) for probe in probed)
+        states = self._states.setdefault(importer_path, {})
+        for probe in probed:
+            if probe.name != "__init__.py" and str(probe) not in self._sources and not probe.exists():
+                states[str(probe)] = ABSENT  # as it was when the import was resolved
         if path is None:
             return None
         consulted.add(str(path))
         self._consulted_by_any.add(str(path))
-        return self._analysis_of(path)
+        analysis = self._analysis_of(path)
+        read_hash = self._read_hashes.get(str(path))
+        if read_hash is not None:
+            states[str(path)] = read_hash
+        return analysis
+
+    def dependency_states(self, filename: str) -> dict[str, str]:
+        """The states of `filename`'s dependencies as its findings saw them (a module's content
+        hash, or "absent"), for those known: a result cache records these, not the files' states
+        when it stores the result, which a module edited during the run would have changed."""
+        return dict(self._states.get(self._resolved(filename), {}))
 
     def dependencies(self, filename: str) -> frozenset[str]:
         """The files the findings of `filename` depend on: the modules its imports resolved to
@@ -129,9 +154,11 @@ class PackageModules:
         if text is None:
             from gradlint.files import read_source
 
-            text = read_source(path).text  # as a checked file is read: size-limited, never blocking
-            if text is None:
+            read = read_source(path)  # as a checked file is read: size-limited, never blocking
+            text = read.text
+            if text is None or read.data is None:
                 return None
+            self._read_hashes[key] = content_hash(read.data)
         import libcst as cst
 
         from gradlint.analysis import ModuleAnalysis
