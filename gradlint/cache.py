@@ -418,8 +418,10 @@ STALE_TEMPORARY_SECONDS = 3600  # a temporary file left by a run that was killed
 
 def _prune(current: Path) -> None:
     """Remove, beside the cache file `current`, the cache files of other settings not written for
-    a month and the temporary files of interrupted saves."""
+    a month and the temporary files of interrupted saves; and the folders of other gradlint
+    versions not written for a month."""
     now = time.time()
+    _prune_other_versions(current.parent, now)
     try:
         siblings = list(os.scandir(current.parent))
     except OSError:
@@ -435,6 +437,24 @@ def _prune(current: Path) -> None:
         stale_temporary = entry.name.startswith(".tmp-") and age > STALE_TEMPORARY_SECONDS
         if stale_cache or stale_temporary:
             _remove_quietly(entry.path)
+
+
+def _prune_other_versions(version_folder: Path, now: float) -> None:
+    import shutil
+
+    try:
+        folders = [entry for entry in os.scandir(version_folder.parent) if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for entry in folders:
+        if entry.name == version_folder.name or not _VERSION.fullmatch(entry.name):
+            continue
+        try:
+            newest = max((item.stat(follow_symlinks=False).st_mtime for item in os.scandir(entry.path)), default=0.0)
+        except OSError:
+            continue
+        if now - newest > STALE_CACHE_SECONDS:
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _remove_quietly(path: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -375,3 +376,16 @@ def test_clean_goes_on_past_a_cache_folder_it_cannot_empty(tmp_path: Path, monke
     cleared, failed = cache.clear_below(tmp_path)
     assert cleared == [tmp_path / "b" / cache.CACHE_DIR_NAME]
     assert failed == [(tmp_path / "a" / cache.CACHE_DIR_NAME, "Permission denied")]
+
+
+def test_the_cache_of_another_gradlint_version_unused_for_a_month_is_removed(tmp_path: Path) -> None:
+    project = _tree(tmp_path)
+    folder = project / cache.CACHE_DIR_NAME
+    old, recent = folder / "0.0.9", folder / "0.0.8"
+    for version in (old, recent):
+        version.mkdir(parents=True)
+        (version / ("0" * 32 + ".json")).write_text("{}", encoding="utf-8")
+    stamp = time.time() - 2 * cache.STALE_CACHE_SECONDS
+    os.utime(old / ("0" * 32 + ".json"), (stamp, stamp))
+    _run(project)
+    assert not old.exists() and recent.is_dir() and (folder / __version__).is_dir()
