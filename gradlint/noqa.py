@@ -32,8 +32,7 @@ from gradlint.render import LogLevel
 from gradlint.settings import Settings
 from gradlint.suppression import GRADLINT_NOQA_COMMENT, NOQA_COMMENT, UNCHECKED_CODES, noqa_row, rows_a_comment_can_end
 
-_LINE = re.compile(r"([^\r\n]*)(\r\n|\n|$)")  # rows as tokenize counts them (a lone CR is refused)
-_LONE_CR = re.compile(r"\r(?!\n)")
+_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")  # rows as Python counts them (CR LF, CR or LF ends one)
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,6 @@ def add_directives(text: str, filename: str, settings: Settings) -> tuple[str, i
     findings = [d for d in check_source(text, filename, settings).diagnostics if _takes_a_directive(d)]
     if not findings:
         return text, 0, None
-    if _LONE_CR.search(text):
-        return text, 0, "it has lone CR line endings, where rows are ambiguous; add the directives by hand"
     endable = rows_a_comment_can_end(text)
     codes_by_row: dict[int, list[str]] = {}
     placed: list[Diagnostic] = []

@@ -86,14 +86,21 @@ def test_the_cli_writes_files_keeping_crlf_and_reports_the_count(tmp_path: Path)
     assert code == 2 and "cannot be combined" in err
 
 
-def test_lone_cr_files_are_left_alone_with_a_reason(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ending", ["\r", "mixed"])
+def test_cr_only_and_mixed_line_endings_get_their_directives(tmp_path: Path, ending: str) -> None:
+    # Rows end at CR LF, CR or LF, for suppression as for the engine: such files used to be refused.
+    lines = BUGGY.split("\n")
+    endings = ["\r", "\r\n", "\n"] if ending == "mixed" else ["\r"]
+    text = "".join(line + endings[i % len(endings)] for i, line in enumerate(lines[:-1])) + lines[-1]
     target = tmp_path / "cr.py"
-    target.write_bytes(BUGGY.replace("\n", "\r").encode())
-    before = target.read_bytes()
-    assert check_source(BUGGY.replace("\n", "\r"), str(target)).diagnostics
+    target.write_bytes(text.encode())
+    assert check_source(text, str(target)).diagnostics
     outcome = noqa.add_noqa_file(target, Settings())
-    assert outcome.added == 0 and "lone CR" in (outcome.problem or "")
-    assert target.read_bytes() == before
+    assert outcome.added >= 1 and outcome.problem is None
+    written = target.read_bytes().decode()
+    assert not check_source(written, str(target)).diagnostics
+    assert written.replace("\r", "").count("\n") == text.replace("\r", "").count("\n")  # no line break added
+    assert [len(part) for part in written.split("\r")[:3]] == [len(part) for part in text.split("\r")[:3]]
 
 
 def test_the_json_noqa_row_is_where_add_noqa_puts_the_comment(tmp_path: Path) -> None:
