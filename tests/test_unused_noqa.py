@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gradlint.api import check_source
 from gradlint.fixes import fix_text
 from gradlint.settings import Settings
@@ -123,3 +125,17 @@ def test_an_invalid_directive_is_reported_not_removed() -> None:
     assert [d.message.split(",")[0] for d in found] == ["invalid suppression: no code after the colon"]
     assert found[0].fix is None  # what it meant is unclear: no fix
     assert any(d.code == "GL101" for d in check_source(text, "/nonexistent/m.py", ALL).diagnostics)  # it hid nothing
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n"])
+def test_the_removal_fix_works_with_every_line_ending(ending: str) -> None:
+    # Rows end at CR LF, CR or LF: lone-CR files used to get no fix.
+    source = ending.join([
+        "import numpy as np", "", "", "def f(x):", "    return x  # noqa: GL301", "", "",
+        "def g(z):", "    # gradlint: noqa: GL101", "    return z", "",
+    ])
+    fixed = fix_text(source, "/nonexistent/m.py", ALL, unsafe=False)
+    assert len(fixed.fixed) == 2
+    assert fixed.text == ending.join([
+        "import numpy as np", "", "", "def f(x):", "    return x", "", "", "def g(z):", "    return z", "",
+    ])

@@ -184,12 +184,12 @@ def _finding(directive: Written, filename: str, text: str, message: str, unused:
 def _removal(directive: Written, text: str, unused: tuple[str, ...]) -> Optional[Fix]:
     """Remove the unused codes, or the whole directive when it names nothing else. Offered only
     where the result is certain: the directive ends its line, and its codes are separated by commas."""
-    if "\r" in text.replace("\r\n", ""):
-        return None  # a lone CR: rows as tokenize counts them are not the fixer's
-    lines = text.split("\n")
+    from gradlint.engine import source_lines
+
+    lines = source_lines(text)  # rows end at CR LF, CR or LF: as suppression and the fixer count them
     if directive.row > len(lines):
         return None
-    line = lines[directive.row - 1].rstrip("\r")
+    line = lines[directive.row - 1]
     if line[directive.end :].strip():
         return None
     kept = [code for code in directive.codes or () if code not in unused]
