@@ -473,7 +473,7 @@ def _well_formed(entry: object) -> bool:
         and isinstance(entry[3], list)
         and isinstance(entry[4], list)
         and all(
-            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and _dependency_state(item[1])
+            isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and _is_dependency_state(item[1])
             for item in entry[4]
         )
         and isinstance(entry[6], list)
@@ -484,7 +484,7 @@ def _well_formed(entry: object) -> bool:
     )
 
 
-def _dependency_state(value: object) -> bool:
+def _is_dependency_state(value: object) -> bool:
     """A recorded dependency state: a content hash (32 lowercase hex digits) or ABSENT."""
     return isinstance(value, str) and (value == ABSENT or (len(value) == 32 and all(c in "0123456789abcdef" for c in value)))
 

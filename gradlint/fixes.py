@@ -144,33 +144,25 @@ class FixRun:
         how many more fixes `--unsafe-fixes` would enable (the errors are `error_lines`)."""
         applied, files = self.applied, len(self.changed_files)
         hidden = 0 if unsafe else self.hidden
-        fixes = "fix" if hidden == 1 else "fixes"
         if diff:
             if applied:
-                extra = f" ({hidden} additional {fixes} available with `--unsafe-fixes`)" if hidden else ""
-                lines = [f"Would fix {_plural(applied, 'error')} in {_plural(files, 'file')}{extra}."]
-            elif hidden:
-                lines = [f"No errors would be fixed ({hidden} {fixes} available with `--unsafe-fixes`)."]
-            else:
-                lines = ["No fixes available."]
-        elif applied:
+                extra = f" ({_unsafe_available(hidden, additional=True)})" if hidden else ""
+                return [f"Would fix {_plural(applied, 'error')} in {_plural(files, 'file')}{extra}."]
+            return [f"No errors would be fixed ({_unsafe_available(hidden)})."] if hidden else ["No fixes available."]
+        if applied:
             remaining = len(self.report.diagnostics)
-            extra = f"; {hidden} additional {fixes} available with `--unsafe-fixes`" if hidden else ""
-            lines = [f"Fixed {_plural(applied, 'error')} in {_plural(files, 'file')} ({remaining} remaining{extra})."]
-        else:
-            lines = [f"No errors fixed ({hidden} {fixes} available with `--unsafe-fixes`)."] if hidden else []
-        return lines
+            extra = f"; {_unsafe_available(hidden, additional=True)}" if hidden else ""
+            return [f"Fixed {_plural(applied, 'error')} in {_plural(files, 'file')} ({remaining} remaining{extra})."]
+        return [f"No errors fixed ({_unsafe_available(hidden)})."] if hidden else []
 
     def fix_only_summary(self, unsafe: bool) -> list[str]:
         """`--fix-only`'s one line (ruff's): what was fixed, and how many more fixes
         `--unsafe-fixes` would enable; nothing when there was nothing to fix."""
-        applied = self.applied
+        if not self.applied:
+            return self.summary(unsafe)  # `No errors fixed (...)`, or nothing
         hidden = 0 if unsafe else self.hidden
-        fixes = "fix" if hidden == 1 else "fixes"
-        if applied:
-            extra = f" ({hidden} additional {fixes} available with `--unsafe-fixes`)" if hidden else ""
-            return [f"Fixed {_plural(applied, 'error')}{extra}."]
-        return [f"No errors fixed ({hidden} {fixes} available with `--unsafe-fixes`)."] if hidden else []
+        extra = f" ({_unsafe_available(hidden, additional=True)})" if hidden else ""
+        return [f"Fixed {_plural(self.applied, 'error')}{extra}."]
 
     def listing(self, root: Optional[Path] = None) -> str:
         """`--show-fixes` (ruff's): the fixes applied, counted per file and code; '' for none."""
@@ -774,6 +766,12 @@ def write_diffs(run: FixRun, out: TextIO, root: Optional[Path] = None) -> None:
 
 def _lines(text: str) -> list[str]:
     return [match.group(0) for match in re.finditer(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)]
+
+
+def _unsafe_available(hidden: int, additional: bool = False) -> str:
+    """Ruff's words for the fixes only `--unsafe-fixes` applies: `2 additional fixes available with ...`."""
+    fixes = "fix" if hidden == 1 else "fixes"
+    return f"{hidden}{' additional' if additional else ''} {fixes} available with `--unsafe-fixes`"
 
 
 def _plural(count: int, noun: str) -> str:
