@@ -17,6 +17,12 @@ _VIEWS = frozenset({"asarray", "asanyarray", "view", "reshape", "ravel", "squeez
 # Parameters that exist to be written (output buffers).
 _OUTPUT_PARAMS = ("out", "output_buffer", "buf", "buffer", "result", "res", "dest", "dst")
 _WRITING_KEYWORDS = ("out",)
+# Parameters by which the caller chooses whether its array may be written (thinc's `inplace`, scipy's
+# `overwrite_a`, scikit-learn's `copy=False`): the writes are the function's contract.
+_OPT_IN_PARAMS = re.compile(r"in_?place|overwrite(?:_\w+)?|copy", re.IGNORECASE)
+# A parameter annotated or documented as one of these holds arrays, it is not one: storing an element
+# (`deltas[i] = ...`) fills a slot the caller handed over (scikit-learn's `_backprop(..., deltas, ...)`).
+_CONTAINERS = frozenset({"list", "dict", "sequence", "mutablesequence", "mapping", "mutablemapping"})
 _AUGMENTED = {
     "SubtractAssign": "-", "AddAssign": "+", "MultiplyAssign": "*", "DivideAssign": "/", "PowerAssign": "**",
     "FloorDivideAssign": "//", "ModuloAssign": "%", "MatrixMultiplyAssign": "@",
@@ -41,7 +47,9 @@ class InputMutatedInPlace(Rule):
         In a function that computes a forward (softmax, sigmoid, relu... by body) or a derivative /
         backward pass, finds in-place writes into an array parameter: `x -= np.max(x)`,
         `grad *= mask`, `dout[x <= 0] = 0`, `d[range(n), y] -= 1`, `np.exp(x, out=x)`, also through a
-        plain alias (`dx = dout; dx[x <= 0] = 0`).
+        plain alias (`dx = dout; dx[x <= 0] = 0`). Silent where the writes are the function's
+        contract: a caller who passes `inplace=`, `overwrite_x=` or `copy=` chooses them, and a slot
+        of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into.
         """
     why_bad = """
         numpy passes arrays by reference. The caller's array changes silently: the logits a model
@@ -123,6 +131,18 @@ class InputMutatedInPlace(Rule):
             line=6,
             why="an in-place relu forward on the caller's activations",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def backward(dout, grads: list, x):
+                grads[0] *= dout * (x > 0)
+                return dout
+            """,
+            line=4,
+            message="`grads[0] *= dout * (x > 0)`",
+            why="a list parameter's array updated in place, not a slot this function filled",
+        ),
     )
     VALID = (
         Valid(
@@ -182,6 +202,52 @@ class InputMutatedInPlace(Rule):
             """,
             why="writes into local arrays only",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            class Ops:
+                def sigmoid(self, X, *, inplace=False):
+                    if inplace:
+                        np.clip(X, -20.0, 20.0, out=X)
+                        np.exp(-X, out=X)
+                        X += 1.0
+                        X **= -1.0
+                        return X
+                    return 1.0 / (1.0 + np.exp(-np.clip(X, -20.0, 20.0)))
+
+            def softmax(x, overwrite_x=False):
+                x -= np.max(x)
+                e = np.exp(x)
+                return e / e.sum()
+            """,
+            why="real code (thinc's Ops.sigmoid): the caller asks for the writes with inplace= / overwrite_x=",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class MLP:
+                def _backprop(self, X, y, activations, deltas, coef_grads):
+                    \"\"\"Fill the buffers.
+
+                    deltas : list, length = n_layers - 1
+                        The backpropagated error of each layer, filled here.
+                    \"\"\"
+                    last = len(activations) - 2
+                    deltas[last] = activations[-1] - y
+                    deltas[last] *= 2.0
+                    for i in range(last, 0, -1):
+                        deltas[i - 1] = np.dot(deltas[i], self.coefs_[i].T)
+                        deltas[i - 1] *= activations[i] * (1 - activations[i])
+                    return coef_grads
+
+            def backward(dout, grads: list[np.ndarray], x):
+                grads[0] = dout * (x > 0)
+                return dout
+            """,
+            why="real code (scikit-learn's _backprop): slots of a list the caller hands over to be filled",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -195,9 +261,10 @@ class InputMutatedInPlace(Rule):
                 for name in scope.params
                 if name not in ("self", "cls") and name not in fresh and not name.startswith(_OUTPUT_PARAMS)
             ]
-            if not candidates:
+            if not candidates or _opts_in(function):
                 continue
-            writes = list(self._writes(model, scope, function, set(candidates)))
+            containers = _container_params(function, candidates)
+            writes = [write for write in self._writes(model, scope, function, set(candidates)) if not _fills_container(model, write, containers)]
             if not writes:
                 continue
             owner = analysis.index.class_of(function)
@@ -257,6 +324,56 @@ class InputMutatedInPlace(Rule):
                     owner = _owner(model, scope, arg.value.value, order, params)
                     if owner is not None:
                         yield call, owner[0], owner[1]
+
+
+def _opts_in(function: cst.FunctionDef) -> bool:
+    """Whether a parameter lets the caller ask for the writes (`inplace`, `overwrite_x`, `copy`)."""
+    params = function.params
+    every = (*params.posonly_params, *params.params, *params.kwonly_params)
+    return any(_OPT_IN_PARAMS.fullmatch(param.name.value) for param in every)
+
+
+def _container_params(function: cst.FunctionDef, names: list[str]) -> frozenset[str]:
+    """The parameters among `names` annotated (`deltas: list`) or documented (numpydoc `deltas : list`,
+    Google style `deltas (list): ...`) as a list or mapping."""
+    found = set()
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        if type(annotation) is cst.Subscript:
+            annotation = annotation.value
+        if type(annotation) is cst.Attribute:
+            annotation = annotation.attr
+        if type(annotation) is cst.Name and annotation.value.lower() in _CONTAINERS:
+            found.add(param.name.value)
+    docstring = function.get_docstring(clean=False)
+    if docstring:
+        for name in names:
+            documented = re.search(rf"^[ \t]*{re.escape(name)}[ \t]*(?::[ \t]*|\()(\w+)", docstring, re.MULTILINE)
+            if documented and documented.group(1).lower() in _CONTAINERS:
+                found.add(name)
+    return frozenset(name for name in found if name in names)
+
+
+def _fills_container(model: Numerics, write: "tuple[cst.CSTNode, str, Optional[str]]", containers: frozenset[str]) -> bool:
+    """Whether `write` stores into a slot of a list or mapping parameter (`deltas[i] = ...`), or updates
+    a slot the function itself stored earlier (`deltas[-1] = a - y` then `deltas[-1] *= w`): the
+    caller's arrays are not written."""
+    statement, param, alias = write
+    if param not in containers or alias is not None:
+        return False
+    if type(statement) is cst.Assign:
+        return all(type(target.target) is cst.Subscript for target in statement.targets)
+    if type(statement) is cst.AugAssign and type(statement.target) is cst.Subscript:
+        slot = model.code(statement.target)
+        index = model.analysis.index
+        function = index.enclosing(statement, cst.FunctionDef)
+        order = index.order.get(statement, 0)
+        return any(
+            index.order.get(earlier, 0) < order and any(model.code(target.target) == slot for target in earlier.targets)
+            for earlier in index.nodes_in(function, cst.Assign)
+        )
+    return False
 
 
 def _owner(model: Numerics, scope: Scope, name: str, order: int, params: set[str]) -> Optional[tuple[str, Optional[str]]]:
