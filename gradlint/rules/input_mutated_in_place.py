@@ -49,7 +49,8 @@ class InputMutatedInPlace(Rule):
         `grad *= mask`, `dout[x <= 0] = 0`, `d[range(n), y] -= 1`, `np.exp(x, out=x)`, also through a
         plain alias (`dx = dout; dx[x <= 0] = 0`). Silent where the writes are the function's
         contract: a caller who passes `inplace=`, `overwrite_x=` or `copy=` chooses them, and a slot
-        of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into.
+        of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into;
+        nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over).
         """
     why_bad = """
         numpy passes arrays by reference. The caller's array changes silently: the logits a model
@@ -137,11 +138,11 @@ class InputMutatedInPlace(Rule):
 
             def backward(dout, grads: list, x):
                 grads[0] *= dout * (x > 0)
-                return dout
+                return grads[0].sum(axis=0)
             """,
             line=4,
             message="`grads[0] *= dout * (x > 0)`",
-            why="a list parameter's array updated in place, not a slot this function filled",
+            why="a list parameter's array updated in place (and read back), not a slot this function filled",
         ),
     )
     VALID = (
@@ -248,6 +249,23 @@ class InputMutatedInPlace(Rule):
             """,
             why="real code (scikit-learn's _backprop): slots of a list the caller hands over to be filled",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            class HierarchicalSoftmax:
+                def backward(self, x, W, gloss):
+                    gW = np.zeros_like(W)
+                    gx = np.stack([self._backward_one(row, W, gloss, gW) for row in x])
+                    return gx, gW
+
+                def _backward_one(self, x, W, gloss, gW):
+                    g = -gloss / (1.0 + np.exp(W.dot(x)))
+                    gW[self.path] += np.outer(g, x)
+                    return g.dot(W)
+            """,
+            why="real code (chainer's hierarchical softmax): gW is an accumulator the caller hands over, only ever written",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -265,6 +283,9 @@ class InputMutatedInPlace(Rule):
                 continue
             containers = _container_params(function, candidates)
             writes = [write for write in self._writes(model, scope, function, set(candidates)) if not _fills_container(model, write, containers)]
+            if writes:
+                buffers = _write_only(model, function, writes)
+                writes = [write for write in writes if write[1] not in buffers]
             if not writes:
                 continue
             owner = analysis.index.class_of(function)
@@ -374,6 +395,41 @@ def _fills_container(model: Numerics, write: "tuple[cst.CSTNode, str, Optional[s
             for earlier in index.nodes_in(function, cst.Assign)
         )
     return False
+
+
+def _write_only(model: Numerics, function: cst.FunctionDef, writes: "list[tuple[cst.CSTNode, str, Optional[str]]]") -> frozenset[str]:
+    """The parameters written directly and otherwise never used (not read, returned or passed on,
+    nested functions included): an output or accumulator buffer the caller handed over, such as
+    chainer's `gW[path] += gw`, whose writes are the function's result."""
+    written: dict[str, set[int]] = {}  # parameter -> ids of its write targets
+    for statement, param, alias in writes:
+        if alias is not None:
+            continue  # `dx = dout` reads the parameter
+        if type(statement) is cst.AugAssign:
+            targets: list[cst.CSTNode] = [statement.target]
+        elif type(statement) is cst.Assign:
+            targets = [target.target for target in statement.targets]
+        else:  # np.exp(x, out=x): the call reads it
+            continue
+        written.setdefault(param, set()).update(id(target) for target in targets)
+    if not written:
+        return frozenset()
+    index = model.analysis.index
+    start = index.order.get(function)
+    if start is None:
+        return frozenset()
+    parents = index.parents
+    read: set[str] = set()
+    for node in index.preorder[start : index.end_order(function) + 1]:
+        if type(node) is not cst.Name or node.value not in written or node.value in read:
+            continue
+        parent = parents.get(node)
+        if type(parent) is cst.Param or (type(parent) is cst.Attribute and parent.attr is node) or (type(parent) is cst.Arg and parent.keyword is node):
+            continue  # the parameter itself, `self.gW`, `f(gW=...)`
+        targets = written[node.value]
+        if not any(id(ancestor) in targets for ancestor in index.ancestors(node)):
+            read.add(node.value)
+    return frozenset(param for param in written if param not in read)
 
 
 def _owner(model: Numerics, scope: Scope, name: str, order: int, params: set[str]) -> Optional[tuple[str, Optional[str]]]:
