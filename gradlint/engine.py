@@ -248,11 +248,18 @@ class _DeepStackThread:
     """One long-lived thread per process, with a deep stack, that runs the checks handed to it
     one at a time (its stack stays mapped from file to file: a new thread per file cost a
     tenth of a run over small files). A process forked from one that had started it starts
-    its own."""
+    its own. Callers on several threads (an editor's server, a test's thread pool) share the
+    one thread: their checks never run concurrently."""
 
     def __init__(self) -> None:
         self._owner: Optional[int] = None  # the process the thread runs in
         self._tasks: "Optional[queue.SimpleQueue[tuple[Callable[[], SourceResult], queue.SimpleQueue]]]" = None
+        self._starting = threading.Lock()  # one thread per process, however many callers arrive at once
+        if hasattr(os, "register_at_fork"):  # a child forked while another thread held it starts unlocked
+            os.register_at_fork(after_in_child=self._unlock_in_child)
+
+    def _unlock_in_child(self) -> None:
+        self._starting = threading.Lock()
 
     def run(self, check: "Callable[[], SourceResult]") -> SourceResult:
         tasks = self._tasks_here()
@@ -268,6 +275,12 @@ class _DeepStackThread:
     def _tasks_here(self) -> "Optional[queue.SimpleQueue]":
         if self._owner == os.getpid() and self._tasks is not None:
             return self._tasks
+        with self._starting:
+            if self._owner == os.getpid() and self._tasks is not None:
+                return self._tasks  # another caller started it meanwhile
+            return self._start()
+
+    def _start(self) -> "Optional[queue.SimpleQueue]":
         tasks: queue.SimpleQueue = queue.SimpleQueue()
         try:
             previous = threading.stack_size(_DEEP_STACK_BYTES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, TextIO
@@ -13,17 +12,12 @@ if TYPE_CHECKING:
 ORDER = ("confirmed", "inconclusive", "passed", "unknown")
 
 
-def _relative(filename: str, root: Path) -> str:
-    try:
-        return os.path.relpath(filename, root)
-    except ValueError:
-        return filename
-
-
 def describe(verdict: "TargetVerdict", root: Path) -> list[str]:
     """One headline and up to two detail lines for a target."""
     v = verdict.verdict
-    where = f"{_relative(verdict.filename, root)}:{verdict.row}:{verdict.column}"
+    from gradlint.render import display_path  # the renderers' spelling of a file name
+
+    where = f"{display_path(verdict.filename, root)}:{verdict.row}:{verdict.column}"
     head = f"{where}: {verdict.qualname}: {v.status}"
     if v.status == "unknown":
         return [f"{head} ({v.reason or 'no reason given'})"]

@@ -220,6 +220,8 @@ def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _F
             continue  # a parametrised layer, or an abstract base whose subclasses are the targets
         if kind is None and not _body_does_something(info.forward):
             continue
+        if _abstract(info.backward) or _abstract(info.forward):
+            continue  # an abstract base's placeholder (`@abstractmethod ... raise NotImplementedError`)
         role = "loss" if len(forward_params) == 2 else "activation"
         if len(forward_params) not in (1, 2):
             continue
@@ -240,6 +242,31 @@ def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _F
                 f"the backward of `{name}`, against central differences of its forward",
             )
         )
+
+
+def _abstract(function: cst.FunctionDef) -> bool:
+    """A placeholder for subclasses: decorated `@abstractmethod`, or a body of nothing but a
+    docstring, `pass`, `...` and `raise NotImplementedError`."""
+    for decorator in function.decorators:
+        name = decorator.decorator
+        if type(name) is cst.Call:
+            name = name.func
+        if type(name) is cst.Attribute:
+            name = name.attr
+        if type(name) is cst.Name and name.value.startswith("abstract"):
+            return True
+    if type(function.body) is not cst.IndentedBlock:
+        return False
+    for statement in function.body.body:
+        if type(statement) is not cst.SimpleStatementLine:
+            return False
+        for small in statement.body:
+            if type(small) is cst.Pass or (type(small) is cst.Expr and type(small.value) in (cst.Ellipsis, cst.SimpleString, cst.ConcatenatedString)):
+                continue
+            if type(small) is cst.Raise and small.exc is not None and "NotImplementedError" in cst.Module([]).code_for_node(small.exc):
+                continue
+            return False
+    return True
 
 
 def _body_does_something(function: cst.FunctionDef) -> bool:
