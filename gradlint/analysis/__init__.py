@@ -10,11 +10,11 @@ resolved lazily too, only for modules that have a finding.
 from __future__ import annotations
 
 from bisect import bisect_right
-from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 import libcst as cst
 
+from gradlint.analysis.cached import cached_property
 from gradlint.analysis.index import ModuleIndex
 from gradlint.analysis.syntax import one_line_code
 
