@@ -8,6 +8,7 @@ from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Stability, divisions, numerics
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
+from gradlint.rules.unstable_softmax import exp_out_softmax_parts
 
 
 class GlobalMaxShift(Rule):
@@ -17,7 +18,9 @@ class GlobalMaxShift(Rule):
     summary = "A batched softmax is shifted by the max of the whole batch: rows far below it underflow to 0/0."
     what_it_does = """
         Finds a softmax normalised per row or per column (its sum has an `axis`/`dim`) whose exponent
-        is shifted by a max taken over the whole array (`np.max(x)`, `x.max()`, no axis).
+        is shifted by a max taken over the whole array (`np.max(x)`, `x.max()`, no axis), in any
+        spelling of the softmax, scikit-learn's in-place one included (`tmp = X - X.max()`,
+        `np.exp(tmp, out=X)`, `X /= X.sum(axis=1)[:, np.newaxis]`).
         """
     why_bad = """
         The global max avoids overflow, but every row is shifted by the same number. A row whose
@@ -76,6 +79,19 @@ class GlobalMaxShift(Rule):
             line=5,
             why="column layout (classes x batch), in-place shift",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def inplace_softmax(X):
+                tmp = X - X.max()
+                np.exp(tmp, out=X)
+                X /= X.sum(axis=1)[:, np.newaxis]
+            """,
+            line=4,
+            message="shifted by `X.max()`, the max of the whole batch",
+            why="scikit-learn's in-place spelling (`np.exp(tmp, out=X)`, a `[:, np.newaxis]` row sum) with a global max",
+        ),
     )
     VALID = (
         Valid(
@@ -109,6 +125,22 @@ class GlobalMaxShift(Rule):
             """,
             why="a max per row, re-expanded by indexing",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            def inplace_softmax(X):
+                tmp = X - X.max(axis=1)[:, np.newaxis]
+                np.exp(tmp, out=X)
+                X /= X.sum(axis=1)[:, np.newaxis]
+
+            def inplace_softmax_1d(x):
+                tmp = x - x.max()
+                np.exp(tmp, out=x)
+                x /= x.sum()
+            """,
+            why="real code (scikit-learn neural_network/_base.py softmax): the row max; a 1-D softmax with the global max",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -117,7 +149,9 @@ class GlobalMaxShift(Rule):
         for numerator, denominator, node in divisions(analysis):
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
-            shape = model.softmax_parts(numerator, denominator, scope, order)
+            shape = model.softmax_parts(numerator, denominator, scope, order) or exp_out_softmax_parts(
+                model, numerator, denominator, node, scope, order
+            )
             if shape is None or model.reduction_axis(shape.total) is None:
                 continue  # not known to be batched
             argument = model.exp_argument(shape.numerator_exp)

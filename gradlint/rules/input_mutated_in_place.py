@@ -8,7 +8,8 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Numerics, Scope, numerics, subscript_root
+from gradlint.analysis.numerics import Numerics, Scope, numerics
+from gradlint.analysis.syntax import dotted_name, subscript_base
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -17,6 +18,8 @@ _VIEWS = frozenset({"asarray", "asanyarray", "view", "reshape", "ravel", "squeez
 # Parameters that exist to be written (output buffers).
 _OUTPUT_PARAMS = ("out", "output_buffer", "buf", "buffer", "result", "res", "dest", "dst")
 _WRITING_KEYWORDS = ("out",)
+# Attributes that describe an array without reading its values (an output buffer's shape and dtype).
+_METADATA = frozenset({"shape", "dtype", "ndim", "size"})
 # Parameters by which the caller chooses whether its array may be written (thinc's `inplace`, scipy's
 # `overwrite_a`, scikit-learn's `copy=False`): the writes are the function's contract.
 _OPT_IN_PARAMS = re.compile(r"in_?place|overwrite(?:_\w+)?|copy", re.IGNORECASE)
@@ -47,10 +50,16 @@ class InputMutatedInPlace(Rule):
         In a function that computes a forward (softmax, sigmoid, relu... by body) or a derivative /
         backward pass, finds in-place writes into an array parameter: `x -= np.max(x)`,
         `grad *= mask`, `dout[x <= 0] = 0`, `d[range(n), y] -= 1`, `np.exp(x, out=x)`, also through a
-        plain alias (`dx = dout; dx[x <= 0] = 0`). Silent where the writes are the function's
+        plain alias (`dx = dout; dx[x <= 0] = 0`) or an attribute of the same method
+        (`self.dinputs = dvalues; self.dinputs[self.inputs <= 0] = 0`, the nnfs book's ReLU without
+        `.copy()`), as long as nothing in between may re-bind the attribute (a call of a method of
+        `self`, or one handed `self`, makes it silent). Silent where the writes are the function's
         contract: a caller who passes `inplace=`, `overwrite_x=` or `copy=` chooses them, and a slot
         of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into;
-        nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over).
+        nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over); nor
+        the `backward` of a class derived from dezero's `Function` or chainer's `FunctionNode` imported
+        from the framework: it receives the framework's Variables, which have no in-place operators
+        (`gy /= k` re-binds `gy`).
         """
     why_bad = """
         numpy passes arrays by reference. The caller's array changes silently: the logits a model
@@ -143,6 +152,78 @@ class InputMutatedInPlace(Rule):
             line=4,
             message="`grads[0] *= dout * (x > 0)`",
             why="a list parameter's array updated in place (and read back), not a slot this function filled",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Activation_ReLU:
+                def forward(self, inputs):
+                    self.inputs = inputs
+                    self.output = np.maximum(0, inputs)
+
+                def backward(self, dvalues):
+                    self.dinputs = dvalues
+                    self.dinputs[self.inputs <= 0] = 0
+            """,
+            line=10,
+            message="through the alias `self.dinputs = dvalues` into `dvalues`",
+            why="the nnfs book's ReLU backward without `.copy()`: an alias through an attribute of self zeroes "
+            "the caller's upstream gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    x -= x.max(axis=1, keepdims=True)
+                    y = np.exp(x)
+                    y /= y.sum(axis=1, keepdims=True)
+                    return y
+            """,
+            line=5,
+            message="`x -= x.max(axis=1, keepdims=True)` writes into `x`",
+            why="dezero-style softmax forward normalised in place (`y /= y.sum(...)` on a local): the shift "
+            "is still done in place on the caller's logits",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class ReLU:
+                def backward(self, dout):
+                    self.grad = dout
+                    np.multiply(self.grad, self.mask, out=self.grad)
+                    return self.grad
+            """,
+            line=6,
+            message="`np.multiply(self.grad, self.mask, out=self.grad)` writes through the alias `self.grad = dout`",
+            why="an `out=` write into an attribute that aliases the upstream gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Function:
+                def __call__(self, *inputs):
+                    self.inputs = inputs
+                    self.outputs = [self.forward(*inputs)]
+                    return self.outputs[0]
+
+            class AveragePooling(Function):
+                def forward(self, x):
+                    self.input_shape = x.shape
+                    return x.mean(axis=(2, 3))
+
+                def backward(self, gy):
+                    gy /= 4
+                    return np.broadcast_to(gy.reshape(gy.shape + (1, 1)), self.input_shape)
+            """,
+            line=15,
+            message="`gy /= 4` writes into `gy`",
+            why="a numpy `Function` base written in the module (not dezero's): backward receives ndarrays, `/=` "
+            "writes into the caller's gradient",
         ),
     )
     VALID = (
@@ -266,6 +347,161 @@ class InputMutatedInPlace(Rule):
             """,
             why="real code (chainer's hierarchical softmax): gW is an accumulator the caller hands over, only ever written",
         ),
+        Valid(
+            """
+            import jax.numpy as jnp
+
+            def _flash_attention_kernel(batch_idx, q_tile_ref, k_tile_ref, v_tile_ref, o_tile_ref, l_ref=None, m_ref=None):
+                q = q_tile_ref[batch_idx]
+                s = jnp.dot(q, k_tile_ref[batch_idx].T)
+                m = jnp.max(s, axis=1)[:, None]
+                p = jnp.exp(s - m)
+                l = jnp.sum(p, axis=1)[:, None]
+                p /= l
+                if m_ref is not None:
+                    m_ref[batch_idx] = jnp.broadcast_to(m, m_ref.shape[2:])
+                o_tile_ref[batch_idx] = jnp.dot(p, v_tile_ref[batch_idx]).astype(o_tile_ref.dtype)
+            """,
+            why="real code (jax Pallas flash_attention.py kernel, a softmax normalised in place): output refs whose "
+            "values are never read, only their shape, dtype and None-ness",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Activation_ReLU:
+                def forward(self, inputs):
+                    self.inputs = inputs
+                    self.output = np.maximum(0, inputs)
+
+                def backward(self, dvalues):
+                    self.dinputs = dvalues.copy()
+                    self.dinputs[self.inputs <= 0] = 0
+
+            class Activation_ReLU_masked:
+                def backward(self, dvalues):
+                    self.dinputs = dvalues * (self.inputs > 0)
+                    self.dinputs[:, 0] += 0
+
+            class Layer_Dropout:
+                def backward(self, dvalues):
+                    self.dinputs = np.where(self.binary_mask, dvalues, 0.0)
+                    self.dinputs[self.inputs <= 0] = 0
+            """,
+            why="the nnfs book's correct code: `self.dinputs = dvalues.copy()`, a product or np.where (new arrays)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class ReLUCopyAgain:
+                def backward(self, dvalues):
+                    self.dinputs = dvalues
+                    self.dinputs = self.dinputs.copy()
+                    self.dinputs[self.inputs <= 0] = 0
+
+            class ReLUDetach:
+                def backward(self, dvalues):
+                    self.dinputs = dvalues
+                    self._detach()
+                    self.dinputs[self.inputs <= 0] = 0
+
+                def _detach(self):
+                    self.dinputs = self.dinputs.copy()
+
+            class ReLUSetattr:
+                def backward(self, dvalues):
+                    self.dinputs = dvalues
+                    setattr(self, "dinputs", np.copy(dvalues))
+                    self.dinputs[self.inputs <= 0] = 0
+
+            class ReLUSometimes:
+                def backward(self, dvalues):
+                    if self.share:
+                        self.dinputs = dvalues
+                    self.dinputs[self.inputs <= 0] = 0
+
+            class ReLUInLoop:
+                def backward(self, dvalues):
+                    self.dinputs = dvalues
+                    for _ in range(2):
+                        self.dinputs = self.dinputs * 1.0
+                    self.dinputs[self.inputs <= 0] = 0
+
+            class ReLUProperty:
+                @property
+                def dinputs(self):
+                    return self._dinputs
+
+                @dinputs.setter
+                def dinputs(self, value):
+                    self._dinputs = np.array(value, copy=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = dvalues
+                    self.dinputs[self.inputs <= 0] = 0
+            """,
+            why="the attribute re-bound between the alias and the write (a copy, a method that may re-bind it, "
+            "setattr, a loop), the alias made on one path only, or a property whose setter copies: unsure, silent",
+        ),
+        Valid(
+            """
+            from dezero.core import Function
+            from dezero.utils import pair
+            from dezero.functions import broadcast_to
+
+            class AveragePooling(Function):
+                def forward(self, x):
+                    self.input_shape = x.shape
+                    return x.mean(axis=(2, 3))
+
+                def backward(self, gy):
+                    N, C, OH, OW = gy.shape
+                    KW, KH = pair(self.kernel_size)
+                    gy /= (KW*KH)
+                    gcol = broadcast_to(gy.reshape(-1), (KH, KW, N*C*OH*OW))
+                    return gcol
+
+            class _Pool(Function):
+                pass
+
+            class SumPooling(_Pool):
+                def backward(self, gy):
+                    gy *= 2.0
+                    return broadcast_to(gy.reshape(-1), self.input_shape)
+            """,
+            why="real code (dezero functions_conv.py AveragePooling.backward): dezero's Function.backward receives "
+            "Variables, which have no `__itruediv__`, so `gy /= k` re-binds `gy` (also through a module class)",
+        ),
+        Valid(
+            """
+            from chainer import function_node
+            import chainer.functions as F
+
+            class Scale(function_node.FunctionNode):
+                def forward(self, inputs):
+                    x, = inputs
+                    return x * 2.0,
+
+                def backward(self, indexes, gy):
+                    gy *= 2.0
+                    return F.broadcast_to(gy.reshape(-1), self.shape),
+            """,
+            why="chainer's FunctionNode.backward receives chainer Variables (no in-place operators): `*=` re-binds",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Layer:
+                def forward(self, x, cache):
+                    self.cache = cache
+                    out = np.maximum(x, 0)
+                    self.cache['x'] = x
+                    return out
+            """,
+            why="a string key: the attribute holds a dict of arrays (a cache), not an array",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -279,7 +515,7 @@ class InputMutatedInPlace(Rule):
                 for name in scope.params
                 if name not in ("self", "cls") and name not in fresh and not name.startswith(_OUTPUT_PARAMS)
             ]
-            if not candidates or _opts_in(function):
+            if not candidates or _opts_in(function) or _receives_framework_variables(model, function):
                 continue
             containers = _container_params(function, candidates)
             writes = [write for write in self._writes(model, scope, function, set(candidates)) if not _fills_container(model, write, containers)]
@@ -303,6 +539,9 @@ class InputMutatedInPlace(Rule):
                     operator = node.operator.__class__.__name__
                     symbol = _AUGMENTED.get(operator, "-")
                     remedy = f"rebind instead: `{param} = {param} {symbol} {model.code(node.value)}`"
+                elif alias and alias.endswith(f"= {param}") and alias.count("=") == 1:
+                    # `self.dinputs = dvalues`: the same array under a second name, not a copy
+                    remedy = f"bind a copy instead: `{alias[: -len(param)]}{param}.copy()`"
                 else:
                     remedy = f"work on a copy: `{param}.copy()`"
                 yield Finding(
@@ -320,31 +559,82 @@ class InputMutatedInPlace(Rule):
             order = scope.order_of(statement, analysis)
             target = statement.target
             if type(target) is cst.Name:
-                owner = _owner(model, scope, target.value, order, params)
+                owner = _owner(model, scope, target.value, order, params, statement)
                 if owner is not None and _array_like(model, function, target.value):
                     yield statement, owner[0], owner[1]
-            elif type(target) is cst.Subscript and not _full_slice(target):
-                root = subscript_root(target)
-                owner = _owner(model, scope, root, order, params) if root else None
+            elif type(target) is cst.Attribute:
+                # `self.dinputs *= mask` after `self.dinputs = dvalues`: numpy's in-place operator on
+                # the very array the attribute holds (an int or a Variable would rebind: array evidence)
+                dotted = dotted_name(target)
+                owner = _owner(model, scope, dotted, order, params, statement) if dotted else None
+                if owner is not None and owner[1] is not None and (
+                    _array_like(model, function, dotted) or _array_like(model, function, owner[0])  # type: ignore[arg-type]
+                ):
+                    yield statement, owner[0], owner[1]
+            elif type(target) is cst.Subscript and not _full_slice(target) and not _keyed_by_string(target):
+                root = subscript_base(target)
+                owner = _owner(model, scope, root, order, params, statement) if root else None
                 if owner is not None:
                     yield statement, owner[0], owner[1]
         for statement in model.analysis.index.nodes_in(function, cst.Assign):
             order = scope.order_of(statement, analysis)
             for target in statement.targets:
                 node = target.target
-                if type(node) is cst.Subscript and not _full_slice(node):
-                    root = subscript_root(node)
-                    owner = _owner(model, scope, root, order, params) if root else None
+                if type(node) is cst.Subscript and not _full_slice(node) and not _keyed_by_string(node):
+                    root = subscript_base(node)
+                    owner = _owner(model, scope, root, order, params, statement) if root else None
                     if owner is not None:
                         yield statement, owner[0], owner[1]
                         break
         for call in model.analysis.index.nodes_in(function, cst.Call):
             for arg in call.args:
-                if arg.keyword is not None and arg.keyword.value in _WRITING_KEYWORDS and type(arg.value) is cst.Name:
+                if arg.keyword is not None and arg.keyword.value in _WRITING_KEYWORDS and type(arg.value) in (cst.Name, cst.Attribute):
+                    written = dotted_name(arg.value)
+                    if written is None:
+                        continue
                     order = scope.order_of(call, analysis)
-                    owner = _owner(model, scope, arg.value.value, order, params)
+                    owner = _owner(model, scope, written, order, params, call)
                     if owner is not None:
                         yield call, owner[0], owner[1]
+
+
+def _receives_framework_variables(model: Numerics, function: cst.FunctionDef) -> bool:
+    """Whether `function` is the `backward` of a class derived (directly or through classes of this
+    module) from an autograd framework's node whose `backward` is called with the framework's Variables,
+    not arrays: dezero's `Function` (`gys = [output().grad ...]`) and chainer's `FunctionNode`. Neither
+    Variable has in-place operators (`gy /= k` re-binds `gy` to a new Variable) nor item assignment, so
+    no write there reaches the caller's array. The base must be imported from the framework (evidence in
+    the file); a `Function` class written in the module itself (numpy layers) is no such evidence."""
+    if function.name.value != "backward":
+        return False
+    owner = model.analysis.index.class_of(function)
+    if owner is None:
+        return False
+    module_classes = {
+        statement.name.value: statement for statement in model.analysis.module.body if type(statement) is cst.ClassDef
+    }
+    pending, seen = [owner], set()
+    while pending and len(seen) < 16:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for base in current.bases:
+            if base.keyword is not None or base.star:
+                continue
+            written = dotted_name(base.value)
+            if written is None:
+                continue
+            local = module_classes.get(written)
+            if local is not None:
+                pending.append(local)
+                continue
+            qualified = model.qualified(base.value) or ""
+            if qualified.startswith("dezero.") and qualified.rsplit(".", 1)[-1] == "Function":
+                return True
+            if qualified in ("chainer.FunctionNode", "chainer.function_node.FunctionNode"):
+                return True
+    return False
 
 
 def _opts_in(function: cst.FunctionDef) -> bool:
@@ -399,8 +689,9 @@ def _fills_container(model: Numerics, write: "tuple[cst.CSTNode, str, Optional[s
 
 def _write_only(model: Numerics, function: cst.FunctionDef, writes: "list[tuple[cst.CSTNode, str, Optional[str]]]") -> frozenset[str]:
     """The parameters written directly and otherwise never used (not read, returned or passed on,
-    nested functions included): an output or accumulator buffer the caller handed over, such as
-    chainer's `gW[path] += gw`, whose writes are the function's result."""
+    nested functions included; asking for their shape or dtype, or whether they are None, reads no
+    value): an output or accumulator buffer the caller handed over, such as chainer's `gW[path] += gw`
+    or a Pallas kernel's `o_ref[...] = acc.astype(o_ref.dtype)`, whose writes are the function's result."""
     written: dict[str, set[int]] = {}  # parameter -> ids of its write targets
     for statement, param, alias in writes:
         if alias is not None:
@@ -426,14 +717,28 @@ def _write_only(model: Numerics, function: cst.FunctionDef, writes: "list[tuple[
         parent = parents.get(node)
         if type(parent) is cst.Param or (type(parent) is cst.Attribute and parent.attr is node) or (type(parent) is cst.Arg and parent.keyword is node):
             continue  # the parameter itself, `self.gW`, `f(gW=...)`
+        if type(parent) is cst.Attribute and parent.attr.value in _METADATA:
+            continue  # `o_ref.dtype`, `m_ref.shape[2:]`: what the buffer is, not what it holds
+        if type(parent) is cst.Comparison and _is_none_test(parent):
+            continue  # `if m_ref is not None:` (an optional output)
         targets = written[node.value]
         if not any(id(ancestor) in targets for ancestor in index.ancestors(node)):
             read.add(node.value)
     return frozenset(param for param in written if param not in read)
 
 
-def _owner(model: Numerics, scope: Scope, name: str, order: int, params: set[str]) -> Optional[tuple[str, Optional[str]]]:
-    """(parameter, alias text) when `name` still refers to a parameter's array at `order`."""
+def _is_none_test(comparison: cst.Comparison) -> bool:
+    """`x is None` / `x is not None`."""
+    return len(comparison.comparisons) == 1 and type(comparison.comparisons[0].operator) in (cst.Is, cst.IsNot) and (
+        type(comparison.comparisons[0].comparator) is cst.Name and comparison.comparisons[0].comparator.value == "None"
+    )
+
+
+def _owner(
+    model: Numerics, scope: Scope, name: str, order: int, params: set[str], use: cst.CSTNode
+) -> Optional[tuple[str, Optional[str]]]:
+    """(parameter, alias text) when `name` (a local or an attribute chain such as `self.dinputs`)
+    still refers to a parameter's array at `order`, where `use` reads it."""
     for _ in range(4):
         bindings = [b for b in scope.before(name, order) if b.augmented is None]
         if not bindings:
@@ -442,30 +747,91 @@ def _owner(model: Numerics, scope: Scope, name: str, order: int, params: set[str
         value = last.value
         if value is None or len(bindings) > 1 and _in_branch(model, last.statement):
             return None
+        if "." in name and not _attribute_kept(model, scope, name, last.statement, last.order, order, use):
+            return None
         source = _view_source(model, value)
         if source is None:
             return None
         if source in params and not [b for b in scope.before(source, last.order) if b.augmented is None]:
             return source, model.code(last.statement)
-        name, order = source, last.order
+        name, order, use = source, last.order, last.statement
     return None
 
 
+def _attribute_kept(
+    model: Numerics, scope: Scope, dotted: str, binding: cst.CSTNode, bound_at: int, order: int, use: cst.CSTNode
+) -> bool:
+    """Whether the attribute chain `dotted` (`self.dinputs`), bound by `binding` (at `bound_at`), surely
+    still holds that value where `use` (at `order`) reads it: the binding runs on every path to the use
+    (its block encloses the use), neither the chain's root nor a shorter chain is re-bound in between,
+    the class defines no property of that name nor a `__setattr__` (a setter may store a copy), and no
+    call in between may re-bind the attribute (a method of the root, a call handed the root itself:
+    `self._reset()`, `setattr(self, ...)`). Unsure: False."""
+    index = model.analysis.index
+    block = index.parent(index.statement_of(binding))
+    if block is None or not any(ancestor is block for ancestor in index.ancestors(use)):
+        return False
+    parts = dotted.split(".")
+    for end in range(1, len(parts)):
+        prefix = ".".join(parts[:end])
+        if any(bound_at < other.order <= order for other in scope.bindings.get(prefix, ())):
+            return False
+    root = parts[0]
+    owner = index.class_of(scope.function) if scope.function is not None else None
+    if owner is not None:
+        methods = index.methods(owner)
+        if parts[1] in methods or "__setattr__" in methods:
+            return False  # a property (its setter may copy) or a custom __setattr__
+    for call_order, call in _calls_by_order(model, scope):
+        if call_order <= bound_at or call_order > order:
+            continue
+        callee = dotted_name(call.func) if type(call.func) in (cst.Name, cst.Attribute) else None
+        if callee is None or callee.split(".")[0] == root:
+            return False  # `self.reset()`, `self.layer.f()`, or a callee that is not a plain name
+        if any(type(arg.value) is cst.Name and arg.value.value == root for arg in call.args):
+            return False  # `setattr(self, ...)`, `helper(self)`
+    return True
+
+
+def _calls_by_order(model: Numerics, scope: Scope) -> "list[tuple[int, cst.Call]]":
+    """The calls of the scope's function with the order of their statements (memoised per function)."""
+    key = ("GL402.calls", scope.function)
+    found = model.memo.get(key)
+    if found is None:
+        analysis = model.analysis
+        found = model.memo[key] = [(scope.order_of(call, analysis), call) for call in analysis.index.nodes_in(scope.function, cst.Call)]
+    return found  # type: ignore[return-value]
+
+
 def _view_source(model: Numerics, value: cst.BaseExpression) -> Optional[str]:
-    """`dout` for `dout`, `np.asarray(dout)`, `dout.reshape(...)`, `dout.T`; else None (a copy or new array)."""
+    """`dout` for `dout`, `np.asarray(dout)`, `dout.reshape(...)`, `dout.T`, and `self.d` for `self.d`
+    (an attribute chain: followed only to its binding in the same function); else None (a copy or new array)."""
     if type(value) is cst.Name:
         return value.value
-    if type(value) is cst.Attribute and value.attr.value == "T" and type(value.value) is cst.Name:
-        return value.value.value
+    if type(value) is cst.Attribute:
+        if value.attr.value == "T":
+            value = value.value
+        return dotted_name(value) if type(value) in (cst.Name, cst.Attribute) else None
     if type(value) is cst.Call and model.operation(value) in _VIEWS:
         operand = model.operand(value)
-        if type(operand) is cst.Name and not any(arg.keyword is not None and arg.keyword.value == "dtype" for arg in value.args):
-            return operand.value
+        if type(operand) in (cst.Name, cst.Attribute) and not any(arg.keyword is not None and arg.keyword.value == "dtype" for arg in value.args):
+            return dotted_name(operand)
     return None
 
 
 def _in_branch(model: Numerics, statement: cst.CSTNode) -> bool:
     return model.analysis.index.enclosing(statement, cst.If) is not None
+
+
+def _keyed_by_string(target: cst.Subscript) -> bool:
+    """`cache['z'] = z`, `self.cache["x"][0] = 1`: the root is a mapping (a dict of arrays), not an array."""
+    current: cst.BaseExpression = target
+    while type(current.value) is cst.Subscript:  # type: ignore[attr-defined]
+        current = current.value  # type: ignore[attr-defined]
+    elements = current.slice  # type: ignore[attr-defined]
+    return len(elements) == 1 and type(elements[0].slice) is cst.Index and isinstance(
+        elements[0].slice.value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+    )
 
 
 def _full_slice(target: cst.Subscript) -> bool:
@@ -479,14 +845,15 @@ def _full_slice(target: cst.Subscript) -> bool:
 
 
 def _array_like(model: Numerics, function: cst.FunctionDef, name: str) -> bool:
-    """`name` is used as an array in the function: indexed, reduced, or passed to numpy."""
+    """`name` (a local, or an attribute chain such as `self.dinputs`) is used as an array in the
+    function: indexed, reduced, or passed to numpy."""
     index = model.analysis.index
     for subscript in index.nodes_in(function, cst.Subscript):
-        if type(subscript.value) is cst.Name and subscript.value.value == name:
+        if type(subscript.value) in (cst.Name, cst.Attribute) and dotted_name(subscript.value) == name:
             return True
     for call in index.nodes_in(function, cst.Call):
         operand = model.operand(call)
-        if type(operand) is cst.Name and operand.value == name and model.operation(call) is not None:
+        if type(operand) in (cst.Name, cst.Attribute) and dotted_name(operand) == name and model.operation(call) is not None:
             qualified = model.qualified(call.func) or ""
             if not qualified.startswith("builtins.") and model.operation(call) not in ("append", "extend", "pop", "insert"):
                 return True
@@ -511,5 +878,11 @@ def _role(model: Numerics, function: cst.FunctionDef) -> Optional[str]:
         if type(node.operator) is cst.Divide:
             order = scope.order_of(node, model.analysis)
             if model.softmax_parts(node.left, node.right, scope, order) is not None or model.sigmoid_argument(node) is not None:
+                return "the forward"
+    for node in model.analysis.index.nodes_in(function, cst.AugAssign):
+        # `y = np.exp(x); y /= y.sum(axis=1, keepdims=True)`: a softmax normalised in place
+        if type(node.operator) is cst.DivideAssign and type(node.target) in (cst.Name, cst.Attribute):
+            order = scope.order_of(node, model.analysis)
+            if model.softmax_parts(node.target, node.value, scope, order) is not None:
                 return "the forward"
     return None

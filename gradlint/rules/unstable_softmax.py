@@ -7,7 +7,8 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Numerics, Scope, SoftmaxShape, Stability, divisions, numerics
+from gradlint.analysis.numerics import EXP, SUM, Numerics, Scope, SoftmaxShape, Stability, divisions, numerics
+from gradlint.analysis.syntax import dotted_name
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Replacement, Rule, Valid
 
@@ -21,7 +22,8 @@ class UnstableSoftmax(Rule):
     summary = "A softmax exponentiates raw logits: exp overflows above ~709 (float32: 88) and the result is nan."
     what_it_does = """
         Finds a softmax, `exp(x) / sum(exp(x))` in any of its spellings (`np.exp(z) / np.sum(np.exp(z))`,
-        `e = np.exp(z); e / e.sum(axis=1, keepdims=True)`, `e /= e.sum()`), whose exponent is a raw input:
+        `e = np.exp(z); e / e.sum(axis=1, keepdims=True)`, `e /= e.sum()`, scikit-learn's in-place
+        `np.exp(X, out=X); X /= X.sum(axis=1)[:, np.newaxis]`), whose exponent is a raw input:
         a parameter that was never shifted, or logits computed as `W @ x + b`.
         It also finds the inconsistent form where only the numerator is shifted,
         `np.exp(z - np.max(z)) / np.sum(np.exp(z))`: that one changes the values (an error).
@@ -122,6 +124,19 @@ class UnstableSoftmax(Rule):
             line=4,
             why="imported exp, scaled by a temperature",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def inplace_softmax(X):
+                np.exp(X, out=X)
+                X /= X.sum(axis=1)[:, np.newaxis]
+            """,
+            line=4,
+            message="exponentiates `X` without subtracting its max: `np.exp(X, out=X)` overflows",
+            why="scikit-learn's in-place spelling without its max shift: exp written into X by `out=`, then "
+            "normalised in place",
+        ),
     )
     VALID = (
         Valid(
@@ -206,6 +221,38 @@ class UnstableSoftmax(Rule):
             """,
             why="list comprehension over attributes: the input's range is unknown, stay silent",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            def inplace_softmax(X):
+                tmp = X - X.max(axis=1)[:, np.newaxis]
+                np.exp(tmp, out=X)
+                X /= X.sum(axis=1)[:, np.newaxis]
+
+            def inplace_softmax_clipped(X):
+                np.clip(X, -500, 500, out=X)
+                np.exp(X, out=X)
+                X /= X.sum(axis=1)[:, np.newaxis]
+            """,
+            why="real code (scikit-learn neural_network/_base.py softmax): shifted by the row max before "
+            "`np.exp(tmp, out=X)`; and clipped in place before the exp",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def maybe_exp(X, z, log_space):
+                if log_space:
+                    np.exp(X, out=X)
+                X /= X.sum(axis=1)[:, np.newaxis]
+                np.exp(z, out=z)
+                z[z > 1e300] = 1e300
+                z /= z.sum(axis=1, keepdims=True)
+                return X, z
+            """,
+            why="the exp written into X on one path only; written again between the exp and the division: unsure",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -214,7 +261,9 @@ class UnstableSoftmax(Rule):
         for numerator, denominator, node in divisions(analysis):
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
-            shape = model.softmax_parts(numerator, denominator, scope, order)
+            shape = model.softmax_parts(numerator, denominator, scope, order) or exp_out_softmax_parts(
+                model, numerator, denominator, node, scope, order
+            )
             if shape is None:
                 continue
             finding = self._judge(model, scope, shape)
@@ -258,6 +307,68 @@ class UnstableSoftmax(Rule):
             f"and the normalisation by `{model.code(shape.total)}` returns nan",
             fix=_shift_fix(model, shape),
         )
+
+
+def exp_out_softmax_parts(
+    model: Numerics,
+    numerator: cst.BaseExpression,
+    denominator: cst.BaseExpression,
+    division: cst.CSTNode,
+    scope: Scope,
+    order: int,
+) -> Optional[SoftmaxShape]:
+    """The softmax shape of scikit-learn's in-place spelling, `np.exp(a, out=X)` then
+    `X /= X.sum(axis=1)[:, np.newaxis]` (or `X / np.sum(X, ...)`): the exp written into the array the
+    division normalises, by a call that runs on every path to the division, with no other write to
+    or binding of that array in between; None otherwise."""
+    if type(numerator) is not cst.Name:
+        return None
+    name = numerator.value
+    writes = scope.mutations.get(name)
+    if not writes or not any(at < order for at in writes):
+        return None  # no `out=X` (or any in-place write) before the division: the common case, cheap
+    analysis = model.analysis
+    index = analysis.index
+    found: Optional[tuple[int, cst.Call]] = None
+    for call in index.nodes_in(scope.function, cst.Call):
+        if model.operation(call) not in EXP or model.exp_argument(call) is None:
+            continue
+        if not any(
+            arg.keyword is not None and arg.keyword.value == "out" and type(arg.value) is cst.Name and arg.value.value == name
+            for arg in call.args
+        ):
+            continue
+        call_order = scope.order_of(call, analysis)
+        if 0 <= call_order < order and (found is None or call_order > found[0]):
+            found = (call_order, call)
+    if found is None:
+        return None
+    exp_order, exp_call = found
+    if any(exp_order < at < order for at in writes) or any(exp_order < b.order < order for b in scope.bindings.get(name, ())):
+        return None  # written again (`X[X > 50] = 50`) or re-bound between the exp and the division
+    if index.parent(exp_call) is not index.statement_of(exp_call) and type(index.parent(exp_call)) is not cst.Expr:
+        return None  # the exp is part of a larger expression (its statement may not run it first)
+    block = index.parent(index.statement_of(exp_call))
+    if block is None or not any(ancestor is block for ancestor in index.ancestors(division)):
+        return None  # the exp runs on some paths only (`if ...: np.exp(X, out=X)`)
+    total = model.value_of(denominator, scope, order)
+    if type(total) is cst.Subscript:
+        total = total.value  # `X.sum(axis=1)[:, np.newaxis]`
+    if type(total) is cst.Call and model.operation(total) in ("reshape", "expand_dims", "unsqueeze", "view"):
+        inner = model.operand(total) if model.operation(total) in ("reshape", "view") else _first_positional(total)
+        if inner is not None:
+            total = inner
+    if type(total) is not cst.Call or model.operation(total) not in SUM:
+        return None
+    summed = model.operand(total)
+    if summed is None or dotted_name(summed) != name:
+        return None
+    return SoftmaxShape(exp_call, exp_call, total)
+
+
+def _first_positional(call: cst.Call) -> Optional[cst.BaseExpression]:
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    return positional[0].value if positional else None
 
 
 def _one_sided_shift(
