@@ -303,8 +303,9 @@ class Numerics:
         if type(target) is cst.Name:
             self._bind(scope, target.value, statement, order, value)
         elif type(target) in (cst.Tuple, cst.List):
-            for element in target.elements:
-                self._bind_target(scope, element.value, statement, order)
+            values = _unpacked(target, value)
+            for element, element_value in zip(target.elements, values):
+                self._bind_target(scope, element.value, statement, order, element_value)
         elif type(target) is cst.StarredElement:
             self._bind_target(scope, target.value, statement, order)
         elif type(target) is cst.Attribute:
@@ -732,9 +733,132 @@ class Numerics:
         name = node.value
         return not (scope.before(name, order) or scope.mutated_before(name, order) or scope.compared_before(name, order))
 
+    def probability_paths(
+        self, node: cst.BaseExpression, scope: Scope, order: int
+    ) -> Optional[tuple["ProbabilityPath", ...]]:
+        """How the value of `node` (read at `order`) comes from other arrays: followed through the
+        bindings of names that can reach it (every branch), clips (`np.clip`, `np.maximum`, `clamp`:
+        the path is guarded), value-preserving conversions (`np.asarray`, `.reshape`, `.copy()`),
+        subscripts, the label pick `p[range(n), y]` and the one-hot sum `np.sum(p * y, axis=1)` (both
+        select one entry of `p` per row: still a probability). One path per source; None when there
+        are too many or they are too deep to follow."""
+        found: list[ProbabilityPath] = []
+        try:
+            self._paths(node, scope, order, 0, False, frozenset(), None, found)
+        except _TooManyPaths:
+            return None
+        return tuple(found)
+
+    def _paths(
+        self,
+        node: cst.BaseExpression,
+        scope: Scope,
+        order: int,
+        depth: int,
+        guarded: bool,
+        weights: frozenset[str],
+        selection: Optional[cst.CSTNode],
+        found: list["ProbabilityPath"],
+    ) -> None:
+        if depth > 8 or len(found) > 16:
+            raise _TooManyPaths
+        node = _unwrap(node)
+        if type(node) is cst.Name:
+            name = node.value
+            if scope.mutated_before(name, order):
+                guarded = True  # `p[p == 0] = eps`, `np.clip(p, a, b, out=p)`: a write may guard it
+            bindings = self._reaching_bindings(scope, name, order, node)
+            if not bindings:
+                found.append(ProbabilityPath(node, order, guarded, weights, selection))
+                return
+            for binding in bindings:
+                if binding.value is None or binding.augmented is not None:
+                    found.append(ProbabilityPath(None, binding.order, guarded, weights, selection))
+                else:
+                    self._paths(binding.value, scope, binding.order, depth + 1, guarded, weights, selection, found)
+            return
+        if type(node) is cst.Subscript:
+            labels = _label_pick(self, node)
+            if labels is not None:
+                weights, selection = weights | {labels}, selection or node
+            self._paths(node.value, scope, order, depth + 1, guarded, weights, selection, found)
+            return
+        if type(node) is cst.Attribute and node.attr.value == "T":
+            self._paths(node.value, scope, order, depth + 1, guarded, weights, selection, found)
+            return
+        if type(node) is cst.Call:
+            operation = self.operation(node)
+            inner = self.operand(node) if operation not in ("float", "tensor", "as_tensor") else _first_arg(node)
+            if inner is not None and operation in _CLIPS:
+                self._paths(inner, scope, order, depth + 1, True, weights, selection, found)
+                return
+            if inner is not None and operation in TRANSPARENT:
+                self._paths(inner, scope, order, depth + 1, guarded, weights, selection, found)
+                return
+            factors = _product_factors(self, _unwrap(inner)) if inner is not None and operation in SUM else None
+            if factors is not None and self.code(factors[0]) != self.code(factors[1]):  # not `sum(p * p)`
+                first, second = factors
+                for factor, other in ((first, second), (second, first)):
+                    target = _target_name(_unwrap(other))
+                    extra = weights | {target} if target is not None else weights
+                    self._paths(factor, scope, order, depth + 1, guarded, extra, selection or node, found)
+                return
+        found.append(ProbabilityPath(node, order, guarded, weights, selection))
+
+    def _reaching_bindings(self, scope: Scope, name: str, order: int, use: cst.CSTNode) -> list[Binding]:
+        """The bindings of `name` before `order` whose value may be the one read at `use`: the last
+        one, and the ones before it as long as each later one sits in a branch or loop body (an
+        `if`, `for`, `while`, `try` or `match` statement) that does not also hold the use."""
+        bindings = scope.before(name, order)
+        if len(bindings) <= 1:
+            return bindings
+        index = self.index
+        holding_use = {id(ancestor) for ancestor in index.ancestors(use)}
+        reaching: list[Binding] = []
+        for binding in reversed(bindings):
+            reaching.append(binding)
+            conditional = False
+            for ancestor in index.ancestors(binding.statement):
+                if type(ancestor) is cst.FunctionDef:
+                    break
+                if type(ancestor) in _CONDITIONAL_STATEMENTS and id(ancestor) not in holding_use:
+                    conditional = True
+                    break
+            if not conditional:
+                break
+        return reaching
+
     # -- misc ----------------------------------------------------------------------------
     def code(self, node: Optional[cst.CSTNode]) -> str:
         return self.analysis.code_for(node) if node is not None else ""
+
+
+@dataclass(frozen=True)
+class ProbabilityPath:
+    """One way a value comes from a source (see `Numerics.probability_paths`).
+
+    `end` is where the path stops: a name with no binding before (a parameter, a global), or an
+    expression not followed further (a call, an arithmetic expression, an attribute); None when a
+    binding gives no value to follow (a loop variable, an augmented assignment). `order` is where
+    `end` is read; `guarded` says a clip (or an in-place write) lies on the way; `weights` are the
+    target names that selected entries on the way (the labels of `p[range(n), y]`, the other factor
+    of `np.sum(p * y, axis=1)`) and `selection` the first selecting expression met (None: none)."""
+
+    end: Optional[cst.BaseExpression]
+    order: int
+    guarded: bool
+    weights: frozenset[str]
+    selection: Optional[cst.CSTNode]
+
+
+class _TooManyPaths(Exception):
+    """Raised to give up on a trace that branches or nests too much."""
+
+
+# Calls that bound their argument away from 0 when used on a probability.
+_CLIPS = frozenset({"clip", "clamp", "clamp_min", "maximum", "fmax", "clip_by_value"})
+# Statements whose body may not run (or runs again): a binding inside does not end a trace.
+_CONDITIONAL_STATEMENTS = (cst.If, cst.Else, cst.For, cst.While, cst.Try, cst.Match)
 
 
 @dataclass(frozen=True)
@@ -800,8 +924,31 @@ def _subscript_root(node: cst.CSTNode) -> Optional[str]:
     return None
 
 
+def _unpacked(target: cst.CSTNode, value: Optional[cst.BaseExpression]) -> list[Optional[cst.BaseExpression]]:
+    """The value each element of a tuple/list target receives: `a, b = x, y` binds `a` to `x` and `b`
+    to `y` (the right side is evaluated before any element is bound, so a swap `a, b = b, a` reads the
+    old values, as `Scope.before` does); None for each element when the value is not a literal tuple or
+    list of the same length without a starred element (`a, b = f()`, `a, *b = x, y, z`)."""
+    elements = target.elements  # type: ignore[attr-defined]
+    unknown: list[Optional[cst.BaseExpression]] = [None] * len(elements)
+    if value is None or type(value) not in (cst.Tuple, cst.List):
+        return unknown
+    values = value.elements  # type: ignore[attr-defined]
+    if len(values) != len(elements):
+        return unknown
+    if any(type(element) is cst.StarredElement for element in (*elements, *values)):
+        return unknown
+    return [element.value for element in values]
+
+
+# A comparison of these says nothing about an array's values (`if len(y.shape) == 2`, `p.ndim > 1`).
+_SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
+_SHAPE_CALLS = frozenset({"len", "isinstance", "type", "ndim", "shape", "size", "hasattr"})
+
+
 def _names_in_expression(node: cst.CSTNode) -> set[str]:
-    """Names in a comparison's operands (`p`, `p[i]`, `np.all(p > 0)`...)."""
+    """Names in a comparison's operands (`p`, `p[i]`, `np.all(p > 0)`...); not those only asked for
+    their shape or type (`len(y.shape) == 2`, `p.ndim > 1`), which guard no value."""
     found = set()
     stack = [node]
     while stack:
@@ -809,14 +956,17 @@ def _names_in_expression(node: cst.CSTNode) -> set[str]:
         if type(current) is cst.Name:
             found.add(current.value)
         elif type(current) is cst.Attribute:
-            stack.append(current.value)
+            if current.attr.value not in _SHAPE_ATTRIBUTES:
+                stack.append(current.value)
         elif type(current) is cst.Comparison:
             stack.append(current.left)
             stack.extend(target.comparator for target in current.comparisons)
         elif type(current) is cst.Subscript:
             stack.append(current.value)
         elif type(current) is cst.Call:
-            stack.extend(arg.value for arg in current.args)
+            callee = dotted_name(current.func) or ""
+            if callee.rsplit(".", 1)[-1] not in _SHAPE_CALLS:
+                stack.extend(arg.value for arg in current.args)
         elif type(current) is cst.BinaryOperation:
             stack.extend((current.left, current.right))
         elif type(current) is cst.UnaryOperation:
@@ -899,17 +1049,37 @@ def cross_entropy_weights(model: Numerics, call: cst.Call, probability: cst.Base
                     target = _target_name(arg.value)
                     if target is not None and target != own:
                         weights.add(target)
-    if not weights:
+    if not weights or not in_loss_term(model, call):
         return None
+    return frozenset(weights)
+
+
+def in_loss_term(model: Numerics, call: cst.Call) -> bool:
+    """The call is negated (`-log(p)`) or reduced (a sum/mean/dot of it) in its own statement, outside
+    any comprehension: the shape of a negative log-likelihood."""
+    index = model.analysis.index
     for ancestor in index.ancestors(call):
         if isinstance(ancestor, (cst.SimpleStatementLine, cst.BaseCompoundStatement, cst.Lambda, cst.FunctionDef)):
-            break
+            return False
         if type(ancestor) in (cst.GeneratorExp, cst.ListComp, cst.SetComp, cst.DictComp):
-            return None
+            return False
         if type(ancestor) is cst.UnaryOperation and type(ancestor.operator) is cst.Minus:
-            return frozenset(weights)
+            return True
         if type(ancestor) is cst.Call and model.operation(ancestor) in ("sum", "mean", "nansum", "nanmean", "dot", "inner", "vdot"):
-            return frozenset(weights)
+            return True
+    return False
+
+
+def _product_factors(model: Numerics, node: Optional[cst.BaseExpression]) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(a, b) for the elementwise product `a * b` or `np.multiply(a, b)`, else None."""
+    if node is None:
+        return None
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply:
+        return node.left, node.right
+    if type(node) is cst.Call and model.operation(node) == "multiply" and not model.is_method_call(node):
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        if len(positional) == 2 and len(node.args) == 2:
+            return positional[0], positional[1]
     return None
 
 

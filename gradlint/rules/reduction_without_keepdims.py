@@ -36,7 +36,8 @@ class ReductionWithoutKeepdims(Rule):
         Finds `x / np.sum(x, axis=1)` and `x - np.max(x, axis=1)` (also `mean`, `std`, `norm`,
         `logsumexp`, torch's `dim=1`, and names bound to such a reduction) where the reduction over
         axis 1 (or -1, when `x` is known to be 2-D) drops that axis and is then combined with the
-        unreduced `x`.
+        unreduced `x`, directly or scaled first (`gx -= y * s` with `s = gx.sum(axis=1)`, the
+        softmax vector-Jacobian product).
         """
     why_bad = """
         For `x` of shape (n, k), `np.sum(x, axis=1)` has shape (n,). Broadcasting aligns trailing
@@ -107,6 +108,20 @@ class ReductionWithoutKeepdims(Rule):
             message="`(g * s).sum(axis=1)`",
             why="batched vector-Jacobian product: the row dot products broadcast against the columns",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_backward(y, gy):
+                gx = y * gy
+                sumdx = gx.sum(axis=1)
+                gx -= y * sumdx
+                return gx
+            """,
+            line=6,
+            message="so `y * sumdx` in `gx -= y * sumdx` broadcasts",
+            why="dezero-style softmax VJP: the (n,) row sums scaled by y, then subtracted from the (n, k) rows",
+        ),
     )
     VALID = (
         Valid(
@@ -149,6 +164,51 @@ class ReductionWithoutKeepdims(Rule):
             """,
             why="axis -1 of a 1-D array; the transposed numerator broadcasts correctly",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def backward(self, gy):
+                    y = self.outputs[0]
+                    gx = y * gy
+                    sumdx = gx.sum(axis=self.axis, keepdims=True)
+                    gx -= y * sumdx
+                    return gx
+
+            def vjp_keepdims(y, gy):
+                gx = y * gy
+                gx -= y * gx.sum(axis=1, keepdims=True)
+                return gx
+
+            def vjp_columns(y, gy):
+                gx = y * gy
+                sumdx = gx.sum(axis=0)
+                gx -= y * sumdx
+                return gx
+
+            def vjp_newaxis(y, gy):
+                gx = y * gy
+                sumdx = gx.sum(axis=1)
+                gx -= y * sumdx[:, None]
+                return gx
+
+            def vjp_1d(y, gy):
+                gx = y * gy
+                sumdx = gx.sum(axis=-1)
+                gx -= y * sumdx
+                return gx
+
+            def vjp_transposed(y, gy):
+                gx = y * gy
+                sumdx = gx.sum(axis=1)
+                gx = gx.T
+                gx -= y.T * sumdx
+                return gx.T
+            """,
+            why="dezero's own softmax VJP (keepdims=True) and near misses: keepdims, axis 0 in a column layout, "
+            "[:, None], a 1-D vector, the array transposed after the sum",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -156,23 +216,46 @@ class ReductionWithoutKeepdims(Rule):
         for left, right, node, symbol in _combinations(analysis):
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
-            reduction = _reduction(model, right, scope, order)
-            if reduction is None:
+            found = self._judge(model, scope, order, left, right)
+            if found is None:
                 continue
-            operand = model.operand(reduction) if model.operation(reduction) != "norm" else _first(reduction)
-            if operand is None or not _reduces(model, unwrap(operand), unwrap(left)):
-                continue
-            axis = model.reduction_axis(reduction)
-            axis_value = _literal_axis(axis)
-            if axis_value == -1 and not _known_2d(model, scope, unwrap(left)):
-                continue
+            reduction, scaled = found
+            axis_value = _literal_axis(model.reduction_axis(reduction))
             combined = f"{model.code(left)} {symbol} {model.code(right)}"
+            through = f"`{model.code(scaled)}` in " if scaled is not None else ""
             yield Finding(
                 node,
-                f"`{model.code(reduction)}` drops axis {axis_value}, so `{combined}` broadcasts the per-row "
+                f"`{model.code(reduction)}` drops axis {axis_value}, so {through}`{combined}` broadcasts the per-row "
                 f"results (shape (n,)) against the last axis of `{model.code(left)}` (shape (n, k)): a shape "
                 "error when n != k, silently wrong when n == k; pass keepdims=True",
             )
+
+    def _judge(
+        self, model: Numerics, scope: Scope, order: int, left: cst.BaseExpression, right: cst.BaseExpression
+    ) -> Optional[tuple[cst.Call, Optional[cst.BaseExpression]]]:
+        """(the reduction, the product or quotient carrying it or None) when `left op right` combines
+        `left` with a reduction of it over axis 1 (or -1 of a known 2-D array) that dropped the axis:
+        `right` is the reduction, or an elementwise product/quotient with it as a factor (`y * s` in the
+        softmax VJP `gx -= y * s`, `s = gx.sum(axis=1)`). Whatever multiplies the (n,) reduction, the
+        result's last axis is n (or the factor's own last axis, k, when n == 1), so it still meets the k
+        columns of `left`."""
+        reduction = _reduction(model, right, scope, order)
+        scaled: Optional[cst.BaseExpression] = None
+        if reduction is None:
+            for factor in _factors(unwrap(right)):
+                reduction = _reduction(model, factor, scope, order)
+                if reduction is not None and _same_value_since(scope, unwrap(left), unwrap(factor), order):
+                    scaled = right
+                    break
+                reduction = None
+        if reduction is None:
+            return None
+        operand = model.operand(reduction) if model.operation(reduction) != "norm" else _first(reduction)
+        if operand is None or not _reduces(model, unwrap(operand), unwrap(left)):
+            return None
+        if _literal_axis(model.reduction_axis(reduction)) == -1 and not _known_2d(model, scope, unwrap(left)):
+            return None
+        return reduction, scaled
 
 
 def _combinations(analysis: ModuleAnalysis) -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode, str]]:
@@ -202,6 +285,34 @@ def _reduction(model: Numerics, node: cst.BaseExpression, scope: Scope, order: i
     if not _REDUCTION_CALL.search(model.analysis.module.code_for_node(value)):
         return None
     return value
+
+
+def _factors(node: cst.BaseExpression, depth: int = 0) -> Iterator[cst.BaseExpression]:
+    """The operands of an elementwise product or quotient chain (`a * b / c`), parentheses included,
+    whose every level is a `*` or `/` (never the whole expression itself)."""
+    if depth > 8 or type(node) is not cst.BinaryOperation or type(node.operator) not in (cst.Multiply, cst.Divide):
+        return
+    for side in (unwrap(node.left), unwrap(node.right)):
+        if type(side) is cst.BinaryOperation and type(side.operator) in (cst.Multiply, cst.Divide):
+            yield from _factors(side, depth + 1)
+        else:
+            yield side
+
+
+def _same_value_since(scope: Scope, left: cst.BaseExpression, factor: cst.BaseExpression, order: int) -> bool:
+    """`factor` is a reduction call, or a name bound to one, and `left` (a name) is not rebound or
+    updated in place between that binding and `order`: the reduction reduced the array `left` holds."""
+    if type(left) is not cst.Name:
+        return False
+    if type(factor) is cst.Call:
+        return True
+    if type(factor) is not cst.Name:
+        return False
+    bindings = scope.before(factor.value, order)
+    if not bindings:
+        return False
+    since = bindings[-1].order
+    return not any(since < binding.order < order for binding in scope.bindings.get(left.value, ()))
 
 
 def _reduces(model: Numerics, operand: cst.BaseExpression, left: cst.BaseExpression) -> bool:

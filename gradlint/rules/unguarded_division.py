@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.index import child_nodes
-from gradlint.analysis.numerics import Numerics, Scope, cross_entropy_weights, is_number, numerics, unwrap
+from gradlint.analysis.numerics import Numerics, Scope, cross_entropy_weights, in_loss_term, is_number, numerics, unwrap
 from gradlint.analysis.syntax import dotted_name
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -25,8 +26,12 @@ class UnguardedDivision(Rule):
         0 and 1. `p` is known to be a probability when it is a softmax/sigmoid output (by body), when
         the expression is the binary cross-entropy derivative itself (it divides by both `p` and
         `1 - p`, or by `p * (1 - p)`), or when a loss in the same class or module takes `log(p)` of
-        the same parameter. When that matching loss clips `p` but the gradient does not, the
-        message says so.
+        the same parameter (directly, or of each row's probability selected from it by
+        `p[range(n), y]` or `np.sum(p * y, axis=1)`). In a class, the loss's parameter may have
+        another name when it stands in the same position and the two methods share the target
+        parameter that weights the log and appears in the gradient's numerator (the nnfs book's
+        `forward(self, y_pred, y_true)` and `backward(self, dvalues, y_true)`). When that matching
+        loss clips `p` but the gradient does not, the message says so.
         """
     why_bad = """
         Probabilities saturate to exactly 0.0 or 1.0 in floating point. `y / 0` is inf and `0 / 0` is
@@ -115,6 +120,47 @@ class UnguardedDivision(Rule):
             message="np.divide(Y, AL)",
             why="np.divide spelling, column layout (units x examples)",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Loss_CategoricalCrossentropy:
+                def forward(self, y_pred, y_true):
+                    y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+                    correct_confidences = np.sum(y_pred_clipped * y_true, axis=1)
+                    return np.mean(-np.log(correct_confidences))
+
+                def backward(self, dvalues, y_true):
+                    samples = len(dvalues)
+                    self.dinputs = -y_true / dvalues
+                    self.dinputs = self.dinputs / samples
+            """,
+            line=11,
+            message="the matching loss `forward` clips `y_pred`, the prediction it receives in the position of `dvalues`",
+            why="nnfs book loss with its backward's clip removed: forward(y_pred, y_true) / backward(dvalues, y_true)",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class CategoricalCrossEntropy:
+                def forward(self, y_pred, y_true):
+                    samples = len(y_pred)
+                    if len(y_true.shape) == 1:
+                        confidences = y_pred[range(samples), y_true]
+                    else:
+                        confidences = np.sum(y_pred * y_true, axis=1)
+                    return -np.log(confidences)
+
+                def backward(self, dvalues, y_true):
+                    if len(y_true.shape) == 1:
+                        y_true = np.eye(len(dvalues[0]))[y_true]
+                    return -y_true / dvalues / len(dvalues)
+            """,
+            line=15,
+            message="takes the log of `y_pred`, the prediction it receives in the position of `dvalues`",
+            why="layer class, sparse or one-hot labels: neither the loss nor its gradient clips",
+        ),
     )
     VALID = (
         Valid(
@@ -156,6 +202,68 @@ class UnguardedDivision(Rule):
                     return d / len(y)
             """,
             why="the fused gradient divides by the batch size, not by a probability",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Loss_CategoricalCrossentropy:
+                def forward(self, y_pred, y_true):
+                    samples = len(y_pred)
+                    y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+                    if len(y_true.shape) == 1:
+                        correct_confidences = y_pred_clipped[range(samples), y_true]
+                    elif len(y_true.shape) == 2:
+                        correct_confidences = np.sum(y_pred_clipped * y_true, axis=1)
+                    return -np.log(correct_confidences)
+
+                def backward(self, dvalues, y_true):
+                    samples = len(dvalues)
+                    labels = len(dvalues[0])
+                    if len(y_true.shape) == 1:
+                        y_true = np.eye(labels)[y_true]
+                    dvalues = np.clip(dvalues, 1e-7, 1 - 1e-7)
+                    self.dinputs = -y_true / dvalues
+                    self.dinputs = self.dinputs / samples
+            """,
+            why="the nnfs book's own loss: its backward clips dvalues too",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class SwappedPositions:
+                def forward(self, y_pred, y_true):
+                    return -np.mean(np.log(np.clip(y_pred[range(len(y_pred)), y_true], 1e-7, 1)))
+
+                def backward(self, y_true, dvalues):
+                    return -y_true / dvalues
+
+            class NoSharedTarget:
+                def forward(self, y_pred, y_true):
+                    return -np.mean(np.log(np.clip(y_pred[range(len(y_pred)), y_true], 1e-7, 1)))
+
+                def backward(self, dvalues, labels):
+                    return -labels / dvalues
+
+            class LogOfTheSoftmax:
+                def forward(self, inputs, y_true):
+                    e = np.exp(inputs - inputs.max(axis=1, keepdims=True))
+                    p = e / e.sum(axis=1, keepdims=True)
+                    return -np.log(np.clip(p[range(len(inputs)), y_true], 1e-7, 1)).mean()
+
+                def backward(self, dvalues, y_true):
+                    return y_true / dvalues
+
+            class NotACrossEntropy:
+                def forward(self, x, scale):
+                    return np.log(x) * 2
+
+                def backward(self, dvalues, scale):
+                    return -scale / dvalues
+            """,
+            why="near misses of the positional match: the positions differ, no target shared, the loss takes the log "
+            "of a softmax it computes (not of the parameter in that position), a log that is no cross-entropy",
         ),
     )
 
@@ -209,10 +317,15 @@ class UnguardedDivision(Rule):
                 return None  # the binary cross-entropy gradient divides p - y by p(1 - p)
             return f"`{model.code(denominator)}`, the variance of the probability `{name}`,", ""
         loss = _matching_loss(model, scope, name)
-        if loss is not None and not _names_in(numerator) & loss[2]:
+        if loss is not None and not _names_in(numerator) & loss.targets:
             loss = None
-        if loss is not None and loss[1]:
-            return f"the probability `{name}`", f" (the matching loss `{loss[0]}` clips `{name}`, but this gradient does not)"
+        if loss is not None and loss.clipped:
+            if loss.parameter != name:
+                return f"the probability `{name}`", (
+                    f" (the matching loss `{loss.name}` clips `{loss.parameter}`, the prediction it receives in the "
+                    f"position of `{name}` beside the same target, but this gradient does not)"
+                )
+            return f"the probability `{name}`", f" (the matching loss `{loss.name}` clips `{name}`, but this gradient does not)"
         statement = model.analysis.index.statement_of(division)
         other_form = "1-p" if form == "p" else "p"
         for _, _, other in _divisions_in(model, statement):
@@ -220,8 +333,12 @@ class UnguardedDivision(Rule):
             if found is not None and found[1] == other_form and model.code(found[0]) == name:
                 return f"the probability `{name}`", f" (this cross-entropy derivative divides by `{name}` and by `1 - {name}`)"
         if loss is not None:
-            loss_name = loss[0]
-            return f"the probability `{name}`", f" (the matching loss `{loss_name}` takes log({name}))"
+            if loss.parameter != name:
+                return f"the probability `{name}`", (
+                    f" (the matching loss `{loss.name}` takes the log of `{loss.parameter}`, the prediction it "
+                    f"receives in the position of `{name}` beside the same target)"
+                )
+            return f"the probability `{name}`", f" (the matching loss `{loss.name}` takes log({name}))"
         return None
 
 
@@ -310,10 +427,23 @@ def _divisions_in(model: Numerics, statement: cst.CSTNode) -> Iterator[tuple[cst
         stack.extend(child_nodes(current))
 
 
-def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[str, bool, frozenset[str]]]:
-    """(loss name, whether it clips, target names) for a sibling function (same class, or module
-    level) with a parameter called `name` whose cross-entropy takes `log` of it (possibly after
-    clipping it)."""
+@dataclass(frozen=True)
+class MatchingLoss:
+    """A sibling loss that takes the log of the probability a gradient divides by."""
+
+    name: str  # the loss function's name
+    clipped: bool  # it clips (or otherwise guards) the probability before the log
+    targets: frozenset[str]  # the target names weighting its log
+    parameter: str  # its parameter holding the probability (the gradient's own name, or the one in that position)
+
+
+def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[MatchingLoss]:
+    """The sibling loss (same class, or module level) whose cross-entropy takes `log` of the
+    probability the parameter `name` holds, possibly after clipping it or selecting from it
+    (`p[range(n), y]`, `np.sum(p * y, axis=1)`): a sibling with a parameter called `name`, or, for a
+    method, a sibling method with another name in the same position that shares a target parameter
+    (same name, same position) with this one, the target that weights its log (the nnfs book's
+    `forward(self, y_pred, y_true)` / `backward(self, dvalues, y_true)`)."""
     function = scope.function
     if function is None or name not in scope.params:
         return None
@@ -323,7 +453,7 @@ def _matching_loss(model: Numerics, scope: Scope, name: str) -> Optional[tuple[s
     return model.memo[key]  # type: ignore[return-value]
 
 
-def _find_matching_loss(model: Numerics, function: cst.FunctionDef, name: str) -> Optional[tuple[str, bool, frozenset[str]]]:
+def _find_matching_loss(model: Numerics, function: cst.FunctionDef, name: str) -> Optional[MatchingLoss]:
     index = model.analysis.index
     owner = index.class_of(function)
     if owner is not None:
@@ -331,31 +461,82 @@ def _find_matching_loss(model: Numerics, function: cst.FunctionDef, name: str) -
     else:
         siblings = [f for f in index.nodes_in(None, cst.FunctionDef)]
     for sibling in siblings:
+        if sibling is function or name not in model.scope(sibling).params:
+            continue
+        found = _log_of_parameter(model, sibling, name)
+        if found is not None:
+            return found
+    if owner is None:
+        return None
+    mine = _positional(model, function)
+    if name not in mine:
+        return None
+    position = mine.index(name)
+    for sibling in siblings:
         if sibling is function:
             continue
-        sibling_scope = model.scope(sibling)
-        if name not in sibling_scope.params:
+        theirs = _positional(model, sibling)
+        if len(theirs) <= position or theirs[position] == name or theirs[position] in mine:
             continue
-        for call in index.nodes_in(sibling, cst.Call):
-            if model.operation(call) != "log" or model.is_method_call(call):
+        shared = frozenset(target for target, other in zip(mine, theirs) if target == other)
+        if not shared:
+            continue
+        found = _log_of_parameter(model, sibling, theirs[position])
+        if found is not None and found.targets & shared:
+            return MatchingLoss(found.name, found.clipped, found.targets & shared, found.parameter)
+    return None
+
+
+def _positional(model: Numerics, function: cst.FunctionDef) -> list[str]:
+    """The names of a function's positional parameters, without a method's `self`/`cls`."""
+    params = [param.name.value for param in (*function.params.posonly_params, *function.params.params)]
+    if model.analysis.index.class_of(function) is not None and params and params[0] in ("self", "cls"):
+        params = params[1:]
+    return params
+
+
+def _log_of_parameter(model: Numerics, sibling: cst.FunctionDef, name: str) -> Optional[MatchingLoss]:
+    """A cross-entropy log in `sibling` of the probability its parameter `name` holds: the log's
+    argument is written `p`, `p[...]`, `1 - p` or a clip of one of these (the registry's _GL304_LOG),
+    and reaches the parameter through names, clips and per-row selections (numerics.probability_paths)."""
+    key = ("GL304-log-of-parameter", sibling, name)
+    if key not in model.memo:
+        model.memo[key] = _find_log_of_parameter(model, sibling, name)
+    return model.memo[key]  # type: ignore[return-value]
+
+
+def _find_log_of_parameter(model: Numerics, sibling: cst.FunctionDef, name: str) -> Optional[MatchingLoss]:
+    index = model.analysis.index
+    sibling_scope = model.scope(sibling)
+    for call in index.nodes_in(sibling, cst.Call):
+        if model.operation(call) != "log" or model.is_method_call(call):
+            continue
+        argument = model.operand(call)
+        if argument is None:
+            continue
+        probability = _strip_complement(argument)
+        clipped = False
+        if type(probability) is cst.Call and model.operation(probability) in ("clip", "maximum", "clamp"):
+            inner = model.operand(probability)
+            if inner is None:
                 continue
-            argument = model.operand(call)
-            if argument is None:
-                continue
-            probability = _strip_complement(argument)
-            clipped = False
-            if type(probability) is cst.Call and model.operation(probability) in ("clip", "maximum", "clamp"):
-                inner = model.operand(probability)
-                if inner is None:
-                    continue
-                probability, clipped = _strip_complement(inner), True
-            if _root(probability) != name:
-                continue
-            weights = cross_entropy_weights(model, call, argument)
-            if not weights:
-                continue
-            clipped = clipped or _rebound_by_guard(model, sibling_scope, name)
-            return sibling.name.value, clipped, weights
+            probability, clipped = _strip_complement(inner), True
+        root = _root(probability)
+        if root is None:
+            continue
+        paths = model.probability_paths(probability, sibling_scope, sibling_scope.order_of(call, model.analysis))
+        reaching = [path for path in paths or () if type(path.end) is cst.Name and path.end.value == name]
+        if not reaching and root != name:
+            continue
+        weights = set(cross_entropy_weights(model, call, argument) or ())
+        if in_loss_term(model, call):
+            for path in reaching:
+                weights |= path.weights
+        if not weights:
+            continue
+        guarded = bool(reaching) and all(path.guarded for path in reaching)
+        clipped = clipped or guarded or _rebound_by_guard(model, sibling_scope, name)
+        return MatchingLoss(sibling.name.value, clipped, frozenset(weights), name)
     return None
 
 

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Numerics, cross_entropy_weights, is_number, numerics
+from gradlint.analysis.numerics import Numerics, ProbabilityPath, Scope, cross_entropy_weights, in_loss_term, is_number, numerics
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -21,6 +21,8 @@ class UnguardedLog(Rule):
         Finds `log(p)` (and `log(1 - p)`) where `p` is a probability: the output of a softmax or a
         sigmoid computed in the same function or returned by a function whose body computes one,
         or the prediction parameter of a cross-entropy (`-sum(y * log(p))`, `-log(p[range(n), y])`),
+        also when the log takes a name holding each row's probability selected from such a prediction
+        (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`),
         when nothing bounds it away from 0: no `np.clip`, no `+ eps`, no `np.maximum(p, eps)`, no
         helper it went through, no comparison that guards it.
         """
@@ -87,6 +89,55 @@ class UnguardedLog(Rule):
             message="sigmoid output",
             count=2,
             why="column layout: a sigmoid output from a helper, both logs of a binary cross-entropy",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Loss_CategoricalCrossentropy:
+                def forward(self, y_pred, y_true):
+                    samples = len(y_pred)
+                    correct_confidences = y_pred[range(samples), y_true]
+                    negative_log_likelihoods = -np.log(correct_confidences)
+                    return np.mean(negative_log_likelihoods)
+            """,
+            line=7,
+            message="`y_pred[range(samples), y_true]` on line 6 selects",
+            why="nnfs book loss without its clip: the labels pick each row's probability, then -log of it",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Loss_CategoricalCrossentropy:
+                def forward(self, y_pred, y_true):
+                    correct_confidences = np.sum(y_pred * y_true, axis=1)
+                    negative_log_likelihoods = -np.log(correct_confidences)
+                    return np.mean(negative_log_likelihoods)
+            """,
+            line=6,
+            message="`np.sum(y_pred * y_true, axis=1)` on line 5 selects",
+            why="nnfs book loss without its clip: one-hot targets select each row's probability by a sum",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def nll(logits, labels):
+                probs = softmax(logits)
+                if labels.ndim == 2:
+                    picked = np.sum(probs * labels, axis=1)
+                else:
+                    picked = probs[np.arange(len(labels)), labels]
+                return np.mean(-np.log(picked))
+            """,
+            line=13,
+            message="the softmax probability of each row's target",
+            why="free functions: a softmax output picked per row in either branch (sparse or one-hot labels)",
         ),
     )
     VALID = (
@@ -158,6 +209,81 @@ class UnguardedLog(Rule):
             """,
             why="the input is checked before the log",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            class Loss_CategoricalCrossentropy:
+                def calculate(self, output, y):
+                    return np.mean(self.forward(output, y))
+
+                def forward(self, y_pred, y_true):
+                    samples = len(y_pred)
+                    y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+                    if len(y_true.shape) == 1:
+                        correct_confidences = y_pred_clipped[range(samples), y_true]
+                    elif len(y_true.shape) == 2:
+                        correct_confidences = np.sum(y_pred_clipped * y_true, axis=1)
+                    negative_log_likelihoods = -np.log(correct_confidences)
+                    return negative_log_likelihoods
+            """,
+            why="the nnfs book's own loss: y_pred is clipped before either selection",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def nll_clip_after(y_pred, y_true):
+                picked = y_pred[range(len(y_pred)), y_true]
+                picked = np.clip(picked, 1e-12, 1.0)
+                return -np.log(picked).mean()
+
+            def nll_eps(y_pred, y_true):
+                picked = np.sum(y_pred * y_true, axis=1)
+                return -np.mean(np.log(picked + 1e-12))
+
+            def nll_offset(y_pred, y_true):
+                safe = y_pred + 1e-9
+                picked = np.sum(safe * y_true, axis=1)
+                return -np.mean(np.log(picked))
+
+            def nll_checked(y_pred, y_true):
+                assert (y_pred > 0).all()
+                picked = np.sum(y_pred * y_true, axis=1)
+                return -np.mean(np.log(picked))
+
+            def nll_optional_clip(y_pred, y_true, clip=True):
+                picked = y_pred[range(len(y_pred)), y_true]
+                if clip:
+                    picked = np.maximum(picked, 1e-9)
+                return -np.log(picked)
+            """,
+            why="near misses: the selection clipped after, an epsilon before or inside the log, a positivity check, "
+            "a clip on a branch the log may follow",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def log_picked(y_pred, y_true):
+                picked = y_pred[range(len(y_pred)), y_true]
+                return np.log(picked)
+
+            def nll_of_global(y_true):
+                picked = PREDICTIONS[range(len(y_true)), y_true]
+                return -np.log(picked).mean()
+
+            def nll_helper(p, y):
+                picked = np.sum(smooth(p) * y, axis=1)
+                return -np.log(picked).mean()
+
+            def collision_entropy(p):
+                total = np.sum(p * p, axis=1)
+                return -np.log(total)
+            """,
+            why="near misses: a log that is no loss term, a selection from a global, from a helper's result (it may clip), "
+            "the Renyi-2 entropy -log(sum p^2) (a sum of squares, no selection)",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -184,17 +310,22 @@ class UnguardedLog(Rule):
         source = model.probability_source(probability, scope, order)
         if source is None and type(probability) is cst.BinaryOperation:
             source = model.kind_of(probability, scope, order)
+        name = model.code(probability)
         if source is not None:
-            origin = f"the {source} output"
+            subject = f"the {source} output `{name}` with no clip or epsilon"
         elif model.is_unguarded_parameter(probability, scope, order) and cross_entropy_weights(model, call, probability):
-            origin = "the predicted probability of this cross-entropy"
+            subject = f"the predicted probability of this cross-entropy `{name}` with no clip or epsilon"
+        elif probability is argument and type(argument) is cst.Name:
+            selected = _selected_probability(model, call, argument, scope, order)
+            if selected is None:
+                return None
+            subject = f"`{name}`, {selected}"
         else:
             return None
         return Finding(
             call,
-            f"`{model.code(call)}` takes the log of {origin} `{model.code(probability)}` with no clip or "
-            "epsilon: it is -inf once a probability saturates to 0, and the loss and its gradient become nan "
-            f"(use np.clip({model.code(probability)}, eps, 1.0), or log-softmax from the logits)",
+            f"`{model.code(call)}` takes the log of {subject}: it is -inf once a probability saturates to 0, "
+            f"and the loss and its gradient become nan (use np.clip({name}, eps, 1.0), or log-softmax from the logits)",
         )
 
 
@@ -203,3 +334,48 @@ def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     if type(node) is cst.BinaryOperation and type(node.operator) is cst.Subtract and is_number(node.left, 1):
         return node.right
     return None
+
+
+def _selected_probability(model: Numerics, call: cst.Call, name: cst.Name, scope: Scope, order: int) -> Optional[str]:
+    """How `name` (the log's argument) holds a probability picked per row from unclipped predictions:
+    every value that reaches it is a selection (`p[range(n), y]`, `np.sum(p * y, axis=1)`) of arrays
+    that are each an unguarded parameter or a softmax/sigmoid output, nothing on the way clips, and
+    the log is a negative log-likelihood term (negated or reduced). None otherwise."""
+    if not in_loss_term(model, call):
+        return None
+    paths = model.probability_paths(name, scope, order)
+    if not paths:
+        return None
+    kinds: set[str] = set()
+    for path in paths:
+        if path.selection is None or path.guarded or not path.weights:
+            return None
+        kind = _unguarded_source(model, scope, path)
+        if kind is None:
+            return None
+        kinds.add(kind)
+    selections = {id(path.selection): path.selection for path in paths if path.selection is not None}
+    first = next(iter(selections.values()))
+    computed = kinds - {"input"}  # the one-hot sum traces its target factor too, a parameter
+    what = f"the {computed.pop()} probability" if len(computed) == 1 else "the predicted probability"
+    where = f"`{model.code(first)}` on line {model.analysis.line_of(first)}"
+    if len(selections) > 1:
+        others = len(selections) - 1
+        where += f" (or {others} other selection{'s' if others > 1 else ''})"
+    return (
+        f"{what} of each row's target that {where} selects, and neither it nor the predictions it is "
+        "selected from is clipped or offset by an epsilon"
+    )
+
+
+def _unguarded_source(model: Numerics, scope: Scope, path: ProbabilityPath) -> Optional[str]:
+    """'input' for a parameter not compared before it is read, 'softmax'/'sigmoid' for such an output
+    (by body); None for anything else (a global, a helper's result, arithmetic like `p + eps`)."""
+    end = path.end
+    if end is None:
+        return None
+    if type(end) is cst.Name:
+        if end.value not in scope.params or end.value in ("self", "cls") or scope.compared_before(end.value, path.order):
+            return None
+        return "input"
+    return model.kind_of(end, scope, path.order)

@@ -93,6 +93,18 @@ class UnstableActivation(Rule):
             line=5,
             why="tanh via exp(2z) through a name",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def tanh(x):
+                ex, enx = np.exp(x), np.exp(-x)
+                return (ex - enx) / (ex + enx)
+            """,
+            line=5,
+            message="tanh written as `(ex - enx) / (ex + enx)`",
+            why="both exps bound by one tuple assignment",
+        ),
     )
     VALID = (
         Valid(
@@ -141,6 +153,25 @@ class UnstableActivation(Rule):
                 return np.where(x < 0, x - np.log1p(np.exp(x)), -np.log1p(np.exp(-x)))
             """,
             why="np.where picks log1p(exp(x)) only where x < 0, where it cannot overflow",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def exps(x):
+                x = np.clip(x, -20, 20)
+                return np.exp(x), np.exp(-x)
+
+            def tanh_unpacked(x):
+                ex, enx = exps(x)
+                return (ex - enx) / (ex + enx)
+
+            def tanh_clipped_pair(x, y):
+                x, y = np.clip(x, -20, 20), x
+                ex, enx = np.exp(x), np.exp(-x)
+                return (ex - enx) / (ex + enx)
+            """,
+            why="tuple assignments: unpacked from a helper (it may clip); a clip bound by a tuple assignment",
         ),
     )
 
