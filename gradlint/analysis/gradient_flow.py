@@ -209,6 +209,9 @@ def fused_gradient(analysis: "ModuleAnalysis", expression: cst.BaseExpression, a
     if role is not None and role.role is Role.LOSS_GRADIENT:
         return None
     value = resolve(analysis, expression)
+    cached = _fused_from_cached_output(analysis, expression, value, at, depth)
+    if cached is not None:
+        return cached
     from_callers = _difference_of_softmax_parameter(analysis, value)
     if from_callers is not None and _trains_with_cross_entropy(analysis):
         return from_callers
@@ -265,6 +268,19 @@ def _returns_fused(analysis: "ModuleAnalysis", function: cst.FunctionDef) -> Opt
 
 def _difference(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optional[tuple[str, str]]:
     """(`p`, `y`) for `p - y`, `(p - y) / n`, `1 / n * (p - y)` (names or self attributes)."""
+    operands = _difference_operands(analysis, node)
+    if operands is None:
+        return None
+    left, right = dotted_name(operands[0]), dotted_name(operands[1])
+    if left is None or right is None:
+        return None
+    return left, right
+
+
+def _difference_operands(
+    analysis: "ModuleAnalysis", node: cst.BaseExpression
+) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """The operands of `p - y` in `p - y`, `(p - y) / n`, `1 / n * (p - y)`."""
     value = resolve(analysis, node)
     for _ in range(3):
         if type(value) is cst.BinaryOperation and type(value.operator) is cst.Divide:
@@ -277,10 +293,111 @@ def _difference(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optiona
     if not _is_subtraction(value):
         return None
     assert type(value) is cst.BinaryOperation
-    left, right = dotted_name(value.left), dotted_name(value.right)
-    if left is None or right is None:
+    return value.left, value.right
+
+
+def _fused_from_cached_output(
+    analysis: "ModuleAnalysis", expression: cst.BaseExpression, value: cst.BaseExpression, at: cst.CSTNode, depth: int
+) -> Optional[str]:
+    """The fused gradient built from the softmax output a layer object caches (the nnfs
+    idiom: `forward` stores `self.output` and returns nothing): `(act.output - y) / n`, or
+    `d = act.output.copy(); d[range(n), y] -= 1` (possibly scaled afterwards)."""
+    from gradlint.analysis.semantics import Role
+
+    if not _trains_with_cross_entropy(analysis):
         return None
-    return left, right
+    operands = _difference_operands(analysis, value)
+    if operands is not None:
+        prediction, target = operands
+        output = _cached_softmax_output(analysis, prediction)
+        if output is None or literal_number(target) is not None or type(target) in (cst.Integer, cst.Float):
+            return None
+        role = analysis.semantics.role_of(target, at=at)
+        if role is not None and role.role is not Role.PREACTIVATION:
+            return None  # `p - q` of two activations or gradients: not a prediction minus its targets
+        where = ""
+        if type(expression) is cst.Name and value is not expression:
+            where = f"{expression.value} = {analysis.code_for(value)} on line {analysis.line_of(value)}: "
+        return (
+            f"{where}{analysis.code_for(value)} is the softmax output {output} minus the targets "
+            f"{analysis.code_for(target)}"
+        )
+    if type(expression) is not cst.Name:
+        return None
+    scope = scope_for(analysis, expression)
+    definition = scope.reaching(analysis, expression.value, expression)
+    if definition is None or definition.value is None:
+        return None
+    bound = definition.value
+    if type(bound) is cst.BinaryOperation and type(bound.operator) in (cst.Divide, cst.Multiply) and depth < 3:
+        # `d = d / n` after the in-place update
+        inner = bound.left if type(bound.left) is cst.Name else bound.right
+        if type(inner) is cst.Name and inner.value == expression.value:
+            return fused_gradient(analysis, inner, inner, depth + 1)
+        return None
+    copied = _copied(bound)
+    output = _cached_softmax_output(analysis, copied) if copied is not None else None
+    if output is None:
+        return None
+    store = _minus_one_store(analysis, scope, expression.value, definition, expression)
+    if store is None:
+        return None
+    return (
+        f"`{analysis.code_for(store)}` on line {analysis.line_of(store)} turns the copy of the softmax output "
+        f"{output} into p - y"
+    )
+
+
+def _copied(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`x` of `x.copy()`, `np.copy(x)`, `np.array(x)`."""
+    if type(node) is not cst.Call:
+        return None
+    func = node.func
+    if type(func) is cst.Attribute and func.attr.value == "copy" and not node.args:
+        return func.value
+    if last_part(call_name(node)) in {"copy", "array"} and type(func) is cst.Attribute and dotted_name(func.value) in {"np", "numpy"}:
+        args = [a.value for a in node.args if a.keyword is None]
+        return args[0] if len(args) == 1 else None
+    return None
+
+
+def _minus_one_store(
+    analysis: "ModuleAnalysis", scope, name: str, definition, use: cst.CSTNode
+) -> Optional[cst.AugAssign]:
+    """`name[rows, y] -= 1` after `definition` and before `use`, run whenever both are."""
+    use_statement = scope.statement_at(analysis, use)
+    if use_statement is None:
+        return None
+    here = scope.ordinal[use_statement]
+    chain = set(scope.enclosing[use_statement])
+    for augmented in analysis.index.nodes_in(scope.function, cst.AugAssign):
+        target = augmented.target
+        if type(augmented.operator) is not cst.SubtractAssign or type(target) is not cst.Subscript:
+            continue
+        if dotted_name(target.value) != name or len(target.slice) != 2 or literal_number(augmented.value) != 1:
+            continue
+        statement = scope.statement_at(analysis, augmented)
+        if statement is None or not definition.ordinal < scope.ordinal[statement] < here:
+            continue
+        if all(outer in chain for outer in scope.enclosing[statement]):
+            return augmented
+    return None
+
+
+def _cached_softmax_output(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optional[str]:
+    """`act.output` / `self.act.out`: the attribute in which the object's class (built by a
+    constructor call visible here) caches the output of its softmax forward."""
+    from gradlint.analysis.semantics import ForwardKind
+
+    if type(node) is not cst.Attribute:
+        return None
+    owner = instance_class(analysis, node.value)
+    if owner is None or type(owner.node) is not cst.ClassDef:
+        return None
+    info = owner.analysis.semantics.class_info(owner.node)
+    if info.forward_kind is not ForwardKind.SOFTMAX or node.attr.value not in info.activation_attrs:
+        return None
+    return f"`{analysis.code_for(node)}` ({info.name}.forward caches its softmax in self.{node.attr.value})"
 
 
 def _is_subtraction(node: cst.CSTNode) -> bool:
@@ -549,3 +666,275 @@ def _trains_with_cross_entropy(analysis: "ModuleAnalysis") -> bool:
     error (whose gradient is also `p - y`, with respect to p)."""
     source = analysis.source
     return bool(_CROSS_ENTROPY.search(source)) and not _SQUARED_ERROR.search(source)
+
+
+# -- where the upstream gradient flows inside a backward and its helpers -----------------
+_SHAPE_METHODS = frozenset({"reshape", "ravel", "flatten", "squeeze", "copy", "astype", "transpose"})
+_SHAPE_FUNCTIONS = frozenset({"atleast_1d", "atleast_2d", "asarray", "array", "copy", "squeeze", "ravel", "reshape", "transpose"})
+
+
+@dataclass(frozen=True)
+class GradientOrigin:
+    """An expression carrying the upstream gradient `parameter` of the backward `backward`;
+    `via` says how it got there when it crossed a call (e.g. "passed to Softmax._bwd as dLdy on line 28")."""
+
+    parameter: str
+    backward: str
+    via: str = ""
+
+    @property
+    def describe(self) -> str:
+        where = f", {self.via}" if self.via else ""
+        return f"the upstream gradient {self.parameter} of {self.backward}{where}"
+
+
+def _unwrap(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`g` of a shape-only wrapper of it (`g.reshape(1, -1)`, `g.T`, `np.atleast_2d(g)`,
+    `g[:, None]`, `[g]`), or None when `node` is no such wrapper."""
+    if type(node) is cst.Attribute and node.attr.value == "T":
+        return node.value
+    if type(node) is cst.Call:
+        func = node.func
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        if type(func) is cst.Attribute and dotted_name(func.value) in {"np", "numpy"}:
+            if func.attr.value in _SHAPE_FUNCTIONS and len(positional) >= 1 and (
+                len(positional) == 1 or func.attr.value in {"reshape", "transpose"}
+            ):
+                return positional[0]
+            return None
+        if type(func) is cst.Attribute and func.attr.value in _SHAPE_METHODS:
+            return func.value
+        return None
+    if type(node) is cst.Subscript and node.slice and all(
+        type(e.slice) is cst.Slice and e.slice.lower is None and e.slice.upper is None and e.slice.step is None
+        or type(e.slice) is cst.Index and (dotted_name(e.slice.value) or "") in {"None", "np.newaxis", "numpy.newaxis"}
+        for e in node.slice
+    ) and any(type(e.slice) is cst.Index for e in node.slice):
+        return node.value
+    if type(node) is cst.List and len(node.elements) == 1 and type(node.elements[0]) is cst.Element:
+        return node.elements[0].value
+    return None
+
+
+def _loop_source(loop: "cst.For | cst.CompFor", name: str) -> Optional[cst.BaseExpression]:
+    """The array whose rows (elements) the loop variable `name` takes: `g` for
+    `for s, g in zip(self.output, g)`, `for i, (s, g) in enumerate(zip(...))`,
+    `for gi, xi in zip(*np.atleast_2d(g, x))`, `for gi in g`."""
+    path = _target_path(loop.target, name)
+    if path is None:
+        return None
+    iterable: cst.BaseExpression = loop.iter
+    while path:
+        if type(iterable) is not cst.Call:
+            return None
+        callee = call_name(iterable)
+        args = list(iterable.args)
+        if callee == "enumerate" and args and path[0] == 1:
+            iterable, path = args[0].value, path[1:]
+        elif callee == "zip" and len(args) == 1 and args[0].star == "*":
+            inner = args[0].value  # zip(*np.atleast_2d(a, b)) pairs the rows of a and b
+            if type(inner) is cst.Call and last_part(call_name(inner)) in {"atleast_1d", "atleast_2d"}:
+                items = [a.value for a in inner.args if a.keyword is None and not a.star]
+            elif type(inner) in (cst.List, cst.Tuple):
+                items = [e.value for e in inner.elements]
+            else:
+                return None
+            if path[0] >= len(items):
+                return None
+            iterable, path = items[path[0]], path[1:]
+        elif callee == "zip" and all(not a.star and a.keyword is None for a in args) and path[0] < len(args):
+            iterable, path = args[path[0]].value, path[1:]
+        else:
+            return None
+    return iterable
+
+
+def _target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
+    if type(target) is cst.Name:
+        return () if target.value == name else None
+    if type(target) in (cst.Tuple, cst.List):
+        for position, element in enumerate(target.elements):
+            inner = _target_path(element.value, name)
+            if inner is not None:
+                return (position, *inner)
+    return None
+
+
+def local_root(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0) -> Optional[tuple[cst.FunctionDef, str]]:
+    """The parameter of the enclosing function whose value `node` is, up to shape-only
+    changes, local aliases and the rows a loop takes from it; None when it is anything else."""
+    for _ in range(12):
+        inner = _unwrap(node)
+        if inner is None:
+            break
+        node = inner
+    if type(node) is not cst.Name or depth > 8:
+        return None
+    comprehension = _comprehension_loop(analysis, node)
+    if comprehension is not None:
+        source = _loop_source(comprehension, node.value)
+        return local_root(analysis, source, depth + 1) if source is not None else None
+    scope = scope_for(analysis, node)
+    function = scope.function
+    if function is None:
+        return None
+    name = node.value
+    if scope.is_unbound_parameter(analysis, name, node):
+        return function, name
+    definition = scope.reaching(analysis, name, node)
+    if definition is None:
+        # `if not isinstance(g, list): g = [g]`: every earlier binding wraps the parameter itself
+        statement = scope.statement_at(analysis, node)
+        if statement is None or name not in scope.parameters:
+            return None
+        earlier = [d for d in scope.definitions.get(name, ()) if d.ordinal < scope.ordinal[statement]]
+        for earlier_definition in earlier:
+            value = earlier_definition.value
+            if value is None:
+                return None
+            for _ in range(12):
+                inner = _unwrap(value)
+                if inner is None:
+                    break
+                value = inner
+            if type(value) is not cst.Name or value.value != name:
+                return None
+        return function, name
+    if definition.value is not None:
+        return local_root(analysis, definition.value, depth + 1)
+    if definition.loop is not None:
+        source = _loop_source(definition.loop, name)
+        return local_root(analysis, source, depth + 1) if source is not None else None
+    return None
+
+
+_COMPREHENSIONS = (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)
+
+
+def _comprehension_loop(analysis: "ModuleAnalysis", node: cst.Name) -> Optional[cst.CompFor]:
+    """The `for` clause of an enclosing comprehension that binds `node`'s name."""
+    for ancestor in analysis.index.ancestors(node):
+        if isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseCompoundStatement, cst.SimpleStatementLine)):
+            return None
+        if type(ancestor) in _COMPREHENSIONS:
+            clause: Optional[cst.CompFor] = ancestor.for_in  # type: ignore[attr-defined]
+            while clause is not None:
+                if node is not clause.target and _target_path(clause.target, node.value) is not None:
+                    return clause
+                clause = clause.inner_for_in
+    return None
+
+
+def gradient_parameters(analysis: "ModuleAnalysis") -> "dict[cst.FunctionDef, dict[str, GradientOrigin]]":
+    """The parameters that carry an upstream gradient: a backward's gradient parameter, and
+    the parameters of the helpers it calls with that gradient (numpy-ml's `_bwd(self, dLdy,
+    X)` called as `self._bwd(dy, x)` in a loop over `zip(dLdy, self.X)`), when every call
+    of the helper in the module passes one. Memoised per module analysis."""
+    memo = analysis.__dict__.get("_gradient_parameters")
+    if memo is not None:
+        return memo
+    semantics = analysis.semantics
+    found: dict[cst.FunctionDef, dict[str, GradientOrigin]] = {}
+    work: list[tuple[cst.FunctionDef, int]] = []
+    rejected: set[tuple[cst.FunctionDef, str]] = set()  # helper parameters already found not to carry it
+    for function in analysis.index.nodes(cst.FunctionDef):
+        if semantics.is_backward(function) and not _loss_backward(analysis, function):
+            gradient = semantics.gradient_param(function)
+            if gradient is not None:
+                found[function] = {gradient: GradientOrigin(gradient, semantics.qualname(function))}
+                work.append((function, 0))
+    while work:
+        caller, level = work.pop()
+        if level >= 2:
+            continue
+        for call in analysis.index.nodes_in(caller, cst.Call):
+            if type(call.func) not in (cst.Name, cst.Attribute):
+                continue
+            targets = semantics.resolve_call_targets(call)
+            if len(targets) != 1 or type(targets[0].function) is not cst.FunctionDef:
+                continue
+            callee = targets[0].function
+            if callee is caller or callee in found or semantics.is_backward(callee):
+                continue
+            for parameter, argument in semantics.bind_arguments(call, targets[0]).items():
+                root = local_root(analysis, argument)
+                if root is None or root[0] is not caller or root[1] not in found.get(caller, {}):
+                    continue
+                origin = found[caller][root[1]]
+                if (callee, parameter) in rejected:
+                    continue
+                # `softmax_jacobian(grad)` does not use it as a gradient: a derivative fed the gradient is
+                # wrong at the call (the derivative rules' business), not inside
+                if not _applied_as_gradient(analysis, callee, parameter) or not _every_caller_passes_gradient(
+                    analysis, callee, parameter, found
+                ):
+                    rejected.add((callee, parameter))
+                    continue
+                via = f"passed to {semantics.qualname(callee)} as {parameter} on line {analysis.line_of(call)}"
+                found.setdefault(callee, {})[parameter] = GradientOrigin(origin.parameter, origin.backward, via)
+            if callee in found:
+                work.append((callee, level + 1))
+    analysis.__dict__["_gradient_parameters"] = found
+    return found
+
+
+def _loss_backward(analysis: "ModuleAnalysis", function: cst.FunctionDef) -> bool:
+    """The backward of a loss class (nnfs's `Loss.backward(self, dvalues, y_true)` next to
+    `forward(self, y_pred, y_true)`): it shares a second required parameter (the targets)
+    with its class's forward, so its first is the prediction the chain starts from, not an
+    upstream gradient."""
+    cls = analysis.index.class_of(function)
+    if cls is None:
+        return False
+    forward = analysis.semantics.class_info(cls).forward
+    if forward is None:
+        return False
+
+    def required(f: cst.FunctionDef) -> list[str]:
+        names = [p.name.value for p in (*f.params.posonly_params, *f.params.params) if p.default is None]
+        return names[1:]  # without self
+
+    mine, theirs = required(function), required(forward)
+    return len(mine) >= 2 and len(theirs) >= 2 and bool(set(mine[1:]) & set(theirs[1:]))
+
+
+_PRODUCTS = frozenset({"dot", "matmul", "einsum", "multiply", "tensordot", "inner"})
+
+
+def _applied_as_gradient(analysis: "ModuleAnalysis", function: cst.FunctionDef, parameter: str) -> bool:
+    """The helper uses `parameter` as a gradient: it (a row of it, reshaped) is multiplied
+    (`@`, `*`, np.dot, einsum) with a value that does not come from it."""
+    products: list[list[cst.BaseExpression]] = []
+    for operation in analysis.index.nodes_in(function, cst.BinaryOperation):
+        if type(operation.operator) in (cst.MatrixMultiply, cst.Multiply):
+            products.append([operation.left, operation.right])
+    for call in analysis.index.nodes_in(function, cst.Call):
+        if last_part(call_name(call)) in _PRODUCTS:
+            products.append([a.value for a in call.args if a.keyword is None and not a.star and type(a.value) is not cst.SimpleString])
+    for operands in products:
+        roots = [local_root(analysis, operand) for operand in operands]
+        mine = [root is not None and root[0] is function and root[1] == parameter for root in roots]
+        if any(mine) and not all(mine):
+            return True
+    return False
+
+
+def _every_caller_passes_gradient(
+    analysis: "ModuleAnalysis", callee: cst.FunctionDef, parameter: str, found: "dict[cst.FunctionDef, dict[str, GradientOrigin]]"
+) -> bool:
+    calls = list(callers_arguments(analysis, callee, parameter))
+    if not calls:
+        return False
+    for call, argument in calls:
+        root = local_root(analysis, argument)
+        if root is None or root[1] not in found.get(root[0], {}):
+            return False
+    return True
+
+
+def gradient_origin(analysis: "ModuleAnalysis", node: cst.BaseExpression) -> Optional[GradientOrigin]:
+    """`node` carries the upstream gradient (per `local_root` and `gradient_parameters`)."""
+    root = local_root(analysis, node)
+    if root is None:
+        return None
+    return gradient_parameters(analysis).get(root[0], {}).get(root[1])

@@ -294,11 +294,15 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
         if len(slices) == 1 and indices[0] is not None and _is_none(indices[0]):
             if layout(analysis, node.value, depth + 1) == Layout.FLAT:
                 return Layout.ROW
+        if len(slices) == 1 and indices[0] is not None and _int_value(indices[0]) in (0, -1):
+            if layout(analysis, node.value, depth + 1) == Layout.ROW:
+                return Layout.FLAT  # the one row of a (1, n) array
         return None
     if type(node) is cst.Call:
         name = call_name(node) or ""
-        method = last_part(name)
         receiver = node.func.value if type(node.func) is cst.Attribute else None
+        # `softmax(x).ravel()`: the method of a call's result has no dotted name
+        method = node.func.attr.value if type(node.func) is cst.Attribute else last_part(name)
         if method == "reshape":
             shape = _shape_args(node)
             if receiver is not None and dotted_name(receiver) in {"np", "numpy"} and shape:
@@ -333,6 +337,8 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
                 type(e.value) in (cst.Integer, cst.Float, cst.UnaryOperation) for e in args[0].elements
             ):
                 return Layout.FLAT
+        if type(node.func) in (cst.Name, cst.Attribute):
+            return _forward_output_layout(analysis, node, depth)
         return None
     if type(node) is cst.BinaryOperation and type(node.operator) is not cst.MatrixMultiply:
         left = layout(analysis, node.left, depth + 1)
@@ -342,6 +348,75 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
         if right is not None and _is_scalar(node.left):
             return right
     return None
+
+
+# Column-vector code ((n, 1) arrays, Nielsen style): a softmax normalised by a whole-array sum
+# is then a column, and `s @ s.T` its outer product.
+_COLUMN_IDIOM = re.compile(
+    r"reshape\s*\(\s*\(?\s*(?:-\s*1|[\w.\[\]]+)\s*,\s*1\s*\)"
+    r"|\[\s*(?:\.\.\.\s*,\s*)?:\s*,\s*(?:None|\w+\.newaxis)\s*\]"
+    r"|newaxis|expand_dims|atleast_2d|vstack|column_stack|\baxis\s*=\s*0\b"
+    r"|\b(?:randn|rand|zeros|ones|empty|full|random|normal|uniform)\s*\([^()]*\(?\s*[\w.\[\]]+\s*,\s*1\s*\)"
+)
+
+
+def _forward_output_layout(analysis: "ModuleAnalysis", call: cst.Call, depth: int) -> Optional[Layout]:
+    """The output of a nonlinearity defined here (by its body: `self._fwd(x_row)`,
+    `softmax(x)`) has its input's layout; a whole-array softmax's is FLAT when nothing says
+    otherwise (see `_whole_vector_softmax_layout`)."""
+    if type(call.func) is cst.Attribute and dotted_name(call.func.value) in {"np", "numpy"}:
+        return None
+    args = [a.value for a in call.args if a.keyword is None and not a.star]
+    if len(args) != 1:
+        return None
+    semantics = analysis.semantics
+    targets = semantics.resolve_call_targets(call)
+    if len(targets) != 1 or type(targets[0].function) is not cst.FunctionDef:
+        return None
+    info = semantics.forward_of(targets[0].function)
+    if info is None:
+        return None
+    argument_layout = layout(analysis, args[0], depth + 1)
+    if argument_layout is not None:
+        return argument_layout
+    return _whole_vector_softmax_layout(analysis, call, depth) if type(call.func) is cst.Name else None
+
+
+def whole_vector_softmax(analysis: "ModuleAnalysis", call: cst.Call) -> Optional[cst.BaseExpression]:
+    """For `softmax(x)` calling a module function that (by its body) computes a softmax
+    normalised by a sum over the whole array (`e / e.sum()`, no axis): that normaliser."""
+    from gradlint.analysis.semantics import ForwardKind
+
+    if type(call.func) is not cst.Name:
+        return None
+    semantics = analysis.semantics
+    targets = semantics.resolve_call_targets(call)
+    if len(targets) != 1 or type(targets[0].function) is not cst.FunctionDef:
+        return None
+    info = semantics.forward_of(targets[0].function)
+    if info is None or info.kind is not ForwardKind.SOFTMAX or type(info.node) is not cst.BinaryOperation:
+        return None
+    if type(info.node.operator) is not cst.Divide:
+        return None
+    normaliser = resolve(analysis, info.node.right)
+    return normaliser if _is_scalar(normaliser) and type(normaliser) is cst.Call else None
+
+
+def _whole_vector_softmax_layout(analysis: "ModuleAnalysis", call: cst.Call, depth: int) -> Optional[Layout]:
+    """`softmax(x)` normalised by a whole-array sum (`whole_vector_softmax`) treats its input
+    as one vector. That vector is 1-D unless it is a column: FLAT when the argument's layout
+    is not known otherwise and the module shows no column-vector idiom (`reshape(-1, 1)`,
+    `[:, None]`, `axis=0`, `zeros((n, 1))`)."""
+    args = [a.value for a in call.args if a.keyword is None and not a.star]
+    if len(args) != 1 or whole_vector_softmax(analysis, call) is None:
+        return None
+    argument_layout = layout(analysis, args[0], depth + 1)
+    if argument_layout is not None:
+        return argument_layout
+    memo = analysis.__dict__.get("_column_idiom")
+    if memo is None:
+        memo = analysis.__dict__["_column_idiom"] = (bool(_COLUMN_IDIOM.search(analysis.source)),)
+    return None if memo[0] else Layout.FLAT
 
 
 def _is_shape_like(node: cst.BaseExpression) -> bool:

@@ -44,6 +44,32 @@ class Dense:
         return grad @ self.W.T
 '''
 
+_NNFS_LAYERS = '''
+import numpy as np
+
+class Activation_Softmax:
+    def forward(self, inputs):
+        self.inputs = inputs
+        exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+        self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+    def backward(self, dvalues):
+        self.dinputs = np.empty_like(dvalues)
+        for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+            single_output = single_output.reshape(-1, 1)
+            jacobian_matrix = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+            self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues)
+
+class Loss_CategoricalCrossentropy:
+    def forward(self, y_pred, y_true):
+        y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+        return np.mean(-np.log(y_pred_clipped[range(len(y_pred)), y_true]))
+
+    def backward(self, dvalues, y_true):
+        y_true = np.eye(len(dvalues[0]))[y_true]
+        self.dinputs = -y_true / np.clip(dvalues, 1e-7, 1 - 1e-7) / len(dvalues)
+'''
+
 
 class DoubleSoftmaxDerivative(Rule):
     code = "GL203"
@@ -52,10 +78,12 @@ class DoubleSoftmaxDerivative(Rule):
     summary = "The fused softmax + cross-entropy gradient p - y is passed through the softmax's backward, applying its derivative twice."
     what_it_does = """
         Follows the loss gradient through the module: when a value is the fused softmax +
-        cross-entropy gradient `p - y` (computed from a softmax output, the in-place
-        `d[range(n), y] -= 1`, or returned by a loss whose backward returns `p - y` while its
-        forward takes `log(p)`), and it is then handed to a backward that applies the softmax
-        derivative (a Jacobian, a VJP, or an elementwise formula over the cached output),
+        cross-entropy gradient `p - y` (computed from a softmax output, including the output a
+        layer object caches in an attribute, as the nnfs book's `activation2.output`; the
+        in-place `d = p.copy(); d[range(n), y] -= 1`; or returned by a loss whose backward
+        returns `p - y` while its forward takes `log(p)`), and it is then handed to a
+        backward that applies the softmax derivative (a Jacobian, a VJP, or an elementwise
+        formula over the cached output),
         directly (`softmax.backward(p - y)`), through a call chain, or through the usual loop
         `for layer in reversed(self.layers): grad = layer.backward(grad)` whose last layer is
         that softmax; or it is multiplied by a softmax derivative or Jacobian
@@ -237,8 +265,171 @@ net.backward(loss.backward(np.array([0, 1])))
             message="d[range(len(y)), y] -= 1",
             why="the in-place fused gradient, layers from the constructor, the loop in a method fed by its caller",
         ),
+        Invalid(
+            _NNFS_LAYERS
+            + '''
+def train(dense2, X, y):
+    activation2 = Activation_Softmax()
+    loss_function = Loss_CategoricalCrossentropy()
+    activation2.forward(dense2.output)
+    loss = loss_function.forward(activation2.output, y)
+    dlogits = (activation2.output - y) / len(X)
+    activation2.backward(dlogits)
+    dense2.backward(activation2.dinputs)
+    return loss
+''',
+            line=31,
+            message="the softmax output `activation2.output` (Activation_Softmax.forward caches its softmax",
+            why="nnfs book layers (forward stores self.output, returns nothing): p - y fed to the Jacobian backward",
+        ),
+        Invalid(
+            _NNFS_LAYERS
+            + '''
+def train(dense2, X, y):
+    activation2 = Activation_Softmax()
+    loss_function = Loss_CategoricalCrossentropy()
+    activation2.forward(dense2.output)
+    loss = loss_function.forward(activation2.output, y)
+    dlogits = activation2.output.copy()
+    dlogits[range(len(dlogits)), y] -= 1
+    dlogits = dlogits / len(dlogits)
+    activation2.backward(dlogits)
+    dense2.backward(activation2.dinputs)
+    return loss
+''',
+            line=33,
+            message="`dlogits[range(len(dlogits)), y] -= 1` on line 31",
+            why="nnfs: the in-place fused gradient from a copy of the cached output, then the softmax backward",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                    self.out = e / np.sum(e, axis=1, keepdims=True)
+                    return self.out
+
+                def backward(self, grad):
+                    s = self.out
+                    return s * (grad - np.sum(grad * s, axis=1, keepdims=True))
+
+            class CrossEntropy:
+                def forward(self, p, y):
+                    return -np.mean(np.sum(y * np.log(p + 1e-12), axis=1))
+
+            def train_step(x, y):
+                softmax = Softmax()
+                loss = CrossEntropy()
+                p = softmax.forward(x)
+                l = loss.forward(p, y)
+                return softmax.backward(softmax.out - y)
+            """,
+            line=22,
+            message="softmax.out - y is the softmax output `softmax.out`",
+            why="a VJP backward fed p - y read from the attribute the forward caches",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Activation_Softmax:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+                        single_output = single_output.reshape(-1, 1)
+                        jacobian_matrix = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+                        self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues)
+
+            class Loss_CategoricalCrossentropy:
+                def forward(self, y_pred, y_true):
+                    y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+                    return np.mean(-np.log(y_pred_clipped[range(len(y_pred)), y_true]))
+
+            class Activation_Softmax_Loss_CategoricalCrossentropy:
+                def __init__(self):
+                    self.activation = Activation_Softmax()
+                    self.loss = Loss_CategoricalCrossentropy()
+
+                def forward(self, inputs, y_true):
+                    self.activation.forward(inputs)
+                    self.output = self.activation.output
+                    return self.loss.forward(self.output, y_true)
+
+                def backward(self, dvalues, y_true):
+                    samples = len(dvalues)
+                    self.dinputs = dvalues.copy()
+                    self.dinputs[range(samples), y_true] -= 1
+                    self.dinputs = self.dinputs / samples
+
+            def train(dense2, y):
+                loss_activation = Activation_Softmax_Loss_CategoricalCrossentropy()
+                loss = loss_activation.forward(dense2.output, y)
+                loss_activation.backward(loss_activation.output, y)
+                dense2.backward(loss_activation.dinputs)
+                return loss
+            """,
+            why="the nnfs book's combined Softmax + cross-entropy: its in-place p - y goes to the dense layer, not the softmax",
+        ),
+        Valid(
+            _NNFS_LAYERS
+            + '''
+def train(dense2, X, y):
+    activation2 = Activation_Softmax()
+    loss_function = Loss_CategoricalCrossentropy()
+    activation2.forward(dense2.output)
+    loss = loss_function.forward(activation2.output, y)
+    loss_function.backward(activation2.output, y)
+    activation2.backward(loss_function.dinputs)
+    dense2.backward(activation2.dinputs)
+    return loss
+''',
+            why="nnfs: the softmax Jacobian backward fed the cross-entropy gradient -y/p (the correct chain)",
+        ),
+        Valid(
+            _NNFS_LAYERS
+            + '''
+def train(dense2, X, y):
+    activation2 = Activation_Softmax()
+    loss_function = Loss_CategoricalCrossentropy()
+    activation2.forward(dense2.output)
+    loss = loss_function.forward(activation2.output, y)
+    dlogits = activation2.output.copy()
+    dlogits[range(len(dlogits)), y] -= 1
+    dense2.backward(dlogits / len(dlogits))
+    return loss
+''',
+            why="nnfs: the in-place fused gradient handed to the dense layer, skipping the softmax backward",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                    self.out = e / np.sum(e, axis=1, keepdims=True)
+                    return self.out
+
+                def backward(self, grad):
+                    s = self.out
+                    return s * (grad - np.sum(grad * s, axis=1, keepdims=True))
+
+            def train_step(x, y):
+                softmax = Softmax()
+                p = softmax.forward(x)
+                loss = np.mean((softmax.out - y) ** 2)
+                return loss, softmax.backward(2 * (softmax.out - y) / y.size)
+            """,
+            why="a squared error on the cached softmax output: p - y is dL/dp, the softmax backward must apply",
+        ),
         Valid(
             _LAYERS
             + '''

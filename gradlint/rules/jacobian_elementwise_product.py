@@ -7,8 +7,10 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.semantics import Role, RoleEvidence, Semantics
-from gradlint.analysis.syntax import call_name, dotted_name, last_part
+from gradlint.analysis.gradient_flow import gradient_origin
+from gradlint.analysis.jacobians import Layout, is_batched_rows, layout, scope_for
+from gradlint.analysis.semantics import ForwardKind, Role, RoleEvidence, Semantics
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_int
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -26,8 +28,15 @@ class JacobianElementwiseProduct(Rule):
         Finds `J * g` (or `np.multiply(J, g)`) where `J` is a Jacobian matrix (built by
         `np.diag`/`np.diagflat`/`np.outer`/`np.eye`, an `einsum(...->ij)`, filled element by
         element, or returned by a function that builds one) and `g` is a gradient: the
-        gradient parameter of a backward, a loss gradient such as `-y / p`, or the value
-        returned by another layer's `backward`.
+        gradient parameter of a backward, a loss gradient such as `-y / p` (or a column
+        `g[:, k]` of one), the value returned by another layer's `backward`, or the gradient a
+        backward hands to a helper that applies it (numpy-ml's `_bwd(self, dLdy, X)`, rows taken
+        by `zip(*np.atleast_2d(dy, x))`), whatever the helper is called.
+
+        Also finds `(J * g).sum(axis=0)` (or `np.sum(J * g, axis=0)`) where `g` is 1-D per the
+        code (a row of a batch) and `J` a softmax Jacobian: `g` broadcasts as a row, so the sum
+        over the first axis is g_j * sum_i J_ij, which is zero for the softmax. The sum over
+        `axis=1` is the matrix-vector product and stays silent.
         """
     why_bad = """
         The chain rule through a vector function is a matrix-vector product: `dL/dz = J^T g`.
@@ -141,8 +150,219 @@ class JacobianElementwiseProduct(Rule):
             line=9,
             why="a diagonal Jacobian of an elementwise activation multiplied by *",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def __init__(self, dim=-1):
+                    self.dim = dim
+                    self.X = []
+
+                def forward(self, X):
+                    self.X.append(X)
+                    return self._fwd(X)
+
+                def _fwd(self, X):
+                    e_X = np.exp(X - np.max(X, axis=self.dim, keepdims=True))
+                    return e_X / e_X.sum(axis=self.dim, keepdims=True)
+
+                def backward(self, dLdy):
+                    if not isinstance(dLdy, list):
+                        dLdy = [dLdy]
+                    dX = []
+                    for dy, x in zip(dLdy, self.X):
+                        dX.append(self._bwd(dy, x))
+                    return dX[0] if len(self.X) == 1 else dX
+
+                def _bwd(self, dLdy, X):
+                    dX = []
+                    for dy, x in zip(dLdy, X):
+                        dxi = []
+                        for dyi, xi in zip(*np.atleast_2d(dy, x)):
+                            yi = self._fwd(xi.reshape(1, -1)).reshape(-1, 1)
+                            dyidxi = np.diagflat(yi) - yi @ yi.T
+                            dxi.append(dyi * dyidxi)
+                        dX.append(dxi)
+                    return np.array(dX).reshape(*X.shape)
+            """,
+            line=31,
+            message="the upstream gradient dLdy of Softmax.backward, passed to Softmax._bwd as dLdy",
+            why="numpy-ml: a backward helper `_bwd` (not named backward) fed the gradient by backward",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0, keepdims=True))
+                return e / np.sum(e, axis=0, keepdims=True)
+
+            def softmax_jacobian(s):
+                s = s.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+
+            def output_layer(W, b, z_prev, y):
+                a_prev = np.tanh(z_prev)
+                out = softmax(W @ a_prev + b)
+                dL_dout = -y / np.clip(out, 1e-12, None)
+                delta = softmax_jacobian(out[:, 0]) * dL_dout[:, 0]
+                return delta @ a_prev.T, weights_back(W, delta)
+
+            def weights_back(W, delta):
+                return W.T @ delta
+            """,
+            line=15,
+            message="a column of dL_dout",
+            why="column layout: a column slice of the loss gradient times the Jacobian; delta only used downstream",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Activation_Softmax:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+                        single_output = single_output.reshape(-1, 1)
+                        jacobian_matrix = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+                        self.dinputs[index] = (jacobian_matrix * single_dvalues).sum(axis=0)
+            """,
+            line=13,
+            message="sums over axis 0",
+            why="nnfs: (J * g).sum(axis=0) with g a row of the batch gradient: g_j * sum_i J_ij = 0",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def __init__(self, dim=-1):
+                    self.dim = dim
+                    self.X = []
+
+                def forward(self, X):
+                    self.X.append(X)
+                    return self._fwd(X)
+
+                def _fwd(self, X):
+                    e_X = np.exp(X - np.max(X, axis=self.dim, keepdims=True))
+                    return e_X / e_X.sum(axis=self.dim, keepdims=True)
+
+                def backward(self, dLdy):
+                    if not isinstance(dLdy, list):
+                        dLdy = [dLdy]
+                    dX = []
+                    for dy, x in zip(dLdy, self.X):
+                        dX.append(self._bwd(dy, x))
+                    return dX[0] if len(self.X) == 1 else dX
+
+                def _bwd(self, dLdy, X):
+                    dX = []
+                    for dy, x in zip(dLdy, X):
+                        dxi = []
+                        for dyi, xi in zip(*np.atleast_2d(dy, x)):
+                            yi = self._fwd(xi.reshape(1, -1)).reshape(-1, 1)
+                            dyidxi = np.diagflat(yi) - yi @ yi.T
+                            dxi.append(dyi @ dyidxi)
+                        dX.append(dxi)
+                    return np.array(dX).reshape(*X.shape)
+            """,
+            why="numpy-ml's Softmax._bwd as written: the vector-Jacobian product dyi @ dyidxi",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Activation_Softmax:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+                        single_output = single_output.reshape(-1, 1)
+                        jacobian_matrix = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+                        self.dinputs[index] = np.sum(jacobian_matrix * single_dvalues, axis=1)
+            """,
+            why="trap: np.sum(J * g, axis=1) with g a row is the matrix-vector product J g (J symmetric)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Activation_Softmax:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+                        single_output = single_output.reshape(-1, 1)
+                        jacobian_matrix = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+                        self.dinputs[index] = (jacobian_matrix * single_dvalues.reshape(-1, 1)).sum(axis=0)
+            """,
+            why="the gradient broadcast as a column: the sum over axis 0 is sum_i J_ij g_i, the chain rule",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_vjp(J, g):
+                return (J * g).sum(axis=0)
+            """,
+            why="(J * g).sum(axis=0) with the layout of g unknown (correct for a column g)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0, keepdims=True))
+                return e / np.sum(e, axis=0, keepdims=True)
+
+            def softmax_jacobian(s):
+                s = s.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+
+            def output_layer(W, b, z_prev, y):
+                a_prev = np.tanh(z_prev)
+                out = softmax(W @ a_prev + b)
+                dL_dout = -y / np.clip(out, 1e-12, None)
+                delta = softmax_jacobian(out[:, 0]) @ dL_dout[:, 0]
+                return delta, W.T @ delta
+            """,
+            why="column layout twin: the Jacobian applied to a column slice of the loss gradient with @",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Sigmoid:
+                def forward(self, X):
+                    self.X = X
+                    return self._fwd(X)
+
+                def _fwd(self, X):
+                    return 1 / (1 + np.exp(-X))
+
+                def backward(self, dLdy):
+                    return self._bwd(dLdy, self.X)
+
+                def _bwd(self, dLdy, X):
+                    s = self._fwd(X)
+                    return dLdy * s * (1 - s)
+            """,
+            why="a backward helper multiplying the gradient by an elementwise derivative (a vector, no Jacobian)",
+        ),
         Valid(
             """
             import numpy as np
@@ -273,13 +493,112 @@ class JacobianElementwiseProduct(Rule):
             jacobian = semantics.role_of(matrix, at=product)
             if jacobian is None or jacobian.role is not Role.JACOBIAN:
                 continue
-            gradient = semantics.role_of(vector, at=product)
-            if gradient is None or gradient.role not in _GRADIENTS:
+            what = _gradient(analysis, semantics, vector, product)
+            if what is None:
                 continue
             if _reduced_later(analysis, product):
-                return None
-            return Finding(product, _message(analysis, matrix, vector, jacobian, gradient))
+                return _summed_over_rows(analysis, product, matrix, vector, jacobian)
+            return Finding(product, _message(analysis, matrix, vector, jacobian, what))
         return None
+
+
+def _gradient(analysis: ModuleAnalysis, semantics: Semantics, vector: cst.BaseExpression, at: cst.CSTNode) -> Optional[str]:
+    """Why `vector` is a gradient: its role (a backward's gradient parameter, a loss
+    gradient), a column `g[:, k]` of one, or the upstream gradient a backward hands to the
+    helper holding `vector` (numpy-ml's `_bwd`), per the data flow."""
+    role = semantics.role_of(vector, at=at)
+    if role is not None and role.role in _GRADIENTS:
+        return role.why if role.role is not Role.UPSTREAM_GRADIENT else f"the upstream gradient {analysis.code_for(vector)}"
+    if role is None and type(vector) is cst.Subscript and len(vector.slice) == 2:
+        first, second = (element.slice for element in vector.slice)
+        if (
+            type(first) is cst.Slice and first.lower is None and first.upper is None and first.step is None
+            and type(second) is cst.Index and type(second.value) in (cst.Integer, cst.Name)
+            and dotted_name(second.value) not in ("None",)
+        ):
+            column = semantics.role_of(vector.value, at=at)
+            if column is not None and column.role in _GRADIENTS:
+                base = analysis.code_for(vector.value)
+                why = column.why if column.role is not Role.UPSTREAM_GRADIENT else f"the upstream gradient {base}"
+                return f"a column of {base}, {why}"
+    if role is None:
+        origin = gradient_origin(analysis, vector)
+        if origin is not None:
+            return origin.describe
+    return None
+
+
+def _summed_over_rows(
+    analysis: ModuleAnalysis,
+    product: cst.BaseExpression,
+    matrix: cst.BaseExpression,
+    vector: cst.BaseExpression,
+    jacobian: RoleEvidence,
+) -> Optional[Finding]:
+    """`(J * g).sum(axis=0)` / `np.sum(J * g, axis=0)` with `g` provably 1-D (so it broadcasts
+    as a row: entry (i, j) is J_ij g_j) and J a full softmax Jacobian: the sum over i is
+    g_j * sum_i J_ij, zero for the softmax, not the chain rule's sum_i J_ij g_i."""
+    if jacobian.forward_kind is not ForwardKind.SOFTMAX:
+        return None  # a diagonal Jacobian sums to the right thing over either axis
+    reduction = _row_sum(analysis, product)
+    if reduction is None or not _one_dimensional(analysis, vector):
+        return None
+    matrix_code, vector_code = analysis.code_for(matrix), analysis.code_for(vector)
+    return Finding(
+        reduction,
+        f"`{analysis.code_for(reduction)}` sums over axis 0: the 1-D `{vector_code}` broadcasts as a row, so entry "
+        f"(i, j) of `{analysis.code_for(product)}` is J_ij*g_j and the sum over i is g_j*sum_i J_ij, which is 0 for "
+        f"the softmax Jacobian (its columns sum to 0), not the chain rule's sum_i J_ij*g_i; use "
+        f"{matrix_code} @ {vector_code} (or sum over axis=1 for this symmetric Jacobian)",
+    )
+
+
+def _row_sum(analysis: ModuleAnalysis, product: cst.BaseExpression) -> Optional[cst.Call]:
+    """The `.sum(axis=0)` / `np.sum(product, axis=0)` call that reduces `product` directly."""
+    index = analysis.index
+    parent = index.parent(product)
+    call: Optional[cst.CSTNode] = None
+    axis: Optional[cst.BaseExpression] = None
+    if type(parent) is cst.Attribute and parent.attr.value == "sum":
+        call = index.parent(parent)
+        if type(call) is not cst.Call or call.func is not parent:
+            return None
+        positional = [a.value for a in call.args if a.keyword is None]
+        axis = positional[0] if positional else None
+    elif type(parent) is cst.Arg:
+        call = index.parent(parent)
+        if type(call) is not cst.Call or call_name(call) not in ("np.sum", "numpy.sum") or call.args[0] is not parent:
+            return None
+        positional = [a.value for a in call.args if a.keyword is None]
+        axis = positional[1] if len(positional) > 1 else None
+    else:
+        return None
+    assert type(call) is cst.Call
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "axis":
+            axis = arg.value
+    if axis is None:
+        return None
+    value = literal_int(axis)
+    return call if value in (0, -2) else None
+
+
+def _one_dimensional(analysis: ModuleAnalysis, vector: cst.BaseExpression) -> bool:
+    """`vector` is 1-D per the code: its layout, or a row of a batch taken by a loop over
+    `zip(self.output, dvalues)` with `self.output` normalised along its rows."""
+    if layout(analysis, vector) is Layout.FLAT:
+        return True
+    if type(vector) is not cst.Name:
+        return False
+    definition = scope_for(analysis, vector).reaching(analysis, vector.value, vector)
+    if definition is None or definition.loop is None or definition.value is not None:
+        return False
+    iterable = definition.loop.iter
+    if type(iterable) is cst.Call and call_name(iterable) == "enumerate" and iterable.args:
+        iterable = iterable.args[0].value
+    if type(iterable) is not cst.Call or call_name(iterable) != "zip" or any(a.star for a in iterable.args):
+        return False
+    return any(is_batched_rows(analysis, a.value) for a in iterable.args)
 
 
 def _explicitly_broadcast(expr: cst.BaseExpression) -> bool:
@@ -321,9 +640,25 @@ def _reduced_later(analysis: ModuleAnalysis, product: cst.BaseExpression) -> boo
             if type(use) is cst.Arg:
                 call = index.parent(use)
                 if type(call) is cst.Call and last_part(call_name(call)) in _REDUCTIONS:
-                    return True
+                    matrix_product = last_part(call_name(call)) in {"dot", "matmul"}
+                    if not matrix_product or (
+                        call.args[0] is use and not _weight_gradient(analysis, call, [a.value for a in call.args[1:]])
+                    ):
+                        return True
             if type(use) is cst.BinaryOperation and type(use.operator) is cst.MatrixMultiply:
-                return True
+                if use.left is node and not _weight_gradient(analysis, use, [use.right]):
+                    return True
+    return False
+
+
+def _weight_gradient(analysis: ModuleAnalysis, use: cst.CSTNode, others: list[cst.BaseExpression]) -> bool:
+    """`delta @ a_prev.T`, `np.dot(delta, a.T)`: the product times an activation is a weight
+    gradient computed from it downstream, not a reduction that makes it a vector (nor is
+    `W.T @ delta`, which has it on the right: `X @ v` reduces X's columns, `M @ X` does not)."""
+    for other in others:
+        role = analysis.semantics.role_of(other, at=use)
+        if role is not None and role.role in (Role.ACTIVATION, Role.PREACTIVATION):
+            return True
     return False
 
 
@@ -332,11 +667,10 @@ def _message(
     matrix: cst.BaseExpression,
     vector: cst.BaseExpression,
     jacobian: RoleEvidence,
-    gradient: RoleEvidence,
+    what: str,
 ) -> str:
     matrix_code = analysis.code_for(matrix)
     vector_code = analysis.code_for(vector)
-    what = gradient.why if gradient.role is not Role.UPSTREAM_GRADIENT else f"the upstream gradient {vector_code}"
     return (
         f"{matrix_code} ({jacobian.why}) is multiplied elementwise by {vector_code} ({what}): broadcasting makes an "
         f"(n, n) array instead of the chain-rule vector; use a matrix product ({matrix_code} @ {vector_code}, "

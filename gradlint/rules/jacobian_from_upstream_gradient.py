@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.gradient_flow import GradientOrigin, gradient_parameters, local_root
 from gradlint.analysis.jacobians import (
     JacobianPart,
     Part,
@@ -14,8 +15,9 @@ from gradlint.analysis.jacobians import (
     jacobian_parts,
     resolve,
     scope_for,
+    vector_key,
 )
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, walk
+from gradlint.analysis.syntax import call_name, last_part, walk
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -34,7 +36,11 @@ class JacobianFromUpstreamGradient(Rule):
         `einsum('bi,bj->bij', g, g)`, `diag(g) - g g^T`, or a Jacobian-returning derivative
         called on `g`) built from the upstream-gradient parameter itself, or from the forward
         applied to it (`s = softmax(delta)`, `s = self.forward(grad)`), when that Jacobian is
-        then applied (returned, or multiplied into the gradient).
+        then applied (returned, or multiplied into the gradient). The gradient is followed
+        through reshapes, aliases and loops over its rows (`for s, g in zip(dvalues, dvalues)`),
+        and into helpers the backward calls with it whatever their name (numpy-ml's
+        `self._bwd(dy, x)`), when the helper multiplies it into something else and every call
+        of the helper passes a gradient.
         """
     why_bad = """
         The Jacobian of an activation is evaluated at the activation: J = diag(s) - s s^T with
@@ -155,8 +161,178 @@ class JacobianFromUpstreamGradient(Rule):
             message="softmax_jacobian(output_gradient)",
             why="a Jacobian-returning derivative called on the upstream gradient",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def __init__(self, dim=-1):
+                    self.dim = dim
+                    self.X = []
+
+                def forward(self, X):
+                    self.X.append(X)
+                    return self._fwd(X)
+
+                def _fwd(self, X):
+                    e_X = np.exp(X - np.max(X, axis=self.dim, keepdims=True))
+                    return e_X / e_X.sum(axis=self.dim, keepdims=True)
+
+                def backward(self, dLdy):
+                    if not isinstance(dLdy, list):
+                        dLdy = [dLdy]
+                    dX = [self._bwd(dy, x) for dy, x in zip(dLdy, self.X)]
+                    return dX[0] if len(self.X) == 1 else dX
+
+                def _bwd(self, dLdy, X):
+                    dX = []
+                    for dy, x in zip(dLdy, X):
+                        dxi = []
+                        for dyi, xi in zip(*np.atleast_2d(dy, x)):
+                            yi = self._fwd(dyi.reshape(1, -1)).reshape(-1, 1)
+                            dyidxi = np.diagflat(yi) - yi @ yi.T
+                            dxi.append(dyi @ dyidxi)
+                        dX.append(dxi)
+                    return np.array(dX).reshape(*X.shape)
+            """,
+            line=28,
+            message="which carries the upstream gradient dLdy of Softmax.backward, passed to Softmax._bwd as dLdy",
+            why="numpy-ml: the helper _bwd (fed the gradient by backward) evaluates the Jacobian at the gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Activation_Softmax:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(dvalues, dvalues)):
+                        single_output = single_output.reshape(-1, 1)
+                        jacobian_matrix = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+                        self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues)
+            """,
+            line=12,
+            message="builds the Jacobian from `single_output`, which carries the upstream gradient dvalues",
+            why="nnfs: the per-row 'output' drawn from the gradient by zip(dvalues, dvalues)",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Activation_Softmax:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+                        jacobian_matrix = np.diagflat(single_output) - np.outer(single_dvalues, single_dvalues)
+                        self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues)
+            """,
+            line=11,
+            message="`np.outer(single_dvalues, single_dvalues)` builds the Jacobian from `single_dvalues`",
+            why="nnfs: the outer product of a row of the gradient",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def __init__(self, dim=-1):
+                    self.dim = dim
+                    self.X = []
+
+                def forward(self, X):
+                    self.X.append(X)
+                    return self._fwd(X)
+
+                def _fwd(self, X):
+                    e_X = np.exp(X - np.max(X, axis=self.dim, keepdims=True))
+                    return e_X / e_X.sum(axis=self.dim, keepdims=True)
+
+                def backward(self, dLdy):
+                    if not isinstance(dLdy, list):
+                        dLdy = [dLdy]
+                    dX = [self._bwd(dy, x) for dy, x in zip(dLdy, self.X)]
+                    return dX[0] if len(self.X) == 1 else dX
+
+                def _bwd(self, dLdy, X):
+                    dX = []
+                    for dy, x in zip(dLdy, X):
+                        dxi = []
+                        for dyi, xi in zip(*np.atleast_2d(dy, x)):
+                            yi = self._fwd(xi.reshape(1, -1)).reshape(-1, 1)
+                            dyidxi = np.diagflat(yi) - yi @ yi.T
+                            dxi.append(dyi @ dyidxi)
+                        dX.append(dxi)
+                    return np.array(dX).reshape(*X.shape)
+            """,
+            why="numpy-ml's Softmax._bwd as written: the Jacobian at the forward of the cached input",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Activation_Softmax:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
+
+                def backward(self, dvalues):
+                    self.dinputs = np.empty_like(dvalues)
+                    for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
+                        single_output = single_output.reshape(-1, 1)
+                        jacobian_matrix = np.diagflat(single_output) - np.dot(single_output, single_output.T)
+                        self.dinputs[index] = np.dot(jacobian_matrix, single_dvalues)
+            """,
+            why="the nnfs book's Softmax backward: rows of the cached output zipped with rows of the gradient",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def apply_jacobian(s, g):
+                J = np.diag(s) - np.outer(s, s)
+                return J @ g
+
+            class Softmax:
+                def forward(self, x):
+                    e = np.exp(x - np.max(x))
+                    self.out = e / np.sum(e)
+                    return self.out
+
+                def backward(self, grad):
+                    return apply_jacobian(self.out, grad)
+            """,
+            why="a helper given the cached output and the gradient: the Jacobian is built from the output",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def weight_grad(g, x, W):
+                dW = np.outer(g, x)
+                return dW, W.T @ g
+
+            class Dense:
+                def forward(self, x):
+                    self.x = x
+                    return self.W @ x
+
+                def backward(self, grad):
+                    dW, dx = weight_grad(grad, self.x, self.W)
+                    self.dW = dW
+                    return dx
+            """,
+            why="a helper fed the gradient builds a weight gradient outer(g, x), not a Jacobian",
+        ),
         Valid(
             """
             import numpy as np
@@ -236,18 +412,14 @@ class JacobianFromUpstreamGradient(Rule):
         # the derivative calls of each function, in their order: looked up per backward instead of
         # scanning every call of the module for each (asked for where the scan first asked for them)
         calls_in: Optional[dict[Optional[cst.FunctionDef], list]] = None
-        for function in analysis.index.nodes(cst.FunctionDef):
-            if not semantics.is_backward(function):
-                continue
-            gradient = semantics.gradient_param(function)
-            if gradient is None:
-                continue
-            for node, _part, source in self._jacobians(analysis, function, gradient):
+        # a backward's gradient parameter, and the parameters of the helpers it hands the gradient to
+        for function in gradient_parameters(analysis):
+            for node, _part, source in self._jacobians(analysis, function):
                 statement = analysis.index.statement_of(node)
                 if id(statement) in reported or not _applied(analysis, function, node):
                     continue
                 reported.add(id(statement))
-                yield Finding(node, self._message(analysis, function, node, gradient, source))
+                yield Finding(node, self._message(analysis, function, node, *source))
             if calls_in is None:
                 calls_in = {}
                 for derivative_call in semantics.derivative_calls:
@@ -257,16 +429,17 @@ class JacobianFromUpstreamGradient(Rule):
                 if not derivative_call.derivative.returns_jacobian:
                     continue
                 argument = derivative_call.argument
-                if argument is None or dotted_name(argument) != gradient or id(analysis.index.statement_of(call)) in reported:
+                if argument is None or id(analysis.index.statement_of(call)) in reported:
                     continue
-                if not _applied(analysis, function, call):
+                origin = _origin_here(analysis, function, argument)
+                if origin is None or not _applied(analysis, function, call):
                     continue
                 reported.add(id(analysis.index.statement_of(call)))
-                yield Finding(call, self._message(analysis, function, call, gradient, None))
+                yield Finding(call, self._message(analysis, function, call, argument, origin, None))
 
     def _jacobians(
-        self, analysis: ModuleAnalysis, function: cst.FunctionDef, gradient: str
-    ) -> Iterator[tuple[cst.BaseExpression, JacobianPart, Optional[cst.BaseExpression]]]:
+        self, analysis: ModuleAnalysis, function: cst.FunctionDef
+    ) -> Iterator[tuple[cst.BaseExpression, JacobianPart, tuple[cst.BaseExpression, GradientOrigin, Optional[cst.BaseExpression]]]]:
         """Jacobian constructions whose vector is the gradient or the forward applied to it."""
         index = analysis.index
         candidates: list[cst.BaseExpression] = []
@@ -298,55 +471,88 @@ class JacobianFromUpstreamGradient(Rule):
                 if part is None or part.kind is not Part.OUTER:
                     continue
                 vector_part = part
-            source = self._source(analysis, function, vector_part, gradient)
-            if source is False:
+            source = self._source(analysis, function, vector_part)
+            if source is None:
                 continue
-            yield candidate, vector_part, source if isinstance(source, cst.BaseExpression) else None
+            yield candidate, vector_part, source
 
     @staticmethod
     def _source(
-        analysis: ModuleAnalysis, function: cst.FunctionDef, part: JacobianPart, gradient: str
-    ) -> "cst.BaseExpression | bool":
-        """True when the part's vector is the gradient itself; the forward call when it is
-        the forward applied to the gradient; False otherwise."""
-        if part.vector == gradient:
-            return True
+        analysis: ModuleAnalysis, function: cst.FunctionDef, part: JacobianPart
+    ) -> Optional[tuple[cst.BaseExpression, GradientOrigin, Optional[cst.BaseExpression]]]:
+        """(the gradient expression, where it comes from, the forward call or None) when the
+        part's vector is the upstream gradient (a row of it, reshaped) or the forward applied
+        to it; None otherwise."""
         vector = _vector_node(part.node, part.vector, analysis)
-        if type(vector) is not cst.Name:
-            return False
-        value = resolve(analysis, vector)
+        if vector is None:
+            return None
+        origin = _origin_here(analysis, function, vector)
+        if origin is not None:
+            return vector, origin, None
+        value = resolve(analysis, vector) if type(vector) is cst.Name else vector
+        for _ in range(8):
+            inner = _layout_operand(value)
+            if inner is None:
+                break
+            value = resolve(analysis, inner) if type(inner) is cst.Name else inner
         if type(value) is not cst.Call:
-            return False
+            return None
         applied = analysis.semantics.nonlinearity_applied(value)
         if applied is None:
-            return False
+            return None
         _, argument = applied
-        if dotted_name(argument) == gradient and scope_for(analysis, argument).is_unbound_parameter(analysis, gradient, argument):
-            return value
-        return False
+        origin = _origin_here(analysis, function, argument)
+        if origin is None:
+            return None
+        return argument, origin, value
 
     @staticmethod
     def _message(
         analysis: ModuleAnalysis,
         function: cst.FunctionDef,
         node: cst.BaseExpression,
-        gradient: str,
+        gradient: cst.BaseExpression,
+        origin: GradientOrigin,
         source: Optional[cst.BaseExpression],
     ) -> str:
         cached = _cached_activation(analysis, function)
         target = f"the activation cached in forward ({cached})" if cached else "the activation saved by the forward pass"
         built = analysis.code_for(node)
+        code = analysis.code_for(gradient)
+        if code == origin.parameter and not origin.via:
+            what = f"the upstream gradient `{code}`"
+        else:
+            what = f"`{code}`, which carries {origin.describe}"
         if source is not None:
             return (
-                f"`{built}` is the Jacobian at `{analysis.code_for(source)}`, the forward applied to the upstream "
-                f"gradient `{gradient}`; build it from {target}"
+                f"`{built}` is the Jacobian at `{analysis.code_for(source)}`, the forward applied to {what}; "
+                f"build it from {target}"
             )
-        return f"`{built}` builds the Jacobian from the upstream gradient `{gradient}`; build it from {target}"
+        return f"`{built}` builds the Jacobian from {what}; build it from {target}"
+
+
+def _origin_here(analysis: ModuleAnalysis, function: cst.FunctionDef, node: cst.BaseExpression) -> Optional[GradientOrigin]:
+    """The upstream gradient `node` carries, read in `function` (its own parameter, a row of it, reshaped)."""
+    root = local_root(analysis, node)
+    if root is None or root[0] is not function:
+        return None
+    return gradient_parameters(analysis).get(function, {}).get(root[1])
+
+
+def _layout_operand(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`x` of `x.reshape(..)`, `x.ravel()`, `x.T`, `x[:, None]`, `np.atleast_2d(x)`."""
+    from gradlint.analysis.gradient_flow import _unwrap
+
+    return _unwrap(node)
 
 
 def _vector_node(node: cst.BaseExpression, key: str, analysis: ModuleAnalysis) -> Optional[cst.BaseExpression]:
+    """The operand of the Jacobian part `node` that is its vector (`key`, see vector_key)."""
     for inner in walk(node):
         if type(inner) is cst.Name and inner.value == key:
+            return inner
+    for inner in walk(node):
+        if type(inner) in (cst.Name, cst.Attribute, cst.Call, cst.Subscript) and inner is not node and vector_key(analysis, inner) == key:
             return inner
     return None
 

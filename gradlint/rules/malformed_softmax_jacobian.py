@@ -19,6 +19,7 @@ from gradlint.analysis.jacobians import (
     resolve,
     scope_for,
     signed_terms,
+    whole_vector_softmax,
 )
 from gradlint.analysis.syntax import block_items, call_name, last_part, subscript_base
 from gradlint.diagnostics import Severity
@@ -40,7 +41,13 @@ class MalformedSoftmaxJacobian(Rule):
 
         - the outer product is added instead of subtracted (`np.diag(s) + np.outer(s, s)`);
         - `np.dot(s, s.T)` / `s @ s.T` where `s` is 1-D: the transpose of a 1-D array is the
-          array itself, so this is the scalar sum of s_i^2, not an outer product;
+          array itself, so this is the scalar sum of s_i^2, not an outer product. The code must
+          say that `s` is 1-D: `.ravel()`/`.flatten()`, a row of a batch taken by a loop or by
+          `[0]` from a (1, n) array (`self._fwd(x.reshape(1, -1))[0]`), `np.diag`
+          (which builds a matrix only from a 1-D array), or `s = softmax(x)` with a softmax that
+          normalises by a sum over the whole array (`e / e.sum()`, no axis) in a module with no
+          column-vector idiom (`reshape(-1, 1)`, `[:, None]`, `axis=0`, `zeros((n, 1))`), where
+          a softmax of a column would be a column;
         - `np.diag` of a column (it extracts a diagonal instead of building one);
         - the elementwise `s*s` subtracted instead of the outer product;
         - `np.diag(s*(1-s)) - np.outer(s, s)`: the diagonal's -s_i^2 counted twice;
@@ -233,8 +240,145 @@ class MalformedSoftmaxJacobian(Rule):
             message="np.diag of a column",
             why="np.diag of a column extracts one element",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x))
+                return e / e.sum()
+
+            def softmax_grad(x):
+                s = softmax(x)
+                return np.diagflat(s) - s @ s.T
+            """,
+            line=9,
+            message="a softmax normalised by the whole-array sum `e.sum()`",
+            why="the catalog's example: a 1-D softmax (normalised by a sum with no axis), then s @ s.T",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+                return e / e.sum(axis=-1, keepdims=True)
+
+            def softmax_grad(x):
+                s = softmax(x.reshape(1, -1)).ravel()
+                return np.diagflat(s) - s @ s.T
+            """,
+            line=9,
+            message="`s` is 1-D (`s = softmax(x.reshape(1, -1)).ravel()`)",
+            why="a row raveled to 1-D before s @ s.T",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, X):
+                    self.X = X
+                    return self._fwd(X)
+
+                def _fwd(self, X):
+                    e_X = np.exp(X - np.max(X, axis=-1, keepdims=True))
+                    return e_X / e_X.sum(axis=-1, keepdims=True)
+
+                def backward(self, dLdy):
+                    dX = []
+                    for dyi, xi in zip(*np.atleast_2d(dLdy, self.X)):
+                        yi = self._fwd(xi.reshape(1, -1))[0]
+                        dX.append(dyi @ (np.diagflat(yi) - yi @ yi.T))
+                    return np.array(dX).reshape(self.X.shape)
+            """,
+            line=16,
+            message="`yi` is 1-D (`yi = self._fwd(xi.reshape(1, -1))[0]`)",
+            why="numpy-ml style: the one row of the forward of a (1, n) row is 1-D",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, X):
+                    self.X = X
+                    return self._fwd(X)
+
+                def _fwd(self, X):
+                    e_X = np.exp(X - np.max(X, axis=-1, keepdims=True))
+                    return e_X / e_X.sum(axis=-1, keepdims=True)
+
+                def backward(self, dLdy):
+                    dX = []
+                    for dyi, xi in zip(*np.atleast_2d(dLdy, self.X)):
+                        yi = self._fwd(xi.reshape(1, -1)).reshape(-1, 1)
+                        dX.append(dyi @ (np.diagflat(yi) - yi @ yi.T))
+                    return np.array(dX).reshape(self.X.shape)
+            """,
+            why="numpy-ml's Softmax._bwd as written: the output reshaped to a column",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z))
+                return e / np.sum(e)
+
+            def softmax_grad(z):
+                s = softmax(z)
+                return np.diagflat(s) - s @ s.T
+
+            def init(n_in, n_out):
+                return np.random.randn(n_out, n_in), np.zeros((n_out, 1))
+            """,
+            why="column-vector code (biases (n, 1)): a whole-sum softmax of a column is a column, s @ s.T its outer product",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z))
+                return e / np.sum(e)
+
+            def softmax_grad(x):
+                s = softmax(x.reshape(-1, 1))
+                return np.diagflat(s) - s @ s.T
+            """,
+            why="the softmax of a column (reshape(-1, 1)) is a column",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x))
+                return e / e.sum()
+
+            def softmax_grad(x):
+                s = softmax(x).reshape(-1, 1)
+                return np.diagflat(s) - s @ s.T
+            """,
+            why="the 1-D softmax output reshaped to a column before s @ s.T (the correct twin)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def row_jacobian(x):
+                s = softmax(x)
+                return np.diagflat(s) - s @ s.T
+            """,
+            why="a batched softmax (axis=1, keepdims=True): the layout of its output is not 1-D evidence",
+        ),
         Valid(
             """
             import numpy as np
@@ -628,6 +772,12 @@ def _flat_evidence(analysis: ModuleAnalysis, product: JacobianPart, diag: Jacobi
     for operand in operands:
         base = resolve(analysis, operand)
         if type(operand) is cst.Name and base is not operand:
+            normaliser = whole_vector_softmax(analysis, base) if type(base) is cst.Call else None
+            if normaliser is not None:
+                return (
+                    f"`{operand.value} = {analysis.code_for(base)}`, a softmax normalised by the whole-array sum "
+                    f"`{analysis.code_for(normaliser)}`, i.e. of one vector, and no column (n, 1) layout in this module"
+                )
             return f"`{operand.value} = {analysis.code_for(base)}`"
     for operand in operands:
         if type(operand) is cst.Name:
