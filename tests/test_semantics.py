@@ -339,3 +339,129 @@ def test_explanations_are_lazy() -> None:
 def name_at_no_positions(analysis: ModuleAnalysis, name: str) -> cst.Name:
     """The last read of `name` (found without computing positions)."""
     return [n for n in analysis.index.nodes(cst.Name) if n.value == name][-1]
+
+
+def expression_on(analysis: ModuleAnalysis, code: str, line: int) -> cst.BaseExpression:
+    """The expression spelled `code` on `line`."""
+    for node in analysis.index.preorder:
+        if isinstance(node, cst.BaseExpression) and analysis.code_for(node) == code and analysis.line_of(node) == line:
+            return node
+    raise AssertionError(f"no {code} on line {line}")
+
+
+def test_softmax_normalised_in_place_is_a_forward() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        def softmax(x):
+            y = x - x.max(axis=1, keepdims=True)
+            y = np.exp(y)
+            y /= y.sum(axis=1, keepdims=True)
+            return y
+        def l1(x):
+            w = np.abs(x)
+            w /= w.sum(axis=1, keepdims=True)
+            return w
+        def rescaled(x):
+            e = np.exp(x)
+            e /= 2.0
+            return e
+        """
+    )
+    semantics = analysis.semantics
+    info = semantics.forwards["softmax"]
+    assert info.kind is ForwardKind.SOFTMAX and info.input_param == "x"
+    assert "l1" not in semantics.forwards  # not an exponential
+    assert "rescaled" not in semantics.forwards  # not divided by its own sum
+    role = semantics.role_of(name_at(analysis, "y", 6))
+    assert role is not None and role.role is Role.ACTIVATION and role.forward_kind is ForwardKind.SOFTMAX
+
+
+FRAMEWORK = """
+    import numpy as np
+    from dezero.core import Function
+    class Tanh(Function):
+        def forward(self, x):
+            return np.tanh(x)
+        def backward(self, gy):
+            y = self.outputs[0]()
+            return gy * (1 - y * y), self.outputs[0], self.output_data[0].data, self.outputs[1]()
+    class Cached(Function):
+        def forward(self, x):
+            self.outputs = [x]
+            return np.tanh(x)
+        def backward(self, gy):
+            return gy * self.outputs[0]
+    class Plain:
+        def forward(self, x):
+            return np.tanh(x)
+        def backward(self, gy):
+            return gy * self.outputs[0]
+    """
+
+
+@pytest.mark.parametrize(
+    "code, line, expected",
+    [
+        ("self.outputs[0]()", 7, ForwardKind.TANH),  # dezero: a weak reference to the output
+        ("self.outputs[0]", 8, ForwardKind.TANH),
+        ("self.output_data[0].data", 8, ForwardKind.TANH),  # chainer's Function
+        ("self.outputs[1]()", 8, None),  # a forward with one output has no second one
+        ("self.outputs[0]", 14, None),  # stored by the class's own forward, not by a framework
+        ("self.outputs[0]", 19, None),  # no base class keeps outputs
+    ],
+)
+def test_framework_outputs_are_the_forward_output(code: str, line: int, expected: ForwardKind) -> None:
+    analysis = analyse(FRAMEWORK)
+    role = analysis.semantics.role_of(expression_on(analysis, code, line))
+    if expected is None:
+        assert role is None or role.role is not Role.ACTIVATION
+    else:
+        assert role is not None and role.role is Role.ACTIVATION and role.forward_kind is expected
+
+
+SLICES = """
+    import numpy as np
+    def softmax_rows(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    def softmax_columns(z):
+        e = np.exp(z - z.max(axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+    def sigmoid(z):
+        return 1 / (1 + np.exp(-z))
+    def f(W, x, b, y):
+        z = W @ x + b
+        rows = softmax_rows(z)
+        columns = softmax_columns(z)
+        column = softmax_rows(x.reshape(1, -1)).reshape(-1, 1)
+        a = sigmoid(z)
+        return z[:, 0], z[0], z[:, 1:], rows[0], rows[:, 0], columns[:, 0], columns[0], column[:, 0], a[:, 2], a[range(3), y], rows[:, None]
+    """
+
+
+@pytest.mark.parametrize(
+    "code, role, kind",
+    [
+        ("z[:, 0]", Role.PREACTIVATION, None),
+        ("z[0]", Role.PREACTIVATION, None),
+        ("z[:, 1:]", None, None),  # a partial slice may pick anything
+        ("rows[0]", Role.ACTIVATION, ForwardKind.SOFTMAX),  # a row of a batch normalised along axis 1
+        ("rows[:, 0]", None, None),  # one class across the batch: not a distribution
+        ("columns[:, 0]", Role.ACTIVATION, ForwardKind.SOFTMAX),  # classes x batch: a column is a sample
+        ("columns[0]", None, None),
+        ("column[:, 0]", Role.ACTIVATION, ForwardKind.SOFTMAX),  # an (n, 1) column
+        ("a[:, 2]", Role.ACTIVATION, ForwardKind.SIGMOID),  # elementwise: any part is an output
+        ("a[range(3), y]", None, None),  # fancy indexing
+        ("rows[:, None]", Role.ACTIVATION, ForwardKind.SOFTMAX),  # a new axis only
+    ],
+)
+def test_roles_through_rows_and_columns(code: str, role: Role, kind: ForwardKind) -> None:
+    analysis = analyse(SLICES)
+    found = analysis.semantics.role_of(expression_on(analysis, code, 16))
+    if role is None:
+        assert found is None
+    else:
+        assert found is not None and found.role is role
+        if kind is not None:
+            assert found.forward_kind is kind

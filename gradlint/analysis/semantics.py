@@ -32,12 +32,12 @@ from __future__ import annotations
 import enum
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 import libcst as cst
 
 from gradlint.analysis import algebra
+from gradlint.analysis.cached import cached_property
 from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_float, literal_string
 
@@ -79,6 +79,11 @@ class ForwardKind(enum.Enum):
     @property
     def label(self) -> str:
         return self.value
+
+    @property
+    def is_elementwise(self) -> bool:
+        """Each output depends on its own input only: any part of the output is an output."""
+        return self not in (ForwardKind.SOFTMAX, ForwardKind.LOG_SOFTMAX)
 
 
 class Convention(enum.Enum):
@@ -212,6 +217,8 @@ _LIBRARY_PREFIXES = frozenset({"np", "numpy", "math", "torch", "cp", "cupy", "jn
 _TRANSPARENT_METHODS = frozenset({"reshape", "flatten", "ravel", "squeeze", "copy", "astype", "transpose", "view", "T"})
 _TRANSPARENT_FUNCTIONS = frozenset({"array", "asarray", "atleast_1d", "atleast_2d", "squeeze", "copy", "transpose", "reshape", "ravel", "asanyarray", "float32", "float64"})
 _SUMS = frozenset({"sum", "nansum"})
+# where a Function-style framework keeps the outputs of `forward` (dezero `self.outputs`, chainer `self.output_data`)
+_FRAMEWORK_OUTPUTS = frozenset({"outputs", "output_data"})
 # a layer's backward pass: its one parameter is the upstream gradient whatever its name
 _LAYER_BACKWARDS = frozenset({"backward", "backprop", "backward_pass", "bprop", "backpropagate", "backpropagation"})
 _LIBRARY_FORWARDS = {
@@ -344,6 +351,8 @@ class Semantics:
         # a long straight-line function asks for the key of every link; unmemoised, each question
         # re-walked the chain below it (quadratic in the function's length)
         self._atom_keys: dict[tuple[int, int, int], str] = {}
+        self._inplace_calls: dict[Optional[cst.CSTNode], dict[str, list[int]]] = {}
+        self._written: dict[cst.FunctionDef, frozenset[str]] = {}
         self._forward_inputs: dict[Optional[cst.CSTNode], dict[str, tuple[list[int], list[tuple[cst.BaseExpression, frozenset[ForwardKind]]]]]] = {}
 
     # ------------------------------------------------------------------ tables
@@ -816,6 +825,10 @@ class Semantics:
                     if place.facts.function is not None and name in place.facts.params:
                         return f"param:{name}"
                     return f"name:{name}"
+                if binding.augmented and binding.value is not None:
+                    normalised = self._inplace_normalised(binding, place.facts)
+                    if normalised is not None:
+                        return f"forward:{ForwardKind.SOFTMAX.value}({self._atom_key(normalised[0], normalised[1])})"
                 if binding.value is None or binding.augmented:
                     return f"binding:{id(binding.statement)}:{name}"
                 expr, place = binding.value, _Place(place.facts, binding.order)
@@ -835,6 +848,15 @@ class Semantics:
         if depth > self.MAX_DEPTH:
             return None
         expr = self._strip(expr)
+        if type(expr) is cst.Name or type(expr) is cst.Attribute:
+            # `y /= y.sum(...)` after `y = np.exp(...)`: deref stops at an in-place update
+            name = dotted_name(expr)
+            binding = place.facts.reaching(name, place.order) if name is not None else None
+            if binding is not None and binding.augmented:
+                normalised = self._inplace_normalised(binding, place.facts)
+                if normalised is not None:
+                    return ForwardKind.SOFTMAX, normalised[0], normalised[1]
+            return None
         if type(expr) is cst.Call:
             library = self._library_forward(expr, place)
             if library is not None:
@@ -964,6 +986,29 @@ class Semantics:
             if type(value.func) is cst.Attribute and value.func.attr.value in _SUMS:
                 return value.func.value
         return None
+
+    def _inplace_normalised(
+        self, binding: Binding, facts: FunctionFacts
+    ) -> Optional[tuple[cst.BaseExpression, _Place, cst.Call]]:
+        """`e = np.exp(x - x.max(axis=1, keepdims=True)); e /= e.sum(axis=1, keepdims=True)`: a softmax
+        normalised in place (dezero, chainer). For the `/=` binding of `e`: the softmax's argument (`x`,
+        unshifted), where it is read, and the exponential; None for any other in-place update."""
+        statement = binding.statement
+        if type(statement) is not cst.AugAssign or type(statement.operator) is not cst.DivideAssign:
+            return None
+        start = self.index.order.get(statement, 0)
+        summed = self._sum_of(statement.value, _Place(facts, start))
+        if summed is None or dotted_name(self._strip(summed)) != binding.name:
+            return None  # e /= e.sum(...): the normaliser sums the very array it divides
+        previous = facts.reaching(binding.name, start)
+        if previous is None or previous.value is None or previous.augmented:
+            return None
+        if facts.stores_between(binding.name, previous.order, start):
+            return None  # e[...] = ... between the exponential and its normalisation
+        value, value_place, _ = self.deref(previous.value, _Place(facts, previous.order))
+        if type(value) is not cst.Call or not _library_call(value, "exp") or not _args(value):
+            return None
+        return _unshift(_args(value)[0]), value_place, value
 
     def _forward_formula(self, expr: cst.BinaryOperation, place: _Place) -> Optional[tuple[ForwardKind, cst.BaseExpression]]:
         """Inline formulas: sigmoid 1/(1+exp(-x)), softmax e/sum(e), tanh by exponentials, relu x*(x>0)."""
@@ -1297,7 +1342,7 @@ class Semantics:
     def _compute_derivative(self, function: FunctionLike) -> Optional[DerivativeInfo]:
         facts = self.facts(function)
         if not facts.returns:
-            return None
+            return self._inplace_derivative(facts)
         if self.forward_of(function) is not None or self._returns_a_forward_output(facts):
             return None
         class_kind = None
@@ -1326,6 +1371,88 @@ class Semantics:
             best.function, best.qualname, kind, best.convention, jacobian, best.upstream_param, best.input_param,
             best.evidence, best.node, best.input_attr, best.via,
         )
+
+    def _inplace_derivative(self, facts: FunctionFacts) -> Optional[DerivativeInfo]:
+        """scikit-learn's `def inplace_tanh_derivative(Z, delta): delta *= 1 - Z ** 2`: a function returning
+        nothing whose one statement multiplies one parameter in place by a derivative formula in another."""
+        function = facts.function
+        if type(function) is not cst.FunctionDef or facts.self_name is not None or len(facts.params) != 2:
+            return None
+        body = function.body
+        if type(body) is not cst.IndentedBlock:
+            return None
+        statements = [s for s in body.body if not _is_docstring(s)]
+        if len(statements) != 1 or type(statements[0]) is not cst.SimpleStatementLine or len(statements[0].body) != 1:
+            return None
+        update = statements[0].body[0]
+        if type(update) is not cst.AugAssign or type(update.operator) is not cst.MultiplyAssign:
+            return None
+        if type(update.target) is not cst.Name or update.target.value not in facts.params:
+            return None
+        upstream = update.target.value
+        if type(update.value) is not cst.BinaryOperation:
+            return None
+        form = self._derivative_form(update.value, _Place(facts, self.index.order.get(update, 0)), False)
+        if form is None or form.shape == "softmax-jacobian":
+            return None
+        key = self._atom_key(form.atom, _Place(facts, self.index.order.get(update, 0)))
+        param = key.split(":", 1)[1] if key.startswith("param:") else None
+        if param is None or param == upstream or param not in facts.params:
+            return None
+        kind = ForwardKind.SIGMOID if form.shape == "logistic" else ForwardKind.TANH
+        formula = self.code(form.node)
+        return DerivativeInfo(
+            function, facts.qualname, kind, Convention.ACTIVATION, False, upstream, param,
+            f"it multiplies {upstream} in place by {formula} of its argument", form.node,
+        )
+
+    def _mutated_by_call(self, name: str, start: int, end: int, facts: FunctionFacts) -> bool:
+        """`name` is handed, between index orders `start` and `end`, to a module function that writes into
+        that parameter (`inplace_tanh(z)` with `np.tanh(X, out=X)`): its value may have changed meaning."""
+        found = self._inplace_calls.get(facts.function)
+        if found is None:
+            found = self._inplace_calls[facts.function] = self._compute_inplace_calls(facts)
+        return any(start < order < end for order in found.get(name, ()))
+
+    def _compute_inplace_calls(self, facts: FunctionFacts) -> dict[str, list[int]]:
+        """For each local name, the orders of the calls handing it to a module function that writes into it."""
+        found: dict[str, list[int]] = {}
+        functions = self.module_functions
+        if not functions:
+            return found
+        scope = facts.function if type(facts.function) is cst.FunctionDef else None
+        for call in self.index.nodes_in(scope, cst.Call):
+            func = call.func
+            if type(func) is not cst.Name:
+                continue
+            target = functions.get(func.value)
+            if type(target) is not cst.FunctionDef:
+                continue
+            written = self._written_params(target)
+            if not written:
+                continue
+            bound = self.bind_arguments(call, CallTarget(target, ""))
+            for param, argument in bound.items():
+                if param in written and type(argument) is cst.Name:
+                    found.setdefault(argument.value, []).append(self.index.order.get(call, 0))
+        return found
+
+    def _written_params(self, function: cst.FunctionDef) -> frozenset[str]:
+        """Parameters a function writes into: `X += ...`, `X[...] = ...`, `np.tanh(X, out=X)` (cached)."""
+        cached = self._written.get(function)
+        if cached is None:
+            facts = self.facts(function)
+            params = set(facts.params)
+            written = {name for name in facts.element_stores if name in params}
+            for name in params:
+                if any(b.augmented for b in facts.bindings.get(name, ())):
+                    written.add(name)
+            for call in self.index.nodes_in(function, cst.Call):
+                out = _kwarg(call, "out")
+                if type(out) is cst.Name and out.value in params:
+                    written.add(out.value)
+            cached = self._written[function] = frozenset(written)
+        return cached
 
     def _returns_a_forward_output(self, facts: FunctionFacts) -> bool:
         """`return p, p * (1 - p)`: a forward that also returns statistics of its output is not a derivative."""
@@ -1620,16 +1747,20 @@ class Semantics:
         if type(stripped) in (cst.Name, cst.Attribute):
             name = dotted_name(stripped)
             if name is None:
-                return None
+                return self._framework_output_role(stripped, place, depth)  # self.outputs[0]().data
             binding = facts.reaching(name, place.order)
             if binding is not None:
                 if binding.value is None and type(binding.statement) is cst.For:
                     return self._loop_element_role(name, binding.statement, facts, depth)
-                if binding.value is None or binding.augmented:
+                if binding.augmented and binding.value is not None:
+                    return self._inplace_normalised_role(binding, facts)
+                if binding.value is None:
                     return None
                 stores = facts.stores_between(name, binding.order, place.order)
                 if stores:
                     return self._role_after_stores(name, binding, stores, facts, depth)
+                if self._mutated_by_call(name, binding.order, place.order, facts):
+                    return None  # inplace_tanh(z): no longer what the assignment computed
                 inner = self._role(binding.value, _Place(facts, binding.order), depth + 1)
                 if inner is None:
                     inner = self._role_as_forward_input(name, binding, facts, place)
@@ -1645,11 +1776,15 @@ class Semantics:
             if facts.self_name and name.startswith(facts.self_name + ".") and facts.class_def is not None:
                 return self._attribute_role(facts.class_def, name.split(".", 1)[1], depth)
             return None
+        if type(stripped) is cst.Subscript or type(stripped) is cst.Call:
+            kept = self._framework_output_role(stripped, place, depth)
+            if kept is not None:
+                return kept
         if type(stripped) is cst.Subscript:
             listed = self._list_role(stripped, place, depth)
             if listed is not None:
                 return listed
-            return None
+            return self._slice_role(stripped, place, depth)
         if type(stripped) is cst.Call:
             return self._call_role(stripped, place, depth)
         if type(stripped) is cst.BinaryOperation:
@@ -1659,6 +1794,197 @@ class Semantics:
             if _operator(inner, cst.Divide):
                 return self._loss_gradient_role(stripped, inner.left, inner.right, place, depth)  # type: ignore[attr-defined]
         return None
+
+    def _slice_role(self, subscript: cst.Subscript, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        """A whole row or column of an activation or pre-activation keeps its role: `z[:, 0]`, `a[0]`,
+        `s[:, None]`. Only full slices, `None`/`np.newaxis` and at most one integer literal: a partial
+        slice (`x[:, 1:]`), a name or fancy index (`p[range(n), y]`, `s[i]`) picks something else. A
+        softmax's row or column is a whole distribution only when the code says so (`_keeps_distribution`)."""
+        picked: Optional[int] = None  # the axis an integer index picks
+        axis = 0
+        for element in subscript.slice:
+            inner = element.slice
+            if type(inner) is cst.Slice:
+                if inner.lower is not None or inner.upper is not None or inner.step is not None:
+                    return None
+                axis += 1
+            elif type(inner) is cst.Index and _is_newaxis(inner.value):
+                continue
+            elif type(inner) is cst.Index and _is_integer(inner.value) and picked is None:
+                picked = axis
+                axis += 1
+            else:
+                return None
+        base = subscript.value
+        inner_role = self._role(base, place, depth + 1)
+        if inner_role is None or inner_role.role not in (Role.ACTIVATION, Role.PREACTIVATION):
+            return None
+        kind = inner_role.forward_kind
+        if picked is not None and inner_role.role is Role.ACTIVATION and kind is not ForwardKind.SOFTMAX:
+            if kind is None or not kind.is_elementwise:
+                return None
+        what = "" if picked is None else ("a row of " if picked == 0 else "a column of " if picked == 1 else "a slice of ")
+        evidence = ""
+        if picked is not None and kind is ForwardKind.SOFTMAX and inner_role.role is Role.ACTIVATION:
+            kept = self._keeps_distribution(base, place, picked)
+            if kept is None:
+                return None
+            evidence = f", {kept}"
+        return RoleEvidence(
+            inner_role.role, subscript,
+            lambda: f"{self.code(subscript)}, {what}{inner_role.explanation}{evidence}",
+            kind,
+            lambda: f"{what}{inner_role.why}{evidence}",
+        )
+
+    def _keeps_distribution(self, base: cst.BaseExpression, place: _Place, picked: int) -> Optional[str]:
+        """Why row (`picked` 0) or column (1) number k of the softmax output `base` is one whole
+        distribution, or None: `base` is a column (`reshape(-1, 1)`) and a column is picked, or a row
+        (`reshape(1, -1)`) and a row is picked; the softmax was applied to such a value; or it is
+        normalised along the other axis (`axis=0` for a column: classes x batch; `axis=1` for a row)."""
+        from gradlint.analysis.jacobians import Layout, layout
+
+        wanted = Layout.COLUMN if picked == 1 else Layout.ROW if picked == 0 else None
+        if wanted is None:
+            return None
+        shape = "a column vector" if picked == 1 else "a row vector"
+        if layout(self.analysis, base) is wanted:
+            return f"{self.code(base)} is {shape}"
+        value, value_place, _ = self.deref(base, place)
+        if type(value) is cst.Call or type(value) is cst.BinaryOperation or type(value) is cst.Name:
+            application = self.forward_application(value, value_place)
+            if application is None or application[0] is not ForwardKind.SOFTMAX:
+                return None
+            argument = application[1]
+            if layout(self.analysis, argument) is wanted:
+                return f"the softmax of {shape}"
+            axis = self._normalisation_axis(value, value_place)
+            if axis is not None and axis == (0 if picked == 1 else 1):
+                return f"the softmax is normalised along axis {axis}"
+        return None
+
+    def _normalisation_axis(self, value: cst.BaseExpression, place: _Place) -> Optional[int]:
+        """The literal `axis` of the sum a softmax value is normalised by (its formula inline, in the
+        forward it calls, or an in-place `e /= e.sum(axis=...)`); None when unknown or absent."""
+        formula: Optional[cst.BaseExpression] = None
+        formula_place = place
+        value = self._strip(value)
+        if type(value) is cst.BinaryOperation:
+            formula = value
+        elif type(value) is cst.Call:
+            targets = self.resolve_call_targets(value)
+            if len(targets) != 1:
+                return None
+            info = self.forward_of(targets[0].function)
+            if info is None or info.kind is not ForwardKind.SOFTMAX or info.node is None:
+                return None
+            formula = info.node  # type: ignore[assignment]
+            formula_place = _Place(self.facts(targets[0].function), self.index.order.get(info.node, 0))
+        elif type(value) is cst.Name or type(value) is cst.Attribute:
+            formula = value
+        if formula is None:
+            return None
+        denominator: Optional[cst.BaseExpression] = None
+        if type(formula) is cst.BinaryOperation and type(formula.operator) is cst.Divide:
+            denominator = formula.right
+        elif type(formula) is cst.Name or type(formula) is cst.Attribute:
+            name = dotted_name(formula)
+            binding = formula_place.facts.reaching(name, formula_place.order) if name else None
+            if binding is None or self._inplace_normalised(binding, formula_place.facts) is None:
+                return None
+            denominator = binding.statement.value  # type: ignore[attr-defined]
+        if denominator is None:
+            return None
+        summed, _, _ = self.deref(denominator, formula_place)
+        if type(summed) is not cst.Call:
+            return None
+        axis = _kwarg(summed, "axis")
+        if axis is None:
+            positional = _args(summed)
+            is_method = type(summed.func) is cst.Attribute and dotted_name(summed.func.value) not in _LIBRARY_PREFIXES
+            axis = positional[0] if is_method and positional else positional[1] if len(positional) > 1 else None
+        number = _number(axis) if axis is not None else None
+        return int(number) if number is not None and number == int(number) else None
+
+    def _framework_output_role(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        """`self.outputs[0]()` (dezero: a weak reference), `self.outputs[0]`, `self.output_data[0]` (chainer),
+        maybe followed by `.data` / `.array`, in a method of a `Function`-style class: the output of the
+        class's `forward`, which the framework's `__call__` keeps. Only when the class's `forward` returns
+        one nonlinearity of its input, and nothing in the class (or its module ancestors and subclasses)
+        stores that attribute except a `__call__` (the framework's, defined in the module or imported)."""
+        facts = place.facts
+        class_def = facts.class_def
+        if class_def is None or facts.self_name is None:
+            return None
+        node = expr
+        if type(node) is cst.Attribute and node.attr.value in ("data", "array"):
+            node = node.value
+        if type(node) is cst.Call and not node.args:
+            node = node.func  # dereferencing the weak reference
+        if type(node) is not cst.Subscript or len(node.slice) != 1:
+            return None
+        index = node.slice[0].slice
+        if type(index) is not cst.Index or not _is_number(index.value, 0):
+            return None
+        base = node.value
+        if (
+            type(base) is not cst.Attribute
+            or base.attr.value not in _FRAMEWORK_OUTPUTS
+            or type(base.value) is not cst.Name
+            or base.value.value != facts.self_name
+        ):
+            return None
+        if facts.reaching(f"{facts.self_name}.{base.attr.value}", place.order) is not None:
+            return None  # stored by this very method
+        forward = self.find_method(class_def, "forward")
+        if forward is None or forward is facts.function:
+            return None
+        info = self.forward_of(forward)
+        if info is None or not self.facts(forward).returns:
+            return None
+        if not any(dotted_name(b.value) for b in self.base_classes(class_def)[0].bases):
+            return None  # no base class: nothing would set the attribute
+        for owner in self.base_classes(class_def) + self.subclasses(class_def):
+            for method in self.index.methods(owner).values():
+                method_facts = self.facts(method)
+                if method_facts.self_name and method_facts.bindings.get(f"{method_facts.self_name}.{base.attr.value}"):
+                    if method.name.value != "__call__" or not self._calls_own_forward(method, method_facts.self_name):
+                        return None  # kept by something other than a framework `__call__` running forward
+        if depth >= 4:
+            return None  # as _call_role: _return_role caches its answer, which must not be a depth cut's
+        returned = self._return_role(forward, depth)
+        if returned is None or returned.role is not Role.ACTIVATION or returned.forward_kind is not info.kind:
+            return None
+        kind = info.kind
+        owner_name = class_def.name.value
+        return RoleEvidence(
+            Role.ACTIVATION, expr,
+            lambda: f"{self.code(expr)}, the output of {owner_name}.forward kept by the framework's __call__, {returned.why}",
+            kind,
+            lambda: f"{self.code(expr)}, the output of {owner_name}.forward: {returned.why}",
+        )
+
+    def _calls_own_forward(self, method: cst.FunctionDef, self_name: str) -> bool:
+        """`method` calls `self.forward(...)`."""
+        for call in self.index.nodes_in(method, cst.Call):
+            func = call.func
+            if type(func) is cst.Attribute and func.attr.value == "forward" and dotted_name(func.value) == self_name:
+                return True
+        return False
+
+    def _inplace_normalised_role(self, binding: Binding, facts: FunctionFacts) -> Optional[RoleEvidence]:
+        """`e /= e.sum(...)` after `e = np.exp(x - ...)`: `e` is then a softmax output."""
+        normalised = self._inplace_normalised(binding, facts)
+        if normalised is None:
+            return None
+        exponential = normalised[2]
+        statement = binding.statement
+        return RoleEvidence(
+            Role.ACTIVATION, statement,
+            lambda: f"{self.code(statement)} on {self.describe_line(statement)} normalises {self.code(exponential)} in place, a softmax",
+            ForwardKind.SOFTMAX,
+            lambda: f"{self.code(exponential)} normalised in place by {self.code(statement)}, a softmax",
+        )
 
     def _loop_element_role(self, name: str, loop: cst.For, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
         """`for s, g in zip(self.output, dvalues)`: a row of a batch has the batch's role."""
@@ -2064,6 +2390,27 @@ class Semantics:
             if type(func) is cst.Attribute and func.attr.value == "dot" and len(_args(value)) == 1:
                 return True
         return False
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        type(statement) is cst.SimpleStatementLine
+        and len(statement.body) == 1
+        and type(statement.body[0]) is cst.Expr
+        and type(statement.body[0].value) in (cst.SimpleString, cst.ConcatenatedString)
+    )
+
+
+def _is_newaxis(node: cst.BaseExpression) -> bool:
+    """`None` or `np.newaxis` in a subscript: a new axis of length 1."""
+    return (type(node) is cst.Name and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
+
+
+def _is_integer(node: cst.BaseExpression) -> bool:
+    """An integer literal, maybe negated (`0`, `-1`)."""
+    while type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
+        node = node.expression
+    return type(node) is cst.Integer
 
 
 def _sum_terms(expr: cst.BaseExpression) -> list[cst.BaseExpression]:

@@ -24,7 +24,8 @@ class DerivativeFedActivation(Rule):
         whose argument is already an activation (the output of a forward call, a value a
         layer's `forward` stored after the nonlinearity such as `self.output`, an element of a
         list of activations). Also finds a backward that applies the forward to its own
-        cached output (`s = self.forward(self.out)`).
+        cached output (`s = self.forward(self.out)`, or `np.tanh(self.outputs[0]())` in a
+        dezero / chainer `Function`, whose `__call__` keeps the forward's output).
         """
     why_bad = """
         The derivative is evaluated at `f(f(z))` instead of `f(z)`: `sigmoid(sigmoid(z))` lies
@@ -153,6 +154,25 @@ class DerivativeFedActivation(Rule):
             message="self.activation_prime",
             why="the class form: the cached output fed to a subclass-supplied logit-convention derivative",
         ),
+        Invalid(
+            """
+            import numpy as np
+            from dezero.core import Function
+
+            class Tanh(Function):
+                def forward(self, x):
+                    y = np.tanh(x)
+                    return y
+
+                def backward(self, gy):
+                    y = np.tanh(self.outputs[0]())
+                    gx = gy * (1 - y * y)
+                    return gx
+            """,
+            line=10,
+            message="already its output",
+            why="dezero Function: the tanh applied to self.outputs[0](), already the forward's output",
+        ),
     )
     VALID = (
         Valid(
@@ -267,6 +287,32 @@ class DerivativeFedActivation(Rule):
                 return sigmoid(np.tanh(h))
             """,
             why="stacked nonlinearities in a forward pass are a model choice, not a derivative bug",
+        ),
+        Valid(
+            """
+            import numpy as np
+            from dezero.core import Function
+
+            class Tanh(Function):
+                def forward(self, x):
+                    y = np.tanh(x)
+                    return y
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    gx = gy * (1 - y * y)
+                    return gx
+
+            class Sigmoid(Function):
+                def forward(self, x):
+                    return 1 / (1 + np.exp(-x))
+
+                def backward(self, gy):
+                    x, = self.inputs
+                    s = 1 / (1 + np.exp(-x))
+                    return gy * s * (1 - s)
+            """,
+            why="dezero: Tanh reads its output through self.outputs[0](), Sigmoid applies the forward to its input (self.inputs)",
         ),
     )
 

@@ -40,7 +40,8 @@ _WRONG_FOR = {
     "tanh": (ForwardKind.SIGMOID, ForwardKind.SOFTMAX, ForwardKind.RELU, ForwardKind.LEAKY_RELU),
 }
 _DERIVATIVE_NAME = re.compile(
-    r"^(?:d_?|der_?|deriv_?|derivative_?|grad_?|diff_?)(?P<a>\w+)$|^(?P<b>\w+?)_?(?:prime|derivative|deriv|der|grad|gradient|backward|diff|_d)$",
+    r"^(?:d_?|der_?|deriv_?|derivative_?|grad_?|diff_?|jacobian_)(?P<a>\w+)$"
+    r"|^(?P<b>\w+?)_?(?:prime|derivative|deriv|der|grad|gradient|backward|diff|_d|jacobian|jac)$",
     re.IGNORECASE,
 )
 _DERIVATIVE_METHODS = frozenset({"derivative", "deriv", "prime", "df", "diff", "derivate"})
@@ -54,9 +55,10 @@ class DerivativeOfWrongFunction(Rule):
     summary = "The derivative's formula belongs to a different function than its forward (or is the forward itself)."
     what_it_does = """
         Judges each derivative formula against the forward that produced its input, decided
-        from bodies: the forward defined in the same class (a layer's `forward`), the module
-        function the derivative is named after (`tanh` / `tanh_prime`), or the forward whose
-        output is handed to it. It reports:
+        from bodies: the forward defined in the same class (a layer's `forward`, whose output
+        a dezero / chainer `Function` reads back as `self.outputs[0]()`), the module function
+        the derivative or Jacobian is named after (`tanh` / `tanh_prime`, `softmax` /
+        `softmax_jacobian`), or the forward whose output is handed to it. It reports:
 
         - a sigmoid formula `s*(1-s)` applied to a tanh or relu output, a tanh formula
           `1 - t**2` applied to a sigmoid, softmax or relu output;
@@ -202,6 +204,44 @@ class DerivativeOfWrongFunction(Rule):
             message="`A1` is a tanh output",
             why="column layout training step: sigmoid formula on the tanh hidden layer",
         ),
+        Invalid(
+            """
+            import numpy as np
+            from dezero.core import Function
+
+            class Tanh(Function):
+                def forward(self, x):
+                    y = np.tanh(x)
+                    return y
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    gx = gy * y * (1 - y)
+                    return gx
+            """,
+            line=11,
+            message="is a tanh output",
+            why="dezero Function: the sigmoid formula on self.outputs[0]() in a tanh's backward",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0, keepdims=True))
+                return e / np.sum(e, axis=0, keepdims=True)
+
+            def softmax_jacobian(s):
+                return softmax(s)
+
+            def output_delta(W, a, y):
+                out = softmax(W @ a)
+                return softmax_jacobian(out[:, 0]) @ (-y / np.clip(out, 1e-12, None))
+            """,
+            line=8,
+            message="returns the softmax itself",
+            why="free function named as the softmax Jacobian returning the softmax itself",
+        ),
     )
     VALID = (
         Valid(
@@ -315,6 +355,51 @@ class DerivativeOfWrongFunction(Rule):
                 return t * (1 - y)
             """,
             why="no derivative context, no pre-activation",
+        ),
+        Valid(
+            """
+            import numpy as np
+            from dezero.core import Function
+
+            class Sigmoid(Function):
+                def forward(self, x):
+                    y = np.tanh(x * 0.5) * 0.5 + 0.5
+                    return y
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    gx = gy * y * (1 - y)
+                    return gx
+
+            class Tanh(Function):
+                def forward(self, x):
+                    return np.tanh(x)
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    return gy * (1 - y * y)
+            """,
+            why="trap: dezero's Sigmoid forward written with a tanh (tanh(x/2)/2 + 1/2): a sigmoid, so gy*y*(1-y) is right",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z))
+                return e / np.sum(e)
+
+            def softmax_jacobian(s):
+                return np.diagflat(s) - np.outer(s, s)
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def sigmoid_jac(z):
+                s = sigmoid(z)
+                return np.diag(s * (1 - s))
+            """,
+            why="correct Jacobian functions named *_jacobian / *_jac",
         ),
     )
 

@@ -7,11 +7,15 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis import algebra
 from gradlint.analysis.jacobians import (
+    FormulaSite,
     arithmetic_roots,
     builds_outer_product,
+    expand_with_atoms,
     in_derivative_context,
     logistic_sites,
+    resolve,
 )
 from gradlint.analysis.semantics import Convention, ForwardKind, Role
 from gradlint.analysis.syntax import call_name, last_part
@@ -31,10 +35,16 @@ class ElementwiseSoftmaxDerivative(Rule):
         Finds the elementwise formula `s*(1-s)` (also spelled `s - s*s`, `s - s**2`,
         `s*(-s+1)`, `grad*out*(1-out)`, `np.diag(s*(1-s))`) applied to a value that is the
         output of a softmax: a forward recognised by its body (exponentials normalised by
-        their sum), whether the value comes from a call of that forward, from `self.output`
-        cached by a softmax layer's `forward`, or is handed to a derivative function that
-        computes `a*(1-a)`. Whether a class or function is a softmax is decided from its
-        body, never its name: a `Softmax` class whose forward is `1/(1+exp(-x))` is a sigmoid.
+        their sum, also in place: `y = np.exp(...); y /= y.sum(...)`), whether the value comes
+        from a call of that forward, from `self.output` cached by a softmax layer's `forward`,
+        from `self.outputs[0]()` (dezero / chainer `Function`s, whose `__call__` keeps the
+        forward's output), or is handed to a derivative function that computes `a*(1-a)`.
+        A whole row or column of the output counts when the code shows it is one whole
+        distribution (`yi[:, 0]` of a `reshape(-1, 1)` column, `forward(x.reshape(1, -1))[0]`,
+        a column of a softmax normalised along axis 0). Also finds a Jacobian function
+        returning `np.diagflat(s*(1-s))` when every call passes it a softmax output. Whether a
+        class or function is a softmax is decided from its body, never its name: a `Softmax`
+        class whose forward is `1/(1+exp(-x))` is a sigmoid.
         """
     why_bad = """
         Every output of a softmax depends on every input: its derivative is the full
@@ -167,6 +177,109 @@ class ElementwiseSoftmaxDerivative(Rule):
             line=9,
             message="diagonal only",
             why="a Jacobian that is only its diagonal",
+        ),
+        Invalid(
+            """
+            import numpy as np
+            from dezero.core import Function
+
+            class Softmax(Function):
+                def __init__(self, axis=1):
+                    self.axis = axis
+
+                def forward(self, x):
+                    y = x - x.max(axis=self.axis, keepdims=True)
+                    y = np.exp(y)
+                    y /= y.sum(axis=self.axis, keepdims=True)
+                    return y
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    return gy * (y - y * y)
+            """,
+            line=16,
+            message="the output of Softmax.forward",
+            why="dezero Function: the output read back through self.outputs[0]() (set by the framework's __call__), the forward normalising in place (y /= y.sum(...))",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    y = np.exp(x - x.max(axis=1, keepdims=True))
+                    y /= y.sum(axis=1, keepdims=True)
+                    self.y = y
+                    return y
+
+                def backward(self, gy):
+                    y = self.y
+                    return gy * y * (1 - y)
+            """,
+            line=12,
+            message="normalised in place",
+            why="a softmax normalised in place (y /= y.sum(...)) cached in self.y",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def _fwd(self, X):
+                    e_X = np.exp(X - np.max(X, axis=-1, keepdims=True))
+                    return e_X / e_X.sum(axis=-1, keepdims=True)
+
+                def _bwd(self, dLdy, X):
+                    dX = []
+                    for dy, x in zip(dLdy, X):
+                        yi = self._fwd(x.reshape(1, -1)).reshape(-1, 1)
+                        dX.append(dy * yi[:, 0] * (1 - yi[:, 0]))
+                    return np.array(dX)
+            """,
+            line=12,
+            message="`dy * yi[:, 0] * (1 - yi[:, 0])`",
+            why="numpy-ml _bwd: a column yi[:, 0] of the (n, 1) softmax output",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, X):
+                    e_X = np.exp(X - np.max(X, axis=-1, keepdims=True))
+                    return e_X / e_X.sum(axis=-1, keepdims=True)
+
+                def backward(self, dLdy, X):
+                    dX = []
+                    for dy, x in zip(dLdy, X):
+                        yi = self.forward(x.reshape(1, -1))[0]
+                        dX.append(dy * yi * (1 - yi))
+                    return np.array(dX)
+            """,
+            line=12,
+            message="a row of the output of the softmax",
+            why="row 0 of the softmax of a (1, n) row: self.forward(x.reshape(1, -1))[0]",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0, keepdims=True))
+                return e / np.sum(e, axis=0, keepdims=True)
+
+            def softmax_jacobian(s):
+                return np.diagflat(s * (1 - s))
+
+            def output_delta(W, a, y):
+                z = W @ a
+                out = softmax(z)
+                dL_dout = -y / np.clip(out, 1e-12, None)
+                return softmax_jacobian(out[:, 0]) @ dL_dout
+            """,
+            line=8,
+            message="the elementwise s*(1-s) is the softmax Jacobian's diagonal only",
+            why="column layout (Nielsen): a Jacobian function returning np.diagflat(s * (1 - s)), called on a column of the softmax output",
         ),
     )
     VALID = (
@@ -309,12 +422,171 @@ class ElementwiseSoftmaxDerivative(Rule):
             """,
             why="not a derivative: the Bernoulli variance p*(1-p) of each class",
         ),
+        Valid(
+            """
+            import numpy as np
+            from dezero.core import Function
+
+            class Softmax(Function):
+                def __init__(self, axis=1):
+                    self.axis = axis
+
+                def forward(self, x):
+                    y = x - x.max(axis=self.axis, keepdims=True)
+                    y = np.exp(y)
+                    y /= y.sum(axis=self.axis, keepdims=True)
+                    return y
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    gx = y * gy
+                    sumdx = gx.sum(axis=self.axis, keepdims=True)
+                    gx -= y * sumdx
+                    return gx
+            """,
+            why="dezero's own Softmax: the VJP on self.outputs[0]() (forward normalised in place)",
+        ),
+        Valid(
+            """
+            import numpy as np
+            from dezero.core import Function
+
+            class Sigmoid(Function):
+                def forward(self, x):
+                    y = 1 / (1 + np.exp(-x))
+                    return y
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    gx = gy * y * (1 - y)
+                    return gx
+
+            class Softmax(Function):
+                def forward(self, x):
+                    y = np.exp(x - x.max(axis=1, keepdims=True))
+                    y /= y.sum(axis=1, keepdims=True)
+                    return y
+
+                def backward(self, gy):
+                    y = self.outputs[0]()
+                    gx = y * gy
+                    gx -= y * gx.sum(axis=1, keepdims=True)
+                    return gx
+            """,
+            why="trap: dezero Sigmoid.backward gy*y*(1-y) on self.outputs[0]() beside a softmax Function",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def positive_class_grad(z, dp):
+                p = softmax(z)
+                return dp * p[:, 1] * (1 - p[:, 1])
+            """,
+            why="trap: a column p[:, 1] of a batch normalised along axis 1 is one class's probability across samples, not a distribution",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def correct_class_grad(z, y):
+                probs = softmax(z)
+                p = probs[range(len(y)), y]
+                return p * (1 - p)
+            """,
+            why="trap: p = probs[range(n), y] picks one probability per row (fancy index), not a row or column",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1.0 / (1.0 + np.exp(-z))
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0, keepdims=True))
+                return e / np.sum(e, axis=0, keepdims=True)
+
+            def sigmoid_jacobian(s):
+                return np.diagflat(s * (1 - s))
+
+            def hidden_delta(W1, W2, x, g):
+                a = sigmoid(W1 @ x)
+                out = softmax(W2 @ a)
+                return sigmoid_jacobian(a[:, 0]) @ (W2.T @ g), out
+            """,
+            why="trap: np.diagflat(s * (1 - s)) called on a sigmoid output (a correct sigmoid Jacobian) beside a softmax",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Layer:
+                pass
+
+            class Softmax(Layer):
+                def forward(self, x):
+                    e = np.exp(x - x.max(axis=1, keepdims=True))
+                    return e / e.sum(axis=1, keepdims=True)
+
+                def attach(self, gates):
+                    self.outputs = [1 / (1 + np.exp(-gates))]
+
+                def backward(self, gy):
+                    y = self.outputs[0]
+                    return gy * y * (1 - y)
+            """,
+            why="trap: self.outputs stored by the class's own method (a sigmoid), not kept by a framework __call__",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class L1Normalize:
+                def forward(self, x):
+                    w = np.abs(x) + 1e-12
+                    w /= w.sum(axis=1, keepdims=True)
+                    self.w = w
+                    return w
+
+                def backward(self, gy):
+                    w = self.w
+                    return gy * w * (1 - w)
+            """,
+            why="trap: an in-place normalisation w /= w.sum(...) of something that is not an exponential",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z))
+                return e / np.sum(e)
+
+            def first_entry_grad(z):
+                s = softmax(z)
+                s0 = s[0]
+                return s0 * (1 - s0)
+            """,
+            why="trap: element 0 of a 1-D softmax (s[0] * (1 - s[0]) is one Jacobian entry, not a whole-vector derivative)",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         semantics = analysis.semantics
         reported: set[int] = set()
-        for site in logistic_sites(analysis, arithmetic_roots(analysis)):
+        roots = list(arithmetic_roots(analysis))
+        for site in (*logistic_sites(analysis, iter(roots)), *_column_sites(analysis, roots)):
+            if id(site.expression) in reported:
+                continue
             if _in_matrix_context(analysis, site.expression) or _is_reduced(analysis, site.expression):
                 continue
             if not site.multiplier and not in_derivative_context(analysis, site.expression):
@@ -336,6 +608,7 @@ class ElementwiseSoftmaxDerivative(Rule):
                 site.expression,
                 f"{what} {_LOST}: `{atom}` is a softmax output ({role.why}); {_INSTEAD}",
             )
+        yield from _diagonal_jacobians(analysis, reported)
         for derivative_call in semantics.derivative_calls:
             derivative = derivative_call.derivative
             argument = derivative_call.argument
@@ -354,6 +627,109 @@ class ElementwiseSoftmaxDerivative(Rule):
                 f"`{formula}` of {last_part(derivative.qualname)} {_LOST}: `{analysis.code_for(argument)}` is a "
                 f"softmax output ({role.why}); {_INSTEAD}",
             )
+
+
+def _column_sites(analysis: ModuleAnalysis, roots: list[cst.BaseExpression]) -> Iterator[FormulaSite]:
+    """`s*(1-s)` whose atom is a whole row or column of an array, `yi[:, 0] * (1 - yi[:, 0])` (the shared
+    formula sites leave every subscript to the loop-filled Jacobian rules); whether the row or column
+    is a whole softmax distribution is the semantic model's answer (`role_of`)."""
+    for root in roots:
+        polynomial, atoms = expand_with_atoms(analysis, root)
+        if polynomial is None or len(polynomial.terms) < 2:
+            continue
+        for form in algebra.logistic_form(polynomial):
+            atom = atoms.get(form.atom)
+            if type(atom) is cst.Subscript and _is_row_or_column(atom):
+                yield FormulaSite(root, atom, form.multiplier, "logistic")
+
+
+def _is_row_or_column(subscript: cst.Subscript) -> bool:
+    """`a[:, 0]`, `a[0]`, `a[0, :]`: full slices (or new axes) and one integer literal."""
+    integers = 0
+    for element in subscript.slice:
+        inner = element.slice
+        if type(inner) is cst.Slice:
+            if inner.lower is not None or inner.upper is not None or inner.step is not None:
+                return False
+        elif type(inner) is cst.Index and type(_unnegated(inner.value)) is cst.Integer:
+            integers += 1
+        elif not (type(inner) is cst.Index and type(inner.value) is cst.Name and inner.value.value == "None"):
+            return False
+    return integers == 1
+
+
+def _unnegated(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node.expression if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus else node
+
+
+def _diagonal_jacobians(analysis: ModuleAnalysis, reported: set[int]) -> Iterator[Finding]:
+    """`def softmax_jacobian(s): return np.diagflat(s * (1 - s))` (activation convention) where every
+    call passes a softmax output: a Jacobian that is its diagonal only. (Called on sigmoid outputs,
+    the same function is a correct sigmoid Jacobian: the callers decide.)"""
+    semantics = analysis.semantics
+    calls_by_function: dict[int, list] = {}
+    for derivative_call in semantics.derivative_calls:
+        derivative = derivative_call.derivative
+        if derivative.convention is Convention.ACTIVATION and derivative.returns_jacobian and derivative.input_param:
+            calls_by_function.setdefault(id(derivative.function), []).append(derivative_call)
+    for calls in calls_by_function.values():
+        derivative = calls[0].derivative
+        function = derivative.function
+        if type(function) is not cst.FunctionDef:
+            continue
+        diagonal = _returned_diagonal_formula(analysis, function, derivative.input_param)  # type: ignore[arg-type]
+        if diagonal is None or id(diagonal[0]) in reported:
+            continue
+        formula, atom = diagonal
+        if builds_outer_product(analysis, function, atom):
+            continue
+        roles = []
+        for derivative_call in calls:
+            argument = derivative_call.argument
+            role = semantics.role_of(argument, at=derivative_call.call) if argument is not None else None
+            if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not ForwardKind.SOFTMAX:
+                break
+            roles.append((derivative_call, role))
+        else:
+            first_call, role = roles[0]
+            reported.add(id(formula))
+            diag = analysis.code_for(_parent_call(analysis, formula) or formula)
+            others = f" (and {len(roles) - 1} more call{'s' if len(roles) > 2 else ''})" if len(roles) > 1 else ""
+            yield Finding(
+                formula,
+                f"{function.name.value} returns `{diag}` as the Jacobian of a softmax output "
+                f"(`{analysis.code_for(first_call.call)}` on line {analysis.line_of(first_call.call)}{others} passes "
+                f"{role.why}): the elementwise s*(1-s) is the softmax Jacobian's diagonal only, the off-diagonal "
+                f"terms -s_i*s_j are lost; {_INSTEAD}",
+            )
+
+
+def _returned_diagonal_formula(
+    analysis: ModuleAnalysis, function: cst.FunctionDef, param: str
+) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """The `s * (1 - s)` of `return np.diag(s * (1 - s))` (through one local name) when `s` is `param`:
+    the function's every return is that diagonal matrix."""
+    facts = analysis.semantics.facts(function)
+    found: Optional[tuple[cst.BaseExpression, cst.BaseExpression]] = None
+    for returned in facts.returns:
+        value = resolve(analysis, returned)
+        if type(value) is not cst.Call or last_part(call_name(value)) not in {"diag", "diagflat"}:
+            return None
+        args = [a.value for a in value.args if a.keyword is None and not a.star]
+        if len(args) != 1:
+            return None
+        formula = resolve(analysis, args[0])
+        polynomial, atoms = expand_with_atoms(analysis, formula)
+        forms = [f for f in algebra.logistic_form(polynomial) if not f.multiplier]
+        if len(forms) != 1 or atoms.get(forms[0].atom) is None:
+            return None
+        atom = atoms[forms[0].atom]
+        if type(atom) is not cst.Name or atom.value != param:
+            return None
+        if found is not None:
+            return None
+        found = (formula, atom)
+    return found
 
 
 def _parent_call(analysis: ModuleAnalysis, node: cst.CSTNode) -> Optional[cst.Call]:

@@ -35,14 +35,16 @@ class JacobianFromPreactivation(Rule):
     what_it_does = """
         Decides, for every derivative in the module, which side of the nonlinearity it takes:
         an *activation-convention* derivative does arithmetic on the forward's output `s`
-        (`s*(1-s)`, `1-s**2`, `diag(s) - outer(s, s)`, a Jacobian filled from `s[i]*s[j]`),
-        while a logit-convention derivative applies the forward itself. It then follows every
+        (`s*(1-s)`, `1-s**2`, `diag(s) - outer(s, s)`, a Jacobian filled from `s[i]*s[j]`,
+        scikit-learn's in-place `delta *= 1 - Z**2`), while a logit-convention derivative
+        applies the forward itself. It then follows every
         call of an activation-convention derivative (directly, through `np.apply_along_axis`,
         through a wrapper, or through `self.activation_prime` set by a subclass's
         `super().__init__`) and reports the call when the argument is a *pre-activation*: the
         result of an affine map (`W @ A + b`, `np.dot(x, W) + b`), a value handed to the
         forward (`A = softmax(Z)` makes `Z` the softmax's input), or an attribute that
-        `forward` stored before applying the nonlinearity (`self.input`). A backward that
+        `forward` stored before applying the nonlinearity (`self.input`); a whole row or
+        column of one (`z[:, 0]`) is one too. A backward that
         writes the formula inline on such a value (`dvalues * (1 - self.inputs) *
         self.inputs`) is reported too.
         """
@@ -260,6 +262,59 @@ class JacobianFromPreactivation(Rule):
             message="is the sigmoid derivative s*(1-s) written in the activation's output, but self.inputs is a pre-activation",
             why="the formula written inline in a backward, on the cached input",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0, keepdims=True))
+                return e / np.sum(e, axis=0, keepdims=True)
+
+            def softmax_jacobian(s):
+                s = s.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+
+            def output_delta(W, a, b, y):
+                z = W @ a + b
+                out = softmax(z)
+                dL_dout = -y / np.clip(out, 1e-12, None)
+                return softmax_jacobian(z[:, 0]) @ dL_dout
+            """,
+            line=15,
+            message="but is passed z[:, 0], a pre-activation",
+            why="column layout: a column z[:, 0] of the affine map passed to an activation-convention softmax Jacobian",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+
+            def inplace_tanh(X):
+                np.tanh(X, out=X)
+
+
+            def inplace_tanh_derivative(Z, delta):
+                delta *= 1 - Z**2
+
+
+            def backprop(coefs, intercepts, X, delta_out):
+                activations = [X]
+                zs = []
+                for W, b in zip(coefs, intercepts):
+                    z = activations[-1] @ W + b
+                    zs.append(z.copy())
+                    inplace_tanh(z)
+                    activations.append(z)
+                delta = delta_out
+                for i in range(len(coefs) - 1, 0, -1):
+                    delta = delta @ coefs[i].T
+                    inplace_tanh_derivative(zs[i - 1], delta)
+                return delta
+            """,
+            line=23,
+            message="but is passed zs[i - 1], a pre-activation",
+            why="scikit-learn style: zs keeps a copy of z before inplace_tanh(z), then the in-place tanh derivative is handed zs[i - 1]",
+        ),
     )
     VALID = (
         Valid(
@@ -435,6 +490,111 @@ class JacobianFromPreactivation(Rule):
                 return grad * sigmoid_prime(value)
             """,
             why="an argument of unknown meaning: stay silent",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=0, keepdims=True))
+                return e / np.sum(e, axis=0, keepdims=True)
+
+            def softmax_jacobian(s):
+                s = s.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+
+            def output_delta(W, a, b, y):
+                z = W @ a + b
+                out = softmax(z)
+                dL_dout = -y / np.clip(out, 1e-12, None)
+                return softmax_jacobian(out[:, 0]) @ dL_dout
+            """,
+            why="the correct twin: a column out[:, 0] of the softmax output",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+
+            def inplace_tanh(X):
+                np.tanh(X, out=X)
+
+
+            def inplace_tanh_derivative(Z, delta):
+                delta *= 1 - Z**2
+
+
+            def layer_delta(a, W, b, delta):
+                z = a @ W + b
+                inplace_tanh(z)
+                inplace_tanh_derivative(z, delta)
+                return delta
+            """,
+            why="trap: z handed to inplace_tanh(z) (np.tanh(X, out=X)) holds the tanh output afterwards",
+        ),
+        Valid(
+            """
+            # scikit-learn neural_network/_base.py + the backprop loop of _multilayer_perceptron.py, trimmed
+            import numpy as np
+            from scipy.special import expit as logistic_sigmoid
+
+
+            def inplace_logistic(X):
+                logistic_sigmoid(X, out=X)
+
+
+            def inplace_tanh(X):
+                np.tanh(X, out=X)
+
+
+            def inplace_softmax(X):
+                tmp = X - X.max(axis=1)[:, np.newaxis]
+                np.exp(tmp, out=X)
+                X /= X.sum(axis=1)[:, np.newaxis]
+
+
+            def inplace_logistic_derivative(Z, delta):
+                delta *= Z
+                delta *= 1 - Z
+
+
+            def inplace_tanh_derivative(Z, delta):
+                delta *= 1 - Z**2
+
+
+            def log_loss(y_true, y_prob):
+                eps = np.finfo(y_prob.dtype).eps
+                y_prob = np.clip(y_prob, eps, 1 - eps)
+                return -np.sum(y_true * np.log(y_prob)) / y_prob.shape[0]
+
+
+            def forward_pass(coefs, intercepts, X):
+                activations = [X]
+                for i in range(len(coefs) - 1):
+                    z = activations[i] @ coefs[i] + intercepts[i]
+                    inplace_tanh(z)
+                    activations.append(z)
+                z = activations[-1] @ coefs[-1] + intercepts[-1]
+                inplace_softmax(z)
+                activations.append(z)
+                return activations
+
+
+            def backprop(coefs, intercepts, X, y):
+                activations = forward_pass(coefs, intercepts, X)
+                n_samples = X.shape[0]
+                last = len(coefs) - 1
+                deltas = [None] * len(coefs)
+                deltas[last] = activations[-1] - y
+                coef_grads = [None] * len(coefs)
+                for i in range(last, 0, -1):
+                    coef_grads[i] = activations[i].T @ deltas[i] / n_samples
+                    deltas[i - 1] = deltas[i] @ coefs[i].T
+                    inplace_tanh_derivative(activations[i], deltas[i - 1])
+                coef_grads[0] = activations[0].T @ deltas[0] / n_samples
+                return coef_grads
+            """,
+            why="real code (scikit-learn _base.py in-place activations and derivatives, MLP backprop loop): the derivative gets the activations",
         ),
     )
 
