@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Protocol
 import libcst as cst
 
 from gradlint.analysis.jacobians import resolve, scope_for
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_number, walk
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_number, target_path, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -720,7 +720,7 @@ def _loop_source(loop: "cst.For | cst.CompFor", name: str) -> Optional[cst.BaseE
     """The array whose rows (elements) the loop variable `name` takes: `g` for
     `for s, g in zip(self.output, g)`, `for i, (s, g) in enumerate(zip(...))`,
     `for gi, xi in zip(*np.atleast_2d(g, x))`, `for gi in g`."""
-    path = _target_path(loop.target, name)
+    path = target_path(loop.target, name)
     if path is None:
         return None
     iterable: cst.BaseExpression = loop.iter
@@ -747,17 +747,6 @@ def _loop_source(loop: "cst.For | cst.CompFor", name: str) -> Optional[cst.BaseE
         else:
             return None
     return iterable
-
-
-def _target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
-    if type(target) is cst.Name:
-        return () if target.value == name else None
-    if type(target) in (cst.Tuple, cst.List):
-        for position, element in enumerate(target.elements):
-            inner = _target_path(element.value, name)
-            if inner is not None:
-                return (position, *inner)
-    return None
 
 
 def local_root(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0) -> Optional[tuple[cst.FunctionDef, str]]:
@@ -819,7 +808,7 @@ def _comprehension_loop(analysis: "ModuleAnalysis", node: cst.Name) -> Optional[
         if type(ancestor) in _COMPREHENSIONS:
             clause: Optional[cst.CompFor] = ancestor.for_in  # type: ignore[attr-defined]
             while clause is not None:
-                if node is not clause.target and _target_path(clause.target, node.value) is not None:
+                if node is not clause.target and target_path(clause.target, node.value) is not None:
                     return clause
                 clause = clause.inner_for_in
     return None

@@ -39,7 +39,7 @@ import libcst as cst
 from gradlint.analysis import algebra
 from gradlint.analysis.cached import cached_property
 from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_float, literal_string
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_float, literal_string, target_path
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -1988,7 +1988,7 @@ class Semantics:
 
     def _loop_element_role(self, name: str, loop: cst.For, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
         """`for s, g in zip(self.output, dvalues)`: a row of a batch has the batch's role."""
-        path = _target_path(loop.target, name)
+        path = target_path(loop.target, name)
         if path is None:
             return None
         iterable: cst.BaseExpression = loop.iter
@@ -2418,18 +2418,6 @@ def _sum_terms(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
     if type(expr) is cst.BinaryOperation and type(expr.operator) is cst.Add:
         return _sum_terms(expr.left) + _sum_terms(expr.right)
     return [expr]
-
-
-def _target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
-    """Where `name` sits in a loop target: () for `x`, (1, 0) for `i, (x, y)`."""
-    if type(target) is cst.Name:
-        return () if target.value == name else None
-    if type(target) in (cst.Tuple, cst.List):
-        for position, element in enumerate(target.elements):
-            inner = _target_path(element.value, name)
-            if inner is not None:
-                return (position, *inner)
-    return None
 
 
 def _callee_tail(call: cst.Call) -> Optional[str]:

@@ -81,6 +81,18 @@ def subscript_base(node: cst.CSTNode) -> Optional[str]:
     return dotted_name(current)
 
 
+def target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
+    """Where `name` sits in a loop or assignment target: () for `x`, (1, 0) for `i, (x, y)`."""
+    if type(target) is cst.Name:
+        return () if target.value == name else None
+    if type(target) in (cst.Tuple, cst.List):
+        for position, element in enumerate(target.elements):  # type: ignore[attr-defined]
+            inner = target_path(element.value, name)
+            if inner is not None:
+                return (position, *inner)
+    return None
+
+
 def assigned_targets(statement: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
     if type(statement) is cst.Assign:
         return [target.target for target in statement.targets]
