@@ -287,6 +287,32 @@ class ElementwiseSoftmaxDerivative(Rule):
             """
             import numpy as np
 
+            def softmax(x):
+                e = np.exp(x - np.max(x))
+                return e / e.sum()
+
+            def softmax_jacobian(s):
+                J = -np.outer(s, s)
+                J[np.diag_indices_from(J)] = s * (1 - s)
+                return J
+
+            def softmax_jacobian_where(s):
+                return np.where(np.eye(len(s), dtype=bool), s * (1 - s), -np.outer(s, s))
+
+            class Softmax:
+                def forward(self, x):
+                    self.s = softmax(x)
+                    return self.s
+
+                def backward(self, g):
+                    return softmax_jacobian(self.s) @ g + 0 * softmax_jacobian_where(self.s) @ g
+            """,
+            why="the whole Jacobian: -s s^T off the diagonal, s*(1-s) written on it (diag_indices_from, np.where)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             class Softmax:
                 def forward(self, x):
                     self.out = 1 / (1 + np.exp(-x))
@@ -617,6 +643,8 @@ class ElementwiseSoftmaxDerivative(Rule):
             forms = [f for f in semantics.derivative_forms(derivative.function) if f.shape == "logistic" and not f.in_matrix]
             if not forms or id(derivative_call.call) in reported:
                 continue
+            if type(derivative.function) is cst.FunctionDef and builds_outer_product(analysis, derivative.function, forms[0].atom):
+                continue  # `J = -np.outer(s, s); J[np.diag_indices_from(J)] = s * (1 - s)`: the whole Jacobian
             role = semantics.role_of(argument, at=derivative_call.call)
             if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not ForwardKind.SOFTMAX:
                 continue

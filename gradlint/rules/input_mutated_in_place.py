@@ -56,7 +56,8 @@ class InputMutatedInPlace(Rule):
         `self`, or one handed `self`, makes it silent). Silent where the writes are the function's
         contract: a caller who passes `inplace=`, `overwrite_x=` or `copy=` chooses them, and a slot
         of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into;
-        nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over); nor
+        nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over), indexed
+        by string keys (a dict of gradients) or given a list by every caller in the module; nor
         the `backward` of a class derived from dezero's `Function` or chainer's `FunctionNode` imported
         from the framework: it receives the framework's Variables, which have no in-place operators
         (`gy /= k` re-binds `gy`).
@@ -334,6 +335,32 @@ class InputMutatedInPlace(Rule):
             """
             import numpy as np
 
+            def affine_backward(dout, x, params, grads):
+                for k in params:
+                    grads[k] = np.zeros_like(params[k])
+                grads["W"] = x.T @ dout
+                grads["b"] = dout.sum(axis=0)
+                return dout @ params["W"].T
+
+            def backprop(x, y, weights, activations, deltas):
+                deltas[-1] = activations[-1] - y
+                for i in range(len(weights) - 1, 0, -1):
+                    deltas[i - 1] = (deltas[i] @ weights[i].T) * (activations[i] > 0)
+                return deltas
+
+            def train(x, y, weights):
+                activations = [x]
+                for w in weights:
+                    activations.append(np.maximum(activations[-1] @ w, 0))
+                deltas = [None] * len(weights)
+                return backprop(x, y, weights, activations, deltas)
+            """,
+            why="a dict of gradients (also indexed by string keys) and a list every caller builds: slots filled",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             class HierarchicalSoftmax:
                 def backward(self, x, W, gloss):
                     gW = np.zeros_like(W)
@@ -517,7 +544,8 @@ class InputMutatedInPlace(Rule):
             ]
             if not candidates or _opts_in(function) or _receives_framework_variables(model, function):
                 continue
-            containers = _container_params(function, candidates)
+            containers = _container_params(function, candidates) | _mapping_params(analysis, function, candidates)
+            containers |= _list_arguments(analysis, function, [name for name in candidates if name not in containers])
             writes = [write for write in self._writes(model, scope, function, set(candidates)) if not _fills_container(model, write, containers)]
             if writes:
                 buffers = _write_only(model, function, writes)
@@ -664,6 +692,75 @@ def _container_params(function: cst.FunctionDef, names: list[str]) -> frozenset[
             if documented and documented.group(1).lower() in _CONTAINERS:
                 found.add(name)
     return frozenset(name for name in found if name in names)
+
+
+def _mapping_params(analysis: ModuleAnalysis, function: cst.FunctionDef, names: list[str]) -> frozenset[str]:
+    """The parameters among `names` the function indexes with a string key somewhere (`grads["W"]`):
+    mappings of arrays, whose slots it fills (`for k in params: grads[k] = ...`)."""
+    found = set()
+    for subscript in analysis.index.nodes_in(function, cst.Subscript):
+        if type(subscript.value) is cst.Name and subscript.value.value in names and _keyed_by_string(subscript):
+            found.add(subscript.value.value)
+    return frozenset(found)
+
+
+def _list_arguments(analysis: ModuleAnalysis, function: cst.FunctionDef, names: list[str]) -> frozenset[str]:
+    """The parameters among `names` to which every call of `function` in the module (one at least)
+    passes a list the caller built (`deltas = [None] * n`, `[]`, a list comprehension): the function
+    fills its slots (a slot store replaces an element, it writes into no array of the caller's)."""
+    if not names:
+        return frozenset()
+    index = analysis.index
+    owner = index.class_of(function)
+    params = [param.name.value for param in (*function.params.posonly_params, *function.params.params)]
+    if owner is not None and params and not any(dotted_name(d.decorator) == "staticmethod" for d in function.decorators):
+        params = params[1:]  # self
+    name = function.name.value
+    calls = [
+        call for call in index.nodes(cst.Call)
+        if (owner is None and type(call.func) is cst.Name and call.func.value == name)
+        or (owner is not None and type(call.func) is cst.Attribute and call.func.attr.value == name
+            and type(call.func.value) is cst.Name and call.func.value.value == "self")
+    ]
+    if not calls:
+        return frozenset()
+    found = set()
+    for param in names:
+        position = params.index(param) if param in params else None
+        if all(_passes_list(analysis, call, param, position) for call in calls):
+            found.add(param)
+    return frozenset(found)
+
+
+def _passes_list(analysis: ModuleAnalysis, call: cst.Call, param: str, position: Optional[int]) -> bool:
+    """Whether `call` passes, for `param`, a name its function binds only to lists it builds."""
+    argument = None
+    for at, arg in enumerate(call.args):
+        if arg.star:
+            return False
+        if arg.keyword is not None:
+            if arg.keyword.value == param:
+                argument = arg.value
+        elif at == position:
+            argument = arg.value
+    if type(argument) is not cst.Name:
+        return False
+    caller = analysis.index.function_containing(call)
+    values = [
+        statement.value
+        for statement in analysis.index.nodes_in(caller, cst.Assign)
+        if any(type(target.target) is cst.Name and target.target.value == argument.value for target in statement.targets)
+    ]
+    return bool(values) and all(_builds_list(value) for value in values)
+
+
+def _builds_list(value: cst.BaseExpression) -> bool:
+    """`[...]`, `[x for ...]`, `[None] * n`, `n * [None]`, `list(...)`."""
+    if type(value) in (cst.List, cst.ListComp):
+        return True
+    if type(value) is cst.BinaryOperation and type(value.operator) is cst.Multiply:
+        return type(value.left) is cst.List or type(value.right) is cst.List
+    return type(value) is cst.Call and type(value.func) is cst.Name and value.func.value == "list"
 
 
 def _fills_container(model: Numerics, write: "tuple[cst.CSTNode, str, Optional[str]]", containers: frozenset[str]) -> bool:

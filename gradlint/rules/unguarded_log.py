@@ -144,6 +144,21 @@ class UnguardedLog(Rule):
         Valid(
             """
             import numpy as np
+
+            class CrossEntropyCost(object):
+                @staticmethod
+                def fn(a, y):
+                    return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
+
+                @staticmethod
+                def delta(z, a, y):
+                    return (a - y)
+            """,
+            why="real code (Nielsen's network2.py): np.nan_to_num maps 0 * log(0) to a finite value on purpose",
+        ),
+        Valid(
+            """
+            import numpy as np
             from scipy.special import logsumexp
 
             def cross_entropy(z, y):
@@ -304,6 +319,8 @@ class UnguardedLog(Rule):
 
     def _judge(self, model: Numerics, call: cst.Call, argument: cst.BaseExpression) -> Optional[Finding]:
         analysis = model.analysis
+        if _inside_nan_to_num(model, call):
+            return None
         scope = model.scope_of(call)
         order = scope.order_of(call, analysis)
         probability = _complement_of(argument) or argument
@@ -327,6 +344,17 @@ class UnguardedLog(Rule):
             f"`{model.code(call)}` takes the log of {subject}: it is -inf once a probability saturates to 0, "
             f"and the loss and its gradient become nan (use np.clip({name}, eps, 1.0), or log-softmax from the logits)",
         )
+
+
+def _inside_nan_to_num(model: Numerics, call: cst.Call) -> bool:
+    """Whether the log is inside `np.nan_to_num(...)` in its statement: the author maps the
+    non-finite values (`0 * log(0)`) to finite ones on purpose (Nielsen's `CrossEntropyCost.fn`)."""
+    for ancestor in model.analysis.index.ancestors(call):
+        if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
+            return False
+        if type(ancestor) is cst.Call and model.operation(ancestor) == "nan_to_num":
+            return True
+    return False
 
 
 def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
