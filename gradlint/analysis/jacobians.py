@@ -34,6 +34,7 @@ from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
+    from gradlint.analysis.semantics import ForwardInfo
 
 _COMPOUND = (cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar, cst.Match)
 
@@ -369,17 +370,20 @@ def _forward_output_layout(analysis: "ModuleAnalysis", call: cst.Call, depth: in
     args = [a.value for a in call.args if a.keyword is None and not a.star]
     if len(args) != 1:
         return None
-    semantics = analysis.semantics
-    targets = semantics.resolve_call_targets(call)
-    if len(targets) != 1 or type(targets[0].function) is not cst.FunctionDef:
-        return None
-    info = semantics.forward_of(targets[0].function)
-    if info is None:
+    if _called_forward(analysis, call) is None:
         return None
     argument_layout = layout(analysis, args[0], depth + 1)
     if argument_layout is not None:
         return argument_layout
     return _whole_vector_softmax_layout(analysis, call, depth) if type(call.func) is cst.Name else None
+
+
+def _called_forward(analysis: "ModuleAnalysis", call: cst.Call) -> "Optional[ForwardInfo]":
+    """The forward (by its body) of the one module function `call` resolves to, if any."""
+    targets = analysis.semantics.resolve_call_targets(call)
+    if len(targets) != 1 or type(targets[0].function) is not cst.FunctionDef:
+        return None
+    return analysis.semantics.forward_of(targets[0].function)
 
 
 def whole_vector_softmax(analysis: "ModuleAnalysis", call: cst.Call) -> Optional[cst.BaseExpression]:
@@ -389,11 +393,7 @@ def whole_vector_softmax(analysis: "ModuleAnalysis", call: cst.Call) -> Optional
 
     if type(call.func) is not cst.Name:
         return None
-    semantics = analysis.semantics
-    targets = semantics.resolve_call_targets(call)
-    if len(targets) != 1 or type(targets[0].function) is not cst.FunctionDef:
-        return None
-    info = semantics.forward_of(targets[0].function)
+    info = _called_forward(analysis, call)
     if info is None or info.kind is not ForwardKind.SOFTMAX or type(info.node) is not cst.BinaryOperation:
         return None
     if type(info.node.operator) is not cst.Divide:
