@@ -30,7 +30,7 @@ import libcst as cst
 
 from gradlint.analysis import algebra
 from gradlint.analysis.index import child_nodes
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_int, literal_string, walk
+from gradlint.analysis.syntax import call_name, dotted_name, is_new_axis, last_part, literal_int, literal_string, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -260,10 +260,6 @@ def _layout_of_shape(shape: list[cst.BaseExpression]) -> Optional[Layout]:
     return None
 
 
-def _is_none(node: cst.BaseExpression) -> bool:
-    return (type(node) is cst.Name and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
-
-
 def _is_full_slice(node: cst.BaseSlice) -> bool:
     return type(node) is cst.Slice and node.lower is None and node.upper is None and node.step is None
 
@@ -284,15 +280,15 @@ def layout(analysis: "ModuleAnalysis", node: cst.BaseExpression, depth: int = 0)
         indices = [s.value if type(s) is cst.Index else None for s in slices]
         if len(slices) == 2:
             first, second = slices
-            if _is_full_slice(first) and type(second) is cst.Index and _is_none(second.value):
+            if _is_full_slice(first) and type(second) is cst.Index and is_new_axis(second.value):
                 if layout(analysis, node.value, depth + 1) == Layout.FLAT:
                     return Layout.COLUMN
-            if type(first) is cst.Index and _is_none(first.value) and _is_full_slice(second):
+            if type(first) is cst.Index and is_new_axis(first.value) and _is_full_slice(second):
                 if layout(analysis, node.value, depth + 1) == Layout.FLAT:
                     return Layout.ROW
             if _is_full_slice(first) and type(second) is cst.Index and _int_value(second.value) is not None:
                 return Layout.FLAT
-        if len(slices) == 1 and indices[0] is not None and _is_none(indices[0]):
+        if len(slices) == 1 and indices[0] is not None and is_new_axis(indices[0]):
             if layout(analysis, node.value, depth + 1) == Layout.FLAT:
                 return Layout.ROW
         if len(slices) == 1 and indices[0] is not None and _int_value(indices[0]) in (0, -1):
@@ -609,13 +605,13 @@ def _strip_layout(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str]:
             tags.append("T")
             current = current.args[0].value
         elif type(current) is cst.Subscript and any(
-            type(e.slice) is cst.Index and _is_none(e.slice.value) for e in current.slice
+            type(e.slice) is cst.Index and is_new_axis(e.slice.value) for e in current.slice
         ) and all(
-            (type(e.slice) is cst.Index and (_is_none(e.slice.value) or type(e.slice.value) is cst.Ellipsis))
+            (type(e.slice) is cst.Index and (is_new_axis(e.slice.value) or type(e.slice.value) is cst.Ellipsis))
             or _is_full_slice(e.slice)
             for e in current.slice
         ):
-            pattern = ",".join("N" if type(e.slice) is cst.Index and _is_none(e.slice.value) else "." for e in current.slice)
+            pattern = ",".join("N" if type(e.slice) is cst.Index and is_new_axis(e.slice.value) else "." for e in current.slice)
             tags.append(f"[{pattern}]")
             current = current.value
         else:
@@ -644,7 +640,7 @@ def _none_position(node: cst.BaseExpression) -> Optional[str]:
     if type(node) is not cst.Subscript:
         return None
     entries = [e.slice for e in node.slice]
-    nones = [i for i, e in enumerate(entries) if type(e) is cst.Index and _is_none(e.value)]
+    nones = [i for i, e in enumerate(entries) if type(e) is cst.Index and is_new_axis(e.value)]
     if len(nones) != 1:
         return None
     return "col" if nones[0] == len(entries) - 1 else "row"
@@ -933,7 +929,7 @@ def _is_element(node: cst.BaseExpression) -> bool:
     """`s[i]`, `s[i, j]`: an element (or a row picked by an index), not the whole array."""
     if type(node) is not cst.Subscript:
         return False
-    return any(type(element.slice) is cst.Index and not _is_none(element.slice.value) for element in node.slice)
+    return any(type(element.slice) is cst.Index and not is_new_axis(element.slice.value) for element in node.slice)
 
 
 def builds_outer_product(

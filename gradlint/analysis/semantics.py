@@ -39,7 +39,7 @@ import libcst as cst
 from gradlint.analysis import algebra
 from gradlint.analysis.cached import cached_property
 from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_float, literal_string, target_path
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, is_new_axis, literal_float, literal_string, target_path
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -1808,7 +1808,7 @@ class Semantics:
                 if inner.lower is not None or inner.upper is not None or inner.step is not None:
                     return None
                 axis += 1
-            elif type(inner) is cst.Index and _is_newaxis(inner.value):
+            elif type(inner) is cst.Index and is_new_axis(inner.value):
                 continue
             elif type(inner) is cst.Index and _is_integer(inner.value) and picked is None:
                 picked = axis
@@ -2399,11 +2399,6 @@ def _is_docstring(statement: cst.CSTNode) -> bool:
         and type(statement.body[0]) is cst.Expr
         and type(statement.body[0].value) in (cst.SimpleString, cst.ConcatenatedString)
     )
-
-
-def _is_newaxis(node: cst.BaseExpression) -> bool:
-    """`None` or `np.newaxis` in a subscript: a new axis of length 1."""
-    return (type(node) is cst.Name and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
 
 
 def _is_integer(node: cst.BaseExpression) -> bool:

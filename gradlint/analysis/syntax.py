@@ -81,6 +81,11 @@ def subscript_base(node: cst.CSTNode) -> Optional[str]:
     return dotted_name(current)
 
 
+def is_new_axis(node: cst.BaseExpression) -> bool:
+    """`None` or `np.newaxis` in a subscript: a new axis of length 1."""
+    return (type(node) is cst.Name and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
+
+
 def target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
     """Where `name` sits in a loop or assignment target: () for `x`, (1, 0) for `i, (x, y)`."""
     if type(target) is cst.Name:

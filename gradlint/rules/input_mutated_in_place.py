@@ -545,8 +545,10 @@ class InputMutatedInPlace(Rule):
             if not candidates or _opts_in(function) or _receives_framework_variables(model, function):
                 continue
             containers = _container_params(function, candidates) | _mapping_params(analysis, function, candidates)
-            containers |= _list_arguments(analysis, function, [name for name in candidates if name not in containers])
             writes = [write for write in self._writes(model, scope, function, set(candidates)) if not _fills_container(model, write, containers)]
+            if writes:  # the module's calls are searched only for a function that writes into a parameter
+                listed = _list_arguments(analysis, function, sorted({write[1] for write in writes}))
+                writes = [write for write in writes if not _fills_container(model, write, listed)]
             if writes:
                 buffers = _write_only(model, function, writes)
                 writes = [write for write in writes if write[1] not in buffers]
