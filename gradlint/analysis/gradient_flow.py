@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Protocol
 import libcst as cst
 
 from gradlint.analysis.jacobians import resolve, scope_for
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_number, target_path, walk
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_number, positional_parameters, target_path, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -879,11 +879,8 @@ def _loss_backward(analysis: "ModuleAnalysis", function: cst.FunctionDef) -> boo
     if forward is None:
         return False
 
-    def required(f: cst.FunctionDef) -> list[str]:
-        names = [p.name.value for p in (*f.params.posonly_params, *f.params.params) if p.default is None]
-        return names[1:]  # without self
-
-    mine, theirs = required(function), required(forward)
+    mine = positional_parameters(function, True, required_only=True)
+    theirs = positional_parameters(forward, True, required_only=True)
     return len(mine) >= 2 and len(theirs) >= 2 and bool(set(mine[1:]) & set(theirs[1:]))
 
 

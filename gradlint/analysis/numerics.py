@@ -250,6 +250,16 @@ class Numerics:
         module = self.qualified(node.func.value)
         return receiver if module in ("numpy", "jax.numpy", "cupy", "autograd.numpy") else None
 
+    def inside_nan_to_num(self, node: cst.CSTNode) -> bool:
+        """Whether `node` is inside `np.nan_to_num(...)` in its statement: the author maps
+        non-finite values to finite ones there (0 for nan, +-1.8e308 for +-inf) on purpose."""
+        for ancestor in self.index.ancestors(node):
+            if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
+                return False
+            if type(ancestor) is cst.Call and self.operation(ancestor) == "nan_to_num":
+                return True
+        return False
+
     # -- scopes --------------------------------------------------------------------------
     def scope(self, function: Optional[cst.FunctionDef]) -> Scope:
         found = self._scopes.get(function)

@@ -86,6 +86,16 @@ def is_new_axis(node: cst.BaseExpression) -> bool:
     return (type(node) is cst.Name and node.value == "None") or (dotted_name(node) or "").endswith("newaxis")
 
 
+def positional_parameters(function: cst.FunctionDef, is_method: bool, required_only: bool = False) -> list[str]:
+    """The names of `function`'s positional parameters, without the instance or class a method
+    is bound to (`self`, `cls`; a @staticmethod is bound to none); only those with no default
+    when `required_only`."""
+    params = [*function.params.posonly_params, *function.params.params]
+    if is_method and params and not any(dotted_name(d.decorator) == "staticmethod" for d in function.decorators):
+        params = params[1:]
+    return [param.name.value for param in params if not (required_only and param.default is not None)]
+
+
 def target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
     """Where `name` sits in a loop or assignment target: () for `x`, (1, 0) for `i, (x, y)`."""
     if type(target) is cst.Name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -18,7 +19,7 @@ from gradlint.analysis.jacobians import (
     resolve,
 )
 from gradlint.analysis.semantics import Convention, ForwardKind, Role
-from gradlint.analysis.syntax import call_name, last_part
+from gradlint.analysis.syntax import call_name, dotted_name, last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -451,6 +452,38 @@ class ElementwiseSoftmaxDerivative(Rule):
         Valid(
             """
             import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def softmax_ce_grad_hess(z, y):
+                p = softmax(z)
+                grad = p - y
+                hess = p * (1 - p)
+                return grad, hess
+
+            class NewtonStep:
+                def backward(self, z):
+                    p = softmax(z)
+                    self.hess = 2.0 * p * (1.0 - p)
+                    return p
+
+            def softmax_hessian_diag(z):
+                s = softmax(z)
+                return s * (1 - s)
+
+            def newton_step_diag(W, X, y, lr=1.0):
+                p = softmax(X @ W)
+                g = X.T @ (p - y)
+                h = (X ** 2).T @ (p * (1 - p)) + 1e-6
+                return W - lr * g / h
+            """,
+            why="xgboost-style custom objectives: the diagonal of the softmax cross-entropy's Hessian is exactly p*(1-p)",
+        ),
+        Valid(
+            """
+            import numpy as np
             from dezero.core import Function
 
             class Softmax(Function):
@@ -617,6 +650,8 @@ class ElementwiseSoftmaxDerivative(Rule):
                 continue
             if not site.multiplier and not in_derivative_context(analysis, site.expression):
                 continue  # p*(1-p) outside any derivative: a variance, not a gradient
+            if _second_order(analysis, site.expression):
+                continue
             role = semantics.role_of(site.atom)
             if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not ForwardKind.SOFTMAX:
                 continue
@@ -784,6 +819,30 @@ def _in_matrix_context(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
         return True
     if type(parent) is cst.AugAssign and type(parent.target) is cst.Subscript:
         return True
+    return False
+
+
+_SECOND_ORDER = re.compile(r"hess|newton|curvature|fisher|variance|(?:^|_)var(?:$|_)", re.IGNORECASE)
+
+
+def _second_order(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
+    """Stored as, or computed by a function named as, a Hessian, a Newton step, a curvature or a
+    variance (`hess = p * (1 - p)`, `def softmax_hessian_diag(z)`): the diagonal of the softmax
+    cross-entropy's Hessian (xgboost-style Newton steps) is exactly p*(1-p), and so is the
+    Bernoulli variance; neither is a first derivative."""
+    function = analysis.index.function_containing(node)
+    if function is not None and _SECOND_ORDER.search(function.name.value):
+        return True
+    for ancestor in analysis.index.ancestors(node):
+        if type(ancestor) is cst.Assign:
+            targets = [target.target for target in ancestor.targets]
+        elif type(ancestor) in (cst.AugAssign, cst.AnnAssign):
+            targets = [ancestor.target]
+        elif isinstance(ancestor, (cst.BaseSmallStatement, cst.BaseStatement, cst.Lambda)):
+            return False
+        else:
+            continue
+        return any(_SECOND_ORDER.search(last_part(dotted_name(target)) or "") for target in targets)
     return False
 
 

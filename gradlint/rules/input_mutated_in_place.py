@@ -9,7 +9,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Scope, numerics
-from gradlint.analysis.syntax import dotted_name, subscript_base
+from gradlint.analysis.syntax import dotted_name, positional_parameters, subscript_base
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -714,9 +714,7 @@ def _list_arguments(analysis: ModuleAnalysis, function: cst.FunctionDef, names: 
         return frozenset()
     index = analysis.index
     owner = index.class_of(function)
-    params = [param.name.value for param in (*function.params.posonly_params, *function.params.params)]
-    if owner is not None and params and not any(dotted_name(d.decorator) == "staticmethod" for d in function.decorators):
-        params = params[1:]  # self
+    params = positional_parameters(function, owner is not None)
     name = function.name.value
     calls = [
         call for call in index.nodes(cst.Call)

@@ -10,7 +10,7 @@ import libcst as cst
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.index import child_nodes
 from gradlint.analysis.numerics import Numerics, Scope, cross_entropy_weights, in_loss_term, is_number, numerics, unwrap
-from gradlint.analysis.syntax import dotted_name
+from gradlint.analysis.syntax import dotted_name, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -78,6 +78,20 @@ class UnguardedDivision(Rule):
             line=9,
             message="the matching loss `forward` clips",
             why="layer class: the loss clips, the gradient does not",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def cost(a, y):
+                return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
+
+            def cost_derivative(a, y):
+                return np.nan_to_num(-y / a + (1 - y) / (1 - a))
+            """,
+            line=7,
+            message="np.nan_to_num turns the inf into +-1.8e308",
+            why="Nielsen-style: nan_to_num is a fair guard for the loss's 0 * log(0), not for the gradient's y / 0",
         ),
         Invalid(
             """
@@ -286,10 +300,18 @@ class UnguardedDivision(Rule):
             if key in reported:
                 continue
             reported.add(key)
+            saturates = "0 or 1" if form != "p" else "0"
+            if model.inside_nan_to_num(node):
+                outcome = (
+                    f"once it saturates to {saturates}, np.nan_to_num turns the inf into +-1.8e308, "
+                    "a gradient that still wrecks the update"
+                )
+            else:
+                outcome = f"inf or nan once it saturates to {saturates}"
             yield Finding(
                 node,
-                f"`{model.code(node)}` divides by {reason} with no guard{extra}: inf or nan once it saturates to "
-                f"{'0 or 1' if form != 'p' else '0'} (clip `{model.code(probability)}` to [eps, 1 - eps] first)",
+                f"`{model.code(node)}` divides by {reason} with no guard{extra}: {outcome} "
+                f"(clip `{model.code(probability)}` to [eps, 1 - eps] first)",
             )
 
     def _evidence(
@@ -468,14 +490,14 @@ def _find_matching_loss(model: Numerics, function: cst.FunctionDef, name: str) -
             return found
     if owner is None:
         return None
-    mine = _positional(model, function)
+    mine = positional_parameters(function, is_method=True)
     if name not in mine:
         return None
     position = mine.index(name)
     for sibling in siblings:
         if sibling is function:
             continue
-        theirs = _positional(model, sibling)
+        theirs = positional_parameters(sibling, is_method=True)
         if len(theirs) <= position or theirs[position] == name or theirs[position] in mine:
             continue
         shared = frozenset(target for target, other in zip(mine, theirs) if target == other)
@@ -485,14 +507,6 @@ def _find_matching_loss(model: Numerics, function: cst.FunctionDef, name: str) -
         if found is not None and found.targets & shared:
             return MatchingLoss(found.name, found.clipped, found.targets & shared, found.parameter)
     return None
-
-
-def _positional(model: Numerics, function: cst.FunctionDef) -> list[str]:
-    """The names of a function's positional parameters, without a method's `self`/`cls`."""
-    params = [param.name.value for param in (*function.params.posonly_params, *function.params.params)]
-    if model.analysis.index.class_of(function) is not None and params and params[0] in ("self", "cls"):
-        params = params[1:]
-    return params
 
 
 def _log_of_parameter(model: Numerics, sibling: cst.FunctionDef, name: str) -> Optional[MatchingLoss]:

@@ -319,8 +319,8 @@ class UnguardedLog(Rule):
 
     def _judge(self, model: Numerics, call: cst.Call, argument: cst.BaseExpression) -> Optional[Finding]:
         analysis = model.analysis
-        if _inside_nan_to_num(model, call):
-            return None
+        if model.inside_nan_to_num(call):
+            return None  # `0 * log(0)` mapped to 0 on purpose (Nielsen's `CrossEntropyCost.fn`)
         scope = model.scope_of(call)
         order = scope.order_of(call, analysis)
         probability = _complement_of(argument) or argument
@@ -344,17 +344,6 @@ class UnguardedLog(Rule):
             f"`{model.code(call)}` takes the log of {subject}: it is -inf once a probability saturates to 0, "
             f"and the loss and its gradient become nan (use np.clip({name}, eps, 1.0), or log-softmax from the logits)",
         )
-
-
-def _inside_nan_to_num(model: Numerics, call: cst.Call) -> bool:
-    """Whether the log is inside `np.nan_to_num(...)` in its statement: the author maps the
-    non-finite values (`0 * log(0)`) to finite ones on purpose (Nielsen's `CrossEntropyCost.fn`)."""
-    for ancestor in model.analysis.index.ancestors(call):
-        if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
-            return False
-        if type(ancestor) is cst.Call and model.operation(ancestor) == "nan_to_num":
-            return True
-    return False
 
 
 def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
 
+from gradlint.analysis.syntax import positional_parameters
 from gradlint.diagnostics import Position
 
 if TYPE_CHECKING:
@@ -142,15 +143,6 @@ def _place(analysis: "ModuleAnalysis", function: cst.FunctionDef) -> tuple[Posit
     return start, end, whole.start.line, whole.end.line
 
 
-def _required_params(function: cst.FunctionDef, is_method: bool) -> list[str]:
-    params = list(function.params.posonly_params) + list(function.params.params)
-    if is_method and params and not any(
-        isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in function.decorators
-    ):
-        params = params[1:]
-    return [p.name.value for p in params if p.default is None]
-
-
 def _callable_name(semantics: "Semantics", function: Any) -> Optional[str]:
     """`f` or `Class.method` when the function can be reached from the module level."""
     if not isinstance(function, cst.FunctionDef):
@@ -195,7 +187,7 @@ def _constructible(semantics: "Semantics", class_def: cst.ClassDef) -> bool:
     for owner in semantics.base_classes(class_def):
         init = semantics.index.methods(owner).get("__init__")
         if init is not None:
-            return not _required_params(init, True)
+            return not positional_parameters(init, True, required_only=True)
     return True
 
 
@@ -209,7 +201,7 @@ def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _F
         if info.forward is None or info.backward is None:
             continue
         kind = _kind(info.forward_kind)
-        forward_params = _required_params(info.forward, True)
+        forward_params = positional_parameters(info.forward, True, required_only=True)
         backward_name = info.backward.name.value
         forward_name = info.forward.name.value
         qualname = f"{name}.{backward_name}"
@@ -327,8 +319,8 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
         forward_function = semantics.module_functions[paired]
         if not isinstance(forward_function, cst.FunctionDef):
             continue
-        forward_params = _required_params(forward_function, False)
-        params = _required_params(function, False)
+        forward_params = positional_parameters(forward_function, False, required_only=True)
+        params = positional_parameters(function, False, required_only=True)
         if not params or len(forward_params) not in (1, 2):
             continue
         role = "loss" if len(forward_params) == 2 else "activation"
@@ -409,7 +401,7 @@ def explicit_target(analysis: "ModuleAnalysis", qualname: str) -> tuple[Optional
         if info.forward is not None and info.forward is not function:
             forward = f"{class_def.name.value}.{info.forward.name.value}"
             kind = _kind(info.forward_kind)
-            if len(_required_params(info.forward, True)) == 2:
+            if len(positional_parameters(info.forward, True, required_only=True)) == 2:
                 role = "loss"
     else:
         paired = _paired_forward(semantics, qualname)
@@ -418,7 +410,7 @@ def explicit_target(analysis: "ModuleAnalysis", qualname: str) -> tuple[Optional
             paired_info = semantics.forwards.get(paired)
             kind = _kind(paired_info.kind) if paired_info is not None else None
             paired_function = semantics.module_functions[paired]
-            if isinstance(paired_function, cst.FunctionDef) and len(_required_params(paired_function, False)) == 2:
+            if isinstance(paired_function, cst.FunctionDef) and len(positional_parameters(paired_function, False, required_only=True)) == 2:
                 role, kind = "loss", None
     target = Target(qualname, role, kind, forward, start, end, first, last, evidence="named on the command line")
     if forward is None and kind is None:
@@ -620,7 +612,7 @@ def _mutation_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found:
         start, end, first, last = _place(analysis, function)
         if not any(first <= row <= last for row in rows) or any(t.first_row <= first <= t.last_row for t in taken):
             continue
-        if not _required_params(function, semantics.index.class_of(function) is not None):
+        if not positional_parameters(function, semantics.index.class_of(function) is not None, required_only=True):
             continue
         codes = tuple(sorted({d.code for d in diagnostics if first <= d.start.row <= last}))
         found.add(Target(name, "mutation", None, None, start, end, first, last,
