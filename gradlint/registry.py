@@ -110,10 +110,13 @@ _GL303_MODULE = (
 )
 # GL303 without a softmax/sigmoid source (which needs an exp, `softmax`, `sigmoid` or `expit` in the text):
 # the cross-entropy path takes the log of an unguarded parameter, `log(p)`, `log(p[...])`, `log(1 - p)`
-# (numerics.is_unguarded_parameter: a Name, or a Subscript of one), or `p.log()`.
+# (numerics.is_unguarded_parameter: a Name, or a Subscript of one), or `p.log()`; or the log of a
+# per-row selection written inline (_selected_probability), `log(np.sum(p * y, axis=1))`,
+# `log((p * y).sum(1))`, maybe inside value-preserving calls: a log of a call or of a parenthesis.
 _GL303_LOG_OF_NAME = (
     rf"\blog{_GL301_BLANK}{_GL301_CLOSE}\({_GL301_BLANK}{_GL301_OPEN}(?:{_GL304_COMPLEMENT}{_GL301_BLANK}{_GL301_OPEN})?"
     rf"\w+{_GL301_BLANK}{_GL301_CLOSE}[\[),]|{_GL303_METHOD_LOG}"
+    rf"|\blog{_GL301_BLANK}{_GL301_CLOSE}\({_GL301_BLANK}(?:\(|\w+(?:{_GL301_BLANK}\.{_GL301_BLANK}\w+)*{_GL301_BLANK}\()"
 )
 _GL303_SOURCE = rf"softmax|sigmoid|expit|{_GL303_LOG_OF_NAME}"
 # GL304's matching loss (_find_matching_loss): `log(p...)`, `log(1 - p...)`, or the log of a clip of

@@ -62,6 +62,30 @@ class UnguardedLog(Rule):
             """
             import numpy as np
 
+            def cross_entropy(p, y):
+                return -np.mean(np.log(np.sum(p * y, axis=1)))
+            """,
+            line=4,
+            message="the predicted probability of each row's target, and neither it nor",
+            why="the one-hot selection written inline in the log (no exp, softmax or sigmoid in the file)",
+        ),
+        Invalid(
+            """
+            import torch
+
+            class NLL:
+                def forward(self, logits, onehot):
+                    probs = torch.softmax(logits, dim=1)
+                    return -torch.log((probs * onehot).sum(dim=1)).mean()
+            """,
+            line=6,
+            message="`torch.log((probs * onehot).sum(dim=1))`",
+            why="layer class, torch: the selection as a method sum of a parenthesised product",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
             class SoftmaxCrossEntropy:
                 def forward(self, logits, labels):
                     e = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -155,6 +179,21 @@ class UnguardedLog(Rule):
                     return (a - y)
             """,
             why="real code (Nielsen's network2.py): np.nan_to_num maps 0 * log(0) to a finite value on purpose",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def cross_entropy(p, y, eps=1e-12):
+                return -np.mean(np.log(np.sum(p * y, axis=1) + eps))
+
+            def cross_entropy_clipped(p, y):
+                return -np.mean(np.log(np.clip(np.sum(p * y, axis=1), 1e-12, 1.0)))
+
+            def log_partition(scores):
+                return np.log(np.sum(scores * scores, axis=1))
+            """,
+            why="the inline selection offset or clipped; and a log of a sum of squares (no selection)",
         ),
         Valid(
             """
@@ -332,7 +371,7 @@ class UnguardedLog(Rule):
             subject = f"the {source} output `{name}` with no clip or epsilon"
         elif model.is_unguarded_parameter(probability, scope, order) and cross_entropy_weights(model, call, probability):
             subject = f"the predicted probability of this cross-entropy `{name}` with no clip or epsilon"
-        elif probability is argument and type(argument) is cst.Name:
+        elif probability is argument and type(argument) in (cst.Name, cst.Call, cst.Subscript):
             selected = _selected_probability(model, call, argument, scope, order)
             if selected is None:
                 return None
@@ -353,14 +392,14 @@ def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     return None
 
 
-def _selected_probability(model: Numerics, call: cst.Call, name: cst.Name, scope: Scope, order: int) -> Optional[str]:
-    """How `name` (the log's argument) holds a probability picked per row from unclipped predictions:
+def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExpression, scope: Scope, order: int) -> Optional[str]:
+    """How `argument` (the log's: a name or the selection itself) holds a probability picked per row from unclipped predictions:
     every value that reaches it is a selection (`p[range(n), y]`, `np.sum(p * y, axis=1)`) of arrays
     that are each an unguarded parameter or a softmax/sigmoid output, nothing on the way clips, and
     the log is a negative log-likelihood term (negated or reduced). None otherwise."""
     if not in_loss_term(model, call):
         return None
-    paths = model.probability_paths(name, scope, order)
+    paths = model.probability_paths(argument, scope, order)
     if not paths:
         return None
     kinds: set[str] = set()
@@ -375,6 +414,8 @@ def _selected_probability(model: Numerics, call: cst.Call, name: cst.Name, scope
     first = next(iter(selections.values()))
     computed = kinds - {"input"}  # the one-hot sum traces its target factor too, a parameter
     what = f"the {computed.pop()} probability" if len(computed) == 1 else "the predicted probability"
+    if first is argument and len(selections) == 1:
+        return f"{what} of each row's target, and neither it nor the predictions it is selected from is clipped or offset by an epsilon"
     where = f"`{model.code(first)}` on line {model.analysis.line_of(first)}"
     if len(selections) > 1:
         others = len(selections) - 1
