@@ -45,7 +45,11 @@ class ElementwiseSoftmaxDerivative(Rule):
         a column of a softmax normalised along axis 0). Also finds a Jacobian function
         returning `np.diagflat(s*(1-s))` when every call passes it a softmax output. Whether a
         class or function is a softmax is decided from its body, never its name: a `Softmax`
-        class whose forward is `1/(1+exp(-x))` is a sigmoid.
+        class whose forward is `1/(1+exp(-x))` is a sigmoid. Stays silent on `p*(1-p)` that is a
+        statistic or a second derivative: summed (the Gini impurity), stored as a Hessian, a
+        curvature or a variance (`hess = p * (1 - p)`), or computed by a function so named
+        (`softmax_hessian_diag`, `newton_step`): the diagonal of the softmax cross-entropy's
+        Hessian is exactly p*(1-p), as xgboost-style custom objectives use it.
         """
     why_bad = """
         Every output of a softmax depends on every input: its derivative is the full

@@ -31,7 +31,9 @@ class UnguardedDivision(Rule):
         another name when it stands in the same position and the two methods share the target
         parameter that weights the log and appears in the gradient's numerator (the nnfs book's
         `forward(self, y_pred, y_true)` and `backward(self, dvalues, y_true)`). When that matching
-        loss clips `p` but the gradient does not, the message says so.
+        loss clips `p` but the gradient does not, the message says so. A division inside
+        `np.nan_to_num(...)` is still reported: that maps the inf to +-1.8e308, not to a usable
+        gradient (the message says so).
         """
     why_bad = """
         Probabilities saturate to exactly 0.0 or 1.0 in floating point. `y / 0` is inf and `0 / 0` is

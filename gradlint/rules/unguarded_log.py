@@ -21,10 +21,12 @@ class UnguardedLog(Rule):
         Finds `log(p)` (and `log(1 - p)`) where `p` is a probability: the output of a softmax or a
         sigmoid computed in the same function or returned by a function whose body computes one,
         or the prediction parameter of a cross-entropy (`-sum(y * log(p))`, `-log(p[range(n), y])`),
-        also when the log takes a name holding each row's probability selected from such a prediction
-        (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`),
-        when nothing bounds it away from 0: no `np.clip`, no `+ eps`, no `np.maximum(p, eps)`, no
-        helper it went through, no comparison that guards it.
+        also when the log takes each row's probability selected from such a prediction, by a name
+        (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`) or
+        inline (`-log(np.sum(p * y, axis=1))`), when nothing bounds it away from 0: no `np.clip`, no
+        `+ eps`, no `np.maximum(p, eps)`, no helper it went through, no comparison that guards it.
+        A log inside `np.nan_to_num(...)` is taken as guarded: the author maps `0 * log(0)` to a
+        finite value on purpose (Nielsen's `CrossEntropyCost.fn`).
         """
     why_bad = """
         A softmax or sigmoid saturates to exactly 0.0 in floating point (a logit gap above ~745 in
