@@ -9,7 +9,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Scope, numerics
-from gradlint.analysis.syntax import dotted_name, positional_parameters, subscript_base
+from gradlint.analysis.syntax import dotted_name, names_in, positional_parameters, subscript_base, walk
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -57,7 +57,9 @@ class InputMutatedInPlace(Rule):
         contract: a caller who passes `inplace=`, `overwrite_x=` or `copy=` chooses them, and a slot
         of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into;
         nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over), indexed
-        by string keys (a dict of gradients) or given a list by every caller in the module; nor
+        by string keys (a dict of gradients), given a list by every caller in the module, or filled
+        slot by slot (first stored into, then used only through single slots `deltas[i - 1]` or
+        returned, with a slot stored in a loop at the loop's index); nor
         the `backward` of a class derived from dezero's `Function` or chainer's `FunctionNode` imported
         from the framework: it receives the framework's Variables, which have no in-place operators
         (`gy /= k` re-binds `gy`).
@@ -95,6 +97,24 @@ class InputMutatedInPlace(Rule):
             line=5,
             message="through the alias `dx = dout`",
             why="free function: the catalog's alias of the upstream gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def dropout_backward(dout, mask):
+                for i in range(len(dout)):
+                    dout[i] = dout[i] * mask[i]
+                return dout
+
+            def embedding_backward(dout, W):
+                dout[0] = 0
+                return dout @ W.T
+            """,
+            line=5,
+            count=2,
+            message="writes into `dout`",
+            why="row by row in a loop: near misses of a list filled slot by slot (the store reads the slot; a whole read)",
         ),
         Invalid(
             """
@@ -361,6 +381,22 @@ class InputMutatedInPlace(Rule):
             """
             import numpy as np
 
+            def _backprop(X, y, activations, deltas, coef_grads, coefs, n_layers):
+                n_samples = X.shape[0]
+                last = n_layers - 2
+                deltas[last] = activations[-1] - y
+                coef_grads[last] = activations[last].T @ deltas[last] / n_samples
+                for i in range(n_layers - 2, 0, -1):
+                    deltas[i - 1] = np.dot(deltas[i], coefs[i].T)
+                    coef_grads[i - 1] = activations[i - 1].T @ deltas[i - 1] / n_samples
+                return coef_grads
+            """,
+            why="scikit-learn's _backprop with neither docstring nor caller: first stored, then used slot by slot, filled in a loop",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             class HierarchicalSoftmax:
                 def backward(self, x, W, gloss):
                     gW = np.zeros_like(W)
@@ -550,7 +586,7 @@ class InputMutatedInPlace(Rule):
                 listed = _list_arguments(analysis, function, sorted({write[1] for write in writes}))
                 writes = [write for write in writes if not _fills_container(model, write, listed)]
             if writes:
-                buffers = _write_only(model, function, writes)
+                buffers = _write_only(model, function, writes) | _slot_buffers(analysis, function, writes)
                 writes = [write for write in writes if write[1] not in buffers]
             if not writes:
                 continue
@@ -822,6 +858,62 @@ def _write_only(model: Numerics, function: cst.FunctionDef, writes: "list[tuple[
         if not any(id(ancestor) in targets for ancestor in index.ancestors(node)):
             read.add(node.value)
     return frozenset(param for param in written if param not in read)
+
+
+def _slot_buffers(analysis: ModuleAnalysis, function: cst.FunctionDef, writes: "list[tuple[cst.CSTNode, str, Optional[str]]]") -> frozenset[str]:
+    """The parameters the function fills slot by slot, as scikit-learn's `_backprop` fills `deltas`
+    and `coef_grads`: first stored into (`deltas[last] = a - y`, a value that does not read it), then
+    used only through single slots (`deltas[i]`, `deltas[i - 1]`) or returned whole, with a slot stored
+    in a `for` loop at an index of the loop's variable. A list (or output array) the caller handed over
+    to be filled: the caller's data is not overwritten, the slots are the function's result."""
+    index = analysis.index
+    start = index.order.get(function)
+    if start is None:
+        return frozenset()
+    names = {param for _statement, param, alias in writes if alias is None}
+    uses: dict[str, list[cst.Name]] = {}
+    for node in index.preorder[start : index.end_order(function) + 1]:
+        if type(node) is cst.Name and node.value in names and type(index.parents.get(node)) is not cst.Param:
+            uses.setdefault(node.value, []).append(node)
+    return frozenset(name for name, found in uses.items() if _filled_slot_by_slot(analysis, found))
+
+
+def _filled_slot_by_slot(analysis: ModuleAnalysis, uses: list[cst.Name]) -> bool:
+    index = analysis.index
+    slots: list[cst.Subscript] = []
+    for use in uses:
+        parent = index.parents.get(use)
+        if type(parent) is cst.Return:
+            continue
+        if type(parent) is not cst.Subscript or parent.value is not use or _slot_index(parent) is None:
+            return False  # a whole read, a mask or a slice: an array used as such
+        slots.append(parent)
+    if not slots:
+        return False
+    first = index.parents.get(slots[0])
+    statement = index.parents.get(first) if type(first) is cst.AssignTarget else None
+    if type(statement) is not cst.Assign or any(use in set(walk(statement.value)) for use in uses):
+        return False  # not first stored (or the store reads it)
+    for slot in slots:
+        target = index.parents.get(slot)
+        loop = index.enclosing(slot, cst.For) if type(target) is cst.AssignTarget else None
+        if loop is not None and names_in(loop.target) & names_in(_slot_index(slot)):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _slot_index(subscript: cst.Subscript) -> Optional[cst.BaseExpression]:
+    """The index of `xs[i]`, `xs[-1]`, `xs[i - 1]`: one element (names, integers, + and -); else None."""
+    if len(subscript.slice) != 1 or type(subscript.slice[0].slice) is not cst.Index:
+        return None
+    value = subscript.slice[0].slice.value
+    for node in walk(value):
+        if type(node) in (cst.BinaryOperation, cst.UnaryOperation):
+            if type(node.operator) not in (cst.Add, cst.Subtract, cst.Minus):  # type: ignore[union-attr]
+                return None
+        elif type(node) not in (cst.Name, cst.Integer, cst.Add, cst.Subtract, cst.Minus):
+            return None
+    return value
 
 
 def _is_none_test(comparison: cst.Comparison) -> bool:
