@@ -147,12 +147,12 @@ class FixRun:
         if diff:
             if applied:
                 extra = f" ({_unsafe_available(hidden, additional=True)})" if hidden else ""
-                return [f"Would fix {_plural(applied, 'error')} in {_plural(files, 'file')}{extra}."]
+                return [f"Would fix {_counted(applied, self.fixed_warnings)} in {_plural(files, 'file')}{extra}."]
             return [f"No errors would be fixed ({_unsafe_available(hidden)})."] if hidden else ["No fixes available."]
         if applied:
             remaining = len(self.report.diagnostics)
             extra = f"; {_unsafe_available(hidden, additional=True)}" if hidden else ""
-            return [f"Fixed {_plural(applied, 'error')} in {_plural(files, 'file')} ({remaining} remaining{extra})."]
+            return [f"Fixed {_counted(applied, self.fixed_warnings)} in {_plural(files, 'file')} ({remaining} remaining{extra})."]
         return [f"No errors fixed ({_unsafe_available(hidden)})."] if hidden else []
 
     def fix_only_summary(self, unsafe: bool) -> list[str]:
@@ -162,7 +162,7 @@ class FixRun:
             return self.summary(unsafe)  # `No errors fixed (...)`, or nothing
         hidden = 0 if unsafe else self.hidden
         extra = f" ({_unsafe_available(hidden, additional=True)})" if hidden else ""
-        return [f"Fixed {_plural(self.applied, 'error')}{extra}."]
+        return [f"Fixed {_counted(self.applied, self.fixed_warnings)}{extra}."]
 
     def listing(self, root: Optional[Path] = None) -> str:
         """`--show-fixes` (ruff's): the fixes applied, counted per file and code; '' for none."""
@@ -174,7 +174,7 @@ class FixRun:
         if not self.applied:
             return ""
         base = root or Path.cwd()
-        lines = ["", f"Fixed {_plural(self.applied, 'error')}:"]
+        lines = ["", f"Fixed {_counted(self.applied, self.fixed_warnings)}:"]
         for outcome in sorted(self.outcomes, key=lambda outcome: outcome.filename):
             if outcome.fixed_codes:
                 lines.append(f"- {display_path(outcome.filename, base)}:")
@@ -776,6 +776,13 @@ def _unsafe_available(hidden: int, additional: bool = False) -> str:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _counted(fixed: int, warnings: int) -> str:
+    """`2 errors`, `1 warning`, `1 error and 2 warnings`: fixed findings named as the `Found` line names them."""
+    errors = fixed - warnings
+    parts = ([_plural(errors, "error")] if errors else []) + ([_plural(warnings, "warning")] if warnings else [])
+    return " and ".join(parts) or _plural(0, "error")
 
 
 __all__ = [

@@ -218,7 +218,7 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path: Path) -> None:
     out = done.stdout.decode()
     assert "--- model.py\n+++ model.py\n" in out
     assert "-    e = np.exp(z)\n+    e = np.exp(z - np.max(z, axis=1, keepdims=True))\n" in out
-    assert b"Would fix 1 error" in done.stderr
+    assert b"Would fix 1 warning" in done.stderr  # GL301 is a warning, as the `Found` line says
     assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
     assert _cli("--diff", "--unsafe-fixes", "--exit-zero", "model.py", cwd=tmp_path).returncode == 0  # as ruff
     only_unsafe = _cli("--diff", "model.py", cwd=tmp_path)
@@ -251,7 +251,7 @@ def test_cli_fix_writes_and_reports_what_remains(tmp_path: Path) -> None:
     assert as_json.stdout == b"[]\n" and as_json.stderr == b""  # nothing left to fix: nothing to say
     path.write_text(UNSTABLE, encoding="utf-8")
     as_json = _cli("--fix", "--unsafe-fixes", "--output-format", "json", "model.py", cwd=tmp_path)
-    assert b"Fixed 1 error in 1 file (0 remaining)." in as_json.stderr  # machine formats: the summary on stderr
+    assert b"Fixed 1 warning in 1 file (0 remaining)." in as_json.stderr  # machine formats: the summary on stderr
     assert path.read_text(encoding="utf-8") == STABLE
 
 
