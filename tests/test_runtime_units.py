@@ -121,3 +121,97 @@ def test_sandbox_survives_a_process_that_dies() -> None:
     results = run_module(source, [], [target], SandboxLimits(timeout=5.0))
     assert results["tanh_prime"]["status"] == "unknown"
     assert "exit code 7" in results["tanh_prime"]["reason"]
+
+
+# -- the dtype the code computes in (review 3: float32 libraries) -------------------
+
+
+def test_tolerances_follow_the_dtype_and_keep_float64_as_it_was() -> None:
+    from gradlint.runtime.compare import (
+        CONFIRM_TOLERANCE,
+        EPS64,
+        PASS_TOLERANCE,
+        precision_of,
+        tolerances,
+    )
+
+    eps32 = float(np.finfo(np.float32).eps)
+    assert tolerances() == (PASS_TOLERANCE, CONFIRM_TOLERANCE)
+    assert tolerances(EPS64, EPS64, numeric=True) == (PASS_TOLERANCE, CONFIRM_TOLERANCE)
+    passing, confirming = tolerances(eps32, eps32, numeric=True)
+    assert 20 * eps32 ** (2 / 3) < passing < 2e-3 and confirming >= 20 * passing  # above float32 differencing noise
+    passing, confirming = tolerances(eps32, EPS64, numeric=False)
+    assert 10 * eps32 < passing < 1e-4 and confirming == CONFIRM_TOLERANCE  # an exact reference: only the result's round-off
+    assert precision_of(np.ones(3, dtype=np.float32)) == eps32
+    assert precision_of((np.ones(3, dtype=np.float32), {"cache": 1})) == eps32
+    assert precision_of(np.ones(3) > 0) == EPS64 and precision_of(1.0) == EPS64 and precision_of(None) == EPS64
+
+
+def test_central_differences_of_a_float32_forward_take_a_float32_step() -> None:
+    eps32 = float(np.finfo(np.float32).eps)
+    x = np.linspace(-1.8, 1.7, 15).reshape(3, 5)
+    forward = lambda v: np.tanh(v, dtype=np.float32)
+    exact = refs.activation_jacobian("tanh", x)
+    assert compare(refs.numeric_jacobian(forward, x), exact).rel_error > 1e-3  # float64's step: round-off dominates
+    assert compare(refs.numeric_jacobian(forward, x, precision=eps32), exact).rel_error < 1e-4
+
+
+def test_effective_precision_finds_float32_arithmetic_behind_a_float64_result() -> None:
+    x = np.linspace(-1.8, 1.7, 15).reshape(3, 5)
+    hidden = lambda v: v / (1 + np.exp(-v, dtype=np.float32))  # float64 out, float32 inside
+    honest = lambda v: v / (1 + np.exp(-v))
+    assert refs.effective_precision(honest, x) == refs.EPS
+    found = refs.effective_precision(hidden, x)
+    assert 1e-8 < found < 1e-5
+
+
+def test_a_guessed_convention_shows_a_target_right_never_wrong() -> None:
+    from gradlint.runtime.probing import Trial, _verdict
+
+    right, wrong = np.ones((3, 5)), np.full((3, 5), 2.0)
+    guess = "fed the softmax of the loss's input, which the loss is not known to apply"
+    assert _verdict([Trial("guess", right, right, None, speculative=guess)], [])["status"] == "passed"
+    verdict = _verdict([Trial("guess", wrong, right, None, speculative=guess)], [])
+    assert verdict["status"] == "unknown" and "not known to apply" in verdict["reason"]
+    decided = _verdict([Trial("guess", wrong, right, None, speculative=guess), Trial("sure", wrong, right, None)], [])
+    assert decided["status"] == "confirmed" and decided["convention"] == "sure"
+
+
+def test_float32_trials_are_judged_with_float32_tolerances() -> None:
+    from gradlint.runtime.probing import Trial, _verdict
+
+    eps32 = float(np.finfo(np.float32).eps)
+    expected = np.linspace(0.2, 1.4, 15).reshape(3, 5)
+    noisy = expected * (1 + 3e-4)  # float32 central-difference noise
+    assert _verdict([Trial("f64", noisy, expected, None, numeric=True)], [])["status"] != "passed"
+    trial = Trial("f32", noisy, expected, None, numeric=True, precision=eps32, reference_precision=eps32)
+    assert _verdict([trial], [])["status"] == "passed"
+    off = Trial("f32", expected * 1.1, expected, None, numeric=True, precision=eps32, reference_precision=eps32)
+    assert _verdict([off], [])["status"] == "confirmed"
+    coarse = np.finfo(np.float16).eps
+    verdict = _verdict([Trial("f16", expected * 1.1, expected, None, numeric=True, precision=coarse, reference_precision=coarse)], [])
+    assert verdict["status"] == "unknown" and "too coarse" in verdict["reason"]
+
+
+# -- parameters read as records (review 3: nnlib's `cache`) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def f(dA, cache):\n    A = cache[1]\n    return dA * A * (1 - A)\n", {"cache": "cache[1]"}),
+        ("def f(dA, cache):\n    Z, A = cache\n    return dA * A * (1 - A)\n", {"cache": "Z, A = cache"}),
+        ("def f(dA, cache):\n    n = len(cache)\n    return dA * cache[-1] / n\n", {"cache": "cache[-1]"}),
+        ("def f(s):\n    k = s[0]\n    return k * s * (1 - s)\n", {}),  # also used as an array
+        ("def f(s):\n    s = s[0]\n    return s\n", {}),  # rebound
+        ("def f(s, i):\n    return s[i] * (1 - s)\n", {}),  # not a literal index
+        ("def f(s):\n    return s[:, 0]\n", {}),  # a slice of an array
+    ],
+)
+def test_record_parameters(source: str, expected: dict) -> None:
+    from gradlint.analysis import ModuleAnalysis
+    from gradlint.runtime.targets import record_parameters
+
+    analysis = ModuleAnalysis(cst.parse_module(source), "case.py", source)
+    function = analysis.index.nodes(cst.FunctionDef)[0]
+    assert record_parameters(analysis, function, False) == expected

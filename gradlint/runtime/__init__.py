@@ -16,8 +16,11 @@ Modules: `targets` (what to check, against what), `extract` (the definitions
 a target needs), `sandbox` (the limited process), `worker` (its protocol),
 `probing` / `activations` / `losses` / `forwards` (calling conventions and
 trials, inside the sandbox), `references` (analytic forwards, derivatives,
-central differences), `compare` (errors and the diagnosis), `report` (the
-verdict lines).
+central differences), `compare` (errors, the diagnosis, and the tolerances for
+the dtype the code computes in), `report` (the verdict lines).
+
+A mismatch is reported only for a calling convention the target is known to
+follow; a guessed one can show it right, never wrong (doubt gives `unknown`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gradlint.runtime import references as refs
-from gradlint.runtime.compare import PASS_TOLERANCE, Comparison, compare
+from gradlint.runtime.compare import Comparison, compare, tolerances
 from gradlint.runtime.probing import (
     FATAL,
     N_BATCH,
@@ -52,7 +52,9 @@ class ForwardProbe(Probe):
             raise Unknown(f"cannot fill its parameters {names[1:]}")
         passed = x.copy()
         with _quiet():
-            out = np.asarray(func(passed, *args), dtype=np.float64)
+            raw = func(passed, *args)
+        self.observe(raw)
+        out = np.asarray(raw, dtype=np.float64)
         self.mutated = self.mutated or _mutation([names[0]], [x], [passed])
         return out
 
@@ -80,10 +82,12 @@ class ForwardProbe(Probe):
                 wrong.append(self._shape_trial(label, x, out))
                 continue
             references = self._references(x)
-            matching = [r for r in references if compare(out, r[1]).rel_error <= PASS_TOLERANCE]
+            pass_tolerance = tolerances(self.precision)[0]
+            matching = [r for r in references if compare(out, r[1]).rel_error <= pass_tolerance]
             best = matching[0] if matching else references[0]
             trial = Trial(f"`{self.spec['qualname']}(z)` on {label}{best[0]}", out, best[1], _describe(x), self._mistakes(x, out))
-            (matched if trial.measure().rel_error <= PASS_TOLERANCE else wrong).append(trial)
+            self.stamp([trial])
+            (matched if trial.passes() else wrong).append(trial)
         batched_wrong = [t for t in wrong if "(N, n)" in t.convention or "(n, n)" in t.convention]
         if not matched or (batched_wrong and self.spec.get("batched")):
             # Known to be applied to batches (a per-row reduction): wrong rows are wrong.

@@ -9,7 +9,7 @@ import numpy as np
 
 from gradlint.runtime import references as refs
 from gradlint.runtime.activations import ActivationProbe
-from gradlint.runtime.compare import PASS_TOLERANCE, Comparison, compare
+from gradlint.runtime.compare import Comparison, compare
 from gradlint.runtime.probing import (
     DOUBLE_SOFTMAX,
     FATAL,
@@ -42,6 +42,11 @@ class LossProbe(Probe):
         self.user_forward: Optional[tuple[Optional[type], Any]] = _resolve(module, spec["forward"]) if spec.get("forward") else None
         if self.kind is None and self.user_forward is None:
             raise Unknown("its loss is neither recognised nor found (same class, or a name pairing like mse / mse_prime)")
+        # The method that reduces the forward's per-sample losses to the training loss
+        # (nnfs style: a base class's `calculate = np.mean(self.forward(...))`), once found.
+        self.reducer: Optional[str] = None
+        self._reducer_searched = False
+        self.calibrated = False
 
     def _fused(self) -> bool:
         return self.kind in ("softmax_cross_entropy", "sigmoid_binary_cross_entropy")
@@ -72,16 +77,84 @@ class LossProbe(Probe):
                 y[np.arange(shape[0]), rng.integers(0, shape[1], size=shape[0])] = 1.0
         return p, y
 
-    def _user_loss(self, p: np.ndarray, y: Any) -> np.ndarray:
+    def _user_loss(self, p: np.ndarray, y: Any, reduced: bool = True) -> np.ndarray:
+        """The user's loss at (p, y): its forward, or the method reducing the forward's
+        per-sample losses when the class has one (`reduced`)."""
         assert self.user_forward is not None
         cls, target = self.user_forward
+        if reduced and cls is not None:
+            self._find_reducer(p, y)
+            if self.reducer is not None:
+                target = self.reducer
         func = target if cls is None else getattr(_instantiate(cls), target)
         names = _required(func)
         args = _order_loss_args(names, p, y)
         if args is None:
             raise Unknown(f"cannot tell the prediction from the target among the parameters {names} of the loss")
         with _quiet():
-            return np.asarray(func(*args), dtype=np.float64)
+            value = func(*args)
+        self.observe_reference(value)
+        return np.asarray(value, dtype=np.float64)
+
+    def _find_reducer(self, p: np.ndarray, y: Any) -> None:
+        """A method of the loss's class (or a base) that reduces its forward's per-sample
+        losses to a scalar, checked to equal their mean or sum at (p, y): the training loss."""
+        if self._reducer_searched:
+            return
+        self._reducer_searched = True
+        cls, forward = self.user_forward  # type: ignore[misc]
+        defined = {name for klass in cls.__mro__[:-1] for name in vars(klass)}
+        try:
+            per_sample = self._user_loss(p, y, reduced=False)
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001 - the trials report what the forward raises
+            return
+        if per_sample.size <= 1:
+            return
+        for name in REDUCER_NAMES:
+            if name not in (forward, self.target) and name in defined and self._reduces(cls, name, p, y, per_sample):
+                self.reducer = name
+                return
+
+    def _reduces(self, cls: type, name: str, p: np.ndarray, y: Any, per_sample: np.ndarray) -> bool:
+        """Whether `cls().name(p, y)` is the mean or the sum of the per-sample losses."""
+        try:
+            method = getattr(_instantiate(cls), name)
+            args = _order_loss_args(_required(method), p.copy(), y)
+            if args is None:
+                return False
+            with _quiet():
+                value = np.asarray(method(*args), dtype=np.float64)
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001 - not a reduction of the forward
+            return False
+        if value.size != 1:
+            return False
+        tolerance = max(1e-9, 64.0 * self.reference_precision)
+        return _close(value.reshape(()), np.mean(per_sample), tolerance) or _close(value.reshape(()), np.sum(per_sample), tolerance)
+
+    def _reference_name(self) -> str:
+        return f"the loss's own reduction (`{self.reducer}`)" if self.reducer else "the loss's own reduction"
+
+    def _shift_invariant(self, p: np.ndarray, y: Any) -> bool:
+        """Whether the user's loss ignores a constant added to each row of its input, as a
+        loss that applies a softmax to it does (while it changes with the input)."""
+        if self.user_forward is None or p.ndim == 0 or p.shape[-1] < 2:
+            return False
+        rng = np.random.default_rng(20240611)  # its own draws: the trials' inputs stay the same
+        try:
+            base = float(np.sum(self._user_loss(p, y)))
+            shifted = float(np.sum(self._user_loss(p + rng.uniform(0.5, 1.5, size=p.shape[:-1] + (1,)), y)))
+            moved = float(np.sum(self._user_loss(p + 0.3 * rng.normal(size=p.shape), y)))
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001
+            return False
+        scale = max(1.0, abs(base))
+        tolerance = max(1e-9, 100.0 * self.reference_precision)
+        return abs(shifted - base) <= tolerance * scale and abs(moved - base) > 1e3 * tolerance * scale
 
     def _references(self, p: np.ndarray, y: Any) -> list[tuple[str, np.ndarray, bool]]:
         """(reduction, gradient, numeric) candidates for d loss / d p."""
@@ -93,10 +166,14 @@ class LossProbe(Probe):
 
             def reductions(label: str, grad: np.ndarray) -> list[tuple[str, np.ndarray, bool]]:
                 if value.size == 1:
-                    return [(f"{label}the loss's own reduction", grad, True)]
+                    return [(f"{label}{self._reference_name()}", grad, True)]
                 return [(f"{label}sum over samples", grad, True), (f"{label}mean over samples (/{scale:g})", grad / scale, True)]
 
-            grad = refs.numeric_jacobian(lambda q: np.sum(self._user_loss(q, y)), p).reshape(shape)
+            if not self.calibrated:
+                self.calibrated = True  # once: the loss's real round-off (float32 inside?)
+                self.reference_precision = refs.effective_precision(lambda q: np.sum(self._user_loss(q, y)), p, self.reference_precision)
+            precision = self.reference_precision
+            grad = refs.numeric_jacobian(lambda q: np.sum(self._user_loss(q, y)), p, precision=precision).reshape(shape)
             out = reductions("", grad)
             if np.all(p > 0) and np.all(p < 1):
                 # The fused convention: the gradient with respect to the logits of the loss
@@ -105,12 +182,12 @@ class LossProbe(Probe):
                 if np.allclose(np.sum(p, axis=-1), 1.0):
                     logits = np.log(p)
                     fused = refs.numeric_jacobian(
-                        lambda z: np.sum(self._user_loss(refs.activation_forward("softmax", z), y)), logits
+                        lambda z: np.sum(self._user_loss(refs.activation_forward("softmax", z), y)), logits, precision=precision
                     ).reshape(shape)
                     out += reductions("fused with the softmax (the gradient with respect to its logits), ", fused)
                 logits = np.log(p / (1 - p))
                 fused = refs.numeric_jacobian(
-                    lambda z: np.sum(self._user_loss(refs.activation_forward("sigmoid", z), y)), logits
+                    lambda z: np.sum(self._user_loss(refs.activation_forward("sigmoid", z), y)), logits, precision=precision
                 ).reshape(shape)
                 out += reductions("fused with the sigmoid (the gradient with respect to its logits), ", fused)
             return out
@@ -124,9 +201,14 @@ class LossProbe(Probe):
             out += [(f"{text}, with the 1/2 convention", value / 2.0, False) for text, value, _ in list(out)]
         return out
 
-    def _prepare(self, shape_label: str, labels: str, labels_desc: str) -> Optional[tuple]:
-        """Inputs in the first domain where the loss is finite, and the reference gradients."""
-        domains = ["logits", "probabilities"] if self.kind is None else ["logits"]
+    def _prepare(self, shape_label: str, labels: str, labels_desc: str) -> list[tuple]:
+        """Inputs in each domain where the loss is finite, with the reference gradients.
+
+        The user's loss is tried on probabilities (rows of a softmax) first and then on
+        logits: a loss of probabilities that clips its input is flat at negative logits,
+        so there its gradient says nothing about the backward."""
+        domains = ["probabilities", "logits"] if self.kind is None else ["logits"]
+        prepared = []
         for domain in domains:
             try:
                 p, y = self._inputs(SHAPES[shape_label], labels, domain)
@@ -141,8 +223,8 @@ class LossProbe(Probe):
             elif not any(np.any(np.abs(c[1]) > 1e-12) for c in candidates):
                 self.errors.append(f"loss on {shape_label} {domain} {labels_desc}: its gradient is zero there (clipped?)")
             else:
-                return p, y, candidates, domain
-        return None
+                prepared.append((p, y, candidates, domain))
+        return prepared
 
     def run(self) -> list[Trial]:
         trials: list[Trial] = []
@@ -158,62 +240,72 @@ class LossProbe(Probe):
                     labels_desc = "targets"
                 else:
                     labels_desc = f"{labels} targets"
-                prepared = self._prepare(shape_label, labels, labels_desc)
-                if prepared is None:
-                    continue
-                p, y, candidates, domain = prepared
-                inputs = [("logits", p)]
-                if self._fused():
-                    forward = "softmax" if self.kind == "softmax_cross_entropy" else "sigmoid"
-                    inputs.append(("activations", refs.activation_forward(forward, p)))
-                elif self.kind is None and domain == "logits":
-                    # a fused loss class's backward often takes the probabilities it cached
-                    inputs.append(("softmax probabilities", refs.activation_forward("softmax", p)))
-                    inputs.append(("sigmoid probabilities", refs.activation_forward("sigmoid", p)))
-                for kind, x in inputs:
-                    got = self._call(x, y, f"{shape_label} {kind} {labels_desc}")
-                    if got is None:
-                        continue
-                    if got.size != p.size:
-                        trial = self._elementwise_chain(x, kind, y, got, candidates, f"{shape_label} {labels_desc}")
-                        if trial is not None:
-                            trials.append(trial)
-                        else:
-                            self.errors.append(f"{shape_label} {labels_desc}: result shape {got.shape}, expected {p.shape}")
-                        continue
-                    got = got.reshape(p.shape)
-                    best = min(candidates, key=lambda c: compare(got, c[1]).rel_error)
-                    reduction, expected, numeric = best
-                    what = "predictions" if not self._fused() else ("logits z" if kind == "logits" else "probabilities s = f(z)")
-                    if self.kind is None and kind != "logits":
-                        what = f"{kind} of the loss's input"
-                    if not np.any(np.abs(expected) > 1e-12):
-                        self.errors.append(f"{shape_label} {labels_desc}: the reference gradient is zero (uninformative)")
-                        continue
-                    alternatives = []
-                    probabilities = None
-                    if kind != "logits" and "softmax" in kind or kind == "activations" and self.kind == "softmax_cross_entropy":
-                        probabilities = x
-                    elif kind == "logits" and self.kind == "softmax_cross_entropy":
-                        probabilities = refs.activation_forward("softmax", x)
-                    if probabilities is not None:
-                        again = probabilities * (expected - np.sum(expected * probabilities, axis=-1, keepdims=True))
-                        alternatives.append((DOUBLE_SOFTMAX, again))
-                    trials.append(
-                        Trial(
-                            f"`{self.spec['qualname']}` with {what} {shape_label} and {labels_desc}, {reduction}",
-                            got,
-                            expected,
-                            {"prediction": _describe(x), "target": _describe(np.asarray(y, dtype=np.float64))},
-                            alternatives,
-                            numeric=numeric,
-                            batch=p.shape[0] if p.ndim == 2 else None,
-                            classes=p.shape[-1],
-                        )
-                    )
-                if any(t.measure().rel_error <= PASS_TOLERANCE for t in trials):
+                for p, y, candidates, domain in self._prepare(shape_label, labels, labels_desc):
+                    self._domain_trials(trials, p, y, candidates, domain, shape_label, labels_desc)
+                if any(t.passes() for t in self.stamp(trials)):
                     return trials
         return trials
+
+    def _domain_trials(
+        self, trials: list[Trial], p: np.ndarray, y: Any, candidates: list, domain: str, shape_label: str, labels_desc: str
+    ) -> None:
+        """The trials at one input p (logits or probabilities) and targets y."""
+        inputs = [("logits", p)]
+        # a convention the target is not known to follow: shown right, never wrong
+        guessed: dict[str, str] = {}
+        if self._fused():
+            forward = "softmax" if self.kind == "softmax_cross_entropy" else "sigmoid"
+            inputs.append(("activations", refs.activation_forward(forward, p)))
+        elif self.kind is None and domain == "logits":
+            # a fused loss class's backward often takes the probabilities it cached; the
+            # premise holds only if the loss applies that softmax (sigmoid) to its input
+            inputs.append(("softmax probabilities", refs.activation_forward("softmax", p)))
+            inputs.append(("sigmoid probabilities", refs.activation_forward("sigmoid", p)))
+            if not self._shift_invariant(p, y):
+                guessed["softmax probabilities"] = "fed the softmax of the loss's input, which the loss is not known to apply"
+            guessed["sigmoid probabilities"] = "fed the sigmoid of the loss's input, which the loss is not known to apply"
+        for kind, x in inputs:
+            got = self._call(x, y, f"{shape_label} {kind} {labels_desc}")
+            if got is None:
+                continue
+            if got.size != p.size:
+                trial = self._elementwise_chain(x, kind, y, got, candidates, f"{shape_label} {labels_desc}")
+                if trial is not None:
+                    trials.append(trial)
+                else:
+                    self.errors.append(f"{shape_label} {labels_desc}: result shape {got.shape}, expected {p.shape}")
+                continue
+            got = got.reshape(p.shape)
+            best = min(candidates, key=lambda c: compare(got, c[1]).rel_error)
+            reduction, expected, numeric = best
+            what = "predictions" if not self._fused() else ("logits z" if kind == "logits" else "probabilities s = f(z)")
+            if self.kind is None and kind != "logits":
+                what = f"{kind} of the loss's input"
+            if not np.any(np.abs(expected) > 1e-12):
+                self.errors.append(f"{shape_label} {labels_desc}: the reference gradient is zero (uninformative)")
+                continue
+            alternatives = []
+            probabilities = None
+            if kind != "logits" and "softmax" in kind or kind == "activations" and self.kind == "softmax_cross_entropy":
+                probabilities = x
+            elif kind == "logits" and self.kind == "softmax_cross_entropy":
+                probabilities = refs.activation_forward("softmax", x)
+            if probabilities is not None:
+                again = probabilities * (expected - np.sum(expected * probabilities, axis=-1, keepdims=True))
+                alternatives.append((DOUBLE_SOFTMAX, again))
+            trials.append(
+                Trial(
+                    f"`{self.spec['qualname']}` with {what} {shape_label} and {labels_desc}, {reduction}",
+                    got,
+                    expected,
+                    {"prediction": _describe(x), "target": _describe(np.asarray(y, dtype=np.float64))},
+                    alternatives,
+                    numeric=numeric,
+                    batch=p.shape[0] if p.ndim == 2 else None,
+                    classes=p.shape[-1],
+                    speculative=guessed.get(kind),
+                )
+            )
 
     def _elementwise_chain(self, x: np.ndarray, kind: str, y: Any, got: np.ndarray, candidates: list, what: str) -> Optional[Trial]:
         """A fused softmax + cross-entropy gradient written as dL/ds * J (elementwise,
@@ -264,12 +356,19 @@ class LossProbe(Probe):
             array = _as_array(result)
             if array is None and instance is not None:
                 array = _changed_attribute(instance, before)
+                self.observe(_changed_attribute(instance, before, raw=True))
+            else:
+                self.observe(result)
             return array
         except FATAL:
             raise
         except Exception as error:  # noqa: BLE001
             self.errors.append(f"{what}: {type(error).__name__}: {error}")
             return None
+
+
+# Methods that may reduce a loss's per-sample values to the training loss.
+REDUCER_NAMES = ("calculate", "compute_loss", "loss", "__call__", "compute", "evaluate", "calc_loss", "get_loss")
 
 
 def _loss_forward_name(cls: type, forward: Optional[str]) -> Optional[str]:
@@ -306,6 +405,9 @@ class FlowProbe:
         self.activation = ActivationProbe(module, spec["activation"], rng)
         self.rng = rng
         self.errors: list[str] = []
+
+    def stamp(self, trials: list[Trial]) -> list[Trial]:
+        return self.activation.stamp(self.loss.stamp(trials))
 
     def run(self) -> list[Trial]:
         shape = SHAPES["(N, n)"]

@@ -15,11 +15,13 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from gradlint.runtime.compare import (
-    CONFIRM_TOLERANCE,
-    PASS_TOLERANCE,
+    COARSEST_PASS_TOLERANCE,
+    EPS64,
     Comparison,
     compare,
     diagnose,
+    precision_of,
+    tolerances,
 )
 
 N_CLASSES = 5  # n: the feature/class axis
@@ -53,7 +55,7 @@ class Unknown(Exception):
 FATAL = (Unknown, TargetTimeout, MemoryError, RecursionError)
 
 
-@dataclass
+@dataclass(eq=False)  # identity: trials hold arrays, and `trials.index(t)` must not compare them
 class Trial:
     """One calling convention that produced a result of a recognised shape."""
 
@@ -70,11 +72,31 @@ class Trial:
     batch: Optional[int] = None
     classes: Optional[int] = None
     comparison: Optional[Comparison] = None
+    # The unit round-off of the dtype the target computed its result in, and of the
+    # dtype its forward computed in (the numeric reference's noise): float64's unless
+    # the code casts (a float32 library).
+    precision: float = EPS64
+    reference_precision: float = EPS64
+    # Set when the convention is a guess the target is not known to follow (a loss
+    # class's backward fed the softmax of the loss's input, say): such a trial can
+    # show the target right, never wrong.
+    speculative: Optional[str] = None
 
     def measure(self) -> Comparison:
         if self.comparison is None:
             self.comparison = compare(self.got, self.expected)
         return self.comparison
+
+    def tolerances(self) -> tuple[float, float]:
+        """(pass, confirm) relative-error tolerances for this trial's dtypes and reference."""
+        return tolerances(self.precision, self.reference_precision, self.numeric)
+
+    def passes(self) -> bool:
+        return self.measure().rel_error <= self.tolerances()[0]
+
+    def diagnose(self) -> Optional[str]:
+        return self.note or diagnose(self.got, self.expected, self.alternatives, batch=self.batch, classes=self.classes,
+                                     tolerance=self.tolerances()[0])
 
 
 # -- resolving callables --------------------------------------------------------
@@ -106,6 +128,31 @@ class Probe:
         self.rng = rng
         self.cls, self.target = _resolve(module, spec["qualname"])
         self.errors: list[str] = []
+        # The coarsest dtypes seen: the target's results, and its forward's outputs.
+        self.precision = EPS64
+        self.reference_precision = EPS64
+        records = spec.get("records") or {}
+        if records:
+            name, shown = next(iter(records.items()))
+            raise Unknown(
+                f"its parameter `{name}` is read only as a record ({shown}): what it holds (a cache tuple?) "
+                "is not known, so the calling convention cannot be established"
+            )
+
+    def observe(self, value: Any) -> None:
+        """Note the dtype of a result of the target."""
+        self.precision = max(self.precision, precision_of(value))
+
+    def observe_reference(self, value: Any) -> None:
+        """Note the dtype of an output of the target's forward (the numeric reference)."""
+        self.reference_precision = max(self.reference_precision, precision_of(value))
+
+    def stamp(self, trials: list["Trial"]) -> list["Trial"]:
+        """The trials with the dtypes seen so far."""
+        for trial in trials:
+            trial.precision = max(trial.precision, self.precision)
+            trial.reference_precision = max(trial.reference_precision, self.reference_precision)
+        return trials
 
 
 def _instantiate(cls: type) -> Any:
@@ -221,15 +268,44 @@ def _mutation(names: list[str], originals: list[Any], passed: list[Any]) -> Opti
     return None
 
 
-def _changed_attribute(instance: Any, before: dict) -> Optional[np.ndarray]:
-    """A backward that stores its result (`self.dinputs = ...`) instead of returning it."""
+def _changed_attribute(instance: Any, before: dict, raw: bool = False) -> Optional[np.ndarray]:
+    """A backward that stores its result (`self.dinputs = ...`) instead of returning it
+    (as float64, or as stored with `raw`)."""
     after = vars(instance)
     changed = {k: v for k, v in after.items() if isinstance(v, np.ndarray) and before.get(k) is not v}
+    found = None
     for name in RESULT_ATTRIBUTES:
         if name in changed:
-            return np.asarray(changed[name], dtype=np.float64)
-    if len(changed) == 1:
-        return np.asarray(next(iter(changed.values())), dtype=np.float64)
+            found = changed[name]
+            break
+    else:
+        if len(changed) == 1:
+            found = next(iter(changed.values()))
+    if found is None or raw:
+        return found
+    return np.asarray(found, dtype=np.float64)
+
+
+# Where a forward that returns None keeps its output (nnfs style: `self.output = ...`).
+OUTPUT_ATTRIBUTES = ("output", "outputs", "out", "activation", "activations", "a", "A", "y", "result")
+
+
+def _stored_output(instance: Any, before: dict, x: np.ndarray) -> Optional[np.ndarray]:
+    """The output a forward stored on its instance (named as an output, of its input's
+    shape, not the input itself), when it returned None."""
+    if not hasattr(instance, "__dict__"):
+        return None
+    after = vars(instance)
+    for name in OUTPUT_ATTRIBUTES:
+        value = after.get(name)
+        if (
+            isinstance(value, np.ndarray)
+            and value is not x
+            and before.get(name) is not value
+            and value.shape == x.shape
+            and np.issubdtype(value.dtype, np.number)
+        ):
+            return value
     return None
 
 
@@ -248,16 +324,27 @@ def _verdict(trials: list[Trial], errors: list[str]) -> dict:
         if errors:
             reason += ": " + "; ".join(dict.fromkeys(errors[:3]))
         return {"status": "unknown", "reason": reason}
-    passing = [t for t in trials if t.measure().rel_error <= PASS_TOLERANCE]
+    judged = [t for t in trials if t.tolerances()[0] <= COARSEST_PASS_TOLERANCE]
+    if not judged:
+        coarse = max(max(t.precision, t.reference_precision) for t in trials)
+        return {"status": "unknown", "reason": f"it computes in a dtype too coarse to judge (unit round-off {coarse:.2g})"}
+    trials = judged
+    passing = [t for t in trials if t.passes()]
     if passing:
         best = min(passing, key=lambda t: (round(t.measure().rel_error, 12), trials.index(t)))
         diagnosis = None
     else:
+        # Only a convention the target is known to follow can show it wrong.
+        decisive = [t for t in trials if t.speculative is None]
+        if not decisive:
+            guesses = "; ".join(dict.fromkeys(t.speculative for t in trials if t.speculative))
+            return {"status": "unknown", "reason": f"no calling convention it is known to follow fits ({guesses})"}
+        trials = decisive
         # The closest convention, preferring one whose numbers show a known mistake.
-        diagnosed = [(t, t.note or diagnose(t.got, t.expected, t.alternatives, batch=t.batch, classes=t.classes)) for t in trials]
+        diagnosed = [(t, t.diagnose()) for t in trials]
         named = [pair for pair in diagnosed if pair[1]]
         closest = min(diagnosed, key=lambda pair: (round(pair[0].measure().rel_error, 9), trials.index(pair[0])))
-        if named and closest[0].measure().rel_error >= CONFIRM_TOLERANCE:
+        if named and closest[0].measure().rel_error >= closest[0].tolerances()[1]:
             # Every convention is clearly off: the most plausible one (the order they are
             # tried in) whose numbers a known mistake explains.
             best, diagnosis = named[0]
@@ -266,16 +353,17 @@ def _verdict(trials: list[Trial], errors: list[str]) -> dict:
             # inconclusive (or passes), never explained by a mistake in another convention.
             best, diagnosis = closest
     comparison = best.measure()
-    if PASS_TOLERANCE < comparison.rel_error < CONFIRM_TOLERANCE and best.recompute is not None:
+    pass_tolerance, confirm_tolerance = best.tolerances()
+    if pass_tolerance < comparison.rel_error < confirm_tolerance and best.recompute is not None:
         best.expected = best.recompute()  # Richardson recheck of a numeric reference
         best.comparison = None
         comparison = best.measure()
-        diagnosis = best.note or diagnose(best.got, best.expected, best.alternatives, batch=best.batch, classes=best.classes)
-    if best.note is not None and comparison.rel_error > PASS_TOLERANCE:
+        diagnosis = best.diagnose()
+    if best.note is not None and comparison.rel_error > pass_tolerance:
         status = "confirmed"
-    elif comparison.rel_error <= PASS_TOLERANCE:
+    elif comparison.rel_error <= pass_tolerance:
         status, diagnosis = "passed", None
-    elif comparison.rel_error >= CONFIRM_TOLERANCE:
+    elif comparison.rel_error >= confirm_tolerance:
         status = "confirmed"
     else:
         status = "inconclusive"

@@ -22,6 +22,10 @@ Targets, in order of precedence (a function is checked once):
 7. functions with a GL401/GL402 finding and no other check (argument mutation,
    a reduction that lost its axis).
 
+Every activation or loss target carries the parameters its body reads only as
+records (`cache[1]`, `Z, A = cache`): the runtime cannot know what they hold, and
+says `unknown` rather than feed them an array.
+
 `call_site_targets` adds the calls a static finding is about: GL201/GL202 (a
 derivative fed the wrong kind of value) and GL203 (a fused loss gradient chained
 into a softmax layer's backward by a training loop).
@@ -30,7 +34,7 @@ into a softmax layer's backward by a training loop).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
@@ -80,6 +84,9 @@ class Target:
     parts: Optional[tuple["Target", "Target"]] = None  # a flow: (the loss, the softmax layer)
     batched: bool = False  # a forward known to be applied to batches (GL401, GL302)
     codes: tuple[str, ...] = ()  # the static findings inside (for the call checks)
+    # Parameters read only as records (`cache[1]`, `Z, A = cache`): (name, the read).
+    # What they hold is not known, so the target cannot be called with confidence.
+    records: tuple[tuple[str, str], ...] = ()
 
     @property
     def ident(self) -> str:
@@ -110,6 +117,7 @@ class Target:
             "forward_kind": self.forward_kind if self.analytic else None,
             "forward": self.forward,
             "slope": self.slope,
+            "records": dict(self.records),
         }
 
     def reference(self) -> str:
@@ -343,7 +351,81 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
     # 5. functions returning a value the model sees as a Jacobian of a known forward,
     #    and functions a static rule flagged as building a softmax Jacobian
     _jacobian_targets(analysis, semantics, found, diagnostics)
-    return sorted(found.targets.values(), key=lambda t: (t.start.row, t.start.column, t.qualname))
+    targets = [_with_records(analysis, t) for t in found.targets.values()]
+    return sorted(targets, key=lambda t: (t.start.row, t.start.column, t.qualname))
+
+
+def _function_named(semantics: "Semantics", qualname: str) -> Optional[cst.FunctionDef]:
+    parts = qualname.split(".")
+    if len(parts) == 1:
+        function = semantics.module_functions.get(parts[0])
+        return function if isinstance(function, cst.FunctionDef) else None
+    if len(parts) == 2 and parts[0] in semantics.classes:
+        return semantics.find_method(semantics.classes[parts[0]], parts[1])
+    return None
+
+
+def _with_records(analysis: "ModuleAnalysis", target: Target) -> Target:
+    """The target with the parameters it reads only as records (activation and loss
+    derivatives: the runtime feeds every required parameter an array)."""
+    if target.role not in ("activation", "loss") or target.feed:
+        return target
+    semantics = analysis.semantics
+    function = _function_named(semantics, target.qualname)
+    if function is None:
+        return target
+    records = record_parameters(analysis, function, semantics.index.class_of(function) is not None)
+    return replace(target, records=tuple(records.items())) if records else target
+
+
+def record_parameters(analysis: "ModuleAnalysis", function: cst.FunctionDef, is_method: bool) -> dict[str, str]:
+    """Required parameters that the body reads only as records: subscripted with an integer
+    literal (`cache[1]`) or unpacked (`Z, A = cache`), besides `len(...)`, never as an array
+    and never rebound. Such a parameter holds a tuple or list (a cache), not the array the
+    runtime would pass. Maps each to its first such read, as written."""
+    from gradlint.analysis.syntax import literal_int
+
+    params = positional_parameters(function, is_method, required_only=True)
+    if not params:
+        return {}
+    index = analysis.index
+    uses: dict[str, list[cst.CSTNode]] = {name: [] for name in params}
+    for name_node in index.nodes_in(function, cst.Name):
+        if name_node.value in uses:
+            uses[name_node.value].append(name_node)
+    records = {}
+    for name, nodes in uses.items():
+        shown = None
+        as_record = True
+        for node in nodes:
+            parent = index.parent(node)
+            if isinstance(parent, cst.Param) or (isinstance(parent, cst.Attribute) and parent.attr is node):
+                continue  # its own definition, or `self.<name>`
+            if isinstance(parent, cst.Arg) and parent.keyword is node:
+                continue  # f(<name>=...)
+            if (
+                isinstance(parent, cst.Subscript)
+                and parent.value is node
+                and len(parent.slice) == 1
+                and isinstance(parent.slice[0].slice, cst.Index)
+                and literal_int(parent.slice[0].slice.value) is not None
+            ):
+                shown = shown or analysis.code_for(parent)
+                continue
+            if isinstance(parent, cst.Assign) and parent.value is node and all(
+                isinstance(t.target, (cst.Tuple, cst.List)) for t in parent.targets
+            ):
+                shown = shown or analysis.code_for(parent)
+                continue
+            if isinstance(parent, cst.Arg) and isinstance(index.parent(parent), cst.Call):
+                call = index.parent(parent)
+                if isinstance(call.func, cst.Name) and call.func.value == "len":
+                    continue
+            as_record = False  # read as a value, or rebound
+            break
+        if as_record and shown is not None:
+            records[name] = shown
+    return records
 
 
 def _loss_gradient_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found) -> None:
@@ -412,7 +494,7 @@ def explicit_target(analysis: "ModuleAnalysis", qualname: str) -> tuple[Optional
             paired_function = semantics.module_functions[paired]
             if isinstance(paired_function, cst.FunctionDef) and len(positional_parameters(paired_function, False, required_only=True)) == 2:
                 role, kind = "loss", None
-    target = Target(qualname, role, kind, forward, start, end, first, last, evidence="named on the command line")
+    target = _with_records(analysis, Target(qualname, role, kind, forward, start, end, first, last, evidence="named on the command line"))
     if forward is None and kind is None:
         return target, (
             "not recognised as a derivative: no derivative formula in its body, no forward in its class, "
@@ -478,7 +560,7 @@ def call_site_targets(analysis: "ModuleAnalysis", diagnostics: Any, targets: lis
                 found[i] = Target(
                     target.qualname, target.role, target.forward_kind, target.forward, diagnostic.start, diagnostic.end,
                     diagnostic.start.row, diagnostic.start.row, evidence=f"as called on line {diagnostic.start.row}",
-                    slope=target.slope, feed=CALL_SITE_FEEDS[diagnostic.code],
+                    slope=target.slope, feed=CALL_SITE_FEEDS[diagnostic.code], records=target.records,
                 )
                 break
     return found
@@ -525,7 +607,9 @@ TARGET_PARAM = re.compile(
 
 def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found) -> None:
     """`def delta(z, y): p = softmax(z); ...`: two parameters, the second a target,
-    the first fed to a softmax (sigmoid) in the body and never read otherwise."""
+    the first fed to a softmax (sigmoid) in the body and never read otherwise (but for
+    its size). A method of a loss class with its own forward is left to that forward
+    (stage 2): `if self.from_logits: p = softmax(p)` makes the logits one option only."""
     for function in semantics.index.nodes(cst.FunctionDef):
         name = _callable_name(semantics, function)
         if name is None or name in found.targets:
@@ -538,7 +622,13 @@ def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", foun
             continue
         if function.name.value in FORWARD_NAMES or any(_is_reduction(r) for r in facts.returns):
             continue  # the loss itself (a forward, or a returned mean/sum), not its gradient
+        class_def = semantics.index.class_of(function)
+        if class_def is not None:
+            paired = semantics.class_info(class_def).forward
+            if paired is not None and paired is not function:
+                continue  # a loss class's backward: its own forward decides the reference (stage 2)
         kinds = set()
+        arguments = []
         for call in semantics.index.nodes_in(function, cst.Call):
             place = semantics._place(call)  # noqa: SLF001 - the model's own place of a node
             applied = semantics.forward_application(call, place)
@@ -547,13 +637,38 @@ def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", foun
             kind, argument, _ = applied
             if isinstance(argument, cst.Name) and argument.value == required[0]:
                 kinds.add(_kind(kind))
+                arguments.append(argument)
         fused = {"softmax": "softmax_cross_entropy", "sigmoid": "sigmoid_binary_cross_entropy"}
         if len(kinds) != 1 or next(iter(kinds)) not in fused:
             continue
+        if not _read_only_through(analysis, function, required[0], arguments):
+            continue  # also used as it comes (probabilities, in another branch): which is meant is not known
         start, end, first, last = _place(analysis, function)
         kind = fused[kinds.pop()]  # type: ignore[index]
         found.add(Target(name, "loss", kind, None, start, end, first, last,
                          evidence=f"it applies a {kind.split('_')[0]} to `{required[0]}` and takes the target `{required[1]}`"))
+
+
+def _read_only_through(analysis: "ModuleAnalysis", function: cst.FunctionDef, name: str, allowed: list[cst.Name]) -> bool:
+    """Whether every read of the parameter `name` is one of the `allowed` nodes (the
+    softmax's argument) or asks only for its size (`.shape`, `.ndim`, `.size`, `len()`)."""
+    index = analysis.index
+    for node in index.nodes_in(function, cst.Name):
+        if node.value != name or any(node is a for a in allowed):
+            continue
+        parent = index.parent(node)
+        if isinstance(parent, cst.Param) or (isinstance(parent, cst.Attribute) and parent.attr is node):
+            continue
+        if isinstance(parent, cst.Arg) and parent.keyword is node:
+            continue
+        if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in ("shape", "ndim", "size", "dtype"):
+            continue
+        if isinstance(parent, cst.Arg) and isinstance(index.parent(parent), cst.Call):
+            func = index.parent(parent).func
+            if isinstance(func, cst.Name) and func.value == "len":
+                continue
+        return False
+    return True
 
 
 def _names_read(function: cst.FunctionDef) -> set[str]:
