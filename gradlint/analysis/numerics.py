@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 import libcst as cst
 
-from gradlint.analysis.syntax import block_items, dotted_name, literal_float, prefixed_integer
+from gradlint.analysis.syntax import block_items, dotted_name, literal_float, prefixed_integer, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -226,6 +226,52 @@ class Numerics:
             return node.func.attr.value
         return None
 
+    def self_is_array(self, function: Optional[cst.FunctionDef]) -> bool:
+        """Whether the method's `self` is an array, not an instance: neowise's activation classes are
+        namespaces, called `Softmax.forward(z)` with the array as `self`. The function passes its
+        first parameter to an exp directly (`np.exp(self)`) and never reads an attribute of it."""
+        if function is None:
+            return False
+        key = ("self_is_array", function)
+        found = self.memo.get(key)
+        if found is None:
+            params = [*function.params.posonly_params, *function.params.params]
+            first = params[0].name.value if params else None
+            found = first in ("self", "cls") and not any(
+                type(node.value) is cst.Name and node.value.value == first for node in self.index.nodes_in(function, cst.Attribute)
+            ) and any(
+                type(_unwrap(argument)) is cst.Name and _unwrap(argument).value == first  # type: ignore[attr-defined]
+                for call in self.index.nodes_in(function, cst.Call)
+                if (argument := self.exp_argument(call)) is not None
+            )
+            self.memo[key] = found
+        return bool(found)
+
+    def is_dtype_cast(self, node: cst.Call) -> bool:
+        """torch's `x.to(torch.float32)`, `x.to(computation_dtype)`, `x.to(device="cuda")`: a method `.to`
+        whose every argument names a dtype or a device (a `torch.` attribute, a name or attribute
+        ending in `dtype` or `device`, a string, or the keywords dtype/device/non_blocking/copy/
+        memory_format): the values are kept. `q.to(u.m)` (a unit conversion) is none."""
+        if type(node.func) is not cst.Attribute or node.func.attr.value != "to" or not node.args or not self.is_method_call(node):
+            return False
+        for arg in node.args:
+            if arg.star:
+                return False
+            if arg.keyword is not None:
+                if arg.keyword.value not in ("dtype", "device", "non_blocking", "copy", "memory_format"):
+                    return False
+                continue
+            value = _unwrap(arg.value)
+            if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+                continue
+            written = dotted_name(value) if type(value) in (cst.Name, cst.Attribute) else None
+            if written is None:
+                return False
+            last = written.rsplit(".", 1)[-1].lower()
+            if not ((self.qualified(value) or "").startswith("torch.") or last.endswith(("dtype", "device"))):
+                return False
+        return True
+
     def is_method_call(self, node: cst.Call) -> bool:
         """`x.sum()` rather than `np.sum(x)`."""
         if type(node.func) is not cst.Attribute:
@@ -257,6 +303,18 @@ class Numerics:
             if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
                 return False
             if type(ancestor) is cst.Call and self.operation(ancestor) == "nan_to_num":
+                return True
+        return False
+
+    def inside_numpy_nan_reduction(self, node: cst.CSTNode) -> bool:
+        """Whether `node` is inside numpy's `np.nansum(...)` / `np.nanmean(...)` in its statement: the
+        reduction drops the nan of `0 * log(0)` (a saturated correct prediction adds 0, a saturated
+        wrong one +inf, the loss's true value). Plain numpy only: jax and autograd differentiate through
+        it, and the gradient of the dropped term is still nan."""
+        for ancestor in self.index.ancestors(node):
+            if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
+                return False
+            if type(ancestor) is cst.Call and self.qualified(ancestor.func) in ("numpy.nansum", "numpy.nanmean"):
                 return True
         return False
 
@@ -367,6 +425,14 @@ class Numerics:
                     root = _subscript_root(arg.value)
                     if root:
                         scope.mutations.setdefault(root, []).append(scope.order_of(call, analysis))
+            out_at = _POSITIONAL_OUT.get(self.operation(call) or "")
+            if out_at is not None and len(call.args) > out_at and not self.is_method_call(call):
+                # `np.clip(p, eps, 1 - eps, p)`: numpy's positional `out` (numpy-ml's NCE loss)
+                positional = [arg for arg in call.args[: out_at + 1] if arg.keyword is None and not arg.star]
+                if len(positional) == out_at + 1:
+                    root = _subscript_root(positional[out_at].value)
+                    if root:
+                        scope.mutations.setdefault(root, []).append(scope.order_of(call, analysis))
         for named in index.nodes_in(function, cst.NamedExpr):
             if type(named.target) is cst.Name:
                 self._bind(scope, named.target.value, named, scope.order_of(named, analysis), named.value)
@@ -425,6 +491,8 @@ class Numerics:
                 inner = self.operand(node) if operation not in ("float", "tensor", "as_tensor") else _first_arg(node)
                 if inner is not None:
                     return self.stability(inner, scope, order, depth + 1)
+            if operation == "to" and self.is_dtype_cast(node):
+                return self.stability(node.func.value, scope, order, depth + 1)  # type: ignore[attr-defined]
             return Stability.UNKNOWN
         if type(node) is cst.Attribute and node.attr.value == "T":
             return self.stability(node.value, scope, order, depth + 1)
@@ -452,7 +520,9 @@ class Numerics:
             if scope.mutated_before(name, order):
                 return Stability.UNKNOWN  # e.g. `x[x > 500] = 500`
             if not bindings:
-                return Stability.RAW if name in scope.params and name not in ("self", "cls") else Stability.UNKNOWN
+                if name in ("self", "cls"):
+                    return Stability.RAW if name in scope.params and self.self_is_array(scope.function) else Stability.UNKNOWN
+                return Stability.RAW if name in scope.params else Stability.UNKNOWN
             last = bindings[-1]
             if last.value is None:
                 return Stability.UNKNOWN
@@ -866,6 +936,8 @@ class _TooManyPaths(Exception):
 
 
 # Calls that bound their argument away from 0 when used on a probability.
+# The position of numpy's positional `out` argument: np.clip(a, lo, hi, out), np.maximum(a, b, out).
+_POSITIONAL_OUT = {"clip": 3, "maximum": 2, "minimum": 2, "fmax": 2, "fmin": 2}
 _CLIPS = frozenset({"clip", "clamp", "clamp_min", "maximum", "fmax", "clip_by_value"})
 # Statements whose body may not run (or runs again): a binding inside does not end a trace.
 _CONDITIONAL_STATEMENTS = (cst.If, cst.Else, cst.For, cst.While, cst.Try, cst.Match)
@@ -1049,6 +1121,8 @@ def cross_entropy_weights(model: Numerics, call: cst.Call, probability: cst.Base
     if type(parent) is cst.BinaryOperation and type(parent.operator) is cst.Multiply:
         other = parent.right if parent.left is child else parent.left
         target = _target_name(other)
+        if target is None:
+            target = _negated_bce_target(model, call, other)
         if target is not None and target != own:
             weights.add(target)
     elif type(parent) is cst.Arg:
@@ -1062,6 +1136,29 @@ def cross_entropy_weights(model: Numerics, call: cst.Call, probability: cst.Base
     if not weights or not in_loss_term(model, call):
         return None
     return frozenset(weights)
+
+
+def _negated_bce_target(model: Numerics, call: cst.Call, factor: cst.BaseExpression) -> Optional[str]:
+    """`y` for the factor `-y` of `-y * log(p)` when the same statement also weights a log by the
+    complement `1 - y`: the binary cross-entropy `-y * log(p) - (1 - y) * log(1 - p)` (numpy-nn's),
+    whose first term then counts like its second. A lone `-b * log(c)` is no cross-entropy."""
+    if not (type(factor) is cst.UnaryOperation and type(factor.operator) is cst.Minus):
+        return None
+    name = _target_name(factor.expression)
+    if name is None or type(factor.expression) is cst.BinaryOperation:
+        return None
+    statement = model.analysis.index.statement_of(call)
+    if type(statement) is not cst.SimpleStatementLine:
+        return None  # a log in a compound statement's header: not walked
+    for node in walk(statement):
+        if node is call or type(node) is not cst.Call or model.operation(node) != "log":
+            continue
+        parent = model.analysis.index.parent(node)
+        if type(parent) is cst.BinaryOperation and type(parent.operator) is cst.Multiply:
+            other = parent.right if parent.left is node else parent.left
+            if type(other) is cst.BinaryOperation and _target_name(other) == name:
+                return name  # `(1 - y) * log(1 - p)` beside it
+    return None
 
 
 def in_loss_term(model: Numerics, call: cst.Call) -> bool:
@@ -1104,6 +1201,11 @@ def _target_name(node: cst.BaseExpression) -> Optional[str]:
     if type(node) is cst.Attribute:
         return dotted_name(node)
     return None
+
+
+def target_name(node: cst.BaseExpression) -> Optional[str]:
+    """`y` for `y`, `y[i]`, `self.y`... and for the complement `1 - y` (a target weighting a log)."""
+    return _target_name(node)
 
 
 def _label_pick(model: Numerics, node: cst.Subscript) -> Optional[str]:

@@ -47,7 +47,8 @@ class InputMutatedInPlace(Rule):
     severity = Severity.WARNING
     summary = "A forward or derivative modifies an array it received: the caller's logits or gradient change under it."
     what_it_does = """
-        In a function that computes a forward (softmax, sigmoid, relu... by body) or a derivative /
+        In a function that computes a forward (softmax, sigmoid, relu... by body, also a row softmax
+        written with transposes, `(np.exp(x[i]).T / np.sum(np.exp(x[i]), axis=0)).T`) or a derivative /
         backward pass, finds in-place writes into an array parameter: `x -= np.max(x)`,
         `grad *= mask`, `dout[x <= 0] = 0`, `d[range(n), y] -= 1`, `np.exp(x, out=x)`, also through a
         plain alias (`dx = dout; dx[x <= 0] = 0`) or an attribute of the same method
@@ -59,7 +60,10 @@ class InputMutatedInPlace(Rule):
         nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over), indexed
         by string keys (a dict of gradients), given a list by every caller in the module, or filled
         slot by slot (first stored into, then used only through single slots `deltas[i - 1]` or
-        returned, with a slot stored in a loop at the loop's index); nor
+        returned, with a slot stored in a loop at the loop's index); nor a write after the parameter
+        was overwritten whole with values that do not read it (`inerr[:] = outbuf - inbuf` on every
+        path before the write, and no other use before that fill: PyBrain's output buffer `inerr`,
+        then scaled `inerr /= sigma ** 2` or filled slot by slot in another branch); nor
         the `backward` of a class derived from dezero's `Function` or chainer's `FunctionNode` imported
         from the framework: it receives the framework's Variables, which have no in-place operators
         (`gy /= k` re-binds `gy`).
@@ -245,6 +249,53 @@ class InputMutatedInPlace(Rule):
             message="`gy /= 4` writes into `gy`",
             why="a numpy `Function` base written in the module (not dezero's): backward receives ndarrays, `/=` "
             "writes into the caller's gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    out = np.zeros(shape=(32, 10))
+                    x -= np.max(x)
+                    for i in range(x.shape[0]):
+                        out[i] = (np.exp(x[i]).T / np.sum(np.exp(x[i]), axis=0)).T
+                    self.y = out
+                    return self.y
+            """,
+            line=6,
+            message="`x -= np.max(x)` writes into `x`",
+            why="real code (PyEZNet Activation_Function.py Softmax.forward): a row softmax written with "
+            "transposes for the broadcast, shifted in place on the caller's logits",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Scale:
+                def backward(self, dout, x):
+                    if self.reset:
+                        dout[:] = x - self.mean
+                    dout /= self.sigma ** 2
+                    return dout
+
+            class Shift:
+                def backward(self, dout, x):
+                    dout[:] = dout - dout.mean(axis=0)
+                    dout *= x > 0
+                    return dout
+
+            class OneLine:
+                def backward(self, dout, x):
+                    if self.reset: dout[:] = 0
+                    dout /= 2.0
+                    return dout
+            """,
+            line=7,
+            count=3,
+            message="into `dout`",
+            why="near misses of PyBrain's filled buffer: a whole fill on one branch only (also a one-line "
+            "`if`), or a fill that reads the caller's values (`dout[:] = dout - ...`): the caller's array is scaled",
         ),
     )
     VALID = (
@@ -565,6 +616,43 @@ class InputMutatedInPlace(Rule):
             """,
             why="a string key: the attribute holds a dict of arrays (a cache), not an array",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            class GaussianLayer:
+                def _backwardImplementation(self, outerr, inerr, outbuf, inbuf):
+                    sigma = np.exp(self.params)
+                    self._derivs += ((outbuf - inbuf) ** 2 - sigma ** 2) / sigma
+                    inerr[:] = outbuf - inbuf
+                    if not self.autoalpha:
+                        inerr /= sigma ** 2
+
+            class StateDependentLayer:
+                def _backwardImplementation(self, outerr, inerr, outbuf, inbuf):
+                    if self.onesigma:
+                        expln_params = np.exp(self.params)
+                        sumxsquared = np.dot(self.state, self.state)
+                        inerr[:] = outbuf - inbuf
+                        if not self.autoalpha and sumxsquared != 0:
+                            inerr /= expln_params ** 2 * sumxsquared
+                    else:
+                        expln_params = np.exp(self.params).reshape(len(outbuf), len(self.state))
+                        for j in range(len(outbuf)):
+                            sigma_subst2 = np.dot(self.state ** 2, expln_params[j, :] ** 2)
+                            inerr[j] = outbuf[j] - inbuf[j]
+                            if not self.autoalpha and sigma_subst2 != 0:
+                                inerr[j] /= sigma_subst2
+
+            class Relu:
+                def backward(self, dout, dx, x):
+                    dx[...] = dout
+                    dx[x <= 0] = 0
+                    return dx
+            """,
+            why="real code (PyBrain gaussianlayer.py, statedependentlayer.py): the output buffer `inerr` is "
+            "first filled whole (`inerr[:] = ...`) or slot by slot, then refined: it holds the function's own values",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -586,7 +674,10 @@ class InputMutatedInPlace(Rule):
                 listed = _list_arguments(analysis, function, sorted({write[1] for write in writes}))
                 writes = [write for write in writes if not _fills_container(model, write, listed)]
             if writes:
-                buffers = _write_only(model, function, writes) | _slot_buffers(analysis, function, writes)
+                fills = _whole_fills(analysis, function, {write[1] for write in writes})
+                writes = [write for write in writes if not _after_fill(analysis, write[0], fills.get(write[1], ()))]
+            if writes:
+                buffers = _write_only(model, function, writes) | _slot_buffers(analysis, function, writes, fills)
                 writes = [write for write in writes if write[1] not in buffers]
             if not writes:
                 continue
@@ -604,7 +695,7 @@ class InputMutatedInPlace(Rule):
                 if type(node) is cst.AugAssign and type(node.target) is cst.Name and not alias:
                     operator = node.operator.__class__.__name__
                     symbol = _AUGMENTED.get(operator, "-")
-                    remedy = f"rebind instead: `{param} = {param} {symbol} {model.code(node.value)}`"
+                    remedy = f"rebind instead: `{param} = {param} {symbol} {_operand_text(model, node.value, symbol)}`"
                 elif alias and alias.endswith(f"= {param}") and alias.count("=") == 1:
                     # `self.dinputs = dvalues`: the same array under a second name, not a copy
                     remedy = f"bind a copy instead: `{alias[: -len(param)]}{param}.copy()`"
@@ -662,6 +753,23 @@ class InputMutatedInPlace(Rule):
                     owner = _owner(model, scope, written, order, params, call)
                     if owner is not None:
                         yield call, owner[0], owner[1]
+
+
+_TIGHTER = {"+": (cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.MatrixMultiply, cst.Power), "-": (
+    cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.MatrixMultiply, cst.Power)}
+
+
+def _operand_text(model: Numerics, value: cst.BaseExpression, symbol: str) -> str:
+    """The right operand of `name {symbol} value` as source, parenthesised unless it binds tighter than
+    `symbol` (`x *= mask > 0` rebinds as `x = x * (mask > 0)`, `x -= a - b` as `x = x - (a - b)`)."""
+    text = model.code(value)
+    if type(value) is cst.BinaryOperation:
+        tighter = _TIGHTER.get(symbol, (cst.Power,) if symbol != "**" else ())
+        if type(value.operator) in tighter:
+            return text
+    elif type(value) not in (cst.Comparison, cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.NamedExpr):
+        return text
+    return text if value.lpar else f"({text})"
 
 
 def _receives_framework_variables(model: Numerics, function: cst.FunctionDef) -> bool:
@@ -860,12 +968,20 @@ def _write_only(model: Numerics, function: cst.FunctionDef, writes: "list[tuple[
     return frozenset(param for param in written if param not in read)
 
 
-def _slot_buffers(analysis: ModuleAnalysis, function: cst.FunctionDef, writes: "list[tuple[cst.CSTNode, str, Optional[str]]]") -> frozenset[str]:
+def _slot_buffers(
+    analysis: ModuleAnalysis,
+    function: cst.FunctionDef,
+    writes: "list[tuple[cst.CSTNode, str, Optional[str]]]",
+    fills: "dict[str, list[cst.Assign]]",
+) -> frozenset[str]:
     """The parameters the function fills slot by slot, as scikit-learn's `_backprop` fills `deltas`
     and `coef_grads`: first stored into (`deltas[last] = a - y`, a value that does not read it), then
     used only through single slots (`deltas[i]`, `deltas[i - 1]`) or returned whole, with a slot stored
     in a `for` loop at an index of the loop's variable. A list (or output array) the caller handed over
-    to be filled: the caller's data is not overwritten, the slots are the function's result."""
+    to be filled: the caller's data is not overwritten, the slots are the function's result. The uses
+    in a whole fill (`inerr[:] = outbuf - inbuf`, see `_whole_fills`) and after it are left out: on
+    that path the buffer holds the function's own values (PyBrain fills `inerr` whole in one branch
+    and slot by slot in the other)."""
     index = analysis.index
     start = index.order.get(function)
     if start is None:
@@ -874,8 +990,81 @@ def _slot_buffers(analysis: ModuleAnalysis, function: cst.FunctionDef, writes: "
     uses: dict[str, list[cst.Name]] = {}
     for node in index.preorder[start : index.end_order(function) + 1]:
         if type(node) is cst.Name and node.value in names and type(index.parents.get(node)) is not cst.Param:
+            if fills.get(node.value) and _covered_by_fill(analysis, node, fills[node.value]):
+                continue
             uses.setdefault(node.value, []).append(node)
     return frozenset(name for name, found in uses.items() if _filled_slot_by_slot(analysis, found))
+
+
+def _whole_fills(analysis: ModuleAnalysis, function: cst.FunctionDef, names: set[str]) -> "dict[str, list[cst.Assign]]":
+    """For each parameter among `names`, the statements that overwrite it whole with a value that does
+    not read it (`inerr[:] = outbuf - inbuf`, `out[...] = 0`) before any other use of it on the way
+    (every earlier use lies in an earlier fill or after one, on its path). After such a fill the array
+    holds the function's own values: PyBrain's `_backwardImplementation(outerr, inerr, outbuf, inbuf)`
+    fills the buffer `inerr` the framework hands in, then scales it (`inerr /= sigma ** 2`). The fill
+    itself is the output-parameter idiom (exempt); what follows it writes nothing the caller gave."""
+    index = analysis.index
+    start = index.order.get(function)
+    if start is None or not names:
+        return {}
+    fills: dict[str, list[cst.Assign]] = {}
+    spoiled: set[str] = set()  # a use not covered by a fill came first: the caller's values were read
+    for node in index.preorder[start : index.end_order(function) + 1]:
+        if type(node) is not cst.Name or node.value not in names or node.value in spoiled:
+            continue
+        parent = index.parents.get(node)
+        if type(parent) is cst.Param or (type(parent) is cst.Attribute and parent.attr is node):
+            continue
+        if type(parent) is cst.Attribute and parent.attr.value in _METADATA:
+            continue  # `inerr.shape`: what the buffer is, not what it holds
+        found = fills.get(node.value, [])
+        if found and _covered_by_fill(analysis, node, found):
+            continue
+        statement = _fill_statement(analysis, node, parent)
+        if statement is None:
+            spoiled.add(node.value)
+            continue
+        fills.setdefault(node.value, []).append(statement)
+    return {name: found for name, found in fills.items() if found}
+
+
+def _fill_statement(analysis: ModuleAnalysis, node: cst.Name, parent: Optional[cst.CSTNode]) -> Optional[cst.Assign]:
+    """The `name[:] = value` statement whose sole target is `node`'s full slice, with a value that
+    does not read `node`'s name; else None."""
+    if type(parent) is not cst.Subscript or parent.value is not node or not _full_slice(parent):
+        return None
+    target = analysis.index.parents.get(parent)
+    statement = analysis.index.parents.get(target) if type(target) is cst.AssignTarget else None
+    if type(statement) is not cst.Assign or len(statement.targets) != 1:
+        return None
+    if node.value in names_in(statement.value):
+        return None
+    return statement
+
+
+def _covered_by_fill(analysis: ModuleAnalysis, node: cst.CSTNode, fills: "list[cst.Assign]") -> bool:
+    """Whether `node` is the target of one of `fills` or runs after one on every path to it."""
+    ancestors = set(map(id, analysis.index.ancestors(node)))
+    return any(id(fill) in ancestors for fill in fills) or _after_fill(analysis, node, fills)
+
+
+def _after_fill(analysis: ModuleAnalysis, node: cst.CSTNode, fills: "list[cst.Assign]") -> bool:
+    """Whether one of `fills` runs before `node` on every path to it: the fill's statement comes
+    first and its block encloses `node` (a fill in one branch of an `if` covers nothing outside it)."""
+    if not fills:
+        return False
+    index = analysis.index
+    order = index.order.get(node, 0)
+    ancestors = set(map(id, index.ancestors(node)))
+    for fill in fills:
+        line: Optional[cst.CSTNode] = index.parents.get(fill)
+        if type(line) is cst.SimpleStatementLine:
+            block = index.parents.get(line)
+        else:  # `if c: a[:] = 0` (a one-line suite): the suite is the block
+            line, block = fill, line
+        if block is not None and id(block) in ancestors and index.order.get(line, 0) < order and id(line) not in ancestors:
+            return True
+    return False
 
 
 def _filled_slot_by_slot(analysis: ModuleAnalysis, uses: list[cst.Name]) -> bool:
@@ -1066,7 +1255,7 @@ def _role(model: Numerics, function: cst.FunctionDef) -> Optional[str]:
     for node in model.analysis.index.nodes_in(function, cst.BinaryOperation):
         if type(node.operator) is cst.Divide:
             order = scope.order_of(node, model.analysis)
-            if model.softmax_parts(node.left, node.right, scope, order) is not None or model.sigmoid_argument(node) is not None:
+            if model.softmax_parts(_untransposed(node.left), node.right, scope, order) is not None or model.sigmoid_argument(node) is not None:
                 return "the forward"
     for node in model.analysis.index.nodes_in(function, cst.AugAssign):
         # `y = np.exp(x); y /= y.sum(axis=1, keepdims=True)`: a softmax normalised in place
@@ -1075,3 +1264,11 @@ def _role(model: Numerics, function: cst.FunctionDef) -> Optional[str]:
             if model.softmax_parts(node.target, node.value, scope, order) is not None:
                 return "the forward"
     return None
+
+
+def _untransposed(node: cst.BaseExpression) -> cst.BaseExpression:
+    """`e` for `e.T` (PyEZNet's `(np.exp(x[i]).T / np.sum(np.exp(x[i]), axis=0)).T`: a transpose for
+    the broadcast keeps the values of the exp), else `node` itself."""
+    while type(node) is cst.Attribute and node.attr.value == "T" and not node.lpar:
+        node = node.value
+    return node

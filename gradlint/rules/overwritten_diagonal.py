@@ -26,7 +26,9 @@ class OverwrittenDiagonal(Rule):
         Finds an element of a matrix being filled in a loop (`J[i][j]`, `J[i, j]`) that is
         assigned and then assigned again before anything reads it. The classic shape is an
         `if i == j:` branch that stores the diagonal `s_i(1-s_i)` and then, on the next line,
-        the off-diagonal `-s_i s_j`, because the `else:` was forgotten.
+        the off-diagonal `-s_i s_j`, because the `else:` was forgotten. A store repeated with the
+        same value (an identical right-hand side with no call, whose names nothing re-binds in
+        between: a duplicated line) loses nothing and is not reported.
         """
     why_bad = """
         The first value is silently discarded, so every diagonal entry of the Jacobian holds
@@ -134,8 +136,50 @@ class OverwrittenDiagonal(Rule):
             line=4,
             why="any element store overwritten before it is read, in a derivative-building loop",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def update(distmatrix, winner, n_input, n_neurons):
+                tempm = 1 - np.sum(np.abs(distmatrix - winner), 2) / n_neurons
+                distm = np.zeros((n_neurons, n_neurons, n_input))
+                for i in range(n_input):
+                    distm[:, :, i] = tempm
+                    tempm = tempm * 0.5
+                    distm[:, :, i] = tempm
+                return distm
+
+            def noisy_diag(rng, n):
+                J = np.zeros((n, n))
+                for i in range(n):
+                    J[i, i] = rng.random()
+                    J[i, i] = rng.random()
+                return J
+            """,
+            line=9,
+            count=2,
+            message="is overwritten on line",
+            why="near misses of a duplicated store: the same text, but the name it reads is re-bound in between, "
+            "or a call that may return another value each time",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def update(neurons, distmatrix, winner, n_input, n_neurons):
+                tempm = 1 - np.sum(np.abs(distmatrix - winner.reshape(1, 1, 2)), 2) / n_neurons
+                tempm[tempm < 0] = 0
+                distm = np.zeros((n_neurons, n_neurons, n_input))
+                for i in range(n_input):
+                    distm[:, :, i] = tempm
+                    distm[:, :, i] = tempm
+                return neurons - distm
+            """,
+            why="real code (PyBrain kohonen.py, a self-organising map update): a duplicated line stores the same "
+            "value twice; nothing is lost",
+        ),
         Valid(
             """
             def softmax_prime(s):
@@ -287,11 +331,15 @@ class OverwrittenDiagonal(Rule):
         index_names = names_in(target) - {base.split(".")[0]}
         if not index_names & _loop_variables(analysis, first):
             return  # not an element the loop fills (a constant key, e.g. sys.modules['x'])
+        value_names = names_in(first.value)
+        value_kept = not any(type(node) is cst.Call for node in walk(first.value))
         for later in following:
             second = _element_store(later)
             if second is not None and analysis.code_for(second.targets[0].target) == element:
                 if base in dotted_names_in(second.value) or base.split(".")[0] in names_in(second.value):
                     return  # the second store reads the first
+                if value_kept and analysis.code_for(second.value) == analysis.code_for(first.value):
+                    return  # the same value stored again (a duplicated line): nothing is lost
                 yield self._finding(analysis, first, second, element, branch, after_branch)
                 return
             if not isinstance(later, cst.BaseSmallStatement) or isinstance(later, _BARRIERS):
@@ -304,6 +352,8 @@ class OverwrittenDiagonal(Rule):
             written = {name for t in assigned_targets(later) for name in names_in(t)}
             if written & index_names:
                 return  # the index moved: a different element
+            if value_names & names_in(later):
+                value_kept = False  # what the value reads may change in between: the same text, maybe not the same value
 
     def _finding(
         self,

@@ -9,7 +9,16 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.index import child_nodes
-from gradlint.analysis.numerics import Numerics, Scope, cross_entropy_weights, in_loss_term, is_number, numerics, unwrap
+from gradlint.analysis.numerics import (
+    Numerics,
+    Scope,
+    cross_entropy_weights,
+    in_loss_term,
+    is_number,
+    numerics,
+    target_name,
+    unwrap,
+)
 from gradlint.analysis.syntax import dotted_name, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -31,7 +40,12 @@ class UnguardedDivision(Rule):
         another name when it stands in the same position and the two methods share the target
         parameter that weights the log and appears in the gradient's numerator (the nnfs book's
         `forward(self, y_pred, y_true)` and `backward(self, dvalues, y_true)`). When that matching
-        loss clips `p` but the gradient does not, the message says so. A division inside
+        loss clips `p` but the gradient does not, the message says so (naming the function). A
+        prediction read from an attribute of the class (`y_pred = self.last_y_pred`) counts when every
+        store of that attribute in the class is unclipped and the statement divides by both `p` and
+        `1 - p`; a loss's log bound to a name counts when the name is weighted by the target
+        (`logs = np.log(p); -logs @ target`). Silent in a private helper (`_focal_loss_derivative`)
+        whose every caller in the module clips the probability it passes. A division inside
         `np.nan_to_num(...)` is still reported: that maps the inf to +-1.8e308, not to a usable
         gradient (the message says so).
         """
@@ -177,8 +191,157 @@ class UnguardedDivision(Rule):
             message="takes the log of `y_pred`, the prediction it receives in the position of `dvalues`",
             why="layer class, sparse or one-hot labels: neither the loss nor its gradient clips",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class BinaryCrossEntropyLoss:
+                def __call__(self, y, y_pred):
+                    self.last_y_pred = y_pred
+                    self.last_y = y
+                    p = np.clip(y_pred, 1e-12, 1 - 1e-12)
+                    return np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p))
+
+                def gradient(self):
+                    y = self.last_y
+                    y_pred = self.last_y_pred
+                    n = y.shape[0]
+                    return (-(y / y_pred) + ((1 - y) / (1 - y_pred))) / n
+            """,
+            line=14,
+            message="read from `self.last_y_pred` unclipped",
+            why="real code (numpy-nn BinaryCrossEntropyLoss.gradient): the prediction cached unclipped by the loss "
+            "(which clips only its own copy), divided by `y_pred` and `1 - y_pred`",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class CceLoss:
+                def call(self, prediction, target):
+                    logs = np.log(prediction, where=prediction > 0)
+                    return -logs @ target
+
+                def deriv(self, input, target):
+                    return sum(target) / sum(input) - target / input
+            """,
+            line=9,
+            message="the matching loss `call` takes the log of `prediction`",
+            why="real code (numpynet losses.py CceLoss.deriv): the loss's log is bound to a name and weighted by "
+            "the target in `-logs @ target`",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            EPSILON = 1e-7
+
+            def _focal_loss_derivative(y_true, y_pred, gamma, alpha):
+                d_ce = -y_true / y_pred + (1 - y_true) / (1 - y_pred)
+                return alpha * d_ce
+
+            class FocalLoss:
+                def derivative(self, y_true, y_pred):
+                    y_pred = np.clip(y_pred, EPSILON, 1 - EPSILON)
+                    return _focal_loss_derivative(y_true, y_pred, 2.0, 0.25)
+
+            class BinaryFocalLoss:
+                def derivative(self, y_true, y_pred):
+                    return _focal_loss_derivative(y_true, y_pred, 2.0, 0.25)
+
+            def focal_loss_derivative(y_true, y_pred):
+                return -y_true / y_pred + (1 - y_true) / (1 - y_pred)
+
+            class PublicFocal:
+                def derivative(self, y_true, y_pred):
+                    return focal_loss_derivative(y_true, np.clip(y_pred, EPSILON, 1 - EPSILON))
+            """,
+            line=6,
+            count=2,
+            message="divides by the probability `y_pred`",
+            why="near misses of a helper clipped by its callers: one caller passes the raw prediction; a public "
+            "function (callers outside the module may pass anything)",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            EPSILON = 1e-7
+
+            def _focal_loss_derivative(y_true, y_pred, gamma, alpha):
+                p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+                alpha_factor = y_true * alpha + (1 - y_true) * (1 - alpha)
+                ce = -y_true * np.log(y_pred) - (1 - y_true) * np.log(1 - y_pred)
+                d_ce = -y_true / y_pred + (1 - y_true) / (1 - y_pred)
+                modulating_factor = np.power(1 - p_t, gamma)
+                d_modulating_factor = -gamma * np.power(1 - p_t, gamma - 1) * (2 * y_true - 1)
+                return alpha_factor * (modulating_factor * d_ce + d_modulating_factor * ce)
+
+            class FocalLoss:
+                def __call__(self, y_true, y_pred):
+                    y_pred = np.clip(y_pred, EPSILON, 1 - EPSILON)
+                    return np.mean(-y_true * np.log(y_pred) - (1 - y_true) * np.log(1 - y_pred))
+
+                def derivative(self, y_true, y_pred):
+                    y_pred = np.clip(y_pred, EPSILON, 1 - EPSILON)
+                    derivative = _focal_loss_derivative(y_true, y_pred, 2.0, 0.25)
+                    return derivative / derivative.size
+
+            class BinaryFocalLossPerLabel:
+                def derivative(self, y_true, y_pred):
+                    return _focal_loss_derivative(y_true, np.clip(y_pred, EPSILON, 1 - EPSILON), 2.0, 0.25)
+            """,
+            why="real code (neuralnetlib losses.py _focal_loss_derivative): a private helper whose every caller in "
+            "the module clips the prediction right before the call",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class BinaryCrossEntropyLoss:
+                def __call__(self, y, y_pred):
+                    self.last_y_pred = np.clip(y_pred, 1e-12, 1 - 1e-12)
+                    self.last_y = y
+                    return np.mean(-y * np.log(self.last_y_pred) - (1 - y) * np.log(1 - self.last_y_pred))
+
+                def gradient(self):
+                    y = self.last_y
+                    y_pred = self.last_y_pred
+                    return (-(y / y_pred) + ((1 - y) / (1 - y_pred))) / y.shape[0]
+
+            class CachedOnce:
+                def gradient(self):
+                    y, y_pred = self.y, self.p
+                    return -(y / y_pred) + (1 - y) / (1 - y_pred)
+
+            class ClippedInPlaceAfter:
+                def loss(self, y, y_pred):
+                    self.y, self.y_pred = y, y_pred
+                    self.last = y_pred
+                    np.clip(y_pred, 1e-7, 1 - 1e-7, y_pred)
+                    return -np.sum(y * np.log(y_pred) + (1 - y) * np.log(1 - y_pred))
+
+                def grad(self):
+                    y = self.y
+                    preds = self.last.flatten()
+                    return ((1 - y) / (1 - preds)) - (y / preds)
+
+            class NCE:
+                def loss(self, y_pred):
+                    self.derived_variables = {"y_pred": []}
+                    self.derived_variables["y_pred"].append(y_pred)
+
+                def _grad(self, y_true, i):
+                    y_pred = self.derived_variables["y_pred"][i]
+                    preds = y_pred.flatten()
+                    return ((1 - y_true) / (1 - preds)) - (y_true / preds)
+            """,
+            why="near misses of the cached prediction: the loss caches it clipped, or clips the cached array in place "
+            "afterwards (a positional `out`); an attribute the class never stores; a slot of a cached dict "
+            "(numpy-ml's NCE loss: what the slots hold is not followed)",
+        ),
         Valid(
             """
             import numpy as np
@@ -297,6 +460,8 @@ class UnguardedDivision(Rule):
             if evidence is None:
                 continue
             reason, extra = evidence
+            if _every_caller_clips(model, scope, probability):
+                continue  # the guard is one call up: every caller in the module clips what it passes
             statement = analysis.index.statement_of(node)
             key = (id(statement), model.code(probability))
             if key in reported:
@@ -334,28 +499,35 @@ class UnguardedDivision(Rule):
         source = model.probability_source(probability, scope, order)
         if source is not None:
             return f"the {source} output `{name}`", ""
+        cached = None
         if not model.is_unguarded_parameter(probability, scope, order):
-            return None
+            cached = _unguarded_attribute(model, scope, order, probability)
+            if cached is None:
+                return None
         if form == "p(1-p)":
             if not _is_difference_with(model, numerator, name):
                 return None  # the binary cross-entropy gradient divides p - y by p(1 - p)
             return f"`{model.code(denominator)}`, the variance of the probability `{name}`,", ""
-        loss = _matching_loss(model, scope, name)
+        loss = _matching_loss(model, scope, name) if cached is None else None
         if loss is not None and not _names_in(numerator) & loss.targets:
             loss = None
+        here = f"`{scope.function.name.value}`" if scope.function is not None else "this gradient"
         if loss is not None and loss.clipped:
             if loss.parameter != name:
                 return f"the probability `{name}`", (
                     f" (the matching loss `{loss.name}` clips `{loss.parameter}`, the prediction it receives in the "
-                    f"position of `{name}` beside the same target, but this gradient does not)"
+                    f"position of `{name}` beside the same target, but {here} does not)"
                 )
-            return f"the probability `{name}`", f" (the matching loss `{loss.name}` clips `{name}`, but this gradient does not)"
+            return f"the probability `{name}`", f" (the matching loss `{loss.name}` clips `{name}`, but {here} does not)"
         statement = model.analysis.index.statement_of(division)
         other_form = "1-p" if form == "p" else "p"
         for _, _, other in _divisions_in(model, statement):
             found = _probability_divisor(model, other)
             if found is not None and found[1] == other_form and model.code(found[0]) == name:
-                return f"the probability `{name}`", f" (this cross-entropy derivative divides by `{name}` and by `1 - {name}`)"
+                read = f", read from `{cached}` unclipped" if cached is not None else ""
+                return f"the probability `{name}`", f" (this cross-entropy derivative divides by `{name}` and by `1 - {name}`{read})"
+        if cached is not None:
+            return None  # a cached attribute: only the derivative's own shape is evidence
         if loss is not None:
             if loss.parameter != name:
                 return f"the probability `{name}`", (
@@ -549,6 +721,8 @@ def _find_log_of_parameter(model: Numerics, sibling: cst.FunctionDef, name: str)
             for path in reaching:
                 weights |= path.weights
         if not weights:
+            weights = _weights_through_name(model, sibling_scope, call, root)
+        if not weights:
             continue
         guarded = bool(reaching) and all(path.guarded for path in reaching)
         clipped = clipped or guarded or _rebound_by_guard(model, sibling_scope, name)
@@ -596,3 +770,204 @@ def _is_difference_with(model: Numerics, node: cst.BaseExpression, name: str) ->
 def _strip_complement(node: cst.BaseExpression) -> cst.BaseExpression:
     c = _complement(node) if type(node) is cst.BinaryOperation else None
     return c if c is not None else node
+
+
+def _weights_through_name(model: Numerics, scope: Scope, call: cst.Call, own: str) -> set[str]:
+    """The targets weighting a log bound to a name first and weighted where the name is read:
+    `logs = np.log(prediction, where=prediction > 0)` then `return -logs @ target` (numpynet's
+    CceLoss.call); the read must be negated or reduced in its statement (a negative log-likelihood)."""
+    index = model.analysis.index
+    assign = index.parent(call)
+    if type(assign) is not cst.Assign or len(assign.targets) != 1 or type(assign.targets[0].target) is not cst.Name:
+        return set()
+    name = assign.targets[0].target.value
+    bound_at = scope.order.get(assign)
+    if bound_at is None or scope.function is None:
+        return set()
+    found: set[str] = set()
+    for use in index.nodes_in(scope.function, cst.Name):
+        if use.value != name or use is assign.targets[0].target:
+            continue
+        order = scope.order_of(use, model.analysis)
+        bindings = scope.before(name, order)
+        if not bindings or bindings[-1].statement is not assign:
+            continue
+        child: cst.CSTNode = use
+        parent = index.parent(use)
+        if type(parent) is cst.UnaryOperation and type(parent.operator) is cst.Minus:
+            child, parent = parent, index.parent(parent)
+        if type(parent) is cst.BinaryOperation and type(parent.operator) in (cst.Multiply, cst.MatrixMultiply):
+            other = parent.right if parent.left is child else parent.left
+            target = target_name(other)
+            if target is not None and target != own and in_loss_term(model, use):  # type: ignore[arg-type]
+                found.add(target)
+    return found
+
+
+def _unguarded_attribute(model: Numerics, scope: Scope, order: int, probability: cst.BaseExpression) -> Optional[str]:
+    """`self.last_y_pred` when `probability` (a local name) is that attribute of the method's class,
+    bound once through plain names and value-keeping conversions (`y_pred = self.last_y_pred`,
+    `p = y_pred.flatten()`: no subscript, no branch, nothing written into it on the way), and every
+    store of the attribute in the class stores an unclipped value (numpy-nn's BinaryCrossEntropyLoss
+    caches `self.last_y_pred = y_pred` in `__call__` and divides by it in `gradient`); else None.
+    Unsure (a container's slot, a write into the attribute, a store that cannot be followed): None."""
+    node = unwrap(probability)
+    function = scope.function
+    if type(node) is not cst.Name or function is None:
+        return None
+    attribute = None
+    for _ in range(6):
+        name = node.value  # type: ignore[union-attr]
+        if name in scope.params or scope.mutated_before(name, order) or scope.compared_before(name, order):
+            return None
+        bindings = scope.before(name, order)
+        if len(bindings) != 1 or bindings[0].value is None or bindings[0].augmented is not None:
+            return None
+        value = unwrap(bindings[0].value)
+        order = bindings[0].order
+        while type(value) is cst.Call and model.operation(value) in _KEEPING and model.is_method_call(value):
+            value = unwrap(value.func.value)  # type: ignore[attr-defined]
+        if type(value) is cst.Attribute:
+            attribute = dotted_name(value)
+            break
+        if type(value) is not cst.Name:
+            return None
+        node = value
+    owner = model.analysis.index.class_of(function)
+    if attribute is None or not attribute.startswith("self.") or attribute.count(".") != 1 or owner is None:
+        return None
+    key = ("GL304-unguarded-attribute", owner, attribute)
+    if key not in model.memo:
+        model.memo[key] = _stored_unguarded(model, owner, attribute)
+    return attribute if model.memo[key] else None
+
+
+# Method calls that keep an array's values (a cached prediction followed through them).
+_KEEPING = frozenset({"flatten", "ravel", "reshape", "squeeze", "copy", "astype", "T"})
+
+
+def _stored_unguarded(model: Numerics, owner: cst.ClassDef, attribute: str) -> bool:
+    """Whether the class stores `attribute` somewhere, always as a plain value with no clip on its way
+    (followed through the storing method's names), never clips what it stored afterwards (`np.clip(p,
+    eps, 1 - eps, p)` writes into the same array), and never writes into it or through a property."""
+    methods = model.analysis.index.methods(owner)
+    if attribute.split(".", 1)[1] in methods or "__setattr__" in methods:
+        return False
+    stores = 0
+    for method in methods.values():
+        method_scope = model.scope(method)
+        if method_scope.mutations.get(attribute):
+            return False
+        for binding in method_scope.bindings.get(attribute, ()):
+            if binding.value is None:
+                return False  # `self.p += ...`, a loop target: not followed
+            paths = model.probability_paths(binding.value, method_scope, binding.order)
+            if not paths or any(path.guarded or path.selection is not None for path in paths):
+                return False
+            for path in paths:
+                if type(path.end) is cst.Name and _may_be_clipped(model, method, method_scope, path.end.value):
+                    return False
+            stores += 1
+    return stores > 0
+
+
+def _may_be_clipped(model: Numerics, method: cst.FunctionDef, scope: Scope, name: str) -> bool:
+    """Whether the method writes into `name` (`p[p == 0] = eps`, `out=p`), clips it in place (`p.clamp_(...)`,
+    a positional `out`: `np.clip(p, eps, 1 - eps, p)`) or calls a clip whose result it drops."""
+    if scope.mutations.get(name):
+        return True
+    index = model.analysis.index
+    for call in index.nodes_in(method, cst.Call):
+        operation = model.operation(call)
+        receiver = call.func.value if type(call.func) is cst.Attribute else None
+        if operation in ("clamp_", "clip_") and type(receiver) is cst.Name and receiver.value == name:
+            return True
+        if operation not in ("clip", "clamp", "maximum", "minimum", "fmax", "fmin"):
+            continue
+        positional = [arg.value for arg in call.args if arg.keyword is None]
+        if any(type(value) is cst.Name and value.value == name for value in positional[3:]):
+            return True
+        if type(index.parent(call)) is cst.Expr and any(type(arg.value) is cst.Name and arg.value.value == name for arg in call.args):
+            return True
+    return False
+
+
+def _every_caller_clips(model: Numerics, scope: Scope, probability: cst.BaseExpression) -> bool:
+    """Whether the probability is a parameter of a private function (`_name`) that the module calls at
+    least once, only by its plain name (or as `self._name(...)` in its class), and every call passes, in that parameter's
+    place, a value clipped on its way (neuralnetlib's `_focal_loss_derivative(y_true, y_pred, ...)`,
+    called by `FocalLoss.derivative` right after `y_pred = np.clip(y_pred, EPSILON, 1 - EPSILON)`)."""
+    node = unwrap(probability)
+    if type(node) is cst.Subscript:
+        node = unwrap(node.value)
+    function = scope.function
+    if type(node) is not cst.Name or function is None or node.value not in scope.params:
+        return False
+    key = ("GL304-callers-clip", function, node.value)
+    if key not in model.memo:
+        model.memo[key] = _callers_clip(model, function, node.value)
+    return bool(model.memo[key])
+
+
+def _callers_clip(model: Numerics, function: cst.FunctionDef, name: str) -> bool:
+    called = function.name.value
+    if not called.startswith("_") or called.startswith("__"):
+        return False  # a public function or method: callers outside the module may pass anything
+    index = model.analysis.index
+    owner = index.class_of(function)
+    params = positional_parameters(function, is_method=owner is not None)
+    position = params.index(name) if name in params else None
+    calls: list[cst.Call] = []
+    for use in _names_by_value(model).get(called, ()):
+        if use is function.name:
+            continue
+        parent = index.parent(use)
+        if owner is None and type(parent) is cst.Call and parent.func is use:
+            calls.append(parent)
+        elif owner is not None and type(parent) is cst.Attribute and parent.attr is use:
+            outer = index.parent(parent)
+            if type(outer) is cst.Call and outer.func is parent and type(parent.value) is cst.Name and parent.value.value == "self":
+                calls.append(outer)
+            else:
+                return False  # the method escapes (`f = self.derivative`): unknown callers
+        else:
+            return False  # passed on, stored, shadowed or a method called elsewhere: unknown callers
+    if not calls:
+        return False
+    for call in calls:
+        if model.local_function(call) is not function:
+            return False
+        argument = _argument_for(call, name, position)
+        if argument is None:
+            return False
+        caller_scope = model.scope_of(call)
+        paths = model.probability_paths(argument, caller_scope, caller_scope.order_of(call, model.analysis))
+        if not paths or not all(path.guarded for path in paths):
+            return False
+    return True
+
+
+def _names_by_value(model: Numerics) -> "dict[str, list[cst.Name]]":
+    """Every Name node of the module by its text (built once per module, on demand)."""
+    key = "GL304-names-by-value"
+    found = model.memo.get(key)
+    if found is None:
+        found = {}
+        for use in model.analysis.index.nodes(cst.Name):
+            found.setdefault(use.value, []).append(use)
+        model.memo[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _argument_for(call: cst.Call, name: str, position: Optional[int]) -> Optional[cst.BaseExpression]:
+    """The expression `call` passes for the parameter `name` (at `position`), or None (a star, absent)."""
+    found = None
+    for at, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            if arg.keyword.value == name:
+                found = arg.value
+        elif at == position:
+            found = arg.value
+    return found

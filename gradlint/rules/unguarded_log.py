@@ -20,13 +20,17 @@ class UnguardedLog(Rule):
     what_it_does = """
         Finds `log(p)` (and `log(1 - p)`) where `p` is a probability: the output of a softmax or a
         sigmoid computed in the same function or returned by a function whose body computes one,
-        or the prediction parameter of a cross-entropy (`-sum(y * log(p))`, `-log(p[range(n), y])`),
+        or the prediction parameter of a cross-entropy (`-sum(y * log(p))`, `-log(p[range(n), y])`;
+        `-y * log(p)` when `(1 - y) * log(1 - p)` stands beside it, so both logs of a BCE line count),
         also when the log takes each row's probability selected from such a prediction, by a name
         (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`) or
         inline (`-log(np.sum(p * y, axis=1))`), when nothing bounds it away from 0: no `np.clip`, no
-        `+ eps`, no `np.maximum(p, eps)`, no helper it went through, no comparison that guards it.
+        `+ eps`, no `np.maximum(p, eps)` (also in place: `np.clip(p, eps, 1 - eps, p)`), no helper it
+        went through, no comparison that guards it.
         A log inside `np.nan_to_num(...)` is taken as guarded: the author maps `0 * log(0)` to a
-        finite value on purpose (Nielsen's `CrossEntropyCost.fn`).
+        finite value on purpose (Nielsen's `CrossEntropyCost.fn`); so is one inside numpy's
+        `np.nansum(...)` or `np.nanmean(...)`, which drops that nan (not jax's or autograd's: their
+        gradient of the dropped term is still nan).
         """
     why_bad = """
         A softmax or sigmoid saturates to exactly 0.0 in floating point (a logit gap above ~745 in
@@ -165,8 +169,61 @@ class UnguardedLog(Rule):
             message="the softmax probability of each row's target",
             why="free functions: a softmax output picked per row in either branch (sparse or one-hot labels)",
         ),
+        Invalid(
+            """
+            import numpy as np
+            import jax.numpy as jnp
+
+            def bce(y, y_pred):
+                n = y.shape[0]
+                return np.sum(-y * np.log(y_pred) - (1 - y) * np.log(1 - y_pred)) / n
+
+            def jax_ce(p, y):
+                return -jnp.nansum(y * jnp.log(p))
+            """,
+            line=6,
+            count=3,
+            message="takes the log of the predicted probability of this cross-entropy",
+            why="near misses of numpy-nn's np.nansum loss: a plain sum (both logs of the line, the first weighted "
+            "by `-y`), and jax's nansum, whose gradient of the dropped 0 * log(0) term is still nan",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class BinaryCrossEntropyLoss:
+                def __call__(self, y, y_pred):
+                    self.last_y_pred = y_pred
+                    self.last_y = y
+                    n = y.shape[0]
+                    loss = np.nansum(-y * np.log(y_pred) - (1 - y) * np.log(1 - y_pred)) / n
+                    return loss
+
+            class CrossEntropyLoss:
+                def __call__(self, y, y_pred):
+                    return np.nanmean(-np.sum(y * np.log(y_pred), axis=1))
+            """,
+            why="real code (numpy-nn losses): np.nansum / np.nanmean drop the nan of 0 * log(0) on purpose (a "
+            "saturated correct prediction adds 0, a wrong one +inf, the loss's true value); numpy computes no "
+            "gradient through it",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def nce_loss(y_true, y_pred, eps=1e-7):
+                np.clip(y_pred, eps, 1 - eps, y_pred)
+                return -np.sum(y_true * np.log(y_pred) + (1 - y_true) * np.log(1 - y_pred))
+
+            def logpdf_pos_b(x, b, c):
+                return np.log(b) - np.log(-np.expm1(-b * np.log(c))) - (b + 1) * np.log(x)
+            """,
+            why="real code: numpy-ml's NCE loss clips in place with numpy's positional `out`; scipy's truncated "
+            "Pareto logpdf, where `-b * np.log(c)` (a negated factor with no `(1 - b) * log` beside it) is no "
+            "cross-entropy",
+        ),
         Valid(
             """
             import numpy as np
@@ -360,8 +417,8 @@ class UnguardedLog(Rule):
 
     def _judge(self, model: Numerics, call: cst.Call, argument: cst.BaseExpression) -> Optional[Finding]:
         analysis = model.analysis
-        if model.inside_nan_to_num(call):
-            return None  # `0 * log(0)` mapped to 0 on purpose (Nielsen's `CrossEntropyCost.fn`)
+        if model.inside_nan_to_num(call) or model.inside_numpy_nan_reduction(call):
+            return None  # `0 * log(0)` mapped to 0 (Nielsen's `CrossEntropyCost.fn`) or dropped by np.nansum on purpose
         scope = model.scope_of(call)
         order = scope.order_of(call, analysis)
         probability = _complement_of(argument) or argument

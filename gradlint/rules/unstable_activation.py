@@ -8,7 +8,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Stability, is_number, numerics, unwrap
-from gradlint.analysis.syntax import call_name, last_part, names_in
+from gradlint.analysis.syntax import call_name, last_part, literal_number, names_in
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -21,7 +21,10 @@ class UnstableActivation(Rule):
     what_it_does = """
         Finds three hand-written activations: `tanh` as `(exp(x) - exp(-x)) / (exp(x) + exp(-x))`
         (or with `exp(2x)`), softplus as `log(1 + exp(x))`, and a sigmoid whose input is shifted
-        by its max (`1 / (1 + exp(-(x - max(x))))`).
+        by its max (`1 / (1 + exp(-(x - max(x))))`). Silent where the domain is chosen: a branch of
+        `np.where` that tests the input, or an `if`/`elif`/`else` (or conditional expression) whose
+        condition bounds the exponent from above by a constant below exp's overflow (pytensor's
+        piecewise softplus takes `np.log1p(np.exp(x))` only under `elif x < 18.0:`).
         """
     why_bad = """
         `exp(x)` is inf for x above ~709 (float32: 88): the tanh form becomes inf/inf = nan and the
@@ -105,8 +108,73 @@ class UnstableActivation(Rule):
             message="tanh written as `(ex - enx) / (ex + enx)`",
             why="both exps bound by one tuple assignment",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softplus_low(x):
+                if x > -37.0:
+                    return np.log1p(np.exp(x))
+                return np.exp(x)
+
+            def softplus_else(x):
+                if x < 18.0:
+                    return x + np.exp(-x)
+                else:
+                    return np.log1p(np.exp(x))
+
+            def softplus_wide(x):
+                if x < 1000.0:
+                    return np.log1p(np.exp(x))
+                return x
+
+            def softplus_rebound(x):
+                if x < 18.0:
+                    x = 2 * x
+                    return np.log(1 + np.exp(x))
+                return x
+            """,
+            line=5,
+            count=4,
+            message="softplus written as",
+            why="near misses of the piecewise softplus: a branch that bounds x from below only, the other side of "
+            "the test, a bound beyond exp's overflow (709), x re-bound after the test",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def softplus(x):
+                if x < -37.0:
+                    return np.exp(x)
+                elif x < 18.0:
+                    return np.log1p(np.exp(x))
+                elif x < 33.3:
+                    return x + np.exp(-x)
+                else:
+                    return x
+
+            def impl(x, not_int8):
+                if x < -37.0:
+                    return np.exp(x)
+                elif x < 18.0:
+                    return np.log1p(np.exp(x)) if not_int8 else np.log1p(np.exp(x, signature="f"))
+                return x
+
+            def softplus_flipped(x):
+                if 20 <= x:
+                    return x
+                else:
+                    return np.log(1 + np.exp(x))
+
+            def softplus_inline(x):
+                return x if x > 30 else np.log1p(np.exp(x))
+            """,
+            why="real code (pytensor scalar/math.py Softplus.impl and numba dispatch): the piecewise softplus of "
+            "Maechler 2012 takes log1p(exp(x)) only where a branch bounds x from above",
+        ),
         Valid(
             """
             import numpy as np
@@ -259,6 +327,8 @@ class UnstableActivation(Rule):
             return None  # log(1 + exp(-x)) is the stable half for x >= 0; the domain decides
         if exponent is not None and _selected_by_where(model, call, exponent):
             return None
+        if exponent is not None and _bounded_above_by_branch(model, call, exponent):
+            return None
         return Finding(
             call,
             f"softplus written as `{model.code(call)}`: `{model.code(exp_node)}` overflows to inf for inputs "
@@ -282,3 +352,76 @@ def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExp
             return False
         child = ancestor
     return False
+
+
+# exp(x) is finite for x up to ~709.78 in float64: a branch that bounds x below this cannot overflow.
+_EXP_FINITE_BELOW = 709.0
+_BELOW = {cst.LessThan: True, cst.LessThanEqual: True, cst.GreaterThan: False, cst.GreaterThanEqual: False}
+
+
+def _bounded_above_by_branch(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExpression) -> bool:
+    """True inside a branch (`if`, `elif`, `else`, or a conditional expression) whose condition bounds
+    the exponent from above by a constant below exp's overflow, with the exponent's names not re-bound
+    between the test and `node`: pytensor's piecewise softplus computes `np.log1p(np.exp(x))` only
+    under `elif x < 18.0:` (the stable softplus of Maechler 2012)."""
+    index = model.analysis.index
+    exponent_code = model.code(unwrap(exponent))
+    variables = names_in(exponent)
+    scope = model.scope_of(node)
+    node_order = scope.order_of(node, model.analysis)
+    child: cst.CSTNode = node
+    for ancestor in index.ancestors(node):
+        if type(ancestor) in (cst.FunctionDef, cst.Lambda, cst.ClassDef):
+            return False
+        if type(ancestor) in (cst.If, cst.IfExp):
+            holds: Optional[bool] = None
+            if child is ancestor.body:
+                holds = True
+            elif child is ancestor.orelse:
+                holds = False
+            if holds is not None and _bounds_above(model, ancestor.test, exponent_code, holds):
+                test_order = scope.order_of(ancestor, model.analysis)
+                if not any(
+                    test_order <= binding.order < node_order for name in variables for binding in scope.bindings.get(name, ())
+                ) and not any(test_order <= at < node_order for name in variables for at in scope.mutations.get(name, ())):
+                    return True
+        child = ancestor
+    return False
+
+
+def _bounds_above(model: Numerics, test: cst.BaseExpression, exponent_code: str, holds: bool) -> bool:
+    """Whether `test` (when it `holds`, else when it fails) bounds the expression `exponent_code` from
+    above by a constant below exp's overflow: `x < 18.0`, `18 > x`; failing: `x > 18.0`, `x >= 18`."""
+    test = unwrap(test)
+    if type(test) is cst.BooleanOperation:
+        # `a and b` holding, or `a or b` failing: each side holds (fails) on its own
+        if (type(test.operator) is cst.And) == holds:
+            return _bounds_above(model, test.left, exponent_code, holds) or _bounds_above(model, test.right, exponent_code, holds)
+        return False
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        return _bounds_above(model, test.expression, exponent_code, not holds)
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
+        return False
+    comparison = test.comparisons[0]
+    below = _BELOW.get(type(comparison.operator))
+    if below is None:
+        return False
+    left, right = unwrap(test.left), unwrap(comparison.comparator)
+    if model.code(left) == exponent_code:
+        bound, x_below = right, below  # `x < C`: x below C
+    elif model.code(right) == exponent_code:
+        bound, x_below = left, not below  # `C > x`: x below C
+    else:
+        return False
+    value = _constant(bound)
+    return value is not None and value <= _EXP_FINITE_BELOW and x_below == holds
+
+
+def _constant(node: cst.BaseExpression) -> Optional[float]:
+    """The value of a numeric literal, possibly negated (`18.0`, `-37`)."""
+    node = unwrap(node)
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
+        inner = literal_number(node.expression)
+        return -float(inner) if inner is not None else None
+    value = literal_number(node)
+    return float(value) if value is not None else None

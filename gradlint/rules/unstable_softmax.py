@@ -24,7 +24,9 @@ class UnstableSoftmax(Rule):
         Finds a softmax, `exp(x) / sum(exp(x))` in any of its spellings (`np.exp(z) / np.sum(np.exp(z))`,
         `e = np.exp(z); e / e.sum(axis=1, keepdims=True)`, `e /= e.sum()`, scikit-learn's in-place
         `np.exp(X, out=X); X /= X.sum(axis=1)[:, np.newaxis]`), whose exponent is a raw input:
-        a parameter that was never shifted, or logits computed as `W @ x + b`.
+        a parameter that was never shifted (also after a dtype cast, torch's `x = x.to(torch.float32)`;
+        or the method's `self` when the class is a namespace called with the array, `np.exp(self)` in a
+        method that reads no attribute of it), or logits computed as `W @ x + b`.
         It also finds the inconsistent form where only the numerator is shifted,
         `np.exp(z - np.max(z)) / np.sum(np.exp(z))`: that one changes the values (an error).
         """
@@ -137,8 +139,68 @@ class UnstableSoftmax(Rule):
             why="scikit-learn's in-place spelling without its max shift: exp written into X by `out=`, then "
             "normalised in place",
         ),
+        Invalid(
+            """
+            import torch
+
+            def _softmax(x, dim):
+                x = x.to(torch.float32)
+                unnormalized = torch.exp(x)
+                return unnormalized / torch.sum(unnormalized, dim, keepdim=True)
+
+            def _softmax_half(x, dim, computation_dtype):
+                x = x.to(computation_dtype, non_blocking=True)
+                unnormalized = torch.exp(x)
+                return unnormalized / torch.sum(unnormalized, dim, keepdim=True)
+            """,
+            line=5,
+            count=2,
+            message="softmax exponentiates `x` without subtracting its max",
+            why="torch's `_softmax` decomposition with its max shift removed: a dtype cast `x.to(...)` keeps the values",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self):
+                    soft = np.exp(self) / np.sum(np.exp(self), axis=0)
+                    return soft
+            """,
+            line=5,
+            message="softmax exponentiates `self`",
+            why="real code (neowise activations.py): the class is a namespace, `Softmax.forward(z)` is called with the "
+            "array as `self`",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+            import torch
+
+            def softmax_units(q, u):
+                x = q.to(u.dimensionless)
+                e = np.exp(x)
+                return e / e.sum()
+
+            def softmax_like(x, other):
+                x = x.to(other)
+                e = torch.exp(x)
+                return e / e.sum()
+
+            class Scores:
+                def softmax(self):
+                    e = np.exp(self - self.max())
+                    return e / e.sum()
+
+                def weights(self):
+                    e = np.exp(self.logits)
+                    return e / e.sum()
+            """,
+            why="near misses: a `.to` that is no dtype cast (a unit conversion, another tensor), a `self` array "
+            "shifted by its max, an instance's attribute (unknown values)",
+        ),
         Valid(
             """
             import numpy as np
