@@ -32,7 +32,6 @@ silently skipped: the cache only ever makes a run faster, never different.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -41,6 +40,13 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
+
+# hashlib.blake2b is this module's (hashlib never takes OpenSSL's); importing hashlib would also load
+# OpenSSL (_hashlib): some 2.5 ms of every run that parses a file (the package model hashes it).
+try:
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
 
 from gradlint import __version__
 from gradlint import settings as settings_module
@@ -67,7 +73,7 @@ _MARKERS = {"CACHEDIR.TAG": CACHEDIR_TAG, ".gitignore": GITIGNORE}
 
 
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 def code_fingerprint() -> str:

@@ -1027,13 +1027,13 @@ class _TextState:
         digest = self.haystacks[_DIGEST] or self._haystack(_DIGEST)
         return digest is self.text or probe in digest
 
-    def predicate(self, name: str) -> bool:
+    def predicate(self, name: str, skip_costly: bool = False) -> bool:
         key = PREDICATE_PREFIX + name
         verdict = self.verdicts.get(key)
         if verdict is None:
             from gradlint.precheck_predicates import PREDICATES
 
-            verdict = self.verdicts[key] = PREDICATES[name](self.text, _Absence(self))
+            verdict = self.verdicts[key] = PREDICATES[name](self.text, _Absence(self, skip_costly))
         return verdict
 
     def known_absent(self, literal: str) -> bool:
@@ -1060,12 +1060,15 @@ class _TextState:
 class _Absence:
     """The `absent` a predicate is given: called with a literal, _TextState.known_absent; its
     `word_absent(word)` is True when the ASCII word occurs nowhere whole in the text (none of the word
-    digest's runs is the word), so a predicate skips a search whose every match holds the word whole."""
+    digest's runs is the word), so a predicate skips a search whose every match holds the word whole.
+    Its `skip_costly` is True for a run's first texts (see Prechecker.candidates): a predicate then
+    takes a condition that is slow to test the first time (a long regex to compile) as met."""
 
-    __slots__ = ("state",)
+    __slots__ = ("skip_costly", "state")
 
-    def __init__(self, state: _TextState) -> None:
+    def __init__(self, state: _TextState, skip_costly: bool = False) -> None:
         self.state = state
+        self.skip_costly = skip_costly
 
     def __call__(self, literal: str) -> bool:
         return self.state.known_absent(literal)
@@ -1168,9 +1171,10 @@ class Prechecker:
         """The codes whose needs all match `text` (plus the codes that need nothing).
 
         Until WARMUP_TEXTS texts have been read, needs with a costly regex are taken as met
-        unless `thorough`: a run over a few files parses a file such a need might have spared
-        rather than compile the regex. Since needs are necessary conditions of a rule firing,
-        this changes no finding, only what is parsed; the engine asks `thorough` before it
+        unless `thorough`, and so are the costly parts of predicates (see _Absence): a run over a
+        few files parses a file such a need might have spared rather than compile the regex.
+        Since needs are necessary conditions of a rule firing, this changes no finding, only what
+        is parsed (and which rules run on it); the engine asks `thorough` before it
         reports a file that does not parse (GL001 is for the files the full needs admit).
         A text too large to parse is never parsed, and whether it gets GL001 takes the complete
         needs: it is always read with every need, once."""
@@ -1210,7 +1214,10 @@ class Prechecker:
                     if skip_costly and step.costly:
                         continue
                     start = perf_counter()
-                    verdict = state.matches(step.test) if step.test is not None else state.predicate(step.predicate)  # type: ignore[arg-type]
+                    if step.test is not None:
+                        verdict = state.matches(step.test)
+                    else:
+                        verdict = state.predicate(step.predicate, skip_costly)  # type: ignore[arg-type]
                     stat = stats[step.need]
                     stat[0] += 1
                     stat[1] += not verdict

@@ -36,6 +36,15 @@ def _none_known_absent(literal: str) -> bool:
     return False
 
 
+def _costly_skipped(absent: "Callable[[str], bool]") -> bool:
+    """Whether to take as met a condition that is slow to test the first time (a long regex to
+    compile): the pre-check asks so for a run's first texts (`absent.skip_costly`, see
+    gradlint.precheck.Prechecker.candidates), as it takes its costly regex needs as met. A predicate
+    is a necessary condition of its rule firing, and so is any part of it: skipping a part only
+    admits more texts (a rule may run where it would have been spared), never changes a finding."""
+    return getattr(absent, "skip_costly", False)
+
+
 def _word_absent(absent: "Callable[[str], bool]", word: str) -> bool:
     """Whether `word` (ASCII word characters) is known to occur nowhere whole in the text: the
     pre-check's `absent` can tell (its `word_absent`, from the text's word digest); a plain callable
@@ -1595,7 +1604,7 @@ def _diagonal_call_outside_comment_lines(text: str, absent: "Callable[[str], boo
 
 @cache
 def _gl103_code_search() -> "re.Pattern[str]":
-    # a long regex: compiled only when a text gets this far
+    # a long regex (some 4 ms to compile): compiled only when a text gets this far, after a run's first texts
     from gradlint.registry import _GL103_IN_CODE
 
     return re.compile(_GL103_IN_CODE)
@@ -1606,7 +1615,8 @@ def diagonal_call_or_index_branch(text: str, absent: "Callable[[str], bool]" = _
     eye, identity), its element loop an If `i == j` / `i != j` of two names whose body and `else:` body
     are each one Assign to the same subscript target. False only when the text has neither in code: a
     call on a line that is not a comment or doctest line, or such an If, are then looked for in code by
-    registry._GL103_IN_CODE (a code search: the call, or the header with its store)."""
+    registry._GL103_IN_CODE (a code search: the call, or the header with its store), except in a run's
+    first texts (_costly_skipped)."""
     try:
         found = _diagonal_call_outside_comment_lines(text, absent)
         if not found:
@@ -1620,7 +1630,9 @@ def diagonal_call_or_index_branch(text: str, absent: "Callable[[str], bool]" = _
                     break
                 except _Invalid:
                     continue  # read exactly from a real If, the text would not parse; else no If here
-        return found and _gl103_code_search().search(text) is not None
+        if not found or _costly_skipped(absent):
+            return found
+        return _gl103_code_search().search(text) is not None
     except Exception:  # noqa: BLE001 - whatever cannot be read surely, the rule may fire on
         return True
 
@@ -1923,11 +1935,12 @@ def _library_attribute_call(text: str, word_start: int, word: str) -> bool:
 
 
 @cache
-def _gl201_other_evidence() -> "tuple[tuple[str, re.Pattern[str]], ...]":
-    # compiled only when a text gets this far
+def _gl201_other_evidence() -> "tuple[tuple[str, _Regex], ...]":
+    # each part compiled when a text first gets to it: most texts that get this far hold one of the
+    # first parts, and the last (`@`, a code search) alone takes milliseconds to compile
     from gradlint.registry import _GL201_OTHER_EVIDENCE_PARTS
 
-    return tuple((literal, re.compile(pattern)) for literal, pattern in _GL201_OTHER_EVIDENCE_PARTS)
+    return tuple((literal, _Regex(pattern)) for literal, pattern in _GL201_OTHER_EVIDENCE_PARTS)
 
 
 def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
