@@ -465,3 +465,131 @@ def test_roles_through_rows_and_columns(code: str, role: Role, kind: ForwardKind
         assert found is not None and found.role is role
         if kind is not None:
             assert found.forward_kind is kind
+
+
+SHIFTS = """
+    import numpy as np
+    class Softmax:
+        def forward(self, x):
+            self.last_x = x
+            shiftx = x - np.max(x)
+            exps = np.exp(shiftx)
+            self.result = exps / np.sum(exps)
+            return self.result
+    def softmax(x):
+        z = x
+        z = z - z.max()
+        e = np.exp(z)
+        return e / e.sum()
+    def f(a):
+        b = a.reshape(-1)
+        c = b - np.max(b)
+        b = a * 2
+        return np.exp(c) / np.sum(np.exp(c)), a, b
+    """
+
+
+@pytest.mark.parametrize(
+    "code, line, role",
+    [
+        ("x", 4, Role.PREACTIVATION),  # shifted through `shiftx` before the exp
+        ("self.last_x", 4, Role.PREACTIVATION),
+        ("x", 10, Role.PREACTIVATION),  # an alias, shifted in place of itself
+        ("a", 18, Role.PREACTIVATION),  # reshaped, then shifted
+        ("b", 18, None),  # rebound after the shift: no longer the softmax's input
+    ],
+)
+def test_softmax_input_through_a_shift_variable(code: str, line: int, role: Role) -> None:
+    analysis = analyse(SHIFTS)
+    found = analysis.semantics.role_of(expression_on(analysis, code, line))
+    if role is None:
+        assert found is None or found.role is not Role.PREACTIVATION
+    else:
+        assert found is not None and found.role is role
+    if code == "self.last_x":
+        info = analysis.semantics.class_info(analysis.semantics.classes["Softmax"])
+        assert info.preactivation_attrs == {"last_x"} and info.activation_attrs == {"result"}
+
+
+LIST_ATTRIBUTES = """
+    import numpy as np
+    def sigmoid(z):
+        return 1 / (1 + np.exp(-z))
+    class RNN:
+        def forward(self, xs, h):
+            hidden = [h]
+            self.zs = []
+            self.mixed = []
+            self.rows = []
+            for x in xs:
+                z = x @ self.W + h @ self.U
+                h = np.tanh(z)
+                hidden.append(h)
+                self.zs.append(z)
+                self.mixed.append(h)
+                self.mixed.append(sigmoid(z))
+                self.rows.append(h)
+            self.hidden = hidden
+            self.rows.insert(0, xs[0])
+            return h
+        def backward(self, dh):
+            hidden = self.hidden
+            return hidden[1], self.hidden[-1], self.zs[0], self.mixed[0], self.rows[1]
+    """
+
+
+@pytest.mark.parametrize(
+    "code, role, kind",
+    [
+        ("hidden[1]", Role.ACTIVATION, ForwardKind.TANH),  # a local alias of the list attribute
+        ("self.hidden[-1]", Role.ACTIVATION, ForwardKind.TANH),
+        ("self.zs[0]", Role.PREACTIVATION, None),  # appended by `self.zs.append(z)`
+        ("self.mixed[0]", None, None),  # outputs of two different nonlinearities
+        ("self.rows[1]", None, None),  # also filled by insert: not only appended values
+    ],
+)
+def test_roles_of_list_attributes(code: str, role: Role, kind: ForwardKind) -> None:
+    analysis = analyse(LIST_ATTRIBUTES)
+    found = analysis.semantics.role_of(expression_on(analysis, code, 23))
+    if role is None:
+        assert found is None
+    else:
+        assert found is not None and found.role is role
+        if kind is not None:
+            assert found.forward_kind is kind
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("deriv", True), ("derivative", True), ("sigmoid_prime", True), ("d_tanh", True), ("softmax_jacobian", True),
+     ("forward", False), ("confidence", False), ("backward", False)],  # a backward is told by BACKWARD_METHODS
+)
+def test_named_as_derivative(name: str, expected: bool) -> None:
+    from gradlint.analysis.semantics import named_as_derivative
+
+    assert named_as_derivative(name) is expected
+
+
+def test_calling_an_instance_runs_its_call_method() -> None:
+    analysis = analyse(
+        """
+        import numpy as np
+        class SoftMax:
+            def __call__(self, dist):
+                e = np.exp(dist - np.max(dist))
+                return e / e.sum()
+        class Plain:
+            def forward(self, x):
+                return np.tanh(x)
+        def f(x):
+            g = SoftMax()
+            h = Plain()
+            return g(x), h(x)
+        """
+    )
+    semantics = analysis.semantics
+    targets = semantics.resolve_call_targets(call_of(analysis, "g(x)"))
+    assert [semantics.qualname(t.function) for t in targets] == ["SoftMax.__call__"] and targets[0].bound_self
+    assert semantics.resolve_call_targets(call_of(analysis, "h(x)")) == []  # no __call__
+    role = semantics.role_of(call_of(analysis, "g(x)"))
+    assert role is not None and role.role is Role.ACTIVATION and role.forward_kind is ForwardKind.SOFTMAX

@@ -19,9 +19,10 @@ Everything here is decided from function bodies, never from names alone:
 
 Values flow through local assignments (the assignment that reaches the read),
 through `self.<attr>` stores between methods, through lists filled by `append`
-(`zs[-1]`), through returns, and through calls resolved to their definitions
+(`zs[-1]`, also kept in a list attribute), through returns, and through calls resolved to their definitions
 (module functions, nested functions, `self.method`, callables stored in
-`self.<attr>` by `__init__` from the constructor's arguments, `Class().method`).
+`self.<attr>` by `__init__` from the constructor's arguments, `Class().method`, and
+`f = Class(); f(x)`, the class's `__call__`).
 
 The model is lazy: nothing is computed until a rule asks, and every answer is
 cached. Per-function facts come from the module index (`facts.FunctionFacts`).
@@ -30,6 +31,7 @@ cached. Per-function facts come from the module index (`facts.FunctionFacts`).
 from __future__ import annotations
 
 import enum
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
@@ -213,6 +215,20 @@ GRADIENT_PARAMS = frozenset(
         "prev_grad", "next_grad", "accum_grad", "top_diff", "chain_grad", "incoming_grad", "g",
     }
 )
+# a function or method named as a derivative: `tanh_prime`, `d_sigmoid`, `softmax_jacobian`, `deriv`
+DERIVATIVE_NAME = re.compile(
+    r"^(?:d_?|der_?|deriv_?|derivative_?|grad_?|diff_?|jacobian_)(?P<a>\w+)$"
+    r"|^(?P<b>\w+?)_?(?:prime|derivative|deriv|der|grad|gradient|backward|diff|_d|jacobian|jac)$",
+    re.IGNORECASE,
+)
+DERIVATIVE_METHODS = frozenset({"derivative", "deriv", "prime", "df", "diff", "derivate"})
+
+
+def named_as_derivative(name: str) -> bool:
+    """`deriv`, `derivative`, `sigmoid_prime`, `d_tanh`: a name saying the function is a derivative."""
+    return name.lower() in DERIVATIVE_METHODS or DERIVATIVE_NAME.match(name) is not None
+
+
 _LIBRARY_PREFIXES = frozenset({"np", "numpy", "math", "torch", "cp", "cupy", "jnp", "jax.numpy", "xp", "scipy.special", "special", "F", "torch.nn.functional", "jax.nn", "sp", "scipy"})
 _TRANSPARENT_METHODS = frozenset({"reshape", "flatten", "ravel", "squeeze", "copy", "astype", "transpose", "view", "T"})
 _TRANSPARENT_FUNCTIONS = frozenset({"array", "asarray", "atleast_1d", "atleast_2d", "squeeze", "copy", "transpose", "reshape", "ravel", "asanyarray", "float32", "float64"})
@@ -338,6 +354,7 @@ class Semantics:
         self._derivative: dict[cst.CSTNode, Optional[DerivativeInfo]] = {}
         self._class_info: dict[cst.ClassDef, ClassInfo] = {}
         self._attr_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
+        self._attr_list_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
         self._in_progress: set[tuple[int, int]] = set()  # (id of an expression, order): roles being computed
         self._bases: dict[cst.ClassDef, list[cst.ClassDef]] = {}
         self._methods: dict[cst.ClassDef, dict[str, cst.FunctionDef]] = {}  # index.methods, asked once per class
@@ -353,7 +370,8 @@ class Semantics:
         self._atom_keys: dict[tuple[int, int, int], str] = {}
         self._inplace_calls: dict[Optional[cst.CSTNode], dict[str, list[int]]] = {}
         self._written: dict[cst.FunctionDef, frozenset[str]] = {}
-        self._forward_inputs: dict[Optional[cst.CSTNode], dict[str, tuple[list[int], list[tuple[cst.BaseExpression, frozenset[ForwardKind]]]]]] = {}
+        # per function: name -> (orders, applications: (the call or formula, its kinds, the shift it was read through))
+        self._forward_inputs: dict[Optional[cst.CSTNode], dict[str, tuple[list[int], list[tuple[cst.BaseExpression, frozenset[ForwardKind], Optional[cst.CSTNode]]]]]] = {}
 
     # ------------------------------------------------------------------ tables
     @cached_property
@@ -535,6 +553,11 @@ class Semantics:
             return self._resolve_name(expr.value, place, depth)
         if type(expr) is cst.Attribute:
             return self._resolve_attribute(expr, place, depth)
+        if type(expr) is cst.Call and type(expr.func) is cst.Name and expr.func.value in self.classes:
+            # `f = SoftMax()` then `f(x)`: calling an instance of a module class runs its `__call__`
+            method = self.find_method(self.classes[expr.func.value], "__call__")
+            if method is not None:
+                return [CallTarget(method, "", bound_self=True)]
         return []
 
     def _resolve_name(self, name: str, place: _Place, depth: int) -> list[CallTarget]:
@@ -2031,30 +2054,60 @@ class Semantics:
         orders, applications = inputs
         for position in range(bisect_right(orders, start), len(orders)):
             order = orders[position]
-            call, kinds = applications[position]
+            call, kinds, via = applications[position]
             if facts.reaching(name, order) is binding:
                 kind = next(iter(kinds)) if len(kinds) == 1 else None
                 return RoleEvidence(
                     Role.PREACTIVATION, call,
-                    lambda call=call: f"the input of {self.code(call)} on {self.describe_line(call)}", kind,
+                    lambda call=call, via=via: f"the input of {self.code(call)} on {self.describe_line(call)}"
+                    + (f", through {self.code(via)} on {self.describe_line(via)}" if via is not None else ""),
+                    kind,
                 )
         return None
 
-    def _forward_inputs_in(self, facts: FunctionFacts) -> "dict[str, tuple[list[int], list[tuple[cst.BaseExpression, frozenset[ForwardKind]]]]]":
+    def _forward_inputs_in(self, facts: FunctionFacts) -> "dict[str, tuple[list[int], list[tuple[cst.BaseExpression, frozenset[ForwardKind], Optional[cst.CSTNode]]]]]":
         """_forward_calls_in by the dotted name of the argument (`Z` of `softmax(Z.T)`): for each name,
         the orders of the applications to it (ascending) and the applications (cached per function, so
         that asking about every name of a long function does not scan every application each time)."""
         found = self._forward_inputs.get(facts.function)
         if found is None:
             found = {}
+            shifted = False
             for call, kinds, argument in self._forward_calls_in(facts):
                 name = dotted_name(_unshift(self._strip(argument)))
                 if name is not None:
+                    order = self.index.order.get(call, 0)
                     orders, applications = found.setdefault(name, ([], []))
-                    orders.append(self.index.order.get(call, 0))  # ascending: _forward_calls_in is sorted by it
-                    applications.append((call, kinds))
+                    orders.append(order)  # ascending: _forward_calls_in is sorted by it
+                    applications.append((call, kinds, None))
+                    for source, source_order, via in self._shift_sources(name, order, facts):
+                        orders, applications = found.setdefault(source, ([], []))
+                        orders.append(source_order)
+                        applications.append((call, kinds, via))
+                        shifted = True
+            if shifted:  # a source is read where its shift is computed, before the application: re-sort
+                for name, (orders, applications) in found.items():
+                    pairs = sorted(zip(orders, applications), key=lambda pair: pair[0])
+                    found[name] = ([o for o, _ in pairs], [a for _, a in pairs])
             self._forward_inputs[facts.function] = found
         return found
+
+    def _shift_sources(self, name: str, order: int, facts: FunctionFacts) -> Iterator[tuple[str, int, cst.CSTNode]]:
+        """`shiftx = x - np.max(x); exps = np.exp(shiftx)`: the softmax's input is `x` too. For the name an
+        application reads at `order`, the names its value was shifted or reshaped from (`x` for `shiftx`,
+        through plain aliases), each with the order where it was read and the statement reading it."""
+        for _ in range(3):
+            binding = facts.reaching(name, order)
+            if binding is None or binding.value is None or binding.augmented:
+                return
+            if facts.stores_between(name, binding.order, order):
+                return  # shiftx[...] = ... since: no longer the shifted input
+            source = _unshift(self._strip(binding.value))
+            source_name = dotted_name(source) if type(source) in (cst.Name, cst.Attribute) else None
+            if source_name is None:
+                return
+            yield source_name, binding.order, binding.statement  # `z = z - z.max()`: the earlier `z` too
+            name, order = source_name, binding.order
 
     def _forward_calls_in(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, frozenset[ForwardKind], cst.BaseExpression]]:
         """The calls and inline formulas of a function that apply a nonlinearity, with its kinds and argument (cached)."""
@@ -2212,25 +2265,93 @@ class Semantics:
             return None
         facts = place.facts
         binding = facts.reaching(base, place.order)
+        attribute = None
+        if binding is None:
+            attribute = base  # `self.hidden_states[t]`
+        elif binding.value is not None and not binding.augmented and type(binding.value) is cst.Attribute:
+            if not facts.stores_between(base, binding.order, place.order):
+                attribute = dotted_name(binding.value)  # `hidden_states = self.hidden_states`
+        if attribute is not None:
+            if facts.self_name is None or facts.class_def is None or not attribute.startswith(facts.self_name + "."):
+                return None
+            attr = attribute.split(".", 1)[1]
+            kept = self._attribute_list_role(facts.class_def, attr, depth)
+            if kept is None:
+                return None
+            return RoleEvidence(
+                kept.role, subscript,
+                lambda: f"an element of self.{attr}, which collects {self._reason(kept)}", kept.forward_kind,
+            )
         if binding is None or type(binding.value) is not cst.List:
             return None
-        roles = []
-        scope = facts.function if type(facts.function) is cst.FunctionDef else None
-        for call in self.index.nodes_in(scope, cst.Call):
-            func = call.func
-            if type(func) is cst.Attribute and func.attr.value == "append" and dotted_name(func.value) == base:
-                args = _args(call)
-                if len(args) != 1:
-                    return None
-                roles.append(self._role(args[0], self._place(call), depth + 1))
-        if not roles or any(r is None for r in roles) or len({r.role for r in roles}) != 1:  # type: ignore[union-attr]
+        first = self._appended_role([(facts, base)], depth)
+        if first is None:
             return None
-        first = roles[0]
-        assert first is not None
         return RoleEvidence(
             first.role, subscript,
             lambda: f"an element of {base}, which collects {self._reason(first)}", first.forward_kind,
         )
+
+    def _appended_role(self, lists: list[tuple[FunctionFacts, str]], depth: int, same_kind: bool = False) -> Optional[RoleEvidence]:
+        """The role shared by every value appended (`name.append(v)`) to the named lists, each in its
+        function; None when there is none, or they disagree (also on the kind, when `same_kind`)."""
+        roles = []
+        for facts, name in lists:
+            scope = facts.function if type(facts.function) is cst.FunctionDef else None
+            if same_kind and facts.element_stores.get(name):
+                return None  # `hs[0] = x`: a value that was not appended
+            for call in self.index.nodes_in(scope, cst.Call):
+                func = call.func
+                if same_kind and type(func) is cst.Attribute and func.attr.value in ("insert", "extend") and dotted_name(func.value) == name:
+                    return None
+                if type(func) is cst.Attribute and func.attr.value == "append" and dotted_name(func.value) == name:
+                    args = _args(call)
+                    if len(args) != 1:
+                        return None
+                    role = self._role(args[0], self._place(call), depth + 1)
+                    if role is None:
+                        return None
+                    roles.append(role)
+        if not roles or len({r.role for r in roles}) != 1:
+            return None
+        if same_kind and len({r.forward_kind for r in roles}) != 1:
+            return None
+        return roles[0]
+
+    def _attribute_list_role(self, class_def: cst.ClassDef, attr: str, depth: int) -> Optional[RoleEvidence]:
+        """The role of an element of the list `self.<attr>` (nets' RNN: `hidden_states = [h]`, then
+        `hidden_states.append(np.tanh(...))` in a loop and `self.hidden_states = hidden_states` in forward;
+        `hidden_states[t]` in backward): every value of the class stores there must be a list literal (or a
+        local name bound to one), and every value appended to it, there or as `self.<attr>.append(...)`
+        by any method, must have one role and one kind. The literal's own elements (the initial state)
+        are not judged, as for a local list."""
+        key = (class_def, attr)
+        if key in self._attr_list_roles:
+            return self._attr_list_roles[key]
+        self._attr_list_roles[key] = None  # recursion guard
+        lists: list[tuple[FunctionFacts, str]] = []
+        for owner in self.base_classes(class_def) + self.subclasses(class_def):
+            for method in self.index.methods(owner).values():
+                facts = self.facts(method)
+                if not facts.self_name:
+                    continue
+                lists.append((facts, f"{facts.self_name}.{attr}"))
+                for binding in facts.bindings.get(f"{facts.self_name}.{attr}", ()):
+                    value = binding.value
+                    if value is None or binding.augmented:
+                        return None
+                    if type(value) is cst.List:
+                        continue
+                    local = facts.reaching(value.value, binding.order) if type(value) is cst.Name else None
+                    if local is None or type(local.value) is not cst.List or local.augmented:
+                        return None  # `self.hs = np.stack(hs)`, a parameter, ...: not a list of appended values
+                    lists.append((facts, value.value))
+        result = self._appended_role(lists, depth, same_kind=True)
+        if result is None and depth > 2:
+            del self._attr_list_roles[key]  # perhaps cut short by the depth bound: do not remember
+        else:
+            self._attr_list_roles[key] = result
+        return result
 
     def _call_role(self, call: cst.Call, place: _Place, depth: int) -> Optional[RoleEvidence]:
         application = self.forward_application(call, place)

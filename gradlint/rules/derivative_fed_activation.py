@@ -23,7 +23,8 @@ class DerivativeFedActivation(Rule):
         argument: `sigmoid(z) * (1 - sigmoid(z))`, `s = softmax(z)`, `1 - np.tanh(x)**2`)
         whose argument is already an activation (the output of a forward call, a value a
         layer's `forward` stored after the nonlinearity such as `self.output`, an element of a
-        list of activations). Also finds a backward that applies the forward to its own
+        list of activations, also one kept in a list attribute: `hidden_states.append(h)` in
+        forward, `self.hidden_states = hidden_states`, `hidden_states[t]` in backward). Also finds a backward that applies the forward to its own
         cached output (`s = self.forward(self.out)`, or `np.tanh(self.outputs[0]())` in a
         dezero / chainer `Function`, whose `__call__` keeps the forward's output).
         """
@@ -173,8 +174,112 @@ class DerivativeFedActivation(Rule):
             message="already its output",
             why="dezero Function: the tanh applied to self.outputs[0](), already the forward's output",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def tanh_prime(t):
+                return 1 - np.tanh(t) ** 2
+
+            class RNN:
+                def forward(self, xs, h):
+                    hidden_states = [h]
+                    for t in range(xs.shape[0]):
+                        h = np.tanh(xs[t] @ self.W + h @ self.U)
+                        hidden_states.append(h)
+                    self.hidden_states = hidden_states
+                    return h
+
+                def backward(self, dh):
+                    hidden_states = self.hidden_states
+                    for t in reversed(range(len(hidden_states))):
+                        dh = tanh_prime(hidden_states[t]) * dh
+                    return dh
+            """,
+            line=18,
+            message="an element of self.hidden_states, which collects the output of the tanh",
+            why="nets rnn.py: tanh outputs appended to a list in forward, kept in self.hidden_states, fed to tanh_prime in backward",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def sigmoid_prime(z):
+                return sigmoid(z) * (1 - sigmoid(z))
+
+            class Net:
+                def __init__(self):
+                    self.activations = []
+
+                def forward(self, x):
+                    self.activations = [x]
+                    for W in self.weights:
+                        x = sigmoid(W @ x)
+                        self.activations.append(x)
+                    return x
+
+                def backward(self, delta):
+                    for i in range(len(self.weights), 0, -1):
+                        delta = (self.weights[i - 1].T @ delta) * sigmoid_prime(self.activations[i - 1])
+                    return delta
+            """,
+            line=22,
+            message="an element of self.activations",
+            why="column layout: sigmoid outputs appended to self.activations, the logit-convention sigmoid_prime applied to them",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def tanh_prime(t):
+                return 1 - np.tanh(t) ** 2
+
+            class RNN:
+                def forward(self, xs, h):
+                    self.pre = []
+                    self.hs = [h]
+                    for t in range(xs.shape[0]):
+                        z = xs[t] @ self.W + h @ self.U
+                        h = np.tanh(z)
+                        self.pre.append(z)
+                        self.hs.append(h)
+                    return h
+
+                def backward(self, dh):
+                    for t in reversed(range(len(self.pre))):
+                        dh = (tanh_prime(self.pre[t]) * dh) @ self.U.T
+                    return dh
+            """,
+            why="the pre-activations kept in a list attribute and fed to the logit-convention tanh_prime (correct)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def tanh_prime(t):
+                return 1 - np.tanh(t) ** 2
+
+            class Cell:
+                def forward(self, x, h):
+                    self.cache = []
+                    self.cache.append(np.tanh(x @ self.W))
+                    self.cache.append(sigmoid(h @ self.U))
+                    self.cache[1] = x @ self.V
+                    return self.cache[0]
+
+                def backward(self, dh):
+                    return tanh_prime(self.cache[1]) * dh
+            """,
+            why="trap: a list attribute holding outputs of different nonlinearities, one slot then overwritten by a pre-activation",
+        ),
         Valid(
             """
             import numpy as np

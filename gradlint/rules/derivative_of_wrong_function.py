@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -19,9 +18,12 @@ from gradlint.analysis.jacobians import (
 )
 from gradlint.analysis.semantics import (
     BACKWARD_METHODS,
+    DERIVATIVE_METHODS,
+    DERIVATIVE_NAME,
     ForwardKind,
     Role,
     RoleEvidence,
+    named_as_derivative,
 )
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -39,12 +41,6 @@ _WRONG_FOR = {
     "logistic": (ForwardKind.TANH, ForwardKind.RELU, ForwardKind.LEAKY_RELU),
     "tanh": (ForwardKind.SIGMOID, ForwardKind.SOFTMAX, ForwardKind.RELU, ForwardKind.LEAKY_RELU),
 }
-_DERIVATIVE_NAME = re.compile(
-    r"^(?:d_?|der_?|deriv_?|derivative_?|grad_?|diff_?|jacobian_)(?P<a>\w+)$"
-    r"|^(?P<b>\w+?)_?(?:prime|derivative|deriv|der|grad|gradient|backward|diff|_d|jacobian|jac)$",
-    re.IGNORECASE,
-)
-_DERIVATIVE_METHODS = frozenset({"derivative", "deriv", "prime", "df", "diff", "derivate"})
 _SELF_RETURNING = (ForwardKind.SOFTMAX, ForwardKind.SIGMOID, ForwardKind.TANH, ForwardKind.RELU, ForwardKind.LEAKY_RELU)
 
 
@@ -64,7 +60,10 @@ class DerivativeOfWrongFunction(Rule):
           `1 - t**2` applied to a sigmoid, softmax or relu output;
         - a derivative (a layer's `backward`, or a function named as the derivative of a
           module forward) that returns the forward's output itself (`return self.output`,
-          `grad * self.output`, `def softmax_prime(x): return softmax(x)`);
+          `grad * self.output`, `def softmax_prime(x): return softmax(x)`), or a method named
+          as the class's derivative that computes the class's own nonlinearity again (a class
+          without a `forward` counts its public methods that are forwards by their bodies:
+          exclusiveAI's `@staticmethod function(x)` beside `derivative(x)`);
         - `s*(1-z)`: the logistic derivative with one factor taken from the activation and
           the other from the pre-activation.
         """
@@ -242,8 +241,95 @@ class DerivativeOfWrongFunction(Rule):
             message="returns the softmax itself",
             why="free function named as the softmax Jacobian returning the softmax itself",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                @staticmethod
+                def function(x):
+                    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+                    return e / np.sum(e, axis=-1, keepdims=True)
+
+                @staticmethod
+                def derivative(x):
+                    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+                    return e / np.sum(e, axis=-1, keepdims=True)
+            """,
+            line=12,
+            message="the softmax of its argument x itself (as Softmax.function does)",
+            why="exclusiveAI Softmax.py: static function/derivative pair, the derivative recomputes the softmax",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Logistic:
+                def __call__(self, z):
+                    return 1.0 / (1.0 + np.exp(-z))
+
+                def prime(self, z):
+                    return np.exp(z) / (1.0 + np.exp(z))
+            """,
+            line=8,
+            message="the sigmoid of its argument z itself",
+            why="a callable sigmoid class whose prime is the sigmoid again (written another way)",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Sigmoid:
+                @staticmethod
+                def function(x):
+                    return np.ones(x.shape) / (np.ones(x.shape) + np.exp(-x))
+
+                @staticmethod
+                def derivative(x):
+                    return Sigmoid.function(x) * (np.ones(x.shape) - Sigmoid.function(x))
+
+            class Softplus:
+                @staticmethod
+                def function(x):
+                    return np.logaddexp(0, x)
+
+                @staticmethod
+                def derivative(x):
+                    return 1 / (1 + np.exp(-x))
+            """,
+            why="exclusiveAI Sigmoid (logit convention), and a softplus whose derivative is rightly the sigmoid (another forward)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Network:
+                def softmax(self, z):
+                    e = np.exp(z - z.max(axis=1, keepdims=True))
+                    return e / e.sum(axis=1, keepdims=True)
+
+                def _softmax(self, z):
+                    return self.softmax(z)
+
+                def tanh_prime(self, t):
+                    return 1 - t ** 2
+
+                def predict(self, x):
+                    h = np.tanh(x @ self.W1)
+                    return self.softmax(h @ self.W2)
+
+            class CrossEntropy:
+                def _softmax(self, z):
+                    e = np.exp(z - z.max(axis=1, keepdims=True))
+                    return e / e.sum(axis=1, keepdims=True)
+
+                def derivative(self, t):
+                    return 1 - t ** 2
+            """,
+            why="trap: a class without a forward method pairs a derivative only with the forward its name points to (tanh_prime is not the derivative of softmax), or with a public forward (not a private helper)",
+        ),
         Valid(
             """
             import numpy as np
@@ -454,6 +540,26 @@ class DerivativeOfWrongFunction(Rule):
                 continue
             if analysis.index.class_of(function) is None:
                 continue
+            if (
+                own is not None
+                and own.kind is kind
+                and own.input_param in facts.params
+                and function.name.value not in BACKWARD_METHODS
+                and facts.returns
+                and id(facts.returns[0]) not in reported
+            ):
+                # exclusiveAI: `def function(x): <softmax>` and `def derivative(x): <the same softmax>`
+                returned = facts.returns[0]
+                reported.add(id(returned))
+                forward = _class_forward(analysis, analysis.index.class_of(function), function.name.value)  # type: ignore[arg-type]
+                computed_by = f" (as {forward_name}.{forward[1]} does)" if forward is not None else ""
+                yield Finding(
+                    returned,
+                    f"{forward_name}.{function.name.value} returns `{analysis.code_for(returned)}`, the {kind.label} "
+                    f"of its argument {own.input_param} itself{computed_by}, not its derivative; the {kind.label} "
+                    f"derivative is {_RIGHT_FORMULA[kind]}",
+                )
+                continue
             gradient = semantics.gradient_param(function)
             for returned in facts.returns:
                 if id(returned) in reported:
@@ -581,20 +687,51 @@ def _forward_of_value(analysis: ModuleAnalysis, atom: cst.BaseExpression) -> Opt
     return None
 
 
+def _class_forward(analysis: ModuleAnalysis, cls: cst.ClassDef, derivative: str) -> Optional[tuple[ForwardKind, str]]:
+    """The nonlinearity a class's derivative method `derivative` belongs to, and the method computing it:
+    the class's `forward`/`__call__`; for a class without one, a method that is a forward by its body and
+    is the one the derivative's name points to: `softmax` for `softmax_prime`, or, for a generic name
+    (`derivative`, `deriv`, `prime`), the class's public forwards, which must agree on one kind
+    (exclusiveAI's `@staticmethod function(x)` beside `derivative(x)`)."""
+    semantics = analysis.semantics
+    info = semantics.class_info(cls)
+    if info.forward is not None:
+        return (info.forward_kind, info.forward.name.value) if info.forward_kind is not None else None
+    methods = analysis.index.methods(cls)
+    if derivative.lower() not in DERIVATIVE_METHODS:
+        match = DERIVATIVE_NAME.match(derivative)
+        base = (match.group("a") or match.group("b") or "").strip("_") if match else ""
+        named = methods.get(base)
+        forward = semantics.forward_of(named) if named is not None else None
+        return (forward.kind, base) if forward is not None else None
+    found: dict[ForwardKind, str] = {}
+    for method in methods.values():
+        name = method.name.value
+        if name in BACKWARD_METHODS or named_as_derivative(name) or name.startswith("_"):
+            continue  # a derivative, or a private helper (`_softmax` of a loss class)
+        forward = semantics.forward_of(method)
+        if forward is not None:
+            found.setdefault(forward.kind, name)
+    return next(iter(found.items())) if len(found) == 1 else None
+
+
 def _paired_forward(analysis: ModuleAnalysis, function: cst.FunctionDef) -> Optional[tuple[ForwardKind, str]]:
     """The forward `function` is the derivative of: its class's forward (for a backward
     method), or the module function it is named after (`tanh` for `tanh_prime`)."""
     semantics = analysis.semantics
     cls = analysis.index.class_of(function)
     if cls is not None:
-        info = semantics.class_info(cls)
-        if info.forward_kind is None or info.forward is function:
-            return None
         name = function.name.value
-        if name in BACKWARD_METHODS or name.lower() in _DERIVATIVE_METHODS or _DERIVATIVE_NAME.match(name):
-            return info.forward_kind, cls.name.value
-        return None
-    match = _DERIVATIVE_NAME.match(function.name.value)
+        if name not in BACKWARD_METHODS and not named_as_derivative(name):
+            return None
+        info = semantics.class_info(cls)
+        if info.forward is function:
+            return None
+        if name in BACKWARD_METHODS:  # a layer's backward: only beside a forward method
+            return (info.forward_kind, cls.name.value) if info.forward_kind is not None else None
+        forward = _class_forward(analysis, cls, name)
+        return (forward[0], cls.name.value) if forward is not None else None
+    match = DERIVATIVE_NAME.match(function.name.value)
     if not match:
         return None
     base = (match.group("a") or match.group("b") or "").lower().strip("_")

@@ -18,7 +18,7 @@ from gradlint.analysis.jacobians import (
     logistic_sites,
     resolve,
 )
-from gradlint.analysis.semantics import Convention, ForwardKind, Role
+from gradlint.analysis.semantics import BACKWARD_METHODS, DERIVATIVE_METHODS, DERIVATIVE_NAME, Convention, ForwardKind, Role
 from gradlint.analysis.syntax import call_name, dotted_name, last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -37,13 +37,18 @@ class ElementwiseSoftmaxDerivative(Rule):
         `s*(-s+1)`, `grad*out*(1-out)`, `np.diag(s*(1-s))`) applied to a value that is the
         output of a softmax: a forward recognised by its body (exponentials normalised by
         their sum, also in place: `y = np.exp(...); y /= y.sum(...)`), whether the value comes
-        from a call of that forward, from `self.output` cached by a softmax layer's `forward`,
+        from a call of that forward (also of an instance whose `__call__` it is: `f = SoftMax();
+        y = f(x)`), from `self.output` cached by a softmax layer's `forward`,
         from `self.outputs[0]()` (dezero / chainer `Function`s, whose `__call__` keeps the
         forward's output), or is handed to a derivative function that computes `a*(1-a)`.
         A whole row or column of the output counts when the code shows it is one whole
         distribution (`yi[:, 0]` of a `reshape(-1, 1)` column, `forward(x.reshape(1, -1))[0]`,
         a column of a softmax normalised along axis 0). Also finds a Jacobian function
-        returning `np.diagflat(s*(1-s))` when every call passes it a softmax output. Whether a
+        returning `np.diagflat(s*(1-s))` when every call passes it a softmax output, and a
+        method named as the derivative (`deriv`, `derivative`, `*_prime`; not the backward) of a
+        class whose forward or `__call__` is a softmax by its body, computing `y*(1-y)` of its
+        parameter (neurolab's `SoftMax.deriv(x, y)`) when no call in the module passes it
+        anything else. Whether a
         class or function is a softmax is decided from its body, never its name: a `Softmax`
         class whose forward is `1/(1+exp(-x))` is a sigmoid. Stays silent on `p*(1-p)` that is a
         statistic or a second derivative: summed (the Gini impurity), stored as a Hessian, a
@@ -286,8 +291,109 @@ class ElementwiseSoftmaxDerivative(Rule):
             message="the elementwise s*(1-s) is the softmax Jacobian's diagonal only",
             why="column layout (Nielsen): a Jacobian function returning np.diagflat(s * (1 - s)), called on a column of the softmax output",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class SoftMax:
+                def __call__(self, dist):
+                    exp = np.exp(dist - np.max(dist))
+                    return exp / exp.sum()
+
+                def deriv(self, x, y):
+                    return y * (1 - y)
+            """,
+            line=9,
+            message="SoftMax.deriv computes the softmax derivative as the elementwise `y * (1 - y)`",
+            why="neurolab trans.py SoftMax.deriv(x, y): the derivative method of a callable softmax class, in its output y",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class SoftMax:
+                def __call__(self, dist):
+                    exp = np.exp(dist - np.max(dist))
+                    return exp / exp.sum()
+
+                def deriv(self, x, y):
+                    return y * (1 - y)
+
+            def output_delta(x, err):
+                f = SoftMax()
+                y = f(x)
+                return err * f.deriv(x, y)
+            """,
+            line=14,
+            message="`y` is a softmax output (the output of the softmax f(x))",
+            why="neurolab's convention df = f.deriv(x, y) with y = f(x): the instance's __call__ is the softmax",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, z):
+                    e = np.exp(z - z.max(axis=1, keepdims=True))
+                    return e / e.sum(axis=1, keepdims=True)
+
+                @staticmethod
+                def derivative(s):
+                    return s - s ** 2
+            """,
+            line=10,
+            message="written in its output s",
+            why="a batched softmax layer's static derivative method s - s**2, never called in the module",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class LogSig:
+                def __call__(self, x):
+                    return 1 / (1 + np.exp(-x))
+
+                def deriv(self, x, y):
+                    return y * (1 - y)
+
+            class SoftMax:
+                def __call__(self, dist):
+                    exp = np.exp(dist - np.max(dist))
+                    return exp / exp.sum()
+
+                def deriv(self, x, y):
+                    J = -np.outer(y, y)
+                    np.fill_diagonal(J, y * (1 - y))
+                    return J
+            """,
+            why="neurolab's LogSig.deriv(x, y) = y*(1-y) is right for a sigmoid; a softmax deriv writing y*(1-y) onto the diagonal of -y y^T is the whole Jacobian",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, z):
+                    e = np.exp(z - z.max(axis=-1, keepdims=True))
+                    return e / e.sum(axis=-1, keepdims=True)
+
+                def confidence(self, p):
+                    return p * (1 - p)
+
+                def sigmoid_prime(self, a):
+                    return a * (1 - a)
+
+                def gate_prime(self, g):
+                    return g * (1 - g)
+
+                def gated_grad(self, z, dout):
+                    g = 1 / (1 + np.exp(-z))
+                    return dout * self.gate_prime(g)
+            """,
+            why="trap: in a softmax class, a method not named as a derivative (a statistic), one named as another nonlinearity's (sigmoid_prime), and a derivative the class calls on a sigmoid output",
+        ),
         Valid(
             """
             import numpy as np
@@ -409,6 +515,21 @@ class ElementwiseSoftmaxDerivative(Rule):
                 return s * (1 - s)
             """,
             why="names only: nothing in the module says s is a softmax output",
+        ),
+        Valid(
+            """
+            import torch
+
+            def _softmax_backward_data(grad_output, output, dim, input_dtype):
+                grad_input = grad_output * output * (1 - output)
+                return grad_input.contiguous()
+
+            def _softmax(x, dim, half_to_float):
+                x_max = torch.amax(x, dim, keepdim=True)
+                unnormalized = torch.exp(x - x_max)
+                return unnormalized / torch.sum(unnormalized, dim, keepdim=True)
+            """,
+            why="names only (a torch._decomp mutation): a free function's `output` parameter is tied to the softmax forward beside it by its name alone, no call passes it",
         ),
         Valid(
             """
@@ -674,6 +795,7 @@ class ElementwiseSoftmaxDerivative(Rule):
                 f"{what} {_LOST}: `{atom}` is a softmax output ({role.why}); {_INSTEAD}",
             )
         yield from _diagonal_jacobians(analysis, reported)
+        yield from _softmax_class_derivatives(analysis, reported)
         for derivative_call in semantics.derivative_calls:
             derivative = derivative_call.derivative
             argument = derivative_call.argument
@@ -694,6 +816,72 @@ class ElementwiseSoftmaxDerivative(Rule):
                 f"`{formula}` of {last_part(derivative.qualname)} {_LOST}: `{analysis.code_for(argument)}` is a "
                 f"softmax output ({role.why}); {_INSTEAD}",
             )
+
+
+def _softmax_class_derivatives(analysis: ModuleAnalysis, reported: set[int]) -> Iterator[Finding]:
+    """neurolab's `class SoftMax: __call__ = exp / exp.sum(); def deriv(self, x, y): return y * (1 - y)`: a
+    method named as a derivative (`deriv`, `derivative`, `softmax_prime`; not the backward, whose parameter
+    is the upstream gradient) of a class whose forward is a softmax by its body, computing the
+    activation-convention `s*(1-s)` of a parameter. Its own formula says the parameter is the forward's
+    output, and no call in the module passes it a value whose role is known (such calls are judged
+    where they are made)."""
+    semantics = analysis.semantics
+    called = {  # a call passing a value of known role decides (reported at the call when a softmax output)
+        id(c.derivative.function)
+        for c in semantics.derivative_calls
+        if c.argument is not None and semantics.role_of(c.argument, at=c.call) is not None
+    }
+    for class_def in analysis.index.nodes(cst.ClassDef):
+        info = semantics.class_info(class_def)
+        if info.forward_kind is not ForwardKind.SOFTMAX or info.forward is None:
+            continue
+        for method in analysis.index.methods(class_def).values():
+            if method is info.forward or method.name.value in BACKWARD_METHODS or not _names_the_class_derivative(method, class_def, info.forward):
+                continue
+            if id(method) in called:
+                continue
+            derivative = semantics.derivative_of(method)
+            if (
+                derivative is None
+                or derivative.convention is not Convention.ACTIVATION
+                or derivative.returns_jacobian
+                or derivative.input_param is None
+                or derivative.forward_kind is not ForwardKind.SOFTMAX
+            ):
+                continue
+            for form in semantics.derivative_forms(method):
+                if form.shape != "logistic" or form.in_matrix or id(form.node) in reported:
+                    continue
+                if type(form.atom) is not cst.Name or form.atom.value != derivative.input_param:
+                    continue
+                if _in_matrix_context(analysis, form.node) or _is_reduced(analysis, form.node) or _second_order(analysis, form.node):
+                    continue
+                if builds_outer_product(analysis, method, form.atom):
+                    continue
+                reported.add(id(form.node))
+                forward = f"{class_def.name.value}.{info.forward.name.value}"
+                param = derivative.input_param
+                yield Finding(
+                    form.node,
+                    f"{class_def.name.value}.{method.name.value} computes the softmax derivative as the elementwise "
+                    f"`{analysis.code_for(form.node)}` {_LOST}: {method.name.value} is the derivative of {forward} "
+                    f"(a softmax by its body) written in its output {param}; {_INSTEAD}",
+                )
+                break
+
+
+def _names_the_class_derivative(method: cst.FunctionDef, class_def: cst.ClassDef, forward: cst.FunctionDef) -> bool:
+    """`deriv`, `derivative`, `prime` (a class's generic derivative), or a derivative name pointing at
+    the softmax, the class or its forward (`softmax_prime`, `d_softmax`); not `sigmoid_prime`, a helper
+    for another nonlinearity that happens to live in the class."""
+    name = method.name.value
+    if name.lower() in DERIVATIVE_METHODS:
+        return True
+    match = DERIVATIVE_NAME.match(name)
+    if match is None:
+        return False
+    base = (match.group("a") or match.group("b") or "").strip("_").lower()
+    return "softmax" in base or base in (class_def.name.value.lower(), forward.name.value.lower())
 
 
 def _column_sites(analysis: ModuleAnalysis, roots: list[cst.BaseExpression]) -> Iterator[FormulaSite]:

@@ -42,7 +42,8 @@ class JacobianFromPreactivation(Rule):
         through a wrapper, or through `self.activation_prime` set by a subclass's
         `super().__init__`) and reports the call when the argument is a *pre-activation*: the
         result of an affine map (`W @ A + b`, `np.dot(x, W) + b`), a value handed to the
-        forward (`A = softmax(Z)` makes `Z` the softmax's input), or an attribute that
+        forward (`A = softmax(Z)` makes `Z` the softmax's input, also through a shift or an
+        alias: `shiftx = x - np.max(x); exps = np.exp(shiftx)`), or an attribute that
         `forward` stored before applying the nonlinearity (`self.input`); a whole row or
         column of one (`z[:, 0]`) is one too. A backward that
         writes the formula inline on such a value (`dvalues * (1 - self.inputs) *
@@ -315,8 +316,57 @@ class JacobianFromPreactivation(Rule):
             message="but is passed zs[i - 1], a pre-activation",
             why="scikit-learn style: zs keeps a copy of z before inplace_tanh(z), then the in-place tanh derivative is handed zs[i - 1]",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    self.last_x = x
+                    shiftx = x - np.max(x)
+                    exps = np.exp(shiftx)
+                    self.result = exps / np.sum(exps)
+                    return self.result
+
+                def backward(self, dL_dy):
+                    x = self.last_x.reshape(-1, 1)
+                    self.dy_dx = np.diagflat(x) - np.dot(x, x.T)
+                    return np.dot(self.dy_dx, dL_dy)
+            """,
+            line=13,
+            message="the input of exps / np.sum(exps)",
+            why="numpy-nn Softmax.py: the Jacobian built from self.last_x, the logits shifted through a variable (shiftx = x - np.max(x)) before the exp",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    self.last_x = x
+                    shiftx = x - np.max(x)
+                    exps = np.exp(shiftx)
+                    self.result = exps / np.sum(exps)
+                    return self.result
+
+                def backward(self, dL_dy):
+                    s = self.result.reshape(-1, 1)
+                    return np.dot(np.diagflat(s) - np.dot(s, s.T), dL_dy)
+
+            class Shifted:
+                def forward(self, x):
+                    self.centred = x - np.max(x)
+                    self.centred = np.exp(self.centred) / np.sum(np.exp(self.centred))
+                    return self.centred
+
+                def backward(self, g):
+                    s = self.centred.reshape(-1, 1)
+                    return np.dot(np.diagflat(s) - np.dot(s, s.T), g)
+            """,
+            why="the two-step shifted softmax with its Jacobian built from the output (self.result), and an attribute that holds the shifted logits and then the softmax",
+        ),
         Valid(
             """
             import numpy as np

@@ -26,7 +26,9 @@ class UpstreamGradientUnused(Rule):
         gradient parameter (`grad`, `dout`, `dvalues`, `delta`, `output_error`,
         `output_gradient`, `dA`, or the one parameter of a layer's `backward`) is never read,
         or is read only as the argument of the nonlinearity (`1 - np.tanh(dA)**2`) while the
-        cache that holds the real input goes unused. An unread gradient is reported only
+        cache that holds the real input goes unused, or is read only as the input of a
+        derivative function (`do = sigmoid_prime(dout)`: the point the derivative is evaluated
+        at, never multiplied in; reads of its shape aside). An unread gradient is reported only
         where the function does backprop work that should have used it: it writes a
         derivative formula or a relu mask, or it is the backward of a layer whose forward
         is a nonlinearity or an affine map (shape-only functions and hooks are left alone).
@@ -106,8 +108,72 @@ class UpstreamGradientUnused(Rule):
             line=3,
             why="a free function: the relu mask without the incoming delta",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(t):
+                return 1.0 / (1.0 + np.exp(-t))
+
+            def sigmoid_prime(t):
+                return sigmoid(t) * (1 - sigmoid(t))
+
+            class Out:
+                def backward(self, dout):
+                    do = sigmoid_prime(dout)
+                    return do @ self.W.T
+            """,
+            line=10,
+            message="reads its upstream gradient dout only as the input of the derivative sigmoid_prime",
+            why="nets rnn.py: do = sigmoid_prime(dout[t]), the gradient is the point the derivative is evaluated at",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def tanh_prime(a):
+                return 1 - a ** 2
+
+            def rnn_step_backward(dh, cache):
+                x, h_prev, W, U = cache
+                dz = tanh_prime(dh[:, 0])
+                return np.outer(x, dz), np.outer(h_prev, dz), dz @ U.T, np.zeros(dh.shape)
+            """,
+            line=6,
+            message="only as the input of the derivative tanh_prime",
+            why="a (dh, cache) step function: the activation-convention tanh_prime evaluated at a column of the gradient (its shape read aside)",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(t):
+                return 1.0 / (1.0 + np.exp(-t))
+
+            def sigmoid_prime(t):
+                return sigmoid(t) * (1 - sigmoid(t))
+
+            def sigmoid_backward(dA, Z):
+                s = sigmoid(Z)
+                return dA * s * (1 - s)
+
+            class Out:
+                def forward(self, x):
+                    self.z = x @ self.W
+                    return sigmoid(self.z)
+
+                def backward(self, dout):
+                    do = dout * sigmoid_prime(self.z)
+                    return do @ self.W.T
+
+            class Out2(Out):
+                def backward(self, dout):
+                    return sigmoid_backward(dout, self.z) @ self.W.T
+            """,
+            why="the gradient multiplies the derivative, or is the upstream argument of a derivative helper (dA of sigmoid_backward)",
+        ),
         Valid(
             """
             import numpy as np
@@ -253,6 +319,17 @@ class UpstreamGradientUnused(Rule):
                     f"the derivative is evaluated at the gradient instead of the pre-activation, and {param} never "
                     f"multiplies it",
                 )
+                continue
+            derivative_call = _only_derivative_input(analysis, semantics, reads)
+            if derivative_call is not None:
+                callee = analysis.code_for(derivative_call.func)
+                yield Finding(
+                    node,
+                    f"{qualname} reads its upstream gradient {param} only as the input of the derivative {callee} "
+                    f"(`{analysis.code_for(derivative_call)}` on line {analysis.line_of(derivative_call)}): the "
+                    f"derivative is evaluated at the gradient instead of at the layer's own value, and {param} never "
+                    f"multiplies it (the chain rule needs {param} * f'(z))",
+                )
 
 
 def _computes_a_local_derivative(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef) -> bool:
@@ -370,6 +447,48 @@ def _nonlinearity_around(analysis: ModuleAnalysis, semantics: Semantics, read: c
         if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement)):
             return None
     return None
+
+
+_SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
+_SHAPE_FUNCTIONS = frozenset({"len", "zeros_like", "ones_like", "empty_like", "full_like", "shape"})
+
+
+def _shape_only(analysis: ModuleAnalysis, read: cst.Name) -> bool:
+    """`dout.shape[0]`, `len(dout)`, `np.zeros_like(dout)`: a read of the gradient's shape, not its values."""
+    parent = analysis.index.parent(read)
+    if type(parent) is cst.Attribute and parent.value is read and parent.attr.value in _SHAPE_ATTRIBUTES:
+        return True
+    if type(parent) is cst.Arg and parent.keyword is None:
+        call = analysis.index.parent(parent)
+        if type(call) is cst.Call and call.args and call.args[0] is parent and last_part(call_name(call)) in _SHAPE_FUNCTIONS:
+            return True
+    return False
+
+
+def _only_derivative_input(analysis: ModuleAnalysis, semantics: Semantics, reads: list[cst.Name]) -> Optional[cst.Call]:
+    """nets' RNN `do = sigmoid_prime(dout[t])`: every read of the gradient's values is inside the argument a
+    derivative function takes as its input (the point the derivative is evaluated at, not an upstream
+    gradient it multiplies), so the result is not even linear in the gradient. The first such call."""
+    arguments = {id(c.argument): c.call for c in semantics.derivative_calls if c.argument is not None}
+    if not arguments:
+        return None
+    found: Optional[cst.Call] = None
+    value_reads = 0
+    for read in reads:
+        if _shape_only(analysis, read):
+            continue
+        value_reads += 1
+        call = None
+        node: Optional[cst.CSTNode] = read
+        while node is not None and not isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement)):
+            call = arguments.get(id(node))
+            if call is not None:
+                break
+            node = analysis.index.parent(node)
+        if call is None:
+            return None
+        found = found or call
+    return found if value_reads else None
 
 
 def _reads_other_inputs(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef, param: str) -> bool:
