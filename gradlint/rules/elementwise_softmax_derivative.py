@@ -52,9 +52,12 @@ class ElementwiseSoftmaxDerivative(Rule):
         class or function is a softmax is decided from its body, never its name: a `Softmax`
         class whose forward is `1/(1+exp(-x))` is a sigmoid. Stays silent on `p*(1-p)` that is a
         statistic or a second derivative: summed (the Gini impurity), stored as a Hessian, a
-        curvature or a variance (`hess = p * (1 - p)`), or computed by a function so named
-        (`softmax_hessian_diag`, `newton_step`): the diagonal of the softmax cross-entropy's
-        Hessian is exactly p*(1-p), as xgboost-style custom objectives use it.
+        curvature or a variance (`hess = p * (1 - p)`), computed by a function so named
+        (`softmax_hessian_diag`, `newton_step`, `d2_loss`, `diag_ggn`), or returned second in a
+        (gradient, Hessian) pair (`return p - y, p * (1 - p)`): the diagonal of the softmax
+        cross-entropy's Hessian is exactly p*(1-p), as xgboost-style custom objectives use it.
+        An upstream gradient multiplying it (`dout * s * (1 - s)`) makes it a first derivative
+        again, whatever the names.
         """
     why_bad = """
         Every output of a softmax depends on every input: its derivative is the full
@@ -84,6 +87,37 @@ class ElementwiseSoftmaxDerivative(Rule):
     )
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z))
+                return e / np.sum(e)
+
+            def softmax_backward(dout, z):
+                s = softmax(z)
+                local_var = s * (1 - s)
+                return dout * local_var
+
+            def softmax_grad_hess(z, dout):
+                s = softmax(z)
+                grad = dout * s * (1 - s)
+                return grad
+
+            class SoftmaxLayer:
+                def forward(self, z):
+                    self.out = softmax(z)
+                    return self.out
+
+                def backward_newton(self, dout):
+                    return dout * self.out * (1 - self.out)
+            """,
+            line=9,
+            count=3,
+            message="softmax derivative computed as the elementwise",
+            why="near misses of the second-order exemptions: `var` inside a longer name, and an upstream gradient multiplying it (a Hessian never is)",
+        ),
         Invalid(
             """
             import numpy as np
@@ -609,6 +643,36 @@ class ElementwiseSoftmaxDerivative(Rule):
         Valid(
             """
             import numpy as np
+
+            def softmax(z):
+                e = np.exp(z - np.max(z, axis=1, keepdims=True))
+                return e / np.sum(e, axis=1, keepdims=True)
+
+            def d2_loss(z, y):
+                p = softmax(z)
+                return p * (1 - p)
+
+            def second_derivative(z, y):
+                p = softmax(z)
+                return p * (1 - p)
+
+            class SoftmaxCrossEntropy:
+                def forward(self, z, y):
+                    self.p = softmax(z)
+                    return -np.sum(y * np.log(self.p + 1e-12))
+
+                def diag_ggn(self):
+                    return self.p * (1 - self.p)
+
+                def grad_and_diag(self, z, y):
+                    p = softmax(z)
+                    return p - y, p * (1 - p)
+            """,
+            why="second-order values not named hess: d2_loss, second_derivative, a generalised Gauss-Newton diagonal, a (gradient, Hessian) pair",
+        ),
+        Valid(
+            """
+            import numpy as np
             from dezero.core import Function
 
             class Softmax(Function):
@@ -775,8 +839,8 @@ class ElementwiseSoftmaxDerivative(Rule):
                 continue
             if not site.multiplier and not in_derivative_context(analysis, site.expression):
                 continue  # p*(1-p) outside any derivative: a variance, not a gradient
-            if _second_order(analysis, site.expression):
-                continue
+            if not site.multiplier and _second_order(analysis, site.expression):
+                continue  # a Hessian or a variance (an upstream gradient never multiplies those)
             role = semantics.role_of(site.atom)
             if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not ForwardKind.SOFTMAX:
                 continue
@@ -1014,17 +1078,24 @@ def _in_matrix_context(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
     return False
 
 
-_SECOND_ORDER = re.compile(r"hess|newton|curvature|fisher|variance|(?:^|_)var(?:$|_)", re.IGNORECASE)
+_SECOND_ORDER_FUNCTION = re.compile(r"hess|newton|curvature|fisher|variance|second_deriv|ggn|(?:^|_)d2(?:_|$)", re.IGNORECASE)
+_SECOND_ORDER_VALUE = re.compile(r"hess|curvature|fisher|variance|ggn|^var$", re.IGNORECASE)
 
 
 def _second_order(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
-    """Stored as, or computed by a function named as, a Hessian, a Newton step, a curvature or a
-    variance (`hess = p * (1 - p)`, `def softmax_hessian_diag(z)`): the diagonal of the softmax
-    cross-entropy's Hessian (xgboost-style Newton steps) is exactly p*(1-p), and so is the
-    Bernoulli variance; neither is a first derivative."""
+    """Stored as a Hessian, a curvature or a variance (`hess = p * (1 - p)`), computed by a function
+    so named (`softmax_hessian_diag`, `newton_step`, `d2_loss`, `diag_ggn`), or returned second in a
+    (gradient, Hessian) pair (`return p - y, p * (1 - p)`, xgboost's objectives): the diagonal of the
+    softmax cross-entropy's Hessian is exactly p*(1-p), and so is the Bernoulli variance; neither is
+    a first derivative. The caller has checked that no upstream gradient multiplies it."""
     function = analysis.index.function_containing(node)
-    if function is not None and _SECOND_ORDER.search(function.name.value):
+    if function is not None and _SECOND_ORDER_FUNCTION.search(function.name.value):
         return True
+    parent = analysis.index.parent(node)
+    if type(parent) is cst.Element:
+        pair = analysis.index.parent(parent)
+        if type(pair) is cst.Tuple and type(analysis.index.parent(pair)) is cst.Return and pair.elements[0] is not parent:
+            return True
     for ancestor in analysis.index.ancestors(node):
         if type(ancestor) is cst.Assign:
             targets = [target.target for target in ancestor.targets]
@@ -1034,7 +1105,7 @@ def _second_order(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
             return False
         else:
             continue
-        return any(_SECOND_ORDER.search(last_part(dotted_name(target)) or "") for target in targets)
+        return any(_SECOND_ORDER_VALUE.search(last_part(dotted_name(target)) or "") for target in targets)
     return False
 
 

@@ -59,8 +59,8 @@ class InputMutatedInPlace(Rule):
         of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into;
         nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over), indexed
         by string keys (a dict of gradients), given a list by every caller in the module, or filled
-        slot by slot (first stored into, then used only through single slots `deltas[i - 1]` or
-        returned, with a slot stored in a loop at the loop's index); nor a write after the parameter
+        slot by slot (first stored into, then used only through single slots `deltas[i - 1]`, returned
+        or handed to a call, with a slot stored unconditionally in a loop at the loop's index); nor a write after the parameter
         was overwritten whole with values that do not read it (`inerr[:] = outbuf - inbuf` on every
         path before the write, and no other use before that fill: PyBrain's output buffer `inerr`,
         then scaled `inerr /= sigma ** 2` or filled slot by slot in another branch); nor
@@ -119,6 +119,28 @@ class InputMutatedInPlace(Rule):
             count=2,
             message="writes into `dout`",
             why="row by row in a loop: near misses of a list filled slot by slot (the store reads the slot; a whole read)",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def relu_backward(dout, x):
+                for i in range(len(x)):
+                    if x[i] <= 0:
+                        dout[i] = 0
+                return dout
+
+            class Dropout:
+                def backward(self, grad):
+                    for i in range(len(self.mask)):
+                        if not self.mask[i]:
+                            grad[i] = 0.0
+                    return grad
+            """,
+            line=6,
+            count=2,
+            message="writes into `dout`",
+            why="a loop that zeroes some slots of the upstream gradient: a conditional store is no buffer fill",
         ),
         Invalid(
             """
@@ -443,6 +465,26 @@ class InputMutatedInPlace(Rule):
                 return coef_grads
             """,
             why="scikit-learn's _backprop with neither docstring nor caller: first stored, then used slot by slot, filled in a loop",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class MLP:
+                def _compute_loss_grad(self, layer, n_samples, activations, deltas, coef_grads):
+                    coef_grads[layer] = activations[layer].T @ deltas[layer] / n_samples
+
+                def _backprop(self, X, y, activations, deltas, coef_grads, intercept_grads):
+                    n_samples = X.shape[0]
+                    last = len(activations) - 2
+                    deltas[last] = activations[-1] - y
+                    self._compute_loss_grad(last, n_samples, activations, deltas, coef_grads)
+                    for i in range(last, 0, -1):
+                        deltas[i - 1] = deltas[i] @ self.coefs_[i].T
+                        self._compute_loss_grad(i - 1, n_samples, activations, deltas, coef_grads)
+                    return coef_grads, intercept_grads
+            """,
+            why="scikit-learn's real _backprop without its docstring: the lists handed on whole to a helper, returned in a tuple",
         ),
         Valid(
             """
@@ -1068,11 +1110,15 @@ def _after_fill(analysis: ModuleAnalysis, node: cst.CSTNode, fills: "list[cst.As
 
 
 def _filled_slot_by_slot(analysis: ModuleAnalysis, uses: list[cst.Name]) -> bool:
+    """Whether `uses` (of one parameter) are those of a buffer filled slot by slot (see _slot_buffers):
+    besides single slots, the whole is only returned (alone or in a tuple) or handed to a call (scikit-
+    learn's `self._compute_loss_grad(..., deltas, ...)`). The first store and the loop's store are
+    unconditional where they stand: `if x[i] <= 0: dout[i] = 0` writes some slots of the caller's array."""
     index = analysis.index
     slots: list[cst.Subscript] = []
     for use in uses:
         parent = index.parents.get(use)
-        if type(parent) is cst.Return:
+        if _returned_or_handed_on(analysis, use, parent):
             continue
         if type(parent) is not cst.Subscript or parent.value is not use or _slot_index(parent) is None:
             return False  # a whole read, a mask or a slice: an array used as such
@@ -1083,12 +1129,37 @@ def _filled_slot_by_slot(analysis: ModuleAnalysis, uses: list[cst.Name]) -> bool
     statement = index.parents.get(first) if type(first) is cst.AssignTarget else None
     if type(statement) is not cst.Assign or any(use in set(walk(statement.value)) for use in uses):
         return False  # not first stored (or the store reads it)
+    if not _unconditional(analysis, statement, index.enclosing(statement, cst.For)):
+        return False
     for slot in slots:
         target = index.parents.get(slot)
         loop = index.enclosing(slot, cst.For) if type(target) is cst.AssignTarget else None
-        if loop is not None and names_in(loop.target) & names_in(_slot_index(slot)):  # type: ignore[arg-type]
+        if loop is None or not names_in(loop.target) & names_in(_slot_index(slot)):  # type: ignore[arg-type]
+            continue
+        if _unconditional(analysis, index.parents.get(target), loop):  # type: ignore[arg-type]
             return True
     return False
+
+
+def _returned_or_handed_on(analysis: ModuleAnalysis, use: cst.Name, parent: Optional[cst.CSTNode]) -> bool:
+    """`return deltas`, `return coef_grads, intercept_grads`, `f(..., deltas, ...)`."""
+    if type(parent) is cst.Return:
+        return True
+    if type(parent) is cst.Element:
+        pair = analysis.index.parents.get(parent)
+        return type(pair) is cst.Tuple and type(analysis.index.parents.get(pair)) is cst.Return
+    return type(parent) is cst.Arg and parent.value is use and type(analysis.index.parents.get(parent)) is cst.Call
+
+
+def _unconditional(analysis: ModuleAnalysis, statement: cst.CSTNode, loop: Optional[cst.For]) -> bool:
+    """Whether `statement` runs whenever the body of `loop` (or, without a loop, of its function) does:
+    no `if`, `while`, `try` or `match` between them."""
+    for ancestor in analysis.index.ancestors(statement):
+        if ancestor is loop or type(ancestor) in (cst.FunctionDef, cst.For):
+            return ancestor is loop or loop is None
+        if type(ancestor) in (cst.If, cst.Else, cst.While, cst.Try, cst.Match):
+            return False
+    return loop is None
 
 
 def _slot_index(subscript: cst.Subscript) -> Optional[cst.BaseExpression]:

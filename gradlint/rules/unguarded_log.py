@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Optional
 
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, ProbabilityPath, Scope, cross_entropy_weights, in_loss_term, is_number, numerics
+from gradlint.analysis.syntax import last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -24,7 +26,9 @@ class UnguardedLog(Rule):
         `-y * log(p)` when `(1 - y) * log(1 - p)` stands beside it, so both logs of a BCE line count),
         also when the log takes each row's probability selected from such a prediction, by a name
         (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`) or
-        inline (`-log(np.sum(p * y, axis=1))`), when nothing bounds it away from 0: no `np.clip`, no
+        inline (`-log(np.sum(p * y, axis=1))`; a sum of two parameters only when one is named as the
+        targets, `y`, `labels`, `onehot`: `np.sum(pi * pdfs, axis=1)` is a mixture's likelihood), when
+        nothing bounds it away from 0: no `np.clip`, no
         `+ eps`, no `np.maximum(p, eps)` (also in place: `np.clip(p, eps, 1 - eps, p)`), no helper it
         went through, no comparison that guards it.
         A log inside `np.nan_to_num(...)` is taken as guarded: the author maps `0 * log(0)` to a
@@ -257,6 +261,22 @@ class UnguardedLog(Rule):
         Valid(
             """
             import numpy as np
+
+            def gmm_nll(weights, densities):
+                return -np.sum(np.log(np.sum(weights * densities, axis=1)))
+
+            def mdn_loss(alpha, gauss):
+                likelihood = np.sum(alpha * gauss, axis=1)
+                return -np.mean(np.log(likelihood))
+
+            def cox_partial_nll(risk, events, risk_matrix):
+                return -np.mean(events * (np.log(risk) - np.log(np.sum(risk * risk_matrix, axis=1))))
+            """,
+            why="a mixture's likelihood (GMM, mixture density network) and a Cox risk-set total: a weighted sum of densities, no one-hot target",
+        ),
+        Valid(
+            """
+            import numpy as np
             from scipy.special import logsumexp
 
             def cross_entropy(z, y):
@@ -451,6 +471,10 @@ def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     return None
 
 
+# The names of one-hot targets (`y`, `y_true`, `targets`, `labels`, `onehot`...).
+_TARGET_NAME = re.compile(r"^(?:y|t|ys|yb|y_?(?:true|onehot|one_hot|hot|batch|train|b))$|target|label|one_?hot|truth", re.IGNORECASE)
+
+
 def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExpression, scope: Scope, order: int) -> Optional[str]:
     """How `argument` (the log's: a name or the selection itself) holds a probability picked per row from unclipped predictions:
     every value that reaches it is a selection (`p[range(n), y]`, `np.sum(p * y, axis=1)`) of arrays
@@ -469,6 +493,11 @@ def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExp
         if kind is None:
             return None
         kinds.add(kind)
+    if kinds == {"input"} and any(type(path.selection) is cst.Call for path in paths):
+        # `np.sum(p * y, axis=1)` of two parameters picks each row's probability only when one of
+        # them holds the one-hot targets: `np.sum(pi * pdfs, axis=1)` is a mixture's likelihood
+        if not any(_TARGET_NAME.search(last_part(weight) or "") for path in paths for weight in path.weights):
+            return None
     selections = {id(path.selection): path.selection for path in paths if path.selection is not None}
     first = next(iter(selections.values()))
     computed = kinds - {"input"}  # the one-hot sum traces its target factor too, a parameter
