@@ -19,7 +19,7 @@ from gradlint.analysis.jacobians import (
     resolve,
 )
 from gradlint.analysis.semantics import BACKWARD_METHODS, DERIVATIVE_METHODS, DERIVATIVE_NAME, Convention, ForwardKind, Role
-from gradlint.analysis.syntax import call_name, dotted_name, last_part
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -839,7 +839,7 @@ class ElementwiseSoftmaxDerivative(Rule):
                 continue
             if not site.multiplier and not in_derivative_context(analysis, site.expression):
                 continue  # p*(1-p) outside any derivative: a variance, not a gradient
-            if not site.multiplier and _second_order(analysis, site.expression):
+            if not _times_a_parameter(analysis, site) and _second_order(analysis, site.expression):
                 continue  # a Hessian or a variance (an upstream gradient never multiplies those)
             role = semantics.role_of(site.atom)
             if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not ForwardKind.SOFTMAX:
@@ -1080,6 +1080,17 @@ def _in_matrix_context(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
 
 _SECOND_ORDER_FUNCTION = re.compile(r"hess|newton|curvature|fisher|variance|second_deriv|ggn|(?:^|_)d2(?:_|$)", re.IGNORECASE)
 _SECOND_ORDER_VALUE = re.compile(r"hess|curvature|fisher|variance|ggn|^var$", re.IGNORECASE)
+
+
+def _times_a_parameter(analysis: ModuleAnalysis, site: FormulaSite) -> bool:
+    """Whether a parameter of the function (an upstream gradient: `dout * s * (1 - s)`) multiplies the
+    formula; a constant factor (`factor * p * (1 - p)`, LightGBM's Hessian) does not count."""
+    function = analysis.index.function_containing(site.expression)
+    if function is None or not site.multiplier:
+        return False
+    params = set(positional_parameters(function, analysis.index.class_of(function) is not None))
+    params |= {param.name.value for param in function.params.kwonly_params}
+    return any(atom.split(".")[0] in params for atom in site.multiplier)
 
 
 def _second_order(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
