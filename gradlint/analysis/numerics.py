@@ -814,17 +814,19 @@ class Numerics:
         return not (scope.before(name, order) or scope.mutated_before(name, order) or scope.compared_before(name, order))
 
     def probability_paths(
-        self, node: cst.BaseExpression, scope: Scope, order: int
+        self, node: cst.BaseExpression, scope: Scope, order: int, entry_value: bool = False
     ) -> Optional[tuple["ProbabilityPath", ...]]:
         """How the value of `node` (read at `order`) comes from other arrays: followed through the
         bindings of names that can reach it (every branch), clips (`np.clip`, `np.maximum`, `clamp`:
         the path is guarded), value-preserving conversions (`np.asarray`, `.reshape`, `.copy()`),
         subscripts, the label pick `p[range(n), y]` and the one-hot sum `np.sum(p * y, axis=1)` (both
         select one entry of `p` per row: still a probability). One path per source; None when there
-        are too many or they are too deep to follow."""
+        are too many or they are too deep to follow. With `entry_value`, a parameter rebound only
+        where the rebinding may not run (`if clip: p = np.clip(p, ...)`) also has a path from the
+        value it was passed (the default path)."""
         found: list[ProbabilityPath] = []
         try:
-            self._paths(node, scope, order, 0, False, frozenset(), None, found)
+            self._paths(node, scope, order, 0, False, frozenset(), None, found, entry_value)
         except _TooManyPaths:
             return None
         return tuple(found)
@@ -839,6 +841,8 @@ class Numerics:
         weights: frozenset[str],
         selection: Optional[cst.CSTNode],
         found: list["ProbabilityPath"],
+        entry_value: bool = False,
+        zero_floor: Optional[cst.Call] = None,
     ) -> None:
         if depth > 8 or len(found) > 16:
             raise _TooManyPaths
@@ -846,34 +850,42 @@ class Numerics:
         if type(node) is cst.Name:
             name = node.value
             if scope.mutated_before(name, order):
-                guarded = True  # `p[p == 0] = eps`, `np.clip(p, a, b, out=p)`: a write may guard it
+                guarded, zero_floor = True, None  # `p[p == 0] = eps`, `np.clip(p, a, b, out=p)`: a write may guard it
             bindings = self._reaching_bindings(scope, name, order, node)
             if not bindings:
-                found.append(ProbabilityPath(node, order, guarded, weights, selection))
+                found.append(ProbabilityPath(node, order, guarded, weights, selection, zero_floor))
                 return
             for binding in bindings:
                 if binding.value is None or binding.augmented is not None:
-                    found.append(ProbabilityPath(None, binding.order, guarded, weights, selection))
+                    found.append(ProbabilityPath(None, binding.order, guarded, weights, selection, zero_floor))
                 else:
-                    self._paths(binding.value, scope, binding.order, depth + 1, guarded, weights, selection, found)
+                    self._paths(
+                        binding.value, scope, binding.order, depth + 1, guarded, weights, selection, found, entry_value, zero_floor
+                    )
+            if entry_value and name in scope.params and not self._bound_on_every_path(scope, name, node):
+                found.append(ProbabilityPath(node, order, guarded, weights, selection, zero_floor))
             return
         if type(node) is cst.Subscript:
             labels = _label_pick(self, node)
             if labels is not None:
                 weights, selection = weights | {labels}, selection or node
-            self._paths(node.value, scope, order, depth + 1, guarded, weights, selection, found)
+            self._paths(node.value, scope, order, depth + 1, guarded, weights, selection, found, entry_value, zero_floor)
             return
         if type(node) is cst.Attribute and node.attr.value == "T":
-            self._paths(node.value, scope, order, depth + 1, guarded, weights, selection, found)
+            self._paths(node.value, scope, order, depth + 1, guarded, weights, selection, found, entry_value, zero_floor)
             return
         if type(node) is cst.Call:
             operation = self.operation(node)
             inner = self.operand(node) if operation not in ("float", "tensor", "as_tensor") else _first_arg(node)
             if inner is not None and operation in _CLIPS:
-                self._paths(inner, scope, order, depth + 1, True, weights, selection, found)
+                if not self.floor_may_be_zero(node):
+                    zero_floor = None
+                elif not guarded:
+                    zero_floor = node
+                self._paths(inner, scope, order, depth + 1, True, weights, selection, found, entry_value, zero_floor)
                 return
             if inner is not None and operation in TRANSPARENT:
-                self._paths(inner, scope, order, depth + 1, guarded, weights, selection, found)
+                self._paths(inner, scope, order, depth + 1, guarded, weights, selection, found, entry_value, zero_floor)
                 return
             factors = _product_factors(self, _unwrap(inner)) if inner is not None and operation in SUM else None
             if factors is not None and self.code(factors[0]) != self.code(factors[1]):  # not `sum(p * p)`
@@ -881,9 +893,88 @@ class Numerics:
                 for factor, other in ((first, second), (second, first)):
                     target = _target_name(_unwrap(other))
                     extra = weights | {target} if target is not None else weights
-                    self._paths(factor, scope, order, depth + 1, guarded, extra, selection or node, found)
+                    self._paths(factor, scope, order, depth + 1, guarded, extra, selection or node, found, entry_value, zero_floor)
                 return
-        found.append(ProbabilityPath(node, order, guarded, weights, selection))
+        found.append(ProbabilityPath(node, order, guarded, weights, selection, zero_floor))
+
+    def floor_may_be_zero(self, call: cst.Call) -> bool:
+        """Whether a clip keeps 0 in its range: its lower bound is a literal <= 0 or None, or absent
+        (`np.clip(p, 0.0, 1.0)`, `np.maximum(p, 0)`, `p.clamp(max=1)`): no guard against `y / p`."""
+        operation = self.operation(call)
+        method = self.is_method_call(call)
+        positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+        keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+        if any(arg.star for arg in call.args):
+            return False
+        if operation in ("maximum", "fmax"):
+            others = positional[1:] if not method else positional
+            bound = others[0] if others else None
+        elif operation == "clamp_min":
+            bound = positional[0] if method and positional else positional[1] if len(positional) > 1 else keywords.get("min")
+        elif operation in ("clip", "clamp", "clip_by_value"):
+            at = 0 if method else 1
+            bound = positional[at] if len(positional) > at else None
+            for keyword in ("a_min", "min", "lower", "clip_value_min"):
+                bound = keywords.get(keyword, bound)
+            if bound is None:
+                return len(positional) <= at and not keywords.keys() & {"a_min", "min", "lower", "clip_value_min"} and bool(
+                    keywords.keys() & {"a_max", "max", "upper", "clip_value_max"}
+                )
+        else:
+            return False
+        if bound is None:
+            return False
+        bound = _unwrap(bound)
+        if _is_none(bound):
+            return True
+        if type(bound) is cst.UnaryOperation and type(bound.operator) is cst.Minus and _is_number(bound.expression):
+            return True
+        if type(bound) in (cst.Integer, cst.Float) and not prefixed_integer(bound):
+            number = literal_float(bound)
+            return number is not None and number <= 0.0
+        return False
+
+    def _bound_on_every_path(self, scope: Scope, name: str, use: cst.CSTNode) -> bool:
+        """Whether every path from the function's start to `use` binds `name` (plainly, in a statement
+        before it): an unconditional binding, an `if`/`else` binding it in every branch (or leaving),
+        a `with` or `try` body binding it; a loop or a lone `if` may skip its body."""
+        index = self.index
+        child: cst.CSTNode = use
+        for ancestor in index.ancestors(use):
+            if type(ancestor) is cst.FunctionDef:
+                return False
+            if type(ancestor) in (cst.IndentedBlock, cst.SimpleStatementLine, cst.SimpleStatementSuite):
+                for item in ancestor.body:
+                    if item is child:
+                        break
+                    if self._binds(scope, name, item):
+                        return True
+            child = ancestor
+        return False
+
+    def _binds(self, scope: Scope, name: str, statement: cst.CSTNode, depth: int = 0) -> bool:
+        """`statement` binds `name` (or leaves the function) on every path through it."""
+        if depth > 6:
+            return False
+        if type(statement) is cst.SimpleStatementLine:
+            return any(self._binds(scope, name, item, depth) for item in statement.body)
+        if type(statement) in (cst.Return, cst.Raise):
+            return True
+        if type(statement) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
+            return any(binding.statement is statement for binding in scope.bindings.get(name, ()))
+        if type(statement) is cst.If:
+            if statement.orelse is None:
+                return False
+            other = statement.orelse if type(statement.orelse) is cst.If else statement.orelse.body
+            return self._block_binds(scope, name, statement.body, depth) and (
+                self._binds(scope, name, other, depth + 1) if type(other) is cst.If else self._block_binds(scope, name, other, depth)
+            )
+        if type(statement) is cst.With:
+            return self._block_binds(scope, name, statement.body, depth)
+        return False
+
+    def _block_binds(self, scope: Scope, name: str, block: cst.BaseSuite, depth: int) -> bool:
+        return any(self._binds(scope, name, item, depth + 1) for item in block.body)  # type: ignore[attr-defined]
 
     def _reaching_bindings(self, scope: Scope, name: str, order: int, use: cst.CSTNode) -> list[Binding]:
         """The bindings of `name` before `order` whose value may be the one read at `use`: the last
@@ -922,13 +1013,16 @@ class ProbabilityPath:
     binding gives no value to follow (a loop variable, an augmented assignment). `order` is where
     `end` is read; `guarded` says a clip (or an in-place write) lies on the way; `weights` are the
     target names that selected entries on the way (the labels of `p[range(n), y]`, the other factor
-    of `np.sum(p * y, axis=1)`) and `selection` the first selecting expression met (None: none)."""
+    of `np.sum(p * y, axis=1)`) and `selection` the first selecting expression met (None: none);
+    `zero_floor` is the clip when the path is guarded only by clips whose lower bound is 0 or less."""
 
     end: Optional[cst.BaseExpression]
     order: int
     guarded: bool
     weights: frozenset[str]
     selection: Optional[cst.CSTNode]
+    # the clip, when every guard on the way is a clip that keeps 0 in range (`np.clip(p, 0.0, 1.0)`)
+    zero_floor: Optional[cst.Call] = None
 
 
 class _TooManyPaths(Exception):

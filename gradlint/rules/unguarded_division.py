@@ -42,10 +42,13 @@ class UnguardedDivision(Rule):
         `forward(self, y_pred, y_true)` and `backward(self, dvalues, y_true)`). When that matching
         loss clips `p` but the gradient does not, the message says so (naming the function). A
         prediction read from an attribute of the class (`y_pred = self.last_y_pred`) counts when every
-        store of that attribute in the class is unclipped and the statement divides by both `p` and
-        `1 - p`; a loss's log bound to a name counts when the name is weighted by the target
-        (`logs = np.log(p); -logs @ target`). Silent in a private helper (`_focal_loss_derivative`)
-        whose every caller in the module clips the probability it passes. A division inside
+        store of that attribute in the class is provably raw (a parameter of the storing method, or a
+        softmax/sigmoid computed by body, with no clip on the way; a helper's or `np.where`'s result is
+        doubt) and the statement divides by both `p` and `1 - p`; a loss's log bound to a name counts
+        when the name is weighted by the target (`logs = np.log(p); -logs @ target`). A clip that keeps
+        0 in range (`np.clip(p, 0.0, 1.0)`, `np.maximum(p, 0)`) is no guard for a division by `p`. Silent
+        in a private helper (`_focal_loss_derivative`) whose every caller in the module clips the
+        probability it passes on every path to the call (away from 0). A division inside
         `np.nan_to_num(...)` is still reported: that maps the inf to +-1.8e308, not to a usable
         gradient (the message says so).
         """
@@ -262,6 +265,50 @@ class UnguardedDivision(Rule):
             why="near misses of a helper clipped by its callers: one caller passes the raw prediction; a public "
             "function (callers outside the module may pass anything)",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def _bce_derivative(y, p):
+                return -(y / p) + (1 - y) / (1 - p)
+
+            class BCE:
+                def backward(self, y, p):
+                    p = np.clip(p, 0.0, 1.0)
+                    return _bce_derivative(y, p)
+
+            def _bce_derivative_opt(y, p):
+                return -(y / p) + (1 - y) / (1 - p)
+
+            def bce_backward(y, p, clip=False):
+                if clip:
+                    p = np.clip(p, 1e-7, 1 - 1e-7)
+                return _bce_derivative_opt(y, p)
+            """,
+            line=4,
+            count=2,
+            message="divides by the probability `p`",
+            why="near misses of the every-caller exemption (fphunt2 lost/gl304_helper_caller_clips_to_zero.py): the "
+            "caller's clip keeps 0 in range; the caller clips on one branch only (off by default)",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def bce_grad(p, y):
+                p = np.clip(p, 0.0, 1.0)
+                return -(y / p) + (1 - y) / (1 - p)
+
+            class Loss:
+                def backward(self, p, y):
+                    p = np.maximum(p, 0)
+                    return (p - y) / (p * (1 - p))
+            """,
+            line=5,
+            count=2,
+            message="`np.clip(p, 0.0, 1.0)` keeps 0 in its range",
+            why="a clip to the probability range [0, 1] bounds nothing away from 0 (single function, layer class)",
+        ),
     )
     VALID = (
         Valid(
@@ -295,6 +342,91 @@ class UnguardedDivision(Rule):
             """,
             why="real code (neuralnetlib losses.py _focal_loss_derivative): a private helper whose every caller in "
             "the module clips the prediction right before the call",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            EPS = 1e-7
+
+            def sigmoid(z):
+                return np.clip(1.0 / (1.0 + np.exp(-z)), EPS, 1 - EPS)
+
+            class LogisticOutput:
+                def forward(self, z, y):
+                    self.last_y_pred = sigmoid(z)
+                    self.last_y = y
+                    p = self.last_y_pred
+                    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+                def gradient(self):
+                    y = self.last_y
+                    y_pred = self.last_y_pred
+                    return (-(y / y_pred) + (1 - y) / (1 - y_pred)) / y.shape[0]
+
+            class BinaryCrossEntropy:
+                def __call__(self, y, y_pred):
+                    self.last_y_pred = self._safe(y_pred)
+                    self.last_y = y
+                    return np.mean(-y * np.log(self.last_y_pred) - (1 - y) * np.log(1 - self.last_y_pred))
+
+                @staticmethod
+                def _safe(p):
+                    return np.clip(p, 1e-12, 1 - 1e-12)
+
+                def gradient(self):
+                    y = self.last_y
+                    y_pred = self.last_y_pred
+                    return (-(y / y_pred) + (1 - y) / (1 - y_pred)) / y.shape[0]
+
+            class BCEWhere:
+                def forward(self, y, y_pred):
+                    self.y = y
+                    self.y_pred = np.where(y_pred < EPS, EPS, np.where(y_pred > 1 - EPS, 1 - EPS, y_pred))
+                    return -np.mean(y * np.log(self.y_pred) + (1 - y) * np.log(1 - self.y_pred))
+
+                def backward(self):
+                    y = self.y
+                    p = self.y_pred
+                    return -(y / p) + (1 - y) / (1 - p)
+
+            class Unseen:
+                def forward(self, y, z):
+                    self.p = self.activation.forward(z)
+                    return self.p
+
+                def backward(self, y):
+                    p = self.p
+                    return -(y / p) + (1 - y) / (1 - p)
+            """,
+            why="fphunt2 fp/gl304_cached_prediction_clipped_elsewhere.py: the cached prediction is stored through a "
+            "module sigmoid that clips, a clipping helper method, np.where, or a call not seen through (doubt: silent)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def _bce_derivative(y, p):
+                return -(y / p) + (1 - y) / (1 - p)
+
+            def bce_backward(y, p, clip=True):
+                if clip:
+                    p = np.clip(p, 1e-7, 1 - 1e-7)
+                else:
+                    p = np.clip(p, 1e-6, 1 - 1e-6)
+                return _bce_derivative(y, p)
+
+            def one_minus_only(p, y):
+                p = np.clip(p, 0.0, 1 - 1e-7)
+                return (1 - y) / (1 - p)
+
+            def optional_clip(p, y, clip=True):
+                if clip:
+                    p = np.clip(p, 1e-7, 1 - 1e-7)
+                return -(y / p) + (1 - y) / (1 - p)
+            """,
+            why="near misses of the zero-floor clip: the caller clips on both branches; a clip to [0, 1 - eps] "
+            "guards a division by 1 - p; a function that clips on its own (default) branch is given the benefit",
         ),
         Valid(
             """
@@ -460,8 +592,12 @@ class UnguardedDivision(Rule):
             if evidence is None:
                 continue
             reason, extra = evidence
-            if _every_caller_clips(model, scope, probability):
+            if _every_caller_clips(model, scope, probability, form):
                 continue  # the guard is one call up: every caller in the module clips what it passes
+            zero_floor = _zero_floor_clip(model, scope, order, probability, form)
+            if zero_floor is not None:
+                kept = f"`{model.code(zero_floor)}` keeps 0 in its range"
+                extra = f" ({kept}; {extra[2:]}" if extra.startswith(" (") else f" ({kept})"
             statement = analysis.index.statement_of(node)
             key = (id(statement), model.code(probability))
             if key in reported:
@@ -500,7 +636,7 @@ class UnguardedDivision(Rule):
         if source is not None:
             return f"the {source} output `{name}`", ""
         cached = None
-        if not model.is_unguarded_parameter(probability, scope, order):
+        if not model.is_unguarded_parameter(probability, scope, order) and _zero_floor_clip(model, scope, order, probability, form) is None:
             cached = _unguarded_attribute(model, scope, order, probability)
             if cached is None:
                 return None
@@ -865,10 +1001,26 @@ def _stored_unguarded(model: Numerics, owner: cst.ClassDef, attribute: str) -> b
             if not paths or any(path.guarded or path.selection is not None for path in paths):
                 return False
             for path in paths:
+                if not _raw_value(model, method_scope, path):
+                    return False  # `sigmoid(z)`, `self._safe(p)`, `np.where(...)`: may clip
                 if type(path.end) is cst.Name and _may_be_clipped(model, method, method_scope, path.end.value):
                     return False
             stores += 1
     return stores > 0
+
+
+def _raw_value(model: Numerics, scope: Scope, path) -> bool:
+    """Whether a stored value is provably unclipped where the path ends: a parameter of the storing
+    method (not compared before), or a softmax/sigmoid computed by body with nothing clipping it
+    (`1 / (1 + np.exp(-z))`, a module helper returning that). A call that cannot be seen through (a
+    helper that clips, `np.where(p < eps, eps, p)`) is doubt."""
+    end = path.end
+    if end is None:
+        return False
+    if type(end) is cst.Name:
+        name = end.value
+        return name in scope.params and name not in ("self", "cls") and not scope.compared_before(name, path.order)
+    return model.kind_of(end, scope, path.order) is not None
 
 
 def _may_be_clipped(model: Numerics, method: cst.FunctionDef, scope: Scope, name: str) -> bool:
@@ -892,7 +1044,30 @@ def _may_be_clipped(model: Numerics, method: cst.FunctionDef, scope: Scope, name
     return False
 
 
-def _every_caller_clips(model: Numerics, scope: Scope, probability: cst.BaseExpression) -> bool:
+def _zero_floor_clip(model: Numerics, scope: Scope, order: int, probability: cst.BaseExpression, form: str) -> Optional[cst.Call]:
+    """The clip, when `probability` is a parameter of this function whose only guards on every path
+    are clips keeping 0 in range (`p = np.clip(p, 0.0, 1.0)`, `np.maximum(p, 0)`) and the division is
+    by `p` (or `p * (1 - p)`); else None."""
+    if form == "1-p":
+        return None
+    node = unwrap(probability)
+    if type(node) is cst.Subscript:
+        node = unwrap(node.value)
+    if type(node) is not cst.Name or node.value not in scope.params or scope.compared_before(node.value, order):
+        return None
+    paths = model.probability_paths(node, scope, order)
+    found = None
+    for path in paths or ():
+        end = path.end
+        if type(end) is not cst.Name or end.value not in scope.params or end.value in ("self", "cls") or path.selection is not None:
+            return None
+        if path.guarded and path.zero_floor is None:
+            return None
+        found = found or path.zero_floor
+    return found
+
+
+def _every_caller_clips(model: Numerics, scope: Scope, probability: cst.BaseExpression, form: str = "p") -> bool:
     """Whether the probability is a parameter of a private function (`_name`) that the module calls at
     least once, only by its plain name (or as `self._name(...)` in its class), and every call passes, in that parameter's
     place, a value clipped on its way (neuralnetlib's `_focal_loss_derivative(y_true, y_pred, ...)`,
@@ -903,13 +1078,13 @@ def _every_caller_clips(model: Numerics, scope: Scope, probability: cst.BaseExpr
     function = scope.function
     if type(node) is not cst.Name or function is None or node.value not in scope.params:
         return False
-    key = ("GL304-callers-clip", function, node.value)
+    key = ("GL304-callers-clip", function, node.value, form == "1-p")
     if key not in model.memo:
-        model.memo[key] = _callers_clip(model, function, node.value)
+        model.memo[key] = _callers_clip(model, function, node.value, form == "1-p")
     return bool(model.memo[key])
 
 
-def _callers_clip(model: Numerics, function: cst.FunctionDef, name: str) -> bool:
+def _callers_clip(model: Numerics, function: cst.FunctionDef, name: str, zero_floor_guards: bool) -> bool:
     called = function.name.value
     if not called.startswith("_") or called.startswith("__"):
         return False  # a public function or method: callers outside the module may pass anything
@@ -941,9 +1116,9 @@ def _callers_clip(model: Numerics, function: cst.FunctionDef, name: str) -> bool
         if argument is None:
             return False
         caller_scope = model.scope_of(call)
-        paths = model.probability_paths(argument, caller_scope, caller_scope.order_of(call, model.analysis))
-        if not paths or not all(path.guarded for path in paths):
-            return False
+        paths = model.probability_paths(argument, caller_scope, caller_scope.order_of(call, model.analysis), entry_value=True)
+        if not paths or not all(path.guarded and (zero_floor_guards or path.zero_floor is None) for path in paths):
+            return False  # a path with no clip (`if clip: p = np.clip(...)`), a clip keeping 0 (`np.clip(p, 0.0, 1.0)`)
     return True
 
 

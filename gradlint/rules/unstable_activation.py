@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -24,7 +25,10 @@ class UnstableActivation(Rule):
         by its max (`1 / (1 + exp(-(x - max(x))))`). Silent where the domain is chosen: a branch of
         `np.where` that tests the input, or an `if`/`elif`/`else` (or conditional expression) whose
         condition bounds the exponent from above by a constant below exp's overflow (pytensor's
-        piecewise softplus takes `np.log1p(np.exp(x))` only under `elif x < 18.0:`).
+        piecewise softplus takes `np.log1p(np.exp(x))` only under `elif x < 18.0:`), a chained test
+        (`-30 <= x <= 30`) or a magnitude test (`abs(x) < 30`) included, or after a guard clause that
+        leaves when the input is large (`if x > 20: return x`). The overflow bound is 709, or 88 in a
+        function that names float32 (11 for float16).
         """
     why_bad = """
         `exp(x)` is inf for x above ~709 (float32: 88): the tanh form becomes inf/inf = nan and the
@@ -140,6 +144,51 @@ class UnstableActivation(Rule):
             why="near misses of the piecewise softplus: a branch that bounds x from below only, the other side of "
             "the test, a bound beyond exp's overflow (709), x re-bound after the test",
         ),
+        Invalid(
+            """
+            import math
+            import numpy as np
+
+            def guard_wrong_side(x):
+                if x < 20.0:
+                    return x
+                return math.log(1.0 + math.exp(x))
+
+            def guard_falls_through(x):
+                if x > 20.0:
+                    print(x)
+                return math.log(1.0 + math.exp(x))
+
+            def magnitude_above(x):
+                if abs(x) > 30:
+                    return np.log(1 + np.exp(x))
+                return x
+
+            def chain_fails(x):
+                if -30 <= x <= 30:
+                    return x
+                return np.log1p(np.exp(x))
+
+            def guard_then_rebound(x):
+                if x > 20.0:
+                    return x
+                x = x * 100
+                return math.log(1.0 + math.exp(x))
+
+            def softplus_f32(x):
+                x = np.float32(x)
+                if x < 100.0:
+                    return np.log1p(np.exp(x))
+                return x
+            """,
+            line=7,
+            count=6,
+            message="softplus written as",
+            why="near misses of the guard clause, chain and magnitude bounds: the clause leaves for small x; its "
+            "body does not leave; |x| above a bound; a failed chain bounds no link; x re-bound after the clause; "
+            "a bound of 100 in code that computes in float32 (exp overflows above 88; fphunt2 "
+            "lost/gl305_float32_bound.py)",
+        ),
     )
     VALID = (
         Valid(
@@ -174,6 +223,47 @@ class UnstableActivation(Rule):
             """,
             why="real code (pytensor scalar/math.py Softplus.impl and numba dispatch): the piecewise softplus of "
             "Maechler 2012 takes log1p(exp(x)) only where a branch bounds x from above",
+        ),
+        Valid(
+            """
+            import math
+            import numpy as np
+
+            def softplus(x):
+                if x > 20.0:
+                    return x
+                return math.log(1.0 + math.exp(x))
+
+            def softplus_piecewise(x):
+                if x < -30:
+                    return math.exp(x)
+                elif -30 <= x <= 30:
+                    return math.log1p(math.exp(x))
+                else:
+                    return x
+
+            def softplus_abs(x):
+                if abs(x) < 30:
+                    return np.log(1 + np.exp(x))
+                return max(x, 0.0)
+
+            def softplus_loop(xs):
+                out = []
+                for x in xs:
+                    if x >= 30:
+                        out.append(x)
+                        continue
+                    out.append(math.log1p(math.exp(x)))
+                return out
+
+            def softplus_f32(x):
+                x = np.float32(x)
+                if x < 30.0:
+                    return np.log1p(np.exp(x))
+                return x
+            """,
+            why="fphunt2 fp/gl305_early_return_guard.py: a guard clause that leaves for large x (return, continue), a "
+            "chained test `-30 <= x <= 30`, a magnitude test `abs(x) < 30`; a float32 function with a bound below 88",
         ),
         Valid(
             """
@@ -356,6 +446,7 @@ def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExp
 
 # exp(x) is finite for x up to ~709.78 in float64: a branch that bounds x below this cannot overflow.
 _EXP_FINITE_BELOW = 709.0
+_HALF = re.compile(r"(?<!b)float16|\.half\(\)")  # not bfloat16: float32's range
 _BELOW = {cst.LessThan: True, cst.LessThanEqual: True, cst.GreaterThan: False, cst.GreaterThanEqual: False}
 
 
@@ -369,6 +460,14 @@ def _bounded_above_by_branch(model: Numerics, node: cst.CSTNode, exponent: cst.B
     variables = names_in(exponent)
     scope = model.scope_of(node)
     node_order = scope.order_of(node, model.analysis)
+    limit = _overflow_limit(model, node)
+
+    def unchanged_since(test_holder: cst.CSTNode) -> bool:
+        test_order = scope.order_of(test_holder, model.analysis)
+        return not any(
+            test_order <= binding.order < node_order for name in variables for binding in scope.bindings.get(name, ())
+        ) and not any(test_order <= at < node_order for name in variables for at in scope.mutations.get(name, ()))
+
     child: cst.CSTNode = node
     for ancestor in index.ancestors(node):
         if type(ancestor) in (cst.FunctionDef, cst.Lambda, cst.ClassDef):
@@ -379,42 +478,110 @@ def _bounded_above_by_branch(model: Numerics, node: cst.CSTNode, exponent: cst.B
                 holds = True
             elif child is ancestor.orelse:
                 holds = False
-            if holds is not None and _bounds_above(model, ancestor.test, exponent_code, holds):
-                test_order = scope.order_of(ancestor, model.analysis)
-                if not any(
-                    test_order <= binding.order < node_order for name in variables for binding in scope.bindings.get(name, ())
-                ) and not any(test_order <= at < node_order for name in variables for at in scope.mutations.get(name, ())):
+            if holds is not None and _bounds_above(model, ancestor.test, exponent_code, holds, limit) and unchanged_since(ancestor):
+                return True
+        if type(ancestor) is cst.IndentedBlock:
+            # a guard clause before: `if x > 20: return x` -- reaching `node` means its test failed
+            for item in ancestor.body:
+                if item is child:
+                    break
+                if (
+                    type(item) is cst.If
+                    and _always_leaves(item.body)
+                    and _bounds_above(model, item.test, exponent_code, False, limit)
+                    and unchanged_since(item)
+                ):
                     return True
         child = ancestor
     return False
 
 
-def _bounds_above(model: Numerics, test: cst.BaseExpression, exponent_code: str, holds: bool) -> bool:
+def _always_leaves(block: cst.BaseSuite) -> bool:
+    """The block ends in `return`, `raise`, `continue` or `break`: what follows its `if` runs only when
+    the test failed."""
+    items = block.body
+    if not items:
+        return False
+    last = items[-1]
+    if type(last) is cst.SimpleStatementLine:
+        last = last.body[-1] if last.body else None
+    return type(last) in (cst.Return, cst.Raise, cst.Continue, cst.Break)
+
+
+def _overflow_limit(model: Numerics, node: cst.CSTNode) -> float:
+    """The largest exponent exp keeps finite in the precision the enclosing function evidently
+    computes in: 709 (float64), 88 when it names float32, 11 when it names float16 / half."""
+    function = model.analysis.index.function_containing(node)
+    if function is None:
+        return _EXP_FINITE_BELOW
+    key = ("GL305-overflow-limit", function)
+    found = model.memo.get(key)
+    if found is None:
+        text = model.code(function)
+        found = 11.0 if _HALF.search(text) else 88.0 if "float32" in text else _EXP_FINITE_BELOW
+        model.memo[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _bounds_above(
+    model: Numerics, test: cst.BaseExpression, exponent_code: str, holds: bool, limit: float = 709.0
+) -> bool:
     """Whether `test` (when it `holds`, else when it fails) bounds the expression `exponent_code` from
-    above by a constant below exp's overflow: `x < 18.0`, `18 > x`; failing: `x > 18.0`, `x >= 18`."""
+    above by a constant below exp's overflow (`limit`): `x < 18.0`, `18 > x`, `-30 <= x <= 30`,
+    `abs(x) < 30`; failing: `x > 18.0`, `x >= 18`."""
     test = unwrap(test)
     if type(test) is cst.BooleanOperation:
         # `a and b` holding, or `a or b` failing: each side holds (fails) on its own
         if (type(test.operator) is cst.And) == holds:
-            return _bounds_above(model, test.left, exponent_code, holds) or _bounds_above(model, test.right, exponent_code, holds)
+            return _bounds_above(model, test.left, exponent_code, holds, limit) or _bounds_above(
+                model, test.right, exponent_code, holds, limit
+            )
         return False
     if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
-        return _bounds_above(model, test.expression, exponent_code, not holds)
-    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
-        return False
-    comparison = test.comparisons[0]
-    below = _BELOW.get(type(comparison.operator))
+        return _bounds_above(model, test.expression, exponent_code, not holds, limit)
+    if type(test) is not cst.Comparison or (len(test.comparisons) != 1 and not holds):
+        return False  # a chain `a < x < b` that fails says nothing about any one link
+    left_side = test.left
+    for comparison in test.comparisons:
+        right_side = comparison.comparator
+        if _link_bounds_above(model, left_side, comparison.operator, right_side, exponent_code, holds, limit):
+            return True
+        left_side = right_side
+    return False
+
+
+def _link_bounds_above(
+    model: Numerics,
+    left_side: cst.BaseExpression,
+    operator: cst.BaseCompOp,
+    right_side: cst.BaseExpression,
+    exponent_code: str,
+    holds: bool,
+    limit: float,
+) -> bool:
+    below = _BELOW.get(type(operator))
     if below is None:
         return False
-    left, right = unwrap(test.left), unwrap(comparison.comparator)
-    if model.code(left) == exponent_code:
+    left, right = unwrap(left_side), unwrap(right_side)
+    if _is_exponent(model, left, exponent_code, below == holds):
         bound, x_below = right, below  # `x < C`: x below C
-    elif model.code(right) == exponent_code:
+    elif _is_exponent(model, right, exponent_code, below != holds):
         bound, x_below = left, not below  # `C > x`: x below C
     else:
         return False
     value = _constant(bound)
-    return value is not None and value <= _EXP_FINITE_BELOW and x_below == holds
+    return value is not None and value <= limit and x_below == holds
+
+
+def _is_exponent(model: Numerics, node: cst.BaseExpression, exponent_code: str, bounded_below_c: bool) -> bool:
+    """`node` is the exponent, or its magnitude `abs(x)` when the test keeps that below the constant
+    (|x| < C bounds x from above; |x| > C bounds nothing)."""
+    if model.code(node) == exponent_code:
+        return True
+    if bounded_below_c and type(node) is cst.Call and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
+        if last_part(call_name(node)) in ("abs", "absolute", "fabs") and model.code(unwrap(node.args[0].value)) == exponent_code:
+            return True
+    return False
 
 
 def _constant(node: cst.BaseExpression) -> Optional[float]:

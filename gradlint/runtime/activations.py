@@ -3,6 +3,8 @@ products, layer classes' backward after their forward."""
 
 from __future__ import annotations
 
+import copy
+
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -57,6 +59,12 @@ class ActivationProbe(Probe):
             raise Unknown("its forward is neither recognised nor found (same class, or a name pairing like f / f_prime)")
         self.last_mutation: Optional[dict] = None
         self.calibrated = False
+        # CS231n style: the record parameter takes the cache the paired forward returns with its output
+        self.cache_param: Optional[str] = None
+        self.cache_source: Any = None
+        if spec.get("cache_forward") and spec.get("records") and spec.get("forward"):
+            self.cache_param = next(iter(spec["records"]))
+            self.cache_source = _resolve(module, spec["forward"])[1]
         if self.kind is None:
             self._check_deterministic()
 
@@ -181,7 +189,7 @@ class ActivationProbe(Probe):
             return None
         instance = getattr(func, "__self__", None)
         before = dict(vars(instance)) if instance is not None and hasattr(instance, "__dict__") else {}
-        passed = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        passed = [a.copy() if isinstance(a, np.ndarray) else copy.deepcopy(a) if isinstance(a, (tuple, list, dict)) else a for a in args]
         with _quiet():
             result = func(*passed)
         self.last_mutation = _mutation(names, args, passed)
@@ -250,7 +258,9 @@ class ActivationProbe(Probe):
                     "(a loss function `f` beside `f_prime`, or a class with forward and backward)"
                 )
             pairs = [(first, second), (second, first)]
-            if GRAD_NAME.match(first) and not GRAD_NAME.match(second):
+            if self.cache_param in positional:
+                pairs = [(self.cache_param, second if first == self.cache_param else first)]
+            elif GRAD_NAME.match(first) and not GRAD_NAME.match(second):
                 pairs = [(second, first)]
             elif GRAD_NAME.match(second) and not GRAD_NAME.match(first):
                 pairs = [(first, second)]
@@ -264,8 +274,21 @@ class ActivationProbe(Probe):
     def _name(self) -> str:
         return self.spec["qualname"].split(".")[-1]
 
-    def _inputs(self, z: np.ndarray, s: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """The inputs to feed: both, or only the one a call site passes (`feed`)."""
+    def _inputs(self, z: np.ndarray, s: np.ndarray) -> list[tuple[str, Any]]:
+        """The inputs to feed: both, or only the one a call site passes (`feed`); for a cache
+        parameter, the cache the paired forward returns at z."""
+        if self.cache_source is not None:
+            try:
+                with _quiet():
+                    result = self.cache_source(z.copy())
+            except FATAL:
+                raise
+            except Exception as error:  # noqa: BLE001 - the forward may not take this shape
+                self.errors.append(f"forward `{self.spec.get('forward')}` for the cache: {type(error).__name__}: {error}")
+                return []
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise Unknown(f"its forward `{self.spec.get('forward')}` did not return a pair (output, cache)")
+            return [("cache", result[1])]
         both = [("logits", z), ("activations", s)]
         feed = self.spec.get("feed")
         return [pair for pair in both if pair[0] == feed] if feed else both
@@ -409,7 +432,8 @@ class ActivationProbe(Probe):
         if r2 is None or r12 is None or r1.shape != r2.shape or r1.shape != r12.shape:
             return None
         jac = self.jacobian(z)
-        x_desc = f"{x_name}={'z' if kind == 'logits' else 's'}, " if x_name else ""
+        shown = "z" if kind == "logits" else "the cache forward(z) returns" if kind == "cache" else "s"
+        x_desc = f"{x_name}={shown}, " if x_name else ""
         call = f"`{self._name()}({x_desc}{g_name}=g)`"
         desc = f"{call} {where} on z {label}".replace("  ", " ") if where else f"{call} with {kind} {label}"
         expected = (jac.T @ g1.reshape(-1)).reshape(shape)

@@ -261,9 +261,11 @@ class LossProbe(Probe):
             # premise holds only if the loss applies that softmax (sigmoid) to its input
             inputs.append(("softmax probabilities", refs.activation_forward("softmax", p)))
             inputs.append(("sigmoid probabilities", refs.activation_forward("sigmoid", p)))
-            if not self._shift_invariant(p, y):
+            applies = self.spec.get("applies")  # the loss's forward feeds its input only through this one
+            if not self._shift_invariant(p, y) and applies != "softmax":
                 guessed["softmax probabilities"] = "fed the softmax of the loss's input, which the loss is not known to apply"
-            guessed["sigmoid probabilities"] = "fed the sigmoid of the loss's input, which the loss is not known to apply"
+            if applies != "sigmoid":
+                guessed["sigmoid probabilities"] = "fed the sigmoid of the loss's input, which the loss is not known to apply"
         for kind, x in inputs:
             got = self._call(x, y, f"{shape_label} {kind} {labels_desc}")
             if got is None:

@@ -87,6 +87,12 @@ class Target:
     # Parameters read only as records (`cache[1]`, `Z, A = cache`): (name, the read).
     # What they hold is not known, so the target cannot be called with confidence.
     records: tuple[tuple[str, str], ...] = ()
+    # A loss class whose forward feeds its prediction only through a softmax/sigmoid: "softmax" or
+    # "sigmoid" (its backward fed those probabilities follows a known convention, not a guess).
+    applies: Optional[str] = None
+    # CS231n style: the record parameter is the cache its paired forward returns (`return out, cache`):
+    # the runtime calls that forward on the input and passes the cache as it comes.
+    cache_forward: bool = False
 
     @property
     def ident(self) -> str:
@@ -118,6 +124,8 @@ class Target:
             "forward": self.forward,
             "slope": self.slope,
             "records": dict(self.records),
+            "applies": self.applies,
+            "cache_forward": self.cache_forward,
         }
 
     def reference(self) -> str:
@@ -199,6 +207,41 @@ def _constructible(semantics: "Semantics", class_def: cst.ClassDef) -> bool:
     return True
 
 
+# Where a forward that returns None keeps its output (kept in step with probing.OUTPUT_ATTRIBUTES).
+_OUTPUT_ATTRIBUTES = frozenset({"output", "outputs", "out", "activation", "activations", "a", "A", "y", "result"})
+
+
+def _class_kind(semantics: "Semantics", info: Any) -> Optional[str]:
+    """The reference kind of a layer class: its forward's recognised nonlinearity, unless the forward
+    returns nothing and the nonlinearity is not what it stores as its output (an nnfs-style Swish
+    keeps `self.sig = 1 / (1 + np.exp(-inputs))` but outputs `self.output = inputs * self.sig`): then
+    None, and the runtime differentiates the stored output numerically."""
+    kind = _kind(info.forward_kind)
+    forward = info.forward
+    if kind is None or forward is None or any(r.value is not None for r in semantics.index.nodes_in(forward, cst.Return)):
+        return kind
+    forward_info = semantics.forward_of(forward)
+    node = getattr(forward_info, "node", None)
+    if node is None:
+        return None
+    statement = semantics.index.parent(node)
+    held = None
+    if type(statement) is cst.Assign and len(statement.targets) == 1 and statement.value is node:
+        held = statement.targets[0].target
+    if type(held) is cst.Attribute and held.attr.value in _OUTPUT_ATTRIBUTES:
+        return kind  # `self.output = 1 / (1 + np.exp(-inputs))`
+    if type(held) is not cst.Name:
+        return None
+    stored = False
+    for assign in semantics.index.nodes_in(forward, cst.Assign):
+        for target in assign.targets:
+            if type(target.target) is cst.Attribute and target.target.attr.value in _OUTPUT_ATTRIBUTES:
+                if not (type(assign.value) is cst.Name and assign.value.value == held.value):
+                    return None  # an output stored that is not the nonlinearity's name
+                stored = True
+    return kind if stored else None  # `s = sigmoid(x); self.output = s`
+
+
 def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found) -> None:
     for name, class_def in semantics.classes.items():
         if semantics.index.parent(class_def) is not None and not isinstance(
@@ -208,7 +251,7 @@ def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _F
         info = semantics.class_info(class_def)
         if info.forward is None or info.backward is None:
             continue
-        kind = _kind(info.forward_kind)
+        kind = _class_kind(semantics, info)
         forward_params = positional_parameters(info.forward, True, required_only=True)
         backward_name = info.backward.name.value
         forward_name = info.forward.name.value
@@ -218,8 +261,8 @@ def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _F
         constructible = _constructible(semantics, class_def)
         if not constructible and (kind is None or semantics.subclasses(class_def)):
             continue  # a parametrised layer, or an abstract base whose subclasses are the targets
-        if kind is None and not _body_does_something(info.forward):
-            continue
+        if kind is None and not _body_does_something(info.forward) and _kind(info.forward_kind) is None:
+            continue  # (a storing forward computing a recognised nonlinearity is checked on its stored output)
         if _abstract(info.backward) or _abstract(info.forward):
             continue  # an abstract base's placeholder (`@abstractmethod ... raise NotImplementedError`)
         role = "loss" if len(forward_params) == 2 else "activation"
@@ -240,6 +283,7 @@ def _class_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _F
                 qualname, role, kind, f"{name}.{forward_name}", start, end, first, last,
                 evidence=f"the backward of a layer whose forward computes a {kind.replace('_', ' ')}" if kind else
                 f"the backward of `{name}`, against central differences of its forward",
+                applies=_applied_to_prediction(analysis, semantics, info.forward) if role == "loss" else None,
             )
         )
 
@@ -304,7 +348,7 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
                 # The paired forward is the truth: its kind, or central differences of it
                 # (never the kind the derivative's own formula suggests).
                 forward = f"{class_def.name.value}.{class_info.forward.name.value}"
-                kind = _kind(class_info.forward_kind)
+                kind = _class_kind(semantics, class_info)
         else:
             paired = _paired_forward(semantics, name)
             if paired is not None:
@@ -374,8 +418,28 @@ def _with_records(analysis: "ModuleAnalysis", target: Target) -> Target:
     function = _function_named(semantics, target.qualname)
     if function is None:
         return target
-    records = record_parameters(analysis, function, semantics.index.class_of(function) is not None)
-    return replace(target, records=tuple(records.items())) if records else target
+    is_method = semantics.index.class_of(function) is not None
+    records = record_parameters(analysis, function, is_method)
+    if not records:
+        return target
+    cache_forward = (
+        not is_method
+        and target.role == "activation"
+        and len(records) == 1
+        and len(positional_parameters(function, False, required_only=True)) == 2
+        and _returns_output_and_cache(semantics, target.forward)
+    )
+    return replace(target, records=tuple(records.items()), cache_forward=cache_forward)
+
+
+def _returns_output_and_cache(semantics: "Semantics", forward: Optional[str]) -> bool:
+    """Whether the module function `forward` takes one input and every return gives a pair
+    (`return out, cache`): CS231n's `tanh_forward(x)`, whose cache its `tanh_backward` reads."""
+    function = semantics.module_functions.get(forward) if forward and "." not in forward else None
+    if not isinstance(function, cst.FunctionDef) or len(positional_parameters(function, False, required_only=True)) != 1:
+        return False
+    returns = [r for r in semantics.index.nodes_in(function, cst.Return) if semantics.index.function_containing(r) is function]
+    return bool(returns) and all(isinstance(r.value, cst.Tuple) and len(r.value.elements) == 2 for r in returns)
 
 
 def record_parameters(analysis: "ModuleAnalysis", function: cst.FunctionDef, is_method: bool) -> dict[str, str]:
@@ -482,7 +546,7 @@ def explicit_target(analysis: "ModuleAnalysis", qualname: str) -> tuple[Optional
         info = semantics.class_info(class_def)
         if info.forward is not None and info.forward is not function:
             forward = f"{class_def.name.value}.{info.forward.name.value}"
-            kind = _kind(info.forward_kind)
+            kind = _class_kind(semantics, info)
             if len(positional_parameters(info.forward, True, required_only=True)) == 2:
                 role = "loss"
     else:
@@ -647,6 +711,28 @@ def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", foun
         kind = fused[kinds.pop()]  # type: ignore[index]
         found.add(Target(name, "loss", kind, None, start, end, first, last,
                          evidence=f"it applies a {kind.split('_')[0]} to `{required[0]}` and takes the target `{required[1]}`"))
+
+
+def _applied_to_prediction(analysis: "ModuleAnalysis", semantics: "Semantics", forward: cst.FunctionDef) -> Optional[str]:
+    """"softmax" or "sigmoid" when a loss forward `forward(self, logits, y)` reads its prediction only
+    as the argument of that one nonlinearity (`p = sigmoid(logits)`), else None."""
+    facts = semantics.facts(forward)
+    required = [p for p in facts.params if p not in facts.defaults and p != facts.self_name]
+    if len(required) != 2 or TARGET_PARAM.match(required[0]):
+        return None
+    kinds = set()
+    arguments = []
+    for call in semantics.index.nodes_in(forward, cst.Call):
+        applied = semantics.forward_application(call, semantics._place(call))  # noqa: SLF001 - the model's own place
+        if applied is None:
+            continue
+        kind, argument, _ = applied
+        if isinstance(argument, cst.Name) and argument.value == required[0]:
+            kinds.add(_kind(kind))
+            arguments.append(argument)
+    if len(kinds) != 1 or next(iter(kinds)) not in ("softmax", "sigmoid"):
+        return None
+    return next(iter(kinds)) if _read_only_through(analysis, forward, required[0], arguments) else None
 
 
 def _read_only_through(analysis: "ModuleAnalysis", function: cst.FunctionDef, name: str, allowed: list[cst.Name]) -> bool:
