@@ -96,6 +96,20 @@ def positional_parameters(function: cst.FunctionDef, is_method: bool, required_o
     return [param.name.value for param in params if not (required_only and param.default is not None)]
 
 
+def argument_for(call: cst.Call, name: str, position: Optional[int]) -> Optional[cst.BaseExpression]:
+    """The expression `call` passes for the parameter `name` (at `position`), or None (a star, absent)."""
+    found = None
+    for at, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            if arg.keyword.value == name:
+                found = arg.value
+        elif at == position:
+            found = arg.value
+    return found
+
+
 def target_path(target: cst.BaseExpression, name: str) -> Optional[tuple[int, ...]]:
     """Where `name` sits in a loop or assignment target: () for `x`, (1, 0) for `i, (x, y)`."""
     if type(target) is cst.Name:

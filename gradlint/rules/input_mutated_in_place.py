@@ -9,7 +9,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Scope, numerics
-from gradlint.analysis.syntax import dotted_name, names_in, positional_parameters, subscript_base, walk
+from gradlint.analysis.syntax import argument_for, dotted_name, names_in, positional_parameters, subscript_base, walk
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -920,15 +920,7 @@ def _list_arguments(analysis: ModuleAnalysis, function: cst.FunctionDef, names: 
 
 def _passes_list(analysis: ModuleAnalysis, call: cst.Call, param: str, position: Optional[int]) -> bool:
     """Whether `call` passes, for `param`, a name its function binds only to lists it builds."""
-    argument = None
-    for at, arg in enumerate(call.args):
-        if arg.star:
-            return False
-        if arg.keyword is not None:
-            if arg.keyword.value == param:
-                argument = arg.value
-        elif at == position:
-            argument = arg.value
+    argument = argument_for(call, param, position)
     if type(argument) is not cst.Name:
         return False
     caller = analysis.index.function_containing(call)

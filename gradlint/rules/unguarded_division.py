@@ -19,7 +19,7 @@ from gradlint.analysis.numerics import (
     target_name,
     unwrap,
 )
-from gradlint.analysis.syntax import dotted_name, positional_parameters
+from gradlint.analysis.syntax import argument_for, dotted_name, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -1112,7 +1112,7 @@ def _callers_clip(model: Numerics, function: cst.FunctionDef, name: str, zero_fl
     for call in calls:
         if model.local_function(call) is not function:
             return False
-        argument = _argument_for(call, name, position)
+        argument = argument_for(call, name, position)
         if argument is None:
             return False
         caller_scope = model.scope_of(call)
@@ -1132,17 +1132,3 @@ def _names_by_value(model: Numerics) -> "dict[str, list[cst.Name]]":
             found.setdefault(use.value, []).append(use)
         model.memo[key] = found
     return found  # type: ignore[return-value]
-
-
-def _argument_for(call: cst.Call, name: str, position: Optional[int]) -> Optional[cst.BaseExpression]:
-    """The expression `call` passes for the parameter `name` (at `position`), or None (a star, absent)."""
-    found = None
-    for at, arg in enumerate(call.args):
-        if arg.star:
-            return None
-        if arg.keyword is not None:
-            if arg.keyword.value == name:
-                found = arg.value
-        elif at == position:
-            found = arg.value
-    return found
