@@ -1,6 +1,6 @@
 """`python -m gradlint`."""
 
-from gradlint.cli import main
+from gradlint.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import BinaryIO, List, Optional, TextIO
+from typing import TYPE_CHECKING, BinaryIO, List, Optional, TextIO
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 import typer
 
@@ -359,6 +362,38 @@ def _no_command() -> None:
         pass
     typer.echo("gradlint: error: no command given; try `gradlint check .` or `gradlint rule --all`", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def run() -> "NoReturn":
+    """The `gradlint` command (console script, `python -m gradlint`): `main()`, then, once every
+    stream is flushed, a hard exit that skips the interpreter's teardown, as mypy's `hard_exit`
+    does. Freeing libcst's and typer's modules object by object took some 30 ms of a 0.3 s
+    one-file run. Nothing is lost: gradlint closes its report file and shuts its worker pools down
+    before `main()` returns, and registers no exit handlers. `main()` itself exits normally, for
+    callers that run it in their own process (tests, embedding)."""
+    import os
+
+    try:
+        main()
+        status = EXIT_CLEAN
+    except SystemExit as done:
+        status = _exit_status(done.code)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            status = status or 120  # as CPython when it cannot flush stdout at exit (a closed pipe)
+    os._exit(status)
+
+
+def _exit_status(code: object) -> int:
+    """The process status `sys.exit(code)` gives: None is 0, an int itself, anything else is printed and 1."""
+    if code is None:
+        return EXIT_CLEAN
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 def main() -> None:
