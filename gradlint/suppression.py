@@ -274,7 +274,7 @@ def invalid_directives(text: str, written: Optional[Sequence[Written]] = None) -
     when one of those is invalid is the file tokenized, to keep only real comments: most files
     hold no directive, or only valid ones."""
     if written is None:
-        # (no may_hold_directives first: lower-casing every file read cost twice this search)
+        # (the places a directive may start are searched directly: may_hold_directives is the same search)
         if not any(_invalid_from(text, start.start()) for start in _DIRECTIVE_START.finditer(text)):
             return ()
         written = written_directives(text)

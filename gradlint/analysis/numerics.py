@@ -110,6 +110,8 @@ class Scope:
     bindings: dict[str, list[Binding]] = field(default_factory=dict)
     # name -> orders of in-place writes: `name[...] = v`, `name[...] op= v`, `f(..., out=name)`
     mutations: dict[str, list[int]] = field(default_factory=dict)
+    # name -> (order, call) of the in-place writes that are clips (`np.clip(p, a, b, out=p)`)
+    clip_writes: dict[str, list[tuple[int, cst.Call]]] = field(default_factory=dict)
     # name -> orders of statements comparing the name (`if p <= 0`, `assert (p > 0).all()`)
     comparisons: dict[str, list[int]] = field(default_factory=dict)
 
@@ -420,19 +422,23 @@ class Numerics:
             for name in _names_in_expression(comparison):
                 scope.comparisons.setdefault(name, []).append(order)
         for call in index.nodes_in(function, cst.Call):
-            for arg in call.args:
-                if arg.keyword is not None and arg.keyword.value == "out":
-                    root = _subscript_root(arg.value)
-                    if root:
-                        scope.mutations.setdefault(root, []).append(scope.order_of(call, analysis))
-            out_at = _POSITIONAL_OUT.get(self.operation(call) or "")
-            if out_at is not None and len(call.args) > out_at and not self.is_method_call(call):
+            operation = self.operation(call) or ""
+            written = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == "out"]
+            out_at = _POSITIONAL_OUT.get(operation)
+            if self.is_method_call(call):
+                out_at = 2 if operation == "clip" else None  # `q.clip(eps, 1 - eps, q)`: ndarray.clip's out
+            if out_at is not None and len(call.args) > out_at:
                 # `np.clip(p, eps, 1 - eps, p)`: numpy's positional `out` (numpy-ml's NCE loss)
                 positional = [arg for arg in call.args[: out_at + 1] if arg.keyword is None and not arg.star]
                 if len(positional) == out_at + 1:
-                    root = _subscript_root(positional[out_at].value)
-                    if root:
-                        scope.mutations.setdefault(root, []).append(scope.order_of(call, analysis))
+                    written.append(positional[out_at].value)
+            for value in written:
+                root = _subscript_root(value)
+                if root:
+                    order = scope.order_of(call, analysis)
+                    scope.mutations.setdefault(root, []).append(order)
+                    if operation in _CLIPS:
+                        scope.clip_writes.setdefault(root, []).append((order, call))
         for named in index.nodes_in(function, cst.NamedExpr):
             if type(named.target) is cst.Name:
                 self._bind(scope, named.target.value, named, scope.order_of(named, analysis), named.value)
@@ -850,7 +856,14 @@ class Numerics:
         if type(node) is cst.Name:
             name = node.value
             if scope.mutated_before(name, order):
-                guarded, zero_floor = True, None  # `p[p == 0] = eps`, `np.clip(p, a, b, out=p)`: a write may guard it
+                # `p[p == 0] = eps`, `np.clip(p, a, b, out=p)`: a write may guard it; a clip written in
+                # place whose floor is 0 (`np.clip(p, 0.0, 1.0, out=p)`) guards only `1 - p`, as a returned one
+                floor = self._zero_floor_write(scope, name, order)
+                if floor is None:
+                    zero_floor = None
+                elif not guarded:
+                    zero_floor = floor
+                guarded = True
             bindings = self._reaching_bindings(scope, name, order, node)
             if not bindings:
                 found.append(ProbabilityPath(node, order, guarded, weights, selection, zero_floor))
@@ -877,6 +890,10 @@ class Numerics:
         if type(node) is cst.Call:
             operation = self.operation(node)
             inner = self.operand(node) if operation not in ("float", "tensor", "as_tensor") else _first_arg(node)
+            if operation in ("maximum", "fmax") and not self.is_method_call(node):
+                # `np.maximum(0.0, p)`: the array is whichever operand is not the literal floor
+                arrays = [arg.value for arg in node.args[:2] if arg.keyword is None and not arg.star and not _zero_or_less(_unwrap(arg.value))]
+                inner = arrays[0] if len(arrays) == 1 else inner
             if inner is not None and operation in _CLIPS:
                 if not self.floor_may_be_zero(node):
                     zero_floor = None
@@ -897,6 +914,15 @@ class Numerics:
                 return
         found.append(ProbabilityPath(node, order, guarded, weights, selection, zero_floor))
 
+    def _zero_floor_write(self, scope: Scope, name: str, order: int) -> Optional[cst.Call]:
+        """The last in-place write to `name` before `order` when every such write is a clip that keeps
+        0 in its range; else None."""
+        writes = [at for at in scope.mutations.get(name, ()) if at < order]
+        clips = [call for at, call in scope.clip_writes.get(name, ()) if at < order]
+        if not clips or len(clips) != len(writes) or not all(self.floor_may_be_zero(call) for call in clips):
+            return None
+        return clips[-1]
+
     def floor_may_be_zero(self, call: cst.Call) -> bool:
         """Whether a clip keeps 0 in its range: its lower bound is a literal <= 0 or None, or absent
         (`np.clip(p, 0.0, 1.0)`, `np.maximum(p, 0)`, `p.clamp(max=1)`): no guard against `y / p`."""
@@ -907,8 +933,9 @@ class Numerics:
         if any(arg.star for arg in call.args):
             return False
         if operation in ("maximum", "fmax"):
-            others = positional[1:] if not method else positional
-            bound = others[0] if others else None
+            # either operand may be the floor in the function form (`np.maximum(0.0, p)`, ReLU's order)
+            candidates = positional[:1] if method else positional[:2]
+            return any(_zero_or_less(_unwrap(bound)) for bound in candidates)
         elif operation == "clamp_min":
             bound = positional[0] if method and positional else positional[1] if len(positional) > 1 else keywords.get("min")
         elif operation in ("clip", "clamp", "clip_by_value"):
@@ -924,15 +951,7 @@ class Numerics:
             return False
         if bound is None:
             return False
-        bound = _unwrap(bound)
-        if _is_none(bound):
-            return True
-        if type(bound) is cst.UnaryOperation and type(bound.operator) is cst.Minus and _is_number(bound.expression):
-            return True
-        if type(bound) in (cst.Integer, cst.Float) and not prefixed_integer(bound):
-            number = literal_float(bound)
-            return number is not None and number <= 0.0
-        return False
+        return _zero_or_less(_unwrap(bound))
 
     def _bound_on_every_path(self, scope: Scope, name: str, use: cst.CSTNode) -> bool:
         """Whether every path from the function's start to `use` binds `name` (plainly, in a statement
@@ -1062,6 +1081,18 @@ def numerics(analysis: "ModuleAnalysis") -> Numerics:
 
 
 # -- small syntax helpers ------------------------------------------------------------------
+def _zero_or_less(bound: cst.BaseExpression) -> bool:
+    """A clip's lower bound that lets 0 through: None, a negated number, a literal <= 0."""
+    if _is_none(bound):
+        return True
+    if type(bound) is cst.UnaryOperation and type(bound.operator) is cst.Minus and _is_number(bound.expression):
+        return True
+    if type(bound) in (cst.Integer, cst.Float) and not prefixed_integer(bound):
+        number = literal_float(bound)
+        return number is not None and number <= 0.0
+    return False
+
+
 def _unwrap(node: cst.BaseExpression) -> cst.BaseExpression:
     """libcst keeps parentheses on the node itself; nothing to unwrap but kept for clarity."""
     return node

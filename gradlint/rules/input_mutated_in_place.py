@@ -146,6 +146,21 @@ class InputMutatedInPlace(Rule):
             """
             import numpy as np
 
+            def relu_backward(dout, x):
+                dout[0] = 0.0
+                for i in range(1, len(x)):
+                    dout[i] = dout[i] * (x[i] > 0)
+                return dout
+            """,
+            line=4,
+            count=2,
+            message="writes into `dout`",
+            why="a first store that reads nothing, then a loop that reads and replaces each slot: the caller's values are updated",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
             def softmax(x):
                 x -= np.max(x, axis=1, keepdims=True)
                 e = np.exp(x)
@@ -1123,6 +1138,8 @@ def _filled_slot_by_slot(analysis: ModuleAnalysis, uses: list[cst.Name]) -> bool
         return False  # not first stored (or the store reads it)
     if not _unconditional(analysis, statement, index.enclosing(statement, cst.For)):
         return False
+    if any(_updates_its_slot(analysis, slot) for slot in slots):
+        return False  # `dout[i] = dout[i] * mask[i]`: the caller's value of that slot is read and replaced
     for slot in slots:
         target = index.parents.get(slot)
         loop = index.enclosing(slot, cst.For) if type(target) is cst.AssignTarget else None
@@ -1131,6 +1148,16 @@ def _filled_slot_by_slot(analysis: ModuleAnalysis, uses: list[cst.Name]) -> bool
         if _unconditional(analysis, index.parents.get(target), loop):  # type: ignore[arg-type]
             return True
     return False
+
+
+def _updates_its_slot(analysis: ModuleAnalysis, slot: cst.Subscript) -> bool:
+    """Whether `slot` is stored by an assignment whose value reads the same slot (`xs[i] = xs[i] * m`)."""
+    target = analysis.index.parents.get(slot)
+    statement = analysis.index.parents.get(target) if type(target) is cst.AssignTarget else None
+    if type(statement) is not cst.Assign:
+        return False
+    written = analysis.code_for(slot)
+    return any(type(node) is cst.Subscript and analysis.code_for(node) == written for node in walk(statement.value))
 
 
 def _returned_or_handed_on(analysis: ModuleAnalysis, use: cst.Name, parent: Optional[cst.CSTNode]) -> bool:

@@ -76,6 +76,33 @@ class UnguardedDivision(Rule):
             import numpy as np
 
             def bce_grad(p, y):
+                p = np.maximum(0.0, p)
+                return -y / p + (1 - y) / (1 - p)
+
+            def bce_grad_in_place(p, y):
+                np.clip(p, 0.0, 1.0, out=p)
+                return -y / p + (1 - y) / (1 - p)
+
+            def loss(p, y):
+                return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+            def _grad(p, y):
+                return -y / p + (1 - y) / (1 - p)
+
+            def train(p, y):
+                return _grad(np.maximum(0.0, p), y)
+            """,
+            line=5,
+            count=3,
+            message="keeps 0 in its range",
+            why="a floor of 0 is no guard against y / 0: np.maximum with the floor first (ReLU's order), a clip written in place, "
+            "a caller's np.maximum(0.0, p)",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def bce_grad(p, y):
                 return -(y / p - (1 - y) / (1 - p))
             """,
             line=4,
@@ -311,6 +338,23 @@ class UnguardedDivision(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def loss(p, y):
+                return -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+            def _grad(p, y):
+                return -y / p + (1 - y) / (1 - p)
+
+            def train(p, y):
+                q = p.copy()
+                q.clip(1e-7, 1 - 1e-7, q)
+                return _grad(q, y)
+            """,
+            why="the caller clips in place with ndarray.clip's positional out (q.clip(lo, hi, q))",
+        ),
         Valid(
             """
             import numpy as np

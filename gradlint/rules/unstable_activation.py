@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -270,6 +269,19 @@ class UnstableActivation(Rule):
             import numpy as np
 
             def softplus(x):
+                \"\"\"Softplus; a float32 array is promoted to float64 first.\"\"\"
+                x = np.asarray(x, dtype=np.float64)  # float32 in, float64 out
+                if x > 700.0:
+                    return x
+                return np.log1p(np.exp(x))
+            """,
+            why="float32 named only in prose (a docstring, a comment): the code computes in float64, where 700 bounds exp",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softplus(x):
                 return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
 
             def tanh(x):
@@ -446,7 +458,6 @@ def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExp
 
 # exp(x) is finite for x up to ~709.78 in float64: a branch that bounds x below this cannot overflow.
 _EXP_FINITE_BELOW = 709.0
-_HALF = re.compile(r"(?<!b)float16|\.half\(\)")  # not bfloat16: float32's range
 _BELOW = {cst.LessThan: True, cst.LessThanEqual: True, cst.GreaterThan: False, cst.GreaterThanEqual: False}
 
 
@@ -517,10 +528,26 @@ def _overflow_limit(model: Numerics, node: cst.CSTNode) -> float:
     key = ("GL305-overflow-limit", function)
     found = model.memo.get(key)
     if found is None:
-        text = model.code(function)
-        found = 11.0 if _HALF.search(text) else 88.0 if "float32" in text else _EXP_FINITE_BELOW
+        dtypes = _dtypes_named(model, function)
+        found = 11.0 if "float16" in dtypes else 88.0 if "float32" in dtypes else _EXP_FINITE_BELOW
         model.memo[key] = found
     return found  # type: ignore[return-value]
+
+
+def _dtypes_named(model: Numerics, function: cst.FunctionDef) -> set[str]:
+    """The narrow float dtypes the function's code names: `np.float32`, `torch.float16`, `float32`
+    imported, a string argument `"float32"` (`.astype("float32")`, `dtype="float16"`), a `.half()`
+    call. Docstrings and comments do not count (the precision is read from code, not prose)."""
+    index = model.analysis.index
+    found = {name.value for name in index.nodes_in(function, cst.Name) if name.value in ("float32", "float16")}
+    for attribute in index.nodes_in(function, cst.Attribute):
+        parent = index.parent(attribute)
+        if attribute.attr.value == "half" and type(parent) is cst.Call and parent.func is attribute:
+            found.add("float16")
+    for string in index.nodes_in(function, cst.SimpleString):
+        if type(index.parent(string)) is cst.Arg and string.value[1:-1] in ("float32", "float16"):
+            found.add(string.value[1:-1])
+    return found
 
 
 def _bounds_above(
