@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 import libcst as cst
 
@@ -301,22 +301,21 @@ class Numerics:
     def inside_nan_to_num(self, node: cst.CSTNode) -> bool:
         """Whether `node` is inside `np.nan_to_num(...)` in its statement: the author maps
         non-finite values to finite ones there (0 for nan, +-1.8e308 for +-inf) on purpose."""
-        for ancestor in self.index.ancestors(node):
-            if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
-                return False
-            if type(ancestor) is cst.Call and self.operation(ancestor) == "nan_to_num":
-                return True
-        return False
+        return self._inside_call(node, lambda call: self.operation(call) == "nan_to_num")
 
     def inside_numpy_nan_reduction(self, node: cst.CSTNode) -> bool:
         """Whether `node` is inside numpy's `np.nansum(...)` / `np.nanmean(...)` in its statement: the
         reduction drops the nan of `0 * log(0)` (a saturated correct prediction adds 0, a saturated
         wrong one +inf, the loss's true value). Plain numpy only: jax and autograd differentiate through
         it, and the gradient of the dropped term is still nan."""
+        return self._inside_call(node, lambda call: self.qualified(call.func) in ("numpy.nansum", "numpy.nanmean"))
+
+    def _inside_call(self, node: cst.CSTNode, wanted: "Callable[[cst.Call], bool]") -> bool:
+        """Whether a call that `wanted` accepts holds `node`, within `node`'s statement (or lambda)."""
         for ancestor in self.index.ancestors(node):
             if isinstance(ancestor, (cst.BaseStatement, cst.BaseSmallStatement, cst.Lambda)):
                 return False
-            if type(ancestor) is cst.Call and self.qualified(ancestor.func) in ("numpy.nansum", "numpy.nanmean"):
+            if type(ancestor) is cst.Call and wanted(ancestor):
                 return True
         return False
 

@@ -11,6 +11,7 @@ from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.index import child_nodes
 from gradlint.analysis.numerics import (
     Numerics,
+    TRANSPARENT,
     Scope,
     cross_entropy_weights,
     in_loss_term,
@@ -1005,7 +1006,7 @@ def _unguarded_attribute(model: Numerics, scope: Scope, order: int, probability:
             return None
         value = unwrap(bindings[0].value)
         order = bindings[0].order
-        while type(value) is cst.Call and model.operation(value) in _KEEPING and model.is_method_call(value):
+        while type(value) is cst.Call and model.operation(value) in TRANSPARENT and model.is_method_call(value):
             value = unwrap(value.func.value)  # type: ignore[attr-defined]
         if type(value) is cst.Attribute:
             attribute = dotted_name(value)
@@ -1023,7 +1024,6 @@ def _unguarded_attribute(model: Numerics, scope: Scope, order: int, probability:
 
 
 # Method calls that keep an array's values (a cached prediction followed through them).
-_KEEPING = frozenset({"flatten", "ravel", "reshape", "squeeze", "copy", "astype", "T"})
 
 
 def _stored_unguarded(model: Numerics, owner: cst.ClassDef, attribute: str) -> bool:
@@ -1068,8 +1068,9 @@ def _raw_value(model: Numerics, scope: Scope, path) -> bool:
 
 
 def _may_be_clipped(model: Numerics, method: cst.FunctionDef, scope: Scope, name: str) -> bool:
-    """Whether the method writes into `name` (`p[p == 0] = eps`, `out=p`), clips it in place (`p.clamp_(...)`,
-    a positional `out`: `np.clip(p, eps, 1 - eps, p)`) or calls a clip whose result it drops."""
+    """Whether the method writes into `name` (`p[p == 0] = eps`, `out=p`, numpy's positional `out`:
+    `np.clip(p, eps, 1 - eps, p)`, all in the scope's mutations), clips it in place (`p.clamp_(...)`)
+    or calls a clip whose result it drops."""
     if scope.mutations.get(name):
         return True
     index = model.analysis.index
@@ -1080,9 +1081,6 @@ def _may_be_clipped(model: Numerics, method: cst.FunctionDef, scope: Scope, name
             return True
         if operation not in ("clip", "clamp", "maximum", "minimum", "fmax", "fmin"):
             continue
-        positional = [arg.value for arg in call.args if arg.keyword is None]
-        if any(type(value) is cst.Name and value.value == name for value in positional[3:]):
-            return True
         if type(index.parent(call)) is cst.Expr and any(type(arg.value) is cst.Name and arg.value.value == name for arg in call.args):
             return True
     return False

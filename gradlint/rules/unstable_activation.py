@@ -27,7 +27,7 @@ class UnstableActivation(Rule):
         piecewise softplus takes `np.log1p(np.exp(x))` only under `elif x < 18.0:`), a chained test
         (`-30 <= x <= 30`) or a magnitude test (`abs(x) < 30`) included, or after a guard clause that
         leaves when the input is large (`if x > 20: return x`). The overflow bound is 709, or 88 in a
-        function that names float32 (11 for float16).
+        function whose code names float32 (11 for float16; never from a docstring or comment).
         """
     why_bad = """
         `exp(x)` is inf for x above ~709 (float32: 88): the tanh form becomes inf/inf = nan and the
