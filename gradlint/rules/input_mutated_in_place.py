@@ -916,13 +916,8 @@ def _list_arguments(analysis: ModuleAnalysis, function: cst.FunctionDef, names: 
     index = analysis.index
     owner = index.class_of(function)
     params = positional_parameters(function, owner is not None)
-    name = function.name.value
-    calls = [
-        call for call in index.nodes(cst.Call)
-        if (owner is None and type(call.func) is cst.Name and call.func.value == name)
-        or (owner is not None and type(call.func) is cst.Attribute and call.func.attr.value == name
-            and type(call.func.value) is cst.Name and call.func.value.value == "self")
-    ]
+    callee = ("self." if owner is not None else "") + function.name.value
+    calls = analysis.model("GL402-calls-by-callee", _calls_by_callee).get(callee, [])
     if not calls:
         return frozenset()
     found = set()
@@ -931,6 +926,19 @@ def _list_arguments(analysis: ModuleAnalysis, function: cst.FunctionDef, names: 
         if all(_passes_list(analysis, call, param, position) for call in calls):
             found.add(param)
     return frozenset(found)
+
+
+def _calls_by_callee(analysis: ModuleAnalysis) -> "dict[str, list[cst.Call]]":
+    """The module's calls of a plain name (`backprop(...)`) or of a method of `self` (`self._backprop(...)`,
+    keyed `self._backprop`), in one pass."""
+    found: dict[str, list[cst.Call]] = {}
+    for call in analysis.index.nodes(cst.Call):
+        func = call.func
+        if type(func) is cst.Name:
+            found.setdefault(func.value, []).append(call)
+        elif type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == "self":
+            found.setdefault(f"self.{func.attr.value}", []).append(call)
+    return found
 
 
 def _passes_list(analysis: ModuleAnalysis, call: cst.Call, param: str, position: Optional[int]) -> bool:
