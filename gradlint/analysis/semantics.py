@@ -229,6 +229,13 @@ def named_as_derivative(name: str) -> bool:
     return name.lower() in DERIVATIVE_METHODS or DERIVATIVE_NAME.match(name) is not None
 
 
+def derivative_base(name: str) -> Optional[str]:
+    """What a derivative's name says it is the derivative of: `tanh` for `tanh_prime` or `d_tanh`,
+    as written (case kept); None for a name not so formed."""
+    match = DERIVATIVE_NAME.match(name)
+    return (match.group("a") or match.group("b") or "").strip("_") if match else None
+
+
 _LIBRARY_PREFIXES = frozenset({"np", "numpy", "math", "torch", "cp", "cupy", "jnp", "jax.numpy", "xp", "scipy.special", "special", "F", "torch.nn.functional", "jax.nn", "sp", "scipy"})
 _TRANSPARENT_METHODS = frozenset({"reshape", "flatten", "ravel", "squeeze", "copy", "astype", "transpose", "view", "T"})
 _TRANSPARENT_FUNCTIONS = frozenset({"array", "asarray", "atleast_1d", "atleast_2d", "squeeze", "copy", "transpose", "reshape", "ravel", "asanyarray", "float32", "float64"})

@@ -19,10 +19,10 @@ from gradlint.analysis.jacobians import (
 from gradlint.analysis.semantics import (
     BACKWARD_METHODS,
     DERIVATIVE_METHODS,
-    DERIVATIVE_NAME,
     ForwardKind,
     Role,
     RoleEvidence,
+    derivative_base,
     named_as_derivative,
 )
 from gradlint.diagnostics import Severity
@@ -699,8 +699,7 @@ def _class_forward(analysis: ModuleAnalysis, cls: cst.ClassDef, derivative: str)
         return (info.forward_kind, info.forward.name.value) if info.forward_kind is not None else None
     methods = analysis.index.methods(cls)
     if derivative.lower() not in DERIVATIVE_METHODS:
-        match = DERIVATIVE_NAME.match(derivative)
-        base = (match.group("a") or match.group("b") or "").strip("_") if match else ""
+        base = derivative_base(derivative) or ""
         named = methods.get(base)
         forward = semantics.forward_of(named) if named is not None else None
         return (forward.kind, base) if forward is not None else None
@@ -731,10 +730,10 @@ def _paired_forward(analysis: ModuleAnalysis, function: cst.FunctionDef) -> Opti
             return (info.forward_kind, cls.name.value) if info.forward_kind is not None else None
         forward = _class_forward(analysis, cls, name)
         return (forward[0], cls.name.value) if forward is not None else None
-    match = DERIVATIVE_NAME.match(function.name.value)
-    if not match:
+    base = derivative_base(function.name.value)
+    if base is None:
         return None
-    base = (match.group("a") or match.group("b") or "").lower().strip("_")
+    base = base.lower()
     for name, candidate in analysis.model("functions by lower-case name", _functions_by_lower_name).get(base, ()):
         if candidate is not function:
             info = semantics.forward_of(candidate)

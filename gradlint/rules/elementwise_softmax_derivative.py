@@ -18,7 +18,7 @@ from gradlint.analysis.jacobians import (
     logistic_sites,
     resolve,
 )
-from gradlint.analysis.semantics import BACKWARD_METHODS, DERIVATIVE_METHODS, DERIVATIVE_NAME, Convention, ForwardKind, Role
+from gradlint.analysis.semantics import BACKWARD_METHODS, DERIVATIVE_METHODS, Convention, ForwardKind, Role, derivative_base
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -960,10 +960,10 @@ def _names_the_class_derivative(method: cst.FunctionDef, class_def: cst.ClassDef
     name = method.name.value
     if name.lower() in DERIVATIVE_METHODS:
         return True
-    match = DERIVATIVE_NAME.match(name)
-    if match is None:
+    base = derivative_base(name)
+    if base is None:
         return False
-    base = (match.group("a") or match.group("b") or "").strip("_").lower()
+    base = base.lower()
     return "softmax" in base or base in (class_def.name.value.lower(), forward.name.value.lower())
 
 

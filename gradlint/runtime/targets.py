@@ -691,24 +691,11 @@ def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", foun
             paired = semantics.class_info(class_def).forward
             if paired is not None and paired is not function:
                 continue  # a loss class's backward: its own forward decides the reference (stage 2)
-        kinds = set()
-        arguments = []
-        for call in semantics.index.nodes_in(function, cst.Call):
-            place = semantics._place(call)  # noqa: SLF001 - the model's own place of a node
-            applied = semantics.forward_application(call, place)
-            if applied is None:
-                continue
-            kind, argument, _ = applied
-            if isinstance(argument, cst.Name) and argument.value == required[0]:
-                kinds.add(_kind(kind))
-                arguments.append(argument)
-        fused = {"softmax": "softmax_cross_entropy", "sigmoid": "sigmoid_binary_cross_entropy"}
-        if len(kinds) != 1 or next(iter(kinds)) not in fused:
+        applied = _nonlinearity_applied_to(analysis, semantics, function, required[0])
+        if applied is None:
             continue
-        if not _read_only_through(analysis, function, required[0], arguments):
-            continue  # also used as it comes (probabilities, in another branch): which is meant is not known
         start, end, first, last = _place(analysis, function)
-        kind = fused[kinds.pop()]  # type: ignore[index]
+        kind = {"softmax": "softmax_cross_entropy", "sigmoid": "sigmoid_binary_cross_entropy"}[applied]
         found.add(Target(name, "loss", kind, None, start, end, first, last,
                          evidence=f"it applies a {kind.split('_')[0]} to `{required[0]}` and takes the target `{required[1]}`"))
 
@@ -720,19 +707,26 @@ def _applied_to_prediction(analysis: "ModuleAnalysis", semantics: "Semantics", f
     required = [p for p in facts.params if p not in facts.defaults and p != facts.self_name]
     if len(required) != 2 or TARGET_PARAM.match(required[0]):
         return None
+    return _nonlinearity_applied_to(analysis, semantics, forward, required[0])
+
+
+def _nonlinearity_applied_to(analysis: "ModuleAnalysis", semantics: "Semantics", function: cst.FunctionDef, param: str) -> Optional[str]:
+    """"softmax" or "sigmoid" when `function` reads `param` only as the argument of that one
+    nonlinearity (but for its size), else None: also read as it comes (probabilities, in another
+    branch), which of the two is meant is not known."""
     kinds = set()
     arguments = []
-    for call in semantics.index.nodes_in(forward, cst.Call):
+    for call in semantics.index.nodes_in(function, cst.Call):
         applied = semantics.forward_application(call, semantics._place(call))  # noqa: SLF001 - the model's own place
         if applied is None:
             continue
         kind, argument, _ = applied
-        if isinstance(argument, cst.Name) and argument.value == required[0]:
+        if isinstance(argument, cst.Name) and argument.value == param:
             kinds.add(_kind(kind))
             arguments.append(argument)
     if len(kinds) != 1 or next(iter(kinds)) not in ("softmax", "sigmoid"):
         return None
-    return next(iter(kinds)) if _read_only_through(analysis, forward, required[0], arguments) else None
+    return next(iter(kinds)) if _read_only_through(analysis, function, param, arguments) else None
 
 
 def _read_only_through(analysis: "ModuleAnalysis", function: cst.FunctionDef, name: str, allowed: list[cst.Name]) -> bool:
