@@ -30,7 +30,7 @@ from gradlint.diagnostics import Diagnostic
 from gradlint.files import read_source
 from gradlint.render import LogLevel
 from gradlint.settings import Settings
-from gradlint.suppression import GRADLINT_NOQA_COMMENT, NOQA_COMMENT, UNCHECKED_CODES, directive_regex, noqa_row, rows_a_comment_can_end
+from gradlint.suppression import GRADLINT_NOQA_COMMENT, NOQA_COMMENT, UNCHECKED_CODES, noqa_row, rows_a_comment_can_end
 
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")  # rows as Python counts them (CR LF, CR or LF ends one)
 
@@ -96,7 +96,7 @@ def _with_directive(line: str, codes: list[str], comment: Optional[tokenize.Toke
     `# gradlint: noqa`, else a `# noqa`), else with a `# noqa: CODES` appended."""
     if comment is not None:
         start = comment.start[1]
-        existing = directive_regex(GRADLINT_NOQA_COMMENT).search(line, start) or directive_regex(NOQA_COMMENT).search(line, start)
+        existing = GRADLINT_NOQA_COMMENT.search(line, start) or NOQA_COMMENT.search(line, start)
         if existing is not None and existing.group("codes"):
             end = existing.end("codes")
             return line[:end] + ", " + ", ".join(codes) + line[end:]

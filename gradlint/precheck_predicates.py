@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Callable, Iterator, NamedTuple, Optional
 
-_PATTERN_METHODS = ("match", "search", "fullmatch", "finditer", "findall")
+from gradlint.lazy_regex import LazyRegex
 
 
 def _none_known_absent(literal: str) -> bool:
@@ -52,26 +52,6 @@ def _word_absent(absent: "Callable[[str], bool]", word: str) -> bool:
     (precheck.whole_word of the regex is the word: a test checks each one)."""
     word_absent = getattr(absent, "word_absent", None)
     return word_absent is not None and word_absent(word)
-
-
-class _Regex:
-    """A regex compiled at its first use, with the methods of `re.Pattern` used here. re's compiler
-    is pure Python: compiling this module's patterns at import cost some 6 ms of every run, which
-    most runs never use (a predicate is asked only about files whose regex needs all match)."""
-
-    __slots__ = ("pattern", *_PATTERN_METHODS)
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-
-    def __getattr__(self, name: str) -> Callable:
-        # Asked only while a method is unbound (a bound one is a slot): compile, bind them all.
-        if name not in _PATTERN_METHODS:
-            raise AttributeError(name)
-        compiled = re.compile(self.pattern)
-        for method in _PATTERN_METHODS:
-            setattr(self, method, getattr(compiled, method))
-        return getattr(compiled, name)
 
 
 class _Unknown(Exception):
@@ -121,7 +101,7 @@ def _line_break_at_or_after(text: str, position: int) -> int:
 # The scanner
 # ---------------------------------------------------------------------------
 
-_TOKEN = _Regex(
+_TOKEN = LazyRegex(
     r"(?P<ws>[ \t\f]+)"
     r"|(?P<nl>\r\n|\r|\n)"
     r"|(?P<comment>#[^\r\n]*)"
@@ -135,8 +115,8 @@ _TOKEN = _Regex(
     r"|(?P<other>[\s\S])",
 )
 _SINGLE_QUOTED_END = {
-    "'": _Regex(r"(?:[^\\'\r\n]|\\(?:\r\n|[\s\S]))*'"),
-    '"': _Regex(r'(?:[^\\"\r\n]|\\(?:\r\n|[\s\S]))*"'),
+    "'": LazyRegex(r"(?:[^\\'\r\n]|\\(?:\r\n|[\s\S]))*'"),
+    '"': LazyRegex(r'(?:[^\\"\r\n]|\\(?:\r\n|[\s\S]))*"'),
 }
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
@@ -335,16 +315,16 @@ def _compare_indentation(first: str, second: str) -> int:
 # (blanks, form feeds, backslash continuations) and a `=` that is not `==`. Inside a parenthesised target
 # only blanks, line breaks, continuations, comments (ending at a line break) and more `)` follow its `]`.
 # One literal-first pattern finds both (`]` is rarer than `)`): the site ends at its last `)`, if any.
-_STORE_SITE = _Regex(r"\](?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)")
+_STORE_SITE = LazyRegex(r"\](?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)")
 # Found faster in two steps: `] =` itself, or a `]` whose gap starts with a character other than a blank
 # that valid code may hold there (beyond ASCII no whitespace is valid code), then read by _STORE_SITE.
-_STORE_SITE_START = _Regex(r"\][ \t]*(?:=(?!=)|[)\\\r\n#\f\v])")
+_STORE_SITE_START = LazyRegex(r"\][ \t]*(?:=(?!=)|[)\\\r\n#\f\v])")
 # Both steps in one search: a `]` where _STORE_SITE_START matches and _STORE_SITE's gap and `=` follow
 # (group 1; read by a lookahead, so only the `]` is consumed and a `]` inside the gap, in a comment, is
 # still found as a site of its own, as _STORE_SITE_START.finditer finds it). The loop in Python then
 # visits only the store sites, not every `]` before a line break.
-_STORE_SITE_AT = _Regex(r"\](?=[ \t]*(?:=(?!=)|[)\\\r\n#\f\v]))(?=((?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)))")
-_TARGET_PREFIX_CHARS = _Regex(r"[\w.\s()\[\]{}'\"]*")
+_STORE_SITE_AT = LazyRegex(r"\](?=[ \t]*(?:=(?!=)|[)\\\r\n#\f\v]))(?=((?:[\s)\\]|#[^\r\n]*[\r\n])*=(?!=)))")
+_TARGET_PREFIX_CHARS = LazyRegex(r"[\w.\s()\[\]{}'\"]*")
 
 
 @dataclass
@@ -517,7 +497,7 @@ def _target_start_from_line(text: str, end: int) -> Optional[int]:
 _PLAIN = r"[^\[\](){}'\"#\n\r\\]"
 _SIMPLE_STRING = r"'[^\[\](){}'\"#\n\r\\]*'|\"[^\[\](){}'\"#\n\r\\]*\""
 _ATOM = rf"{_PLAIN}|{_SIMPLE_STRING}"
-_SIMPLE_TARGET = _Regex(
+_SIMPLE_TARGET = LazyRegex(
     rf"[ \t]*([A-Za-z_][\w.]*(?:[ \t]*\[(?:{_ATOM}|\[(?:{_ATOM})*\]|\((?:{_ATOM})*\))*\])+)"
 )
 
@@ -665,12 +645,12 @@ def _root_and_index_names(text: str, site: _Site) -> Optional[tuple[str, frozens
 # And where no target can follow a `for` (prose): two names in a row (`for each item`, the second not `in`),
 # or a line end or comment before any `in` after at most one name (a target reaches `in` on its line
 # unless brackets or a backslash continue it).
-_FOR_HEADER = _Regex(
+_FOR_HEADER = LazyRegex(
     r"for(?<!\wfor)(?!\w)(?:[ \t]+((?!in\b)[A-Za-z_]\w*(?:[ \t]*[.,][ \t]*(?!in\b)[A-Za-z_]\w*)*)[ \t]*,?[ \t]+in(?!\w)"
     r"|(?P<none>[ \t]+[A-Za-z_]\w*[ \t]+(?!in(?!\w))[A-Za-z_]|[ \t]*(?:[A-Za-z_]\w*[ \t]*)?(?:[\r\n#]|$)))?"
 )
-_WHILE_HEADER = _Regex(r"while(?<!\wwhile)(?!\w)(?:([^\r\n#'\"\\:;]*):(?!=)|(?P<none>))")
-_NAME = _Regex(r"[^\W\d]\w*")
+_WHILE_HEADER = LazyRegex(r"while(?<!\wwhile)(?!\w)(?:([^\r\n#'\"\\:;]*):(?!=)|(?P<none>))")
+_NAME = LazyRegex(r"[^\W\d]\w*")
 
 
 def _names_in_loop_headers(text: str) -> Optional[set]:
@@ -777,13 +757,13 @@ def _while_test_names(text: str, position: int) -> Optional[set]:
 
 # What the structural scan skips over (lines it needs only the extent of) is read coarsely: runs of
 # characters that open or close nothing, strings, comments, brackets, line breaks, `;`.
-_COARSE = _Regex(
+_COARSE = LazyRegex(
     r"""(?P<run>[^'"#\\()\[\]{}\r\n;]+)|(?P<quote>'''|\"\"\"|'|")|(?P<comment>#[^\r\n]*)|(?P<cont>\\(?:\r\n|\r|\n))"""
     r"""|(?P<open>[(\[{])|(?P<close>[)\]}])|(?P<nl>\r\n|\r|\n)|(?P<semicolon>;)|(?P<backslash>\\)"""
 )
-_BLANKS = _Regex(r"(?:[ \t\f]|\\(?:\r\n|\r|\n))*")
-_BARRIER_WORD = _Regex(r"(?:return|break|continue|raise)(?!\w)")
-_COMPOUND_WORD = _Regex(r"(?:if|elif|else|for|while|with|try|except|finally|def|class|async)(?!\w)|@")
+_BLANKS = LazyRegex(r"(?:[ \t\f]|\\(?:\r\n|\r|\n))*")
+_BARRIER_WORD = LazyRegex(r"(?:return|break|continue|raise)(?!\w)")
+_COMPOUND_WORD = LazyRegex(r"(?:if|elif|else|for|while|with|try|except|finally|def|class|async)(?!\w)|@")
 
 
 def _string_prefix(text: str, quote_start: int) -> str:
@@ -804,8 +784,8 @@ def _skip(text: str, position: int, to_line_end: bool) -> tuple[int, str]:
 
 # In code outside brackets, strings and comments: an assignment `=` (no `==`, `<=`, `:=`, `+=`, ...),
 # and the `lambda` keyword (whose defaults `lambda x=1: x` hold such an `=` too).
-_LONE_EQUALS = _Regex(r"(?<![=!<>:+\-*/%@&|^])=(?!=)")
-_LAMBDA = _Regex(r"(?<!\w)lambda(?!\w)")
+_LONE_EQUALS = LazyRegex(r"(?<![=!<>:+\-*/%@&|^])=(?!=)")
+_LAMBDA = LazyRegex(r"(?<!\w)lambda(?!\w)")
 
 
 def _statement_extent(text: str, position: int) -> tuple[int, str, bool, bool]:
@@ -1049,7 +1029,7 @@ def _repeated_element_store(text: str) -> bool:
 # continuations inside the parentheses; a comment there ends at a line break). A name is matched loosely: any run of non-operator characters.
 _TEST_GAP = r"(?:[\s()\\]|#[^\r\n]*[\r\n])*"  # a comment ends at its line break: one way to read `####`
 _LOOSE_NAME = r"[^\s()\\#:;=!<>,.\[\]{}+\-*/%&|^~@'\"]+"
-_DIAGONAL_HEADER = _Regex(
+_DIAGONAL_HEADER = LazyRegex(
     r"if(?<!\wif)" + _TEST_GAP + _LOOSE_NAME + _TEST_GAP + r"(?:==|(?<![^\s()])is(?![^\s()]))" + _TEST_GAP + _LOOSE_NAME + _TEST_GAP + ":"
 )
 
@@ -1094,7 +1074,7 @@ def _may_overwrite(
 # each from its literal (the same matches as the alternation).
 GL205_FORWARD_WORDS = r"(?:exp|maximum|fmax)\b[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\(|(?:tanh|expit|sigmoid|softmax)\b"
 _GL205_WORDS = tuple(
-    (word, _Regex(word + tail))
+    (word, LazyRegex(word + tail))
     for words, tail in ((("exp", "maximum", "fmax"), r"\b[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\("), (("tanh", "expit", "sigmoid", "softmax"), r"\b"))
     for word in words
 )  # (word, its search): every match starts with the word
@@ -1107,14 +1087,14 @@ _GL205_ZERO = _GL205_ZERO_HEAD + r"(?:[\w.]|(?<=[eE])[-+])*"
 _GL205_AFTER = r"(?:[\s)\\]|#[^\r\n]*[\r\n])*"
 # semantics._forward_formula, Multiply branch, `mask * value`: the Comparison `x > 0` / `x >= 0` is an
 # operand of `*` (not `**`, not `*=`), so parenthesised: its zero, at least one `)`, then the `*`.
-_GL205_MASK_FIRST = _Regex(r">=?" + _GL205_ZERO + _GL205_GAP + r"\)" + _GL205_AFTER + r"\*(?![*=])")
+_GL205_MASK_FIRST = LazyRegex(r">=?" + _GL205_ZERO + _GL205_GAP + r"\)" + _GL205_AFTER + r"\*(?![*=])")
 # semantics._compute_forward, in-place relu `x[x < 0] = 0` (`<=` too): the first index of a subscript
 # target is a Comparison whose left is a Name (maybe parenthesised) and whose first comparator is zero
 # (a chained comparison or more indices follow: kept); the element store (facts: Assign, AnnAssign,
 # AugAssign with any operator, a tuple/list target) has the value zero: after the subscript's `]`, an
 # annotation `:`, a tuple/list target (`,`, `)`, `]`), or `=` / `op=` and a zero, or a chained `a = b = 0`
 # (another `=` on the line; a bracket, backslash or comment there is kept unread).
-_GL205_IN_PLACE = _Regex(
+_GL205_IN_PLACE = LazyRegex(
     r"\[" + _GL205_GAP + r"(?:\(" + _GL205_GAP + r")*\w+" + _GL205_GAP + r"(?:\)" + _GL205_GAP + r")*<=?" + _GL205_ZERO
     + _GL205_AFTER + r"(?:[,<>=!]|(?:in|is|not)(?!\w)|\]" + _GL205_AFTER
     + r"(?:[,:)\]]|(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)" + _GL205_GAP + r"(?:" + _GL205_ZERO_HEAD
@@ -1124,10 +1104,10 @@ _GL205_IN_PLACE = _Regex(
 # callee's last name is `where`; `(np.where)(` too: a `)` may stand before the `(`), whose first
 # positional argument is the Comparison, and the Multiply branch's `value * (x > 0)`: the parenthesised
 # Comparison right after a `*` (not `**`/`*=`).
-_GL205_GROUP = _Regex(
+_GL205_GROUP = LazyRegex(
     r"where(?<!\wwhere)(?!\w)(?:[\s)\\]|#[^\r\n]*[\r\n])*\(|\*(?<!\*\*)(?![*=])" + _GL205_GAP + r"\("
 )
-_ZERO_NUMBER = _Regex(r"\.?0")
+_ZERO_NUMBER = LazyRegex(r"\.?0")
 
 
 def _comparison_with_zero_opens(text: str, start: int) -> bool:
@@ -1204,9 +1184,9 @@ GL402_EVIDENCE = (
 # literal): the same texts match (a test checks it).
 _GL402_AUGMENTED = ("+=", "-=", "*=", "/=", "%=", "@=", "&=", "|=", "^=", "<<=", ">>=")
 _GL402_STORES = (
-    _Regex(r"\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
-    _Regex(r"\)(?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
-    _Regex(r"out(?<!\wout)(?:\s|\\|#[^\r\n]*(?![^\r\n]))*="),
+    LazyRegex(r"\](?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
+    LazyRegex(r"\)(?:[ \t\f]|\\(?:\r\n?|\n))*=(?!=)"),
+    LazyRegex(r"out(?<!\wout)(?:\s|\\|#[^\r\n]*(?![^\r\n]))*="),
 )
 
 
@@ -1227,9 +1207,9 @@ GL402_CLASS_NAME = (
 # What the exact reading stops at: a comment, a backslash (with what it escapes) or a string's opening
 # quote (the string is read to its end by _string_end); the code in between is skipped by the regex
 # engine (its brackets counted).
-_GL402_STOP = _Regex(r"""[#\\'"]""")
-_GL402_PREFIX = _Regex(r"(?<!\w)[rRbBuUfF]{1,2}\Z")
-_GL402_LEADING = _Regex(r"[ \t\f]*(?:#|@|\r|\n|\Z)")  # a blank, comment or decorator line
+_GL402_STOP = LazyRegex(r"""[#\\'"]""")
+_GL402_PREFIX = LazyRegex(r"(?<!\w)[rRbBuUfF]{1,2}\Z")
+_GL402_LEADING = LazyRegex(r"[ \t\f]*(?:#|@|\r|\n|\Z)")  # a blank, comment or decorator line
 
 
 def _brackets(text: str, start: int, end: int) -> int:
@@ -1312,7 +1292,7 @@ def _exact_leading_start(text: str, reading: _Reading, header: int) -> int:
 
 
 _GL402_LINE_HEADERS = tuple(  # a column-0 `def`, `class`, `async def` on a raw line, each from its literal
-    _Regex(word + r"(?<![^\r\n]" + word + r")" + rest) for word, rest in (("def", r"(?!\w)"), ("class", r"(?!\w)"), ("async", r"[ \t\f]+def(?!\w)"))
+    LazyRegex(word + r"(?<![^\r\n]" + word + r")" + rest) for word, rest in (("def", r"(?!\w)"), ("class", r"(?!\w)"), ("async", r"[ \t\f]+def(?!\w)"))
 )
 _GL402_WORDS = r"(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax|[Tt]anh|[Aa]ctivation|[Ff]orward)"
 # The alternatives of GL402_EVIDENCE | GL402_CLASS_NAME, each searched from its literal (their matches
@@ -1320,7 +1300,7 @@ _GL402_WORDS = r"(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]
 _GL402_EVIDENCE_LITERALS = ("exp", "tanh", "maximum", "dout", "dvalues", "grad_output", "def", "class")  # each part's first
 _GL402_EVIDENCE_WORDS = ("exp", "tanh", "maximum", "dout", "dvalues", "grad_output", None, None)  # held whole (or None)
 _GL402_EVIDENCE_PARTS = tuple(
-    _Regex(part)
+    LazyRegex(part)
     for part in (
         *(word + r"(?<!\w" + word + r")\s*\(" for word in ("exp", "tanh", "maximum")),
         *(word + r"(?<!\w" + word + r")\b" for word in ("dout", "dvalues", "grad_output")),
@@ -1384,7 +1364,7 @@ def _exact_evidence_with_write(text: str, absent: "Callable[[str], bool]" = _non
     return _evidence_with_write(text, reading.headers, leading, absent)
 
 
-_GL402_HEADER_AT = _Regex(r"(?:def|class|async[ \t\f]+def)(?!\w)")
+_GL402_HEADER_AT = LazyRegex(r"(?:def|class|async[ \t\f]+def)(?!\w)")
 
 
 def _line_header_after(text: str, position: int) -> int:
@@ -1461,17 +1441,17 @@ GL103_DIAGONAL_CALL = (
 )
 _GL103_DIAGONAL_NAMES = ("diag", "diagflat", "eye", "identity")
 _GL103_DIAGONAL_CALLS = tuple(  # the same matches, one literal-first search per name
-    _Regex(name + r"(?<!\w" + name + r")(?<!def " + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(")
+    LazyRegex(name + r"(?<!\w" + name + r")(?<!def " + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(")
     for name in _GL103_DIAGONAL_NAMES
 )
 # The If's header as registry._GL103_INDEX_BRANCH reads it (`if`/`elif`, one ==/!= of two names, each
 # and the whole maybe parenthesised, with blanks, comments and continuations inside parentheses).
 _GL103_TEST_GAP = r"(?:[\s()\\]|#[^\r\n]*[\r\n])*"
-_GL103_HEADER = _Regex(
+_GL103_HEADER = LazyRegex(
     r"if(?<![^\sl]if)" + _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"(?!\d)\w+"
     + _GL103_TEST_GAP + ":"
 )
-_GL103_ELSE = _Regex(r"else(?:[ \t\f]|\\(?:\r\n?|\n))*:")
+_GL103_ELSE = LazyRegex(r"else(?:[ \t\f]|\\(?:\r\n?|\n))*:")
 
 
 class _Store(NamedTuple):
@@ -1588,7 +1568,7 @@ def _is_index_branch(text: str, match: "re.Match[str]") -> bool:
 
 # A line that is never code: a comment line (or a line of a string starting with `#`) or a doctest line
 # (`>>>` cannot start a line of code, not even inside brackets).
-_GL103_NOT_CODE_LINE = _Regex(r"[ \t\f]*(?:#|>>>)")
+_GL103_NOT_CODE_LINE = LazyRegex(r"[ \t\f]*(?:#|>>>)")
 
 
 def _diagonal_call_outside_comment_lines(text: str, absent: "Callable[[str], bool]") -> bool:
@@ -1645,7 +1625,7 @@ def diagonal_call_or_index_branch(text: str, absent: "Callable[[str], bool]" = _
 # written), called: the name, then blanks, comments, continuations or the `)` of `(np.sum)(x)`, then `(`.
 _GL401_NAMES = ("sum", "nansum", "mean", "nanmean", "max", "amax", "nanmax", "min", "amin", "nanmin", "std", "var", "prod", "norm", "logsumexp")
 _GL401_CALLS = tuple(
-    _Regex(name + r"(?<!\w" + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(") for name in _GL401_NAMES
+    LazyRegex(name + r"(?<!\w" + name + r")(?:[\s)\\]|#[^\r\n]*[\r\n])*\(") for name in _GL401_NAMES
 )
 _GL401_GAP = r"(?:[\s\\]|#[^\r\n]*(?![^\r\n]))*"  # blanks, continuations, comments (inside brackets)
 _GL401_MAX_LEFTS = 200
@@ -1792,7 +1772,7 @@ def _factors(operand: str) -> list[str]:
     return [factor for factor in found if factor]
 
 
-_GL401_OPERATOR_AFTER = _Regex(_GL401_GAP + r"(?:-|/(?!/))")
+_GL401_OPERATOR_AFTER = LazyRegex(_GL401_GAP + r"(?:-|/(?!/))")
 
 
 @lru_cache(maxsize=1024)
@@ -1881,7 +1861,7 @@ def reduced_array_combined(text: str, absent: "Callable[[str], bool]" = _none_kn
 # literal first (a fast search), its start checked by a lookbehind.
 _GL201_WORDS = ("dot", "matmul", "where")
 _GL201_WORD_CALLS = tuple(
-    _Regex(word + r"(?<!\w" + word + r")(?!\w)[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\(") for word in _GL201_WORDS
+    LazyRegex(word + r"(?<!\w" + word + r")(?!\w)[\s)\\]*(?:#[^\r\n]*[\r\n][\s)\\]*)*\(") for word in _GL201_WORDS
 )
 # The last names of semantics._LIBRARY_PREFIXES (a test keeps them equal): a head `np`, `jax.numpy`,
 # `scipy.special`, `torch.nn.functional`, ... ends with one of them.
@@ -1935,12 +1915,12 @@ def _library_attribute_call(text: str, word_start: int, word: str) -> bool:
 
 
 @cache
-def _gl201_other_evidence() -> "tuple[tuple[str, _Regex], ...]":
+def _gl201_other_evidence() -> "tuple[tuple[str, LazyRegex], ...]":
     # each part compiled when a text first gets to it: most texts that get this far hold one of the
     # first parts, and the last (`@`, a code search) alone takes milliseconds to compile
     from gradlint.registry import _GL201_OTHER_EVIDENCE_PARTS
 
-    return tuple((literal, _Regex(pattern)) for literal, pattern in _GL201_OTHER_EVIDENCE_PARTS)
+    return tuple((literal, LazyRegex(pattern)) for literal, pattern in _GL201_OTHER_EVIDENCE_PARTS)
 
 
 def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:

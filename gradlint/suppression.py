@@ -26,10 +26,10 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Optional, Sequence
 
 from gradlint.diagnostics import Diagnostic
+from gradlint.lazy_regex import LazyRegex
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -43,19 +43,12 @@ _NAME = rf"(?:{_CODE}|[A-Za-z]+(?:-[A-Za-z0-9]+)+)(?![\w-])"
 # comment listing `E501  see GL101` names E501 only. A colon followed by no code at all is invalid
 # and suppresses nothing (group `colon` without `codes`), never everything.
 _CODES = rf"{_NAME}(?:\s*,\s*{_NAME}|\s+{_NAME})*"
-# The directives' patterns, compiled by `directive_regex`. As in ruff, blanks may stand before the
-# colon (a noqa, blank, colon, GL301 names GL301).
-NOQA_COMMENT = rf"#\s*noqa(?![\w-])(?P<colon>\s*:\s*(?P<codes>{_CODES})?)?"
-_IGNORE = r"#\s*gradlint:\s*ignore(?![\w-])(?:\s*\[(?P<codes>[^\]]*)\])?"
-GRADLINT_NOQA_COMMENT = rf"#\s*gradlint:\s*noqa(?![\w-])(?P<colon>\s*:\s*(?P<codes>{_CODES})?)?"
-
-
-@cache
-def directive_regex(pattern: str) -> "re.Pattern[str]":
-    """A directive pattern (NOQA_COMMENT, GRADLINT_NOQA_COMMENT, _IGNORE) compiled, case-insensitive, on
-    first use: re's compiler is pure Python, and compiling them when this module is imported cost every
-    run some 2.5 ms, though they read only the files that hold a directive (see _DIRECTIVE_START)."""
-    return re.compile(pattern, re.IGNORECASE)
+# The directives' patterns, compiled on first use (gradlint.lazy_regex): they read only the files
+# that hold a directive's start (_DIRECTIVE_START). As in ruff, blanks may stand before the colon
+# (a noqa, blank, colon, GL301 names GL301).
+NOQA_COMMENT = LazyRegex(rf"#\s*noqa(?![\w-])(?P<colon>\s*:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
+_IGNORE = LazyRegex(r"#\s*gradlint:\s*ignore(?![\w-])(?:\s*\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+GRADLINT_NOQA_COMMENT = LazyRegex(rf"#\s*gradlint:\s*noqa(?![\w-])(?P<colon>\s*:\s*(?P<codes>{_CODES})?)?", re.IGNORECASE)
 
 
 ALL = None  # a directive that covers every code
@@ -227,11 +220,11 @@ def written_directives(text: str) -> list[Written]:
 
 def _directives_in(comment: str, row: int, column: int, alone: bool) -> Iterator[Written]:
     """The directives of one comment (`column`: where it starts; `alone`: on a line of its own)."""
-    gradlint_noqa = directive_regex(GRADLINT_NOQA_COMMENT).search(comment)
+    gradlint_noqa = GRADLINT_NOQA_COMMENT.search(comment)
     if gradlint_noqa:
         matches = [(gradlint_noqa, False)]
     else:
-        matches = [(directive_regex(NOQA_COMMENT).search(comment), True), (directive_regex(_IGNORE).search(comment), False)]
+        matches = [(NOQA_COMMENT.search(comment), True), (_IGNORE.search(comment), False)]
     for match, shared in matches:
         if match is None:
             continue
@@ -242,8 +235,8 @@ def _directives_in(comment: str, row: int, column: int, alone: bool) -> Iterator
         codes_start, codes_end = match.span("codes") if codes_text is not None else (match.end(), match.end())
         yield Written(
             row, column + match.start(), column + match.end(), codes or None, column + codes_start, column + codes_end,
-            file_level=match.re is directive_regex(GRADLINT_NOQA_COMMENT) and alone and match.start() == 0, shared=shared,
-            bracketed=match.re is directive_regex(_IGNORE), invalid=invalid,
+            file_level=match.re is GRADLINT_NOQA_COMMENT.compiled and alone and match.start() == 0, shared=shared,
+            bracketed=match.re is _IGNORE.compiled, invalid=invalid,
         )
 
 

@@ -368,27 +368,23 @@ def test_the_predicates_compile_their_regexes_only_when_used() -> None:
 
     probe = (
         "import gradlint.precheck_predicates as p\n"
-        "lazy = [v for v in vars(p).values() if isinstance(v, p._Regex)]\n"
-        "lazy += [x for v in vars(p).values() if isinstance(v, (tuple, dict)) for x in (v.values() if isinstance(v, dict) else v) if isinstance(x, p._Regex)]\n"
-        "slot = p._Regex.__dict__['search']\n"
-        "def bound(regex):\n"
-        "    try:\n"
-        "        slot.__get__(regex, p._Regex)\n"
-        "        return True\n"
-        "    except AttributeError:\n"
-        "        return False\n"
-        "print(len(lazy), sum(map(bound, lazy)))\n"
+        "from gradlint.lazy_regex import LazyRegex\n"
+        "lazy = [v for v in vars(p).values() if isinstance(v, LazyRegex)]\n"
+        "lazy += [x for v in vars(p).values() if isinstance(v, (tuple, dict)) for x in (v.values() if isinstance(v, dict) else v) if isinstance(x, LazyRegex)]\n"
+        "print(len(lazy), sum(regex.is_compiled for regex in lazy))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert int(out[0]) > 30 and out[1] == "0"
-    from gradlint.precheck_predicates import _Regex
+    from gradlint.lazy_regex import LazyRegex
 
-    regex = _Regex(r"(a)(b)?")
-    assert regex.pattern == "(a)(b)?"
+    regex = LazyRegex(r"(a)(b)?")
+    assert regex.pattern == "(a)(b)?" and not regex.is_compiled
     assert regex.search("xab").groups() == ("a", "b") and regex.match("xa", 1).group() == "a"
+    assert regex.is_compiled and regex.search("ab").re is regex.compiled
     assert [m.start() for m in regex.finditer("aab")] == [0, 1] and regex.fullmatch("ab") and regex.findall("a") == [("a", "")]
     with pytest.raises(AttributeError):
         regex.sub  # noqa: B018 - not one of the methods used
+    assert LazyRegex("AB", re.IGNORECASE).search("xab")
 
 
 def test_predicate_needs_must_name_a_known_predicate() -> None:

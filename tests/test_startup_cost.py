@@ -29,7 +29,7 @@ from gradlint import precheck_predicates, suppression
 sys.stderr.write("\\nPROBE " + json.dumps({
     "code": code,
     "openssl": "_hashlib" in sys.modules,
-    "directive_regexes": suppression.directive_regex.cache_info().currsize,
+    "directive_regexes": sum(regex.is_compiled for regex in (suppression.NOQA_COMMENT, suppression.GRADLINT_NOQA_COMMENT, suppression._IGNORE)),
     "gl103_code_search": precheck_predicates._gl103_code_search.cache_info().currsize,
 }) + "\\n")
 """

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 import libcst as cst
 
-from gradlint.analysis.syntax import block_items, dotted_name, literal_float, prefixed_integer, walk
+from gradlint.analysis.syntax import ARRAY_METADATA, block_items, dotted_name, literal_float, prefixed_integer, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -1147,8 +1147,8 @@ def _unpacked(target: cst.CSTNode, value: Optional[cst.BaseExpression]) -> list[
     return [element.value for element in values]
 
 
-# A comparison of these says nothing about an array's values (`if len(y.shape) == 2`, `p.ndim > 1`).
-_SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
+# A comparison of these calls or of ARRAY_METADATA says nothing about an array's values
+# (`if len(y.shape) == 2`, `p.ndim > 1`).
 _SHAPE_CALLS = frozenset({"len", "isinstance", "type", "ndim", "shape", "size", "hasattr"})
 
 
@@ -1162,7 +1162,7 @@ def _names_in_expression(node: cst.CSTNode) -> set[str]:
         if type(current) is cst.Name:
             found.add(current.value)
         elif type(current) is cst.Attribute:
-            if current.attr.value not in _SHAPE_ATTRIBUTES:
+            if current.attr.value not in ARRAY_METADATA:
                 stack.append(current.value)
         elif type(current) is cst.Comparison:
             stack.append(current.left)

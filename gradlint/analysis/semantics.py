@@ -42,6 +42,7 @@ from gradlint.analysis import algebra
 from gradlint.analysis.cached import cached_property
 from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, is_new_axis, literal_float, literal_string, target_path
+from gradlint.naming import is_gradient_name
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -206,14 +207,6 @@ class ClassInfo:
 FORWARD_METHODS = frozenset({"forward", "__call__", "call", "fprop", "forward_pass", "activate", "feedforward"})
 BACKWARD_METHODS = frozenset(
     {"backward", "backprop", "backward_pass", "bprop", "backpropagate", "backpropagation", "grad", "gradient"}
-)
-GRADIENT_PARAMS = frozenset(
-    {
-        "grad", "grads", "gradient", "gradients", "dout", "d_out", "dvalues", "delta", "deltas", "output_error",
-        "output_gradient", "output_grad", "grad_output", "grad_out", "out_grad", "upstream", "upstream_grad",
-        "da", "d_a", "dy", "dh", "dz", "error", "err", "dl_dy", "dl_da", "de_dy", "de_da", "dldy", "dloss",
-        "prev_grad", "next_grad", "accum_grad", "top_diff", "chain_grad", "incoming_grad", "g",
-    }
 )
 # a function or method named as a derivative: `tanh_prime`, `d_sigmoid`, `softmax_jacobian`, `deriv`
 DERIVATIVE_NAME = re.compile(
@@ -2099,21 +2092,26 @@ class Semantics:
             self._forward_inputs[facts.function] = found
         return found
 
-    def _shift_sources(self, name: str, order: int, facts: FunctionFacts) -> Iterator[tuple[str, int, cst.CSTNode]]:
+    def _shift_sources(self, name: str, order: int, facts: FunctionFacts) -> Iterator[tuple[str, int, Optional[cst.CSTNode]]]:
         """`shiftx = x - np.max(x); exps = np.exp(shiftx)`: the softmax's input is `x` too. For the name an
         application reads at `order`, the names its value was shifted or reshaped from (`x` for `shiftx`,
-        through plain aliases), each with the order where it was read and the statement reading it."""
+        through plain aliases), each with the order where it was read and the last statement on the way
+        that shifted or reshaped it (None when every step was a plain alias: nothing to explain)."""
+        via: Optional[cst.CSTNode] = None
         for _ in range(3):
             binding = facts.reaching(name, order)
             if binding is None or binding.value is None or binding.augmented:
                 return
             if facts.stores_between(name, binding.order, order):
                 return  # shiftx[...] = ... since: no longer the shifted input
-            source = _unshift(self._strip(binding.value))
+            value = self._strip(binding.value)
+            source = _unshift(value)
             source_name = dotted_name(source) if type(source) in (cst.Name, cst.Attribute) else None
             if source_name is None:
                 return
-            yield source_name, binding.order, binding.statement  # `z = z - z.max()`: the earlier `z` too
+            if source is not value or value is not binding.value:
+                via = binding.statement  # a shift, a reshape or a copy: the message names it
+            yield source_name, binding.order, via  # `z = z - z.max()`: the earlier `z` too
             name, order = source_name, binding.order
 
     def _forward_calls_in(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, frozenset[ForwardKind], cst.BaseExpression]]:
@@ -2201,7 +2199,7 @@ class Semantics:
         sole parameter of a layer's backward method."""
         facts = self.facts(function)
         for name in facts.params:
-            if name.lower() in GRADIENT_PARAMS or name.lower().startswith(("grad_", "d_out", "dl_", "de_")):
+            if is_gradient_name(name):
                 return name
         if facts.class_def is not None and function.name.value in _LAYER_BACKWARDS:
             required = [p for p in facts.params if p not in facts.defaults]

@@ -14,6 +14,9 @@ _Name = cst.Name
 _Attribute = cst.Attribute
 _Call = cst.Call
 
+# An array's attributes that describe it, not its values (`x.shape`, `p.ndim`): reading one reads no value.
+ARRAY_METADATA = frozenset({"shape", "ndim", "size", "dtype"})
+
 
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
     """`np.linalg.norm` for an Attribute chain or Name, else None."""

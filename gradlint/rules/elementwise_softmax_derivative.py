@@ -21,6 +21,7 @@ from gradlint.analysis.jacobians import (
 from gradlint.analysis.semantics import BACKWARD_METHODS, DERIVATIVE_METHODS, Convention, ForwardKind, Role, derivative_base
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, positional_parameters
 from gradlint.diagnostics import Severity
+from gradlint.naming import is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 _LOST = "(the Jacobian's diagonal only); the off-diagonal terms -s_i*s_j are lost"
@@ -112,11 +113,17 @@ class ElementwiseSoftmaxDerivative(Rule):
 
                 def backward_newton(self, dout):
                     return dout * self.out * (1 - self.out)
+
+                def set_upstream(self, grad):
+                    self.grad = grad
+
+                def hess_backward(self):
+                    return self.grad * self.out * (1 - self.out)
             """,
             line=9,
-            count=3,
+            count=4,
             message="softmax derivative computed as the elementwise",
-            why="near misses of the second-order exemptions: `var` inside a longer name, and an upstream gradient multiplying it (a Hessian never is)",
+            why="near misses of the second-order exemptions: `var` inside a longer name, and an upstream gradient multiplying it, as a parameter or kept on self (a Hessian never is)",
         ),
         Invalid(
             """
@@ -1102,14 +1109,21 @@ _SECOND_ORDER_VALUE = re.compile(r"hess|curvature|fisher|variance|ggn|^var$", re
 
 
 def _times_a_parameter(analysis: ModuleAnalysis, site: FormulaSite) -> bool:
-    """Whether a parameter of the function (an upstream gradient: `dout * s * (1 - s)`) multiplies the
-    formula; a constant factor (`factor * p * (1 - p)`, LightGBM's Hessian) does not count."""
+    """Whether an upstream gradient multiplies the formula (`dout * s * (1 - s)`): a parameter of the
+    function, or an attribute of self named as one (`self.grad`); a constant factor
+    (`factor * p * (1 - p)`, LightGBM's Hessian) or a weight (`self.weight`) does not count."""
     function = analysis.index.function_containing(site.expression)
     if function is None or not site.multiplier:
         return False
-    params = set(positional_parameters(function, analysis.index.class_of(function) is not None))
+    method = analysis.index.class_of(function) is not None
+    params = set(positional_parameters(function, method))
     params |= {param.name.value for param in function.params.kwonly_params}
-    return any(atom.split(".")[0] in params for atom in site.multiplier)
+    self_name = function.params.params[0].name.value if method and function.params.params else None
+    for atom in site.multiplier:
+        head, _, attr = atom.partition(".")
+        if head in params or (head == self_name and is_gradient_name(attr)):
+            return True
+    return False
 
 
 def _second_order(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:

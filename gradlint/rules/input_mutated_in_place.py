@@ -9,7 +9,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Scope, numerics
-from gradlint.analysis.syntax import argument_for, dotted_name, names_in, positional_parameters, subscript_base, walk
+from gradlint.analysis.syntax import ARRAY_METADATA, argument_for, dotted_name, names_in, positional_parameters, subscript_base, walk
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -18,8 +18,6 @@ _VIEWS = frozenset({"asarray", "asanyarray", "view", "reshape", "ravel", "squeez
 # Parameters that exist to be written (output buffers).
 _OUTPUT_PARAMS = ("out", "output_buffer", "buf", "buffer", "result", "res", "dest", "dst")
 _WRITING_KEYWORDS = ("out",)
-# Attributes that describe an array without reading its values (an output buffer's shape and dtype).
-_METADATA = frozenset({"shape", "dtype", "ndim", "size"})
 # Parameters by which the caller chooses whether its array may be written (thinc's `inplace`, scipy's
 # `overwrite_a`, scikit-learn's `copy=False`): the writes are the function's contract.
 _OPT_IN_PARAMS = re.compile(r"in_?place|overwrite(?:_\w+)?|copy", re.IGNORECASE)
@@ -1015,7 +1013,7 @@ def _write_only(model: Numerics, function: cst.FunctionDef, writes: "list[tuple[
         parent = parents.get(node)
         if type(parent) is cst.Param or (type(parent) is cst.Attribute and parent.attr is node) or (type(parent) is cst.Arg and parent.keyword is node):
             continue  # the parameter itself, `self.gW`, `f(gW=...)`
-        if type(parent) is cst.Attribute and parent.attr.value in _METADATA:
+        if type(parent) is cst.Attribute and parent.attr.value in ARRAY_METADATA:
             continue  # `o_ref.dtype`, `m_ref.shape[2:]`: what the buffer is, not what it holds
         if type(parent) is cst.Comparison and _is_none_test(parent):
             continue  # `if m_ref is not None:` (an optional output)
@@ -1072,7 +1070,7 @@ def _whole_fills(analysis: ModuleAnalysis, function: cst.FunctionDef, names: set
         parent = index.parents.get(node)
         if type(parent) is cst.Param or (type(parent) is cst.Attribute and parent.attr is node):
             continue
-        if type(parent) is cst.Attribute and parent.attr.value in _METADATA:
+        if type(parent) is cst.Attribute and parent.attr.value in ARRAY_METADATA:
             continue  # `inerr.shape`: what the buffer is, not what it holds
         found = fills.get(node.value, [])
         if found and _covered_by_fill(analysis, node, found):

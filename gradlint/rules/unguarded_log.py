@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -11,6 +10,7 @@ from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, ProbabilityPath, Scope, cross_entropy_weights, in_loss_term, is_number, numerics
 from gradlint.analysis.syntax import last_part
 from gradlint.diagnostics import Severity
+from gradlint.naming import is_target_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 
@@ -471,10 +471,6 @@ def _complement_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     return None
 
 
-# The names of one-hot targets (`y`, `y_true`, `targets`, `labels`, `onehot`...).
-_TARGET_NAME = re.compile(r"^(?:y|t|ys|yb|y_?(?:true|onehot|one_hot|hot|batch|train|b))$|target|label|one_?hot|truth", re.IGNORECASE)
-
-
 def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExpression, scope: Scope, order: int) -> Optional[str]:
     """How `argument` (the log's: a name or the selection itself) holds a probability picked per row from unclipped predictions:
     every value that reaches it is a selection (`p[range(n), y]`, `np.sum(p * y, axis=1)`) of arrays
@@ -496,7 +492,7 @@ def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExp
     if kinds == {"input"} and any(type(path.selection) is cst.Call for path in paths):
         # `np.sum(p * y, axis=1)` of two parameters picks each row's probability only when one of
         # them holds the one-hot targets: `np.sum(pi * pdfs, axis=1)` is a mixture's likelihood
-        if not any(_TARGET_NAME.search(last_part(weight) or "") for path in paths for weight in path.weights):
+        if not any(is_target_name(last_part(weight) or "", within=True) for path in paths for weight in path.weights):
             return None
     selections = {id(path.selection): path.selection for path in paths if path.selection is not None}
     first = next(iter(selections.values()))

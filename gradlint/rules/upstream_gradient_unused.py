@@ -8,7 +8,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.semantics import Role, Semantics
-from gradlint.analysis.syntax import call_name, dotted_name, last_part
+from gradlint.analysis.syntax import ARRAY_METADATA, call_name, dotted_name, last_part
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -449,14 +449,13 @@ def _nonlinearity_around(analysis: ModuleAnalysis, semantics: Semantics, read: c
     return None
 
 
-_SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
 _SHAPE_FUNCTIONS = frozenset({"len", "zeros_like", "ones_like", "empty_like", "full_like", "shape"})
 
 
 def _shape_only(analysis: ModuleAnalysis, read: cst.Name) -> bool:
     """`dout.shape[0]`, `len(dout)`, `np.zeros_like(dout)`: a read of the gradient's shape, not its values."""
     parent = analysis.index.parent(read)
-    if type(parent) is cst.Attribute and parent.value is read and parent.attr.value in _SHAPE_ATTRIBUTES:
+    if type(parent) is cst.Attribute and parent.value is read and parent.attr.value in ARRAY_METADATA:
         return True
     if type(parent) is cst.Arg and parent.keyword is None:
         call = analysis.index.parent(parent)

@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from gradlint.naming import is_target_name
 from gradlint.runtime import references as refs
 from gradlint.runtime.compare import Comparison, compare
 
@@ -25,7 +26,6 @@ from gradlint.runtime.probing import (
     SHAPES,
     STEP_NAME,
     SWAP_ACT,
-    TARGET_NAME,
     SWAP_PRE,
     TRAINING_NAME,
     Probe,
@@ -251,7 +251,7 @@ class ActivationProbe(Probe):
                             found.append(trial)
         if len(positional) == 2:
             first, second = positional
-            targets = [n for n in positional if TARGET_NAME.match(n)]
+            targets = [n for n in positional if is_target_name(n)]
             if targets and not any(GRAD_NAME.match(n) for n in positional):
                 raise Unknown(
                     f"it takes a target `{targets[0]}`: a loss gradient, but no loss is paired with it "

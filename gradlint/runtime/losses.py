@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from gradlint.naming import is_target_name
 from gradlint.runtime import references as refs
 from gradlint.runtime.activations import ActivationProbe
 from gradlint.runtime.compare import Comparison, compare
@@ -15,7 +16,6 @@ from gradlint.runtime.probing import (
     FATAL,
     SHAPES,
     STEP_NAME,
-    TARGET_NAME,
     TRAINING_NAME,
     Probe,
     Trial,
@@ -387,7 +387,7 @@ def _order_loss_args(names: list[str], p: np.ndarray, y: Any) -> Optional[list[A
     positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
     if len(positional) == 2:
         first, second = positional
-        if TARGET_NAME.match(first) and not TARGET_NAME.match(second):
+        if is_target_name(first) and not is_target_name(second):
             values = {first: y, second: p}
         else:
             values = {first: p, second: y}

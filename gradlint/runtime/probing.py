@@ -33,11 +33,6 @@ GRAD_NAME = re.compile(
     re.IGNORECASE,
 )
 STEP_NAME = re.compile(r"^(lr|learning_?rate|eta|step_?size|rate|optimizer|optim|alpha_?lr)$", re.IGNORECASE)
-TARGET_NAME = re.compile(
-    r"^(y|t|ys|yt|targets?|labels?|y_?true|true|truth|expected|actual|ground_?truth|gt|y_?train|y_?batch|one_?hot|"
-    r"desired|target_?output|y_?target|y_?actual|y_?gt|answer|answers)$",
-    re.IGNORECASE,
-)
 TRAINING_NAME = re.compile(r"^(training|train|is_?training|train_?mode|mode)$", re.IGNORECASE)
 RESULT_ATTRIBUTES = ("dinputs", "dinput", "dx", "dX", "grad_input", "input_grad", "grad_inputs", "dZ", "dz", "delta", "grad", "gradient")
 

@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
 
-from gradlint.analysis.syntax import positional_parameters
+from gradlint.analysis.syntax import ARRAY_METADATA, positional_parameters
 from gradlint.diagnostics import Position
+from gradlint.naming import is_target_name
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -664,11 +665,6 @@ def _jacobian_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found:
         found.add(Target(name, "activation", kind, forward, start, end, first, last, evidence=evidence))
 
 
-TARGET_PARAM = re.compile(
-    r"^(y|t|ys|targets?|labels?|y_?true|truth|expected|y_?train|y_?batch|one_?hot|y_?target|y_?actual)$", re.IGNORECASE
-)
-
-
 def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", found: _Found) -> None:
     """`def delta(z, y): p = softmax(z); ...`: two parameters, the second a target,
     the first fed to a softmax (sigmoid) in the body and never read otherwise (but for
@@ -680,7 +676,7 @@ def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", foun
             continue
         facts = semantics.facts(function)
         required = [p for p in facts.params if p not in facts.defaults]
-        if len(required) != 2 or not TARGET_PARAM.match(required[1]) or TARGET_PARAM.match(required[0]):
+        if len(required) != 2 or not is_target_name(required[1]) or is_target_name(required[0]):
             continue
         if not facts.returns or required[1] not in _names_read(function):
             continue
@@ -705,7 +701,7 @@ def _applied_to_prediction(analysis: "ModuleAnalysis", semantics: "Semantics", f
     as the argument of that one nonlinearity (`p = sigmoid(logits)`), else None."""
     facts = semantics.facts(forward)
     required = [p for p in facts.params if p not in facts.defaults and p != facts.self_name]
-    if len(required) != 2 or TARGET_PARAM.match(required[0]):
+    if len(required) != 2 or is_target_name(required[0]):
         return None
     return _nonlinearity_applied_to(analysis, semantics, forward, required[0])
 
@@ -741,7 +737,7 @@ def _read_only_through(analysis: "ModuleAnalysis", function: cst.FunctionDef, na
             continue
         if isinstance(parent, cst.Arg) and parent.keyword is node:
             continue
-        if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in ("shape", "ndim", "size", "dtype"):
+        if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in ARRAY_METADATA:
             continue
         if isinstance(parent, cst.Arg) and isinstance(index.parent(parent), cst.Call):
             func = index.parent(parent).func
