@@ -27,7 +27,8 @@ class UnguardedLog(Rule):
         also when the log takes each row's probability selected from such a prediction, by a name
         (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`) or
         inline (`-log(np.sum(p * y, axis=1))`; a sum of two parameters only when one is named as the
-        targets, `y`, `labels`, `onehot`: `np.sum(pi * pdfs, axis=1)` is a mixture's likelihood), when
+        targets, `y`, `labels`, `onehot`: `np.sum(pi * pdfs, axis=1)` is a mixture's likelihood; when
+        branches select it differently, from the branch that selects from unclipped predictions), when
         nothing bounds it away from 0: no `np.clip`, no
         `+ eps`, no `np.maximum(p, eps)` (also in place: `np.clip(p, eps, 1 - eps, p)`), no helper it
         went through, no comparison that guards it.
@@ -172,6 +173,25 @@ class UnguardedLog(Rule):
             line=13,
             message="the softmax probability of each row's target",
             why="free functions: a softmax output picked per row in either branch (sparse or one-hot labels)",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Categorical_Cross_Entropy:
+                def forward(self, y_pred, y_true):
+                    samples = len(y_pred)
+                    y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+                    if len(y_true.shape) == 1:
+                        correct_confidences = y_pred_clipped[range(samples), y_true]
+                    elif len(y_true.shape) == 2:
+                        correct_confidences = np.sum(y_pred * y_true, axis=1)
+                    negative_log_likelihoods = -np.log(correct_confidences)
+                    return negative_log_likelihoods
+            """,
+            line=11,
+            message="`np.sum(y_pred * y_true, axis=1)` on line 10 selects from predictions that are not clipped",
+            why="DhruvK0/Neural-Networks-From-Scratch cat_cross_entropy.py: the clip is made, but the one-hot branch selects from the unclipped y_pred",
         ),
         Invalid(
             """
@@ -390,6 +410,11 @@ class UnguardedLog(Rule):
                 if clip:
                     picked = np.maximum(picked, 1e-9)
                 return -np.log(picked)
+
+            def nll_optional_clip_first(y_pred, y_true, clip=True):
+                probs = np.clip(y_pred, 1e-9, 1.0) if clip else y_pred
+                picked = np.sum(probs * y_true, axis=1)
+                return -np.log(picked)
             """,
             why="near misses: the selection clipped after, an epsilon before or inside the log, a positivity check, "
             "a clip on a branch the log may follow",
@@ -482,28 +507,42 @@ def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExp
     if not paths:
         return None
     kinds: set[str] = set()
+    unguarded = []
     for path in paths:
-        if path.selection is None or path.guarded or not path.weights:
+        if path.selection is None or not path.weights:
             return None
+        if path.guarded:
+            continue  # `if sparse: c = p_clipped[range(n), y] else: c = np.sum(p * y, axis=1)`: the other branch may not be
         kind = _unguarded_source(model, scope, path)
         if kind is None:
             return None
         kinds.add(kind)
-    if kinds == {"input"} and any(type(path.selection) is cst.Call for path in paths):
+        unguarded.append(path)
+    if not unguarded:
+        return None
+    clipped_after = {id(path.selection) for path in paths if path.guarded}
+    if any(id(path.selection) in clipped_after for path in unguarded):
+        return None  # the same selection clipped on one way only (`if clip: picked = np.maximum(picked, eps)`): the author's option
+    if kinds == {"input"} and any(type(path.selection) is cst.Call for path in unguarded):
         # `np.sum(p * y, axis=1)` of two parameters picks each row's probability only when one of
         # them holds the one-hot targets: `np.sum(pi * pdfs, axis=1)` is a mixture's likelihood
-        if not any(is_target_name(last_part(weight) or "", within=True) for path in paths for weight in path.weights):
+        if not any(is_target_name(last_part(weight) or "", within=True) for path in unguarded for weight in path.weights):
             return None
-    selections = {id(path.selection): path.selection for path in paths if path.selection is not None}
+    selections = {id(path.selection): path.selection for path in unguarded if path.selection is not None}
     first = next(iter(selections.values()))
     computed = kinds - {"input"}  # the one-hot sum traces its target factor too, a parameter
     what = f"the {computed.pop()} probability" if len(computed) == 1 else "the predicted probability"
-    if first is argument and len(selections) == 1:
+    if first is argument and len(selections) == 1 and len(unguarded) == len(paths):
         return f"{what} of each row's target, and neither it nor the predictions it is selected from is clipped or offset by an epsilon"
     where = f"`{model.code(first)}` on line {model.analysis.line_of(first)}"
     if len(selections) > 1:
         others = len(selections) - 1
         where += f" (or {others} other selection{'s' if others > 1 else ''})"
+    if len(unguarded) < len(paths):
+        return (
+            f"{what} of each row's target that {where} selects from predictions that are not clipped or offset "
+            "by an epsilon (another selection that reaches it reads clipped ones; this one does not)"
+        )
     return (
         f"{what} of each row's target that {where} selects, and neither it nor the predictions it is "
         "selected from is clipped or offset by an epsilon"

@@ -28,6 +28,8 @@ class UnstableActivation(Rule):
         (`-30 <= x <= 30`) or a magnitude test (`abs(x) < 30`) included, or after a guard clause that
         leaves when the input is large (`if x > 20: return x`). The overflow bound is 709, or 88 in a
         function whose code names float32 (11 for float16; never from a docstring or comment).
+        Silent too on a softplus that is the whole argument of a tanh or erf (Mish, SERF): they map
+        inf to 1, so the activation's value stays right (not with `math.exp`, which raises).
         """
     why_bad = """
         `exp(x)` is inf for x above ~709 (float32: 88): the tanh form becomes inf/inf = nan and the
@@ -75,6 +77,27 @@ class UnstableActivation(Rule):
             line=6,
             message="softplus",
             why="layer class: softplus",
+        ),
+        Invalid(
+            """
+            import math
+            import numpy as np
+
+            def mish_math(x):
+                return x * math.tanh(math.log(1 + math.exp(x)))
+
+            def scaled_inside(x):
+                return np.tanh(0.5 * np.log(1 + np.exp(x)))
+
+            def also_read_alone(x):
+                sp = np.log1p(np.exp(x))
+                return x * np.tanh(sp), sp
+            """,
+            line=5,
+            count=3,
+            message="softplus written as",
+            why="near misses of Mish and SERF: math.exp raises OverflowError, a softplus that is not the whole "
+            "argument of the tanh, a softplus also returned on its own",
         ),
         Invalid(
             """
@@ -190,6 +213,24 @@ class UnstableActivation(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+            import torch
+            from scipy.special import erf
+
+            def serf(x):
+                return x * erf(np.log(1 + np.exp(x)))
+
+            def mish(x):
+                return x * np.tanh(np.log1p(np.exp(x)))
+
+            def mish_torch(x):
+                return x * torch.tanh(torch.log(1 + torch.exp(x)))
+            """,
+            why="oniani/ai activation/serf.py (SERF) and Mish: the overflowing softplus is the whole argument of "
+            "erf or tanh, which map inf to exactly 1, so the activation's value is right (x) where exp overflows",
+        ),
         Valid(
             """
             import numpy as np
@@ -431,12 +472,31 @@ class UnstableActivation(Rule):
             return None
         if exponent is not None and _bounded_above_by_branch(model, call, exponent):
             return None
+        if _saturated_by(model, call, exp_node):
+            return None
         return Finding(
             call,
             f"softplus written as `{model.code(call)}`: `{model.code(exp_node)}` overflows to inf for inputs "
             "above ~709 (float32: 88) where the answer is the input itself; use np.logaddexp(0, x) "
             "(torch: torch.nn.functional.softplus)",
         )
+
+
+# Functions that map +inf to a finite limit (tanh(inf) = erf(inf) = 1): a softplus that overflows
+# inside one still gives the right value (Mish, `x * tanh(log(1 + exp(x)))`; SERF with erf).
+_SATURATING = frozenset({"tanh", "erf"})
+
+
+def _saturated_by(model: Numerics, call: cst.Call, exp_node: cst.BaseExpression) -> bool:
+    """The softplus `call` is the whole argument of a tanh or erf, and its exp returns inf on
+    overflow (numpy, torch) rather than raising (`math.exp` raises OverflowError)."""
+    index = model.analysis.index
+    argument = index.parent(call)  # parentheses are the call's own (lpar): the Arg holds it directly
+    outer = index.parent(argument) if type(argument) is cst.Arg else None
+    if type(outer) is not cst.Call or len(outer.args) != 1 or last_part(call_name(outer)) not in _SATURATING:
+        return False
+    exp_name = call_name(exp_node) if type(exp_node) is cst.Call else None
+    return not (exp_name or "").startswith("math.")
 
 
 def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExpression) -> bool:
