@@ -1590,10 +1590,19 @@ def _gl103_code_search() -> "re.Pattern[str]":
     return re.compile(_GL103_IN_CODE)
 
 
+@cache
+def _gl103_conditional() -> "re.Pattern[str]":
+    from gradlint.registry import _GL103_INDEX_CONDITIONAL
+
+    return re.compile(_GL103_INDEX_CONDITIONAL)
+
+
 def diagonal_call_or_index_branch(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
     """GL103 (malformed-softmax-jacobian): its matrix formulas need a diagonal call (diag, diagflat,
     eye, identity), its element loop an If `i == j` / `i != j` of two names whose body and `else:` body
-    are each one Assign to the same subscript target. False only when the text has neither in code: a
+    are each one Assign to the same subscript target, or a conditional `... if i == j else ...` in an
+    entry (found anywhere in the text: not told apart from strings and comments). False only when the
+    text has none of them in code: a
     call on a line that is not a comment or doctest line, or such an If, are then looked for in code by
     registry._GL103_IN_CODE (a code search: the call, or the header with its store), except in a run's
     first texts (_costly_skipped)."""
@@ -1610,6 +1619,8 @@ def diagonal_call_or_index_branch(text: str, absent: "Callable[[str], bool]" = _
                     break
                 except _Invalid:
                     continue  # read exactly from a real If, the text would not parse; else no If here
+        if not found:
+            found = _gl103_conditional().search(text) is not None
         if not found or _costly_skipped(absent):
             return found
         return _gl103_code_search().search(text) is not None

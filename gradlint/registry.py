@@ -261,6 +261,13 @@ _GL103_INDEX_BRANCH = (
     + _GL103_TEST_GAP + ":" + _GL103_GAP + _GL103_SUBSCRIPT_TARGET
 )
 _GL103_ELSE_STORE = r"\belse" + _GL103_GAP + ":" + _GL103_GAP + _GL103_SUBSCRIPT_TARGET
+# GL103 element entries written with a conditional (_check_conditional_entry): an IfExp whose test is ONE
+# comparison ==/!= of two bare names (_index_test), `... if i == j else ...`. The `if` of an expression may
+# follow a number (`1if`: Python reads 1, then if), so only a letter or `_` before it rules it out.
+_GL103_CONDITIONAL_TAIL = (
+    _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"else(?!\w)"
+)
+_GL103_INDEX_CONDITIONAL = r"(?<![^\W\d])if(?!\w)" + _GL103_CONDITIONAL_TAIL
 # GL103's diagonal call is a call (classify/is_eye read Call nodes): `def identity(x):` (argparse) is none.
 _GL103_DIAGONAL_CALL = (
     r"\b(?:diag|diagflat|eye|identity)(?<!def diag)(?<!def diagflat)(?<!def eye)(?<!def identity)" + _GL103_CALL_GAP + r"\("
@@ -538,8 +545,9 @@ _GL402_DEF_IN_CODE = _code_search(r"def\b", r"def\b")
 # such as pickletools' "an identity (this is so ..."); the header's `if`/`elif` is an identifier token of
 # the code search, so the word starts there.
 _GL103_IN_CODE = _code_search(
-    _GL103_DIAGONAL_CALL[2:] + r"|(?:el)?if(?!\w)" + _GL103_INDEX_BRANCH[len(r"if(?<![^\sl]if)"):],
-    r"(?:diag|diagflat|eye|identity|if|elif)\b",
+    _GL103_DIAGONAL_CALL[2:] + r"|(?:el)?if(?!\w)" + _GL103_INDEX_BRANCH[len(r"if(?<![^\sl]if)"):]
+    + r"|(?:\d\w*?)?if(?!\w)" + _GL103_CONDITIONAL_TAIL,  # an identifier run may be `1if` (a number, then if)
+    r"(?:diag|diagflat|eye|identity|if|elif)\b|\d\w*?if\b",
 )
 # GL402's evidence for a method may be its class's name: the rule tests `class NAME` built from the name,
 # so a header written `class \\<line break> ReluLayer:` counts too (a backslash between the words).
@@ -553,14 +561,15 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL002", "io_error"),
     RuleEntry("GL003", "unused_noqa"),  # judged after the others (gradlint.api.check_source); off by default
     RuleEntry("GL101", "overwritten_diagonal", (_GL101_LOOP, _GL101_PAIR, _GL101_LOOP_IN_CODE)),
-    # GL103: a diagonal call (matrix formulas) or the loop's `if i == j:` store (_GL103_INDEX_BRANCH);
+    # GL103: a diagonal call (matrix formulas), the loop's `if i == j:` store (_GL103_INDEX_BRANCH) or a
+    # conditional entry `s[i] * (1 if i == j else 0 - s[j])` (_GL103_INDEX_CONDITIONAL, also for the third need);
     # the non-diagonal part (OUTER/SCALAR/TRANSPOSED/SQUARE: outer, dot, matmul, @, *, einsum, square, **)
     # or M * (I - M) or the loop's off-diagonal product (algebra.expand: *, **, multiply, square); the
     # diagonal call or the loop's `else:` store; the diagonal call or the loop around the If.
     RuleEntry("GL103", "malformed_softmax_jacobian", (
-        _GL103_DIAGONAL_CALL + "|" + _GL103_INDEX_BRANCH,
+        _GL103_DIAGONAL_CALL + "|" + _GL103_INDEX_BRANCH + "|" + _GL103_INDEX_CONDITIONAL,
         r"[*@]|outer|dot|einsum|multiply|matmul|square",
-        _GL103_DIAGONAL_CALL + "|" + _GL103_ELSE_STORE,
+        _GL103_DIAGONAL_CALL + "|" + _GL103_ELSE_STORE + "|" + _GL103_INDEX_CONDITIONAL,
         r"\bfor\b|\bwhile\b|" + _GL103_DIAGONAL_CALL,  # alternatives are tried in order: the common first
         # the diagonal call, or an If whose body and `else:` body are one Assign each to the same target
         # (_check_loop_branch: _last_store, equal code_for targets), in code (_GL103_IN_CODE, asked by the

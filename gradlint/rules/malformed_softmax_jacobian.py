@@ -54,7 +54,10 @@ class MalformedSoftmaxJacobian(Rule):
         - `M * (I - M)` with the same `M` on both sides (entry (i, j) is M_ij(δ_ij - M_ij),
           so the off-diagonal is -s_j^2 instead of -s_i s_j);
         - in an `if i == j: ... else: ...` loop, an off-diagonal entry `+s[i]*s[j]` or
-          `-s[i]*s[i]`.
+          `-s[i]*s[i]`;
+        - in a loop, an entry written with a conditional whose diagonal branch lost its -s_i term,
+          mostly by precedence: `J[i, j] = s[i] * (1 if i == j else 0 - s[j])` is
+          `s[i] * (1 if i == j else (0 - s[j]))`, so the diagonal is s_i.
         """
     why_bad = """
         The softmax Jacobian is J_ij = s_i(δ_ij - s_j): `diag(s) - s s^T`. Each of these
@@ -76,6 +79,36 @@ class MalformedSoftmaxJacobian(Rule):
     )
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            class softmax:
+                def forward(self, input):
+                    return np.exp(input) / np.sum(np.exp(input))
+
+                def backward(self, input):
+                    forward = np.exp(input) / np.sum(np.exp(input))
+                    out = np.zeros((len(input), len(input)))
+                    for i in range(len(input)):
+                        for j in range(len(input)):
+                            out[i, j] = forward[i] * (1 if i == j else 0 - forward[j])
+                    return out
+
+            def jacobian(s):
+                n = len(s)
+                J = np.zeros((n, n))
+                for a in range(n):
+                    for b in range(n):
+                        J[a][b] = s[a] * (0.0 - s[b] if a != b else 1.0)
+                return J
+            """,
+            line=12,
+            count=2,
+            message="a conditional binds looser than `-`",
+            why="seanmabli/aiinpy softmax.py: `1 if i == j else 0 - forward[j]` is `1 if i == j else (0 - forward[j])`, "
+            "so the diagonal is s_i; and the same slip with the test written `!=`",
+        ),
         Invalid(
             """
             import numpy as np
@@ -298,6 +331,34 @@ class MalformedSoftmaxJacobian(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def jacobian(s):
+                n = len(s)
+                J = np.zeros((n, n))
+                I = np.zeros((n, n))
+                for i in range(n):
+                    for j in range(n):
+                        J[i, j] = s[i] * ((1 if i == j else 0) - s[j])
+                        I[i, j] = 1 if i == j else 0
+                return J, I
+
+            def jacobian_branches(s):
+                n = len(s)
+                J = np.zeros((n, n))
+                for i in range(n):
+                    for j in range(n):
+                        J[i, j] = s[i] * (1 - s[i]) if i == j else -s[i] * s[j]
+                return J
+
+            def scaled(s, k):
+                return [s[i] * (1 if i == k else 0 - s[k]) for i in range(len(s))]
+            """,
+            why="near misses of the precedence slip: the conditional parenthesised, an identity matrix, the diagonal "
+            "and off-diagonal written as whole branches, and a conditional that does not fill a matrix entry",
+        ),
         Valid(
             """
             import numpy as np
@@ -575,6 +636,8 @@ class MalformedSoftmaxJacobian(Rule):
             yield from self._check_update(analysis, augmented)
         for branch in index.nodes(cst.If):
             yield from self._check_loop_branch(analysis, branch)
+        for conditional in index.nodes(cst.IfExp):
+            yield from self._check_conditional_entry(analysis, conditional)
 
     # -- matrix formulas -----------------------------------------------------
     def _check_sum(
@@ -732,6 +795,63 @@ class MalformedSoftmaxJacobian(Rule):
                 f"the off-diagonal entry `{target} = {value}` multiplies `{atom}` by itself (-s_i^2 where the "
                 f"softmax Jacobian has -s_i*s_j); index the factors by both {first} and {second}",
             )
+
+
+    def _check_conditional_entry(self, analysis: ModuleAnalysis, conditional: cst.IfExp) -> Iterator[Finding]:
+        """`J[i, j] = s[i] * (1 if i == j else 0 - s[j])` in a loop: the conditional binds looser than
+        `-`, so the diagonal is s_i (not s_i(1 - s_i)) while the off-diagonal -s_i s_j is right."""
+        indices = _index_test(conditional.test)
+        if indices is None:
+            return
+        first, second, equal = indices
+        store = next((node for node in analysis.index.ancestors(conditional) if isinstance(node, cst.BaseSmallStatement)), None)
+        if type(store) is not cst.Assign or len(store.targets) != 1 or type(store.targets[0].target) is not cst.Subscript:
+            return
+        if not {first, second} <= _names(store.targets[0].target):
+            return
+        if analysis.index.enclosing(store, cst.For) is None and analysis.index.enclosing(store, cst.While) is None:
+            return
+        diagonal_branch, off_branch = (conditional.body, conditional.orelse) if equal else (conditional.orelse, conditional.body)
+        same = re.compile(rf"\b{re.escape(second)}\b")
+        diagonal = expand(store.value.deep_replace(conditional, diagonal_branch), lambda node: same.sub(first, analysis.code_for(node)))
+        off = expand(store.value.deep_replace(conditional, off_branch), analysis.code_for)
+        if diagonal is None or off is None:
+            return
+        diagonal_terms, off_terms = diagonal.as_dict(), off.as_dict()
+        if len(diagonal_terms) != 1 or len(off_terms) != 1:
+            return
+        (atoms, coefficient), = diagonal_terms.items()
+        if len(atoms) != 1 or coefficient != 1 or not re.search(rf"\b{re.escape(first)}\b", atoms[0]):
+            return
+        atom_i = atoms[0]
+        atom_j = re.sub(rf"\b{re.escape(first)}\b", second, atom_i)
+        if off_terms != {tuple(sorted((atom_i, atom_j))): -1}:
+            return
+        code = analysis.code_for
+        entry = f"the diagonal entry of `{code(store)}` is {atom_i} (s_i), not s_i(1 - s_i)"
+        if (
+            _is_number_literal(diagonal_branch)
+            and type(off_branch) is cst.BinaryOperation
+            and type(off_branch.operator) is cst.Subtract
+            and _is_number_literal(off_branch.left)
+        ):
+            kept = (code(diagonal_branch), code(off_branch.left)) if equal else (code(off_branch.left), code(diagonal_branch))
+            fixed = f"(({kept[0]} if {code(conditional.test)} else {kept[1]}) - {code(off_branch.right)})"
+            explanation = (
+                f": a conditional binds looser than `-`, so `{code(off_branch)}` is one whole branch of "
+                f"`{code(conditional)}` and the diagonal's branch is {code(diagonal_branch)} alone"
+                f"; the off-diagonal -s_i*s_j is right. Parenthesise the conditional: {fixed}"
+            )
+        else:
+            explanation = (
+                f": the branch of `{code(conditional)}` taken on the diagonal ({code(diagonal_branch)}) lacks the "
+                "-s_i term; the off-diagonal -s_i*s_j is right"
+            )
+        yield Finding(store, entry + explanation)
+
+
+def _is_number_literal(node: cst.BaseExpression) -> bool:
+    return type(node) in (cst.Integer, cst.Float)
 
 
 def _inside_chain(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:

@@ -40,7 +40,8 @@ class UnguardedLog(Rule):
     why_bad = """
         A softmax or sigmoid saturates to exactly 0.0 in floating point (a logit gap above ~745 in
         float64, ~104 in float32). `log(0)` is -inf, `0 * -inf` is nan, and one saturated sample turns
-        the loss and every gradient into nan.
+        the loss into inf or nan, and with it every gradient taken through the log (by autograd, or
+        by a hand-written chain through `1/p`); a fused `p - y` gradient survives, the loss curve does not.
         """
     example = """
         def cross_entropy(p, y):
@@ -482,10 +483,17 @@ class UnguardedLog(Rule):
             subject = f"`{name}`, {selected}"
         else:
             return None
+        softmax = source == "softmax" or "softmax probability" in subject
+        remedy = (
+            f"take the log-softmax from the logits, z - max(z) - log(sum(exp(z - max(z)))), or clip: np.clip({name}, eps, 1.0)"
+            if softmax
+            else f"use np.clip({name}, eps, 1.0), or log-softmax or log-sigmoid from the logits"
+        )
         return Finding(
             call,
-            f"`{model.code(call)}` takes the log of {subject}: it is -inf once a probability saturates to 0, "
-            f"and the loss and its gradient become nan (use np.clip({name}, eps, 1.0), or log-softmax from the logits)",
+            f"`{model.code(call)}` takes the log of {subject}: it is -inf once a probability saturates to 0, so the "
+            f"loss becomes inf (nan where a zero target multiplies it), and so does any gradient taken through this "
+            f"log ({remedy})",
         )
 
 
