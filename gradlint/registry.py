@@ -267,7 +267,7 @@ _GL103_ELSE_STORE = r"\belse" + _GL103_GAP + ":" + _GL103_GAP + _GL103_SUBSCRIPT
 _GL103_CONDITIONAL_TAIL = (
     _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"else(?!\w)"
 )
-_GL103_INDEX_CONDITIONAL = r"(?<![^\W\d])if(?!\w)" + _GL103_CONDITIONAL_TAIL
+_GL103_INDEX_CONDITIONAL = r"if(?<![^\W\d]if)(?!\w)" + _GL103_CONDITIONAL_TAIL  # the literal first: re scans for it
 # GL103's diagonal call is a call (classify/is_eye read Call nodes): `def identity(x):` (argparse) is none.
 _GL103_DIAGONAL_CALL = (
     r"\b(?:diag|diagflat|eye|identity)(?<!def diag)(?<!def diagflat)(?<!def eye)(?<!def identity)" + _GL103_CALL_GAP + r"\("
