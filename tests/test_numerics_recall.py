@@ -94,7 +94,7 @@ def test_probability_paths_follow_selections_clips_and_branches() -> None:
     assert ends == [("y_pred", False, ("y_true",)), ("y_pred", True, ("y_true",)), ("y_true", False, ("y_pred",))]
 
 
-def test_gl303_follows_a_selection_in_either_branch_and_respects_the_clip_on_one() -> None:
+def test_gl303_follows_a_selection_in_either_branch_and_names_the_unclipped_one() -> None:
     unclipped = """
         import numpy as np
 
@@ -106,8 +106,23 @@ def test_gl303_follows_a_selection_in_either_branch_and_respects_the_clip_on_one
             return -np.log(picked)
         """
     assert _codes(unclipped, "GL303") == [("GL303", 8)]
+    # the sparse branch clips, the one-hot branch does not (DhruvK0's cat_cross_entropy.py): the
+    # one-hot selection is still -inf once its probability saturates
     half_clipped = unclipped.replace("picked = y_pred[", "picked = np.clip(y_pred, 1e-7, 1)[")
-    assert _codes(half_clipped, "GL303") == []
+    assert _codes(half_clipped, "GL303") == [("GL303", 8)]
+    both_clipped = half_clipped.replace("np.sum(y_pred *", "np.sum(np.clip(y_pred, 1e-7, 1) *")
+    assert _codes(both_clipped, "GL303") == []
+    # one selection, clipped when the caller asks: the author's option, not a slip
+    optional = """
+        import numpy as np
+
+        def nll(y_pred, y_true, clip=True):
+            picked = np.sum(y_pred * y_true, axis=1)
+            if clip:
+                picked = np.clip(picked, 1e-7, 1)
+            return -np.log(picked)
+        """
+    assert _codes(optional, "GL303") == []
 
 
 def test_gl304_positional_match_needs_the_shared_target_in_the_numerator() -> None:
