@@ -28,10 +28,23 @@ TARGET_NAME = re.compile(
 _TARGET_WORD = re.compile(r"target|label|one_?hot|truth", re.IGNORECASE)
 
 
-def is_gradient_name(name: str) -> bool:
-    """Whether `name` is conventional for an upstream gradient (`dout`, `grad_output`, `dL_dy`)."""
+# a gradient word inside a longer name (`grad_from_next`, `output_delta`)
+_GRADIENT_WORD = re.compile(r"grad|delta|err|upstream|diff|dout|dvalue|incoming", re.IGNORECASE)
+# a `d`-prefixed short or layer-value name (`dx`, `d_inputs`, `dnext_h`)
+_D_PREFIXED = re.compile(
+    r"^d_?(?:[a-z]{1,2}\d*|out\w*|in\w*|val\w*|next\w*|prev\w*|loss\w*|act\w*|pre\w*|logit\w*|y\w*|z\w*|h\w*)$",
+    re.IGNORECASE,
+)
+
+
+def is_gradient_name(name: str, loosely: bool = False) -> bool:
+    """Whether `name` is conventional for an upstream gradient (`dout`, `grad_output`, `dL_dy`);
+    `loosely`: also a gradient word inside it (`output_delta`) or a `d`-prefixed short or
+    layer-value name (`dx`, `d_inputs`)."""
     lowered = name.lower()
-    return lowered in GRADIENT_PARAMS or lowered.startswith(("grad_", "d_out", "dl_", "de_"))
+    if lowered in GRADIENT_PARAMS or lowered.startswith(("grad_", "d_out", "dl_", "de_")):
+        return True
+    return loosely and bool(_GRADIENT_WORD.search(name) or _D_PREFIXED.match(name))
 
 
 def is_target_name(name: str, within: bool = False) -> bool:

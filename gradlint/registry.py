@@ -623,7 +623,9 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL202", "derivative_fed_activation", (r"\bdef\b|\blambda\b", _GL202_NONLINEARITY, _GL202_IN_CODE)),
     # GL204: only on a backward's gradient parameter (is_backward); its other evidence (a derivative
     # formula's `-`, a comparison with 0, a class forward, a nonlinearity) is in nearly every file.
-    RuleEntry("GL204", "upstream_gradient_unused", (_GL105_BACKWARD_DEF,)),
+    # Or on a JAX JVP rule, registered by `f.defjvp` (a decorator or a call; checked only when the
+    # text holds `defjvp`).
+    RuleEntry("GL204", "upstream_gradient_unused", (_GL105_BACKWARD_DEF + r"|defjvp",)),
     # a division (`/`, `/=`) of an exp (numerics.softmax_parts) by a sum of it
     RuleEntry("GL301", "unstable_softmax", (_GL301_EXP, _GL301_EXP_COMMENTED, _GL301_SUM, r"/")),
     # GL301's softmax shape, shifted by a global max call (numerics.max_shift: max/amax/nanmax)
