@@ -20,7 +20,7 @@ from gradlint.analysis.numerics import (
     target_name,
     unwrap,
 )
-from gradlint.analysis.syntax import argument_for, dotted_name, positional_parameters
+from gradlint.analysis.syntax import argument_for, call_name, dotted_name, last_part, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -51,7 +51,9 @@ class UnguardedDivision(Rule):
         in a private helper (`_focal_loss_derivative`) whose every caller in the module clips the
         probability it passes on every path to the call (away from 0). A division inside
         `np.nan_to_num(...)` is still reported: that maps the inf to +-1.8e308, not to a usable
-        gradient (the message says so).
+        gradient (the message says so). Silent on REINFORCE's `dsoftmax / p[0, a]` when the action `a`
+        was drawn from that same `p` (`np.random.choice(n, p=p[0])`) or is its argmax: its probability
+        is above 0 (at least 1/n for the argmax), and a clip would bias the log-derivative.
         """
     why_bad = """
         Probabilities saturate to exactly 0.0 or 1.0 in floating point. `y / 0` is inf and `0 / 0` is
@@ -72,6 +74,39 @@ class UnguardedDivision(Rule):
     references = ("Cross-entropy: https://en.wikipedia.org/wiki/Cross-entropy",)
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def policy(state, weight):
+                z = state.dot(weight)
+                e = np.exp(z - np.max(z))
+                return e / np.sum(e)
+
+            def jacobian(s):
+                s = s.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+
+            def uniform_action(state, weight):
+                probs = policy(state, weight)
+                action = np.random.randint(probs.shape[1])
+                return jacobian(probs)[action, :] / probs[0, action]
+
+            def other_policy(state, weight, behaviour):
+                probs = policy(state, weight)
+                action = np.random.choice(probs.shape[1], p=behaviour[0])
+                return jacobian(probs)[action, :] / probs[0, action]
+
+            def argmax_of_other(state, weight, q):
+                probs = policy(state, weight)
+                action = np.argmax(q)
+                return jacobian(probs)[action, :] / probs[0, action]
+            """,
+            line=15,
+            count=3,
+            message="divides by the softmax output `probs[0, action]` with no guard",
+            why="near misses of REINFORCE's dsoftmax / p[a]: an action drawn uniformly, from another policy, or the argmax of another array can have a probability of 0",
+        ),
         Invalid(
             """
             import numpy as np
@@ -339,6 +374,35 @@ class UnguardedDivision(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def policy(matrix, weight):
+                z = matrix.dot(weight)
+                exp = np.exp(z - np.max(z))
+                return exp / np.sum(exp)
+
+            def softmax_grad(softmax):
+                s = softmax.reshape(-1, 1)
+                return np.diagflat(s) - np.dot(s, s.T)
+
+            def policy_gradient(state, weight):
+                probs = policy(state, weight)
+                action = np.random.choice(len(probs[0]), p=probs[0])
+                dsoftmax = softmax_grad(probs)[action, :]
+                dlog = dsoftmax / probs[0, action]
+                return action, np.dot(state.T, dlog[None, :])
+
+            def greedy_gradient(state, weight):
+                probs = policy(state, weight)
+                action = probs.argmax()
+                return softmax_grad(probs)[action, :] / probs[0, action]
+            """,
+            why="the Holberton policy_gradient task (many student copies) and a greedy variant: the action is drawn "
+            "from probs (np.random.choice never returns an outcome of probability 0) or is its argmax (at least 1/n), "
+            "so REINFORCE's dsoftmax / p[a] = e_a - p cannot meet a 0, and a clip would bias it",
+        ),
         Valid(
             """
             import numpy as np
@@ -633,6 +697,8 @@ class UnguardedDivision(Rule):
             probability, form = divisor
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
+            if form == "p" and _picked_by_its_own_draw(model, scope, order, probability):
+                continue
             evidence = self._evidence(model, scope, order, node, numerator, denominator, probability, form)
             if evidence is None:
                 continue
@@ -717,6 +783,38 @@ class UnguardedDivision(Rule):
                 )
             return f"the probability `{name}`", f" (the matching loss `{loss.name}` takes log({name}))"
         return None
+
+
+def _picked_by_its_own_draw(model: Numerics, scope: Scope, order: int, probability: cst.BaseExpression) -> bool:
+    """`p[0, a]` where `a` was drawn from `p` (`a = np.random.choice(n, p=p[0])`) or is its argmax
+    (`a = np.argmax(p)`): REINFORCE's `dsoftmax / p[a]`. A sampled outcome has a probability above 0
+    and the argmax one at least 1/n, so the division cannot meet a 0 (and a clip would bias it)."""
+    if type(probability) is not cst.Subscript or not probability.slice:
+        return False
+    base = _root(probability)
+    last = probability.slice[-1].slice
+    if base is None or type(last) is not cst.Index or type(last.value) is not cst.Name:
+        return False
+    bindings = scope.before(last.value.value, order)
+    if len(bindings) != 1 or bindings[0].value is None:
+        return False
+    draw = unwrap(bindings[0].value)
+    if type(draw) is not cst.Call:
+        return False
+    operation = last_part(call_name(draw))
+    if operation == "choice":
+        weights = [arg.value for arg in draw.args if arg.keyword is not None and arg.keyword.value == "p"]
+        return bool(weights) and _root(unwrap(weights[0])) == base
+    if operation == "argmax":
+        receiver = draw.func.value if type(draw.func) is cst.Attribute and not _is_module(draw.func.value) else None
+        subject = receiver if receiver is not None else (draw.args[0].value if draw.args else None)
+        return subject is not None and _root(unwrap(subject)) == base
+    return False
+
+
+def _is_module(node: cst.BaseExpression) -> bool:
+    """`np` in `np.argmax(p)` (a library module, not an array method's receiver)."""
+    return dotted_name(node) in ("np", "numpy", "cp", "cupy", "jnp", "torch")
 
 
 def _probability_divisor(model: Numerics, node: cst.BaseExpression) -> Optional[tuple[cst.BaseExpression, str]]:
