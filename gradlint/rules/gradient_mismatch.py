@@ -42,7 +42,27 @@ class GradientMismatch(Rule):
         likely mistake when the numbers show one (diagonal only, transposed, sign flipped,
         off by a constant factor such as the batch size or 2, activation and
         pre-activation swapped). A function whose convention is not recognised is
-        reported as `unknown`, never as a mismatch.
+        reported as `unknown`, never as a mismatch. So is a softmax backward that passes its
+        gradient through (`return grad`, or ones as its derivative): the design of a fused
+        softmax + cross-entropy loss; the verdict names the fused loss gradient when one is in
+        the module or a neighbouring one. A softmax layer whose forward normalises the rows of
+        a batch is also judged on a (3, 5) batch, where a VJP that drops `keepdims` or sums over
+        the whole batch shows.
+
+        A module-level function `f(W, X, y, reg)` returning `(loss, dW)` (the CS231n
+        convention: `svm_loss_naive`, `softmax_loss_vectorized`) is checked against its own
+        loss: dW against central differences of the returned loss with respect to W, on
+        W (6, 4), X (9, 6), integer labels y, and reg = 0.25 and 0 (the column layout
+        W (C, D), X (D, N) when the row layout does not run). Entries at a kink of the loss
+        (an SVM's hinge) are left out, and a mismatch is reported only when all three random
+        draws show it. The message separates the data term (reg = 0) from the
+        regularisation term ("the gradient's regularisation term is reg*W, but the loss adds
+        reg*sum(W*W), whose gradient is 2*reg*W"). Likewise `loss, dx = f(x, y)` (CS231n's
+        `softmax_loss(x, y)`, `svm_loss(x, y)`; named as a loss, returning `dx` or `dscores`
+        second), when no other check took it: dx against central differences of its own loss
+        on scores x (9, 4) with integer labels (one-hot targets when labels do not run). A
+        function that does not run on these inputs, returns something else, or whose loss
+        does not change with its first argument is `unknown`.
 
         The static findings are kept, each carrying the verdict on what it is about
         (`runtime` in the JSON report): the function holding it, or, for GL201/GL202, the

@@ -15,9 +15,10 @@ about (`Diagnostic.runtime`).
 Modules: `targets` (what to check, against what), `extract` (the definitions
 a target needs), `sandbox` (the limited process), `worker` (its protocol),
 `probing` / `activations` / `losses` / `forwards` (calling conventions and
-trials, inside the sandbox), `references` (analytic forwards, derivatives,
-central differences), `compare` (errors, the diagnosis, and the tolerances for
-the dtype the code computes in), `report` (the verdict lines).
+trials, inside the sandbox; `self_gradients` for `loss, dW = f(W, X, y, reg)`),
+`references` (analytic forwards, derivatives, central differences), `compare`
+(errors, the diagnosis, and the tolerances for the dtype the code computes
+in), `report` (the verdict lines).
 
 A mismatch is reported only for a calling convention the target is known to
 follow; a guessed one can show it right, never wrong (doubt gives `unknown`).
@@ -49,7 +50,8 @@ __all__ = ["RuntimeResult", "TargetVerdict", "VerifyError", "check_module", "run
 # the semantic model are the stage's main cost on a large tree.
 WORTH_PARSING = re.compile(
     r"(?i)prime|deriv|backward|backprop|grad|jacob|dvalues|\bdout\b|diag|\bouter\b|\beye\b|einsum|softmax|sigmoid|"
-    r"logistic|\btanh\b|\brelu\b|\bdef d[a-z_]\w*\s*\(|_(?:diff|p|dx|der|back|d)\s*\("
+    r"logistic|\btanh\b|\brelu\b|\bdef d[a-z_]\w*\s*\(|_(?:diff|p|dx|der|back|d)\s*\(|"
+    r"\breturn\s+\w+\s*,\s*d[wx]\b"  # `return loss, dW` / `return loss, dx` (runtime.self_gradient_targets)
 )
 
 CODE = "GL901"
@@ -75,10 +77,18 @@ class TargetVerdict:
     verdict: RuntimeVerdict
     reference: str = ""
     evidence: str = ""
+    # A loss gradient that passed as fused with the softmax (dL/dlogits = p - y): the layer
+    # whose backward passes the gradient through is then right (see `_withhold_pass_through`).
+    fused_loss: bool = False
 
     @property
     def status(self) -> str:
         return self.verdict.status
+
+    @property
+    def passes_through(self) -> bool:
+        """A softmax backward confirmed wrong only for being the identity (`return grad`)."""
+        return self.verdict.status in ("confirmed", "inconclusive") and is_pass_through(self.verdict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,59 @@ def _verdict(record: dict[str, Any]) -> RuntimeVerdict:
         diagnosis=record.get("diagnosis"),
         input=record.get("input"),
     )
+
+
+def is_pass_through(verdict: RuntimeVerdict) -> bool:
+    """The verdict says the derivative is the identity under a softmax forward (`return grad`,
+    `np.ones_like(x)`), the right design when its loss gradient is already fused."""
+    from gradlint.runtime.text import PASS_THROUGH
+
+    return verdict.diagnosis in PASS_THROUGH
+
+
+def is_fused_loss(target: "Target", verdict: RuntimeVerdict) -> bool:
+    """A loss gradient with respect to the softmax's logits (p - y): one that applies the softmax
+    itself (`delta(z, y)`), or one the runtime judged in the fused convention (right, or off by a
+    reduction: the design is fused either way)."""
+    if target.role != "loss" or target.feed or verdict.status == "unknown":
+        return False
+    return target.forward_kind == "softmax_cross_entropy" or "fused with the softmax" in (verdict.convention or "")
+
+
+def pass_through_withheld(loss: str, where: str) -> RuntimeVerdict:
+    """The verdict of a pass-through softmax backward when a fused loss is in view: no mismatch."""
+    return RuntimeVerdict(
+        "unknown",
+        reason=(
+            f"it passes the gradient through unchanged (the identity, not the softmax's Jacobian), which is right "
+            f"when it receives the fused gradient p - y that `{loss}` {where} returns (checked: the gradient with "
+            "respect to the softmax's logits); which loss feeds it is for GL203 to judge"
+        ),
+    )
+
+
+def pass_through_unpaired() -> RuntimeVerdict:
+    """The verdict of a pass-through softmax backward with no loss gradient in view: no mismatch either."""
+    return RuntimeVerdict(
+        "unknown",
+        reason=(
+            "it passes the gradient through unchanged (the identity, not the softmax's Jacobian): the design of a "
+            "fused softmax + cross-entropy loss, whose gradient p - y already includes the softmax; no loss gradient "
+            "in this run says which one feeds it (GL203 judges a training loop that chains them)"
+        ),
+    )
+
+
+def _withhold_pass_through(targets: "Sequence[Target]", verdicts: dict[str, RuntimeVerdict]) -> None:
+    """A pass-through softmax backward is not a mismatch when the module's loss gradient is fused."""
+    fused = [t for t in targets if t.ident in verdicts and is_fused_loss(t, verdicts[t.ident])]
+    if not fused:
+        return
+    loss = min(fused, key=lambda t: t.start.row)
+    for target in targets:
+        verdict = verdicts.get(target.ident)
+        if verdict is not None and not target.feed and target.role == "activation" and verdict.status in ("confirmed", "inconclusive") and is_pass_through(verdict):
+            verdicts[target.ident] = pass_through_withheld(loss.qualname, f"(line {loss.start.row})")
 
 
 def _number(value: Optional[float]) -> str:
@@ -189,7 +252,9 @@ def check_module(
     else:
         discovery_error = None
     unknown: dict[str, RuntimeVerdict] = {}
+    companions: list["Target"] = []  # `verify` of a softmax layer: the module's losses, to tell a fused design
     if only is not None:
+        companions = [t for t in targets if t.role == "loss" and t.qualname != only]
         chosen = [t for t in targets if t.qualname == only]
         if not chosen:
             target, reason = explicit_target(analysis, only)
@@ -199,20 +264,28 @@ def check_module(
             if reason:
                 unknown[target.qualname] = RuntimeVerdict("unknown", reason=reason)
         targets = chosen
+        if not any(t.role == "activation" and t.forward_kind == "softmax" for t in chosen):
+            companions = []
     if diagnostics and targets and only is None:
         try:
             targets = targets + list(call_site_targets(analysis, list(diagnostics), targets).values())
         except Exception:  # noqa: BLE001 - the call-site check is a bonus, never fatal
             pass
-    runnable = [t for t in targets if t.ident not in unknown]
+    runnable = [t for t in targets if t.ident not in unknown] + companions
     verdicts = dict(unknown)
     if runnable:
         roots = {t.top_level for t in runnable} | {t.forward.split(".", 1)[0] for t in runnable if t.forward}
         extraction = extract(analysis.module, Path(filename), roots)
         timeout = settings.for_file(filename).runtime_timeout if settings is not None else 10.0
-        records = run_module(extraction.source, extraction.sys_path, [t.spec() for t in runnable], SandboxLimits(timeout=timeout))
+        records = run_module(
+            extraction.source, extraction.sys_path, [t.spec() for t in runnable], SandboxLimits(timeout=timeout), stubs=extraction.stubs,
+            lines=extraction.lines,
+        )
         for target in runnable:
             verdicts[target.ident] = _verdict(records.get(target.ident, {"status": "unknown", "reason": "no result"}))
+        _withhold_pass_through(targets + companions, verdicts)
+        for companion in companions:
+            verdicts.pop(companion.ident, None)
     return targets, verdicts
 
 
@@ -276,6 +349,7 @@ def _file_result(file_report: Any, settings: "Settings", only: Optional[str] = N
             verdicts[t.ident],
             t.reference(),
             t.evidence,
+            fused_loss=is_fused_loss(t, verdicts[t.ident]),
         )
         for t in sorted(targets, key=lambda t: (t.start.row, t.start.column))
         if t.ident in verdicts
@@ -318,9 +392,53 @@ def runtime_check(report: "Report", settings: "Optional[Settings]" = None) -> Ru
     workers = max(1, min(len(report.files), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda file_report: _guarded(file_report, settings), report.files))
+    results = _withhold_pass_through_beside(results)
     files = [updated for updated, _ in results]
     verdicts = [row for _, rows in results for row in rows]
     return RuntimeResult(replace(report, files=tuple(files)), tuple(verdicts))
+
+
+def _near(first: Path, second: Path) -> bool:
+    """Two folders of one small project: the same, or at most one level below a common folder
+    (`src/Softmax.py` and `src/CrossEntropyLoss.py`; `ml/activations/` and `ml/losses/`)."""
+    try:
+        common = Path(os.path.commonpath([first, second]))
+    except ValueError:  # different drives
+        return False
+    return len(first.parts) - len(common.parts) <= 1 and len(second.parts) - len(common.parts) <= 1
+
+
+def _withhold_pass_through_beside(results: list[tuple[Any, list[TargetVerdict]]]) -> list[tuple[Any, list[TargetVerdict]]]:
+    """A pass-through softmax backward is never a mismatch: it is the design of a fused softmax +
+    cross-entropy loss. The verdict names the fused loss gradient when a module near it holds one
+    (`Softmax.py` beside `CrossEntropyLoss.py`, one class a file; a package's `activations/` beside
+    its `losses/`), and says that no loss is in view otherwise (which loss feeds it is GL203's)."""
+    fused = [row for _, rows in results for row in rows if row.fused_loss]
+    updated_results = []
+    for file_report, rows in results:
+        withheld = [row for row in rows if row.passes_through]
+        if not withheld:
+            updated_results.append((file_report, rows))
+            continue
+        folder = Path(os.path.abspath(file_report.filename)).parent
+        loss = next((row for row in fused if _near(folder, Path(os.path.abspath(row.filename)).parent)), None)
+        if loss is not None:
+            shown = os.path.relpath(os.path.abspath(loss.filename), folder)
+            verdict = pass_through_withheld(loss.qualname, f"(in {shown}, line {loss.row})")
+        else:
+            verdict = pass_through_unpaired()
+        changed = {id(row.verdict): verdict for row in withheld}
+        places = {(row.row, row.column) for row in withheld}
+        diagnostics = []
+        for diagnostic in file_report.diagnostics:
+            if diagnostic.code == CODE and (diagnostic.start.row, diagnostic.start.column) in places and id(diagnostic.runtime) in changed:
+                continue  # the GL901 the withheld verdict made
+            if diagnostic.runtime is not None and id(diagnostic.runtime) in changed:
+                diagnostic = replace(diagnostic, runtime=changed[id(diagnostic.runtime)])
+            diagnostics.append(diagnostic)
+        rows = [replace(row, verdict=changed.get(id(row.verdict), row.verdict)) for row in rows]
+        updated_results.append((replace(file_report, diagnostics=tuple(diagnostics)), rows))
+    return updated_results
 
 
 def parse_target(spec: str) -> tuple[Path, str]:
@@ -371,7 +489,7 @@ def verify_target(spec: str, settings: "Optional[Settings]" = None) -> RuntimeRe
     file_report = check_source(read.text, str(path), settings)
     if any(d.code == "GL001" for d in file_report.diagnostics):
         raise VerifyError(f"{os.fspath(path)} does not parse: {file_report.diagnostics[0].message}")
-    updated, rows = _file_result(file_report, settings, only=name)
+    (updated, rows), = _withhold_pass_through_beside([_file_result(file_report, settings, only=name)])
     return RuntimeResult(Report((updated,)), tuple(rows))
 
 

@@ -21,6 +21,8 @@ from gradlint.runtime.probing import (
     GRAD_NAME,
     N_BATCH,
     N_CLASSES,
+    PASS_THROUGH_ONES,
+    PASS_THROUGH_VJP,
     RETURNS_FORWARD,
     SAME_INDEX,
     SHAPES,
@@ -134,6 +136,7 @@ class ActivationProbe(Probe):
         # One sample's values shared by (n,), (n, 1) and (1, n), so that their errors compare.
         sample = _logits(self.rng, (N_CLASSES,))
         batch = _logits(self.rng, (N_BATCH, N_CLASSES))
+        at_batch: list[Trial] = []
         for label in order:
             shape = SHAPES[label]
             z = batch.copy() if shape == (N_BATCH, N_CLASSES) else sample.reshape(shape).copy()
@@ -147,10 +150,67 @@ class ActivationProbe(Probe):
             if np.shape(s) != shape or not np.all(np.isfinite(s)):
                 self.errors.append(f"forward on {label} returned shape {np.shape(s)}")
                 continue
-            trials.extend(self.stamp(self._trials(label, z, s)))
+            found = self.stamp(self._trials(label, z, s))
+            trials.extend(found)
+            if label == "(N, n)":
+                at_batch = found
             if any(t.passes() for t in trials):
                 break
+        if self.kind == "softmax" and self.cls is not None and any(t.passes() for t in trials):
+            decisive = self._batch_decides(at_batch, batch)
+            if decisive:
+                return decisive
         return trials
+
+    def _batch_decides(self, at_batch: list[Trial], batch: np.ndarray) -> list[Trial]:
+        """A softmax layer whose forward normalises each row of a batch must backpropagate a
+        batch too: the layer runs forward then backward on the same (N, n) array. Its VJP
+        (after the forward) is then judged on that batch, whatever a single sample showed:
+        wrong values there (a sum over the whole batch), or a broadcast error there and wrong
+        values on a square (n, n) batch (a reduction without keepdims), decide. Empty when the
+        batch shows nothing or the forward does not clearly normalise rows."""
+        if not self._normalises_rows(batch):
+            return []
+        vjps = [t for t in at_batch if _layer_vjp(t)]
+        if vjps:
+            if any(t.measure().rel_error < t.tolerances()[1] for t in vjps):
+                return []
+            return vjps
+        raised = [e for e in self.errors if e.startswith("(N, n) ") and " upstream `" in e and "could not be broadcast" in e]
+        if not raised:
+            return []
+        square = _logits(self.rng, (N_CLASSES, N_CLASSES))
+        if not self._normalises_rows(square):
+            return []
+        try:
+            s = self.forward(square)
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001
+            return []
+        vjps = [t for t in self.stamp(self._trials("(n, n)", square, s)) if _layer_vjp(t)]
+        if not vjps or any(t.measure().rel_error < t.tolerances()[1] for t in vjps):
+            return []
+        error = raised[0].split(": ", 1)[1].strip()
+        for trial in vjps:
+            trial.note = (
+                f"a reduction lost its axis (keepdims=True is missing): on a ({N_BATCH}, {N_CLASSES}) batch, whose rows "
+                f"its forward normalises, it raises \"{error}\", and on a square ({N_CLASSES}, {N_CLASSES}) batch "
+                "the reduced values broadcast along the wrong axis"
+            )
+        return vjps
+
+    def _normalises_rows(self, z: np.ndarray) -> bool:
+        """Whether the target's own forward maps a 2-D batch to the softmax of each row."""
+        if self.user_forward is None:
+            return False
+        try:
+            s = self.user_forward(z.copy())
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001 - it does not take a batch
+            return False
+        return np.shape(s) == z.shape and _close(s, refs.activation_forward("softmax", z), 1e-9)
 
     def _callable(self, z: np.ndarray) -> tuple[Callable, list[str], bool]:
         """The derivative as a callable, its required parameters, and whether
@@ -358,6 +418,10 @@ class ActivationProbe(Probe):
                 expected = transposed
                 form += " in the denominator layout (entry [i, j] = d out_j / d in_i)"
                 recompute = None
+        identity = np.eye(m) if result.size == m * m else np.ones(result.shape)  # `np.ones_like(x)`, `np.eye(n)`
+        passes_through = self.kind == "softmax" and result.size == identity.size and bool(
+            np.array_equal(result.reshape(-1), identity.reshape(-1))
+        )
         return Trial(
             f"{desc} -> {form} {tuple(desc_shape)}",
             got,
@@ -368,6 +432,7 @@ class ActivationProbe(Probe):
             recompute=recompute,
             batch=N_BATCH if batched else None,
             classes=N_CLASSES,
+            note=PASS_THROUGH_ONES if passes_through else None,
         )
 
     def _is_diagonal(self, jac: np.ndarray) -> bool:
@@ -449,6 +514,10 @@ class ActivationProbe(Probe):
         result_precision = max(self.precision, deviation / 4.0) if linear else self.precision
         note = None
         grad_named = bool(GRAD_NAME.match(g_name))
+        if grad_named and linear and self.kind == "softmax" and r1.size == m and np.array_equal(r1.reshape(shape), g1):
+            # `return grad`: the fused loss's design, or a missing Jacobian. (A parameter not named
+            # as a gradient, `backward(self, X): return X`, may be a derivative at X returning X.)
+            note = PASS_THROUGH_VJP
         if not linear:
             if not grad_named:
                 self.errors.append(f"{what}: the result is not linear in `{g_name}`, so it is not an upstream gradient")
@@ -487,6 +556,12 @@ class ActivationProbe(Probe):
                     "diagonal only (the elementwise s*(1-s)), and evaluated at the pre-activation z instead of the activation",
                     (np.diag(full) * flat_g).reshape(shape),
                 ))
+        if self.kind == "softmax" and len(shape) == 2 and shape[0] > 1 and shape[1] > 1:
+            rows = refs.activation_forward("softmax", z)
+            alternatives.append((
+                "the sum of s*g runs over the whole batch instead of each row (axis=-1, keepdims=True)",
+                rows * (g1 - np.sum(g1 * rows)),
+            ))
         return Trial(
             f"{desc} -> VJP {shape}",
             got,
@@ -501,6 +576,11 @@ class ActivationProbe(Probe):
             classes=N_CLASSES,
             precision=result_precision,
         )
+
+
+def _layer_vjp(trial: Trial) -> bool:
+    """A VJP trial of a layer's backward run after its forward on the same input."""
+    return " after forward(z) on z " in trial.convention and " -> VJP " in trial.convention
 
 
 def _jacobian_formula_at(x: np.ndarray) -> np.ndarray:

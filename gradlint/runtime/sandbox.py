@@ -95,6 +95,8 @@ def run_module(
     targets: Sequence[dict[str, Any]],
     limits: SandboxLimits = SandboxLimits(),
     seed: int = 0,
+    stubs: Sequence[tuple[str, Sequence[str]]] = (),
+    lines: Sequence[tuple[int, int]] = (),
 ) -> dict[str, dict[str, Any]]:
     """Check `targets` of the generated module `source`; a result per target id.
 
@@ -105,7 +107,7 @@ def run_module(
     remaining = list(targets)
     retried: set[str] = set()  # targets checked again once (see _collect): the second verdict stands
     while remaining:
-        batch = _run_once(source, sys_path, remaining, limits, seed)
+        batch = _run_once(source, sys_path, remaining, limits, seed, stubs, lines)
         results.update(batch.results)
         if batch.ended_in is None:
             break
@@ -141,6 +143,8 @@ def _run_once(
     targets: Sequence[dict[str, Any]],
     limits: SandboxLimits,
     seed: int,
+    stubs: Sequence[tuple[str, Sequence[str]]] = (),
+    lines: Sequence[tuple[int, int]] = (),
 ) -> _Batch:
     gradlint_root = str(Path(gradlint.__file__).resolve().parent.parent)
     deadline_seconds = limits.timeout * (1 + len(targets)) + STARTUP_SLACK
@@ -155,6 +159,8 @@ def _run_once(
             "module_path": str(module_path),
             "module_name": "gradlint_target_module",
             "sys_path": list(sys_path),
+            "stubs": [[name, list(names)] for name, names in stubs],
+            "lines": [list(pair) for pair in lines],  # generated module line -> the file's line
             "targets": list(targets),
             "timeout": limits.timeout,
             "seed": seed,

@@ -12,6 +12,7 @@ that into targets with the reference to compare against:
 
 Targets, in order of precedence (a function is checked once):
 
+00. `loss, dW = f(W, X, y, reg)` (CS231n): dW against its own loss (`self_gradient_targets`);
 0. `f(logits, y)` applying a softmax/sigmoid to the logits: a fused loss gradient;
 1. the model's derivatives (formulas in the body, wrappers like apply_along_axis);
 2. the backward of a layer class with a forward (abstract bases skipped);
@@ -20,7 +21,8 @@ Targets, in order of precedence (a function is checked once):
 5. functions returning a Jacobian of a known forward, or flagged by GL102/GL103/GL105;
 6. forwards holding a static finding (values, overflow at extreme logits);
 7. functions with a GL401/GL402 finding and no other check (argument mutation,
-   a reduction that lost its axis).
+   a reduction that lost its axis);
+8. `loss, dx = f(x, y)` (CS231n's `softmax_loss`): dx against its own loss.
 
 Every activation or loss target carries the parameters its body reads only as
 records (`cache[1]`, `Z, A = cache`): the runtime cannot know what they hold, and
@@ -137,6 +139,10 @@ class Target:
             return f"the reference {self.forward_kind.replace('_', ' ')}"  # type: ignore[union-attr]
         if self.role == "mutation":
             return "its argument before the call, and its shapes"
+        if self.role in ("self_gradient", "self_gradient_x"):
+            from gradlint.runtime.self_gradient_targets import REFERENCES
+
+            return REFERENCES[self.role]
         if self.analytic:
             return f"the analytic {self.forward_kind.replace('_', ' ')} derivative"  # type: ignore[union-attr]
         if self.forward:
@@ -332,6 +338,11 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
     semantics = analysis.semantics
     found = _Found()
     forwards = semantics.forwards
+    # 00. loss, dW = f(W, X, y, reg) (CS231n): dW against the function's own loss
+    from gradlint.runtime.self_gradient_targets import discover_score_losses, discover_self_gradients
+
+    for target in discover_self_gradients(analysis):
+        found.add(target)
     # 0. f(logits, target) applying a softmax/sigmoid to the logits: the gradient of the
     #    fused loss (checked as such, never as an activation's VJP with `y` upstream)
     _fused_loss_targets(analysis, semantics, found)
@@ -396,6 +407,9 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
     # 5. functions returning a value the model sees as a Jacobian of a known forward,
     #    and functions a static rule flagged as building a softmax Jacobian
     _jacobian_targets(analysis, semantics, found, diagnostics)
+    # 8. loss, dx = f(x, y) (CS231n's softmax_loss, svm_loss) that no stage above took
+    for target in discover_score_losses(analysis, found.targets):
+        found.add(target)
     targets = [_with_records(analysis, t) for t in found.targets.values()]
     return sorted(targets, key=lambda t: (t.start.row, t.start.column, t.qualname))
 

@@ -9,6 +9,7 @@ only: the sandboxed worker imports it too.
 from __future__ import annotations
 
 import unicodedata
+from typing import Optional, Sequence
 
 TEXT_LIMIT = 400  # characters of user-derived text kept in a verdict
 ELLIPSIS = "..."
@@ -69,3 +70,28 @@ def error_text(error: BaseException, limit: int = TEXT_LIMIT) -> str:
     except BaseException:  # noqa: BLE001
         message = "<its message could not be read>"
     return shown(f"{name}: {message}" if message else name, limit)
+
+
+def source_line(lines: Sequence[Sequence[int]], generated_line: int) -> Optional[int]:
+    """The checked file's line for a line of the generated module, from the (generated start,
+    file start) pairs of its kept statements (`gradlint.runtime.extract.Extraction.lines`)."""
+    found = None
+    for generated_start, original_start in lines:
+        if generated_start > generated_line:
+            break
+        found = original_start + (generated_line - generated_start)
+    return found
+
+
+# A softmax backward that is the identity: the right design when the loss gradient it receives is
+# already the fused p - y (the catalog's GL203 trap), wrong otherwise. The parent (gradlint.runtime)
+# reads these diagnoses to withhold the mismatch when a fused loss is in view.
+PASS_THROUGH_VJP = (
+    "it passes the upstream gradient through unchanged (the identity, not the softmax's Jacobian): "
+    "right only when the gradient it receives is already the fused p - y with respect to the logits"
+)
+PASS_THROUGH_ONES = (
+    "it returns ones (the identity's derivative, not the softmax's): "
+    "right only when the gradient it multiplies is already the fused p - y with respect to the logits"
+)
+PASS_THROUGH = (PASS_THROUGH_VJP, PASS_THROUGH_ONES)

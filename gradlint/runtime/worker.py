@@ -2,9 +2,10 @@
 probe each target's calling convention, compare it with its reference.
 
 The probes live in `activations`, `losses` and `forwards` (shared pieces in
-`probing`). Run as `python -I -c "...main(PAYLOAD.json)"` by
-`gradlint.runtime.sandbox`, in a temporary working directory with resource
-limits. It writes one JSON line per target to the payload's `results` file
+`probing`); `self_gradients` checks `loss, dW = f(W, X, y, reg)`. Run as
+`python -I -c "...main(PAYLOAD.json)"` by `gradlint.runtime.sandbox`, in a
+temporary working directory with resource limits. It writes one JSON line per
+target to the payload's `results` file
 (flushed as it goes, so a hang in one target keeps the others' verdicts), and
 a `{"running": id}` line before each target, so the parent knows which one
 hung. The user's prints go to a buffer, never to the protocol.
@@ -19,6 +20,7 @@ or child the user's code left behind cannot keep it alive.
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
@@ -35,9 +37,33 @@ import numpy.random  # noqa: F401 - (numpy.random imports secrets, hashlib, rand
 from gradlint.runtime.activations import ActivationProbe
 from gradlint.runtime.forwards import ForwardProbe, MutationProbe
 from gradlint.runtime.losses import FlowProbe, LossProbe
-from gradlint.runtime import probing
+from gradlint.runtime import probing, self_gradients
 from gradlint.runtime.probing import TargetTimeout, Unknown, _quiet, _verdict, only_original
-from gradlint.runtime.text import error_text, shown
+from gradlint.runtime.text import error_text, shown, source_line
+
+
+class StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Last on sys.meta_path: a module of the checked file's own project that no other finder
+    found (the file was taken out of its project) becomes a module of empty classes, for the
+    names the file uses only as base classes (`gradlint.runtime.extract._base_stubs`); the
+    packages above it become empty packages. Asked only after every real finder failed."""
+
+    def __init__(self, stubs: dict[str, list[str]]) -> None:
+        self.stubs = stubs
+        self.packages = {name.rsplit(".", i)[0] for name in stubs for i in range(1, name.count(".") + 1)}
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname in self.stubs or fullname in self.packages:
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=fullname in self.packages)
+        return None
+
+    def create_module(self, spec: Any) -> None:
+        return None  # the default module
+
+    def exec_module(self, module: Any) -> None:
+        for name in self.stubs.get(module.__name__, ()):
+            doc = f"gradlint's empty stand-in for {module.__name__}.{name}, which is not in the checked tree"
+            setattr(module, name, type(name, (), {"__module__": module.__name__, "__doc__": doc}))
 
 
 ALARMS = hasattr(signal, "SIGALRM")  # per-target timeouts (POSIX); the parent's deadline holds anyway
@@ -56,6 +82,8 @@ def check_target(module: Any, spec: dict, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     try:
         role = spec.get("role", "activation")
+        if role in ("self_gradient", "self_gradient_x"):
+            return self_gradients.check(module, spec, rng)  # (loss, dW) = f(W, X, y, reg); (loss, dx) = f(x, y)
         if role == "flow":
             probe: Any = FlowProbe(module, spec, rng)
         elif role == "forward":
@@ -98,6 +126,9 @@ def main(payload_path: str) -> int:
     for path in reversed(payload.get("sys_path", [])):
         if path not in sys.path:
             sys.path.insert(0, path)
+    self_gradients.python2_names()  # `from past.builtins import xrange` without the `future` package
+    if payload.get("stubs"):
+        sys.meta_path.append(StubFinder({name: list(names) for name, names in payload["stubs"]}))
     if ALARMS:
         signal.signal(signal.SIGALRM, _on_alarm)
     timeout = float(payload.get("timeout", 10.0))
@@ -118,10 +149,18 @@ def main(payload_path: str) -> int:
         only_original()
         try:
             frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-            where = f" (line {frame.lineno})" if frame and frame.filename == payload["module_path"] else ""
+            line = source_line(payload.get("lines", []), frame.lineno) if frame and frame.lineno and frame.filename == payload["module_path"] else None
+            where = f" (line {line})" if line else ""
         except Exception:  # noqa: BLE001
             where = ""
-        emit({"import_error": f"importing the module's definitions raised {error_text(error)}{where}"})
+        missing = ""
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            # neither the project's own module (beside the file, under its package root) nor installed
+            missing = (
+                f": no module `{shown(error.name, 80)}` is beside the file or under its project's folders, "
+                f"nor installed for the Python gradlint runs in ({shown(sys.executable, 120)})"
+            )
+        emit({"import_error": f"importing the module's definitions raised {error_text(error)}{where}{missing}"})
         return 0
     finally:
         _arm(0)
