@@ -244,6 +244,14 @@ _LIBRARY_FORWARDS = {
     "special.softmax": ForwardKind.SOFTMAX,
 }
 _MATMULS = frozenset({"dot", "matmul"})
+# library softmaxes `_library_call` does not reach (tensorflow), and the modules a bare `softmax` may come from
+_FRAMEWORK_SOFTMAXES = frozenset(
+    {"tf.nn.softmax", "tf.math.softmax", "tensorflow.nn.softmax", "tensorflow.math.softmax", "nn.functional.softmax", "jax.nn.softmax"}
+)
+_SOFTMAX_MODULES = frozenset(
+    {"scipy.special", "torch.nn.functional", "jax.nn", "tensorflow.nn", "tensorflow.math", "tensorflow.keras.activations", "torch"}
+)
+_EPSILON_NAME = re.compile(r"^_?(?:eps|epsilon)(?:_?\d*)$", re.IGNORECASE)
 _NESTED_SCOPES = (cst.Lambda, cst.FunctionDef)
 # node type -> is it a cst.BaseExpression (an ABC: isinstance goes through ABCMeta each time)
 _IS_EXPRESSION_TYPE: dict[type, bool] = {}
@@ -260,6 +268,11 @@ def _library_call(call: cst.Call, *names: str) -> bool:
         return False
     head, _, tail = name.rpartition(".")
     return tail in names and (head in _LIBRARY_PREFIXES or head.startswith(("np.", "numpy.", "torch.", "scipy.")))
+
+
+def _tf_call(call: cst.Call, name: str) -> bool:
+    """`tf.exp(...)`, `tf.math.exp(...)` (also spelled `tensorflow.`)."""
+    return call_name(call) in (f"tf.{name}", f"tf.math.{name}", f"tensorflow.{name}", f"tensorflow.math.{name}")
 
 
 def _library_tail(call: cst.Call) -> Optional[str]:
@@ -325,7 +338,12 @@ def _unshift(node: cst.BaseExpression) -> cst.BaseExpression:
     """`x` for the stabilised `x - np.max(x, ...)` / `x - x.max(...)` / `x - c`."""
     if _operator(node, cst.Subtract):
         right = node.right  # type: ignore[attr-defined]
-        if type(right) is cst.Call and last_part(call_name(right)) in ("max", "amax"):
+        if type(right) is cst.Subscript and len(right.slice) == 1 and type(right.slice[0].slice) is cst.Index:
+            if _is_number(right.slice[0].slice.value, 0):  # torch: x.max(dim=-1, keepdim=True)[0]
+                right = right.value
+        elif type(right) is cst.Attribute and right.attr.value == "values":  # torch: x.max(dim=-1).values
+            right = right.value
+        if type(right) is cst.Call and last_part(call_name(right)) in ("max", "amax", "reduce_max"):
             return node.left  # type: ignore[attr-defined]
     return node
 
@@ -569,6 +587,10 @@ class Semantics:
             if binding.value is not None and not binding.augmented:
                 return self.resolve_callable(binding.value, _Place(facts, binding.order), depth + 1)
             return []
+        if name == facts.self_name and facts.class_def is not None and not self._is_static(facts.function):
+            # `y = self(x)` in a method: the instance's `__call__` (mla_sani's Softmax.derivative)
+            method = self.find_method(facts.class_def, "__call__")
+            return [CallTarget(method, "", bound_self=True)] if method is not None else []
         if facts.function is not None and name in facts.params:
             return []
         # enclosing functions' nested definitions, then the module
@@ -605,6 +627,13 @@ class Semantics:
             if method is not None:
                 return [CallTarget(method, "")]
         return []
+
+    @staticmethod
+    def _is_static(function: FunctionLike) -> bool:
+        """A `@classmethod` (or `@staticmethod`): its first parameter is no instance."""
+        return type(function) is cst.FunctionDef and any(
+            last_part(dotted_name(d.decorator)) in ("staticmethod", "classmethod") for d in function.decorators
+        )
 
     def _instance_class(self, expr: cst.BaseExpression, place: _Place, depth: int) -> Optional[cst.ClassDef]:
         if depth > self.MAX_DEPTH:
@@ -952,7 +981,7 @@ class Semantics:
 
     def _library_forward(self, call: cst.Call, place: _Place) -> Optional[tuple[ForwardKind, cst.BaseExpression]]:
         if _library_tail(call) not in _LIBRARY_FORWARD_TAILS:
-            return None  # cheap gate: every case below is a library call of one of these
+            return self._framework_softmax(call)  # else None: every case below is a library call of one of these
         args = _args(call)
         if not args:
             return None
@@ -991,6 +1020,51 @@ class Semantics:
                     return ForwardKind.SOFTPLUS, _args(other)[0]
         return None
 
+    def _framework_softmax(self, call: cst.Call) -> Optional[tuple[ForwardKind, cst.BaseExpression]]:
+        """A library softmax `_library_call` does not see: `tf.nn.softmax(x)`, `softmax(x, axis=-1)` imported
+        from scipy.special / torch.nn.functional / jax.nn / tensorflow, and torch's tensor method
+        `x.softmax(dim=-1)` (only integer or `dim`/`axis`/`dtype` arguments, on anything but `self`)."""
+        func = call.func
+        if type(func) is cst.Name:
+            tail = func.value
+        elif type(func) is cst.Attribute:
+            tail = func.attr.value
+        else:
+            return None
+        if tail != "softmax" and (type(func) is not cst.Name or tail not in self._imported_softmaxes):
+            return None  # cheap gate
+        name = call_name(call)
+        args = _args(call)
+        if name in _FRAMEWORK_SOFTMAXES or (type(func) is cst.Name and name in self._imported_softmaxes):
+            return (ForwardKind.SOFTMAX, args[0]) if args else None
+        if type(func) is cst.Attribute and type(func.value) in (cst.Name, cst.Attribute, cst.Call, cst.Subscript):
+            receiver = dotted_name(func.value)
+            head = receiver.split(".")[0] if receiver else None
+            if head is not None and (head in ("self", "cls") or head in _LIBRARY_PREFIXES or receiver in _LIBRARY_PREFIXES or head in self.classes):
+                return None
+            keywords_ok = all(a.keyword is None or a.keyword.value in ("dim", "axis", "dtype") for a in call.args)
+            if args and all(_is_integer(a) for a in args) and keywords_ok and not any(a.star for a in call.args):
+                return ForwardKind.SOFTMAX, func.value
+            if not args and keywords_ok and _kwarg(call, "dim") is not None:
+                return ForwardKind.SOFTMAX, func.value
+        return None
+
+    @cached_property
+    def _imported_softmaxes(self) -> frozenset[str]:
+        """Local names bound to a library softmax by `from scipy.special import softmax` (also `as sm`),
+        unless a module-level function of that name shadows it."""
+        found = set()
+        for node in self.index.nodes(cst.ImportFrom):
+            module = dotted_name(node.module) if node.module is not None else None
+            if module not in _SOFTMAX_MODULES or node.relative or type(node.names) is cst.ImportStar:
+                continue
+            for alias in node.names:
+                if dotted_name(alias.name) == "softmax":
+                    local = alias.asname.name if alias.asname is not None else alias.name
+                    if type(local) is cst.Name and local.value not in self.module_functions:
+                        found.add(local.value)
+        return frozenset(found)
+
     def _exp_argument(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
         """The argument of `np.exp(...)` when `expr` (through aliases) is one."""
         value, _, _ = self.deref(expr, place)
@@ -1008,6 +1082,36 @@ class Semantics:
                 return args[0] if args else None
             if type(value.func) is cst.Attribute and value.func.attr.value in _SUMS:
                 return value.func.value
+        return None
+
+    def _without_epsilon(self, expr: cst.BaseExpression, place: _Place) -> cst.BaseExpression:
+        """`np.sum(e)` for `np.sum(e) + 1e-9` (through one alias): a positive literal of at most 1e-3, or
+        a name spelled as an epsilon (`eps`, `self.epsilon`), added to a normaliser; `expr` otherwise."""
+        value, _, _ = self.deref(expr, place)
+        if _operator(value, cst.Add):
+            for small, other in ((value.right, value.left), (value.left, value.right)):  # type: ignore[attr-defined]
+                number = _number(small)
+                if number is not None and 0 < number <= 1e-3:
+                    return other
+                if number is None and _EPSILON_NAME.match(last_part(dotted_name(small)) or ""):
+                    return other
+        return expr
+
+    def _tf_softmax_formula(
+        self, numerator: cst.BaseExpression, denominator: cst.BaseExpression, place: _Place
+    ) -> Optional[cst.BaseExpression]:
+        """TensorFlow's `e = tf.exp(x - tf.reduce_max(x, ...)); e / tf.reduce_sum(e, ...)` (through aliases, an
+        epsilon allowed): the softmax's argument. Only the softmax: tf calls are no `_library_call` (the
+        pre-checks of other rules read those heads)."""
+        value, _, _ = self.deref(numerator, place)
+        if type(value) is not cst.Call or not _tf_call(value, "exp") or not _args(value):
+            return None
+        total, _, _ = self.deref(self._without_epsilon(denominator, place), place)
+        if type(total) is not cst.Call or not _tf_call(total, "reduce_sum") or not _args(total):
+            return None
+        summed, _, _ = self.deref(_args(total)[0], place)
+        if summed is value or (type(summed) is cst.Call and _tf_call(summed, "exp") and _structure(summed) == _structure(value)):
+            return _unshift(_args(value)[0])
         return None
 
     def _inplace_normalised(
@@ -1055,13 +1159,17 @@ class Semantics:
                             argument = self._exp_argument(other, place)
                             if argument is not None and _structure(argument) == _structure(exp_numerator):
                                 return ForwardKind.SIGMOID, exp_numerator
-                # softmax: e / sum(e)
-                summed = self._sum_of(denominator, place)
+                # softmax: e / sum(e), also e / (sum(e) + 1e-9): a small epsilon guarding the division
+                summed = self._sum_of(self._without_epsilon(denominator, place), place)
                 if summed is not None:
                     summed_value, _, _ = self.deref(summed, place)
                     numerator_value, _, _ = self.deref(numerator, place)
                     if summed_value is numerator_value or self._exp_argument(summed, place) is not None:
                         return ForwardKind.SOFTMAX, _unshift(exp_numerator)
+            else:
+                tf_softmax = self._tf_softmax_formula(numerator, denominator, place)
+                if tf_softmax is not None:
+                    return ForwardKind.SOFTMAX, tf_softmax
             # tanh: (exp(x) - exp(-x)) / (exp(x) + exp(-x))
             num, _, _ = self.deref(numerator, place)
             den, _, _ = self.deref(denominator, place)
@@ -1778,7 +1886,7 @@ class Semantics:
                 if binding.augmented and binding.value is not None:
                     return self._inplace_normalised_role(binding, facts)
                 if binding.value is None:
-                    return None
+                    return self._unpacked_saved_role(binding, facts, depth)  # `y, = ctx.saved_tensors`
                 stores = facts.stores_between(name, binding.order, place.order)
                 if stores:
                     return self._role_after_stores(name, binding, stores, facts, depth)
@@ -1798,12 +1906,17 @@ class Semantics:
                 return self._param_role(name, facts, place)
             if facts.self_name and name.startswith(facts.self_name + ".") and facts.class_def is not None:
                 return self._attribute_role(facts.class_def, name.split(".", 1)[1], depth)
+            if type(stripped) is cst.Name and facts.function is not None:
+                return self._closure_role(name, facts, depth)
             return None
         if type(stripped) is cst.Subscript or type(stripped) is cst.Call:
             kept = self._framework_output_role(stripped, place, depth)
             if kept is not None:
                 return kept
         if type(stripped) is cst.Subscript:
+            saved = self._indexed_saved_role(stripped, place, depth)  # ctx.saved_tensors[0]
+            if saved is not None:
+                return saved
             listed = self._list_role(stripped, place, depth)
             if listed is not None:
                 return listed
@@ -1817,6 +1930,104 @@ class Semantics:
             if _operator(inner, cst.Divide):
                 return self._loss_gradient_role(stripped, inner.left, inner.right, place, depth)  # type: ignore[attr-defined]
         return None
+
+    def _closure_role(self, name: str, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
+        """A free name of a nested function (`def grad(dy): return dy * y * (1 - y)` inside a
+        `@tf.custom_gradient` function): the role of the enclosing function's value, when it assigns the
+        name exactly once and never updates it in place (a closure reads the last binding)."""
+        enclosing = next((a for a in self.index.ancestors(facts.function) if type(a) is cst.FunctionDef), None)
+        if enclosing is None:
+            return None
+        outer = self.facts(enclosing)
+        bindings = outer.bindings.get(name, [])
+        if len(bindings) != 1 or name in outer.params or name in outer.element_stores:
+            return None
+        binding = bindings[0]
+        if binding.value is None or binding.augmented or type(binding.statement) is not cst.Assign:
+            return None
+        if self.index.order.get(facts.function, 0) < binding.order:  # type: ignore[arg-type]
+            return None  # assigned after the nested function is defined: keep it simple, stay unsure
+        inner = self._role(binding.value, _Place(outer, binding.order), depth + 1)
+        if inner is None:
+            return None
+        statement = binding.statement
+        return RoleEvidence(
+            inner.role, statement,
+            lambda: f"{self.code(statement)} in the enclosing {outer.qualname} on {self.describe_line(statement)}, {inner.why}",
+            inner.forward_kind, lambda: inner.why,
+        )
+
+    def _unpacked_saved_role(self, binding: Binding, facts: FunctionFacts, depth: int) -> Optional[RoleEvidence]:
+        """`y, = ctx.saved_tensors` / `x, y = ctx.saved_tensors` in a torch Function's backward: the role of
+        the value the forward saved at that position."""
+        statement = binding.statement
+        if type(statement) is not cst.Assign or len(statement.targets) != 1:
+            return None
+        target = statement.targets[0].target
+        if type(target) not in (cst.Tuple, cst.List):
+            return None
+        elements = target.elements  # type: ignore[attr-defined]
+        if any(type(e) is cst.StarredElement for e in elements):
+            return None
+        position = next((i for i, e in enumerate(elements) if e.value is binding.target), None)
+        if position is None:
+            return None
+        value = statement.value
+        function = facts.function
+        if (
+            type(value) is cst.Name and facts.params and value.value == facts.params[0]
+            and function is not None and id(function) in self._vjp_rules
+            and facts.reaching(value.value, self.index.order.get(statement, 0)) is None
+        ):
+            return self._residual_role(function, position, len(elements), depth)  # jax: `x, y = res`
+        return self._saved_role(value, position, len(elements), facts, depth)
+
+    def _indexed_saved_role(self, subscript: cst.Subscript, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        if len(subscript.slice) != 1 or type(subscript.slice[0].slice) is not cst.Index:
+            return None
+        index = subscript.slice[0].slice.value  # type: ignore[attr-defined]
+        if type(index) is not cst.Integer:
+            return None
+        return self._saved_role(subscript.value, int(index.value, 0), None, place.facts, depth)
+
+    def _saved_role(
+        self, saved: cst.BaseExpression, position: int, count: Optional[int], facts: FunctionFacts, depth: int
+    ) -> Optional[RoleEvidence]:
+        """Position `position` of `ctx.saved_tensors` (`saved`) in the backward of a torch
+        `autograd.Function`: the argument its forward passed there to its one `ctx.save_for_backward(...)`
+        (the same number of values when `count` is known), judged where that call stands."""
+        if type(saved) is not cst.Attribute or saved.attr.value not in ("saved_tensors", "saved_variables"):
+            return None
+        function = facts.function
+        if type(function) is not cst.FunctionDef or facts.class_def is None or type(saved.value) is not cst.Name:
+            return None
+        first = function.params.params[0].name.value if function.params.params else None
+        if saved.value.value != first:
+            return None  # not the backward's own context
+        forward = self.class_info(facts.class_def).forward
+        if forward is None or not forward.params.params:
+            return None
+        forward_facts = self.facts(forward)
+        context = forward.params.params[0].name.value
+        calls = [
+            c for c in self.index.nodes_in(forward, cst.Call)
+            if type(c.func) is cst.Attribute and c.func.attr.value == "save_for_backward"
+            and type(c.func.value) is cst.Name and c.func.value.value == context
+        ]
+        if len(calls) != 1 or any(a.star or a.keyword is not None for a in calls[0].args):
+            return None
+        args = _args(calls[0])
+        if position >= len(args) or (count is not None and count != len(args)):
+            return None
+        role = self._role(args[position], _Place(forward_facts, self.index.order.get(calls[0], 0)), depth + 1)
+        if role is None:
+            return None
+        call = calls[0]
+        return RoleEvidence(
+            role.role, call,
+            lambda: f"saved by {self.code(call)} on {self.describe_line(call)}, {role.why}",
+            role.forward_kind, lambda: f"{role.why}, saved by {self.code(call)} in {forward.name.value}",
+        )
 
     def _slice_role(self, subscript: cst.Subscript, place: _Place, depth: int) -> Optional[RoleEvidence]:
         """A whole row or column of an activation or pre-activation keeps its role: `z[:, 0]`, `a[0]`,
@@ -2182,7 +2393,69 @@ class Semantics:
                 Role.UPSTREAM_GRADIENT, function,
                 lambda: f"{name}, the upstream gradient parameter of {facts.qualname}",
             )
+        if facts.params and facts.params[0] == name and id(function) in self._vjp_rules:
+            return self._residual_role(function, None, None, 0)  # jax: def softmax_bwd(y, g)
         return self._role_as_forward_input(name, None, facts, place)
+
+    @cached_property
+    def _vjp_rules(self) -> dict[int, FunctionLike]:
+        """jax `f.defvjp(f_fwd, f_bwd)` of a function decorated with a plain `@jax.custom_vjp` (no
+        `nondiff_argnums`, which would shift the bwd's parameters): the bwd function -> its fwd."""
+        found: dict[int, FunctionLike] = {}
+        for call in self.index.nodes(cst.Call):
+            func = call.func
+            if type(func) is not cst.Attribute or func.attr.value != "defvjp":
+                continue
+            args = _args(call)
+            if len(args) != 2 or len(call.args) != 2:
+                continue
+            place = self._place(call)
+            primal = self.resolve_callable(func.value, place)
+            if len(primal) != 1 or type(primal[0].function) is not cst.FunctionDef:
+                continue
+            decorators = [d.decorator for d in primal[0].function.decorators]
+            if not any(type(d) in (cst.Name, cst.Attribute) and last_part(dotted_name(d)) == "custom_vjp" for d in decorators):
+                continue
+            fwd = self.resolve_callable(args[0], place)
+            bwd = self.resolve_callable(args[1], place)
+            if len(fwd) == 1 and len(bwd) == 1:
+                found[id(bwd[0].function)] = fwd[0].function
+        return found
+
+    def _residual_role(
+        self, bwd: FunctionLike, position: Optional[int], count: Optional[int], depth: int
+    ) -> Optional[RoleEvidence]:
+        """The residuals a jax custom_vjp's fwd returns second (`return y, y` / `return y, (x, y)`): the
+        role of the whole residual (`position` None) or of one element of a residual tuple, when every
+        return of the fwd agrees."""
+        fwd = self._vjp_rules.get(id(bwd))
+        if fwd is None:
+            return None
+        fwd_facts = self.facts(fwd)
+        result: Optional[RoleEvidence] = None
+        for returned in fwd_facts.returns:
+            if type(returned) is not cst.Tuple or len(returned.elements) != 2:
+                return None
+            residual = returned.elements[1].value
+            if position is not None:
+                if type(residual) is not cst.Tuple or len(residual.elements) != count:
+                    return None
+                if any(type(e) is cst.StarredElement for e in residual.elements):
+                    return None
+                residual = residual.elements[position].value
+            role = self._role(residual, _Place(fwd_facts, self.index.order.get(returned, 0)), depth + 1)
+            if role is None or (result is not None and (role.role, role.forward_kind) != (result.role, result.forward_kind)):
+                return None
+            result = role
+        if result is None:
+            return None
+        inner = result
+        name = fwd_facts.qualname
+        return RoleEvidence(
+            inner.role, inner.node,
+            lambda: f"the residual returned by {name}, {inner.why}",
+            inner.forward_kind, lambda: f"{inner.why}, the residual of {name}",
+        )
 
     def is_backward(self, function: FunctionLike) -> bool:
         """A backward method (of a class with a forward) or a function named as a backward pass."""

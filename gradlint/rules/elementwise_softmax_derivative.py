@@ -37,19 +37,28 @@ class ElementwiseSoftmaxDerivative(Rule):
         Finds the elementwise formula `s*(1-s)` (also spelled `s - s*s`, `s - s**2`,
         `s*(-s+1)`, `grad*out*(1-out)`, `np.diag(s*(1-s))`) applied to a value that is the
         output of a softmax: a forward recognised by its body (exponentials normalised by
-        their sum, also in place: `y = np.exp(...); y /= y.sum(...)`), whether the value comes
+        their sum, also in place: `y = np.exp(...); y /= y.sum(...)`, also with an epsilon
+        guarding the division: `e / (e.sum() + 1e-9)`) or a library softmax (`torch.softmax`,
+        `F.softmax`, `x.softmax(dim=-1)`, `jax.nn.softmax`, `tf.nn.softmax`,
+        `scipy.special.softmax`, also imported by name), whether the value comes
         from a call of that forward (also of an instance whose `__call__` it is: `f = SoftMax();
-        y = f(x)`), from `self.output` cached by a softmax layer's `forward`,
-        from `self.outputs[0]()` (dezero / chainer `Function`s, whose `__call__` keeps the
-        forward's output), or is handed to a derivative function that computes `a*(1-a)`.
+        y = f(x)`, or `y = self(x)` inside the class), from `self.output` cached by a softmax
+        layer's `forward`, from `self.outputs[0]()` (dezero / chainer `Function`s, whose
+        `__call__` keeps the forward's output), from framework hand-offs (a torch
+        `autograd.Function`'s `ctx.save_for_backward(y)` read back from `ctx.saved_tensors`, a
+        jax `custom_vjp` fwd's residual arriving as its bwd's first parameter, a
+        `@tf.custom_gradient` closure reading the enclosing function's output), or is handed
+        to a derivative function that computes `a*(1-a)`.
         A whole row or column of the output counts when the code shows it is one whole
         distribution (`yi[:, 0]` of a `reshape(-1, 1)` column, `forward(x.reshape(1, -1))[0]`,
         a column of a softmax normalised along axis 0). Also finds a Jacobian function
         returning `np.diagflat(s*(1-s))` when every call passes it a softmax output, and a
-        method named as the derivative (`deriv`, `derivative`, `*_prime`; not the backward) of a
-        class whose forward or `__call__` is a softmax by its body, computing `y*(1-y)` of its
-        parameter (neurolab's `SoftMax.deriv(x, y)`) when no call in the module passes it
-        anything else. Whether a
+        method named as the derivative (`deriv`, `derivative`, `*_prime`) or the backward pass
+        of a class whose forward or `__call__` is a softmax by its body, computing `y*(1-y)` of
+        its parameter (neurolab's `SoftMax.deriv(x, y)`, `backward(self, grad, outputs)` returning
+        `grad * outputs * (1 - outputs)`, a layer's `backward(self, x)` returning `x * (1 - x)`)
+        when no call in the module passes it anything else and no subclass with another forward
+        inherits it. Whether a
         class or function is a softmax is decided from its body, never its name: a `Softmax`
         class whose forward is `1/(1+exp(-x))` is a sigmoid. Stays silent on `p*(1-p)` that is a
         statistic or a second derivative: summed (the Gini impurity), stored as a Hessian, a
@@ -385,6 +394,206 @@ class ElementwiseSoftmaxDerivative(Rule):
             line=10,
             message="written in its output s",
             why="a batched softmax layer's static derivative method s - s**2, never called in the module",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class SoftmaxActivation:
+                def forward(self, inputs):
+                    exp_values = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    sum_exp_values = np.sum(exp_values, axis=1, keepdims=True)
+                    return exp_values / (sum_exp_values + 1e-9)
+
+                def backward(self, grad_output, outputs):
+                    return grad_output * outputs * (1 - outputs)
+            """,
+            line=10,
+            message="SoftmaxActivation.backward computes the softmax derivative as the elementwise `grad_output * outputs * (1 - outputs)`",
+            why="JosueRomero2002/ProyectoSistemasInteligentes Activation.py: the softmax output handed to backward as a parameter, the forward normalised by `sum + 1e-9`",
+        ),
+        Invalid(
+            """
+            import torch
+
+            class softmax:
+                def forward(self, x):
+                    exp_x = torch.exp(x - torch.max(x))
+                    return exp_x / torch.sum(exp_x)
+
+                def backward(self, x):
+                    return x * (1 - x)
+            """,
+            line=9,
+            message="backward is the backward pass of softmax.forward (a softmax by its body) written in its output x",
+            why="iam-tarun/Resnet-Implementation softmax_layer.py: a torch-style layer whose backward returns the local derivative x*(1-x) of its output",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax:
+                def forward(self, x):
+                    e = np.exp(x - x.max(axis=1, keepdims=True))
+                    self.output = e / (e.sum(axis=1, keepdims=True) + self.eps)
+                    return self.output
+
+                def backward(self, grad):
+                    return grad * self.output * (1 - self.output)
+            """,
+            line=10,
+            message="`self.output` is a softmax output",
+            why="an epsilon name guarding the normaliser keeps it a softmax",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Softmax(object):
+                def __call__(self, x, axis=-1):
+                    x = x - x.max(axis=axis, keepdims=True)
+                    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+                def derivative(self, x):
+                    y = self(x)
+                    return y * (1 - y)
+            """,
+            line=10,
+            message="the output of the softmax self(x)",
+            why="Sacry/mla_sani activations.py Softmax.derivative: the forward is __call__, invoked as self(x)",
+        ),
+        Invalid(
+            """
+            import torch
+
+            class EfficientMemorySoftmaxFunc(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    y = torch.softmax(x, dim=-1)
+                    ctx.save_for_backward(y)
+                    return y
+
+                @staticmethod
+                def backward(ctx, grad_output):
+                    y, = ctx.saved_tensors
+                    return grad_output * y * (1 - y)
+
+            class SoftmaxFunc(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    e = torch.exp(x - x.max(dim=-1, keepdim=True)[0])
+                    y = e / e.sum(dim=-1, keepdim=True)
+                    ctx.save_for_backward(x, y)
+                    return y
+
+                @staticmethod
+                def backward(ctx, grad_output):
+                    y = ctx.saved_tensors[1]
+                    return grad_output * (y - y ** 2)
+            """,
+            line=13,
+            count=2,
+            message="saved by ctx.save_for_backward(y)",
+            why="torch.autograd.Function (a mutation of Ther-nullptr/efficient_operators): the softmax output saved with ctx.save_for_backward and read back from ctx.saved_tensors",
+        ),
+        Invalid(
+            """
+            import numpy as np
+            import tensorflow as tf
+            from scipy.special import softmax
+
+            class Softmax:
+                def forward(self, x):
+                    self.y = softmax(x, axis=-1)
+                    return self.y
+
+                def backward(self, g):
+                    return g * self.y * (1 - self.y)
+
+            class TorchSoftmax:
+                def forward(self, logits):
+                    self.p = logits.softmax(dim=-1)
+                    return self.p
+
+                def backward(self, dp):
+                    return dp * self.p * (1 - self.p)
+
+            class TFSoftmax:
+                def forward(self, logits):
+                    self.p = tf.nn.softmax(logits, axis=-1)
+                    return self.p
+
+                def backward(self, dp):
+                    return dp * self.p * (1 - self.p)
+            """,
+            line=11,
+            count=3,
+            message="softmax derivative computed as the elementwise",
+            why="library softmaxes as forwards: scipy.special.softmax imported by name, torch's tensor method, tf.nn.softmax",
+        ),
+        Invalid(
+            """
+            import jax
+            import jax.numpy as jnp
+
+            @jax.custom_vjp
+            def softmax(x):
+                e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+                return e / jnp.sum(e, axis=-1, keepdims=True)
+
+            def softmax_fwd(x):
+                y = softmax(x)
+                return y, y
+
+            def softmax_bwd(y, g):
+                return (g * y * (1 - y),)
+
+            softmax.defvjp(softmax_fwd, softmax_bwd)
+            """,
+            line=14,
+            message="the residual of softmax_fwd",
+            why="jax custom_vjp: the softmax output is the fwd's residual, the bwd's first parameter",
+        ),
+        Invalid(
+            """
+            import jax
+            import jax.numpy as jnp
+
+            @jax.custom_vjp
+            def softmax(x):
+                return jax.nn.softmax(x, axis=-1)
+
+            def softmax_fwd(x):
+                y = softmax(x)
+                return y, (x, y)
+
+            def softmax_bwd(res, g):
+                x, y = res
+                return (g * (y - y * y),)
+
+            softmax.defvjp(softmax_fwd, softmax_bwd)
+            """,
+            line=14,
+            message="the residual of softmax_fwd",
+            why="jax custom_vjp with a tuple of residuals unpacked in the bwd",
+        ),
+        Invalid(
+            """
+            import tensorflow as tf
+
+            @tf.custom_gradient
+            def softmax(x):
+                e = tf.exp(x - tf.reduce_max(x, axis=-1, keepdims=True))
+                y = e / tf.reduce_sum(e, axis=-1, keepdims=True)
+
+                def grad(dy):
+                    return dy * y * (1 - y)
+
+                return y, grad
+            """,
+            line=9,
+            message="`y` is a softmax output",
+            why="tf.custom_gradient: the gradient closure reads the softmax output of the enclosing function",
         ),
     )
     VALID = (
@@ -852,6 +1061,142 @@ class ElementwiseSoftmaxDerivative(Rule):
             """,
             why="trap: element 0 of a 1-D softmax (s[0] * (1 - s[0]) is one Jacobian entry, not a whole-vector derivative)",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            class Sigmoid(object):
+                def __call__(self, x):
+                    return 1.0 / (1.0 + np.exp(-x))
+
+                def derivative(self, x):
+                    y = self(x)
+                    return y * (1 - y)
+
+            class Softmax(object):
+                def __call__(self, x, axis=-1):
+                    x = x - x.max(axis=axis, keepdims=True)
+                    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+                def derivative(self, x):
+                    y = self(x)
+                    return y[..., :, None] * (np.eye(y.shape[-1]) - y[..., None, :])
+            """,
+            why="mla_sani activations.py: the same y = self(x); y * (1 - y) is right when __call__ is a sigmoid; the softmax's is the whole Jacobian",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class SoftmaxActivation:
+                def forward(self, inputs):
+                    e = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
+                    return e / (np.sum(e, axis=1, keepdims=True) + 1e-9)
+
+                def backward(self, grad_output, outputs):
+                    dot = np.sum(grad_output * outputs, axis=1, keepdims=True)
+                    return outputs * (grad_output - dot)
+
+            class Activation:
+                def forward(self, x):
+                    e = np.exp(x - x.max(axis=1, keepdims=True))
+                    return e / e.sum(axis=1, keepdims=True)
+
+                def backward(self, grad, out):
+                    return grad * out * (1 - out)
+
+            class Sigmoid(Activation):
+                def forward(self, x):
+                    return 1 / (1 + np.exp(-x))
+            """,
+            why="the output as a backward parameter: the VJP s*(g - sum(g*s)); and a backward a sigmoid subclass inherits (it serves that forward too)",
+        ),
+        Valid(
+            """
+            import torch
+
+            class SigmoidFunc(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    y = torch.sigmoid(x)
+                    ctx.save_for_backward(y)
+                    return y
+
+                @staticmethod
+                def backward(ctx, grad_output):
+                    y, = ctx.saved_tensors
+                    return grad_output * y * (1 - y)
+
+            class SoftmaxFunc(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    y = torch.softmax(x, dim=-1)
+                    ctx.save_for_backward(x, y)
+                    return y
+
+                @staticmethod
+                def backward(ctx, grad_output):
+                    x, y = ctx.saved_tensors
+                    g = torch.sigmoid(x)
+                    return grad_output * y - y * (grad_output * y).sum(dim=-1, keepdim=True) + 0 * g * (1 - g)
+            """,
+            why="torch Functions: a sigmoid's saved output (right), and a softmax Function whose s*(1-s) is of another saved value (the input's sigmoid)",
+        ),
+        Valid(
+            """
+            import functools
+            import jax
+            import jax.numpy as jnp
+            import tensorflow as tf
+
+            @jax.custom_vjp
+            def sigmoid(x):
+                return 1 / (1 + jnp.exp(-x))
+
+            def sigmoid_fwd(x):
+                y = sigmoid(x)
+                return y, y
+
+            def sigmoid_bwd(y, g):
+                return (g * y * (1 - y),)
+
+            sigmoid.defvjp(sigmoid_fwd, sigmoid_bwd)
+
+            @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+            def scaled_softmax(t, x):
+                return jax.nn.softmax(x / t)
+
+            def scaled_fwd(t, x):
+                y = scaled_softmax(t, x)
+                return y, jax.nn.sigmoid(x)
+
+            def scaled_bwd(t, s, g):
+                return (g * s * (1 - s),)
+
+            scaled_softmax.defvjp(scaled_fwd, scaled_bwd)
+
+            @tf.custom_gradient
+            def gate(x):
+                y = tf.exp(x - tf.reduce_max(x, axis=-1, keepdims=True))
+                y = y / tf.reduce_sum(y, axis=-1, keepdims=True)
+
+                def grad(dy):
+                    return dy * y * (1 - y)
+
+                y = tf.sigmoid(x)
+                return y, grad
+
+            @tf.custom_gradient
+            def softmax(x):
+                y = tf.nn.softmax(x, axis=-1)
+
+                def grad(dy):
+                    return y * (dy - tf.reduce_sum(dy * y, axis=-1, keepdims=True))
+
+                return y, grad
+            """,
+            why="framework hooks done right or unclear: a jax sigmoid's residual, bwd parameters shifted by nondiff_argnums, a tf closure over a name reassigned (the closure reads the last value), the tf softmax VJP",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -926,9 +1271,10 @@ def _softmax_class_derivatives(analysis: ModuleAnalysis, reported: set[int]) -> 
         if info.forward_kind is not ForwardKind.SOFTMAX or info.forward is None:
             continue
         for method in analysis.index.methods(class_def).values():
-            if method is info.forward or method.name.value in BACKWARD_METHODS or not _names_the_class_derivative(method, class_def, info.forward):
+            backward = method.name.value in BACKWARD_METHODS
+            if method is info.forward or not (backward or _names_the_class_derivative(method, class_def, info.forward)):
                 continue
-            if id(method) in called:
+            if id(method) in called or _inherited_by_another_forward(analysis, class_def, method):
                 continue
             derivative = semantics.derivative_of(method)
             if (
@@ -937,6 +1283,7 @@ def _softmax_class_derivatives(analysis: ModuleAnalysis, reported: set[int]) -> 
                 or derivative.returns_jacobian
                 or derivative.input_param is None
                 or derivative.forward_kind is not ForwardKind.SOFTMAX
+                or (backward and derivative.upstream_param == derivative.input_param)
             ):
                 continue
             for form in semantics.derivative_forms(method):
@@ -951,13 +1298,25 @@ def _softmax_class_derivatives(analysis: ModuleAnalysis, reported: set[int]) -> 
                 reported.add(id(form.node))
                 forward = f"{class_def.name.value}.{info.forward.name.value}"
                 param = derivative.input_param
+                what = "the backward pass" if backward else "the derivative"
                 yield Finding(
                     form.node,
                     f"{class_def.name.value}.{method.name.value} computes the softmax derivative as the elementwise "
-                    f"`{analysis.code_for(form.node)}` {_LOST}: {method.name.value} is the derivative of {forward} "
+                    f"`{analysis.code_for(form.node)}` {_LOST}: {method.name.value} is {what} of {forward} "
                     f"(a softmax by its body) written in its output {param}; {_INSTEAD}",
                 )
                 break
+
+
+def _inherited_by_another_forward(analysis: ModuleAnalysis, class_def: cst.ClassDef, method: cst.FunctionDef) -> bool:
+    """A subclass keeps `method` but replaces the softmax forward with another one (`class Sigmoid(Activation)`
+    inheriting `backward(grad, out) = grad * out * (1 - out)`): the method serves that forward too."""
+    semantics = analysis.semantics
+    for subclass in semantics.subclasses(class_def):
+        info = semantics.class_info(subclass)
+        if info.forward_kind is not ForwardKind.SOFTMAX and semantics.find_method(subclass, method.name.value) is method:
+            return True
+    return False
 
 
 def _names_the_class_derivative(method: cst.FunctionDef, class_def: cst.ClassDef, forward: cst.FunctionDef) -> bool:
