@@ -184,7 +184,14 @@ def mismatch_message(target: "Target", verdict: RuntimeVerdict) -> str:
         parts.append(verdict.diagnosis)  # NaN or inf: a fact, not a guess
     elif verdict.diagnosis:
         parts.append(f"likely {verdict.diagnosis}")
-    if verdict.worst_index is not None and verdict.rel_error is not None:
+    mutated = re.search(r"modifies its argument `(\w+)` in place", verdict.diagnosis or "")
+    if mutated is not None and verdict.worst_index is not None:
+        # the numbers are the caller's array before and after the call, not the derivative's error
+        parts.append(
+            f"its argument `{mutated.group(1)}` held {_number(verdict.expected)} at {list(verdict.worst_index)} before "
+            f"the call and {_number(verdict.got)} after"
+        )
+    elif verdict.worst_index is not None and verdict.rel_error is not None:
         parts.append(
             f"worst entry {list(verdict.worst_index)}: expected {_number(verdict.expected)}, got {_number(verdict.got)}, "
             f"relative error {verdict.rel_error:.2g}"
