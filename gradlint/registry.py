@@ -648,9 +648,11 @@ _ENTRIES: tuple[RuleEntry, ...] = (
         rf"{_GL304_SHAPE}|{_GL304_LOG}|{_GL304_DIVIDE}"
         rf"|/{_GL301_BLANK}(?:{_GL304_AFTER_SLASH_SIGMOID}|{_GL304_AFTER_SLASH_COMPLEMENT})",
     )),
-    # an exp in a tanh/sigmoid ratio (a division `/ (`) or in a softplus log/log1p
+    # an exp in a tanh/sigmoid ratio (a division `/ (`) or in a softplus log/log1p; or the sigmoid's
+    # derivative `exp(a) / (1 + exp(a))**2` (a division `/ (`, the square written `** 2`, `2.` or `2.0`)
     RuleEntry("GL305", "unstable_activation", (
-        _GL301_EXP, _GL301_EXP_COMMENTED, rf"/{_GL301_BLANK}\(|\blog(?:1p)?{_GL301_BLANK}{_GL301_CLOSE}\(", _GL305_SHAPE,
+        _GL301_EXP, _GL301_EXP_COMMENTED, rf"/{_GL301_BLANK}\(|\blog(?:1p)?{_GL301_BLANK}{_GL301_CLOSE}\(",
+        rf"{_GL305_SHAPE}|\*\*{_GL301_BLANK}{_GL301_OPEN}2(?:\.0?)?(?![\w.])",
     )),
     # the reduction's own text matches _GL401_REDUCTION (the rule checks it), combined by `/` or `-`
     # and (_reduces) the reduction's operand (its receiver or first positional argument), or a factor of a

@@ -529,21 +529,113 @@ class Numerics:
                     return Stability.RAW if name in scope.params and self.self_is_array(scope.function) else Stability.UNKNOWN
                 return Stability.RAW if name in scope.params else Stability.UNKNOWN
             last = bindings[-1]
-            if last.value is None:
+            if last.value is None and self.unpacked_affine(last) is None:
                 return Stability.UNKNOWN
             # Every binding before the use must agree that the value is raw (a shift in any branch
             # before counts: stay silent).
-            results = {self.stability(b.value, scope, b.order, depth + 1) for b in bindings if b.value is not None}
-            if any(binding.value is None for binding in bindings):
-                results.add(Stability.UNKNOWN)
+            results = {self._binding_stability(b, scope, depth) for b in bindings}
             if Stability.RAW in results and len(results) == 1:
                 return Stability.RAW
             for kind in (Stability.BOUNDED, Stability.UNKNOWN, Stability.SHIFTED_AXIS, Stability.SHIFTED_GLOBAL):
                 if kind in results and kind is not Stability.RAW:
-                    current = self.stability(last.value, scope, last.order, depth + 1)
+                    current = self._binding_stability(last, scope, depth)
                     return current if current is not Stability.RAW else kind
             return Stability.UNKNOWN
+        if type(node) is cst.Call and self.returned_affine(node) is not None:
+            return Stability.RAW  # `Z = linear(A, W, b)`, a local function returning `np.dot(W, A) + b`
         return Stability.UNKNOWN
+
+    def _binding_stability(self, binding: Binding, scope: Scope, depth: int) -> Stability:
+        """The stability of the value one binding gives its name: its plain value's, RAW for an
+        element unpacked from a local function's affine return (`Z, cache = linear_forward(A, W, b)`),
+        UNKNOWN otherwise (a loop variable, an augmented assignment, an unknown call's tuple)."""
+        if binding.value is not None:
+            return self.stability(binding.value, scope, binding.order, depth + 1)
+        if binding.augmented is None and self.unpacked_affine(binding) is not None:
+            return Stability.RAW
+        return Stability.UNKNOWN
+
+    def unpacked_affine(self, binding: Binding) -> Optional[cst.FunctionDef]:
+        """The local function whose call `binding` unpacks its name from (`Z, cache = linear_forward(A, W, b)`)
+        when every return of that function is a tuple of the target's length whose element at the
+        name's position is an affine map (`np.dot(W, A) + b`, `W @ x + b`, or a name bound only to such
+        maps): logits by the callee's body, never by its name. None otherwise (an imported or unknown
+        function, a starred target, a return of another shape)."""
+        statement = binding.statement
+        if binding.value is not None or binding.augmented is not None or type(statement) is not cst.Assign:
+            return None
+        if type(statement.value) is not cst.Call:
+            return None
+        position: Optional[tuple[int, int]] = None
+        for target in statement.targets:
+            elements = target.target.elements if type(target.target) in (cst.Tuple, cst.List) else None  # type: ignore[attr-defined]
+            if elements is None or any(type(element) is cst.StarredElement for element in elements):
+                continue
+            places = [at for at, element in enumerate(elements) if type(element.value) is cst.Name and element.value.value == binding.name]
+            if len(places) == 1:
+                position = (places[0], len(elements))
+                break
+        if position is None:
+            return None
+        return self.returned_affine(statement.value, position)
+
+    def returned_affine(self, call: cst.Call, position: Optional[tuple[int, int]] = None) -> Optional[cst.FunctionDef]:
+        """The local function `call` calls when every one of its returns gives an affine map (see
+        `unpacked_affine`): the whole return value, or with `position` = (index, length) the element at
+        `index` of a returned tuple of `length` elements. None otherwise."""
+        key = ("returned_affine", call, position)
+        if key in self.memo:
+            return self.memo[key]  # type: ignore[return-value]
+        self.memo[key] = None  # recursion guard
+        callee = self._callee(call)
+        found: Optional[cst.FunctionDef] = None
+        if callee is not None and not self.index.nodes_in(callee, cst.Yield):
+            returns = self.index.nodes_in(callee, cst.Return)
+            scope = self.scope(callee) if returns else None
+            if scope is not None and all(self._affine_return(ret, scope, position) for ret in returns):
+                found = callee
+        self.memo[key] = found
+        return found
+
+    def _callee(self, call: cst.Call) -> Optional[cst.FunctionDef]:
+        """`local_function`, or a method of a module-level class called through the class
+        (`LinearLayer.forward(A, W, b)`, a staticmethod)."""
+        found = self.local_function(call)
+        if found is not None:
+            return found
+        name = dotted_name(call.func)
+        if name is None or name.count(".") != 1:
+            return None
+        owner_name, _, method = name.partition(".")
+        owners = [c for c in self.index.nodes(cst.ClassDef) if c.name.value == owner_name and self.index.function_containing(c) is None]
+        if len(owners) != 1 or type(self.index.parent(owners[0])) is not cst.Module:
+            return None
+        function = self.index.methods(owners[0]).get(method)
+        if function is None or not any(
+            type(decorator.decorator) is cst.Name and decorator.decorator.value == "staticmethod" for decorator in function.decorators
+        ):
+            return None
+        return function
+
+    def _affine_return(self, ret: cst.Return, scope: Scope, position: Optional[tuple[int, int]]) -> bool:
+        value = ret.value
+        if value is None:
+            return False
+        if position is not None:
+            if type(value) not in (cst.Tuple, cst.List):
+                return False
+            elements = value.elements  # type: ignore[attr-defined]
+            if len(elements) != position[1] or any(type(element) is cst.StarredElement for element in elements):
+                return False
+            value = elements[position[0]].value
+        value = _unwrap(value)
+        if type(value) is cst.Name:
+            order = scope.order_of(ret, self.analysis)
+            bindings = scope.before(value.value, order)
+            if not bindings or scope.mutated_before(value.value, order):
+                return False
+            return all(binding.value is not None and binding.augmented is None and self.is_affine(binding.value) for binding in bindings)
+        return self.is_affine(value)
 
     def max_shift(self, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[Stability]:
         """SHIFTED_AXIS / SHIFTED_GLOBAL when `node` is a max (possibly via a name), else None."""
@@ -651,13 +743,19 @@ class Numerics:
         return None
 
     def softmax_parts(
-        self, numerator: cst.BaseExpression, denominator: cst.BaseExpression, scope: Scope, order: int
+        self, numerator: cst.BaseExpression, denominator: cst.BaseExpression, scope: Scope, order: int, loose: bool = False
     ) -> Optional["SoftmaxShape"]:
         """The softmax shape of `numerator / denominator`, or None.
 
         The numerator is an exp (or a name bound to one); the denominator is a sum of that same
-        exp (`np.sum(e)`, `e.sum()`, `sum(e)`, `np.sum(np.exp(x))`, or a name bound to such a sum)."""
+        exp (`np.sum(e)`, `e.sum()`, `sum(e)`, `np.sum(np.exp(x))`, or a name bound to such a sum).
+        With `loose` (the overflow rules GL301/GL302, not the probability rules: the quotient need
+        not be a probability) the numerator may also be a selection or transpose of an exp bound to
+        a name (`e[c]`, `e[range(n), y]`, `e.T`, or a name bound to one) or a product with one exp
+        factor (`np.exp(a) * x`): every one overflows with the exp it reads."""
         numerator_exp = self.exp_call(numerator, scope, order)
+        if numerator_exp is None and loose:
+            numerator_exp = self._loose_exp(numerator, scope, order, 0)
         if numerator_exp is None:
             return None
         total = _unwrap(self.value_of(_unwrap(denominator), scope, order))
@@ -688,6 +786,34 @@ class Numerics:
             if denominator_exp is None:
                 return None
         return SoftmaxShape(numerator_exp, denominator_exp, total)
+
+    def _loose_exp(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int) -> Optional[cst.BaseExpression]:
+        """The exp a loose softmax numerator reads (see `softmax_parts`), else None."""
+        if depth > 4:
+            return None
+        node = _unwrap(node)
+        if type(node) is cst.Name:
+            bindings = scope.before(node.value, order)
+            if not bindings or bindings[-1].value is None or bindings[-1].augmented is not None or scope.mutated_before(node.value, order):
+                return None
+            return self._loose_exp(bindings[-1].value, scope, bindings[-1].order, depth + 1)
+        base: Optional[cst.BaseExpression] = None
+        if type(node) is cst.Subscript:
+            base = _unwrap(node.value)
+        elif type(node) is cst.Attribute and node.attr.value == "T":
+            base = _unwrap(node.value)
+        if base is not None:
+            if type(base) is not cst.Name or scope.mutated_before(base.value, order):
+                return None  # `e[e > 1e300] = 1e300` may bound what is read
+            return self.exp_call(base, scope, order)
+        if type(node) is cst.BinaryOperation and type(node.operator) is cst.Multiply:
+            factors = [
+                self.exp_call(factor, scope, order) or self._loose_exp(factor, scope, order, depth + 1)
+                for factor in (node.left, node.right)
+            ]
+            found = [factor for factor in factors if factor is not None]
+            return found[0] if len(found) == 1 else None
+        return None
 
     def sigmoid_argument(self, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         """`z` for `1 / (1 + exp(-z))` or `exp(z) / (1 + exp(z))`; else None."""

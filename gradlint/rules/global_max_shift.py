@@ -20,7 +20,9 @@ class GlobalMaxShift(Rule):
         Finds a softmax normalised per row or per column (its sum has an `axis`/`dim`) whose exponent
         is shifted by a max taken over the whole array (`np.max(x)`, `x.max()`, no axis), in any
         spelling of the softmax, scikit-learn's in-place one included (`tmp = X - X.max()`,
-        `np.exp(tmp, out=X)`, `X /= X.sum(axis=1)[:, np.newaxis]`).
+        `np.exp(tmp, out=X)`, `X /= X.sum(axis=1)[:, np.newaxis]`), and with the exp's transpose or
+        each row's picked entry as the numerator (`(e.T / np.sum(e, axis=1)).T`,
+        `e[range(n), y] / e.sum(axis=1)`).
         """
     why_bad = """
         The global max avoids overflow, but every row is shifted by the same number. A row whose
@@ -92,6 +94,32 @@ class GlobalMaxShift(Rule):
             message="shifted by `X.max()`, the max of the whole batch",
             why="scikit-learn's in-place spelling (`np.exp(tmp, out=X)`, a `[:, np.newaxis]` row sum) with a global max",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_loss_vectorized(W, X, y, reg):
+                num_train = X.shape[0]
+                scores = np.dot(X, W)
+                scores -= np.max(scores)
+                exp_scores = np.exp(scores)
+                norm_scores = (exp_scores.T / np.sum(exp_scores, axis=1)).T
+                return np.sum(-np.log(norm_scores[range(num_train), y])) / num_train
+
+            def softmax_loss_picked(W, X, y):
+                scores = X.dot(W)
+                scores -= np.max(scores)
+                expscores = np.exp(scores)
+                denoms = expscores.sum(axis=1)
+                numers = expscores[range(X.shape[0]), y]
+                return -1 * np.log(numers / denoms).sum()
+            """,
+            line=6,
+            count=2,
+            message="shifted by `np.max(scores)`, the max of the whole batch",
+            why="real code (174high and AdaWang33 cs231n softmax_loss_vectorized, rw4a miss/05): the per-row normaliser "
+            "divides the transposed exp, or each row's picked entry reached through another name",
+        ),
     )
     VALID = (
         Valid(
@@ -141,6 +169,22 @@ class GlobalMaxShift(Rule):
             """,
             why="real code (scikit-learn neural_network/_base.py softmax): the row max; a 1-D softmax with the global max",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            def pick(x, k):
+                e = np.exp(x - np.max(x))
+                return e[k] / np.sum(e)
+
+            def rows(scores, y):
+                scores = scores - np.max(scores, axis=1, keepdims=True)
+                e = np.exp(scores)
+                return (e.T / np.sum(e, axis=1)).T, e[range(len(y)), y] / e.sum(axis=1)
+            """,
+            why="near misses of the picked and transposed forms: a 1-D softmax (no axis: the global max is the row's), "
+            "and the row max",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -149,7 +193,7 @@ class GlobalMaxShift(Rule):
         for numerator, denominator, node in divisions(analysis):
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
-            shape = model.softmax_parts(numerator, denominator, scope, order) or exp_out_softmax_parts(
+            shape = model.softmax_parts(numerator, denominator, scope, order, loose=True) or exp_out_softmax_parts(
                 model, numerator, denominator, node, scope, order
             )
             if shape is None or model.reduction_axis(shape.total) is None:

@@ -21,7 +21,9 @@ class UnstableActivation(Rule):
     what_it_does = """
         Finds three hand-written activations: `tanh` as `(exp(x) - exp(-x)) / (exp(x) + exp(-x))`
         (or with `exp(2x)`), softplus as `log(1 + exp(x))`, and a sigmoid whose input is shifted
-        by its max (`1 / (1 + exp(-(x - max(x))))`). Silent where the domain is chosen: a branch of
+        by its max (`1 / (1 + exp(-(x - max(x))))`); and the sigmoid's derivative written from its exps,
+        `exp(x) / (1 + exp(x))**2` (or with `exp(-x)`, inf/inf = nan below x ~ -709), of a raw input.
+        Silent where the domain is chosen: a branch of
         `np.where` that tests the input, or an `if`/`elif`/`else` (or conditional expression) whose
         condition bounds the exponent from above by a constant below exp's overflow (pytensor's
         piecewise softplus takes `np.log1p(np.exp(x))` only under `elif x < 18.0:`), a chained test
@@ -211,6 +213,33 @@ class UnstableActivation(Rule):
             "a bound of 100 in code that computes in float32 (exp overflows above 88; fphunt2 "
             "lost/gl305_float32_bound.py)",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid_backward(dout, save_x):
+                dw = np.exp(save_x) / (1 + np.exp(save_x))**2
+                return dout * dw
+
+            class Sigmoid:
+                def backward(self, grad):
+                    e = np.exp(-self.x)
+                    return grad * e / (e + 1) ** 2.0
+
+            def sigmoid_prime(Z):
+                ez = np.exp(-Z)
+                if Z.ndim > 1:
+                    return ez / ((1.0 + ez) ** 2)
+                return np.exp(Z) / (1 + np.exp(Z)) ** 2
+            """,
+            line=4,
+            count=3,
+            message="sigmoid derivative written as `np.exp(save_x) / (1 + np.exp(save_x))**2`: `np.exp(save_x)` overflows",
+            why="real code (dreamerlin/nn_project1 naive_nn/nn/activation.py, rw4a miss/08): exp(x) / (1 + exp(x))**2 is "
+            "inf/inf = nan above x ~ 709 (and exp(-x) / (1 + exp(-x))**2 below x ~ -709), where the derivative is 0; "
+            "a test of the shape (not the values) chooses no domain. (The layer's `self.x` is unknown: only the "
+            "parameter forms fire.)",
+        ),
     )
     VALID = (
         Valid(
@@ -384,13 +413,50 @@ class UnstableActivation(Rule):
             """,
             why="tuple assignments: unpacked from a helper (it may clip); a clip bound by a tuple assignment",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid_grad_abs(x):
+                e = np.exp(-np.abs(x))
+                return e / (1 + e) ** 2
+
+            def sigmoid_grad_where(x):
+                return np.where(x >= 0, np.exp(-x) / (1 + np.exp(-x)) ** 2, np.exp(x) / (1 + np.exp(x)) ** 2)
+
+            def sigmoid_grad_branch(x):
+                if x >= 0:
+                    return np.exp(-x) / (1 + np.exp(-x)) ** 2
+                else:
+                    return np.exp(x) / (1 + np.exp(x)) ** 2
+
+            def sigmoid_grad_guard(x):
+                if x < -30:
+                    return 0.0
+                return np.exp(-x) / (1 + np.exp(-x)) ** 2
+
+            def sigmoid_grad(x):
+                s = 1 / (1 + np.exp(-x))
+                return s * (1 - s)
+
+            def sigmoid_grad_clipped(x):
+                x = np.clip(x, -500, 500)
+                return np.exp(x) / (1 + np.exp(x)) ** 2
+
+            def not_the_derivative(x):
+                return np.exp(x) / (1 + np.exp(-x)) ** 2, np.exp(x) / (1 + np.exp(x)) ** 3
+            """,
+            why="the stable sigmoid derivatives: an exponent -|x| that only underflows, np.where or an if/else on the "
+            "sign, a guard clause keeping x above -30 for exp(-x), s * (1 - s), a clipped input; other ratios "
+            "(different exponents, a cube) are no sigmoid derivative",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
         model = numerics(analysis)
         for node in analysis.index.nodes(cst.BinaryOperation):
             if type(node.operator) is cst.Divide:
-                finding = self._tanh(model, node) or self._shifted_sigmoid(model, node)
+                finding = self._tanh(model, node) or self._shifted_sigmoid(model, node) or self._sigmoid_derivative(model, node)
                 if finding is not None:
                     yield finding
         for call in analysis.index.nodes(cst.Call):
@@ -448,6 +514,53 @@ class UnstableActivation(Rule):
             "sigmoid is stable without it (or use scipy.special.expit)",
         )
 
+    def _sigmoid_derivative(self, model: Numerics, node: cst.BinaryOperation) -> Optional[Finding]:
+        """`exp(a) / (1 + exp(a))**2` (the sigmoid's derivative from its exps), `a` raw: inf/inf = nan once
+        `a` passes exp's overflow, where the derivative is 0. Silent where the domain is chosen (a
+        `np.where` branch or an `if` testing the input, as for the softplus)."""
+        bottom = unwrap(node.right)
+        if not (type(bottom) is cst.BinaryOperation and type(bottom.operator) is cst.Power and _is_two(bottom.right)):
+            return None
+        base = unwrap(bottom.left)
+        if not (type(base) is cst.BinaryOperation and type(base.operator) is cst.Add):
+            return None
+        if is_number(base.left, 1):
+            term = base.right
+        elif is_number(base.right, 1):
+            term = base.left
+        else:
+            return None
+        scope = model.scope_of(node)
+        order = scope.order_of(node, model.analysis)
+        top_exp = model.exp_call(node.left, scope, order)
+        bottom_exp = model.exp_call(term, scope, order)
+        if top_exp is None or bottom_exp is None:
+            return None
+        exponent = model.exp_argument(top_exp)
+        if exponent is None or model.code(unwrap(exponent)) != model.code(unwrap(model.exp_argument(bottom_exp))):  # type: ignore[arg-type]
+            return None
+        if not self._raw_exponent(model, top_exp, node) or not self._raw_exponent(model, bottom_exp, node):
+            return None
+        exponent = unwrap(exponent)
+        negated = type(exponent) is cst.UnaryOperation and type(exponent.operator) is cst.Minus
+        if _selected_by_where(model, node, exponent):
+            return None
+        if negated and _bounded_above_by_branch(model, node, exponent.expression, upper=False):  # type: ignore[attr-defined]
+            return None  # exp(-x) where a branch keeps x above a constant
+        if not negated and _bounded_above_by_branch(model, node, exponent):
+            return None
+        where = (
+            f"`{model.code(exponent.expression)}` below ~-709 (float32: -88)"  # type: ignore[attr-defined]
+            if negated
+            else f"`{model.code(exponent)}` above ~709 (float32: 88)"
+        )
+        return Finding(
+            node,
+            f"sigmoid derivative written as `{model.code(node)}`: `{model.code(top_exp)}` overflows to inf for "
+            f"{where} and the ratio becomes inf/inf = nan where the derivative is 0; compute it "
+            "from the sigmoid, s * (1 - s) with s = 1 / (1 + np.exp(-x)) (or scipy.special.expit)",
+        )
+
     def _softplus(self, model: Numerics, call: cst.Call, operation: str) -> Optional[Finding]:
         argument = unwrap(call.args[0].value)
         if operation == "log1p":
@@ -480,6 +593,12 @@ class UnstableActivation(Rule):
             "above ~709 (float32: 88) where the answer is the input itself; use np.logaddexp(0, x) "
             "(torch: torch.nn.functional.softplus)",
         )
+
+
+def _is_two(node: cst.BaseExpression) -> bool:
+    """The literal 2 written `2`, `2.` or `2.0` (the spellings the registry's pre-check admits)."""
+    node = unwrap(node)
+    return type(node) in (cst.Integer, cst.Float) and node.value in ("2", "2.", "2.0")  # type: ignore[attr-defined]
 
 
 # Functions that map +inf to a finite limit (tanh(inf) = erf(inf) = 1): a softplus that overflows
@@ -521,11 +640,12 @@ _EXP_FINITE_BELOW = 709.0
 _BELOW = {cst.LessThan: True, cst.LessThanEqual: True, cst.GreaterThan: False, cst.GreaterThanEqual: False}
 
 
-def _bounded_above_by_branch(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExpression) -> bool:
+def _bounded_above_by_branch(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExpression, upper: bool = True) -> bool:
     """True inside a branch (`if`, `elif`, `else`, or a conditional expression) whose condition bounds
     the exponent from above by a constant below exp's overflow, with the exponent's names not re-bound
     between the test and `node`: pytensor's piecewise softplus computes `np.log1p(np.exp(x))` only
-    under `elif x < 18.0:` (the stable softplus of Maechler 2012)."""
+    under `elif x < 18.0:` (the stable softplus of Maechler 2012). With `upper` False, `exponent` is
+    the `x` of an `exp(-x)`: the condition must bound it from below (`if x >= 0:`)."""
     index = model.analysis.index
     exponent_code = model.code(unwrap(exponent))
     variables = names_in(exponent)
@@ -549,7 +669,7 @@ def _bounded_above_by_branch(model: Numerics, node: cst.CSTNode, exponent: cst.B
                 holds = True
             elif child is ancestor.orelse:
                 holds = False
-            if holds is not None and _bounds_above(model, ancestor.test, exponent_code, holds, limit) and unchanged_since(ancestor):
+            if holds is not None and _bounds_above(model, ancestor.test, exponent_code, holds, limit, upper) and unchanged_since(ancestor):
                 return True
         if type(ancestor) is cst.IndentedBlock:
             # a guard clause before: `if x > 20: return x` -- reaching `node` means its test failed
@@ -559,7 +679,7 @@ def _bounded_above_by_branch(model: Numerics, node: cst.CSTNode, exponent: cst.B
                 if (
                     type(item) is cst.If
                     and _always_leaves(item.body)
-                    and _bounds_above(model, item.test, exponent_code, False, limit)
+                    and _bounds_above(model, item.test, exponent_code, False, limit, upper)
                     and unchanged_since(item)
                 ):
                     return True
@@ -611,27 +731,28 @@ def _dtypes_named(model: Numerics, function: cst.FunctionDef) -> set[str]:
 
 
 def _bounds_above(
-    model: Numerics, test: cst.BaseExpression, exponent_code: str, holds: bool, limit: float = 709.0
+    model: Numerics, test: cst.BaseExpression, exponent_code: str, holds: bool, limit: float = 709.0, upper: bool = True
 ) -> bool:
     """Whether `test` (when it `holds`, else when it fails) bounds the expression `exponent_code` from
     above by a constant below exp's overflow (`limit`): `x < 18.0`, `18 > x`, `-30 <= x <= 30`,
-    `abs(x) < 30`; failing: `x > 18.0`, `x >= 18`."""
+    `abs(x) < 30`; failing: `x > 18.0`, `x >= 18`. With `upper` False, from below by a constant above
+    -`limit` (`x >= 0`, `abs(x) < 30`), for the `x` of an `exp(-x)`."""
     test = unwrap(test)
     if type(test) is cst.BooleanOperation:
         # `a and b` holding, or `a or b` failing: each side holds (fails) on its own
         if (type(test.operator) is cst.And) == holds:
-            return _bounds_above(model, test.left, exponent_code, holds, limit) or _bounds_above(
-                model, test.right, exponent_code, holds, limit
+            return _bounds_above(model, test.left, exponent_code, holds, limit, upper) or _bounds_above(
+                model, test.right, exponent_code, holds, limit, upper
             )
         return False
     if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
-        return _bounds_above(model, test.expression, exponent_code, not holds, limit)
+        return _bounds_above(model, test.expression, exponent_code, not holds, limit, upper)
     if type(test) is not cst.Comparison or (len(test.comparisons) != 1 and not holds):
         return False  # a chain `a < x < b` that fails says nothing about any one link
     left_side = test.left
     for comparison in test.comparisons:
         right_side = comparison.comparator
-        if _link_bounds_above(model, left_side, comparison.operator, right_side, exponent_code, holds, limit):
+        if _link_bounds_above(model, left_side, comparison.operator, right_side, exponent_code, holds, limit, upper):
             return True
         left_side = right_side
     return False
@@ -645,19 +766,24 @@ def _link_bounds_above(
     exponent_code: str,
     holds: bool,
     limit: float,
+    upper: bool = True,
 ) -> bool:
     below = _BELOW.get(type(operator))
     if below is None:
         return False
     left, right = unwrap(left_side), unwrap(right_side)
     if _is_exponent(model, left, exponent_code, below == holds):
-        bound, x_below = right, below  # `x < C`: x below C
+        bound, x_below, magnitude = right, below, model.code(left) != exponent_code  # `x < C`: x below C
     elif _is_exponent(model, right, exponent_code, below != holds):
-        bound, x_below = left, not below  # `C > x`: x below C
+        bound, x_below, magnitude = left, not below, model.code(right) != exponent_code  # `C > x`: x below C
     else:
         return False
     value = _constant(bound)
-    return value is not None and value <= limit and x_below == holds
+    if value is None:
+        return False
+    if upper or magnitude:  # |x| < C keeps x within [-C, C]: both bounds
+        return value <= limit and x_below == holds
+    return -value <= limit and x_below != holds  # `x >= C`: x above C, so -x <= -C
 
 
 def _is_exponent(model: Numerics, node: cst.BaseExpression, exponent_code: str, bounded_below_c: bool) -> bool:

@@ -27,6 +27,12 @@ class UnstableSoftmax(Rule):
         a parameter that was never shifted (also after a dtype cast, torch's `x = x.to(torch.float32)`;
         or the method's `self` when the class is a namespace called with the array, `np.exp(self)` in a
         method that reads no attribute of it), or logits computed as `W @ x + b`.
+        The logits may come from a local function's tuple (`Z, cache = linear_forward(A, W, b)`, also a
+        staticmethod called through its class or a method called on self) when every return of that
+        function gives an affine map at that position (read from its body; an imported helper's is
+        unknown). The numerator may also be an entry or the transpose of the exp (`scores[y[i]] / np.sum(scores)`
+        in a per-sample loop, `(e.T / e.sum(axis=1)).T`) or a product with one exp
+        (`np.exp(X[i].dot(W[:, j])) * X[i] / np.sum(np.exp(X[i].dot(W)))`).
         It also finds the inconsistent form where only the numerator is shifted,
         `np.exp(z - np.max(z)) / np.sum(np.exp(z))`: that one changes the values (an error).
         """
@@ -172,6 +178,76 @@ class UnstableSoftmax(Rule):
             why="real code (neowise activations.py): the class is a namespace, `Softmax.forward(z)` is called with the "
             "array as `self`",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def linear_forward(A, W, b):
+                Z = np.dot(W, A) + b
+                return Z, (A, W, b)
+
+            def softmax_forward(A, W, b):
+                Z, cache = linear_forward(A, W, b)
+                S = np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)
+                return S, cache
+
+            class LinearLayer:
+                @staticmethod
+                def forward(A, W, b):
+                    return W @ A + b, (A, W, b)
+
+            class SoftmaxLayer:
+                @staticmethod
+                def forward(A, W, b):
+                    Z, cache = LinearLayer.forward(A, W, b)
+                    return np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True), cache
+
+            class Net:
+                def affine(self, x):
+                    return x @ self.W + self.b, x
+
+                def probabilities(self, x):
+                    scores, _ = self.affine(x)
+                    e = np.exp(scores)
+                    return e / e.sum(axis=1, keepdims=True)
+            """,
+            line=9,
+            count=3,
+            message="softmax exponentiates `Z` without subtracting its max",
+            why="real code (mofeiyu/dnn softmax.py, rw4a miss/07; the Coursera idiom): the logits unpacked from a local "
+            "function's tuple, `Z, cache = linear_forward(A, W, b)`, whose body returns an affine map; also a "
+            "staticmethod called through its class and a method called on self",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax_loss_naive(W, X, y, reg):
+                loss = 0.0
+                dW = np.zeros_like(W)
+                for i in range(X.shape[0]):
+                    hepoes = np.dot(X[i], W)
+                    scores = np.exp(hepoes)
+                    correct_score = scores[y[i]]
+                    sum_score = np.sum(scores)
+                    loss -= np.log(correct_score / sum_score)
+                    dW += np.outer(X[i], scores) / sum_score
+                    dW[:, y[i]] -= X[i]
+                return loss / X.shape[0], dW / X.shape[0]
+
+            def softmax_grad_naive(W, X, y):
+                dW = np.zeros_like(W)
+                for i in range(X.shape[0]):
+                    for j in range(W.shape[1]):
+                        dW[:, j] += np.exp(X[i].dot(W[:, j])) * X[i] / np.sum(np.exp(X[i].dot(W)))
+                return dW
+            """,
+            line=8,
+            count=2,
+            message="overflows to inf",
+            why="real code (CalciferZh and AlexMa011 cs231n softmax_loss_naive, rw4a miss/06): a per-sample softmax in "
+            "a loop, the numerator an entry of the exp (`scores[y[i]]` through a name) or a product with one exp",
+        ),
     )
     VALID = (
         Valid(
@@ -315,6 +391,72 @@ class UnstableSoftmax(Rule):
             """,
             why="the exp written into X on one path only; written again between the exp and the division: unsure",
         ),
+        Valid(
+            """
+            import numpy as np
+            from layers import linear_forward
+
+            def stabilise(Z):
+                return np.clip(Z, -500, 500), Z
+
+            def passthrough(Z, W):
+                return Z, W
+
+            def mixed(A, W, b):
+                if A is None:
+                    return W, b
+                return np.dot(W, A) + b, b
+
+            def softmax_imported(A, W, b):
+                Z, cache = linear_forward(A, W, b)
+                return np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)
+
+            def softmax_clipped(Z):
+                Z, raw = stabilise(Z)
+                return np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)
+
+            def softmax_passed(Z, W):
+                Z, W = passthrough(Z - np.max(Z, axis=0), W)
+                return np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)
+
+            def softmax_mixed(A, W, b):
+                Z, cache = mixed(A, W, b)
+                return np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)
+
+            def softmax_starred(A, W, b):
+                Z, *rest = linear_forward(A, W, b)
+                return np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)
+            """,
+            why="near misses of the unpacked logits: an imported helper (its body is unknown), a local helper that clips, "
+            "one that passes a (shifted) argument through, one whose returns are not all affine, a starred target",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax_loss_naive(W, X, y):
+                loss = 0.0
+                for i in range(X.shape[0]):
+                    f = X[i].dot(W)
+                    f -= np.max(f)
+                    scores = np.exp(f)
+                    loss -= np.log(scores[y[i]] / np.sum(scores))
+                return loss
+
+            def capped(z, k):
+                e = np.exp(z)
+                e[e > 1e300] = 1e300
+                return e[k] / np.sum(e)
+
+            def two_exps(a, b, c):
+                return np.exp(a) * np.exp(b) / np.sum(np.exp(c))
+
+            def weighted(W, X, i, j):
+                return np.exp(X[i].dot(W[:, j]) - np.max(X[i].dot(W))) * X[i] / np.sum(np.exp(X[i].dot(W) - np.max(X[i].dot(W))))
+            """,
+            why="near misses of the loop softmax: shifted by the row max before the exp, an entry of an exp capped in "
+            "place, a product of two exps (no one exponent to judge), a product numerator shifted like its normaliser",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -323,7 +465,7 @@ class UnstableSoftmax(Rule):
         for numerator, denominator, node in divisions(analysis):
             scope = model.scope_of(node)
             order = scope.order_of(node, analysis)
-            shape = model.softmax_parts(numerator, denominator, scope, order) or exp_out_softmax_parts(
+            shape = model.softmax_parts(numerator, denominator, scope, order, loose=True) or exp_out_softmax_parts(
                 model, numerator, denominator, node, scope, order
             )
             if shape is None:
