@@ -11,6 +11,7 @@ from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Scope, numerics
 from gradlint.analysis.syntax import ARRAY_METADATA, argument_for, dotted_name, names_in, positional_parameters, subscript_base, walk
 from gradlint.diagnostics import Severity
+from gradlint.naming import is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 # Calls that return a view of (or the very same) array: writing into the result writes into the input.
@@ -37,6 +38,29 @@ EVIDENCE = (
     r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
 )
 _EVIDENCE = re.compile(EVIDENCE)
+# A function whose name says it works in place (`inplace_tanh_derivative`, torch's trailing `relu_`):
+# the writes are its contract.
+_NAMED_IN_PLACE = re.compile(r"in_?place|[^_]_$", re.IGNORECASE)
+# The gradient of a recurrent step's next state (`dnext_h`, `dnext_c`, CS231n's `lstm_step_backward`),
+# an upstream gradient besides the conventional names of gradlint.naming.
+_NEXT_STATE_GRADIENT = re.compile(r"d_?next_?[a-z]\w*", re.IGNORECASE)
+# A loss's backward may receive the scalar seed dL/dL (`backward(self, dloss)`): no array evidence.
+_LOSS_WORDS = re.compile(r"loss|cost|criterion|objective", re.IGNORECASE)
+# Gradient names of collections (`grads += [dW, db]` extends a list the caller hands over to be filled),
+# and the displays that extend one.
+_COLLECTION_NAMES = frozenset({"grads", "gradients", "deltas"})
+# What only whole arrays have or need (`_batched_code`).
+_ARRAY_ATTRIBUTES = frozenset({"T", "shape", "ndim", "reshape", "transpose"})
+_ARRAY_BUILDERS = frozenset(
+    {"hstack", "vstack", "concatenate", "stack", "einsum", "outer", "zeros_like", "ones_like", "empty_like", "zeros", "ones", "empty", "rand", "randn", "matmul"}
+)
+_DISPLAYS = (cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp, cst.Set, cst.SetComp, cst.Dict, cst.DictComp)
+# Arithmetic operators of a class: an autograd engine's value node (micrograd's `Value`), whose
+# gradients may be Python floats, which `+=` re-binds.
+_ARITHMETIC_DUNDERS = frozenset({"__add__", "__radd__", "__mul__", "__rmul__", "__sub__", "__truediv__", "__pow__", "__neg__"})
+# Array libraries whose arrays have no in-place operators (`g += x` re-binds), or frameworks whose
+# gradients are not numpy arrays: a module importing one of them gives a name no array evidence.
+_NON_NUMPY_ARRAYS = frozenset({"jax", "tensorflow", "torch", "chainer", "dezero", "mxnet", "autograd", "cupy", "tinygrad", "mlx"})
 
 
 class InputMutatedInPlace(Rule):
@@ -52,8 +76,18 @@ class InputMutatedInPlace(Rule):
         plain alias (`dx = dout; dx[x <= 0] = 0`) or an attribute of the same method
         (`self.dinputs = dvalues; self.dinputs[self.inputs <= 0] = 0`, the nnfs book's ReLU without
         `.copy()`), as long as nothing in between may re-bind the attribute (a call of a method of
-        `self`, or one handed `self`, makes it silent). Silent where the writes are the function's
-        contract: a caller who passes `inplace=`, `overwrite_x=` or `copy=` chooses them, and a slot
+        `self`, or one handed `self`, makes it silent). A relu clamped through an alias is a forward
+        (CS231n's `out = x; out[out < 0] = 0; return out, cache`). An augmented assignment to a name
+        (`g += ...`) counts only when the name holds an array (an int or float re-binds): it is used as
+        one (indexed, handed to numpy), or it is the upstream gradient a numpy backward received
+        (`dnext_c += ...` in `lstm_step_backward(dnext_h, dnext_c, cache)`) in code that works on
+        whole arrays (a matrix product, a shape, `axis=`, `np.hstack`... in the function or its
+        class), unless it has a default (the scalar seed `dout=1`), the backward is a loss's, a nested
+        callback's (thinc's `backprop`) or a method of a class with arithmetic operators (an autograd
+        value node), it is only added into and returned (a gradient buffer to accumulate into), the
+        module passes it a number, or the module imports jax, torch or another framework. Silent
+        where the writes are the function's contract: a function named as in place
+        (`inplace_relu_backward`, torch's `relu_`), a caller who passes `inplace=`, `overwrite_x=` or `copy=` chooses them, and a slot
         of a parameter annotated or documented as a list (`deltas : list`) is filled, not written into;
         nor a parameter that is only ever written (`gW[path] += gw`: an accumulator handed over), indexed
         by string keys (a dict of gradients), given a list by every caller in the module, or filled
@@ -331,6 +365,91 @@ class InputMutatedInPlace(Rule):
             message="into `dout`",
             why="near misses of PyBrain's filled buffer: a whole fill on one branch only (also a one-line "
             "`if`), or a fill that reads the caller's values (`dout[:] = dout - ...`): the caller's array is scaled",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def relu_forward(x):
+                out = None
+                out = x
+                out[out < 0] = 0
+                cache = x
+                return out, cache
+
+            def relu_backward(dout, cache):
+                dx, x = None, cache
+                dx = dout * (x > 0)
+                return dx
+            """,
+            line=6,
+            message="`out[out < 0] = 0` writes through the alias `out = x` into `x`, an array the forward `relu_forward`",
+            why="real code (AbhishekVangipuram/cs231n-2020 layers.py relu_forward): the alias clamps the caller's x "
+            "(and the course's numeric gradient check, which perturbs x and calls relu_forward(x))",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class ReLU:
+                def forward(self, x):
+                    y = x
+                    y[0 >= x] = 0.0
+                    self.y = y
+
+            class FlatReLU:
+                def forward(self, x):
+                    out = x.reshape(len(x), -1)
+                    out[out <= 0] = 0
+                    return out
+            """,
+            line=6,
+            count=2,
+            message="through the alias",
+            why="the clamp through an alias in layer classes: stored on self, a mask written `0 >= x`, a reshape view",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def lstm_step_backward(dnext_h, dnext_c, cache):
+                x, prev_h, prev_c, Wx, Wh, i, f, o, g, tanh_next_c = cache
+                do = dnext_h * tanh_next_c
+                dnext_c += dnext_h * o * (1 - tanh_next_c * tanh_next_c)
+                dg = dnext_c * i
+                di = dnext_c * g
+                df = dnext_c * prev_c
+                dprev_c = dnext_c * f
+                da = np.hstack((di * (i * (1 - i)), df * (f * (1 - f)), do * (o * (1 - o)), dg * (1 - g * g)))
+                return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, np.sum(da, axis=0)
+            """,
+            line=6,
+            message="`dnext_c += dnext_h * o * (1 - tanh_next_c * tanh_next_c)` writes into `dnext_c`, an array the backward pass",
+            why="real code (AndersonZhangyq/cs231n-2017 rnn_layers.py lstm_step_backward): adds into the caller's "
+            "upstream cell-state gradient",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class Dropout:
+                def forward(self, x):
+                    self.mask = np.random.rand(*x.shape) > 0.5
+                    return x * self.mask
+
+                def backward(self, dout):
+                    dout *= self.mask
+                    return dout
+
+            def rnn_step_backward(dnext_h, cache):
+                x, prev_h, Wx, Wh, next_h = cache
+                dnext_h *= 1 - next_h * next_h
+                return dnext_h @ Wx.T, dnext_h @ Wh.T
+            """,
+            line=9,
+            count=2,
+            message="rebind instead: `dout = dout * self.mask`",
+            why="a layer class and a batched step: `*=` on the upstream gradient of a numpy backward",
         ),
     )
     VALID = (
@@ -708,6 +827,123 @@ class InputMutatedInPlace(Rule):
             why="real code (PyBrain gaussianlayer.py, statedependentlayer.py): the output buffer `inerr` is "
             "first filled whole (`inerr[:] = ...`) or slot by slot, then refined: it holds the function's own values",
         ),
+        Valid(
+            """
+            import numpy as np
+
+            def relu_forward(x):
+                out = x.copy()
+                out[out < 0] = 0
+                return out, x
+
+            def lstm_step_backward(dnext_h, dnext_c, cache, t):
+                i, f, o, g, tanh_next_c, prev_c = cache
+                t += 1
+                dnext_c = dnext_c + dnext_h * o * (1 - tanh_next_c ** 2)
+                dnext_c += 0.0
+                dc = dnext_c * f
+                dc += dnext_h
+                return dnext_c * i, dc, t
+            """,
+            why="a copy before the clamp; `t += 1` on an int (re-binds); `+=` after the upstream gradient was re-bound "
+            "to a new array, and on a local",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class MulLayer:
+                def forward(self, x, y):
+                    self.x, self.y = x, y
+                    return x * y
+
+                def backward(self, dout=1):
+                    dout *= self.y
+                    return dout
+
+            class SoftmaxWithLoss:
+                def backward(self, dout):
+                    dout /= self.batch_size
+                    return (self.y - self.t) * dout
+
+            class Value:
+                def __add__(self, other):
+                    return Value(self.data + other.data)
+
+                def backward(self, grad):
+                    grad *= self.local
+                    return grad
+
+            def scale_backward(dout, k):
+                dout *= k
+                return dout
+
+            def check():
+                return scale_backward(1.0, 2.0)
+
+            def inplace_relu_backward(dout, x):
+                dout[x <= 0] = 0
+                return dout
+
+            def relu_(x):
+                x[x < 0] = 0
+                return x
+
+            class Affine:
+                def backward(self, dout, grads):
+                    grads += [self.x.T @ dout]
+                    return dout @ self.W.T
+
+            class Bias:
+                def backward(self, dout, grad):
+                    grad += [dout.sum(axis=0)]
+                    return dout
+
+            def bias_backward(dout, grad):
+                grad += dout.sum(axis=0)
+                return dout, grad
+
+            class Neuron:
+                def forward(self, x):
+                    self.out = 1.0 / (1.0 + np.exp(-np.dot(self.w, x)))
+                    return self.out
+
+                def backward(self, error):
+                    error *= self.out * (1.0 - self.out)
+                    self.delta = error
+                    return error * self.w
+            """,
+            why="a gradient name with no array evidence: a scalar seed default (Saito's layers), a loss's backward "
+            "(dL/dL), an autograd value node, a number passed by the module, a list extended by a display "
+            "(`grads += [...]`), a gradient buffer only added into and returned (`grad += ...; return dout, grad`), a neuron's float error in a class with no array operation; and functions named as in-place (as scikit-learn's inplace_tanh_derivative, torch's relu_)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def forward(model, X, is_train):
+                mask = np.random.rand(*X.shape) > 0.5
+
+                def backprop(dY):
+                    dY *= mask
+                    return dY
+
+                return X * mask, backprop
+            """,
+            why="a framework callback (thinc's embed backprop closure): the gradient convention is the framework's",
+        ),
+        Valid(
+            """
+            import jax
+            import jax.numpy as jnp
+            import numpy as np
+
+            def relu_backward(g, x):
+                g *= x > 0
+                return g
+            """,
+            why="a jax module: jax arrays have no in-place operators, `g *= ...` re-binds",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -721,7 +957,7 @@ class InputMutatedInPlace(Rule):
                 for name in scope.params
                 if name not in ("self", "cls") and name not in fresh and not name.startswith(_OUTPUT_PARAMS)
             ]
-            if not candidates or _opts_in(function) or _receives_framework_variables(model, function):
+            if not candidates or _opts_in(function) or _NAMED_IN_PLACE.search(function.name.value) or _receives_framework_variables(model, function):
                 continue
             containers = _container_params(function, candidates) | _mapping_params(analysis, function, candidates)
             writes = [write for write in self._writes(model, scope, function, set(candidates)) if not _fills_container(model, write, containers)]
@@ -741,7 +977,7 @@ class InputMutatedInPlace(Rule):
                 owner is not None and _EVIDENCE.search(f"class {owner.name.value}")
             ):
                 continue
-            role = _role(model, function)
+            role = _role(model, function) or _clamping_forward(model, function, writes)
             if role is None:
                 continue
             qualname = f"{owner.name.value}.{function.name.value}" if owner is not None else function.name.value
@@ -772,7 +1008,13 @@ class InputMutatedInPlace(Rule):
             target = statement.target
             if type(target) is cst.Name:
                 owner = _owner(model, scope, target.value, order, params, statement)
-                if owner is not None and _array_like(model, function, target.value):
+                # `+=` re-binds an int or a float: the name must hold an array (used as one here, or
+                # the upstream gradient a numpy backward received)
+                if owner is not None and (
+                    _array_like(model, function, target.value)
+                    or (owner[0] != target.value and _array_like(model, function, owner[0]))
+                    or (type(statement.value) not in _DISPLAYS and _upstream_gradient_array(model, function, owner[0]))
+                ):
                     yield statement, owner[0], owner[1]
             elif type(target) is cst.Attribute:
                 # `self.dinputs *= mask` after `self.dinputs = dvalues`: numpy's in-place operator on
@@ -1018,7 +1260,7 @@ def _write_only(model: Numerics, function: cst.FunctionDef, writes: "list[tuple[
         if type(parent) is cst.Comparison and _is_none_test(parent):
             continue  # `if m_ref is not None:` (an optional output)
         targets = written[node.value]
-        if not any(id(ancestor) in targets for ancestor in index.ancestors(node)):
+        if id(node) not in targets and not any(id(ancestor) in targets for ancestor in index.ancestors(node)):  # `dW += g`: the target itself
             read.add(node.value)
     return frozenset(param for param in written if param not in read)
 
@@ -1368,3 +1610,159 @@ def _untransposed(node: cst.BaseExpression) -> cst.BaseExpression:
     while type(node) is cst.Attribute and node.attr.value == "T" and not node.lpar:
         node = node.value
     return node
+
+
+def _clamping_forward(
+    model: Numerics, function: cst.FunctionDef, writes: "list[tuple[cst.CSTNode, str, Optional[str]]]"
+) -> Optional[str]:
+    """'the forward' when one of `writes` is a relu written in place and its result is the function's:
+    `out[out < 0] = 0` (or `out[x <= 0] = 0.0`, `out[0 > out] = 0`) into a parameter or its alias, and
+    that array returned (alone or in a tuple, CS231n's `return out, cache`) or stored on `self`.
+    `_role` asks the shared model, which knows `x[x < 0] = 0; return x` but not the alias `out = x`."""
+    for node, param, _alias in writes:
+        if type(node) is not cst.Assign or len(node.targets) != 1 or not _is_zero(node.value):
+            continue
+        target = node.targets[0].target
+        if type(target) is not cst.Subscript or len(target.slice) != 1 or type(target.slice[0].slice) is not cst.Index:
+            continue
+        root = subscript_base(target)
+        mask = target.slice[0].slice.value
+        if root is None or type(mask) is not cst.Comparison or len(mask.comparisons) != 1:
+            continue
+        comparison = mask.comparisons[0]
+        if type(comparison.operator) in (cst.LessThan, cst.LessThanEqual) and _is_zero(comparison.comparator):
+            compared: cst.BaseExpression = mask.left
+        elif type(comparison.operator) in (cst.GreaterThan, cst.GreaterThanEqual) and _is_zero(mask.left):
+            compared = comparison.comparator
+        else:
+            continue
+        clamped = {root, param}
+        if type(compared) not in (cst.Name, cst.Attribute) or dotted_name(compared) not in clamped:
+            continue
+        if _result_of(model, function, clamped):
+            return "the forward"
+    return None
+
+
+def _result_of(model: Numerics, function: cst.FunctionDef, names: set[str]) -> bool:
+    """Whether the function returns one of `names` (alone or in a tuple) or stores it on an attribute."""
+    index = model.analysis.index
+    for statement in index.nodes_in(function, cst.Return):
+        value = statement.value
+        parts = [element.value for element in value.elements] if type(value) is cst.Tuple else [value]
+        if any(type(part) in (cst.Name, cst.Attribute) and dotted_name(part) in names for part in parts):
+            return True
+    return any(
+        type(statement.value) in (cst.Name, cst.Attribute)
+        and dotted_name(statement.value) in names
+        and any(type(target.target) is cst.Attribute for target in statement.targets)
+        for statement in index.nodes_in(function, cst.Assign)
+    )
+
+
+def _is_zero(node: cst.BaseExpression) -> bool:
+    """`0`, `0.`, `0.0`."""
+    if type(node) is cst.Integer:
+        return node.evaluated_value == 0
+    return type(node) is cst.Float and node.evaluated_value == 0.0
+
+
+def _upstream_gradient_array(model: Numerics, function: cst.FunctionDef, param: str) -> bool:
+    """Whether `param` is the upstream gradient a numpy backward received, so an array (`+=` writes into
+    it): named as one (`dout`, `dnext_c`), without a default (a default is the scalar seed `dout=1.0`),
+    in a backward (`lstm_step_backward`, a layer's `backward`) that is neither nested (a framework's
+    callback, whose gradient convention it owns) nor a loss's (it may be handed the scalar dL/dL) nor a
+    method of a class with arithmetic operators (an autograd value node: float gradients), in a module
+    that imports numpy and no other array framework (jax arrays have no in-place operators)."""
+    if not (is_gradient_name(param) or _NEXT_STATE_GRADIENT.fullmatch(param)) or param.lower() in _COLLECTION_NAMES:
+        return False
+    params = function.params
+    if any(p.name.value == param and p.default is not None for p in (*params.posonly_params, *params.params, *params.kwonly_params)):
+        return False
+    analysis = model.analysis
+    index = analysis.index
+    if any(type(ancestor) in (cst.FunctionDef, cst.Lambda) for ancestor in index.ancestors(function)):
+        return False
+    owner = index.class_of(function)
+    if _LOSS_WORDS.search(function.name.value) or (owner is not None and _LOSS_WORDS.search(owner.name.value)):
+        return False
+    if owner is not None and _ARITHMETIC_DUNDERS & set(index.methods(owner)):
+        return False
+    try:
+        if not analysis.semantics.is_backward(function):
+            return False
+    except Exception:  # noqa: BLE001 - the shared model must not take this rule down
+        return False
+    if analysis.model("GL402-array-library", _array_library) != "numpy":
+        return False
+    if not (_batched_code(analysis, function) or (owner is not None and any(_batched_code(analysis, method) for method in index.methods(owner).values()))):
+        return False
+    return not _accumulated_only(analysis, function, param) and not _handed_a_number(analysis, function, param)
+
+
+def _batched_code(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool:
+    """Whether `function` works on whole arrays, not on floats one neuron at a time: a matrix product
+    (`@`, `.T`), a shape (`x.shape`, `axis=`, `keepdims=`), or numpy's array builders and joiners
+    (`np.hstack`, `np.zeros_like`, `np.einsum`...). Memoised per function."""
+    memo = analysis.model("GL402-batched", lambda _analysis: {})
+    found = memo.get(function)
+    if found is None:
+        index = analysis.index
+        found = (
+            any(type(node.operator) is cst.MatrixMultiply for node in index.nodes_in(function, cst.BinaryOperation))
+            or any(node.attr.value in _ARRAY_ATTRIBUTES for node in index.nodes_in(function, cst.Attribute))
+            or any(_array_call(call) for call in index.nodes_in(function, cst.Call))
+        )
+        memo[function] = found
+    return found
+
+
+def _array_call(call: cst.Call) -> bool:
+    """`np.hstack(...)`, `np.zeros_like(x)`, `x.sum(axis=0)`, `np.max(x, keepdims=True)`."""
+    if type(call.func) is cst.Attribute and call.func.attr.value in _ARRAY_BUILDERS:
+        return True
+    return any(arg.keyword is not None and arg.keyword.value in ("axis", "keepdims") for arg in call.args)
+
+
+def _accumulated_only(analysis: ModuleAnalysis, function: cst.FunctionDef, param: str) -> bool:
+    """Whether `param` is only added into (`grad += ...`, `grad -= ...`) and returned: a gradient
+    buffer the caller hands over to accumulate into (`bias_backward(dout, grad)`), not an upstream
+    gradient the function reads."""
+    index = analysis.index
+    for node in index.nodes_in(function, cst.Name):
+        if node.value != param:
+            continue
+        parent = index.parents.get(node)
+        if type(parent) is cst.Param or (type(parent) is cst.Attribute and parent.attr is node):
+            continue
+        if type(parent) is cst.AugAssign and parent.target is node and type(parent.operator) in (cst.AddAssign, cst.SubtractAssign):
+            continue
+        if not _returned_or_handed_on(analysis, node, parent) or type(parent) is cst.Arg:
+            return False
+    return True
+
+
+def _array_library(analysis: ModuleAnalysis) -> Optional[str]:
+    """'numpy' when the module imports numpy and none of _NON_NUMPY_ARRAYS; else None."""
+    roots: set[str] = set()
+    for statement in analysis.index.nodes(cst.Import):
+        roots.update((dotted_name(alias.name) or "").split(".")[0] for alias in statement.names)
+    for statement in analysis.index.nodes(cst.ImportFrom):
+        if statement.module is not None and not statement.relative:
+            roots.add((dotted_name(statement.module) or "").split(".")[0])
+    return "numpy" if "numpy" in roots and not roots & _NON_NUMPY_ARRAYS else None
+
+
+def _handed_a_number(analysis: ModuleAnalysis, function: cst.FunctionDef, param: str) -> bool:
+    """Whether a call of `function` in the module passes a number literal for `param` (`backward(1.0)`)."""
+    owner = analysis.index.class_of(function)
+    positions = positional_parameters(function, owner is not None)
+    position = positions.index(param) if param in positions else None
+    callee = ("self." if owner is not None else "") + function.name.value
+    for call in analysis.model("GL402-calls-by-callee", _calls_by_callee).get(callee, []):
+        argument = argument_for(call, param, position)
+        if type(argument) is cst.UnaryOperation:
+            argument = argument.expression
+        if type(argument) in (cst.Integer, cst.Float):
+            return True
+    return False
