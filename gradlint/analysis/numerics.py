@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 import libcst as cst
 
-from gradlint.analysis.syntax import ARRAY_METADATA, block_items, dotted_name, literal_float, prefixed_integer, walk
+from gradlint.analysis.syntax import ARRAY_METADATA, block_items, dotted_name, literal_float, names_in, prefixed_integer, walk
 
 if TYPE_CHECKING:
     from gradlint.analysis import ModuleAnalysis
@@ -114,6 +114,8 @@ class Scope:
     clip_writes: dict[str, list[tuple[int, cst.Call]]] = field(default_factory=dict)
     # name -> orders of statements comparing the name (`if p <= 0`, `assert (p > 0).all()`)
     comparisons: dict[str, list[int]] = field(default_factory=dict)
+    # name -> (order, target, value) of the plain stores into an element of it (`os[t] = V @ h + c`)
+    element_stores: dict[str, list[tuple[int, cst.Subscript, Optional[cst.BaseExpression]]]] = field(default_factory=dict)
 
     def order_of(self, node: cst.CSTNode, analysis: "ModuleAnalysis") -> int:
         """The order of the statement holding `node` (-1 when outside this scope's statements)."""
@@ -385,6 +387,8 @@ class Numerics:
             base = _subscript_root(target)
             if base:
                 scope.mutations.setdefault(base, []).append(order)
+                if type(target.value) is cst.Name:
+                    scope.element_stores.setdefault(base, []).append((order, target, value))
 
     def _small_statement(self, scope: Scope, item: cst.BaseSmallStatement, order: int) -> None:
         if type(item) is cst.Assign:
@@ -543,7 +547,30 @@ class Numerics:
             return Stability.UNKNOWN
         if type(node) is cst.Call and self.returned_affine(node) is not None:
             return Stability.RAW  # `Z = linear(A, W, b)`, a local function returning `np.dot(W, A) + b`
+        if type(node) is cst.Subscript:
+            stored = self.element_stored(node, scope, order)
+            if stored is not None:
+                return self.stability(stored[1], scope, stored[0], depth + 1)
         return Stability.UNKNOWN
+
+    def element_stored(self, node: cst.Subscript, scope: Scope, order: int) -> Optional[tuple[int, cst.BaseExpression]]:
+        """(order, value) of the store `os[t] = value` that `os[t]` read at `order` reads back (min-char-rnn's
+        `ys[t] = np.dot(Why, hs[t]) + by; ps[t] = np.exp(ys[t]) / ...`): the last write into `os` before the
+        read is a plain store to the same index, written the same way, whose names are not rebound in between."""
+        if type(node.value) is not cst.Name or len(node.slice) != 1:
+            return None
+        base = node.value.value
+        writes = [at for at in scope.mutations.get(base, ()) if at < order]
+        stores = [entry for entry in scope.element_stores.get(base, ()) if entry[0] < order]
+        if not writes or not stores or stores[-1][0] != max(writes) or stores[-1][2] is None:
+            return None
+        at, target, value = stores[-1]
+        if self.code(target) != self.code(node):
+            return None
+        for name in names_in(node.slice[0].slice):
+            if any(at < binding.order < order for binding in scope.bindings.get(name, ())):
+                return None
+        return at, value
 
     def _binding_stability(self, binding: Binding, scope: Scope, depth: int) -> Stability:
         """The stability of the value one binding gives its name: its plain value's, RAW for an

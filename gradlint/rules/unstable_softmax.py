@@ -32,7 +32,9 @@ class UnstableSoftmax(Rule):
         function gives an affine map at that position (read from its body; an imported helper's is
         unknown). The numerator may also be an entry or the transpose of the exp (`scores[y[i]] / np.sum(scores)`
         in a per-sample loop, `(e.T / e.sum(axis=1)).T`) or a product with one exp
-        (`np.exp(X[i].dot(W[:, j])) * X[i] / np.sum(np.exp(X[i].dot(W)))`).
+        (`np.exp(X[i].dot(W[:, j])) * X[i] / np.sum(np.exp(X[i].dot(W)))`). Logits kept per step in a
+        dict or list are read back from the store to the same entry (min-char-rnn's
+        `ys[t] = np.dot(Why, hs[t]) + by; ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))`).
         It also finds the inconsistent form where only the numerator is shifted,
         `np.exp(z - np.max(z)) / np.sum(np.exp(z))`: that one changes the values (an error).
         """
@@ -59,6 +61,27 @@ class UnstableSoftmax(Rule):
     )
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def lossFun(inputs, targets, hprev, Wxh, Whh, Why, bh, by, vocab_size):
+                xs, hs, ys, ps = {}, {}, {}, {}
+                hs[-1] = np.copy(hprev)
+                loss = 0
+                for t in range(len(inputs)):
+                    xs[t] = np.zeros((vocab_size, 1))
+                    xs[t][inputs[t]] = 1
+                    hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]) + bh)
+                    ys[t] = np.dot(Why, hs[t]) + by
+                    ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))
+                    loss += -np.log(ps[t][targets[t], 0])
+                return loss, ps
+            """,
+            line=12,
+            message="softmax exponentiates `ys[t]` without subtracting its max",
+            why="Karpathy's min-char-rnn.py (copied in dozens of repositories): the logits kept per step in a dict",
+        ),
         Invalid(
             """
             import numpy as np
@@ -250,6 +273,36 @@ class UnstableSoftmax(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def shifted(inputs, Why, hs, by):
+                ys, ps = {}, {}
+                for t in range(len(inputs)):
+                    ys[t] = np.dot(Why, hs[t]) + by
+                    ys[t] = ys[t] - np.max(ys[t])
+                    ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))
+                return ps
+
+            def previous_step(inputs, Why, hs, by):
+                ys, ps = {}, {}
+                for t in range(1, len(inputs)):
+                    ys[t] = np.dot(Why, hs[t]) + by
+                    ps[t] = np.exp(ys[t - 1]) / np.sum(np.exp(ys[t - 1]))
+                return ps
+
+            def rebound_index(inputs, Why, hs, by, order):
+                ys, ps = {}, {}
+                for t in range(len(inputs)):
+                    ys[t] = np.dot(Why, hs[t]) + by
+                    t = order[t]
+                    ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))
+                return ps
+            """,
+            why="near misses of min-char-rnn's per-step softmax: the stored logits shifted, another step's entry "
+            "read, the index rebound between the store and the read",
+        ),
         Valid(
             """
             import numpy as np
