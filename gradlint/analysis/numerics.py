@@ -949,6 +949,11 @@ class Numerics:
         node = _unwrap(node)
         if type(node) is cst.Subscript:
             node = _unwrap(node.value)
+        if type(node) is cst.Subscript:  # `ps[t][targets[t], 0]`: the entry `ps[t]` stored this step
+            stored = self.element_stored(node, scope, order)
+            if stored is None or type(node.value) is not cst.Name or scope.compared_before(node.value.value, order):
+                return None
+            return self.kind_of(stored[1], scope, stored[0])
         if type(node) is not cst.Name:
             return self.kind_of(node, scope, order) if type(node) is cst.Call else None
         name = node.value

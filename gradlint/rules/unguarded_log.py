@@ -26,7 +26,8 @@ class UnguardedLog(Rule):
         `-y * log(p)` when `(1 - y) * log(1 - p)` stands beside it, so both logs of a BCE line count),
         also when the log takes each row's probability selected from such a prediction, by a name
         (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`) or
-        inline (`-log(np.sum(p * y, axis=1))`; a sum of two parameters only when one is named as the
+        inline (`-log(np.sum(p * y, axis=1))`; an entry stored this step, `ps[t] = softmax; -log(ps[t][y[t], 0])`;
+        a sum of two parameters only when one is named as the
         targets, `y`, `labels`, `onehot`: `np.sum(pi * pdfs, axis=1)` is a mixture's likelihood; when
         branches select it differently, from the branch that selects from unclipped predictions), when
         nothing bounds it away from 0: no `np.clip`, no
@@ -59,6 +60,25 @@ class UnguardedLog(Rule):
     references = ("Cross-entropy: https://en.wikipedia.org/wiki/Cross-entropy",)
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def lossFun(inputs, targets, hprev, Wxh, Whh, Why, bh, by):
+                xs, hs, ys, ps = {}, {}, {}, {}
+                hs[-1] = np.copy(hprev)
+                loss = 0
+                for t in range(len(inputs)):
+                    hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]) + bh)
+                    ys[t] = np.dot(Why, hs[t]) + by
+                    ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))
+                    loss += -np.log(ps[t][targets[t], 0])
+                return loss
+            """,
+            line=11,
+            message="takes the log of the softmax output `ps[t][targets[t], 0]`",
+            why="Karpathy's min-char-rnn.py: the softmax kept per step in a dict, its target entry's log unclipped",
+        ),
         Invalid(
             """
             import numpy as np
@@ -214,6 +234,29 @@ class UnguardedLog(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def loss_clipped(inputs, targets, ys):
+                ps = {}
+                loss = 0
+                for t in range(len(inputs)):
+                    ps[t] = np.exp(ys[t] - np.max(ys[t])) / np.sum(np.exp(ys[t] - np.max(ys[t])))
+                    ps[t] = np.clip(ps[t], 1e-12, 1.0)
+                    loss += -np.log(ps[t][targets[t], 0])
+                return loss
+
+            def loss_other_step(inputs, targets, ys):
+                ps = {}
+                loss = 0
+                for t in range(1, len(inputs)):
+                    ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))
+                    loss += -np.log(ps[t - 1][targets[t], 0])
+                return loss
+            """,
+            why="near misses of min-char-rnn's loss: the stored entry clipped before its log, another step's entry read",
+        ),
         Valid(
             """
             import numpy as np
