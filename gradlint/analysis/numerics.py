@@ -531,7 +531,7 @@ class Numerics:
             if not bindings:
                 if name in ("self", "cls"):
                     return Stability.RAW if name in scope.params and self.self_is_array(scope.function) else Stability.UNKNOWN
-                return Stability.RAW if name in scope.params else Stability.UNKNOWN
+                return Stability.RAW if name in scope.params or self._lambda_parameter(node) else Stability.UNKNOWN
             last = bindings[-1]
             if last.value is None and self.unpacked_affine(last) is None:
                 return Stability.UNKNOWN
@@ -571,6 +571,17 @@ class Numerics:
             if any(at < binding.order < order for binding in scope.bindings.get(name, ())):
                 return None
         return at, value
+
+    def _lambda_parameter(self, node: cst.Name) -> bool:
+        """`x` in `softmax = lambda x: np.exp(x) / np.sum(np.exp(x))`: a parameter of the innermost
+        lambda around the read (a lambda's body binds nothing else)."""
+        for ancestor in self.index.ancestors(node):
+            if type(ancestor) is cst.Lambda:
+                params = ancestor.params
+                return any(param.name.value == node.value for param in (*params.posonly_params, *params.params, *params.kwonly_params))
+            if type(ancestor) in (cst.FunctionDef, cst.ClassDef):
+                return False
+        return False
 
     def _binding_stability(self, binding: Binding, scope: Scope, depth: int) -> Stability:
         """The stability of the value one binding gives its name: its plain value's, RAW for an

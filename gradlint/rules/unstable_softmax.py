@@ -24,7 +24,8 @@ class UnstableSoftmax(Rule):
         Finds a softmax, `exp(x) / sum(exp(x))` in any of its spellings (`np.exp(z) / np.sum(np.exp(z))`,
         `e = np.exp(z); e / e.sum(axis=1, keepdims=True)`, `e /= e.sum()`, scikit-learn's in-place
         `np.exp(X, out=X); X /= X.sum(axis=1)[:, np.newaxis]`), whose exponent is a raw input:
-        a parameter that was never shifted (also after a dtype cast, torch's `x = x.to(torch.float32)`;
+        a parameter that was never shifted (also a lambda's, `lambda x: np.exp(x) / np.sum(np.exp(x))`;
+        also after a dtype cast, torch's `x = x.to(torch.float32)`;
         or the method's `self` when the class is a namespace called with the array, `np.exp(self)` in a
         method that reads no attribute of it), or logits computed as `W @ x + b`.
         The logits may come from a local function's tuple (`Z, cache = linear_forward(A, W, b)`, also a
@@ -61,6 +62,17 @@ class UnstableSoftmax(Rule):
     )
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            sigma = lambda x: 1. / (1 + np.exp(-x))
+            softmax = lambda x: np.exp(x) / np.sum(np.exp(x))
+            """,
+            line=4,
+            message="softmax exponentiates `x` without subtracting its max",
+            why="younesslanda/LSTM-Numpy utils.py: a softmax written as a lambda (its parameter is a raw input)",
+        ),
         Invalid(
             """
             import numpy as np
@@ -273,6 +285,15 @@ class UnstableSoftmax(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            softmax = lambda x: np.exp(x - np.max(x)) / np.sum(np.exp(x - np.max(x)))
+            scaled = lambda x, t=1.0: np.exp(x / t - np.max(x / t)) / np.sum(np.exp(x / t - np.max(x / t)))
+            """,
+            why="lambdas that shift by the max",
+        ),
         Valid(
             """
             import numpy as np
