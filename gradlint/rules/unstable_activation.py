@@ -17,7 +17,7 @@ class UnstableActivation(Rule):
     code = "GL305"
     name = "unstable-activation"
     severity = Severity.WARNING
-    summary = "An activation written from exps that overflows (tanh, softplus) or a sigmoid shifted by a max."
+    summary = "An activation or its derivative written from exps that overflow (tanh, softplus, the sigmoid's derivative), or a sigmoid shifted by a max."
     what_it_does = """
         Finds three hand-written activations: `tanh` as `(exp(x) - exp(-x)) / (exp(x) + exp(-x))`
         (or with `exp(2x)`), softplus as `log(1 + exp(x))`, and a sigmoid whose input is shifted
