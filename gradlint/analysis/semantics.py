@@ -41,7 +41,7 @@ import libcst as cst
 from gradlint.analysis import algebra
 from gradlint.analysis.cached import cached_property
 from gradlint.analysis.facts import Binding, FunctionFacts, FunctionLike
-from gradlint.analysis.syntax import call_name, dotted_name, last_part, is_new_axis, literal_float, literal_string, target_path
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, is_new_axis, literal_float, literal_string, names_in, target_path
 from gradlint.naming import is_gradient_name
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ __all__ = [
     "ClassInfo",
     "Convention",
     "DerivativeCall",
+    "DerivativeFlag",
     "DerivativeForm",
     "DerivativeInfo",
     "ForwardInfo",
@@ -191,6 +192,18 @@ class DerivativeCall:
 
 
 @dataclass(frozen=True)
+class DerivativeFlag:
+    """`def sigmoid(x, derivative=False)`: a parameter (default False or 0) that selects, by the body's
+    branches, the derivative (set) or the forward (left unset). A call setting it is a call of the
+    derivative; a call leaving it unset applies the forward."""
+
+    param: str  # the flag parameter
+    forward: ForwardKind  # what every return of the unset branch computes
+    input_param: str  # the parameter the forward is applied to (and the derivative is in)
+    derivative: DerivativeInfo  # what the set branch computes (its convention and formula)
+
+
+@dataclass(frozen=True)
 class ClassInfo:
     """A class's layer structure: its forward/backward and what forward caches."""
 
@@ -215,6 +228,52 @@ DERIVATIVE_NAME = re.compile(
     re.IGNORECASE,
 )
 DERIVATIVE_METHODS = frozenset({"derivative", "deriv", "prime", "df", "diff", "derivate"})
+# names of a parameter switching an activation to its derivative: `def sigmoid(x, derivative=False)`,
+# `nonlin(x, deriv=False)`, `activate(X, d=False)`
+DERIVATIVE_FLAG_NAMES = frozenset({"derivative", "deriv", "der", "prime", "grad", "backward", "d", "derivate", "gradient"})
+
+
+def flag_parameter(function: FunctionLike) -> Optional[cst.Param]:
+    """The parameter named as a derivative switch (`derivative`, `deriv`, `d`, ...) whose default
+    is False or 0, if the function has one (the first such)."""
+    if type(function) is not cst.FunctionDef:
+        return None
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value.lower() in DERIVATIVE_FLAG_NAMES and param.default is not None and _literal_truth(param.default) is False:
+            return param
+    return None
+
+
+def _literal_truth(node: Optional[cst.BaseExpression]) -> Optional[bool]:
+    """The truth of a literal flag value: True/1 -> True, False/0/None -> False; None when not a literal."""
+    if node is None:
+        return None
+    if type(node) is cst.Name:
+        return {"True": True, "False": False, "None": False}.get(node.value)
+    if type(node) is cst.Integer:
+        value = literal_float(node)
+        return None if value is None else value != 0
+    return None
+
+
+def _names_read(function: cst.FunctionDef) -> set[str]:
+    """The names a function's body mentions."""
+    return names_in(function.body)
+
+
+def _terminates(block: cst.BaseSuite) -> bool:
+    """The block's last statement is a `return` or `raise`."""
+    if type(block) is cst.IndentedBlock:
+        if not block.body:
+            return False
+        last = block.body[-1]
+        if type(last) is not cst.SimpleStatementLine or not last.body:
+            return False
+        return type(last.body[-1]) in (cst.Return, cst.Raise)
+    if type(block) is cst.SimpleStatementSuite:
+        return bool(block.body) and type(block.body[-1]) in (cst.Return, cst.Raise)
+    return False
 
 
 def named_as_derivative(name: str) -> bool:
@@ -370,8 +429,11 @@ class Semantics:
         self._scopes: dict[cst.CSTNode, Optional[FunctionLike]] = {}
         self._forward: dict[cst.CSTNode, Optional[ForwardInfo]] = {}
         self._derivative: dict[cst.CSTNode, Optional[DerivativeInfo]] = {}
+        self._flags: dict[cst.CSTNode, Optional[DerivativeFlag]] = {}
+        self._switches: dict[cst.CSTNode, Optional[str]] = {}
         self._class_info: dict[cst.ClassDef, ClassInfo] = {}
         self._attr_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
+        self._entry_roles: dict[tuple[cst.ClassDef, str, str], Optional[RoleEvidence]] = {}
         self._attr_list_roles: dict[tuple[cst.ClassDef, str], Optional[RoleEvidence]] = {}
         self._in_progress: set[tuple[int, int]] = set()  # (id of an expression, order): roles being computed
         self._bases: dict[cst.ClassDef, list[cst.ClassDef]] = {}
@@ -917,12 +979,12 @@ class Semantics:
             kinds = set()
             argument = None
             for target in targets:
-                info = self.forward_of(target.function)
-                if info is None or info.input_param is None:
+                applied = self._applied_forward(expr, target)
+                if applied is None:
                     return None
-                kinds.add(info.kind)
+                kinds.add(applied[0])
                 bound = self.bind_arguments(expr, target)
-                argument = bound.get(info.input_param)
+                argument = bound.get(applied[1])
             if len(kinds) == 1 and argument is not None:
                 return kinds.pop(), argument, place
             return None
@@ -931,6 +993,192 @@ class Semantics:
             if formula is not None:
                 return formula[0], formula[1], place
         return None
+
+    def _applied_forward(self, call: cst.Call, target: CallTarget) -> Optional[tuple[ForwardKind, str]]:
+        """The forward kind `call` applies through `target` and the parameter it is applied to: the
+        target's forward, or the forward branch of a derivative switch the call leaves unset."""
+        info = self.forward_of(target.function)
+        if info is not None and info.input_param is not None:
+            return info.kind, info.input_param
+        if info is None:
+            flag = self.derivative_flag(target.function)
+            if flag is not None and self.flag_state(call, target, flag.param) is False:
+                return flag.forward, flag.input_param
+        return None
+
+    # ------------------------------------------------------- derivative switches
+    def derivative_flag(self, function: FunctionLike) -> Optional[DerivativeFlag]:
+        """The derivative switch of `function` (`def sigmoid(x, derivative=False)`), decided from its
+        branches: every return the flag leaves unset applies one forward to a parameter, and every
+        return it sets holds a derivative formula of that forward in that parameter."""
+        if type(function) is not cst.FunctionDef:
+            return None
+        flags = self._flags
+        if function in flags:
+            return flags[function]
+        flags[function] = None  # recursion guard
+        param = flag_parameter(function)
+        found = self._compute_flag(function, param.name.value) if param is not None else None
+        flags[function] = found
+        return found
+
+    def _compute_flag(self, function: cst.FunctionDef, flag: str) -> Optional[DerivativeFlag]:
+        facts = self.facts(function)
+        if flag not in facts.params:
+            return None
+        set_values: list[cst.BaseExpression] = []
+        unset_values: list[cst.BaseExpression] = []
+        for statement in self.index.nodes_in(function, cst.Return):
+            value = statement.value
+            if value is None:
+                return None
+            branch = self._flag_branch(statement, function, flag)
+            if branch is None and type(value) is cst.IfExp:
+                test = self._flag_test(value.test, flag)
+                if test is None:
+                    return None
+                (set_values if test else unset_values).append(value.body)
+                (unset_values if test else set_values).append(value.orelse)
+                continue
+            if branch is None:
+                return None
+            (set_values if branch else unset_values).append(value)
+        if not set_values or not unset_values:
+            return None
+        kind: Optional[ForwardKind] = None
+        input_param: Optional[str] = None
+        for value in unset_values:
+            place = _Place(facts, self.index.order.get(value, 0))
+            computed, computed_place, _ = self.deref(value, place)
+            application = self.forward_application(computed, computed_place)
+            if application is None:
+                return None
+            param = self._param_of(application[1], application[2])
+            if param is None or param == flag or (kind is not None and (application[0] is not kind or param != input_param)):
+                return None
+            kind, input_param = application[0], param
+        assert kind is not None and input_param is not None
+        infos: list[DerivativeInfo] = []
+        for value in set_values:
+            found = []
+            for expr, place, in_matrix in self._compute_return_slice(facts, [value]):
+                if type(expr) is not cst.BinaryOperation:
+                    continue
+                form = self._derivative_form(expr, place, in_matrix)
+                info = self._derivative_from_form(function, facts, form, kind) if form is not None else None
+                if info is not None and info.forward_kind is kind and info.input_param == input_param:
+                    found.append(info)
+            if not found:
+                return None  # a set branch returning something else than the forward's derivative
+            infos.extend(found)
+        if len({info.convention for info in infos}) != 1:
+            return None
+        best = infos[0]
+        derivative = DerivativeInfo(
+            function, facts.qualname, kind, best.convention, any(i.returns_jacobian for i in infos), best.upstream_param,
+            input_param, f"{best.evidence} when called with {flag}=True", best.node,
+        )
+        return DerivativeFlag(flag, kind, input_param, derivative)
+
+    def _flag_branch(self, node: cst.CSTNode, function: cst.FunctionDef, flag: str) -> Optional[bool]:
+        """True when `node` runs only with the flag set, False only with it unset, None when the flag
+        does not decide (`if derivative:` ... `else:`, `if not deriv:`, a return after `if d: return ...`)."""
+        polarity: Optional[bool] = None
+        child: cst.CSTNode = node
+        for ancestor in self.index.ancestors(node):
+            if ancestor is function:
+                break
+            if type(ancestor) is cst.If and child is not ancestor.test:
+                test = self._flag_test(ancestor.test, flag)
+                if test is not None:
+                    side = test if child is ancestor.body else not test
+                    if polarity is not None and polarity is not side:
+                        return None  # unreachable
+                    polarity = side
+            child = ancestor
+        if polarity is not None:
+            return polarity
+        # after `if derivative: return ...` (no else), in the same block or an enclosing one
+        current: Optional[cst.CSTNode] = self.index.statement_of(node)
+        while current is not None and current is not function:
+            parent = self.index.parent(current)
+            if type(parent) is cst.IndentedBlock:
+                earlier: list[cst.CSTNode] = []
+                for statement in parent.body:
+                    if statement is current:
+                        break
+                    earlier.append(statement)
+                for statement in reversed(earlier):
+                    if type(statement) is cst.If and statement.orelse is None and _terminates(statement.body):
+                        test = self._flag_test(statement.test, flag)
+                        if test is not None:
+                            return not test
+            current = parent
+        return None
+
+    def _flag_test(self, test: cst.BaseExpression, flag: str) -> Optional[bool]:
+        """True when `test` holds exactly when the flag is set (`derivative`, `deriv == True`,
+        `d is True`, `d == 1`), False when exactly when it is unset (`not deriv`, `deriv == False`);
+        None for any other test."""
+        if type(test) is cst.Name:
+            return True if test.value == flag else None
+        if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+            inner = self._flag_test(test.expression, flag)
+            return None if inner is None else not inner
+        if type(test) is cst.Comparison and len(test.comparisons) == 1:
+            comparison = test.comparisons[0]
+            left, right = test.left, comparison.comparator
+            if type(right) is cst.Name and right.value == flag:
+                left, right = right, left
+            if type(left) is not cst.Name or left.value != flag:
+                return None
+            if not ((type(right) is cst.Name and right.value in ("True", "False")) or _is_number(right, 0) or _is_number(right, 1)):
+                return None
+            truth = _literal_truth(right)
+            operator = type(comparison.operator)
+            if truth is None:
+                return None
+            if operator in (cst.Equal, cst.Is):
+                return truth
+            if operator in (cst.NotEqual, cst.IsNot):
+                return not truth
+        return None
+
+    def flag_state(self, call: cst.Call, target: CallTarget, param: str) -> Optional[bool]:
+        """Whether `call` sets the derivative switch `param` (True: a literal True or 1), leaves it
+        unset (False: not passed, or False, 0, None), or passes what is not known statically (None)."""
+        if any(arg.star for arg in call.args):
+            return None
+        if self.facts(target.function).self_name is not None and not target.bound_self:
+            return None  # `Cls.method(obj, x, True)`: the positions are not the parameters'
+        value = self.bind_arguments(call, target).get(param)
+        return False if value is None else _literal_truth(value)
+
+    def switch_parameter(self, function: FunctionLike) -> Optional[str]:
+        """The name of a derivative switch parameter (`derivative=False`) the body reads, recognised
+        as a `derivative_flag` or not (cached per function)."""
+        if type(function) is not cst.FunctionDef:
+            return None
+        cache = self._switches
+        if function not in cache:
+            param = flag_parameter(function)
+            cache[function] = param.name.value if param is not None and param.name.value in _names_read(function) else None
+        return cache[function]
+
+    def _derivative_through(self, call: cst.Call, target: CallTarget, how: str) -> Optional[DerivativeInfo]:
+        """The derivative `call` computes through `target`: a switch's derivative branch where the call
+        sets it; nothing where a switch (understood or not) may be left unset or is set by a variable."""
+        flag = self.derivative_flag(target.function)
+        if flag is not None:
+            if how or self.flag_state(call, target, flag.param) is not True:
+                return None  # the forward, or a branch not known
+            return flag.derivative
+        info = self.derivative_of(target.function)
+        if info is not None:
+            switch = self.switch_parameter(target.function)
+            if switch is not None and (how or self.flag_state(call, target, switch) is not True):
+                return None  # a switch whose branches are not understood: perhaps the forward
+        return info
 
     def nonlinearity_of(self, node: cst.CSTNode) -> Optional[tuple[frozenset[ForwardKind], cst.BaseExpression]]:
         """When `node` applies a nonlinearity (a call of a forward or an inline formula
@@ -969,11 +1217,11 @@ class Semantics:
         kinds = set()
         argument = None
         for target in targets:
-            info = self.forward_of(target.function)
-            if info is None or info.input_param is None:
+            applied = self._applied_forward(call, target)
+            if applied is None:
                 return None
-            kinds.add(info.kind)
-            value = self.bind_arguments(call, target).get(info.input_param)
+            kinds.add(applied[0])
+            value = self.bind_arguments(call, target).get(applied[1])
             if value is None or (argument is not None and value is not argument):
                 return None
             argument = value
@@ -1344,10 +1592,13 @@ class Semantics:
             self._slices[facts.function] = cached
         return cached
 
-    def _compute_return_slice(self, facts: FunctionFacts) -> list[tuple[cst.BaseExpression, _Place, bool]]:
+    def _compute_return_slice(
+        self, facts: FunctionFacts, roots: Optional[list[cst.BaseExpression]] = None
+    ) -> list[tuple[cst.BaseExpression, _Place, bool]]:
+        """The slice of the returned values (or of `roots`, some of them)."""
         order_of = self.index.order
         pending: list[tuple[cst.BaseExpression, _Place, bool]] = [
-            (r, _Place(facts, order_of.get(r, 0)), False) for r in facts.returns
+            (r, _Place(facts, order_of.get(r, 0)), False) for r in (facts.returns if roots is None else roots)
         ]
         found: list[tuple[cst.BaseExpression, _Place, bool]] = []
         seen: set[int] = set()
@@ -1755,7 +2006,8 @@ class Semantics:
             for target, bound, how in self.effective_calls(expr):
                 if target.function is function:
                     continue
-                inner = self.derivative_of(target.function)
+                # a derivative switch hands on its derivative only where the call sets it
+                inner = self._derivative_through(expr, target, how)
                 if inner is None or inner.input_param is None:
                     continue
                 argument = bound.get(inner.input_param)
@@ -1799,6 +2051,7 @@ class Semantics:
     def derivative_calls(self) -> tuple[DerivativeCall, ...]:
         """Every call that reaches a derivative with an input parameter, with the argument bound to it."""
         derivatives = [d for d in self.derivatives.values() if d.input_param is not None]
+        derivatives += [f.derivative for f in self._flagged_functions]
         if not derivatives:
             return ()
         names = {last_part(d.qualname) for d in derivatives}
@@ -1817,12 +2070,24 @@ class Semantics:
             ):
                 continue
             for target, bound, how in self.effective_calls(call):
-                info = self.derivative_of(target.function)
+                # a derivative switch: the derivative only where the call sets it (`sigmoid(o, derivative=True)`)
+                info = self._derivative_through(call, target, how)
                 if info is None or info.input_param is None:
                     continue
                 # a call inside the derivative's own wrapper is its definition, not a use
                 calls.append(DerivativeCall(call, target, info, bound.get(info.input_param), how))
         return tuple(calls)
+
+    @cached_property
+    def _flagged_functions(self) -> list[DerivativeFlag]:
+        """The derivative switches of the module's functions."""
+        found = []
+        for function in self.index.nodes(cst.FunctionDef):
+            if flag_parameter(function) is not None:
+                flag = self.derivative_flag(function)
+                if flag is not None:
+                    found.append(flag)
+        return found
 
     @cached_property
     def _callable_attributes(self) -> frozenset[str]:
@@ -1920,6 +2185,9 @@ class Semantics:
             listed = self._list_role(stripped, place, depth)
             if listed is not None:
                 return listed
+            entry = self._dict_entry_role(stripped, place, depth)  # self.cache['attn']
+            if entry is not None:
+                return entry
             return self._slice_role(stripped, place, depth)
         if type(stripped) is cst.Call:
             return self._call_role(stripped, place, depth)
@@ -2506,6 +2774,109 @@ class Semantics:
             del self._attr_roles[key]  # perhaps cut short by the depth bound: do not remember
         else:
             self._attr_roles[key] = result
+        return result
+
+    def _dict_entry_role(self, subscript: cst.Subscript, place: _Place, depth: int) -> Optional[RoleEvidence]:
+        """`self.cache['attn']` (also through `cache = self.cache`): the role of what the class's
+        methods store under that key of the dict attribute (see `_attribute_entry_role`)."""
+        if len(subscript.slice) != 1 or type(subscript.slice[0].slice) is not cst.Index:
+            return None
+        key = literal_string(subscript.slice[0].slice.value)
+        base = dotted_name(subscript.value)
+        facts = place.facts
+        if key is None or base is None or facts.self_name is None or facts.class_def is None:
+            return None
+        binding = facts.reaching(base, place.order)
+        if binding is not None:
+            if binding.value is None or binding.augmented or type(binding.value) is not cst.Attribute:
+                return None
+            if facts.stores_between(base, binding.order, place.order):
+                return None
+            base = dotted_name(binding.value) or ""
+        prefix = facts.self_name + "."
+        if not base.startswith(prefix) or "." in base[len(prefix):]:
+            return None
+        attr = base[len(prefix):]
+        stored = self._attribute_entry_role(facts.class_def, attr, key, depth)
+        if stored is None:
+            return None
+        return RoleEvidence(
+            stored.role, subscript, lambda: f"self.{attr}[{key!r}], {stored.explanation}", stored.forward_kind,
+            lambda: stored.why,
+        )
+
+    def _attribute_entry_role(self, class_def: cst.ClassDef, attr: str, key: str, depth: int) -> Optional[RoleEvidence]:
+        """The role shared by every value the methods of the class (its bases and subclasses) store
+        under `key` of the dict `self.<attr>`: `self.cache = {'attn': attn, ...}` or
+        `self.cache['attn'] = attn`. None unless the dict is followed soundly: every binding of the
+        attribute a dict literal with string keys (or an empty placeholder), every element store a
+        plain `=` under a string key, no `update`/`setdefault`/`pop` on it and no local alias
+        written into."""
+        memo = (class_def, attr, key)
+        if memo in self._entry_roles:
+            return self._entry_roles[memo]
+        self._entry_roles[memo] = None  # recursion guard
+        values: list[tuple[cst.BaseExpression, FunctionFacts, int, cst.CSTNode]] = []
+        for owner in self.base_classes(class_def) + self.subclasses(class_def):
+            for method in self.index.methods(owner).values():
+                facts = self.facts(method)
+                if not facts.self_name:
+                    continue
+                name = f"{facts.self_name}.{attr}"
+                for binding in facts.bindings.get(name, ()):
+                    value = binding.value
+                    if value is None or binding.augmented:
+                        return None
+                    if type(value) is cst.Dict:
+                        for element in value.elements:
+                            if type(element) is not cst.DictElement:
+                                return None  # **other
+                            element_key = literal_string(element.key)
+                            if element_key is None:
+                                return None
+                            if element_key == key:
+                                values.append((element.value, facts, binding.order, binding.statement))
+                    elif not (self._is_placeholder(value) or (type(value) is cst.Call and call_name(value) == "dict" and not value.args)):
+                        return None
+                for store in facts.element_stores.get(name, ()):
+                    index = store.target.slice
+                    if type(store.target.value) is not cst.Attribute or len(index) != 1 or type(index[0].slice) is not cst.Index:
+                        return None  # self.cache['attn'][i] = ...: part of an entry
+                    store_key = literal_string(index[0].slice.value)
+                    if store_key is None:
+                        return None
+                    if store_key == key:
+                        if store.operator is not None:
+                            return None
+                        values.append((store.value, facts, store.order, store.statement))
+                for call in self.index.nodes_in(method, cst.Call):
+                    func = call.func
+                    if type(func) is cst.Attribute and dotted_name(func.value) == name and func.attr.value in (
+                        "update", "setdefault", "pop", "popitem", "clear", "__setitem__"
+                    ):
+                        return None
+                for local, bindings in facts.bindings.items():
+                    if any(type(b.value) is cst.Attribute and dotted_name(b.value) == name for b in bindings):
+                        if local in facts.element_stores:
+                            return None  # cache = self.cache; cache['attn'] = ...
+        roles = []
+        for value, facts, order, statement in values:
+            inner = self._role(value, _Place(facts, order), depth + 1)
+            if inner is None:
+                return None
+            roles.append((inner, facts, statement))
+        result = None
+        if roles and len({(r.role, r.forward_kind) for r, _, _ in roles}) == 1:
+            inner, facts, statement = roles[0]
+            result = RoleEvidence(
+                inner.role, statement,
+                lambda: f"stored by {facts.name} on {self.describe_line(statement)}, {inner.why}", inner.forward_kind,
+                lambda: inner.why,
+            )
+        if result is None and depth > 2:
+            del self._entry_roles[memo]  # perhaps cut short by the depth bound: do not remember
+        else:
+            self._entry_roles[memo] = result
         return result
 
     @staticmethod

@@ -27,6 +27,12 @@ class DerivativeFedActivation(Rule):
         forward, `self.hidden_states = hidden_states`, `hidden_states[t]` in backward). Also finds a backward that applies the forward to its own
         cached output (`s = self.forward(self.out)`, or `np.tanh(self.outputs[0]())` in a
         dezero / chainer `Function`, whose `__call__` keeps the forward's output).
+
+        A derivative switch counts as both, as its branches say: `def sigmoid(x, derivative=False)`
+        returning `f * (1 - f)` of `f = sigmoid(x)` when the flag is set and `f` otherwise is a
+        forward where a call leaves the flag unset (`o = sigmoid(W @ z)`) and a logit-convention
+        derivative where a call sets it to True or 1 (`sigmoid(o, derivative=True)`); a flag passed
+        as a variable is neither.
         """
     why_bad = """
         The derivative is evaluated at `f(f(z))` instead of `f(z)`: `sigmoid(sigmoid(z))` lies
@@ -230,6 +236,57 @@ class DerivativeFedActivation(Rule):
             message="an element of self.activations",
             why="column layout: sigmoid outputs appended to self.activations, the logit-convention sigmoid_prime applied to them",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(x, derivative=False):
+                f = 1 / (1 + np.exp(-x))
+                if derivative:
+                    return f * (1 - f)
+                return f
+
+            def tanh(x, derivative=False):
+                f = np.tanh(x)
+                if derivative:
+                    return 1 - f ** 2
+                return f
+
+            def cell_backward(W_o, z, C, dh):
+                o = sigmoid(np.dot(W_o, z))
+                do = dh * tanh(C)
+                do = sigmoid(o, derivative=True) * do
+                dC = dh * o * tanh(tanh(C), derivative=True)
+                return do, dC
+            """,
+            line=18,
+            message="when called with derivative=True, but is passed o, already a sigmoid output",
+            count=2,
+            why="kalupad/LSTM-numpy pass_functions.py (the DTU 02456 LSTM notebook): derivative=True switches the "
+            "logit-convention derivative on, and the gate activations o and tanh(C) are fed to it",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class LSTMCell:
+                def sigmoid(self, x, deriv=0):
+                    return self.sig(x) * (1 - self.sig(x)) if deriv else self.sig(x)
+
+                def sig(self, x):
+                    return 1 / (1 + np.exp(-x))
+
+                def forward(self, x, h):
+                    self.f = self.sigmoid(x @ self.Wf + h @ self.Uf)
+                    return self.f
+
+                def backward(self, df):
+                    return df * self.sigmoid(self.f, 1)
+            """,
+            line=15,
+            message="already a sigmoid output",
+            why="a layer class: a conditional-expression switch (deriv=0) set positionally, fed the cached gate output self.f",
+        ),
     )
     VALID = (
         Valid(
@@ -418,6 +475,78 @@ class DerivativeFedActivation(Rule):
                     return gy * s * (1 - s)
             """,
             why="dezero: Tanh reads its output through self.outputs[0](), Sigmoid applies the forward to its input (self.inputs)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x, derivative=False):
+                f = 1 / (1 + np.exp(-x))
+                if derivative:
+                    return f * (1 - f)
+                return f
+
+            def cell_backward(W_o, z, dh):
+                zo = np.dot(W_o, z)
+                o = sigmoid(zo)
+                return dh * sigmoid(zo, derivative=True)
+            """,
+            why="the derivative switch set on the pre-activation (the logit convention fed right)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def nonlin(x, deriv=False):
+                if deriv == True:
+                    return x * (1 - x)
+                return 1 / (1 + np.exp(-x))
+
+            def train(X, y, W0, W1):
+                l1 = nonlin(np.dot(X, W0))
+                l2 = nonlin(np.dot(l1, W1))
+                l2_delta = (y - l2) * nonlin(l2, deriv=True)
+                return l2_delta.dot(W1.T) * nonlin(l1, True)
+            """,
+            why="the 11-line network's nonlin(x, deriv=False): an activation-convention switch fed the activations (right)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x, derivative=False):
+                f = 1 / (1 + np.exp(-x))
+                if derivative:
+                    return f * (1 - f)
+                return f
+
+            def forward(W1, W2, x):
+                return sigmoid(W2 @ sigmoid(W1 @ x))
+
+            def backward_layer(h, grad, derivative):
+                return grad * sigmoid(sigmoid(h), derivative)
+
+            def apply_rows(a):
+                return np.apply_along_axis(sigmoid, 1, sigmoid(a))
+            """,
+            why="traps: the switch left unset is the forward (stacked forwards are a model); a flag passed as a "
+            "variable, and a function handed to apply_along_axis, are not known to select the derivative",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x, derivative=False):
+                f = 1 / (1 + np.exp(-x))
+                if derivative and f.ndim > 1:
+                    return f * (1 - f)
+                return f
+
+            def backward(W, z, dh):
+                o = sigmoid(W @ z)
+                return dh * sigmoid(o, derivative=True)
+            """,
+            why="trap: a test the flag alone does not decide (derivative and f.ndim > 1): which branch runs is not known",
         ),
     )
 

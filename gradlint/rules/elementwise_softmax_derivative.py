@@ -47,8 +47,11 @@ class ElementwiseSoftmaxDerivative(Rule):
         `__call__` keeps the forward's output), from framework hand-offs (a torch
         `autograd.Function`'s `ctx.save_for_backward(y)` read back from `ctx.saved_tensors`, a
         jax `custom_vjp` fwd's residual arriving as its bwd's first parameter, a
-        `@tf.custom_gradient` closure reading the enclosing function's output), or is handed
-        to a derivative function that computes `a*(1-a)`.
+        `@tf.custom_gradient` closure reading the enclosing function's output), from an entry
+        of a dict cache (`self.cache = {'attn': attn}` or `self.cache['attn'] = attn` in forward,
+        `attn = self.cache['attn']` in backward: followed only when every store into the dict
+        is a literal dict or a plain store under a string key, with no `update`/`pop` and no
+        alias written into), or is handed to a derivative function that computes `a*(1-a)`.
         A whole row or column of the output counts when the code shows it is one whole
         distribution (`yi[:, 0]` of a `reshape(-1, 1)` column, `forward(x.reshape(1, -1))[0]`,
         a column of a softmax normalised along axis 0). Also finds a Jacobian function
@@ -595,8 +598,124 @@ class ElementwiseSoftmaxDerivative(Rule):
             message="`y` is a softmax output",
             why="tf.custom_gradient: the gradient closure reads the softmax output of the enclosing function",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class MultiHeadAttention:
+                def forward(self, Q, K, V):
+                    scores = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(Q.shape[-1])
+                    attn = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+                    attn = attn / np.sum(attn, axis=-1, keepdims=True)
+                    self.cache = {'Q': Q, 'K': K, 'V': V, 'attn': attn}
+                    return attn @ V
+
+                def backward(self, dout):
+                    Q, K, V = self.cache['Q'], self.cache['K'], self.cache['V']
+                    attn = self.cache['attn']
+                    dV = attn.transpose(0, 1, 3, 2) @ dout
+                    dattn = dout @ V.transpose(0, 1, 3, 2)
+                    dscores = dattn * attn * (1 - attn)
+                    return dscores @ K / np.sqrt(Q.shape[-1]), dV
+            """,
+            line=16,
+            message="`attn` is a softmax output",
+            why="a transformer-from-scratch attention (code-index id 61333871650, transformer.py:130): the attention "
+            "weights cached in a dict literal self.cache and read back as self.cache['attn']",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - x.max(axis=-1, keepdims=True))
+                return e / e.sum(axis=-1, keepdims=True)
+
+            class Attention:
+                def __init__(self):
+                    self.cache = {}
+
+                def forward(self, q, k, v):
+                    self.cache['v'] = v
+                    self.cache['weights'] = softmax(q @ k.T)
+                    return self.cache['weights'] @ v
+
+                def backward(self, dout):
+                    cache = self.cache
+                    w = cache['weights']
+                    dw = dout @ cache['v'].T
+                    return (dw * w * (1 - w)) @ self.k
+            """,
+            line=20,
+            message="softmax",
+            why="an element store self.cache['weights'] = softmax(...) after an empty dict in __init__, read through the alias cache = self.cache",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class MultiHeadAttention:
+                def forward(self, Q, K, V):
+                    scores = Q @ K.transpose(0, 2, 1)
+                    attn = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+                    attn = attn / np.sum(attn, axis=-1, keepdims=True)
+                    self.cache = {'attn': attn, 'V': V}
+                    return attn @ V
+
+                def backward(self, dout):
+                    attn = self.cache['attn']
+                    dattn = dout @ self.cache['V'].transpose(0, 2, 1)
+                    return attn * (dattn - np.sum(dattn * attn, axis=-1, keepdims=True))
+            """,
+            why="the softmax VJP through a dict cache (right)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - x.max(axis=-1, keepdims=True))
+                return e / e.sum(axis=-1, keepdims=True)
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            class Block:
+                def forward(self, x, W, U):
+                    self.cache = {'attn': softmax(x @ W), 'gate': sigmoid(x @ U)}
+                    return self.cache['attn'] * self.cache['gate']
+
+                def set_mask(self, mask):
+                    self.cache['attn'] = mask
+
+                def backward(self, dout):
+                    g = self.cache['gate']
+                    a = self.cache['attn']
+                    return dout * g * (1 - g), dout * a * (1 - a)
+            """,
+            why="traps: a dict entry holding a sigmoid gate (g*(1-g) is right), and an entry another method "
+            "overwrites with something else (self.cache['attn'] = mask): not known to be a softmax output",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            class Attention:
+                def forward(self, q, k, extra):
+                    s = q @ k.T
+                    a = np.exp(s - s.max(axis=-1, keepdims=True))
+                    self.cache = {'attn': a / a.sum(axis=-1, keepdims=True)}
+                    self.cache.update(extra)
+                    return self.cache['attn']
+
+                def backward(self, dout):
+                    a = self.cache['attn']
+                    return dout * a * (1 - a)
+            """,
+            why="trap: self.cache.update(extra) may replace the entry: the dict is not followed",
+        ),
         Valid(
             """
             import numpy as np

@@ -4,6 +4,7 @@ helpers, the verdict. Runs inside the sandboxed worker (numpy only)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import io
 import math
@@ -114,6 +115,59 @@ def _resolve(module: Any, qualname: str) -> tuple[Optional[type], Any]:
     raise Unknown(f"`{qualname}` is nested inside another function; only module-level functions and methods are checked")
 
 
+def _flag_set(function: Callable, flag: str) -> Callable:
+    """`function` called with its derivative switch `flag` set to True: by keyword, or in its
+    position when it is positional-only (the defaults before it filled in)."""
+    try:
+        signature: Optional[inspect.Signature] = inspect.signature(function)
+    except (TypeError, ValueError):
+        signature = None
+
+    @functools.wraps(function)  # keeps the signature (`__wrapped__`): the required parameters are the same
+    def flagged(*args: Any, **kwargs: Any) -> Any:
+        if signature is not None and flag in signature.parameters:
+            bound = signature.bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            bound.arguments[flag] = True
+            return function(*bound.args, **bound.kwargs)
+        kwargs[flag] = True
+        return function(*args, **kwargs)
+
+    return flagged
+
+
+def _with_flag_set(cls: Optional[type], target: Any, flag: str) -> tuple[Optional[type], Any]:
+    """The resolved target with its derivative switch set: the function wrapped, or, for a method,
+    a subclass whose method is (the class's own forward and attributes are unchanged)."""
+    if cls is None:
+        return None, _flag_set(target, flag)
+    raw = inspect.getattr_static(cls, target, None)
+    if isinstance(raw, (staticmethod, classmethod)) and inspect.isfunction(raw.__func__):
+        method: Any = type(raw)(_flag_set(raw.__func__, flag))
+    elif inspect.isfunction(raw):
+        method = _flag_set(raw, flag)
+    else:
+        raise Unknown(f"`{cls.__name__}.{target}` has a derivative switch `{flag}` but is not a plain method")
+    try:
+        flagged = type(cls.__name__, (cls,), {target: method, "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    except Exception as error:  # noqa: BLE001 - a metaclass or __init_subclass__ refusing a subclass
+        raise Unknown(f"cannot set the derivative switch `{flag}` of `{cls.__name__}.{target}` ({type(error).__name__}: {error})") from None
+    return flagged, target
+
+
+_SHOWN_CALL = re.compile(r"`(?P<name>[\w.]+)\((?P<args>[^`]*)\)`")
+
+
+def _flag_shown(convention: str, flag: str) -> str:
+    """The convention's call as made, with the derivative switch: `sigmoid(z, derivative=True)`."""
+    match = _SHOWN_CALL.search(convention)
+    if match is None or f"{flag}=True" in match.group("args"):
+        return convention
+    args = match.group("args")
+    shown = f"`{match.group('name')}({args}{', ' if args else ''}{flag}=True)`"
+    return convention[: match.start()] + shown + convention[match.end():]
+
+
 class Probe:
     """What a probe of one target starts from: its spec, the random generator, the target
     resolved in the user's module (`cls` is None for a module-level function; `target` is then
@@ -127,6 +181,11 @@ class Probe:
         # The coarsest dtypes seen: the target's results, and its forward's outputs.
         self.precision = EPS64
         self.reference_precision = EPS64
+        if spec.get("flag_unknown"):
+            raise Unknown(spec["flag_unknown"])
+        self.flag: Optional[str] = spec.get("flag")
+        if self.flag:
+            self.cls, self.target = _with_flag_set(self.cls, self.target, self.flag)
         records = spec.get("records") or {}
         if records and not spec.get("cache_forward"):
             name, shown = next(iter(records.items()))
@@ -148,6 +207,8 @@ class Probe:
         for trial in trials:
             trial.precision = max(trial.precision, self.precision)
             trial.reference_precision = max(trial.reference_precision, self.reference_precision)
+            if self.flag:
+                trial.convention = _flag_shown(trial.convention, self.flag)
         return trials
 
 

@@ -28,6 +28,12 @@ Every activation or loss target carries the parameters its body reads only as
 records (`cache[1]`, `Z, A = cache`): the runtime cannot know what they hold, and
 says `unknown` rather than feed them an array.
 
+A derivative switch (`def sigmoid(x, derivative=False)` returning the forward unless
+the flag is set) is called with the flag set (`flag`), and its forward with the flag
+unset is the reference (or the analytic one of the kind its forward branch computes);
+a function with such a parameter whose branches the model cannot read is `unknown`
+(`flag_unknown`): called as it comes it would return the forward, not the derivative.
+
 `call_site_targets` adds the calls a static finding is about: GL201/GL202 (a
 derivative fed the wrong kind of value) and GL203 (a fused loss gradient chained
 into a softmax layer's backward by a training loop).
@@ -96,6 +102,10 @@ class Target:
     # CS231n style: the record parameter is the cache its paired forward returns (`return out, cache`):
     # the runtime calls that forward on the input and passes the cache as it comes.
     cache_forward: bool = False
+    # A derivative switch (`def sigmoid(x, derivative=False)`): the parameter the runtime sets to True
+    # to get the derivative; or, when the switch's branches are not understood, why it cannot be called.
+    flag: Optional[str] = None
+    flag_unknown: Optional[str] = None
 
     @property
     def ident(self) -> str:
@@ -129,6 +139,8 @@ class Target:
             "records": dict(self.records),
             "applies": self.applies,
             "cache_forward": self.cache_forward,
+            "flag": self.flag,
+            "flag_unknown": self.flag_unknown,
         }
 
     def reference(self) -> str:
@@ -410,7 +422,7 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
     # 8. loss, dx = f(x, y) (CS231n's softmax_loss, svm_loss) that no stage above took
     for target in discover_score_losses(analysis, found.targets):
         found.add(target)
-    targets = [_with_records(analysis, t) for t in found.targets.values()]
+    targets = [_with_flag(analysis, _with_records(analysis, t)) for t in found.targets.values()]
     return sorted(targets, key=lambda t: (t.start.row, t.start.column, t.qualname))
 
 
@@ -445,6 +457,39 @@ def _with_records(analysis: "ModuleAnalysis", target: Target) -> Target:
         and _returns_output_and_cache(semantics, target.forward)
     )
     return replace(target, records=tuple(records.items()), cache_forward=cache_forward)
+
+
+def _with_flag(analysis: "ModuleAnalysis", target: Target) -> Target:
+    """The target with its derivative switch (`def sigmoid(x, derivative=False)`): called as it comes,
+    such a function returns the forward, so the runtime sets the flag, and the function with the flag
+    unset is the forward to compare with (the analytic reference of the kind its forward branch
+    computes, when recognised). A switch whose branches the model cannot read leaves the target
+    unknown: the flag is read, and which value selects the derivative is not known."""
+    if target.role not in ("activation", "loss"):
+        return target
+    from gradlint.analysis.semantics import flag_parameter
+
+    semantics = analysis.semantics
+    function = _function_named(semantics, target.qualname)
+    if function is None:
+        return target
+    param = flag_parameter(function)
+    if param is None or param.name.value not in _names_read(function):
+        return target  # no switch, or one the body never reads
+    name = param.name.value
+    switch = semantics.derivative_flag(function)
+    if switch is None or target.role != "activation":
+        default = analysis.code_for(param.default) if param.default is not None else "False"
+        return replace(target, flag_unknown=(
+            f"its parameter `{name}` (default {default}) switches what it returns, and which branch is the "
+            "derivative is not clear from its body: called as it comes it may return the forward"
+        ))
+    if target.forward is not None and target.forward != target.qualname:
+        return replace(target, flag=name)  # a forward paired with it stays the truth
+    return replace(
+        target, flag=name, forward_kind=_kind(switch.forward), forward=target.qualname,
+        evidence=f"its derivative branch ({name}=True): {switch.derivative.evidence.removeprefix('it ')}",
+    )
 
 
 def _returns_output_and_cache(semantics: "Semantics", forward: Optional[str]) -> bool:
@@ -573,7 +618,8 @@ def explicit_target(analysis: "ModuleAnalysis", qualname: str) -> tuple[Optional
             paired_function = semantics.module_functions[paired]
             if isinstance(paired_function, cst.FunctionDef) and len(positional_parameters(paired_function, False, required_only=True)) == 2:
                 role, kind = "loss", None
-    target = _with_records(analysis, Target(qualname, role, kind, forward, start, end, first, last, evidence="named on the command line"))
+    target = _with_flag(analysis, _with_records(analysis, Target(qualname, role, kind, forward, start, end, first, last, evidence="named on the command line")))
+    forward, kind = target.forward, target.forward_kind
     if forward is None and kind is None:
         return target, (
             "not recognised as a derivative: no derivative formula in its body, no forward in its class, "
@@ -640,6 +686,7 @@ def call_site_targets(analysis: "ModuleAnalysis", diagnostics: Any, targets: lis
                     target.qualname, target.role, target.forward_kind, target.forward, diagnostic.start, diagnostic.end,
                     diagnostic.start.row, diagnostic.start.row, evidence=f"as called on line {diagnostic.start.row}",
                     slope=target.slope, feed=CALL_SITE_FEEDS[diagnostic.code], records=target.records,
+                    flag=target.flag, flag_unknown=target.flag_unknown,
                 )
                 break
     return found
