@@ -415,6 +415,7 @@ class UnstableActivation(Rule):
         ),
         Valid(
             """
+            import math
             import numpy as np
 
             def sigmoid_grad_abs(x):
@@ -445,10 +446,13 @@ class UnstableActivation(Rule):
 
             def not_the_derivative(x):
                 return np.exp(x) / (1 + np.exp(-x)) ** 2, np.exp(x) / (1 + np.exp(x)) ** 3
+
+            logistic_pdf = lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2
             """,
             why="the stable sigmoid derivatives: an exponent -|x| that only underflows, np.where or an if/else on the "
             "sign, a guard clause keeping x above -30 for exp(-x), s * (1 - s), a clipped input; other ratios "
-            "(different exponents, a cube) are no sigmoid derivative",
+            "(different exponents, a cube) are no sigmoid derivative; with math.exp (scipy's logistic pdf in "
+            "stats/_sampling.py) the overflow raises OverflowError instead of giving nan",
         ),
     )
 
@@ -536,6 +540,8 @@ class UnstableActivation(Rule):
         bottom_exp = model.exp_call(term, scope, order)
         if top_exp is None or bottom_exp is None:
             return None
+        if any(type(exp) is cst.Call and (call_name(exp) or "").startswith("math.") for exp in (top_exp, bottom_exp)):
+            return None  # math.exp raises OverflowError there, loudly (scipy's logistic pdf), not inf/inf = nan
         exponent = model.exp_argument(top_exp)
         if exponent is None or model.code(unwrap(exponent)) != model.code(unwrap(model.exp_argument(bottom_exp))):  # type: ignore[arg-type]
             return None
