@@ -262,10 +262,14 @@ _GL103_INDEX_BRANCH = (
 )
 _GL103_ELSE_STORE = r"\belse" + _GL103_GAP + ":" + _GL103_GAP + _GL103_SUBSCRIPT_TARGET
 # GL103 element entries written with a conditional (_check_conditional_entry): an IfExp whose test is ONE
-# comparison ==/!= of two bare names (_index_test), `... if i == j else ...`. The `if` of an expression may
-# follow a number (`1if`: Python reads 1, then if), so only a letter or `_` before it rules it out.
+# comparison ==/!= of two bare names (_index_test), in the precedence slip's shape: with `==`, the `else`
+# branch is `number - ...` (`1 if i == j else 0 - s[j]`); with `!=`, it is the diagonal's number
+# (`0 - s[j] if i != j else 1`); parenthesised parts too. The `if` of an expression may follow a number
+# (`1if`: Python reads 1, then if), so only a letter or `_` before it rules it out.
+_GL103_CONDITIONAL_ELSE = _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"else(?!\w)" + _GL103_TEST_GAP + r"\.?\d"
 _GL103_CONDITIONAL_TAIL = (
-    _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"[=!]=" + _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP + r"else(?!\w)"
+    _GL103_TEST_GAP + r"(?!\d)\w+" + _GL103_TEST_GAP
+    + r"(?:==" + _GL103_CONDITIONAL_ELSE + r"[\w.]*" + _GL103_TEST_GAP + r"-|!=" + _GL103_CONDITIONAL_ELSE + ")"
 )
 _GL103_INDEX_CONDITIONAL = r"if(?<![^\W\d]if)(?!\w)" + _GL103_CONDITIONAL_TAIL  # the literal first: re scans for it
 # GL103's diagonal call is a call (classify/is_eye read Call nodes): `def identity(x):` (argparse) is none.

@@ -828,26 +828,21 @@ class MalformedSoftmaxJacobian(Rule):
         if off_terms != {tuple(sorted((atom_i, atom_j))): -1}:
             return
         code = analysis.code_for
-        entry = f"the diagonal entry of `{code(store)}` is {atom_i} (s_i), not s_i(1 - s_i)"
-        if (
+        if not (
             _is_number_literal(diagonal_branch)
             and type(off_branch) is cst.BinaryOperation
             and type(off_branch.operator) is cst.Subtract
             and _is_number_literal(off_branch.left)
         ):
-            kept = (code(diagonal_branch), code(off_branch.left)) if equal else (code(off_branch.left), code(diagonal_branch))
-            fixed = f"(({kept[0]} if {code(conditional.test)} else {kept[1]}) - {code(off_branch.right)})"
-            explanation = (
-                f": a conditional binds looser than `-`, so `{code(off_branch)}` is one whole branch of "
-                f"`{code(conditional)}` and the diagonal's branch is {code(diagonal_branch)} alone"
-                f"; the off-diagonal -s_i*s_j is right. Parenthesise the conditional: {fixed}"
-            )
-        else:
-            explanation = (
-                f": the branch of `{code(conditional)}` taken on the diagonal ({code(diagonal_branch)}) lacks the "
-                "-s_i term; the off-diagonal -s_i*s_j is right"
-            )
-        yield Finding(store, entry + explanation)
+            return  # only the precedence slip: a number on the diagonal, `number - s_j` off it
+        kept = (code(diagonal_branch), code(off_branch.left)) if equal else (code(off_branch.left), code(diagonal_branch))
+        fixed = f"(({kept[0]} if {code(conditional.test)} else {kept[1]}) - {code(off_branch.right)})"
+        yield Finding(
+            store,
+            f"the diagonal entry of `{code(store)}` is {atom_i} (s_i), not s_i(1 - s_i): a conditional binds looser "
+            f"than `-`, so `{code(off_branch)}` is one whole branch of `{code(conditional)}` and the diagonal's branch "
+            f"is {code(diagonal_branch)} alone; the off-diagonal -s_i*s_j is right. Parenthesise the conditional: {fixed}",
+        )
 
 
 def _is_number_literal(node: cst.BaseExpression) -> bool:
