@@ -55,9 +55,9 @@ class MalformedSoftmaxJacobian(Rule):
           so the off-diagonal is -s_j^2 instead of -s_i s_j);
         - in an `if i == j: ... else: ...` loop, an off-diagonal entry `+s[i]*s[j]` or
           `-s[i]*s[i]`;
-        - in a loop, an entry written with a conditional whose diagonal branch lost its -s_i term,
-          mostly by precedence: `J[i, j] = s[i] * (1 if i == j else 0 - s[j])` is
-          `s[i] * (1 if i == j else (0 - s[j]))`, so the diagonal is s_i.
+        - in a loop, an entry written with a conditional that binds looser than the author meant:
+          `J[i, j] = s[i] * (1 if i == j else 0 - s[j])` is `s[i] * (1 if i == j else (0 - s[j]))`,
+          so the diagonal is s_i (also `0 - s[j] if i != j else 1`).
         """
     why_bad = """
         The softmax Jacobian is J_ij = s_i(δ_ij - s_j): `diag(s) - s s^T`. Each of these
