@@ -212,3 +212,47 @@ def test_verify_of_a_pass_through_layer_consults_the_module_s_loss(tmp_path: Pat
     result = verify_target(f"{alone}::Softmax.backward", Settings(runtime_timeout=5.0))
     assert [(v.qualname, v.status) for v in result.verdicts] == [("Softmax.backward", "unknown")]
     assert "no loss gradient in this run" in (result.verdicts[0].verdict.reason or "")
+
+
+UNFUSED_LOSS = """import numpy as np
+
+class Loss_CategoricalCrossentropy:
+    def forward(self, y_pred, y_true):
+        y_pred = np.clip(y_pred, 1e-7, 1 - 1e-7)
+        return -np.mean(np.log(np.sum(y_pred * y_true, axis=1)))
+
+    def backward(self, dvalues, y_true):
+        return -y_true / np.clip(dvalues, 1e-7, 1 - 1e-7) / len(dvalues)
+"""
+
+VJP_COMPUTED_NOT_RETURNED = """import numpy as np
+
+def softmax(z):
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+class Softmax:
+    def forward(self, z):
+        self.s = softmax(z)
+        return self.s
+
+    def backward(self, grad_output):
+        s = self.s
+        grad_input = s * (grad_output - np.sum(grad_output * s, axis=-1, keepdims=True))
+        return grad_output
+"""
+
+
+def test_a_pass_through_softmax_is_a_mismatch_beside_an_unfused_loss_or_when_it_drops_its_vjp(tmp_path: Path) -> None:
+    """The review of this session: the pass-through is the fused design only when no unfused loss
+    gradient (-y/p) is in view, and only when passing the gradient on is all the backward does (one
+    that computes the VJP and returns its input is a slip)."""
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "Softmax.py").write_text(SOFTMAX_PASS_THROUGH)
+    (tmp_path / "net" / "loss.py").write_text(UNFUSED_LOSS)
+    result = _run(tmp_path / "net" / "Softmax.py", tmp_path / "net" / "loss.py")
+    assert _verdict(result, "Softmax.backward").status == "confirmed"
+    (tmp_path / "slip.py").write_text(VJP_COMPUTED_NOT_RETURNED)
+    result = _run(tmp_path / "slip.py")
+    assert _verdict(result, "Softmax.backward").status == "confirmed"
+    assert _gl901(result) == ["slip.py:12"]

@@ -80,6 +80,10 @@ class TargetVerdict:
     # A loss gradient that passed as fused with the softmax (dL/dlogits = p - y): the layer
     # whose backward passes the gradient through is then right (see `_withhold_pass_through`).
     fused_loss: bool = False
+    # A loss gradient (fused or not): a pass-through softmax near one that is not fused is wrong.
+    loss: bool = False
+    # The rows of the function (def to last line), to read whether a pass-through is all it does.
+    last_row: int = 0
 
     @property
     def status(self) -> str:
@@ -357,6 +361,8 @@ def _file_result(file_report: Any, settings: "Settings", only: Optional[str] = N
             t.reference(),
             t.evidence,
             fused_loss=is_fused_loss(t, verdicts[t.ident]),
+            loss=t.role == "loss" and not t.feed and verdicts[t.ident].status != "unknown",
+            last_row=t.last_row,
         )
         for t in sorted(targets, key=lambda t: (t.start.row, t.start.column))
         if t.ident in verdicts
@@ -421,19 +427,25 @@ def _withhold_pass_through_beside(results: list[tuple[Any, list[TargetVerdict]]]
     (`Softmax.py` beside `CrossEntropyLoss.py`, one class a file; a package's `activations/` beside
     its `losses/`), and says that no loss is in view otherwise (which loss feeds it is GL203's)."""
     fused = [row for _, rows in results for row in rows if row.fused_loss]
+    unfused = [row for _, rows in results for row in rows if row.loss and not row.fused_loss]
     updated_results = []
     for file_report, rows in results:
-        withheld = [row for row in rows if row.passes_through]
-        if not withheld:
-            updated_results.append((file_report, rows))
-            continue
         folder = Path(os.path.abspath(file_report.filename)).parent
         loss = next((row for row in fused if _near(folder, Path(os.path.abspath(row.filename)).parent)), None)
         if loss is not None:
+            withheld = [row for row in rows if row.passes_through]
             shown = os.path.relpath(os.path.abspath(loss.filename), folder)
             verdict = pass_through_withheld(loss.qualname, f"(in {shown}, line {loss.row})")
-        else:
+        elif not any(_near(folder, Path(os.path.abspath(row.filename)).parent) for row in unfused):
+            # no loss gradient in view: only a backward that does nothing but pass the gradient on is the
+            # fused design (one that computes a VJP and returns its input instead is a slip)
+            withheld = [row for row in rows if row.passes_through and _only_passes_through(file_report.source, row)]
             verdict = pass_through_unpaired()
+        else:
+            withheld = []  # the loss in view is not fused: passing its gradient through loses the softmax's Jacobian
+        if not withheld:
+            updated_results.append((file_report, rows))
+            continue
         changed = {id(row.verdict): verdict for row in withheld}
         places = {(row.row, row.column) for row in withheld}
         diagnostics = []
@@ -446,6 +458,20 @@ def _withhold_pass_through_beside(results: list[tuple[Any, list[TargetVerdict]]]
         rows = [replace(row, verdict=changed.get(id(row.verdict), row.verdict)) for row in rows]
         updated_results.append((replace(file_report, diagnostics=tuple(diagnostics)), rows))
     return updated_results
+
+
+# What a backward that only passes its gradient on holds besides its def, docstring and return.
+_COMPUTES = re.compile(r"\bexp\s*\(|\bsum\s*\(|\bdot\s*\(|@|\bouter\s*\(|\bdiag\w*\s*\(|\beinsum\s*\(|\bjacobian|\bsoftmax\s*\(|\bmatmul\s*\(")
+
+
+def _only_passes_through(source: Optional[str], row: TargetVerdict) -> bool:
+    """The function's text (def row to last row) computes nothing a softmax derivative needs: `return grad`,
+    `self.dinputs = dvalues.copy()`, `return np.ones_like(x)`; unknown text counts as computing."""
+    if not source or row.last_row < row.row:
+        return False
+    lines = source.splitlines()[row.row : row.last_row]  # the body, after the def line
+    body = "\n".join(line.split("#", 1)[0] for line in lines)
+    return not _COMPUTES.search(body)
 
 
 def parse_target(spec: str) -> tuple[Path, str]:

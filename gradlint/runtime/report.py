@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, TextIO
@@ -25,7 +26,12 @@ def describe(verdict: "TargetVerdict", root: Path) -> list[str]:
         return [f"{head} (called as {v.convention}; relative error {v.rel_error:.1g} against {verdict.reference})"]
     lines = [f"{head}: {v.diagnosis}" if v.diagnosis else head]
     lines.append(f"    called as {v.convention}")
-    if v.worst_index is not None and v.rel_error is not None:
+    mutated = re.search(r"modifies its argument `(\w+)` in place", v.diagnosis or "")
+    if mutated is not None and v.worst_index is not None:
+        before = "n/a" if v.expected is None else f"{v.expected:.6g}"
+        after = "n/a" if v.got is None else f"{v.got:.6g}"
+        lines.append(f"    its argument `{mutated.group(1)}` held {before} at {list(v.worst_index)} before the call and {after} after")
+    elif v.worst_index is not None and v.rel_error is not None:
         expected = "n/a" if v.expected is None else f"{v.expected:.6g}"
         got = "n/a" if v.got is None else f"{v.got:.6g}"
         lines.append(

@@ -86,11 +86,27 @@ def python2_names() -> None:
     sys.modules["past.builtins"] = builtins
 
 
-def _inputs(rng: np.random.Generator, layout: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    weights = WEIGHT_SCALE * rng.normal(size=(N_FEATURES, N_CLASSES))
-    data = rng.normal(size=(N_SAMPLES, N_FEATURES))
+def _labels(rng: np.random.Generator, kind: str) -> np.ndarray:
+    """Integer labels for N samples: classes 0..C-1 (every one present), or a binary problem's
+    {0, 1} or {-1, +1} (both present), as logistic regressions and binary SVMs take them."""
+    if kind in ("binary", "signs"):
+        labels = rng.integers(0, 2, size=N_SAMPLES)
+        labels[:2] = (0, 1)
+        return 2 * labels - 1 if kind == "signs" else labels
     labels = rng.integers(0, N_CLASSES, size=N_SAMPLES)
     labels[: N_CLASSES] = rng.permutation(N_CLASSES)  # every class present
+    return labels
+
+
+_LABELS_SAID = {"": "integer labels", "binary": "labels in {0, 1}", "signs": "labels in {-1, +1}"}
+
+
+def _inputs(rng: np.random.Generator, variant: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """W, X, y for a variant `layout[:labels]` (`rows`, `columns:binary`...)."""
+    layout, _, kind = variant.partition(":")
+    weights = WEIGHT_SCALE * rng.normal(size=(N_FEATURES, N_CLASSES))
+    data = rng.normal(size=(N_SAMPLES, N_FEATURES))
+    labels = _labels(rng, kind or "classes")
     if layout == "columns":
         return weights.T.copy(), data.T.copy(), labels
     return weights, data, labels
@@ -284,7 +300,7 @@ class _Draw:
             masked = _masked(got, expected, kinks)
             shape = "W ({}, {}), X ({}, {})".format(*weights.shape, *data.shape)
             trial = Trial(
-                f"`{call.name}(W, X, y, reg={reg:g})` with {shape}, integer labels y ({labels.size},) -> (loss, dW {got.shape})",
+                f"`{call.name}(W, X, y, reg={reg:g})` with {shape}, {_LABELS_SAID[layout.partition(':')[2]]} y ({labels.size},) -> (loss, dW {got.shape})",
                 got,
                 masked,
                 {"W": _describe(weights), "X": _describe(data), "y": labels.tolist(), "reg": reg},
@@ -391,12 +407,15 @@ class _ScoreDraw:
 
 
 def _score_inputs(rng: np.random.Generator, labels_kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and targets for `labels`, `one-hot` (rows: samples) or their column layouts
+    (`columns`, `one-hot-columns`: scores (C, N), one-hot targets (C, N))."""
     scores = rng.normal(size=(N_SAMPLES, N_CLASSES))
-    labels = rng.integers(0, N_CLASSES, size=N_SAMPLES)
-    labels[: N_CLASSES] = rng.permutation(N_CLASSES)  # every class present
-    if labels_kind == "one-hot":
-        return scores, np.eye(N_CLASSES)[labels]
-    return scores, labels
+    labels = _labels(rng, "classes")
+    columns = labels_kind.endswith("columns")
+    if labels_kind.startswith("one-hot"):
+        targets = np.eye(N_CLASSES)[labels]
+        return (scores.T.copy(), targets.T.copy()) if columns else (scores, targets)
+    return (scores.T.copy(), labels) if columns else (scores, labels)
 
 
 UNDECIDED = (
@@ -405,14 +424,27 @@ UNDECIDED = (
 )
 # The inputs each form is tried with, in order: the first that runs is used.
 VARIANTS = {
-    "self_gradient": (("rows", "W (D, C), X (N, D)"), ("columns", "W (C, D), X (D, N) (the column layout)")),
-    "self_gradient_x": (("labels", "scores x (N, C), integer labels y (N,)"), ("one-hot", "scores x (N, C), one-hot targets y (N, C)")),
+    "self_gradient": (
+        ("rows", "W (D, C), X (N, D)"),
+        ("columns", "W (C, D), X (D, N) (the column layout)"),
+        ("rows:binary", "W (D, C), X (N, D), labels in {0, 1}"),
+        ("rows:signs", "W (D, C), X (N, D), labels in {-1, +1}"),
+        ("columns:binary", "W (C, D), X (D, N), labels in {0, 1}"),
+        ("columns:signs", "W (C, D), X (D, N), labels in {-1, +1}"),
+    ),
+    "self_gradient_x": (
+        ("labels", "scores x (N, C), integer labels y (N,)"),
+        ("one-hot", "scores x (N, C), one-hot targets y (N, C)"),
+        ("columns", "scores x (C, N), integer labels y (N,)"),
+        ("one-hot-columns", "scores x (C, N), one-hot targets y (C, N)"),
+    ),
 }
 
 
-def _first_call(function: Callable, name: str, role: str, rng_seed: int) -> tuple[str, _Call]:
-    """The input variant the function runs on (the first of `VARIANTS`), or Unknown with what each raised."""
+def _runnable_calls(function: Callable, name: str, role: str, rng_seed: int) -> list[tuple[str, _Call]]:
+    """Every input variant of `VARIANTS` the function runs on, in order, or Unknown with what each raised."""
     errors = []
+    runnable = []
     for variant, described in VARIANTS[role]:
         if role == "self_gradient":
             call = _Call(function, name, "W")
@@ -430,7 +462,9 @@ def _first_call(function: Callable, name: str, role: str, rng_seed: int) -> tupl
         except Exception as error:  # noqa: BLE001 - user code: the next variant, or unknown
             errors.append(f"{described}: it raised {type(error).__name__}: {error}")
             continue
-        return variant, call
+        runnable.append((variant, call))
+    if runnable:
+        return runnable
     form = "(loss, dW) = f(W, X, y, reg)" if role == "self_gradient" else "(loss, dx) = f(x, y)"
     raise Unknown(f"it does not run as {form} on random inputs: " + "; ".join(errors))
 
@@ -446,7 +480,21 @@ def check(module: Any, spec: dict, rng: np.random.Generator) -> dict:
     if "xrange" in getattr(getattr(function, "__code__", None), "co_names", ()) and not hasattr(module, "xrange"):
         module.xrange = range  # Python 2 course code: xrange is range
     seed = int(rng.integers(0, 2**31))
-    variant, call = _first_call(function, name, role, seed)
+    verdicts = []
+    for variant, call in _runnable_calls(function, name, role, seed):
+        try:
+            verdict = _check_variant(call, variant, role, seed)
+        except Unknown as why:
+            verdict = {"status": "unknown", "reason": str(why)}
+        if verdict["status"] == "passed":
+            return verdict  # the inputs it is written for (a binary problem's labels, a column layout): right there
+        verdicts.append(verdict)
+    # wrong on every input variant it runs on: the first one's verdict (the layout it was tried in first)
+    return next((v for v in verdicts if v["status"] != "unknown"), verdicts[0])
+
+
+def _check_variant(call: _Call, variant: str, role: str, seed: int) -> dict:
+    """The verdict on one input variant: all of SEEDS draws."""
     draws: list[Any] = []
     for index in range(SEEDS):
         draw_rng = np.random.default_rng(seed + index)
