@@ -209,8 +209,19 @@ class UnguardedLog(Rule):
                         correct_confidences = np.sum(y_pred * y_true, axis=1)
                     negative_log_likelihoods = -np.log(correct_confidences)
                     return negative_log_likelihoods
+
+            class Mirror:
+                def forward(self, y_pred, y_true):
+                    samples = len(y_pred)
+                    y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+                    if len(y_true.shape) == 1:
+                        correct_confidences = y_pred[range(samples), y_true]
+                    elif len(y_true.shape) == 2:
+                        correct_confidences = np.sum(y_pred_clipped * y_true, axis=1)
+                    return np.mean(-np.log(correct_confidences))
             """,
             line=11,
+            count=2,
             message="`np.sum(y_pred * y_true, axis=1)` on line 10 selects from predictions that are not clipped",
             why="DhruvK0/Neural-Networks-From-Scratch cat_cross_entropy.py: the clip is made, but the one-hot branch selects from the unclipped y_pred",
         ),
@@ -560,10 +571,12 @@ def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExp
     kinds: set[str] = set()
     unguarded = []
     for path in paths:
-        if path.selection is None or not path.weights:
-            return None
         if path.guarded:
             continue  # `if sparse: c = p_clipped[range(n), y] else: c = np.sum(p * y, axis=1)`: the other branch may not be
+        if path.selection is None or not path.weights:
+            return None
+        if type(path.selection) is cst.Call and type(path.end) is cst.Name and is_target_name(path.end.value, within=True):
+            continue  # the one-hot sum's target factor (`np.sum(p_clipped * y_true, axis=1)` reaches y_true too)
         kind = _unguarded_source(model, scope, path)
         if kind is None:
             return None
@@ -583,13 +596,14 @@ def _selected_probability(model: Numerics, call: cst.Call, argument: cst.BaseExp
     first = next(iter(selections.values()))
     computed = kinds - {"input"}  # the one-hot sum traces its target factor too, a parameter
     what = f"the {computed.pop()} probability" if len(computed) == 1 else "the predicted probability"
-    if first is argument and len(selections) == 1 and len(unguarded) == len(paths):
+    partial = any(path.guarded for path in paths)  # another selection reaching it reads clipped predictions
+    if first is argument and len(selections) == 1 and not partial:
         return f"{what} of each row's target, and neither it nor the predictions it is selected from is clipped or offset by an epsilon"
     where = f"`{model.code(first)}` on line {model.analysis.line_of(first)}"
     if len(selections) > 1:
         others = len(selections) - 1
         where += f" (or {others} other selection{'s' if others > 1 else ''})"
-    if len(unguarded) < len(paths):
+    if partial:
         return (
             f"{what} of each row's target that {where} selects from predictions that are not clipped or offset "
             "by an epsilon (another selection that reaches it reads clipped ones; this one does not)"
