@@ -29,10 +29,12 @@ _TARGET_WORD = re.compile(r"target|label|one_?hot|truth", re.IGNORECASE)
 
 
 # a gradient word inside a longer name (`grad_from_next`, `output_delta`)
-_GRADIENT_WORD = re.compile(r"grad|delta|err|upstream|diff|dout|dvalue|incoming", re.IGNORECASE)
-# a `d`-prefixed short or layer-value name (`dx`, `d_inputs`, `dnext_h`)
+_GRADIENT_WORD = re.compile(r"grad|delta|err|upstream|diff|dout|dvalue|incoming|deriv|sensitiv|adjoint|cotangent", re.IGNORECASE)
+# a `d`-prefixed short or layer-value name (`dx`, `d_inputs`, `dnext_h`, `dA_prev`), a Leibniz quotient
+# (`dLdA`, `dE_dY`, `dJ_dA`), or chainer's `gy`
 _D_PREFIXED = re.compile(
-    r"^d_?(?:[a-z]{1,2}\d*|out\w*|in\w*|val\w*|next\w*|prev\w*|loss\w*|act\w*|pre\w*|logit\w*|y\w*|z\w*|h\w*)$",
+    r"^d_?(?:[a-z]{1,2}\d*(?:_\w+)?|out\w*|in\w*|val\w*|next\w*|prev\w*|loss\w*|act\w*|pre\w*|logit\w*|y\w*|z\w*|h\w*)$"
+    r"|^d[a-z]+_?d[a-z]+\w*$|^g[a-z]$",
     re.IGNORECASE,
 )
 

@@ -68,6 +68,31 @@ class UpstreamGradientUnused(Rule):
             """
             import numpy as np
 
+            class Tanh:
+                def forward(self, x):
+                    self.x = x
+                    return np.tanh(x)
+
+                def backward(self, dLdA):
+                    return 1 - np.tanh(dLdA) ** 2
+
+            class Sigmoid:
+                def forward(self, x):
+                    return 1 / (1 + np.exp(-x))
+
+                def backward(self, gy):
+                    s = 1 / (1 + np.exp(-gy))
+                    return s * (1 - s)
+            """,
+            line=8,
+            count=2,
+            message="only inside the nonlinearity",
+            why="the adversarial review: Leibniz-quotient and chainer spellings of the upstream gradient (dLdA, gy) stay gradients",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
             class Sigmoid:
                 def forward(self, x):
                     self.out = 1 / (1 + np.exp(-x))
@@ -644,7 +669,7 @@ class UpstreamGradientUnused(Rule):
                 # `backward(self, x): return 1 - np.tanh(x)**2` (femto-flow, RNN-Implementation): a body that
                 # applies the nonlinearity to its parameter computes f'(x), the logit-convention derivative at x,
                 # and the caller multiplies by the gradient. Only the parameter's name could say it holds an
-                # upstream gradient instead; a sole parameter named `x`, `z`, `inputs` does not.
+                # upstream gradient instead (`dout`, `dLdA`, `gy`, `sensitivity`); `x`, `z`, `inputs` do not.
                 continue
             value_reads = [read for read in reads if not _shape_only(analysis, read)]  # `assert dA.shape == Z.shape` aside
             inside = [_nonlinearity_around(analysis, semantics, read) for read in value_reads]
