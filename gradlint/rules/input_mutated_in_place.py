@@ -457,6 +457,29 @@ class InputMutatedInPlace(Rule):
             """
             import numpy as np
 
+            class Neuron:
+                def __init__(self, n):
+                    self.w = np.random.randn(n)
+                    self.b = 0.0
+
+                def forward(self, x):
+                    self.x = x
+                    self.out = 1 / (1 + np.exp(-(np.dot(self.w, x) + self.b)))
+                    return self.out
+
+                def backward(self, error, lr=0.1):
+                    error *= self.out * (1 - self.out)
+                    self.w -= lr * error * self.x
+                    self.b -= lr * error
+                    return error * self.w
+            """,
+            why="the adversarial review: a single neuron's error is a float (`*=` rebinds it); weights allocated in "
+            "__init__ with np.random.randn say nothing about the gradient's type",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             def relu_backward(dout, x):
                 dx = dout.copy()
                 dx[x <= 0] = 0
@@ -1695,7 +1718,11 @@ def _upstream_gradient_array(model: Numerics, function: cst.FunctionDef, param: 
         return False
     if analysis.model("GL402-array-library", _array_library) != "numpy":
         return False
-    if not (_batched_code(analysis, function) or (owner is not None and any(_batched_code(analysis, method) for method in index.methods(owner).values()))):
+    # (the class's other methods count, but not `__init__`: any model allocates its weights there with
+    # `np.random.randn(n)`, also a single neuron whose gradient is a float)
+    if not (_batched_code(analysis, function) or (owner is not None and any(
+        _batched_code(analysis, method) for name, method in index.methods(owner).items() if name != "__init__"
+    ))):
         return False
     return not _accumulated_only(analysis, function, param) and not _handed_a_number(analysis, function, param)
 
