@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
+
+import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Stability, divisions, numerics
+from gradlint.analysis.numerics import Stability, divisions, numerics, unwrap
+from gradlint.analysis.syntax import literal_int
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 from gradlint.rules.unstable_softmax import exp_out_softmax_parts
@@ -126,6 +129,22 @@ class GlobalMaxShift(Rule):
             """
             import numpy as np
 
+            def softmax_loss_naive(W, X, y, reg):
+                loss = 0.0
+                for i in range(X.shape[0]):
+                    scores = X[i].dot(W)
+                    scores -= np.max(scores)
+                    exp_scores = np.exp(scores)
+                    loss += -np.log(exp_scores[y[i]] / np.sum(exp_scores, axis=-1))
+                return loss / X.shape[0]
+            """,
+            why="the adversarial review: CS231n's per-sample loop, one entry of one sample's scores over a sum with "
+            "axis -1 (a vector's own max is the global one)",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             def softmax(x):
                 e = np.exp(x - np.max(x))
                 return e / np.sum(e)
@@ -198,6 +217,8 @@ class GlobalMaxShift(Rule):
             )
             if shape is None or model.reduction_axis(shape.total) is None:
                 continue  # not known to be batched
+            if _one_entry_of_a_vector(unwrap(numerator), literal_int(model.reduction_axis(shape.total))):
+                continue  # `e[y[i]] / np.sum(e, axis=-1)`: one entry of a vector (CS231n's per-sample loop)
             argument = model.exp_argument(shape.numerator_exp)
             if argument is None or model.code(argument) != model.code(model.exp_argument(shape.denominator_exp)):
                 continue
@@ -215,3 +236,12 @@ class GlobalMaxShift(Rule):
                 f"`{model.code(shift)}`, the max of the whole batch: a row far below it underflows to "
                 f"0/0 = nan; take the max over axis {axis} with keepdims=True",
             )
+
+
+def _one_entry_of_a_vector(numerator: cst.BaseExpression, axis: "Optional[int]") -> bool:
+    """The numerator picks one entry with a single index (`e[y[i]]`, not `e[range(n), y]`) and the sum's
+    axis is one a vector has (0 or -1): the exp is then most likely one sample's scores, whose own max
+    is the global one (a single index of a 2-D exp would pick a whole row as the numerator)."""
+    if type(numerator) is not cst.Subscript or len(numerator.slice) != 1 or type(numerator.slice[0].slice) is not cst.Index:
+        return False
+    return axis in (0, -1)
