@@ -101,11 +101,23 @@ class UnguardedDivision(Rule):
                 probs = policy(state, weight)
                 action = np.argmax(q)
                 return jacobian(probs)[action, :] / probs[0, action]
+
+            def next_state(state, next_state, weight):
+                probs = policy(state, weight)
+                action = np.random.choice(probs.shape[1], p=probs[0])
+                probs = policy(next_state, weight)
+                return jacobian(probs)[action, :] / probs[0, action]
+
+            def other_row(states, weight):
+                probs = policy(states, weight)
+                action = np.random.choice(probs.shape[1], p=probs[0])
+                return jacobian(probs[1])[action, :] / probs[1, action]
             """,
             line=15,
-            count=3,
+            count=5,
             message="divides by the softmax output `probs[0, action]` with no guard",
-            why="near misses of REINFORCE's dsoftmax / p[a]: an action drawn uniformly, from another policy, or the argmax of another array can have a probability of 0",
+            why="near misses of REINFORCE's dsoftmax / p[a]: an action drawn uniformly, from another policy, or the argmax of another array, "
+            "or drawn from p before p is rebound to the next state's policy or from another row, can have a probability of 0",
         ),
         Invalid(
             """
@@ -798,17 +810,26 @@ def _picked_by_its_own_draw(model: Numerics, scope: Scope, order: int, probabili
     bindings = scope.before(last.value.value, order)
     if len(bindings) != 1 or bindings[0].value is None:
         return False
+    drawn_at = bindings[0].order
+    if any(drawn_at < binding.order < order for binding in scope.bindings.get(base, ())) or any(
+        drawn_at < at < order for at in scope.mutations.get(base, ())
+    ):
+        return False  # `probs` rebound (the next state's policy) or written between the draw and the division
     draw = unwrap(bindings[0].value)
     if type(draw) is not cst.Call:
         return False
+    # the row the division reads: `probs[0, a]` reads `probs[0]`, `probs[a]` reads `probs`
+    row = model.code(probability.value) if len(probability.slice) == 1 else (
+        model.code(probability.value) + "[" + ", ".join(model.code(e.slice) for e in probability.slice[:-1]) + "]"
+    )
     operation = last_part(call_name(draw))
     if operation == "choice":
         weights = [arg.value for arg in draw.args if arg.keyword is not None and arg.keyword.value == "p"]
-        return bool(weights) and _root(unwrap(weights[0])) == base
+        return bool(weights) and _root(unwrap(weights[0])) == base and model.code(unwrap(weights[0])) in (row, model.code(probability.value))
     if operation == "argmax":
         receiver = draw.func.value if type(draw.func) is cst.Attribute and not _is_module(draw.func.value) else None
         subject = receiver if receiver is not None else (draw.args[0].value if draw.args else None)
-        return subject is not None and _root(unwrap(subject)) == base
+        return subject is not None and _root(unwrap(subject)) == base and model.code(unwrap(subject)) in (row, model.code(probability.value))
     return False
 
 
