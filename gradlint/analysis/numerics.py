@@ -141,6 +141,18 @@ class Scope:
 _IS_SMALL_STATEMENT: dict[type, bool] = {}
 
 
+
+def one_plus_term(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`t` for `1 + t` or `t + 1` (parentheses aside): the denominator of a sigmoid; else None."""
+    node = _unwrap(node)
+    if not (type(node) is cst.BinaryOperation and type(node.operator) is cst.Add):
+        return None
+    if _is_number(node.left, 1):
+        return node.right
+    if _is_number(node.right, 1):
+        return node.left
+    return None
+
 class Numerics:
     """Per-module numeric model; obtain it with `numerics(analysis)`."""
 
@@ -858,14 +870,8 @@ class Numerics:
         node = _unwrap(node)
         if not (type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide):
             return None
-        denominator = _unwrap(node.right)
-        if not (type(denominator) is cst.BinaryOperation and type(denominator.operator) is cst.Add):
-            return None
-        if _is_number(denominator.left, 1):
-            exp_term = denominator.right
-        elif _is_number(denominator.right, 1):
-            exp_term = denominator.left
-        else:
+        exp_term = one_plus_term(node.right)
+        if exp_term is None:
             return None
         argument = self.exp_argument(exp_term)
         if argument is None:

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.numerics import Numerics, Stability, is_number, numerics, unwrap
+from gradlint.analysis.numerics import Numerics, Stability, is_number, numerics, one_plus_term, unwrap
 from gradlint.analysis.syntax import call_name, last_part, literal_number, names_in
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -525,14 +525,8 @@ class UnstableActivation(Rule):
         bottom = unwrap(node.right)
         if not (type(bottom) is cst.BinaryOperation and type(bottom.operator) is cst.Power and _is_two(bottom.right)):
             return None
-        base = unwrap(bottom.left)
-        if not (type(base) is cst.BinaryOperation and type(base.operator) is cst.Add):
-            return None
-        if is_number(base.left, 1):
-            term = base.right
-        elif is_number(base.right, 1):
-            term = base.left
-        else:
+        term = one_plus_term(bottom.left)
+        if term is None:
             return None
         scope = model.scope_of(node)
         order = scope.order_of(node, model.analysis)
