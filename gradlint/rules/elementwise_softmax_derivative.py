@@ -656,6 +656,25 @@ class ElementwiseSoftmaxDerivative(Rule):
             """
             import numpy as np
 
+            def softmax(x):
+                e = np.exp(x - np.max(x))
+                return e / np.sum(e)
+
+            def softmax_jacobian(x):
+                y = softmax(x)
+                J = np.diag(y * (1 - y))
+                for i in range(len(y)):
+                    for j in range(len(y)):
+                        if i != j:
+                            J[i, j] = -y[i] * y[j]
+                return J
+            """,
+            why="the adversarial review: the diagonal s*(1-s) first, then every off-diagonal entry -s_i*s_j written in a loop",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             class MultiHeadAttention:
                 def forward(self, Q, K, V):
                     scores = Q @ K.transpose(0, 2, 1)
@@ -1337,6 +1356,8 @@ class ElementwiseSoftmaxDerivative(Rule):
             function = analysis.index.function_containing(site.expression)
             if builds_outer_product(analysis, function, site.atom):
                 continue
+            if _diag_then_filled(analysis, function, site.expression):
+                continue  # `J = np.diag(y * (1 - y))`, then its off-diagonal entries written: the whole Jacobian
             reported.add(id(site.expression))
             expression = analysis.code_for(site.expression)
             atom = analysis.code_for(site.atom)
@@ -1562,6 +1583,31 @@ def _parent_call(analysis: ModuleAnalysis, node: cst.CSTNode) -> Optional[cst.Ca
         if type(call) is cst.Call:
             return call
     return None
+
+
+def _diag_then_filled(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef], node: cst.CSTNode) -> bool:
+    """`J = np.diag(y * (1 - y))` (the diagonal) whose name later gets element stores in the same function
+    (`J[i, j] = -y[i] * y[j]` for `i != j`, `J[mask] = ...`): the off-diagonal is filled in afterwards."""
+    call = _parent_call(analysis, node)
+    if function is None or call is None or last_part(call_name(call)) not in {"diag", "diagflat"}:
+        return False
+    holder = analysis.index.parent(call)
+    if type(holder) is not cst.Assign or holder.value is not call or len(holder.targets) != 1 or type(holder.targets[0].target) is not cst.Name:
+        return False
+    name = holder.targets[0].target.value
+    order = analysis.index.order
+    for store in analysis.index.nodes_in(function, cst.Assign):
+        if order.get(store, 0) <= order.get(holder, 0):
+            continue
+        for target in store.targets:
+            if type(target.target) is not cst.Subscript or dotted_name(target.target.value) != name:
+                continue
+            in_loop = any(type(a) in (cst.For, cst.While) for a in analysis.index.ancestors(store))
+            slices = target.target.slice
+            masked = len(slices) == 1 and type(slices[0].slice) is cst.Index and type(slices[0].slice.value) in (cst.Name, cst.Call, cst.UnaryOperation)
+            if in_loop or masked:  # entry by entry in a loop, or through a mask (not one fixed entry)
+                return True
+    return False
 
 
 def _diag_parent(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:
