@@ -256,3 +256,33 @@ def test_a_pass_through_softmax_is_a_mismatch_beside_an_unfused_loss_or_when_it_
     result = _run(tmp_path / "slip.py")
     assert _verdict(result, "Softmax.backward").status == "confirmed"
     assert _gl901(result) == ["slip.py:12"]
+
+
+SIGMOID_PASS_THROUGH_WITH_FUSED_BCE = """import numpy as np
+
+class Sigmoid:
+    def forward(self, z):
+        self.a = 1 / (1 + np.exp(-z))
+        return self.a
+
+    def backward(self, grad):
+        return grad
+
+
+class BinaryCrossEntropy:
+    def forward(self, a, y):
+        self.a, self.y = a, y
+        return -np.mean(y * np.log(a + 1e-12) + (1 - y) * np.log(1 - a + 1e-12))
+
+    def backward(self):
+        return (self.a - self.y) / self.y.size
+"""
+
+
+def test_a_pass_through_sigmoid_beside_a_fused_binary_cross_entropy_is_not_a_mismatch(tmp_path: Path) -> None:
+    """The adversarial review: the fused sigmoid + binary cross-entropy (a - y) is the same design as the
+    softmax's; its pass-through layer was confirmed wrong."""
+    (tmp_path / "bce.py").write_text(SIGMOID_PASS_THROUGH_WITH_FUSED_BCE)
+    result = _run(tmp_path / "bce.py")
+    assert _verdict(result, "Sigmoid.backward").status == "unknown"
+    assert _gl901(result) == []

@@ -133,7 +133,12 @@ def is_fused_loss(target: "Target", verdict: RuntimeVerdict) -> bool:
     reduction: the design is fused either way)."""
     if target.role != "loss" or target.feed or verdict.status == "unknown":
         return False
-    return target.forward_kind == "softmax_cross_entropy" or "fused with the softmax" in (verdict.convention or "")
+    convention = verdict.convention or ""
+    return (
+        target.forward_kind in ("softmax_cross_entropy", "sigmoid_binary_cross_entropy")
+        or "fused with the softmax" in convention
+        or "fused with the sigmoid" in convention
+    )
 
 
 def pass_through_withheld(loss: str, where: str) -> RuntimeVerdict:
@@ -141,9 +146,9 @@ def pass_through_withheld(loss: str, where: str) -> RuntimeVerdict:
     return RuntimeVerdict(
         "unknown",
         reason=(
-            f"it passes the gradient through unchanged (the identity, not the softmax's Jacobian), which is right "
+            f"it passes the gradient through unchanged (the identity, not the nonlinearity's derivative), which is right "
             f"when it receives the fused gradient p - y that `{loss}` {where} returns (checked: the gradient with "
-            "respect to the softmax's logits); which loss feeds it is for GL203 to judge"
+            "respect to the logits); which loss feeds it is for GL203 to judge"
         ),
     )
 
@@ -153,8 +158,8 @@ def pass_through_unpaired() -> RuntimeVerdict:
     return RuntimeVerdict(
         "unknown",
         reason=(
-            "it passes the gradient through unchanged (the identity, not the softmax's Jacobian): the design of a "
-            "fused softmax + cross-entropy loss, whose gradient p - y already includes the softmax; no loss gradient "
+            "it passes the gradient through unchanged (the identity, not the nonlinearity's derivative): the design of a "
+            "fused softmax (or sigmoid) + cross-entropy loss, whose gradient p - y already includes it; no loss gradient "
             "in this run says which one feeds it (GL203 judges a training loop that chains them)"
         ),
     )

@@ -22,6 +22,7 @@ from gradlint.runtime.probing import (
     N_BATCH,
     N_CLASSES,
     PASS_THROUGH_ONES,
+    PASS_THROUGH_SIGMOID,
     PASS_THROUGH_VJP,
     RETURNS_FORWARD,
     SAME_INDEX,
@@ -514,10 +515,10 @@ class ActivationProbe(Probe):
         result_precision = max(self.precision, deviation / 4.0) if linear else self.precision
         note = None
         grad_named = bool(GRAD_NAME.match(g_name))
-        if grad_named and linear and self.kind == "softmax" and r1.size == m and np.array_equal(r1.reshape(shape), g1):
+        if grad_named and linear and self.kind in ("softmax", "sigmoid") and r1.size == m and np.array_equal(r1.reshape(shape), g1):
             # `return grad`: the fused loss's design, or a missing Jacobian. (A parameter not named
             # as a gradient, `backward(self, X): return X`, may be a derivative at X returning X.)
-            note = PASS_THROUGH_VJP
+            note = PASS_THROUGH_VJP if self.kind == "softmax" else PASS_THROUGH_SIGMOID
         if not linear:
             if not grad_named:
                 self.errors.append(f"{what}: the result is not linear in `{g_name}`, so it is not an upstream gradient")

@@ -24,7 +24,7 @@ from gradlint.runtime.compare import (
     precision_of,
     tolerances,
 )
-from gradlint.runtime.text import PASS_THROUGH, PASS_THROUGH_ONES, PASS_THROUGH_VJP  # noqa: F401 - the probes' names
+from gradlint.runtime.text import PASS_THROUGH, PASS_THROUGH_ONES, PASS_THROUGH_SIGMOID, PASS_THROUGH_VJP  # noqa: F401 - the probes' names
 
 N_CLASSES = 5  # n: the feature/class axis
 N_BATCH = 3  # N: the batch axis (n != N so shapes are unambiguous)

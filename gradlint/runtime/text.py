@@ -94,4 +94,8 @@ PASS_THROUGH_ONES = (
     "it returns ones (the identity's derivative, not the softmax's): "
     "right only when the gradient it multiplies is already the fused p - y with respect to the logits"
 )
-PASS_THROUGH = (PASS_THROUGH_VJP, PASS_THROUGH_ONES)
+PASS_THROUGH_SIGMOID = (
+    "it passes the upstream gradient through unchanged (the identity, not the sigmoid's derivative): "
+    "right only when the gradient it receives is already the fused a - y with respect to the logits"
+)
+PASS_THROUGH = (PASS_THROUGH_VJP, PASS_THROUGH_ONES, PASS_THROUGH_SIGMOID)
