@@ -468,3 +468,23 @@ def test_binary_labels_and_column_targets_are_tried_before_a_mismatch(tmp_path: 
     assert "labels in {0, 1}" in got["logistic_regression_loss"][1].convention
     wrong = _module(tmp_path, "binary_wrong", BINARY_LOGISTIC.replace("{REG_GRADIENT}", "reg * W"))
     assert wrong["logistic_regression_loss"][1].status == "confirmed"
+
+
+SCALED_ON_RETURN = '''
+def softmax_loss(x, y):
+    s = x - x.max(axis=1, keepdims=True)
+    p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+    N = x.shape[0]
+    loss = -np.log(p[np.arange(N), y]).mean()
+    dx = p.copy()
+    dx[np.arange(N), y] -= 1
+    return loss, {RETURNED}
+'''
+
+
+def test_a_gradient_scaled_on_its_way_out_is_still_found(tmp_path: Path) -> None:
+    """The adversarial review: `return loss, dx / N` (and a sign slip, `-dx / N`) was not recognised."""
+    right = _module(tmp_path, "scaled_right", SCALED_ON_RETURN.replace("{RETURNED}", "dx / N"))
+    assert right["softmax_loss"][1].status == "passed"
+    wrong = _module(tmp_path, "scaled_wrong", SCALED_ON_RETURN.replace("{RETURNED}", "-dx / N"))
+    assert wrong["softmax_loss"][1].status == "confirmed" and "sign" in (wrong["softmax_loss"][1].diagnosis or "")

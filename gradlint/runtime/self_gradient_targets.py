@@ -121,6 +121,18 @@ def _scores_signature_fits(function: "cst.FunctionDef") -> bool:
     return all(p.default is not None for p in params.params[2:]) and all(p.default is not None for p in params.kwonly_params)
 
 
+def _names_the_scores_gradient(value: "cst.BaseExpression") -> bool:
+    """`dx`, `dscores`, or one scaled or negated on the way out (`dx / N`, `-dx / N`, `dscores * scale`)."""
+    import libcst as cst
+
+    for _ in range(4):
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Divide, cst.Multiply)):
+            value = value.left
+        elif isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
+            value = value.expression
+    return isinstance(value, cst.Name) and bool(SCORES_GRADIENT.match(value.value))
+
+
 def discover_score_losses(analysis: "ModuleAnalysis", taken: Any) -> list[Any]:
     """The module's `loss, dx = f(x, y)` functions (CS231n's `softmax_loss(x, y)`, `svm_loss(x, y)`)
     that no other stage took (`taken`: their names): named as a loss, every return a pair whose
@@ -136,9 +148,7 @@ def discover_score_losses(analysis: "ModuleAnalysis", taken: Any) -> list[Any]:
         if not _scores_signature_fits(function):
             continue
         pairs = _returned_pairs(analysis, function)
-        if pairs is None or not all(
-            isinstance(pair.elements[1].value, cst.Name) and SCORES_GRADIENT.match(pair.elements[1].value.value) for pair in pairs
-        ):
+        if pairs is None or not all(_names_the_scores_gradient(pair.elements[1].value) for pair in pairs):
             continue
         start, end, first, last = _place(analysis, function)
         found.append(
