@@ -488,3 +488,19 @@ def test_a_gradient_scaled_on_its_way_out_is_still_found(tmp_path: Path) -> None
     assert right["softmax_loss"][1].status == "passed"
     wrong = _module(tmp_path, "scaled_wrong", SCALED_ON_RETURN.replace("{RETURNED}", "-dx / N"))
     assert wrong["softmax_loss"][1].status == "confirmed" and "sign" in (wrong["softmax_loss"][1].diagnosis or "")
+
+
+def test_a_loss_of_probabilities_is_tried_on_probabilities(tmp_path: Path) -> None:
+    """The adversarial review: a binary cross-entropy of clipped probabilities fed normal scores is flat where
+    the clip holds, and looked wrong; on probabilities in (0, 1) it is right."""
+    source = '''
+def binary_cross_entropy_loss(x, y):
+    eps = 1e-7
+    x = np.clip(x, eps, 1 - eps)
+    loss = -np.mean(y * np.log(x) + (1 - y) * np.log(1 - x))
+    dx = (x - y) / (x * (1 - x)) / x.size
+    return loss, dx
+'''
+    got = _module(tmp_path, "bce_probabilities", source)
+    verdict = got["binary_cross_entropy_loss"][1]
+    assert verdict.status == "passed" and "probabilities x (9, 4)" in verdict.convention, verdict

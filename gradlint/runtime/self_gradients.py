@@ -370,7 +370,8 @@ class _ScoreDraw:
         self.kink_entries = int(np.count_nonzero(kinks))
         described = f"integer labels y ({labels.size},)" if labels.ndim == 1 else f"one-hot targets y {labels.shape}"
         self.trial = Trial(
-            f"`{call.name}(x, y)` with scores x {scores.shape}, {described} -> (loss, dx {got.shape})",
+            f"`{call.name}(x, y)` with {'probabilities' if labels_kind.startswith('probabilities') else 'scores'} x "
+            f"{scores.shape}, {described} -> (loss, dx {got.shape})",
             got,
             _masked(got, expected, kinks),
             {"x": _describe(scores), "y": labels.tolist()},
@@ -410,6 +411,9 @@ def _score_inputs(rng: np.random.Generator, labels_kind: str) -> tuple[np.ndarra
     """Scores and targets for `labels`, `one-hot` (rows: samples) or their column layouts
     (`columns`, `one-hot-columns`: scores (C, N), one-hot targets (C, N))."""
     scores = rng.normal(size=(N_SAMPLES, N_CLASSES))
+    if labels_kind.startswith("probabilities"):  # a loss of predicted probabilities (a binary cross-entropy)
+        scores = rng.uniform(0.05, 0.95, size=(N_SAMPLES, N_CLASSES))
+        labels_kind = labels_kind[len("probabilities-"):]
     labels = _labels(rng, "classes")
     columns = labels_kind.endswith("columns")
     if labels_kind.startswith("one-hot"):
@@ -437,6 +441,8 @@ VARIANTS = {
         ("one-hot", "scores x (N, C), one-hot targets y (N, C)"),
         ("columns", "scores x (C, N), integer labels y (N,)"),
         ("one-hot-columns", "scores x (C, N), one-hot targets y (C, N)"),
+        ("probabilities-one-hot", "probabilities x (N, C) in (0, 1), one-hot targets y (N, C)"),
+        ("probabilities-labels", "probabilities x (N, C) in (0, 1), integer labels y (N,)"),
     ),
 }
 

@@ -672,7 +672,7 @@ def call_site_targets(analysis: "ModuleAnalysis", diagnostics: Any, targets: lis
         name = _callable_name(semantics, call.derivative.function)
         if name in by_name:
             code_range = analysis.range_of(call.call)
-            calls.append((code_range.start.line, code_range.end.line, by_name[name]))
+            calls.append(((code_range.start.line, code_range.start.column), (code_range.end.line, code_range.end.column), by_name[name]))
     found: dict[int, Target] = {}
     for i, diagnostic in wanted:
         if diagnostic.code == "GL203":
@@ -680,15 +680,18 @@ def call_site_targets(analysis: "ModuleAnalysis", diagnostics: Any, targets: lis
             if flow is not None:
                 found[i] = flow
             continue
-        for first, last, target in calls:
-            if first <= diagnostic.start.row <= last and target.role == "activation":
-                found[i] = Target(
-                    target.qualname, target.role, target.forward_kind, target.forward, diagnostic.start, diagnostic.end,
-                    diagnostic.start.row, diagnostic.start.row, evidence=f"as called on line {diagnostic.start.row}",
-                    slope=target.slope, feed=CALL_SITE_FEEDS[diagnostic.code], records=target.records,
-                    flag=target.flag, flag_unknown=target.flag_unknown,
-                )
-                break
+        at = (diagnostic.start.row, diagnostic.start.column - 1)  # libcst's columns are 0-based
+        holding = [c for c in calls if c[0] <= at < c[1] and c[2].role == "activation"]
+        if not holding:
+            continue
+        # the innermost call holding the finding (two calls on one line: the one the finding is about)
+        _, _, target = min(holding, key=lambda c: (c[1][0] - c[0][0], c[1][1] - c[0][1]))
+        found[i] = Target(
+            target.qualname, target.role, target.forward_kind, target.forward, diagnostic.start, diagnostic.end,
+            diagnostic.start.row, diagnostic.start.row, evidence=f"as called on line {diagnostic.start.row}",
+            slope=target.slope, feed=CALL_SITE_FEEDS[diagnostic.code], records=target.records,
+            flag=target.flag, flag_unknown=target.flag_unknown,
+        )
     return found
 
 
