@@ -60,6 +60,21 @@ class UnstableActivation(Rule):
             """
             import numpy as np
 
+            def sigmoid_prime(x):
+                return np.where(x >= 0, np.exp(x) / (1 + np.exp(x)) ** 2, np.exp(-x) / (1 + np.exp(-x)) ** 2)
+
+            def softplus(x):
+                return np.where(0 < x, np.log1p(np.exp(x)), x)
+            """,
+            line=4,
+            count=3,
+            message="overflows",
+            why="the adversarial review: np.where branches written the wrong way round (exp(x) where x >= 0) choose no safe domain",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
             def tanh(x):
                 return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
             """,
@@ -628,11 +643,39 @@ def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExp
         if type(ancestor) is cst.Call and last_part(call_name(ancestor)) == "where" and len(ancestor.args) == 3:
             in_branch = child is ancestor.args[1] or child is ancestor.args[2]
             if in_branch and variables & names_in(ancestor.args[0].value):
-                return True
+                # a plain `x >= 0` test whose branch leaves the exponent unbounded above (the branches
+                # swapped: exp(x) where x >= 0) chooses the wrong domain; anything else is taken as chosen
+                return _branch_bounds_above(ancestor.args[0].value, exponent, child is ancestor.args[1]) is not False
         if type(ancestor) in (cst.FunctionDef, cst.Lambda):
             return False
         child = ancestor
     return False
+
+
+def _branch_bounds_above(test: cst.BaseExpression, exponent: cst.BaseExpression, when_true: bool) -> Optional[bool]:
+    """Whether the branch of `where(test, a, b)` (`a` when `when_true`) keeps `exponent` (`v` or `-v`) bounded
+    above, for a test `v OP number` (either side); None when the test is of another shape."""
+    exponent = unwrap(exponent)
+    sign = 1
+    if type(exponent) is cst.UnaryOperation and type(exponent.operator) is cst.Minus:
+        sign, exponent = -1, unwrap(exponent.expression)
+    test = unwrap(test)
+    if type(exponent) is not cst.Name or type(test) is not cst.Comparison or len(test.comparisons) != 1:
+        return None
+    operator = type(test.comparisons[0].operator)
+    left, right = unwrap(test.left), unwrap(test.comparisons[0].comparator)
+    if operator not in _BELOW:
+        return None
+    below = _BELOW[operator]  # `v < c`: v bounded above
+    if type(left) is cst.Name and left.value == exponent.value and literal_number(right) is not None:
+        pass
+    elif type(right) is cst.Name and right.value == exponent.value and literal_number(left) is not None:
+        below = not below  # `c < v`
+    else:
+        return None
+    if not when_true:
+        below = not below
+    return below if sign == 1 else not below
 
 
 # exp(x) is finite for x up to ~709.78 in float64: a branch that bounds x below this cannot overflow.
