@@ -125,6 +125,27 @@ class InputMutatedInPlace(Rule):
             """
             import numpy as np
 
+            class L1Penalty:
+                def __init__(self, W, lam):
+                    self.W = W
+                    self.lam = lam
+
+                def forward(self, x):
+                    self.x = x
+                    return x @ self.W
+
+                def backward(self, dvalues):
+                    dvalues += self.lam * np.sign(self.x @ self.W)
+                    return dvalues
+            """,
+            line=13,
+            message="writes into `dvalues`",
+            why="the adversarial review: the upstream gradient itself only added into and returned is still the caller's array",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
             def relu_backward(dout, x):
                 dx = dout
                 dx[x <= 0] = 0
@@ -1724,7 +1745,12 @@ def _upstream_gradient_array(model: Numerics, function: cst.FunctionDef, param: 
         _batched_code(analysis, method) for name, method in index.methods(owner).items() if name != "__init__"
     ))):
         return False
-    return not _accumulated_only(analysis, function, param) and not _handed_a_number(analysis, function, param)
+    # a buffer handed over to accumulate into (`bias_backward(dout, grad)`: grad) is the function's contract;
+    # the upstream gradient itself (`backward(self, dvalues): dvalues += ...; return dvalues`) is not
+    upstream = analysis.semantics.gradient_param(function) == param
+    if not upstream and _accumulated_only(analysis, function, param):
+        return False
+    return not _handed_a_number(analysis, function, param)
 
 
 def _batched_code(analysis: ModuleAnalysis, function: cst.FunctionDef) -> bool:
