@@ -329,6 +329,17 @@ def _library_call(call: cst.Call, *names: str) -> bool:
     return tail in names and (head in _LIBRARY_PREFIXES or head.startswith(("np.", "numpy.", "torch.", "scipy.")))
 
 
+def _nondiff_count(decorator: cst.Call) -> Optional[int]:
+    """How many `nondiff_argnums` a `partial(jax.custom_vjp, nondiff_argnums=(1,))` names (0 without
+    them); None when they are not a literal tuple or int."""
+    value = next((arg.value for arg in decorator.args if arg.keyword is not None and arg.keyword.value == "nondiff_argnums"), None)
+    if value is None:
+        return 0
+    if type(value) in (cst.Tuple, cst.List):
+        return len(value.elements) if all(type(e.value) is cst.Integer for e in value.elements) else None
+    return 1 if type(value) is cst.Integer else None
+
+
 def _tf_call(call: cst.Call, name: str) -> bool:
     """`tf.exp(...)`, `tf.math.exp(...)` (also spelled `tensorflow.`)."""
     return call_name(call) in (f"tf.{name}", f"tf.math.{name}", f"tensorflow.{name}", f"tensorflow.math.{name}")
@@ -2243,8 +2254,8 @@ class Semantics:
         value = statement.value
         function = facts.function
         if (
-            type(value) is cst.Name and facts.params and value.value == facts.params[0]
-            and function is not None and id(function) in self._vjp_rules
+            type(value) is cst.Name and function is not None and id(function) in self._vjp_rules
+            and self._residual_parameter(function, facts) == value.value
             and facts.reaching(value.value, self.index.order.get(statement, 0)) is None
         ):
             return self._residual_role(function, position, len(elements), depth)  # jax: `x, y = res`
@@ -2661,15 +2672,21 @@ class Semantics:
                 Role.UPSTREAM_GRADIENT, function,
                 lambda: f"{name}, the upstream gradient parameter of {facts.qualname}",
             )
-        if facts.params and facts.params[0] == name and id(function) in self._vjp_rules:
-            return self._residual_role(function, None, None, 0)  # jax: def softmax_bwd(y, g)
+        if id(function) in self._vjp_rules and self._residual_parameter(function, facts) == name:
+            return self._residual_role(function, None, None, 0)  # jax: def softmax_bwd(y, g), (axis, y, g)
         return self._role_as_forward_input(name, None, facts, place)
 
+    def _residual_parameter(self, bwd: FunctionLike, facts: FunctionFacts) -> Optional[str]:
+        """The bwd's parameter holding the fwd's residual: the first, after the `nondiff_argnums` ones."""
+        position = self._vjp_rules[id(bwd)][1]
+        return facts.params[position] if len(facts.params) > position else None
+
     @cached_property
-    def _vjp_rules(self) -> dict[int, FunctionLike]:
-        """jax `f.defvjp(f_fwd, f_bwd)` of a function decorated with a plain `@jax.custom_vjp` (no
-        `nondiff_argnums`, which would shift the bwd's parameters): the bwd function -> its fwd."""
-        found: dict[int, FunctionLike] = {}
+    def _vjp_rules(self) -> dict[int, tuple[FunctionLike, int]]:
+        """jax `f.defvjp(f_fwd, f_bwd)` of a function decorated with `@jax.custom_vjp`, or with
+        `@partial(jax.custom_vjp, nondiff_argnums=(i, ...))`: the bwd function -> its fwd, and how
+        many nondiff arguments the bwd takes before the residual."""
+        found: dict[int, tuple[FunctionLike, int]] = {}
         for call in self.index.nodes(cst.Call):
             func = call.func
             if type(func) is not cst.Attribute or func.attr.value != "defvjp":
@@ -2682,12 +2699,19 @@ class Semantics:
             if len(primal) != 1 or type(primal[0].function) is not cst.FunctionDef:
                 continue
             decorators = [d.decorator for d in primal[0].function.decorators]
-            if not any(type(d) in (cst.Name, cst.Attribute) and last_part(dotted_name(d)) == "custom_vjp" for d in decorators):
+            shift = None
+            for decorator in decorators:
+                if type(decorator) in (cst.Name, cst.Attribute) and last_part(dotted_name(decorator)) == "custom_vjp":
+                    shift = 0
+                elif type(decorator) is cst.Call and last_part(call_name(decorator)) == "partial" and decorator.args:
+                    if last_part(dotted_name(decorator.args[0].value)) == "custom_vjp":
+                        shift = _nondiff_count(decorator)
+            if shift is None:
                 continue
             fwd = self.resolve_callable(args[0], place)
             bwd = self.resolve_callable(args[1], place)
             if len(fwd) == 1 and len(bwd) == 1:
-                found[id(bwd[0].function)] = fwd[0].function
+                found[id(bwd[0].function)] = (fwd[0].function, shift)
         return found
 
     def _residual_role(
@@ -2696,10 +2720,10 @@ class Semantics:
         """The residuals a jax custom_vjp's fwd returns second (`return y, y` / `return y, (x, y)`): the
         role of the whole residual (`position` None) or of one element of a residual tuple, when every
         return of the fwd agrees."""
-        fwd = self._vjp_rules.get(id(bwd))
-        if fwd is None:
+        rule = self._vjp_rules.get(id(bwd))
+        if rule is None:
             return None
-        fwd_facts = self.facts(fwd)
+        fwd_facts = self.facts(rule[0])
         result: Optional[RoleEvidence] = None
         for returned in fwd_facts.returns:
             if type(returned) is not cst.Tuple or len(returned.elements) != 2:

@@ -102,6 +102,29 @@ class ElementwiseSoftmaxDerivative(Rule):
     INVALID = (
         Invalid(
             """
+            from functools import partial
+
+            import jax
+
+            @partial(jax.custom_vjp, nondiff_argnums=(1,))
+            def sm(x, axis):
+                return jax.nn.softmax(x, axis=axis)
+
+            def sm_fwd(x, axis):
+                y = jax.nn.softmax(x, axis=axis)
+                return y, y
+
+            def sm_bwd(axis, y, g):
+                return (g * y * (1 - y),)
+
+            sm.defvjp(sm_fwd, sm_bwd)
+            """,
+            line=14,
+            message="softmax derivative computed as the elementwise",
+            why="the adversarial review: with nondiff_argnums the residual is the bwd's parameter after the nondiff ones",
+        ),
+        Invalid(
+            """
             import numpy as np
 
             def softmax(z):
