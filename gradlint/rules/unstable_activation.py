@@ -24,7 +24,8 @@ class UnstableActivation(Rule):
         by its max (`1 / (1 + exp(-(x - max(x))))`); and the sigmoid's derivative written from its exps,
         `exp(x) / (1 + exp(x))**2` (or with `exp(-x)`, inf/inf = nan below x ~ -709), of a raw input.
         Silent where the domain is chosen: a branch of
-        `np.where` that tests the input, or an `if`/`elif`/`else` (or conditional expression) whose
+        `np.where` that tests the input (for a plain `x >= 0` test, only the branch that keeps the
+        exponent bounded above: `np.where(x >= 0, np.exp(x) / ..., ...)` has its branches swapped), or an `if`/`elif`/`else` (or conditional expression) whose
         condition bounds the exponent from above by a constant below exp's overflow (pytensor's
         piecewise softplus takes `np.log1p(np.exp(x))` only under `elif x < 18.0:`), a chained test
         (`-30 <= x <= 30`) or a magnitude test (`abs(x) < 30`) included, or after a guard clause that
