@@ -8,7 +8,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.semantics import Role, Semantics
-from gradlint.analysis.syntax import ARRAY_METADATA, call_name, dotted_name, last_part
+from gradlint.analysis.syntax import ARRAY_METADATA, call_name, dotted_name, last_part, literal_number
 from gradlint.diagnostics import Severity
 from gradlint.naming import is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -40,7 +40,9 @@ class UpstreamGradientUnused(Rule):
         where the function does backprop work that should have used it: it writes a
         derivative formula or a relu mask, or it is the backward of a layer whose forward
         is a nonlinearity or an affine map (shape-only functions and hooks are left alone).
-        Also the forward-mode twin: a JAX `custom_jvp` rule (`@f.defjvp`, `f.defjvp(rule)`)
+        Also a copy of the upstream gradient whose masked entries are overwritten with a nonzero
+        constant (`dZ = np.array(dA, copy=True); dZ[Z <= 0] = 0.01`: a leaky ReLU's slope alone where
+        the chain rule needs `0.01 * dA`). Also the forward-mode twin: a JAX `custom_jvp` rule (`@f.defjvp`, `f.defjvp(rule)`)
         that never reads its tangents (its last parameter, or only unpacks them into names it
         never reads) yet returns a tangent that is not zero: a JVP must be linear in the input
         tangent, so one that ignores it returns the local derivative alone.
@@ -64,6 +66,36 @@ class UpstreamGradientUnused(Rule):
     references = ("Backpropagation, the chain rule: https://en.wikipedia.org/wiki/Backpropagation",)
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def leaky_relu_backward(dA, cache):
+                Z = cache
+                dZ = np.array(dA, copy=True)
+                dZ[Z <= 0] = 0.01
+                return dZ
+
+            class LeakyReLU:
+                def __init__(self, alpha=0.2):
+                    self.alpha = alpha
+
+                def forward(self, x):
+                    self.x = x
+                    return np.where(x > 0, x, self.alpha * x)
+
+                def backward(self, dout):
+                    slope = 0.2
+                    dx = dout.copy()
+                    dx[self.x < 0] = slope
+                    return dx
+            """,
+            line=6,
+            count=2,
+            message="with the slope",
+            why="daniellaah's deeplearning.ai DeepNeuralNetwork.leaky_relu_backward (review 4): the masked entries of the "
+            "copied upstream gradient become the slope itself",
+        ),
         Invalid(
             """
             import numpy as np
@@ -312,6 +344,35 @@ class UpstreamGradientUnused(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def relu_backward(dA, cache):
+                Z = cache
+                dZ = np.array(dA, copy=True)
+                dZ[Z <= 0] = 0
+                return dZ
+
+            def leaky_relu_backward(dA, Z):
+                dZ = np.array(dA, copy=True)
+                dZ[Z <= 0] *= 0.01
+                return dZ
+
+            def leaky_relu_prime(x):
+                alpha = 0.01
+                dx = np.ones_like(x)
+                dx[x < 0] = alpha
+                return dx
+
+            def leaky_relu_backward_scaled(dA, Z):
+                dZ = np.array(dA, copy=True)
+                dZ[Z <= 0] = 0.01
+                return dZ * dA
+            """,
+            why="near misses of the slope overwrite: a relu's 0, the slope multiplied in place, a local derivative "
+            "built from ones (aeronet-learn's leaky_relu_prime), the gradient read again afterwards",
+        ),
         Valid(
             """
             import numpy as np
@@ -650,6 +711,10 @@ class UpstreamGradientUnused(Rule):
             if _is_stub(analysis, function) or _is_dynamic(analysis, function) or _passes_through(analysis, function):
                 continue
             reads = _reads(analysis, semantics, function, param)
+            slope = _slope_over_gradient(analysis, function, param)
+            if slope is not None:
+                yield slope
+                continue
             node = _param_node(function, param)
             if node is None:
                 continue
@@ -1043,6 +1108,58 @@ def _only_derivative_input(analysis: ModuleAnalysis, semantics: Semantics, reads
             return None
         found = found or call
     return found if value_reads else None
+
+
+def _slope_over_gradient(analysis: ModuleAnalysis, function: cst.FunctionDef, param: str) -> Optional[Finding]:
+    """`dZ = np.array(dA, copy=True); dZ[Z <= 0] = 0.01`: a copy of the upstream gradient whose masked
+    entries are overwritten with a nonzero constant (a leaky ReLU's slope) and the gradient not read
+    again: there the result is the slope alone, where the chain rule needs slope * dA."""
+    index = analysis.index
+    copies: dict[str, cst.Assign] = {}
+    constants: dict[str, float] = {}
+    order = index.order
+    for assign in index.nodes_in(function, cst.Assign):
+        if len(assign.targets) != 1:
+            continue
+        target, value = assign.targets[0].target, assign.value
+        if type(target) is cst.Name:
+            if _copy_of(value, param):
+                copies[target.value] = assign
+            number = literal_number(value)
+            if number is not None:
+                constants[target.value] = number
+            continue
+        if type(target) is not cst.Subscript or type(target.value) is not cst.Name or target.value.value not in copies:
+            continue
+        slope = literal_number(value) if type(value) is not cst.Name else constants.get(value.value)
+        if not slope or order.get(assign, 0) < order.get(copies[target.value.value], 0):
+            continue
+        later = [n for n in index.nodes_in(function, cst.Name) if n.value == param and order.get(n, 0) > order.get(assign, 0)]
+        if later:
+            continue  # the gradient is read again (multiplied in afterwards?)
+        copied = copies[target.value.value]
+        mask = analysis.code_for(target)
+        return Finding(
+            assign,
+            f"`{analysis.code_for(assign)}` overwrites entries of the upstream gradient {param} (copied into "
+            f"`{target.value.value}` on line {analysis.line_of(copied)}) with the slope {analysis.code_for(value)}: there the "
+            f"result is the slope alone, where the chain rule needs slope * {param} (`{mask} *= {analysis.code_for(value)}`)",
+        )
+    return None
+
+
+def _copy_of(value: cst.BaseExpression, name: str) -> bool:
+    """`np.array(name, copy=True)`, `np.copy(name)`, `name.copy()`."""
+    if type(value) is not cst.Call:
+        return False
+    callee = last_part(call_name(value))
+    if callee == "copy" and type(value.func) is cst.Attribute and type(value.func.value) is cst.Name:
+        if value.func.value.value == name and not value.args:
+            return True
+    args = [arg for arg in value.args if arg.keyword is None]
+    if callee in ("copy", "array") and args and type(args[0].value) is cst.Name and args[0].value.value == name:
+        return callee == "copy" or any(arg.keyword is not None and arg.keyword.value == "copy" for arg in value.args)
+    return False
 
 
 def _reads_other_inputs(analysis: ModuleAnalysis, semantics: Semantics, function: cst.FunctionDef, param: str) -> bool:
