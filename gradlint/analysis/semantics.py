@@ -257,11 +257,6 @@ def _literal_truth(node: Optional[cst.BaseExpression]) -> Optional[bool]:
     return None
 
 
-def _names_read(function: cst.FunctionDef) -> set[str]:
-    """The names a function's body mentions."""
-    return names_in(function.body)
-
-
 def _terminates(block: cst.BaseSuite) -> bool:
     """The block's last statement is a `return` or `raise`."""
     if type(block) is cst.IndentedBlock:
@@ -1173,7 +1168,7 @@ class Semantics:
         cache = self._switches
         if function not in cache:
             param = flag_parameter(function)
-            cache[function] = param.name.value if param is not None and param.name.value in _names_read(function) else None
+            cache[function] = param.name.value if param is not None and param.name.value in names_in(function.body) else None
         return cache[function]
 
     def _derivative_through(self, call: cst.Call, target: CallTarget, how: str) -> Optional[DerivativeInfo]:

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import libcst as cst
 
-from gradlint.analysis.syntax import ARRAY_METADATA, positional_parameters
+from gradlint.analysis.syntax import ARRAY_METADATA, names_in, positional_parameters
 from gradlint.diagnostics import Position
 from gradlint.naming import is_target_name
 
@@ -474,7 +474,7 @@ def _with_flag(analysis: "ModuleAnalysis", target: Target) -> Target:
     if function is None:
         return target
     param = flag_parameter(function)
-    if param is None or param.name.value not in _names_read(function):
+    if param is None or param.name.value not in names_in(function.body):
         return target  # no switch, or one the body never reads
     name = param.name.value
     switch = semantics.derivative_flag(function)
@@ -742,7 +742,7 @@ def _fused_loss_targets(analysis: "ModuleAnalysis", semantics: "Semantics", foun
         required = [p for p in facts.params if p not in facts.defaults]
         if len(required) != 2 or not is_target_name(required[1]) or is_target_name(required[0]):
             continue
-        if not facts.returns or required[1] not in _names_read(function):
+        if not facts.returns or required[1] not in names_in(function.body):
             continue
         if function.name.value in FORWARD_NAMES or any(_is_reduction(r) for r in facts.returns):
             continue  # the loss itself (a forward, or a returned mean/sum), not its gradient
@@ -809,12 +809,6 @@ def _read_only_through(analysis: "ModuleAnalysis", function: cst.FunctionDef, na
                 continue
         return False
     return True
-
-
-def _names_read(function: cst.FunctionDef) -> set[str]:
-    from gradlint.analysis.syntax import names_in
-
-    return names_in(function.body)
 
 
 FORWARD_NAMES = frozenset({"forward", "__call__", "call", "loss", "calculate", "compute", "evaluate", "cost", "fprop"})
