@@ -21,7 +21,7 @@ from gradlint.analysis.jacobians import (
     signed_terms,
     whole_vector_softmax,
 )
-from gradlint.analysis.syntax import block_items, call_name, last_part, subscript_base
+from gradlint.analysis.syntax import block_items, call_name, last_part, literal_number, subscript_base
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -829,10 +829,10 @@ class MalformedSoftmaxJacobian(Rule):
             return
         code = analysis.code_for
         if not (
-            _is_number_literal(diagonal_branch)
+            literal_number(diagonal_branch) is not None
             and type(off_branch) is cst.BinaryOperation
             and type(off_branch.operator) is cst.Subtract
-            and _is_number_literal(off_branch.left)
+            and literal_number(off_branch.left) is not None
         ):
             return  # only the precedence slip: a number on the diagonal, `number - s_j` off it
         kept = (code(diagonal_branch), code(off_branch.left)) if equal else (code(off_branch.left), code(diagonal_branch))
@@ -843,10 +843,6 @@ class MalformedSoftmaxJacobian(Rule):
             f"than `-`, so `{code(off_branch)}` is one whole branch of `{code(conditional)}` and the diagonal's branch "
             f"is {code(diagonal_branch)} alone; the off-diagonal -s_i*s_j is right. Parenthesise the conditional: {fixed}",
         )
-
-
-def _is_number_literal(node: cst.BaseExpression) -> bool:
-    return type(node) in (cst.Integer, cst.Float)
 
 
 def _inside_chain(analysis: ModuleAnalysis, node: cst.CSTNode) -> bool:

@@ -550,7 +550,7 @@ class UnstableActivation(Rule):
         bottom_exp = model.exp_call(term, scope, order)
         if top_exp is None or bottom_exp is None:
             return None
-        if any(type(exp) is cst.Call and (call_name(exp) or "").startswith("math.") for exp in (top_exp, bottom_exp)):
+        if _raises_on_overflow(model, top_exp) or _raises_on_overflow(model, bottom_exp):
             return None  # math.exp raises OverflowError there, loudly (scipy's logistic pdf), not inf/inf = nan
         exponent = model.exp_argument(top_exp)
         if exponent is None or model.code(unwrap(exponent)) != model.code(unwrap(model.exp_argument(bottom_exp))):  # type: ignore[arg-type]
@@ -630,8 +630,15 @@ def _saturated_by(model: Numerics, call: cst.Call, exp_node: cst.BaseExpression)
     outer = index.parent(argument) if type(argument) is cst.Arg else None
     if type(outer) is not cst.Call or len(outer.args) != 1 or last_part(call_name(outer)) not in _SATURATING:
         return False
-    exp_name = call_name(exp_node) if type(exp_node) is cst.Call else None
-    return not (exp_name or "").startswith("math.")
+    return not _raises_on_overflow(model, exp_node)
+
+
+def _raises_on_overflow(model: Numerics, exp_node: cst.BaseExpression) -> bool:
+    """Python's `math.exp` (also imported by name or through an alias): it raises OverflowError where
+    numpy and torch return inf."""
+    if type(exp_node) is not cst.Call:
+        return False
+    return (model.qualified(exp_node.func) or call_name(exp_node) or "") == "math.exp"
 
 
 def _selected_by_where(model: Numerics, node: cst.CSTNode, exponent: cst.BaseExpression) -> bool:
