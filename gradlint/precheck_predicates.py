@@ -1956,6 +1956,31 @@ def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_kn
         return True
 
 
+# ---------------------------------------------------------------------------
+# GL206: a carried gradient assigned (see the registry's comment above _GL206_CARRIED_ZEROED)
+# ---------------------------------------------------------------------------
+
+# `next` or `prev` spelled as recurrent_gradient_not_carried.CARRIED_NAME spells them, the rest of the
+# identifier, then what may stand before an Assign's `=` (kept equal to registry._GL206_CARRIED_ZEROED)
+_GL206_ASSIGNED = LazyRegex(r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*)*=(?!=)")
+# the rule's carried-gradient name, from the identifier's start (kept equal to CARRIED_NAME)
+_GL206_NAME = LazyRegex(r"(?:d|D|grad|Grad|GRAD)\w*?(?:next|Next|NEXT|prev|Prev|PREV)")
+
+
+def carried_gradient_assigned(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
+    """GL206 (recurrent-gradient-not-carried) reports a carried-gradient name (`dh_next`) whose zero is
+    set by an Assign with the name as a target, so the name, a whole identifier matching CARRIED_NAME
+    from its start, stands before an `=`. False only when no identifier holding such a `next`/`prev`
+    before an `=` starts as CARRIED_NAME does."""
+    for match in _GL206_ASSIGNED.finditer(text):
+        start = match.start()
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        if _GL206_NAME.match(text, start):
+            return True
+    return False
+
+
 PREDICATES: dict[str, Callable[..., bool]] = {  # (text, absent=...) -> bool
     "reduced_array_combined": reduced_array_combined,
     "diagonal_call_or_index_branch": diagonal_call_or_index_branch,
@@ -1963,4 +1988,5 @@ PREDICATES: dict[str, Callable[..., bool]] = {  # (text, absent=...) -> bool
     "relu_or_forward_word": relu_or_forward_word,
     "write_in_evidence_function": write_in_evidence_function,
     "preactivation_evidence": preactivation_evidence,
+    "carried_gradient_assigned": carried_gradient_assigned,
 }

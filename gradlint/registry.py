@@ -560,6 +560,13 @@ _GL402_CLASS_NAME = (
     r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
 )
 
+# GL206: a carried gradient (`dh_next`, `dc_prevt`, `grad_h_next`) as the target of an Assign: its `next` or
+# `prev` (spelled as recurrent_gradient_not_carried.CARRIED_NAME spells them), the rest of the name, then closing
+# parentheses, blanks, line continuations or comments before the `=`. Literal-first: the name's `d`/`grad`
+# prefix is read by the predicate carried_gradient_assigned (gradlint.precheck_predicates), from the
+# identifier's start.
+_GL206_CARRIED_ZEROED = r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*)*=(?!=)"
+
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
     RuleEntry("GL002", "io_error"),
@@ -597,6 +604,12 @@ _ENTRIES: tuple[RuleEntry, ...] = (
         r"\]" + _GL103_GAP + r"(?:[-+*/@%&|^<>]{0,2}=(?!=)|[:,)])|softmax|sum" + _GL103_CALL_GAP + r"\(|"
         + _GL103_DIAGONAL + "|" + _GL104_BACKWARD_CALL,
         r"\bexp\s*\(|softmax\s*\(|" + _GL203_BACKWARD_BOUND + "|" + _GL104_BACKWARD_CALL,
+    )),
+    # GL206: a carried-gradient name (recurrent_gradient_not_carried.CARRIED_NAME)
+    # set to zero by a plain `name = ...` Assign (_zero_before: a Name target, so the name is followed by `=`),
+    # read in a `for` loop that walks backwards (reversed(...), or a negative step or slice: a `-`)
+    RuleEntry("GL206", "recurrent_gradient_not_carried", (
+        _GL206_CARRIED_ZEROED, r"\bfor\b", r"reversed|-", "predicate:carried_gradient_assigned",
     )),
     # GL205: see _GL205_COMPARISON; the predicate reads the comparison's context (where's first argument,
     # a `*` operand, a subscript store of zero): gradlint.precheck_predicates.relu_or_forward_word

@@ -1,0 +1,432 @@
+"""GL206 recurrent-gradient-not-carried: backpropagation through time reads a carried gradient it never updates."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.numerics import Binding, Scope, numerics, unwrap
+from gradlint.analysis.syntax import call_name, last_part, literal_number
+from gradlint.diagnostics import Severity
+from gradlint.rule import Finding, Invalid, Rule, Valid
+
+# A gradient carried between time steps: a `d`- or `grad`-prefixed name that says next or previous
+# (`dh_next`, `dC_Prev`, `dprev_h`, `dnext_c`, `grad_h_next`). The registry's need spells `next` and `prev`
+# the same ways.
+CARRIED_NAME = re.compile(r"(?:d|D|grad|Grad|GRAD)\w*?(?:next|Next|NEXT|prev|Prev|PREV)")
+_NEXT_OR_PREV = re.compile(r"next|prev", re.IGNORECASE)
+_ZERO_CALLS = frozenset({"zeros", "zeros_like", "new_zeros"})
+# calls that write into their first argument (`np.copyto(dh_next, dh)`) or into the receiver
+_WRITES_FIRST_ARGUMENT = frozenset({"copyto", "put", "place", "putmask"})
+_LOOPS = (cst.For, cst.While)
+
+
+class RecurrentGradientNotCarried(Rule):
+    code = "GL206"
+    name = "recurrent-gradient-not-carried"
+    severity = Severity.ERROR
+    summary = "A loop backward through time reads the gradient carried from the next step but never updates it."
+    what_it_does = """
+        Finds a loop that walks time backwards (`for t in reversed(range(T))`, `range(T - 1, -1, -1)`,
+        `xs[::-1]`) and reads a gradient carried between steps (a `d`- or `grad`-prefixed name saying
+        `next` or `prev`: `dh_next`, `dc_prevt`, `dprev_h`) that is set to zero before the loop and never
+        updated inside it, nor anywhere in a loop around it: not assigned, not unpacked, not `+=`, not
+        written into. When the loop computes another carried-gradient name that nothing reads
+        (`dh_prev`), the finding names it.
+        """
+    why_bad = """
+        In a recurrent network the hidden state h_t feeds both the output at step t and the next state
+        h_{t+1}, so dL/dh_t = dL/dy_t dy_t/dh_t + dL/dh_{t+1} dh_{t+1}/dh_t. The second term is the
+        gradient carried back from step t+1: each step must hand its gradient with respect to its
+        input state to the step before. A carried gradient that keeps its initial zeros cuts every
+        path through time: each step's weights get only the gradient of its own output, the
+        recurrent weights learn nothing about long-range dependencies, and the code still runs.
+        """
+    example = """
+        dh_next = np.zeros_like(h[0])
+        for t in reversed(range(T)):
+            dh = Why.T @ dy[t] + dh_next
+            draw = (1 - h[t] ** 2) * dh
+            dWhh += draw @ h[t - 1].T
+            dh_prev = Whh.T @ draw
+        """
+    use_instead = """
+        dh_next = np.zeros_like(h[0])
+        for t in reversed(range(T)):
+            dh = Why.T @ dy[t] + dh_next
+            draw = (1 - h[t] ** 2) * dh
+            dWhh += draw @ h[t - 1].T
+            dh_next = Whh.T @ draw
+        """
+    references = (
+        "Backpropagation through time: https://en.wikipedia.org/wiki/Backpropagation_through_time",
+        "Karpathy's min-char-rnn (the carried `dhnext`): https://gist.github.com/karpathy/d4dee566867f8291f086",
+    )
+
+    INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def backward_pass(hidden_size, f, i, g, C, o, dvs, W_f, W_i, W_g, W_o, W_v):
+                dh_next = np.zeros((hidden_size, 1))
+                dC_next = np.zeros((hidden_size, 1))
+                dWs = []
+                for t in reversed(range(len(dvs))):
+                    dh = np.dot(W_v.T, dvs[t]) + dh_next
+                    do = dh * np.tanh(C[t]) * o[t] * (1 - o[t])
+                    dC = dC_next + dh * o[t] * (1 - np.tanh(C[t]) ** 2)
+                    dg = dC * i[t] * (1 - g[t] ** 2)
+                    di = dC * g[t] * i[t] * (1 - i[t])
+                    df = dC * C[t - 1] * f[t] * (1 - f[t])
+                    dWs.append((df, di, dg, do))
+                    dz = np.dot(W_f.T, df) + np.dot(W_i.T, di) + np.dot(W_g.T, dg) + np.dot(W_o.T, do)
+                    dh_prev = dz[:hidden_size, :]
+                    dC_prev = f[t] * dC
+                return dWs
+            """,
+            line=8,
+            count=2,
+            message="`dh_prev`, computed on line 16, is never read: assign it to `dh_next`",
+            why="real code (kalupad/LSTM-numpy pass_functions.py, rw4c miss/10): dh_prev and dC_prev are computed, "
+            "dh_next and dC_next stay zero",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def lstm_backward(da, caches, lstm_cell_backward):
+                (caches, x) = caches
+                n_a, m, T_x = da.shape
+                da_prevt = np.zeros((n_a, m))
+                dc_prevt = np.zeros((n_a, m))
+                dWf = np.zeros((n_a, n_a))
+                for t in reversed(range(T_x)):
+                    gradients = lstm_cell_backward(da[:, :, t], dc_prevt, caches[t])
+                    dWf += gradients["dWf"]
+                return {"da0": gradients["da_prev"], "dWf": dWf}
+            """,
+            line=10,
+            message="`dc_prevt`, the gradient carried back from the next time step, is read here but never updated",
+            why="real code (ernestng11/rnn-from-scratch lstm_backward.py, rw4a miss/10): the cell's dc_prev is dropped "
+            "and the cell always gets zeros",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def bptt(xs, hs, ps, targets, Wxh, Whh, Why):
+                dWhh = np.zeros_like(Whh)
+                dhnext = 0
+                for t in range(len(xs) - 1, -1, -1):
+                    dy = np.copy(ps[t])
+                    dy[targets[t]] -= 1
+                    dh = np.dot(Why.T, dy) + dhnext
+                    dhraw = (1 - hs[t] * hs[t]) * dh
+                    dWhh += np.dot(dhraw, hs[t - 1].T)
+                return dWhh
+            """,
+            line=9,
+            message="it keeps the zeros set on line 5",
+            why="a negative-step range and a scalar zero; nothing carries the step's gradient back",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class RNN:
+                def backward(self, dys):
+                    dh_next = np.zeros(self.hidden)
+                    for dy, h in zip(dys[::-1], self.hs[::-1]):
+                        dh = self.Why.T @ dy + dh_next
+                        self.dWhh += np.outer((1 - h ** 2) * dh, h)
+                    return self.dWhh
+            """,
+            line=7,
+            why="a loop over reversed slices (`[::-1]`) inside a method",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def train(data, Whh, Why, epochs):
+                for epoch in range(epochs):
+                    hs, dys = data[epoch]
+                    dWhh = np.zeros_like(Whh)
+                    dh_next = np.zeros_like(hs[0])
+                    for t in reversed(range(len(dys))):
+                        dh = Why.T @ dys[t] + dh_next
+                        dhraw = (1 - hs[t] ** 2) * dh
+                        dWhh += np.outer(dhraw, hs[t - 1])
+                    Whh -= 0.1 * dWhh
+                return Whh
+            """,
+            line=9,
+            why="the zero is set again at each epoch, before the loop through time: still never carried",
+        ),
+    )
+    VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def bptt(xs, hs, ps, targets, Wxh, Whh, Why):
+                dWhh = np.zeros_like(Whh)
+                dhnext = np.zeros_like(hs[0])
+                for t in reversed(range(len(xs))):
+                    dy = np.copy(ps[t])
+                    dy[targets[t]] -= 1
+                    dh = np.dot(Why.T, dy) + dhnext
+                    dhraw = (1 - hs[t] * hs[t]) * dh
+                    dWhh += np.dot(dhraw, hs[t - 1].T)
+                    dhnext = np.dot(Whh.T, dhraw)
+                return dWhh
+            """,
+            why="min-char-rnn: the carried gradient is reassigned each step",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def rnn_backward(dh, cache, step_backward):
+                N, T, H = dh.shape
+                dprev_h = np.zeros((N, H))
+                dc_next = np.zeros((N, H))
+                for t in reversed(range(T)):
+                    dx_t, dprev_h, dWx_t = step_backward(dh[:, t, :] + dprev_h, cache[t])
+                    dc_next += dx_t.sum()
+                return dprev_h
+
+            def lstm_backward(dh, cache, step_backward, H):
+                dh_next = np.zeros(H)
+                dc_next = np.zeros(H)
+                for t in range(len(cache) - 1, -1, -1):
+                    dh_next[:] += dh[t]
+                    np.copyto(dc_next, step_backward(dh_next, dc_next, cache[t]))
+                return dh_next
+            """,
+            why="the carried gradient updated by tuple unpacking, `+=`, an element write and np.copyto",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def stacked_backward(dys, layers, T):
+                dh_next = [np.zeros(4) for _ in layers]
+                for t in reversed(range(T)):
+                    for l in reversed(range(len(layers))):
+                        dh = dys[t] + dh_next[l]
+                    dh_next = [layer.dprev for layer in layers]
+                return dh_next
+            """,
+            why="a multi-layer RNN: the inner reversed loop over layers reads dh_next, the outer loop over time updates it",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def backward(dys, hs, Whh, Why):
+                dh_next = np.zeros_like(hs[0])
+                for t in range(len(dys)):
+                    dh = Why.T @ dys[t] + dh_next
+                return dh
+
+            def backward_from(dys, dh_next):
+                for t in reversed(range(len(dys))):
+                    dh = dys[t] + dh_next
+                return dh
+
+            def decay(grads, d_prev_scale):
+                d_prev_scale = 0.5
+                for g in reversed(grads):
+                    g *= d_prev_scale
+                return grads
+            """,
+            why="a forward-in-time loop; a carried gradient handed in by the caller; a constant that is not zero",
+        ),
+    )
+
+    def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
+        model = numerics(analysis)
+        index = analysis.index
+        for loop in index.nodes(cst.For):
+            if not _walks_backwards(loop.iter):
+                continue
+            function = index.function_containing(loop)
+            scope = model.scope(function)
+            start = scope.order_of(loop, analysis)
+            if start < 0:
+                continue
+            outermost = _outermost_loop(analysis, loop, function)
+            region = _orders_within(analysis, scope, outermost)
+            reads = _carried_reads(analysis, loop)
+            for name, read in reads.items():
+                initial = _zero_before(scope, name, start)
+                if initial is None or _updated_within(analysis, scope, name, range(start, region.stop), outermost):
+                    continue
+                dropped = _dropped_carry(analysis, scope, loop, function, name)
+                line = analysis.line_of(initial.statement)
+                message = (
+                    f"`{name}`, the gradient carried back from the next time step, is read here but never updated in "
+                    f"this loop: it keeps the zeros set on line {line}, so no gradient flows back through time "
+                    f"(step t's gradient misses the term coming back from step t+1)"
+                )
+                if dropped is not None:
+                    message += (
+                        f"; `{dropped.name}`, computed on line {analysis.line_of(dropped.statement)}, is never read: "
+                        f"assign it to `{name}`"
+                    )
+                else:
+                    message += f"; assign `{name}` each step's gradient with respect to its input state"
+                yield Finding(read, message)
+
+
+def _walks_backwards(iterable: cst.BaseExpression) -> bool:
+    """`reversed(...)`, a `range`/`arange` with a negative step, a `[::-k]` slice, or a `zip` of them."""
+    node = unwrap(iterable)
+    if type(node) is cst.Subscript:
+        return len(node.slice) == 1 and type(node.slice[0].slice) is cst.Slice and _negative(node.slice[0].slice.step)
+    if type(node) is not cst.Call:
+        return False
+    name = last_part(call_name(node))
+    if name == "reversed":
+        return True
+    if name in ("range", "xrange", "arange"):
+        steps = [arg.value for arg in node.args if arg.keyword is None and not arg.star][2:3]
+        steps += [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "step"]
+        return any(_negative(step) for step in steps)
+    if name == "zip":
+        return any(_walks_backwards(arg.value) for arg in node.args if not arg.star)
+    return False
+
+
+def _negative(node: Optional[cst.BaseExpression]) -> bool:
+    if node is None:
+        return False
+    node = unwrap(node)
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
+        value = literal_number(node.expression)
+        return value is not None and value > 0
+    return False
+
+
+def _outermost_loop(analysis: ModuleAnalysis, loop: cst.For, function: Optional[cst.FunctionDef]) -> cst.CSTNode:
+    """The outermost loop of `function` around `loop` (the loop itself when none is)."""
+    outermost: cst.CSTNode = loop
+    for ancestor in analysis.index.ancestors(loop):
+        if ancestor is function or type(ancestor) in (cst.FunctionDef, cst.ClassDef, cst.Lambda):
+            break
+        if type(ancestor) in _LOOPS:
+            outermost = ancestor
+    return outermost
+
+
+def _orders_within(analysis: ModuleAnalysis, scope: Scope, root: cst.CSTNode) -> range:
+    """The statement orders of `root` and everything inside it."""
+    orders = [scope.order[node] for node in analysis.index.walk_subtree(root) if node in scope.order]
+    return range(min(orders), max(orders) + 1) if orders else range(0)
+
+
+def _carried_reads(analysis: ModuleAnalysis, loop: cst.For) -> dict[str, cst.Name]:
+    """The first read in the loop's body of each carried-gradient name."""
+    reads: dict[str, cst.Name] = {}
+    for node in analysis.index.walk_subtree(loop.body, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(node) is cst.Name and node.value not in reads and CARRIED_NAME.match(node.value):
+            if _is_plain_name(analysis, node):
+                reads[node.value] = node
+    return reads
+
+
+def _zero_before(scope: Scope, name: str, order: int) -> Optional[Binding]:
+    """The binding of `name` in effect at `order` when it is a plain `name = 0` or `name = np.zeros(...)`."""
+    bindings = scope.before(name, order)
+    if not bindings:
+        return None
+    last = bindings[-1]
+    if type(last.statement) is not cst.Assign or last.value is None or last.augmented is not None:
+        return None
+    if not any(type(target.target) is cst.Name and target.target.value == name for target in last.statement.targets):
+        return None
+    value = unwrap(last.value)
+    if literal_number(value) == 0:
+        return last
+    return last if type(value) is cst.Call and last_part(call_name(value)) in _ZERO_CALLS else None
+
+
+def _updated_within(analysis: ModuleAnalysis, scope: Scope, name: str, region: range, root: cst.CSTNode) -> bool:
+    """`name` is bound or written into at an order in `region` (from the loop's header to the end of the
+    outermost loop around it: a zero set earlier in an epoch loop is no update), or handed to an in-place
+    call anywhere in `root` (that outermost loop)."""
+    if any(binding.order in region for binding in scope.bindings.get(name, ())):
+        return True
+    if any(order in region for order in scope.mutations.get(name, ())):
+        return True
+    for node in analysis.index.walk_subtree(root):
+        if type(node) is not cst.Call:
+            continue
+        func = node.func
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == name:
+            method = func.attr.value
+            if method.endswith("_") or method in ("fill", "put", "itemset", "resize", "sort", "setfield"):
+                return True  # `dh_next.fill(0)`, torch's `dh_next.add_(g)`
+        elif last_part(call_name(node)) in _WRITES_FIRST_ARGUMENT and node.args:
+            first = unwrap(node.args[0].value)
+            if type(first) is cst.Name and first.value == name:
+                return True
+    return False
+
+
+def _dropped_carry(
+    analysis: ModuleAnalysis, scope: Scope, loop: cst.For, function: Optional[cst.FunctionDef], carried: str
+) -> Optional[Binding]:
+    """A carried-gradient name bound in the loop that nothing in the function ever reads (`dh_prev`)."""
+    inside = _orders_within(analysis, scope, loop)
+    candidates = [
+        binding
+        for name, bindings in scope.bindings.items()
+        if name != carried and CARRIED_NAME.match(name)
+        for binding in bindings
+        if binding.order in inside and type(binding.statement) is cst.Assign
+    ]
+    if not candidates:
+        return None
+    root = function if function is not None else analysis.module
+    read = {
+        node.value
+        for node in analysis.index.walk_subtree(root)
+        if type(node) is cst.Name and not _is_bound_name(analysis, node) and _is_plain_name(analysis, node)
+    }
+    dropped = [binding for binding in candidates if binding.name not in read]
+    stem = _stem(carried)
+    paired = [binding for binding in dropped if _stem(binding.name) == stem]
+    if paired:
+        return paired[0]
+    return dropped[0] if len({binding.name for binding in dropped}) == 1 else None
+
+
+def _stem(name: str) -> str:
+    """The name without its `next`/`prev` (`dh_next` and `dh_prev` share `dh_`)."""
+    return _NEXT_OR_PREV.sub("", name).lower()
+
+
+def _is_plain_name(analysis: ModuleAnalysis, node: cst.Name) -> bool:
+    """`node` stands for a variable: not an attribute's name (`self.dh_next`) nor a keyword (`f(dh_next=...)`)."""
+    parent = analysis.index.parent(node)
+    if type(parent) is cst.Attribute:
+        return parent.attr is not node
+    if type(parent) is cst.Arg:
+        return parent.keyword is not node
+    return True
+
+
+def _is_bound_name(analysis: ModuleAnalysis, node: cst.Name) -> bool:
+    """`node` is an assignment target (alone or in a tuple), not a read."""
+    parent = analysis.index.parent(node)
+    while type(parent) in (cst.Element, cst.Tuple, cst.List, cst.StarredElement):
+        parent = analysis.index.parent(parent)
+    return type(parent) in (cst.AssignTarget, cst.AugAssign) and (
+        type(parent) is cst.AssignTarget or parent.target is node  # type: ignore[union-attr]
+    )
