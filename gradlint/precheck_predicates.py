@@ -1962,7 +1962,7 @@ def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_kn
 
 # `next` or `prev` spelled as recurrent_gradient_not_carried.CARRIED_NAME spells them, the rest of the
 # identifier, then what may stand before an Assign's `=` (kept equal to registry._GL206_CARRIED_ZEROED)
-_GL206_ASSIGNED = LazyRegex(r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*)*=(?!=)")
+_GL206_ASSIGNED = LazyRegex(r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*(?![^\r\n]))*=(?!=)")
 # the rule's carried-gradient name, from the identifier's start (kept equal to CARRIED_NAME)
 _GL206_NAME = LazyRegex(r"(?:d|D|grad|Grad|GRAD)\w*?(?:next|Next|NEXT|prev|Prev|PREV)")
 

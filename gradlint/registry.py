@@ -565,7 +565,7 @@ _GL402_CLASS_NAME = (
 # parentheses, blanks, line continuations or comments before the `=`. Literal-first: the name's `d`/`grad`
 # prefix is read by the predicate carried_gradient_assigned (gradlint.precheck_predicates), from the
 # identifier's start.
-_GL206_CARRIED_ZEROED = r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*)*=(?!=)"
+_GL206_CARRIED_ZEROED = r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*(?![^\r\n]))*=(?!=)"
 
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),

@@ -593,7 +593,13 @@ def _hostile_texts() -> list[str]:
         " " * 50000 + "e\n",
         "if " + " == ".join(["a"] * 3000) + ":\n    J[i] = 1\n",
         "\\\n" * 5000 + "exp\n",
+        # CS231n's banner comments: a need's leading word, then a comment that ends in `#` before a run of
+        # `#` (a `#[^\r\n]*` repeated without an end-of-line anchor has exponentially many readings)
+        "".join(f"    # Store the {word}  #\n    {'#' * 78}\n" for word in _BANNER_WORDS) * 3,
     ]
+
+
+_BANNER_WORDS = ("next", "prev", "exp", "log", "sum", "max", "softmax", "sigmoid", "tanh", "dout", "grad", "backward", "for")
 
 
 def _largest_installed_sources(count: int) -> list[str]:
