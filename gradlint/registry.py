@@ -169,7 +169,8 @@ _GL304_SHAPE = (
 # GL305 (UnstableActivation): tanh as `(a - b) / (c + d)` (both sides parenthesised), a sigmoid
 # `1 / (1 + exp)` or `1 / (exp + 1)` (a `/ (`) of an input shifted by a max call (numerics.MAX: the
 # stability SHIFTED comes only from max_shift), or softplus `log1p(exp)` / `log(1 + exp)` / `log(exp + 1)`
-# (a non-method log/log1p call; its first argument, even a keyword one, is the sum, closed by `,` or `)`).
+# (a non-method log/log1p call; its first argument, even a keyword one, is the sum, closed by `,` or `)`),
+# or the sigmoid from its exps `e / (1 + e)` (the `/ (1 +`; `(e + 1)` is the `+ 1)` above).
 # `) / (` searched from its `/`: a `)` right before it or up to 8 blanks before it, a line break in those
 # blanks (a comment may end the line before), or 9 blanks or more.
 _GL305_AFTER_CLOSE = "|".join(
@@ -181,6 +182,7 @@ _GL305_SHAPE = (
     rf"/(?:{_GL305_AFTER_CLOSE}){_GL301_BLANK}\(|max{_GL301_BLANK}{_GL301_CLOSE}\(|log1p{_GL301_BLANK}{_GL301_CLOSE}\("
     rf"|\blog{_GL301_BLANK}{_GL301_CLOSE}\({_GL301_BLANK}(?:\w+{_GL301_BLANK}={_GL301_BLANK})?{_GL301_OPEN}{_GL304_ONE}{_GL301_BLANK}{_GL301_CLOSE}\+"
     rf"|\+{_GL301_BLANK}{_GL301_OPEN}{_GL304_ONE}{_GL301_BLANK}{_GL301_CLOSE}[,)]"
+    rf"|/{_GL301_BLANK}\({_GL301_BLANK}{_GL301_OPEN}{_GL304_ONE}{_GL301_BLANK}{_GL301_CLOSE}\+"
 )
 # GL401 (_reduction): the axis is the literal 1 or -1 (_literal_axis: an Integer `1`, maybe negated or
 # parenthesised) of the first axis/dim/axes keyword (numerics.reduction_axis), or, without an axis/dim
@@ -666,7 +668,8 @@ _ENTRIES: tuple[RuleEntry, ...] = (
         rf"|/{_GL301_BLANK}(?:{_GL304_AFTER_SLASH_SIGMOID}|{_GL304_AFTER_SLASH_COMPLEMENT})",
     )),
     # an exp in a tanh/sigmoid ratio (a division `/ (`) or in a softplus log/log1p; or the sigmoid's
-    # derivative `exp(a) / (1 + exp(a))**2` (a division `/ (`, the square written `** 2`, `2.` or `2.0`)
+    # derivative `exp(a) / (1 + exp(a))**2` (a division `/ (`, the square written `** 2`, `2.` or `2.0`),
+    # or the sigmoid itself `exp(a) / (1 + exp(a))` (_GL305_SHAPE)
     RuleEntry("GL305", "unstable_activation", (
         _GL301_EXP, _GL301_EXP_COMMENTED, rf"/{_GL301_BLANK}\(|\blog(?:1p)?{_GL301_BLANK}{_GL301_CLOSE}\(",
         rf"{_GL305_SHAPE}|\*\*{_GL301_BLANK}{_GL301_OPEN}2(?:\.0?)?(?![\w.])",

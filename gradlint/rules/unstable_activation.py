@@ -17,12 +17,13 @@ class UnstableActivation(Rule):
     code = "GL305"
     name = "unstable-activation"
     severity = Severity.WARNING
-    summary = "An activation or its derivative written from exps that overflow (tanh, softplus, the sigmoid's derivative), or a sigmoid shifted by a max."
+    summary = "An activation or its derivative written from exps that overflow (tanh, softplus, the sigmoid or its derivative as a ratio of exps), or a sigmoid shifted by a max."
     what_it_does = """
         Finds three hand-written activations: `tanh` as `(exp(x) - exp(-x)) / (exp(x) + exp(-x))`
         (or with `exp(2x)`), softplus as `log(1 + exp(x))`, and a sigmoid whose input is shifted
-        by its max (`1 / (1 + exp(-(x - max(x))))`); and the sigmoid's derivative written from its exps,
-        `exp(x) / (1 + exp(x))**2` (or with `exp(-x)`, inf/inf = nan below x ~ -709), of a raw input.
+        by its max (`1 / (1 + exp(-(x - max(x))))`); and the sigmoid or its derivative written from its
+        exps, `exp(x) / (1 + exp(x))` and `exp(x) / (1 + exp(x))**2` (or with `exp(-x)`, inf/inf = nan below
+        x ~ -709), of a raw input.
         Silent where the domain is chosen: a branch of
         `np.where` that tests the input (for a plain `x >= 0` test, only the branch that keeps the
         exponent bounded above: `np.where(x >= 0, np.exp(x) / ..., ...)` has its branches swapped), or an `if`/`elif`/`else` (or conditional expression) whose
@@ -256,6 +257,30 @@ class UnstableActivation(Rule):
             "a test of the shape (not the values) chooses no domain. (The layer's `self.x` is unknown: only the "
             "parameter forms fire.)",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def exp_fact(beta, x_array):
+                s = np.dot(x_array, beta)
+                return np.exp(s) / (1 + np.exp(s))
+
+            class SoftPlus:
+                def grad(self, x):
+                    exp_x = np.exp(x)
+                    return exp_x / (exp_x + 1)
+
+            def logistic(z):
+                return np.exp(-z) / (1.0 + np.exp(-z))
+            """,
+            line=5,
+            count=3,
+            message="sigmoid written as `np.exp(s) / (1 + np.exp(s))`: `np.exp(s)` overflows to inf for `s` above ~709 "
+            "(float32: 88) and the ratio becomes inf/inf = nan where the sigmoid is 1; write it `1 / (1 + np.exp(-s))`",
+            why="real code (rw5c logistic_penalized.py `exp_fact`, used by its gradient and Hessian; numpy-ml "
+            "SoftPlus.grad; nimblenet's softplus derivative): the sigmoid from its exps is inf/inf = nan above "
+            "x ~ 709 (with exp(-z): below -709)",
+        ),
     )
     VALID = (
         Valid(
@@ -464,11 +489,31 @@ class UnstableActivation(Rule):
                 return np.exp(x) / (1 + np.exp(-x)) ** 2, np.exp(x) / (1 + np.exp(x)) ** 3
 
             logistic_pdf = lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2
+
+            def stable_sigmoid(x):
+                return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+
+            def stable_sigmoid_branch(x):
+                if x < 0:
+                    e = np.exp(x)
+                    return e / (1 + e)
+                return 1 / (1 + np.exp(-x))
+
+            def sigmoid_abs(x):
+                e = np.exp(-np.abs(x))
+                return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+            def logistic_math(x):
+                return math.exp(x) / (1 + math.exp(x))
+
+            def not_the_sigmoid(x, y):
+                return np.exp(x) / (1 + np.exp(y)), np.exp(x) / (2 + np.exp(x))
             """,
             why="the stable sigmoid derivatives: an exponent -|x| that only underflows, np.where or an if/else on the "
             "sign, a guard clause keeping x above -30 for exp(-x), s * (1 - s), a clipped input; other ratios "
             "(different exponents, a cube) are no sigmoid derivative; with math.exp (scipy's logistic pdf in "
-            "stats/_sampling.py) the overflow raises OverflowError instead of giving nan",
+            "stats/_sampling.py) the overflow raises OverflowError instead of giving nan; the same for the "
+            "sigmoid itself (the stable split by sign, -|x|, math.exp; other ratios)",
         ),
     )
 
@@ -535,13 +580,13 @@ class UnstableActivation(Rule):
         )
 
     def _sigmoid_derivative(self, model: Numerics, node: cst.BinaryOperation) -> Optional[Finding]:
-        """`exp(a) / (1 + exp(a))**2` (the sigmoid's derivative from its exps), `a` raw: inf/inf = nan once
-        `a` passes exp's overflow, where the derivative is 0. Silent where the domain is chosen (a
-        `np.where` branch or an `if` testing the input, as for the softplus)."""
+        """`exp(a) / (1 + exp(a))**2` (the sigmoid's derivative from its exps), or `exp(a) / (1 + exp(a))`
+        (the sigmoid itself), `a` raw: inf/inf = nan once `a` passes exp's overflow, where the derivative
+        is 0 and the sigmoid 1. Silent where the domain is chosen (a `np.where` branch or an `if` testing
+        the input, as for the softplus)."""
         bottom = unwrap(node.right)
-        if not (type(bottom) is cst.BinaryOperation and type(bottom.operator) is cst.Power and _is_two(bottom.right)):
-            return None
-        term = one_plus_term(bottom.left)
+        squared = type(bottom) is cst.BinaryOperation and type(bottom.operator) is cst.Power and _is_two(bottom.right)
+        term = one_plus_term(bottom.left if squared else bottom)  # type: ignore[attr-defined]
         if term is None:
             return None
         scope = model.scope_of(node)
@@ -570,6 +615,15 @@ class UnstableActivation(Rule):
             if negated
             else f"`{model.code(exponent)}` above ~709 (float32: 88)"
         )
+        if not squared:
+            value = "0" if negated else "1"
+            stable = f"1 / (1 + np.exp({model.code(exponent.expression) if negated else '-' + _operand(model, exponent)}))"  # type: ignore[attr-defined]
+            return Finding(
+                node,
+                f"sigmoid written as `{model.code(node)}`: `{model.code(top_exp)}` overflows to inf for {where} "
+                f"and the ratio becomes inf/inf = nan where the sigmoid is {value}; write it "
+                f"`{stable}` (or scipy.special.expit)",
+            )
         return Finding(
             node,
             f"sigmoid derivative written as `{model.code(node)}`: `{model.code(top_exp)}` overflows to inf for "
@@ -609,6 +663,12 @@ class UnstableActivation(Rule):
             "above ~709 (float32: 88) where the answer is the input itself; use np.logaddexp(0, x) "
             "(torch: torch.nn.functional.softplus)",
         )
+
+
+def _operand(model: Numerics, node: cst.BaseExpression) -> str:
+    """`node`'s code, parenthesised unless it is a name, attribute, call or subscript (to follow a `-`)."""
+    code = model.code(node)
+    return code if type(node) in (cst.Name, cst.Attribute, cst.Call, cst.Subscript) else f"({code})"
 
 
 def _is_two(node: cst.BaseExpression) -> bool:
