@@ -337,3 +337,57 @@ def test_a_module_edited_while_the_run_checks_its_importer_is_checked_again_next
     fresh = api.check_paths([package], settings)
     assert any(name == "train.py" for name, _code, _row in _found(first))
     assert _found(again) == _found(fresh)
+
+
+# ---- GL303: a sigmoid kept in a module of its own (the Andrew Ng ports' layout) ----------------
+SIGMOID = '''import numpy as np
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+'''
+
+COST = '''import numpy as np
+from sigmoid import sigmoid
+
+
+def costFunction(theta, X, y):
+    m = y.size
+    h = sigmoid(X.dot(theta))
+    J = -(1 / m) * (y.dot(np.log(h)) + (1 - y).dot(np.log(1 - h)))
+    return J, (1 / m) * X.T.dot(h - y)
+'''
+
+
+def _cost_files(tmp_path: Path, sigmoid: str = SIGMOID, cost: str = COST) -> Path:
+    (tmp_path / "sigmoid.py").write_text(sigmoid, encoding="utf-8")
+    (tmp_path / "costFunction.py").write_text(cost, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("cost", [COST, COST.replace("from sigmoid import sigmoid", "import sigmoid").replace("h = sigmoid(", "h = sigmoid.sigmoid(")])
+def test_gl303_follows_an_imported_sigmoid(tmp_path: Path, cost: str) -> None:
+    """rw5a miss/02: `from sigmoid import sigmoid` (or `sigmoid.sigmoid(z)`), then `np.log(h)`, `np.log(1 - h)`:
+    both logs are reported (through the pre-check: the importing text says `sigmoid`), from the file alone."""
+    folder = _cost_files(tmp_path, cost=cost)
+    report = api.check_paths([folder / "costFunction.py"], Settings(project_root=tmp_path, select=("GL303",)))
+    rows = sorted((Path(d.filename).name, d.code, d.start.row) for d in report.diagnostics)
+    assert rows == [("costFunction.py", "GL303", 8), ("costFunction.py", "GL303", 8)]
+    assert all("the sigmoid output `h`" in d.message for d in report.diagnostics)
+
+
+@pytest.mark.parametrize(
+    "sigmoid, cost",
+    [
+        (SIGMOID.replace("return 1.0 / (1.0 + np.exp(-z))", "return np.clip(1.0 / (1.0 + np.exp(-z)), 1e-12, 1 - 1e-12)"), COST),
+        (SIGMOID.replace("def sigmoid(z)", "def g(z)"), COST.replace("import sigmoid", "import g").replace("sigmoid(X", "g(X")),
+        (SIGMOID, COST.replace("np.log(h)", "np.log(h + 1e-12)").replace("np.log(1 - h)", "np.log(1 - h + 1e-12)")),
+    ],
+    ids=["clipped-in-its-module", "not-named-as-a-sigmoid", "guarded-logs"],
+)
+def test_gl303_imported_sigmoid_twins_are_clean(tmp_path: Path, sigmoid: str, cost: str) -> None:
+    """A sigmoid that clips, a function whose name does not say sigmoid (the pre-check reads the name in
+    the importing text), guarded logs: nothing."""
+    folder = _cost_files(tmp_path, sigmoid=sigmoid, cost=cost)
+    report = api.check_paths([folder], Settings(project_root=tmp_path, select=("GL303",)))
+    assert report.diagnostics == []

@@ -79,6 +79,29 @@ def imported_definition(analysis: "ModuleAnalysis", name: str) -> Optional[Defin
     return None
 
 
+def imported_function(analysis: "ModuleAnalysis", name: str) -> Optional[Definition]:
+    """The module-level function `name` calls in another module of the package: `f` bound by
+    `from M import f`, or `m.f` with `m` bound by `import m` / `import pkg.m as m` (needs
+    `analysis.package`)."""
+    if "." not in name:
+        found = imported_definition(analysis, name)
+        return found if found is not None and type(found.node) is cst.FunctionDef else None
+    head, _, attribute = name.rpartition(".")
+    package = getattr(analysis, "package", None)
+    if package is None or not hasattr(package, "module_for_import"):
+        return None
+    for node in analysis.index.nodes(cst.Import):
+        for alias in node.names:
+            module = dotted_name(alias.name)
+            bound = dotted_name(alias.asname.name) if alias.asname is not None else module
+            if module is None or bound != head:
+                continue
+            other = package.module_for_import(analysis, module, 0)
+            function = other.semantics.module_functions.get(attribute) if other is not None else None
+            return Definition(other, function) if other is not None and function is not None else None
+    return None
+
+
 def class_named(analysis: "ModuleAnalysis", name: str) -> Optional[Definition]:
     """A class defined in this module, or imported from the package."""
     local = analysis.semantics.classes.get(name)

@@ -21,6 +21,7 @@ Everything is computed lazily per function and cached per module analysis.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
@@ -903,8 +904,9 @@ class Numerics:
         self._returns[function] = result
         return result
 
-    def kind_of(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0) -> Optional[str]:
-        """'softmax' / 'sigmoid' when `node` is the output of one (by body), else None."""
+    def kind_of(self, node: cst.BaseExpression, scope: Scope, order: int, depth: int = 0, imported: bool = False) -> Optional[str]:
+        """'softmax' / 'sigmoid' when `node` is the output of one (by body), else None. `imported`: also
+        a call of such a function imported from another module of the package (`_imported_kind`)."""
         if depth > 4:
             return None
         node = _unwrap(node)
@@ -918,7 +920,7 @@ class Numerics:
             value = self.value_of(node, scope, order)
             if value is node:
                 return None
-            return self.kind_of(value, scope, bindings[-1].order, depth + 1)
+            return self.kind_of(value, scope, bindings[-1].order, depth + 1, imported)
         if type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide:
             if self.softmax_parts(node.left, node.right, scope, order) is not None:
                 return "softmax"
@@ -935,7 +937,25 @@ class Numerics:
             target = self.local_function(node)
             if target is not None:
                 return self.returned_kind(target)
+            if imported:
+                return self._imported_kind(node)
         return None
+
+    def _imported_kind(self, call: cst.Call) -> Optional[str]:
+        """'softmax' / 'sigmoid' returned (by body) by the function `call` calls in another module of the
+        package (`from sigmoid import sigmoid`, `utils.sigmoid(z)`: the Andrew Ng ports keep the sigmoid
+        in a file of its own), asked only when the name called says softmax, sigmoid or expit: the words
+        GL303's pre-check reads in the text of the module that calls it."""
+        name = dotted_name(call.func)
+        if name is None or name.startswith("self.") or not _SOURCE_WORD.search(name.rsplit(".", 1)[-1]):
+            return None
+        from gradlint.analysis.gradient_flow import imported_function
+
+        found = imported_function(self.analysis, name)
+        if found is None:
+            return None
+        assert type(found.node) is cst.FunctionDef
+        return numerics(found.analysis).returned_kind(found.node)
 
     def local_function(self, call: cst.Call) -> Optional[cst.FunctionDef]:
         """The module-level function (or same-class method, `self.f(...)`) a call calls."""
@@ -960,9 +980,10 @@ class Numerics:
         return candidates[0] if len(candidates) == 1 else None
 
     # -- probabilities -------------------------------------------------------------------
-    def probability_source(self, node: cst.BaseExpression, scope: Scope, order: int) -> Optional[str]:
+    def probability_source(self, node: cst.BaseExpression, scope: Scope, order: int, imported: bool = False) -> Optional[str]:
         """'softmax'/'sigmoid' when `node` (a name or subscript of one, unguarded) holds such an
-        output computed in this scope; None otherwise (including when a guard intervenes)."""
+        output computed in this scope; None otherwise (including when a guard intervenes).
+        `imported`: as for `kind_of`."""
         node = _unwrap(node)
         if type(node) is cst.Subscript:
             node = _unwrap(node.value)
@@ -970,9 +991,9 @@ class Numerics:
             stored = self.element_stored(node, scope, order)
             if stored is None or type(node.value) is not cst.Name or scope.compared_before(node.value.value, order):
                 return None
-            return self.kind_of(stored[1], scope, stored[0])
+            return self.kind_of(stored[1], scope, stored[0], imported=imported)
         if type(node) is not cst.Name:
-            return self.kind_of(node, scope, order) if type(node) is cst.Call else None
+            return self.kind_of(node, scope, order, imported=imported) if type(node) is cst.Call else None
         name = node.value
         if scope.mutated_before(name, order) or scope.compared_before(name, order):
             return None
@@ -981,7 +1002,7 @@ class Numerics:
             return None
         if any(binding.value is None and binding.augmented is None for binding in bindings):
             return None
-        return self.kind_of(node, scope, order)
+        return self.kind_of(node, scope, order, imported=imported)
 
     def is_unguarded_parameter(self, node: cst.BaseExpression, scope: Scope, order: int) -> bool:
         """`node` is a parameter (or a subscript of one) not rebound, mutated or compared before."""
@@ -1224,6 +1245,8 @@ class _TooManyPaths(Exception):
 
 # Calls that bound their argument away from 0 when used on a probability.
 # The position of numpy's positional `out` argument: np.clip(a, lo, hi, out), np.maximum(a, b, out).
+# The names of the sources `kind_of` may follow into another module (the words of GL303's pre-check).
+_SOURCE_WORD = re.compile(r"softmax|sigmoid|expit")
 _POSITIONAL_OUT = {"clip": 3, "maximum": 2, "minimum": 2, "fmax": 2, "fmin": 2}
 _CLIPS = frozenset({"clip", "clamp", "clamp_min", "maximum", "fmax", "clip_by_value"})
 # Statements whose body may not run (or runs again): a binding inside does not end a trace.

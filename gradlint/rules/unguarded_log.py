@@ -21,8 +21,9 @@ class UnguardedLog(Rule):
     summary = "log(p) of a probability with no clip or epsilon: -inf, then nan, once a probability saturates to 0."
     what_it_does = """
         Finds `log(p)` (and `log(1 - p)`) where `p` is a probability: the output of a softmax or a
-        sigmoid computed in the same function or returned by a function whose body computes one,
-        or the prediction parameter of a cross-entropy (`-sum(y * log(p))`, `-log(p[range(n), y])`;
+        sigmoid computed in the same function or returned by a function whose body computes one
+        (also a function imported from another module of the package whose name says softmax,
+        sigmoid or expit: `from sigmoid import sigmoid`, `utils.sigmoid(z)`), or the prediction parameter of a cross-entropy (`-sum(y * log(p))`, `-log(p[range(n), y])`;
         `-y * log(p)` when `(1 - y) * log(1 - p)` stands beside it, so both logs of a BCE line count),
         also when the log takes each row's probability selected from such a prediction, by a name
         (`correct = p[range(n), y]` or `correct = np.sum(p * y, axis=1)`, then `-log(correct)`) or
@@ -522,9 +523,9 @@ class UnguardedLog(Rule):
         scope = model.scope_of(call)
         order = scope.order_of(call, analysis)
         probability = _complement_of(argument) or argument
-        source = model.probability_source(probability, scope, order)
+        source = model.probability_source(probability, scope, order, imported=True)
         if source is None and type(probability) is cst.BinaryOperation:
-            source = model.kind_of(probability, scope, order)
+            source = model.kind_of(probability, scope, order, imported=True)
         name = model.code(probability)
         if source is not None:
             subject = f"the {source} output `{name}` with no clip or epsilon"
@@ -624,4 +625,4 @@ def _unguarded_source(model: Numerics, scope: Scope, path: ProbabilityPath) -> O
         if end.value not in scope.params or end.value in ("self", "cls") or scope.compared_before(end.value, path.order):
             return None
         return "input"
-    return model.kind_of(end, scope, path.order)
+    return model.kind_of(end, scope, path.order, imported=True)
