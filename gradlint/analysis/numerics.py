@@ -937,6 +937,11 @@ class Numerics:
             target = self.local_function(node)
             if target is not None:
                 return self.returned_kind(target)
+            operation = self.operation(node)
+            if operation in TRANSPARENT:  # `sigmoid(z).astype(np.float32)`, `np.asarray(p)`: the same values
+                inner = self.operand(node) if operation not in ("float", "tensor", "as_tensor") else _first_arg(node)
+                if inner is not None and inner is not node:
+                    return self.kind_of(inner, scope, order, depth + 1, imported)
             if imported:
                 return self._imported_kind(node)
         return None
@@ -1263,13 +1268,45 @@ class SoftmaxShape:
 
 
 def divisions(analysis: "ModuleAnalysis") -> Iterator[tuple[cst.BaseExpression, cst.BaseExpression, cst.CSTNode]]:
-    """(numerator, denominator, node) for every `a / b` and `a /= b` (on a name or attribute)."""
+    """(numerator, denominator, node) for every `a / b` and `a /= b` (on a name or attribute), and for
+    every product with a reciprocal, `a * (1 / b)` or `np.multiply(a, 1 / b)` (node: the product)."""
     for node in analysis.index.nodes(cst.BinaryOperation):
         if type(node.operator) is cst.Divide:
             yield node.left, node.right, node
+        elif type(node.operator) is cst.Multiply:
+            for factor, other in ((node.right, node.left), (node.left, node.right)):
+                denominator = reciprocal_of(factor)
+                if denominator is not None:
+                    yield other, denominator, node
     for node in analysis.index.nodes(cst.AugAssign):
         if type(node.operator) is cst.DivideAssign and type(node.target) in (cst.Name, cst.Attribute):
             yield node.target, node.value, node
+    model = numerics(analysis)
+    for call in analysis.index.nodes(cst.Call):
+        parts = reciprocal_product(model, call)
+        if parts is not None:
+            yield parts[0], parts[1], call
+
+
+def reciprocal_of(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`b` for the reciprocal `1 / b` (parentheses aside), else None."""
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide and _is_number(node.left, 1):
+        return node.right
+    return None
+
+
+def reciprocal_product(model: "Numerics", call: cst.Call) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
+    """(a, b) for `np.multiply(a, 1 / b)` or `np.multiply(1 / b, a)`, else None."""
+    if model.operation(call) != "multiply" or model.is_method_call(call):
+        return None
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    if len(positional) != 2 or len(call.args) != 2:
+        return None
+    for factor, other in ((positional[1], positional[0]), (positional[0], positional[1])):
+        denominator = reciprocal_of(factor)
+        if denominator is not None:
+            return other, denominator
+    return None
 
 
 def numerics(analysis: "ModuleAnalysis") -> Numerics:

@@ -17,6 +17,8 @@ from gradlint.analysis.numerics import (
     in_loss_term,
     is_number,
     numerics,
+    reciprocal_of,
+    reciprocal_product,
     target_name,
     unwrap,
 )
@@ -32,8 +34,8 @@ class UnguardedDivision(Rule):
     summary = "A cross-entropy gradient divides by a probability with no guard: inf/nan once it saturates."
     what_it_does = """
         Finds a division by a probability `p`, by `1 - p` or by `p * (1 - p)` in a gradient
-        (`-y / p`, `(1 - y) / (1 - p)`, `(p - y) / (p * (1 - p))`) when nothing bounds `p` away from
-        0 and 1. `p` is known to be a probability when it is a softmax/sigmoid output (by body), when
+        (`-y / p`, `(1 - y) / (1 - p)`, `(p - y) / (p * (1 - p))`, also written with a reciprocal,
+        `-y * (1 / p)`) when nothing bounds `p` away from 0 and 1. `p` is known to be a probability when it is a softmax/sigmoid output (by body), when
         the expression is the binary cross-entropy derivative itself (it divides by both `p` and
         `1 - p`, or by `p * (1 - p)`), or when a loss in the same class or module takes `log(p)` of
         the same parameter (directly, or of each row's probability selected from it by
@@ -384,8 +386,44 @@ class UnguardedDivision(Rule):
             message="`np.clip(p, 0.0, 1.0)` keeps 0 in its range",
             why="a clip to the probability range [0, 1] bounds nothing away from 0 (single function, layer class)",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def bce_grad(z, y):
+                out = sigmoid(z).astype(np.float32)
+                dL_l = -y * (1 / out)
+                dL_r = (1 - y) * (1 / (1 - out))
+                return (dL_l + dL_r) * out * (1 - out)
+            """,
+            line=8,
+            count=2,
+            message="`-y * (1 / out)` divides by the sigmoid output `out` with no guard",
+            why="real code (kwj2104/Simple-Variational-Autoencoder vae.py, rw5b miss/05): the BCE gradient written "
+            "with reciprocals, of a sigmoid output cast to float32 (a cast keeps its values)",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def bce_grad(z, y, n, eps=1e-7):
+                out = np.clip(sigmoid(z).astype(np.float32), eps, 1 - eps)
+                return -y * (1 / out) + (1 - y) * (1 / (1 - out))
+
+            def scaled(z, y, n):
+                out = sigmoid(z)
+                return (out - y) * (1 / n)
+            """,
+            why="the reciprocal forms of a clipped prediction; a reciprocal of a count",
+        ),
         Valid(
             """
             import numpy as np
@@ -893,13 +931,23 @@ def _root(node: cst.BaseExpression) -> Optional[str]:
 
 
 def _division(model: Numerics, node: cst.CSTNode) -> Optional[tuple[cst.BaseExpression, cst.BaseExpression]]:
-    """(numerator, denominator) of `a / b` or `np.divide(a, b)`."""
-    if type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide:
-        return node.left, node.right
+    """(numerator, denominator) of `a / b` or `np.divide(a, b)`, or of a product with a reciprocal,
+    `a * (1 / b)` or `np.multiply(a, 1 / b)` (a VAE's `-y * (1 / out)`)."""
+    if type(node) is cst.BinaryOperation:
+        if type(node.operator) is cst.Divide:
+            return node.left, node.right
+        if type(node.operator) is cst.Multiply:
+            for factor, other in ((node.right, node.left), (node.left, node.right)):
+                denominator = reciprocal_of(factor)
+                if denominator is not None:
+                    return other, denominator
+        return None
     if type(node) is cst.Call and model.operation(node) in ("divide", "true_divide") and not model.is_method_call(node):
         positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
         if len(positional) == 2:
             return positional[0], positional[1]
+    if type(node) is cst.Call:
+        return reciprocal_product(model, node)
     return None
 
 

@@ -23,7 +23,8 @@ class UnstableSoftmax(Rule):
     what_it_does = """
         Finds a softmax, `exp(x) / sum(exp(x))` in any of its spellings (`np.exp(z) / np.sum(np.exp(z))`,
         `e = np.exp(z); e / e.sum(axis=1, keepdims=True)`, `e /= e.sum()`, scikit-learn's in-place
-        `np.exp(X, out=X); X /= X.sum(axis=1)[:, np.newaxis]`), whose exponent is a raw input:
+        `np.exp(X, out=X); X /= X.sum(axis=1)[:, np.newaxis]`, a reciprocal normaliser
+        `e * (1 / e.sum(axis=1, keepdims=True))` or `np.multiply(e, 1 / s)`), whose exponent is a raw input:
         a parameter that was never shifted (also a lambda's, `lambda x: np.exp(x) / np.sum(np.exp(x))`;
         also after a dtype cast, torch's `x = x.to(torch.float32)`;
         or the method's `self` when the class is a namespace called with the array, `np.exp(self)` in a
@@ -283,8 +284,39 @@ class UnstableSoftmax(Rule):
             why="real code (CalciferZh and AlexMa011 cs231n softmax_loss_naive, rw4a miss/06): a per-sample softmax in "
             "a loop, the numerator an entry of the exp (`scores[y[i]]` through a name) or a product with one exp",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def focal_loss_probs(y_pred, n, num_class):
+                pred = np.reshape(y_pred, (n, num_class), order='F')
+                pred = np.exp(pred)
+                return np.multiply(pred, 1 / np.sum(pred, axis=1)[:, np.newaxis])
+
+            def softmax(x):
+                e = np.exp(x)
+                return e * (1.0 / np.sum(e, axis=1, keepdims=True))
+            """,
+            line=5,
+            count=2,
+            why="real code (y2019xcj/focalloss-for-lightgbm-xgboost lossfunction.py, rw5b miss/03): the normaliser "
+            "written as a reciprocal, `np.multiply(e, 1 / sum)` or `e * (1 / sum)`",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def softmax(x):
+                e = np.exp(x - np.max(x, axis=1, keepdims=True))
+                return e * (1 / np.sum(e, axis=1, keepdims=True))
+
+            def decay(x, n):
+                return np.exp(-x) * (1 / n)
+            """,
+            why="a reciprocal normaliser after the max shift; an exp times a reciprocal that is no sum of it",
+        ),
         Valid(
             """
             import numpy as np
