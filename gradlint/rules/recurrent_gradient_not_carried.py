@@ -11,6 +11,7 @@ from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Binding, Scope, numerics, unwrap
 from gradlint.analysis.syntax import call_name, last_part, literal_number
 from gradlint.diagnostics import Severity
+from gradlint.naming import is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 # A gradient carried between time steps: a `d`- or `grad`-prefixed name that says next or previous
@@ -32,7 +33,8 @@ class RecurrentGradientNotCarried(Rule):
     what_it_does = """
         Finds a loop that walks time backwards (`for t in reversed(range(T))`, `range(T - 1, -1, -1)`,
         `xs[::-1]`) and reads a gradient carried between steps (a `d`- or `grad`-prefixed name saying
-        `next` or `prev`: `dh_next`, `dc_prevt`, `dprev_h`) that is set to zero before the loop and never
+        `next` or `prev` and is a gradient's name by convention: `dh_next`, `dc_prevt`, `dprev_h`, not
+        `dist_next`) that is set to zero before the loop and never
         updated inside it, nor anywhere in a loop around it: not assigned, not unpacked, not `+=`, not
         written into. When the loop computes another carried-gradient name that nothing reads
         (`dh_prev`), the finding names it.
@@ -244,8 +246,17 @@ class RecurrentGradientNotCarried(Rule):
                 for g in reversed(grads):
                     g *= d_prev_scale
                 return grads
+
+            def distances(points):
+                dist_next = 0.0
+                data_prev = np.zeros(3)
+                total = 0.0
+                for p in reversed(points):
+                    total += p + dist_next + data_prev.sum()
+                return total
             """,
-            why="a forward-in-time loop; a carried gradient handed in by the caller; a constant that is not zero",
+            why="a forward-in-time loop; a carried gradient handed in by the caller; a constant that is not zero; "
+            "names that say next or previous but no gradient (`dist_next`, `data_prev`)",
         ),
     )
 
@@ -282,6 +293,12 @@ class RecurrentGradientNotCarried(Rule):
                 else:
                     message += f"; assign `{name}` each step's gradient with respect to its input state"
                 yield Finding(read, message)
+
+
+def _carried(name: str) -> bool:
+    """`name` says it carries a gradient between steps: CARRIED_NAME, and a gradient's name by convention
+    (`dh_next`, not `data_prev` or `dist_next`)."""
+    return CARRIED_NAME.match(name) is not None and is_gradient_name(name, loosely=True)
 
 
 def _walks_backwards(iterable: cst.BaseExpression) -> bool:
@@ -334,7 +351,7 @@ def _carried_reads(analysis: ModuleAnalysis, loop: cst.For) -> dict[str, cst.Nam
     """The first read in the loop's body of each carried-gradient name."""
     reads: dict[str, cst.Name] = {}
     for node in analysis.index.walk_subtree(loop.body, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-        if type(node) is cst.Name and node.value not in reads and CARRIED_NAME.match(node.value):
+        if type(node) is cst.Name and node.value not in reads and _carried(node.value):
             if _is_plain_name(analysis, node):
                 reads[node.value] = node
     return reads
@@ -387,7 +404,7 @@ def _dropped_carry(
     candidates = [
         binding
         for name, bindings in scope.bindings.items()
-        if name != carried and CARRIED_NAME.match(name)
+        if name != carried and _carried(name)
         for binding in bindings
         if binding.order in inside and type(binding.statement) is cst.Assign
     ]
