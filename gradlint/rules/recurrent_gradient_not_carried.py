@@ -34,10 +34,11 @@ class RecurrentGradientNotCarried(Rule):
         Finds a loop that walks time backwards (`for t in reversed(range(T))`, `range(T - 1, -1, -1)`,
         `xs[::-1]`) and reads a gradient carried between steps (a `d`- or `grad`-prefixed name saying
         `next` or `prev` and is a gradient's name by convention: `dh_next`, `dc_prevt`, `dprev_h`, not
-        `dist_next`) that is set to zero before the loop and never
-        updated inside it, nor anywhere in a loop around it: not assigned, not unpacked, not `+=`, not
-        written into. When the loop computes another carried-gradient name that nothing reads
-        (`dh_prev`), the finding names it.
+        `dist_next`) that is set to zero before the loop and never updated inside it, nor anywhere in a
+        loop around it: not assigned, not unpacked, not `+=`, not written into. When the loop computes another carried-gradient name that nothing reads
+        (`dh_prev`), the finding names it. Also finds a carried gradient that starts from the last time step
+        of a gradient-named parameter (`da_prevt = da[:, :, -1]`) when the loop never reads that parameter:
+        the steps before the last never receive the gradient of their own outputs.
         """
     why_bad = """
         In a recurrent network the hidden state h_t feeds both the output at step t and the next state
@@ -169,8 +170,53 @@ class RecurrentGradientNotCarried(Rule):
             line=9,
             why="the zero is set again at each epoch, before the loop through time: still never carried",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def rnn_backward(da, caches, rnn_cell_backward):
+                (caches, x) = caches
+                n_a, m, T_x = da.shape
+                dWaa = np.zeros((n_a, n_a))
+                da_prevt = da[:, :, -1]
+                for t in reversed(range(T_x)):
+                    gradients = rnn_cell_backward(da_prevt, caches[t])
+                    da_prevt = gradients["da_prev"]
+                    dWaa += gradients["dWaa"]
+                return {"da0": da_prevt, "dWaa": dWaa}
+            """,
+            line=7,
+            message="`da_prevt` starts from `da[:, :, -1]`, the last time step of the upstream gradient `da`, and this "
+            "loop through time never reads `da`",
+            why="real code (cxmhfut/DeepLearning.ai back_propagation_in_rnn.py rnn_backward, rw4a miss/09): only the "
+            "last step's upstream gradient enters; da[:, :, t] is never added",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def rnn_backward(da, caches, rnn_cell_backward):
+                (caches, x) = caches
+                n_a, m, T_x = da.shape
+                da_prevt = np.zeros_like(da[:, :, -1])
+                for t in reversed(range(T_x)):
+                    gradients = rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])
+                    da_prevt = gradients["da_prev"]
+                return da_prevt
+
+            def seeded_backward(dh, hs, Whh, T):
+                dh_next = dh[:, -1, :]
+                for t in reversed(range(T)):
+                    draw = (1 - hs[:, t, :] ** 2) * dh_next
+                    if t > 0:
+                        dh_next = draw @ Whh.T + dh[:, t - 1, :]
+                return dh_next
+            """,
+            why="the deeplearning.ai answer (da[:, :, t] added each step, the shape read from the last step); a "
+            "backward seeded with the last step that adds each earlier step's upstream gradient in the loop",
+        ),
         Valid(
             """
             import numpy as np
@@ -274,6 +320,17 @@ class RecurrentGradientNotCarried(Rule):
             outermost = _outermost_loop(analysis, loop, function)
             region = _orders_within(analysis, scope, outermost)
             reads = _carried_reads(analysis, loop)
+            for name in reads:
+                seeded = _seeded_by_last_step(analysis, scope, loop, name, start)
+                if seeded is not None:
+                    last, upstream = seeded
+                    yield Finding(
+                        last,
+                        f"`{name}` starts from `{model.code(last)}`, the last time step of the upstream gradient "
+                        f"`{upstream}`, and this loop through time never reads `{upstream}`: every earlier step loses "
+                        f"the gradient of its own output (dL/dh_t is `{upstream}` at step t plus the gradient carried "
+                        f"back from step t+1); add `{upstream}`'s step t to what each step receives",
+                    )
             for name, read in reads.items():
                 initial = _zero_before(scope, name, start)
                 if initial is None or _updated_within(analysis, scope, name, range(start, region.stop), outermost):
@@ -371,6 +428,33 @@ def _zero_before(scope: Scope, name: str, order: int) -> Optional[Binding]:
     if literal_number(value) == 0:
         return last
     return last if type(value) is cst.Call and last_part(call_name(value)) in _ZERO_CALLS else None
+
+
+def _seeded_by_last_step(
+    analysis: ModuleAnalysis, scope: Scope, loop: cst.For, name: str, start: int
+) -> Optional[tuple[cst.Subscript, str]]:
+    """(`da[:, :, -1]`, "da") when the carried gradient `name` is bound before the loop to the last time
+    step (an index -1) of a gradient-named parameter that the loop's body never reads."""
+    bindings = scope.before(name, start)
+    if not bindings or bindings[-1].value is None or bindings[-1].augmented is not None:
+        return None
+    value = unwrap(bindings[-1].value)
+    if type(value) is not cst.Subscript or type(value.value) is not cst.Name:
+        return None
+    upstream = value.value.value
+    if upstream not in scope.params or not is_gradient_name(upstream, loosely=True):
+        return None
+    if not any(type(element.slice) is cst.Index and _negative_one(element.slice.value) for element in value.slice):
+        return None
+    for node in analysis.index.walk_subtree(loop.body, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if type(node) is cst.Name and node.value == upstream and _is_plain_name(analysis, node):
+            return None
+    return value, upstream
+
+
+def _negative_one(node: cst.BaseExpression) -> bool:
+    node = unwrap(node)
+    return type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus and literal_number(node.expression) == 1
 
 
 def _updated_within(analysis: ModuleAnalysis, scope: Scope, name: str, region: range, root: cst.CSTNode) -> bool:
