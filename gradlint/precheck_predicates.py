@@ -1178,7 +1178,7 @@ GL402_WRITE = (
 GL402_EVIDENCE = (
     r"\b(?:exp|tanh|maximum)\s*\(|\b(?:dout|dvalues|grad_output)\b"
     r"|(?:def|class)\s+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
-    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 )
 # GL402_WRITE searched piece by piece (the augmented operators as plain substrings, the rest from their
 # literal): the same texts match (a test checks it).
@@ -1200,7 +1200,7 @@ def _has_write(text: str, start: int, end: int) -> bool:
 # the class header, maybe with a backslash continuation inside (kept equal to registry._GL402_CLASS_NAME).
 GL402_CLASS_NAME = (
     r"class[\s\\]+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
-    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 )
 # A coarse reading of the text as Python tokens: runs of code characters, line breaks, comments,
 # backslashes (with what they escape) and string openings (each string read to its end by _string_end).
@@ -1294,7 +1294,7 @@ def _exact_leading_start(text: str, reading: _Reading, header: int) -> int:
 _GL402_LINE_HEADERS = tuple(  # a column-0 `def`, `class`, `async def` on a raw line, each from its literal
     LazyRegex(word + r"(?<![^\r\n]" + word + r")" + rest) for word, rest in (("def", r"(?!\w)"), ("class", r"(?!\w)"), ("async", r"[ \t\f]+def(?!\w)"))
 )
-_GL402_WORDS = r"(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+_GL402_WORDS = r"(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 # The alternatives of GL402_EVIDENCE | GL402_CLASS_NAME, each searched from its literal (their matches
 # start wherever the combined pattern's do; a test checks it on the corpus).
 _GL402_EVIDENCE_LITERALS = ("exp", "tanh", "maximum", "dout", "dvalues", "grad_output", "def", "class")  # each part's first

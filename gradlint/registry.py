@@ -50,7 +50,7 @@ _GL401_REDUCTION = (
 _GL402_EVIDENCE = (
     r"\b(?:exp|tanh|maximum)\s*\(|\b(?:dout|dvalues|grad_output)\b"
     r"|(?:def|class)\s+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
-    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 )
 
 # ---- GL301-GL305, GL401, GL402 building blocks (gradlint.analysis.numerics reads these rules' calls) ----
@@ -559,7 +559,7 @@ _GL103_IN_CODE = _code_search(
 # so a header written `class \\<line break> ReluLayer:` counts too (a backslash between the words).
 _GL402_CLASS_NAME = (
     r"class[\s\\]+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
-    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 )
 
 # GL206: a carried gradient (`dh_next`, `dc_prevt`, `grad_h_next`) as the target of an Assign: its `next` or

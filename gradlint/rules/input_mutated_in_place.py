@@ -35,9 +35,13 @@ _AUGMENTED = {
 EVIDENCE = (
     r"\b(?:exp|tanh|maximum)\s*\(|\b(?:dout|dvalues|grad_output)\b"
     r"|(?:def|class)\s+\w*(?:[Bb]ackward|[Bb]ackprop|bprop|[Gg]rad|[Dd]eriv|[Pp]rime|[Rr]e[Ll][Uu]|[Ss]igmoid|[Ss]oftmax"
-    r"|[Tt]anh|[Aa]ctivation|[Ff]orward)"
+    r"|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 )
 _EVIDENCE = re.compile(EVIDENCE)
+# A cost function returning its gradient (`_cost_and_gradient`): its name (the evidence's `Cost`/`Loss` words)
+# and the gradient's (`grad`, `dtheta`, `dJ`, `theta_grad`) beside gradlint.naming's conventions.
+_COST_NAME = re.compile(r"[Cc]ost|[Ll]oss")
+_COST_GRADIENT = re.compile(r"^(?:d_?(?:w|theta|params?|weights?|j)|grad\w*|\w*_grad(?:ient)?|gradient)$", re.IGNORECASE)
 # A function whose name says it works in place (`inplace_tanh_derivative`, torch's trailing `relu_`):
 # the writes are its contract.
 _NAMED_IN_PLACE = re.compile(r"in_?place|[^_]_$", re.IGNORECASE)
@@ -70,8 +74,10 @@ class InputMutatedInPlace(Rule):
     summary = "A forward or derivative modifies an array it received: the caller's logits or gradient change under it."
     what_it_does = """
         In a function that computes a forward (softmax, sigmoid, relu... by body, also a row softmax
-        written with transposes, `(np.exp(x[i]).T / np.sum(np.exp(x[i]), axis=0)).T`) or a derivative /
-        backward pass, finds in-place writes into an array parameter: `x -= np.max(x)`,
+        written with transposes, `(np.exp(x[i]).T / np.sum(np.exp(x[i]), axis=0)).T`), a derivative /
+        backward pass, or a cost function that returns its gradient (named as a cost or loss, every
+        return a pair `J, grad`: Andrew Ng's `lrCostFunction(theta, X, y, lambda_)`, which an optimizer
+        hands its own parameter array), finds in-place writes into an array parameter: `x -= np.max(x)`,
         `grad *= mask`, `dout[x <= 0] = 0`, `d[range(n), y] -= 1`, `np.exp(x, out=x)`, also through a
         plain alias (`dx = dout; dx[x <= 0] = 0`) or an attribute of the same method
         (`self.dinputs = dvalues; self.dinputs[self.inputs <= 0] = 0`, the nnfs book's ReLU without
@@ -472,8 +478,47 @@ class InputMutatedInPlace(Rule):
             message="rebind instead: `dout = dout * self.mask`",
             why="a layer class and a batched step: `*=` on the upstream gradient of a numpy backward",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def lrCostFunction(theta, X, y, lambda_):
+                m = y.size
+                h = 1 / (1 + np.exp(-X.dot(theta)))
+                temp = theta
+                temp[0] = 0
+                J = -(y @ np.log(h) + (1 - y) @ np.log(1 - h)) / m + lambda_ / (2 * m) * np.sum(temp ** 2)
+                grad = X.T @ (h - y) / m + lambda_ / m * temp
+                return J, grad
+            """,
+            line=7,
+            message="`temp[0] = 0` writes through the alias `temp = theta` into `theta`, an array the cost function "
+            "`lrCostFunction` received",
+            why="real code (the Andrew Ng ex3 ports: camichaves/ProyectoFinalCompuII, AmmarMZ/ML-Basic-NN, rw5a "
+            "miss/01): the alias zeroes the caller's intercept; a cost returning (J, grad) is handed the optimizer's array",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def lrCostFunction(theta, X, y, lambda_):
+                m = y.size
+                h = 1 / (1 + np.exp(-X.dot(theta)))
+                temp = theta.copy()
+                temp[0] = 0
+                grad = X.T @ (h - y) / m + lambda_ / m * temp
+                grad[0] = grad[0] * 1.0
+                return -(y @ np.log(h) + (1 - y) @ np.log(1 - h)) / m, grad
+
+            def cost_history(theta, costs):
+                costs[0] = np.sum(theta ** 2)
+                return costs
+            """,
+            why="the ex3 cost with a copy, and a write into its own gradient; a cost helper that fills a buffer "
+            "and returns no (cost, gradient) pair",
+        ),
         Valid(
             """
             import numpy as np
@@ -1021,7 +1066,7 @@ class InputMutatedInPlace(Rule):
                 owner is not None and _EVIDENCE.search(f"class {owner.name.value}")
             ):
                 continue
-            role = _role(model, function) or _clamping_forward(model, function, writes)
+            role = _cost_and_gradient(function, analysis) or _role(model, function) or _clamping_forward(model, function, writes)
             if role is None:
                 continue
             qualname = f"{owner.name.value}.{function.name.value}" if owner is not None else function.name.value
@@ -1646,6 +1691,25 @@ def _role(model: Numerics, function: cst.FunctionDef) -> Optional[str]:
             if model.softmax_parts(node.target, node.value, scope, order) is not None:
                 return "the forward"
     return None
+
+
+def _cost_and_gradient(function: cst.FunctionDef, analysis: ModuleAnalysis) -> Optional[str]:
+    """'the cost function' for a function named as a cost or loss whose every return is a pair whose
+    second item is named as a gradient (`return J, grad`): Andrew Ng's `lrCostFunction(theta, X, y,
+    lambda_)`, which an optimizer calls with its own parameter array."""
+    if not _COST_NAME.search(function.name.value):
+        return None
+    returns = analysis.index.nodes_in(function, cst.Return)
+    if not returns:
+        return None
+    for statement in returns:
+        value = statement.value
+        if type(value) is not cst.Tuple or len(value.elements) != 2:
+            return None
+        second = value.elements[1].value
+        if type(second) is not cst.Name or not (is_gradient_name(second.value, loosely=True) or _COST_GRADIENT.match(second.value)):
+            return None
+    return "the cost function"
 
 
 def _untransposed(node: cst.BaseExpression) -> cst.BaseExpression:
