@@ -921,6 +921,11 @@ class Numerics:
             if value is node:
                 return None
             return self.kind_of(value, scope, bindings[-1].order, depth + 1, imported)
+        if type(node) is cst.Attribute:
+            binding = self.own_attribute_binding(node, scope, order)
+            if binding is None or binding.value is None or binding.augmented is not None:
+                return None
+            return self.kind_of(binding.value, scope, binding.order, depth + 1, imported)
         if type(node) is cst.BinaryOperation and type(node.operator) is cst.Divide:
             if self.softmax_parts(node.left, node.right, scope, order) is not None:
                 return "softmax"
@@ -945,6 +950,25 @@ class Numerics:
             if imported:
                 return self._imported_kind(node)
         return None
+
+    def own_attribute_binding(self, node: cst.Attribute, scope: Scope, order: int) -> Optional[Binding]:
+        """The binding of `self.x` (`node`) made earlier in this method and still in effect at `order`:
+        nothing in between calls a method of `self` or hands `self` to a call (either may re-bind it),
+        and it is not written into before."""
+        dotted = dotted_name(node)
+        if dotted is None or not dotted.startswith("self.") or dotted.count(".") != 1:
+            return None
+        bindings = scope.before(dotted, order)
+        if not bindings or scope.mutated_before(dotted, order):
+            return None
+        binding = bindings[-1]
+        for call in self.index.nodes_in(scope.function, cst.Call):
+            if not binding.order < scope.order_of(call, self.analysis) < order:
+                continue
+            callee = dotted_name(call.func) or ""
+            if callee.startswith("self.") or any(type(arg.value) is cst.Name and arg.value.value == "self" for arg in call.args):
+                return None
+        return binding
 
     def _imported_kind(self, call: cst.Call) -> Optional[str]:
         """'softmax' / 'sigmoid' returned (by body) by the function `call` calls in another module of the
@@ -997,6 +1021,8 @@ class Numerics:
             if stored is None or type(node.value) is not cst.Name or scope.compared_before(node.value.value, order):
                 return None
             return self.kind_of(stored[1], scope, stored[0], imported=imported)
+        if type(node) is cst.Attribute:  # `self.sig_out = 1 / (1 + np.exp(-x))` earlier in this method
+            return self.kind_of(node, scope, order, imported=imported)
         if type(node) is not cst.Name:
             return self.kind_of(node, scope, order, imported=imported) if type(node) is cst.Call else None
         name = node.value

@@ -21,7 +21,8 @@ class UnguardedLog(Rule):
     summary = "log(p) of a probability with no clip or epsilon: -inf, then nan, once a probability saturates to 0."
     what_it_does = """
         Finds `log(p)` (and `log(1 - p)`) where `p` is a probability: the output of a softmax or a
-        sigmoid computed in the same function or returned by a function whose body computes one
+        sigmoid computed in the same function (also stored on `self` earlier in the same method, with no
+        call of a method of `self` in between) or returned by a function whose body computes one
         (also a function imported from another module of the package whose name says softmax,
         sigmoid or expit: `from sigmoid import sigmoid`, `utils.sigmoid(z)`), or the prediction parameter of a cross-entropy (`-sum(y * log(p))`, `-log(p[range(n), y])`;
         `-y * log(p)` when `(1 - y) * log(1 - p)` stands beside it, so both logs of a BCE line count),
@@ -244,8 +245,50 @@ class UnguardedLog(Rule):
             why="near misses of numpy-nn's np.nansum loss: a plain sum (both logs of the line, the first weighted "
             "by `-y`), and jax's nansum, whose gradient of the dropped 0 * log(0) term is still nan",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            class SigmoidWithLoss:
+                def forward(self, x, t):
+                    self.sig_out = 1 / (1 + np.exp(-x))
+                    self.t = t
+                    return -t * np.log(self.sig_out) - (1 - t) * np.log(1 - self.sig_out)
+            """,
+            line=7,
+            count=2,
+            message="takes the log of the sigmoid output `self.sig_out` with no clip or epsilon",
+            why="real code (rw5b miss/04, SigmoidWithLoss.forward of index id 16669687239; also DEVLOKER's "
+            "CrossEntropy `self.p = softmax(X)`): the output cached on self earlier in the same method",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class SigmoidWithLoss:
+                def forward(self, x, t):
+                    self.sig_out = 1 / (1 + np.exp(-x))
+                    self.clip_output()
+                    return -t * np.log(self.sig_out) - (1 - t) * np.log(1 - self.sig_out)
+
+                def clip_output(self):
+                    self.sig_out = np.clip(self.sig_out, 1e-7, 1 - 1e-7)
+
+            class Clipped:
+                def forward(self, x, t):
+                    self.p = np.clip(1 / (1 + np.exp(-x)), 1e-7, 1 - 1e-7)
+                    return -t * np.log(self.p)
+
+            class Other:
+                def forward(self, x, t):
+                    self.p = 1 / (1 + np.exp(-x))
+                    clip_in_place(self)
+                    return -t * np.log(self.p)
+            """,
+            why="a method of self (or a call handed self) between the store and the log may re-bind it; a clipped store",
+        ),
         Valid(
             """
             import numpy as np
