@@ -9,7 +9,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Binding, Scope, numerics, unwrap
-from gradlint.analysis.syntax import call_name, last_part, literal_number
+from gradlint.analysis.syntax import ARRAY_METADATA, call_name, last_part, literal_number
 from gradlint.diagnostics import Severity
 from gradlint.naming import is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -38,7 +38,9 @@ class RecurrentGradientNotCarried(Rule):
         loop around it: not assigned, not unpacked, not `+=`, not written into. When the loop computes another carried-gradient name that nothing reads
         (`dh_prev`), the finding names it. Also finds a carried gradient that starts from the last time step
         of a gradient-named parameter (`da_prevt = da[:, :, -1]`) when the loop never reads that parameter:
-        the steps before the last never receive the gradient of their own outputs.
+        the steps before the last never receive the gradient of their own outputs. And a carried gradient
+        computed in the loop that nothing reads (min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the
+        `+ dhnext` forgotten).
         """
     why_bad = """
         In a recurrent network the hidden state h_t feeds both the output at step t and the next state
@@ -191,8 +193,77 @@ class RecurrentGradientNotCarried(Rule):
             why="real code (cxmhfut/DeepLearning.ai back_propagation_in_rnn.py rnn_backward, rw4a miss/09): only the "
             "last step's upstream gradient enters; da[:, :, t] is never added",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def backward(inputs, targets, hs, ps, Whh, Why):
+                dWhh = np.zeros_like(Whh)
+                dhnext = np.zeros_like(hs[0])
+                for t in reversed(range(len(inputs))):
+                    dy = np.copy(ps[t])
+                    dy[targets[t]] -= 1
+                    dh = np.dot(Why.T, dy)
+                    dhraw = (1 - hs[t] * hs[t]) * dh
+                    dWhh += np.dot(dhraw, hs[t - 1].T)
+                    dhnext = np.dot(Whh.T, dhraw)
+                return dWhh
+            """,
+            line=12,
+            message="`dhnext`, the gradient carried back to the previous time step, is computed here each step but never read",
+            why="the adversarial review (rev12a miss/02): min-char-rnn with the `+ dhnext` forgotten, the most common "
+            "slip; dWhh is off by 0.6 where it reaches 0.7",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def torch_style(dys, hs, Whh, T, torch):
+                dh_next = torch.zeros(4)
+                for t in reversed(range(T)):
+                    dh = dys[t] + dh_next
+                    dh_next.data = Whh.T @ ((1 - hs[t] ** 2) * dh)
+                return dh
+
+            def torch_copy(dys, hs, Whh, T, torch):
+                dh_next = torch.zeros(4)
+                for t in reversed(range(T)):
+                    dh = dys[t] + dh_next
+                    dh_next.data.copy_(Whh.T @ ((1 - hs[t] ** 2) * dh))
+                return dh
+
+            def with_closure(dys, hs, Whh, T):
+                dh_next = np.zeros(4)
+
+                def carry(draw):
+                    nonlocal dh_next
+                    dh_next = Whh.T @ draw
+
+                for t in reversed(range(T)):
+                    dh = dys[t] + dh_next
+                    carry((1 - hs[t] ** 2) * dh)
+                return dh
+
+            def through_a_view(dh, hs, Whh):
+                steps = np.moveaxis(dh, 1, 0)
+                dh_next = dh[:, -1, :]
+                for t in reversed(range(hs.shape[1])):
+                    draw = (1 - hs[:, t, :] ** 2) * dh_next
+                    if t > 0:
+                        dh_next = draw @ Whh.T + steps[t - 1]
+                return dh_next
+
+            def from_the_header(dh, hs, Whh):
+                dh_next = dh[-1]
+                for t, dh_t in reversed(list(enumerate(dh[:-1]))):
+                    dh_next = Whh.T @ ((1 - hs[t + 1] ** 2) * dh_next) + dh_t
+                return dh_next
+            """,
+            why="the adversarial review (rev12a fp/02, 04-06): torch's `.data` writes, a carry re-bound by a nested "
+            "function, earlier steps' gradients read through a view or the loop's header",
+        ),
         Valid(
             """
             import numpy as np
@@ -331,6 +402,7 @@ class RecurrentGradientNotCarried(Rule):
                         f"the gradient of its own output (dL/dh_t is `{upstream}` at step t plus the gradient carried "
                         f"back from step t+1); add `{upstream}`'s step t to what each step receives",
                     )
+            named = set()
             for name, read in reads.items():
                 initial = _zero_before(scope, name, start)
                 if initial is None or _updated_within(analysis, scope, name, range(start, region.stop), outermost):
@@ -343,6 +415,7 @@ class RecurrentGradientNotCarried(Rule):
                     f"(step t's gradient misses the term coming back from step t+1)"
                 )
                 if dropped is not None:
+                    named.add(dropped.name)
                     message += (
                         f"; `{dropped.name}`, computed on line {analysis.line_of(dropped.statement)}, is never read: "
                         f"assign it to `{name}`"
@@ -350,6 +423,17 @@ class RecurrentGradientNotCarried(Rule):
                 else:
                     message += f"; assign `{name}` each step's gradient with respect to its input state"
                 yield Finding(read, message)
+            for binding in _unread_carries(analysis, scope, loop, function):
+                if binding.name in named or binding.name in reads:
+                    continue
+                named.add(binding.name)
+                yield Finding(
+                    binding.statement,
+                    f"`{binding.name}`, the gradient carried back to the previous time step, is computed here each "
+                    f"step but never read: step t-1 does not add it to its own gradient, so no gradient flows back "
+                    f"through time (dL/dh_t misses dL/dh_(t+1) dh_(t+1)/dh_t); add `{binding.name}` to the gradient "
+                    f"each step starts from",
+                )
 
 
 def _carried(name: str) -> bool:
@@ -409,22 +493,17 @@ def _carried_reads(analysis: ModuleAnalysis, loop: cst.For) -> dict[str, cst.Nam
     reads: dict[str, cst.Name] = {}
     for node in analysis.index.walk_subtree(loop.body, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
         if type(node) is cst.Name and node.value not in reads and _carried(node.value):
-            if _is_plain_name(analysis, node):
+            if _is_plain_name(analysis, node) and not _is_bound_name(analysis, node):
                 reads[node.value] = node
     return reads
 
 
 def _zero_before(scope: Scope, name: str, order: int) -> Optional[Binding]:
     """The binding of `name` in effect at `order` when it is a plain `name = 0` or `name = np.zeros(...)`."""
-    bindings = scope.before(name, order)
-    if not bindings:
+    last = _plain_binding(scope, name, order)
+    if last is None:
         return None
-    last = bindings[-1]
-    if type(last.statement) is not cst.Assign or last.value is None or last.augmented is not None:
-        return None
-    if not any(type(target.target) is cst.Name and target.target.value == name for target in last.statement.targets):
-        return None
-    value = unwrap(last.value)
+    value = unwrap(last.value)  # type: ignore[arg-type]
     if literal_number(value) == 0:
         return last
     return last if type(value) is cst.Call and last_part(call_name(value)) in _ZERO_CALLS else None
@@ -433,12 +512,14 @@ def _zero_before(scope: Scope, name: str, order: int) -> Optional[Binding]:
 def _seeded_by_last_step(
     analysis: ModuleAnalysis, scope: Scope, loop: cst.For, name: str, start: int
 ) -> Optional[tuple[cst.Subscript, str]]:
-    """(`da[:, :, -1]`, "da") when the carried gradient `name` is bound before the loop to the last time
-    step (an index -1) of a gradient-named parameter that the loop's body never reads."""
-    bindings = scope.before(name, start)
-    if not bindings or bindings[-1].value is None or bindings[-1].augmented is not None:
+    """(`da[:, :, -1]`, "da") when the carried gradient `name` is bound before the loop, by a plain
+    `name = ...` (what the pre-check reads), to the last time step (an index -1) of a gradient-named
+    parameter that the function reads nowhere else but for its shape (`da.shape`): not in the loop, not
+    through a view or the loop's header."""
+    binding = _plain_binding(scope, name, start)
+    if binding is None:
         return None
-    value = unwrap(bindings[-1].value)
+    value = unwrap(binding.value)  # type: ignore[arg-type]
     if type(value) is not cst.Subscript or type(value.value) is not cst.Name:
         return None
     upstream = value.value.value
@@ -446,10 +527,29 @@ def _seeded_by_last_step(
         return None
     if not any(type(element.slice) is cst.Index and _negative_one(element.slice.value) for element in value.slice):
         return None
-    for node in analysis.index.walk_subtree(loop.body, skip=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-        if type(node) is cst.Name and node.value == upstream and _is_plain_name(analysis, node):
-            return None
+    for node in analysis.index.walk_subtree(scope.function or analysis.module, skip=(cst.ClassDef,)):
+        if type(node) is not cst.Name or node.value != upstream or node is value.value or not _is_plain_name(analysis, node):
+            continue
+        parent = analysis.index.parent(node)
+        if type(parent) is cst.Param:
+            continue
+        if type(parent) is cst.Attribute and parent.attr.value in ARRAY_METADATA:
+            continue  # `n_a, m, T_x = da.shape`
+        return None
     return value, upstream
+
+
+def _plain_binding(scope: Scope, name: str, order: int) -> Optional[Binding]:
+    """The binding of `name` in effect at `order` when it is a plain Assign with the bare name as a target."""
+    bindings = scope.before(name, order)
+    if not bindings:
+        return None
+    last = bindings[-1]
+    if type(last.statement) is not cst.Assign or last.value is None or last.augmented is not None:
+        return None
+    if not any(type(target.target) is cst.Name and target.target.value == name for target in last.statement.targets):
+        return None
+    return last
 
 
 def _negative_one(node: cst.BaseExpression) -> bool:
@@ -459,25 +559,75 @@ def _negative_one(node: cst.BaseExpression) -> bool:
 
 def _updated_within(analysis: ModuleAnalysis, scope: Scope, name: str, region: range, root: cst.CSTNode) -> bool:
     """`name` is bound or written into at an order in `region` (from the loop's header to the end of the
-    outermost loop around it: a zero set earlier in an epoch loop is no update), or handed to an in-place
-    call anywhere in `root` (that outermost loop)."""
+    outermost loop around it: a zero set earlier in an epoch loop is no update); or, anywhere in `root`
+    (that outermost loop), written through an attribute (torch's `dh_next.data = g`), handed to an
+    in-place call (`np.copyto(dh_next, g)`, `dh_next.data.copy_(g)`, `dh_next.fill(0)`); or re-bound
+    by a nested function (`nonlocal dh_next`)."""
     if any(binding.order in region for binding in scope.bindings.get(name, ())):
         return True
     if any(order in region for order in scope.mutations.get(name, ())):
         return True
     for node in analysis.index.walk_subtree(root):
-        if type(node) is not cst.Call:
-            continue
-        func = node.func
-        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == name:
-            method = func.attr.value
-            if method.endswith("_") or method in ("fill", "put", "itemset", "resize", "sort", "setfield"):
-                return True  # `dh_next.fill(0)`, torch's `dh_next.add_(g)`
-        elif last_part(call_name(node)) in _WRITES_FIRST_ARGUMENT and node.args:
-            first = unwrap(node.args[0].value)
-            if type(first) is cst.Name and first.value == name:
+        kind = type(node)
+        if kind in (cst.AssignTarget, cst.AugAssign):
+            target = node.target  # type: ignore[attr-defined]
+            if type(target) in (cst.Attribute, cst.Subscript) and _root_name(target) == name:
+                return True
+        elif kind is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is cst.Attribute and _root_name(func.value) == name:
+                method = func.attr.value
+                if method.endswith("_") or method in ("fill", "put", "itemset", "resize", "sort", "setfield"):
+                    return True
+            elif last_part(call_name(node)) in _WRITES_FIRST_ARGUMENT and node.args:  # type: ignore[attr-defined]
+                if _root_name(node.args[0].value) == name:  # type: ignore[attr-defined]
+                    return True
+    function = scope.function
+    if function is not None:
+        for nonlocal_statement in analysis.index.nodes(cst.Nonlocal):
+            if any(alias.name.value == name for alias in nonlocal_statement.names) and function in analysis.index.ancestors(nonlocal_statement):
                 return True
     return False
+
+
+def _root_name(node: cst.BaseExpression) -> Optional[str]:
+    """The name an attribute or subscript chain starts from (`dh_next` of `dh_next.data[:]`)."""
+    node = unwrap(node)
+    while type(node) in (cst.Attribute, cst.Subscript):
+        node = unwrap(node.value)  # type: ignore[attr-defined]
+    return node.value if type(node) is cst.Name else None
+
+
+def _unread_carries(
+    analysis: ModuleAnalysis, scope: Scope, loop: cst.For, function: Optional[cst.FunctionDef]
+) -> list[Binding]:
+    """Carried-gradient names bound in the loop (a plain `name = ...`, what the pre-check reads) that
+    nothing in the function reads: min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the `+ dhnext`
+    forgotten."""
+    inside = _orders_within(analysis, scope, loop)
+    found: dict[str, Binding] = {}
+    for name, bindings in scope.bindings.items():
+        if not _carried(name):
+            continue
+        for binding in bindings:
+            if binding.order in inside and type(binding.statement) is cst.Assign and any(
+                type(target.target) is cst.Name and target.target.value == name for target in binding.statement.targets
+            ):
+                found.setdefault(name, binding)
+    if not found:
+        return []
+    read = _names_read(analysis, function)
+    return [binding for name, binding in found.items() if name not in read]
+
+
+def _names_read(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef]) -> set[str]:
+    """The names the function (or module) reads: plain names that are no assignment target."""
+    root = function if function is not None else analysis.module
+    return {
+        node.value
+        for node in analysis.index.walk_subtree(root)
+        if type(node) is cst.Name and not _is_bound_name(analysis, node) and _is_plain_name(analysis, node)
+    }
 
 
 def _dropped_carry(
@@ -494,12 +644,7 @@ def _dropped_carry(
     ]
     if not candidates:
         return None
-    root = function if function is not None else analysis.module
-    read = {
-        node.value
-        for node in analysis.index.walk_subtree(root)
-        if type(node) is cst.Name and not _is_bound_name(analysis, node) and _is_plain_name(analysis, node)
-    }
+    read = _names_read(analysis, function)
     dropped = [binding for binding in candidates if binding.name not in read]
     stem = _stem(carried)
     paired = [binding for binding in dropped if _stem(binding.name) == stem]
