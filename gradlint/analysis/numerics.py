@@ -962,13 +962,24 @@ class Numerics:
         if not bindings or scope.mutated_before(dotted, order):
             return None
         binding = bindings[-1]
+        analysis = self.analysis
         for call in self.index.nodes_in(scope.function, cst.Call):
-            if not binding.order < scope.order_of(call, self.analysis) < order:
+            if not binding.order < scope.order_of(call, analysis) < order:
                 continue
-            callee = dotted_name(call.func) or ""
-            if callee.startswith("self.") or any(type(arg.value) is cst.Name and arg.value.value == "self" for arg in call.args):
-                return None
+            callee = dotted_name(call.func)
+            if callee is None or callee.startswith(("self.", "super.")) or any(
+                type(arg.value) is cst.Name and arg.value.value == "self" for arg in call.args
+            ):
+                return None  # a method of self (`super().clip()` included) or a call handed self may re-bind it
+        for attribute in self.index.nodes_in(scope.function, cst.Attribute):
+            if dotted_name(attribute) == dotted and binding.order < scope.order_of(attribute, analysis) < order:
+                return None  # used in between: maybe written into (`self.p[self.p < eps] = eps`, `out=self.p`)
+        if any(type(bound.value) is cst.Name and bound.value.value == "self" for bound in self._self_aliases(scope)):
+            return None  # `me = self`: the attribute has another name
         return binding
+
+    def _self_aliases(self, scope: Scope) -> list[Binding]:
+        return [binding for bindings in scope.bindings.values() for binding in bindings if type(binding.value) is cst.Name]
 
     def _imported_kind(self, call: cst.Call) -> Optional[str]:
         """'softmax' / 'sigmoid' returned (by body) by the function `call` calls in another module of the
@@ -978,6 +989,10 @@ class Numerics:
         name = dotted_name(call.func)
         if name is None or name.startswith("self.") or not _SOURCE_WORD.search(name.rsplit(".", 1)[-1]):
             return None
+        head = name.split(".", 1)[0]
+        caller = self.scope_of(call)
+        if head in caller.params or head in caller.bindings:
+            return None  # the module's name is shadowed by a parameter or a local (`def loss(utils, x)`)
         from gradlint.analysis.gradient_flow import imported_function
 
         found = imported_function(self.analysis, name)

@@ -41,6 +41,7 @@ _EVIDENCE = re.compile(EVIDENCE)
 # A cost function returning its gradient (`_cost_and_gradient`): its name (the evidence's `Cost`/`Loss` words)
 # and the gradient's (`grad`, `dtheta`, `dJ`, `theta_grad`) beside gradlint.naming's conventions.
 _COST_NAME = re.compile(r"[Cc]ost|[Ll]oss")
+_GRADIENT_FUNCTION = re.compile(r"[Gg]rad")  # the evidence's `Grad`/`grad` word
 _COST_GRADIENT = re.compile(r"^(?:d_?(?:w|theta|params?|weights?|j)|grad\w*|\w*_grad(?:ient)?|gradient)$", re.IGNORECASE)
 # A function whose name says it works in place (`inplace_tanh_derivative`, torch's trailing `relu_`):
 # the writes are its contract.
@@ -76,8 +77,10 @@ class InputMutatedInPlace(Rule):
         In a function that computes a forward (softmax, sigmoid, relu... by body, also a row softmax
         written with transposes, `(np.exp(x[i]).T / np.sum(np.exp(x[i]), axis=0)).T`), a derivative /
         backward pass, or a cost function that returns its gradient (named as a cost or loss, every
-        return a pair `J, grad`: Andrew Ng's `lrCostFunction(theta, X, y, lambda_)`, which an optimizer
-        hands its own parameter array), finds in-place writes into an array parameter: `x -= np.max(x)`,
+        return a pair `J, grad`, also `[J, grad.flatten()]`: Andrew Ng's `lrCostFunction(theta, X, y,
+        lambda_)`, which an optimizer hands its own parameter array; in a function named as a gradient that
+        returns one value, only writes through an alias, `temp = theta; temp[0] = 0`), finds in-place
+        writes into an array parameter: `x -= np.max(x)`,
         `grad *= mask`, `dout[x <= 0] = 0`, `d[range(n), y] -= 1`, `np.exp(x, out=x)`, also through a
         plain alias (`dx = dout; dx[x <= 0] = 0`) or an attribute of the same method
         (`self.dinputs = dvalues; self.dinputs[self.inputs <= 0] = 0`, the nnfs book's ReLU without
@@ -497,8 +500,49 @@ class InputMutatedInPlace(Rule):
             why="real code (the Andrew Ng ex3 ports: camichaves/ProyectoFinalCompuII, AmmarMZ/ML-Basic-NN, rw5a "
             "miss/01): the alias zeroes the caller's intercept; a cost returning (J, grad) is handed the optimizer's array",
         ),
+        Invalid(
+            """
+            import numpy as np
+            from utils import sigmoid
+
+            def costFunctionReg(theta, X, y, lambda_):
+                m = y.size
+                h = sigmoid(X.dot(theta))
+                temp = theta
+                temp[0] = 0
+                grad = X.T @ (h - y) / m + lambda_ / m * temp
+                return [-(y @ np.log(h) + (1 - y) @ np.log(1 - h)) / m, grad.flatten()]
+
+            def gradientReg(theta, X, y, lambda_):
+                h = sigmoid(X.dot(theta))
+                temp = theta
+                temp[0] = 0
+                return X.T @ (h - y) / y.size + lambda_ / y.size * temp
+            """,
+            line=8,
+            count=2,
+            why="the adversarial review (rev12a miss/08): a cost returning `[J, grad.flatten()]`, and ex2's separate "
+            "gradient function (fmin_tnc's fprime) with the same alias",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def apply_gradients(params, grads, lr=0.1):
+                for p, g in zip(params, grads):
+                    p -= lr * g
+                params[0] = params[0] * 1.0
+                return params
+
+            def gradient_step(theta, X, y, lr):
+                theta[1:] -= lr * X[:, 1:].T @ (X @ theta - y)
+                return theta
+            """,
+            why="optimizer steps named after gradients write their parameters on purpose (only a write through an "
+            "alias counts in a gradient function)",
+        ),
         Valid(
             """
             import numpy as np
@@ -1067,6 +1111,11 @@ class InputMutatedInPlace(Rule):
             ):
                 continue
             role = _cost_and_gradient(function, analysis) or _role(model, function) or _clamping_forward(model, function, writes)
+            if role is None and _gradient_function(function, analysis):
+                # ex2's `gradientReg(theta, X, y, lambda_)`: only writes through an alias (`temp = theta;
+                # temp[0] = 0`, the copy the author meant); an optimizer step writes its parameters on purpose
+                writes = [write for write in writes if write[2]]
+                role = "the gradient function" if writes else None
             if role is None:
                 continue
             qualname = f"{owner.name.value}.{function.name.value}" if owner is not None else function.name.value
@@ -1704,12 +1753,37 @@ def _cost_and_gradient(function: cst.FunctionDef, analysis: ModuleAnalysis) -> O
         return None
     for statement in returns:
         value = statement.value
-        if type(value) is not cst.Tuple or len(value.elements) != 2:
+        if type(value) not in (cst.Tuple, cst.List) or len(value.elements) != 2:  # type: ignore[union-attr]
             return None
-        second = value.elements[1].value
-        if type(second) is not cst.Name or not (is_gradient_name(second.value, loosely=True) or _COST_GRADIENT.match(second.value)):
+        if not _gradient_valued(value.elements[1].value):  # type: ignore[union-attr]
             return None
     return "the cost function"
+
+
+def _gradient_valued(node: cst.BaseExpression) -> bool:
+    """A name that says gradient, maybe reshaped (`grad`, `grad.flatten()`, `grad.ravel()`, `dtheta[:, 0]`)."""
+    while True:
+        if type(node) is cst.Call and type(node.func) is cst.Attribute:
+            node = node.func.value
+        elif type(node) in (cst.Attribute, cst.Subscript):
+            node = node.value  # type: ignore[attr-defined]
+        else:
+            break
+    return type(node) is cst.Name and (is_gradient_name(node.value, loosely=True) or _COST_GRADIENT.match(node.value) is not None)
+
+
+def _gradient_function(function: cst.FunctionDef, analysis: ModuleAnalysis) -> bool:
+    """A function named as a gradient (`gradient`, `gradientReg`, `compute_grad`) every return of which
+    gives one value (no tuple, not None): ex2's separate gradient for `fmin_tnc(fprime=...)`."""
+    if not _GRADIENT_FUNCTION.search(function.name.value):
+        return False
+    returns = analysis.index.nodes_in(function, cst.Return)
+    return bool(returns) and all(
+        statement.value is not None and type(statement.value) not in (cst.Tuple, cst.List) and not (
+            type(statement.value) is cst.Name and statement.value.value == "None"
+        )
+        for statement in returns
+    )
 
 
 def _untransposed(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -267,6 +267,39 @@ class UnguardedLog(Rule):
             """
             import numpy as np
 
+            class Guarded:
+                def forward(self, x, t, eps=1e-7):
+                    self.out = 1 / (1 + np.exp(-x))
+                    self.out[self.out < eps] = eps
+                    return -t * np.log(self.out)
+
+            class ClippedOut:
+                def forward(self, x, t, eps=1e-7):
+                    self.out = 1 / (1 + np.exp(-x))
+                    np.clip(self.out, eps, 1 - eps, out=self.out)
+                    return -t * np.log(self.out)
+
+            class Base:
+                def clip_probs(self):
+                    self.out = np.clip(self.out, 1e-7, 1 - 1e-7)
+
+            class Child(Base):
+                def forward(self, x, t):
+                    self.out = 1 / (1 + np.exp(-x))
+                    super().clip_probs()
+                    return -t * np.log(self.out)
+
+            def loss(utils, x, t):
+                p = utils.sigmoid(x)
+                return -t * np.log(p)
+            """,
+            why="the adversarial review (rev12a fp/01, 03, 07): a stored output guarded in place, or through super(); "
+            "a module name shadowed by a parameter",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             class SigmoidWithLoss:
                 def forward(self, x, t):
                     self.sig_out = 1 / (1 + np.exp(-x))
