@@ -365,9 +365,18 @@ def _cost_files(tmp_path: Path, sigmoid: str = SIGMOID, cost: str = COST) -> Pat
     return tmp_path
 
 
-@pytest.mark.parametrize("cost", [COST, COST.replace("from sigmoid import sigmoid", "import sigmoid").replace("h = sigmoid(", "h = sigmoid.sigmoid(")])
+@pytest.mark.parametrize(
+    "cost",
+    [
+        COST,
+        COST.replace("from sigmoid import sigmoid", "import sigmoid").replace("h = sigmoid(", "h = sigmoid.sigmoid("),
+        COST.replace("from sigmoid import sigmoid", "from sigmoid import *"),
+    ],
+    ids=["from-import", "module-attribute", "star-import"],
+)
 def test_gl303_follows_an_imported_sigmoid(tmp_path: Path, cost: str) -> None:
-    """rw5a miss/02: `from sigmoid import sigmoid` (or `sigmoid.sigmoid(z)`), then `np.log(h)`, `np.log(1 - h)`:
+    """rw5a miss/02: `from sigmoid import sigmoid` (or `sigmoid.sigmoid(z)`, or `from sigmoid import *`), then
+    `np.log(h)`, `np.log(1 - h)`:
     both logs are reported (through the pre-check: the importing text says `sigmoid`), from the file alone."""
     folder = _cost_files(tmp_path, cost=cost)
     report = api.check_paths([folder / "costFunction.py"], Settings(project_root=tmp_path, select=("GL303",)))

@@ -81,15 +81,24 @@ def imported_definition(analysis: "ModuleAnalysis", name: str) -> Optional[Defin
 
 def imported_function(analysis: "ModuleAnalysis", name: str) -> Optional[Definition]:
     """The module-level function `name` calls in another module of the package: `f` bound by
-    `from M import f`, or `m.f` with `m` bound by `import m` / `import pkg.m as m` (needs
-    `analysis.package`)."""
-    if "." not in name:
-        found = imported_definition(analysis, name)
-        return found if found is not None and type(found.node) is cst.FunctionDef else None
-    head, _, attribute = name.rpartition(".")
+    `from M import f` (or found in M after `from M import *`), or `m.f` with `m` bound by `import m` /
+    `import pkg.m as m` (needs `analysis.package`)."""
     package = getattr(analysis, "package", None)
     if package is None or not hasattr(package, "module_for_import"):
         return None
+    if "." not in name:
+        found = imported_definition(analysis, name)
+        if found is not None:
+            return found if type(found.node) is cst.FunctionDef else None
+        for node in analysis.index.nodes(cst.ImportFrom):  # `from sigmoid import *` (an ex2 port's)
+            if type(node.names) is cst.ImportStar:
+                module = dotted_name(node.module) if node.module is not None else ""
+                other = package.module_for_import(analysis, module or "", len(node.relative))
+                function = other.semantics.module_functions.get(name) if other is not None else None
+                if other is not None and function is not None and not name.startswith("_"):
+                    return Definition(other, function)
+        return None
+    head, _, attribute = name.rpartition(".")
     for node in analysis.index.nodes(cst.Import):
         for alias in node.names:
             module = dotted_name(alias.name)
