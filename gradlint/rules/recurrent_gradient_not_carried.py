@@ -40,7 +40,7 @@ class RecurrentGradientNotCarried(Rule):
         of a gradient-named parameter (`da_prevt = da[:, :, -1]`) when the loop never reads that parameter:
         the steps before the last never receive the gradient of their own outputs. And a carried gradient
         computed in the loop that nothing reads (min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the
-        `+ dhnext` forgotten).
+        `+ dhnext` forgotten), and one set to zero at the start of every step, before it is read.
         """
     why_bad = """
         In a recurrent network the hidden state h_t feeds both the output at step t and the next state
@@ -214,8 +214,42 @@ class RecurrentGradientNotCarried(Rule):
             why="the adversarial review (rev12a miss/02): min-char-rnn with the `+ dhnext` forgotten, the most common "
             "slip; dWhh is off by 0.6 where it reaches 0.7",
         ),
+        Invalid(
+            """
+            import numpy as np
+
+            def backward(inputs, hs, ps, Whh, Why):
+                dWhh = np.zeros_like(Whh)
+                for t in reversed(range(len(inputs))):
+                    dhnext = np.zeros_like(hs[0])
+                    dy = np.copy(ps[t])
+                    dh = np.dot(Why.T, dy) + dhnext
+                    dhraw = (1 - hs[t] * hs[t]) * dh
+                    dWhh += np.dot(dhraw, hs[t - 1].T)
+                    dhnext = np.dot(Whh.T, dhraw)
+                return dWhh
+            """,
+            line=6,
+            message="`dhnext` is set to zero here at the start of every step, before it is read on line 8",
+            why="the adversarial review (rev12a miss/04): the carry's zero moved into the loop",
+        ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def truncated_backward(dys, hs, Whh, k):
+                dh_next = np.zeros_like(hs[0])
+                for t in reversed(range(len(dys))):
+                    if (len(dys) - t) % k == 0:
+                        dh_next = np.zeros_like(hs[0])
+                    dh = dys[t] + dh_next
+                    dh_next = Whh.T @ ((1 - hs[t] ** 2) * dh)
+                return dh
+            """,
+            why="truncated BPTT: the carry is cut every k steps, under an `if`",
+        ),
         Valid(
             """
             import numpy as np
@@ -404,6 +438,16 @@ class RecurrentGradientNotCarried(Rule):
                     )
             named = set()
             for name, read in reads.items():
+                reset = _reset_each_step(analysis, scope, loop, name, read)
+                if reset is not None:
+                    yield Finding(
+                        reset[0].statement,
+                        f"`{name}` is set to zero here at the start of every step, before it is read on line "
+                        f"{analysis.line_of(read)}: the gradient carried back from step t+1 (assigned on line "
+                        f"{analysis.line_of(reset[1].statement)}) is thrown away, so no gradient flows back through "
+                        f"time; set it to zero once, before the loop",
+                    )
+                    continue
                 initial = _zero_before(scope, name, start)
                 if initial is None or _updated_within(analysis, scope, name, range(start, region.stop), outermost):
                     continue
@@ -503,10 +547,37 @@ def _zero_before(scope: Scope, name: str, order: int) -> Optional[Binding]:
     last = _plain_binding(scope, name, order)
     if last is None:
         return None
-    value = unwrap(last.value)  # type: ignore[arg-type]
+    return last if _is_zero(last.value) else None  # type: ignore[arg-type]
+
+
+def _is_zero(value: cst.BaseExpression) -> bool:
+    """`0`, `0.0`, `np.zeros(...)`, `np.zeros_like(...)`, `x.new_zeros(...)`."""
+    value = unwrap(value)
     if literal_number(value) == 0:
-        return last
-    return last if type(value) is cst.Call and last_part(call_name(value)) in _ZERO_CALLS else None
+        return True
+    return type(value) is cst.Call and last_part(call_name(value)) in _ZERO_CALLS
+
+
+def _reset_each_step(analysis: ModuleAnalysis, scope: Scope, loop: cst.For, name: str, read: cst.Name) -> Optional[tuple[Binding, Binding]]:
+    """(the reset, the update) when the loop's body first sets `name` to zero, a statement of the body
+    itself, before `read` reads it, and updates it later in the body: each step throws away the
+    gradient the step before carried."""
+    inside = _orders_within(analysis, scope, loop)
+    bindings = sorted((b for b in scope.bindings.get(name, ()) if b.order in inside and b.order > inside.start), key=lambda b: b.order)
+    if len(bindings) < 2:
+        return None
+    reset, read_at = bindings[0], scope.order_of(read, analysis)
+    if type(reset.statement) is not cst.Assign or reset.value is None or not _is_zero(reset.value):
+        return None
+    if not any(type(target.target) is cst.Name and target.target.value == name for target in reset.statement.targets):
+        return None
+    line = analysis.index.parent(reset.statement)
+    if line is None or analysis.index.parent(line) is not loop.body:
+        return None  # only a reset every step runs (not one under an `if`)
+    if not reset.order < read_at:
+        return None
+    updates = [b for b in bindings[1:] if b.order > read_at]
+    return (reset, updates[0]) if updates else None
 
 
 def _seeded_by_last_step(
