@@ -173,6 +173,9 @@ class ScaledForm:
 
     atom: str
     multiplier: Monomial
+    # the constant k of `k * m * shape(atom)`: `s**2 - s` is the logistic shape with k = -1, the
+    # negated derivative; readers that need the derivative itself ask for k > 0
+    coefficient: "int | Fraction" = 1
 
 
 def _split_out(poly: dict[Monomial, Fraction], atom: str) -> dict[int, dict[Monomial, Fraction]]:
@@ -213,7 +216,7 @@ def _match(poly: Polynomial, powers: dict[int, int]) -> Iterator[ScaledForm]:
                 consistent = False
                 break
         if consistent and first is not None:
-            yield ScaledForm(atom, first[0])
+            yield ScaledForm(atom, first[0], first[1])
 
 
 def logistic_form(poly: Optional[Polynomial]) -> list[ScaledForm]:

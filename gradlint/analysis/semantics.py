@@ -454,6 +454,7 @@ class Semantics:
         # a long straight-line function asks for the key of every link; unmemoised, each question
         # re-walked the chain below it (quadratic in the function's length)
         self._atom_keys: dict[tuple[int, int, int], str] = {}
+        self._element_keys: dict[tuple[int, int, int], str] = {}  # the same, for _element_key
         self._inplace_calls: dict[Optional[cst.CSTNode], dict[str, list[int]]] = {}
         self._written: dict[cst.FunctionDef, frozenset[str]] = {}
         # per function: name -> (orders, applications: (the call or formula, its kinds, the shift it was read through))
@@ -958,6 +959,38 @@ class Semantics:
                 kind, argument, argument_place = forward
                 return f"forward:{kind.value}({self._atom_key(argument, argument_place)})"
             return f"code:{_structure(stripped)}"
+        return f"node:{id(expr)}"
+
+    def _element_key(self, expr: cst.BaseExpression, place: _Place) -> str:
+        """`_atom_key` with the elements read kept: `x[1:]` and `x[:-1]` (or `xm = x[1:-1]` and
+        `xm_m1 = x[:-2]`, or `y[9]` and `y[0]`) are different values of one array, so Rosenbrock's
+        `x[1:] - x[:-1]**2` is not the logistic `s - s**2`. Shape-only subscripts (`s[:, None]`,
+        `s[None, :]`, `s[...]`, `s[:]`) read every element and are not kept."""
+        memo_key = (id(expr), id(place.facts), place.order)
+        found = self._element_keys.get(memo_key)
+        if found is None:
+            found = self._element_keys[memo_key] = self._compute_element_key(expr, place)
+        return found
+
+    def _compute_element_key(self, expr: cst.BaseExpression, place: _Place) -> str:
+        suffix = ""
+        for _ in range(self.MAX_DEPTH):
+            stripped = self._strip(expr)
+            while type(stripped) is cst.Subscript:
+                suffix = _element_selector(stripped) + suffix
+                stripped = self._strip(stripped.value)
+            if type(stripped) in (cst.Name, cst.Attribute):
+                name = dotted_name(stripped)
+                binding = place.facts.reaching(name, place.order) if name is not None else None
+                if binding is not None and binding.value is not None and not binding.augmented:
+                    expr, place = binding.value, _Place(place.facts, binding.order)
+                    continue  # the alias's own definition, as _compute_atom_key follows it
+                return self._atom_key(stripped, place) + suffix
+            forward = self.forward_application(stripped, place)
+            if forward is not None:
+                kind, argument, argument_place = forward
+                return f"forward:{kind.value}({self._element_key(argument, argument_place)})" + suffix
+            return f"code:{_structure(stripped)}" + suffix
         return f"node:{id(expr)}"
 
     # --------------------------------------------------------------- forwards
@@ -1666,14 +1699,14 @@ class Semantics:
             diagonal = self._diagonal_of(expr.left, place)
             outer = self._outer_of(expr.right, place)
             if diagonal is not None and outer is not None:
-                key = self._atom_key(diagonal, place)
-                if key == self._atom_key(outer[0], place) == self._atom_key(outer[1], place):
+                key = self._element_key(diagonal, place)
+                if key == self._element_key(outer[0], place) == self._element_key(outer[1], place):
                     return DerivativeForm("softmax-jacobian", expr, diagonal, in_matrix=True)
         # s * (I - s.T) or (I - s.T) * s: the Jacobian by broadcasting
         if type(operator) is cst.Multiply:
             for atom, other in ((expr.left, expr.right), (expr.right, expr.left)):
                 if _operator(other, cst.Subtract) and self._is_identity(other.left, place):  # type: ignore[attr-defined]
-                    if self._atom_key(atom, place) == self._atom_key(other.right, place):  # type: ignore[attr-defined]
+                    if self._element_key(atom, place) == self._element_key(other.right, place):  # type: ignore[attr-defined]
                         return DerivativeForm("softmax-jacobian", expr, atom, in_matrix=True)
         parent = self.index.parent(expr)
         if type(parent) is cst.BinaryOperation and type(parent.operator) in (cst.Multiply, cst.Subtract, cst.Add):
@@ -1681,7 +1714,9 @@ class Semantics:
         atoms: dict[str, cst.BaseExpression] = {}
 
         def key(atom: cst.BaseExpression) -> str:
-            found = self._atom_key(atom, place)
+            # the same value in every place, elements included: `s - s**2` is the logistic shape,
+            # `x[1:] - x[:-1]**2` (Rosenbrock) and `-y[8] + y[9]*y[0]` (an ODE right-hand side) are not
+            found = self._element_key(atom, place)
             atoms.setdefault(found, atom)
             return found
 
@@ -1690,7 +1725,10 @@ class Semantics:
             return None
         for shape, forms in (("logistic", algebra.logistic_form(polynomial)), ("tanh", algebra.tanh_form(polynomial))):
             for form in forms:
-                if form.atom.startswith(("param:", "forward:", "name:self.", "binding:")) or "." in form.atom:
+                if form.coefficient <= 0:
+                    continue  # `s**2 - s`, `x**2 - 1`: the negated shape is not the derivative (a potential, a residual)
+                base = self._atom_key(atoms[form.atom], place)
+                if base.startswith(("param:", "forward:", "name:self.", "binding:")) or "." in base:
                     return DerivativeForm(shape, expr, atoms[form.atom], in_matrix=in_matrix)
         return None
 
@@ -3240,6 +3278,33 @@ def _structure(node: cst.CSTNode, depth: int = 0) -> str:
         )
         return f"{_structure(node.func, depth + 1)}({args})"
     return f"#{id(node)}"
+
+
+def _element_selector(subscript: cst.Subscript) -> str:
+    """The elements a subscript reads, as a key (`[1:]`, `[0]`, `[i,j]`), or "" when it reads all
+    of them and only reshapes (`[:, None]`, `[np.newaxis]`, `[...]`, `[:]`)."""
+    parts = []
+    reads = False
+    for element in subscript.slice:
+        inner = element.slice
+        if type(inner) is cst.Index:
+            value = inner.value
+            if type(value) is cst.Ellipsis or is_new_axis(value):
+                parts.append("~")
+                continue
+            reads = True
+            parts.append(_structure(value))
+        elif type(inner) is cst.Slice:
+            bounds = [inner.lower, inner.upper, inner.step]
+            if all(b is None for b in bounds):
+                parts.append(":")
+                continue
+            reads = True
+            parts.append(":".join("" if b is None else _structure(b) for b in bounds))
+        else:
+            reads = True
+            parts.append(f"#{id(inner)}")
+    return f"[{','.join(parts)}]" if reads else ""
 
 
 def _is_two_index(target: cst.Subscript) -> bool:

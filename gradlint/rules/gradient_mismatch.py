@@ -64,6 +64,28 @@ class GradientMismatch(Rule):
         function that does not run on these inputs, returns something else, or whose loss
         does not change with its first argument is `unknown`.
 
+        Scalar objectives: gradients handed to scipy.optimize (`minimize(f, x0, jac=g)`,
+        `jac=True`, `fmin_*(f, x0, fprime=g)`, `check_grad(f, g, x0)`, and `hess=h` against the
+        Jacobian of the gradient), objective/gradient pairs named alike (`cost_function` /
+        `gradient_function`, `fun` / `gfun`, `rosen` / `rosen_der`), and `J, grad =
+        costFunction(theta, X, y[, lambda_])` / `cofiCostFunc` are checked against central
+        differences of the objective, in the layouts real code uses (theta flat or a column, X
+        with or without an intercept column, y flat or a column, 0/1 or real targets); a
+        mismatch only when every layout that runs disagrees on three draws. `args=` that are
+        not literals make the check `unknown`.
+
+        Loss code that carries its own derivatives is checked for self-consistency: loss
+        classes with `loss`/`__call__`/`forward` and `gradient`/`grad`/`backward` of the same
+        `(y, y_pred)` arguments, one-argument penalties (`__call__(w)` / `grad(w)`) and their
+        `hess`; xgboost/lightgbm objectives returning `grad, hess` (`dtrain` is a stub whose
+        `get_label()` returns labels) and catboost's `calc_ders_range`: each derivative against
+        central differences of the code's own loss or gradient. Per-sample gradients of a
+        mean, fused sigmoid/softmax gradients, a positive scale of the hess and both argument
+        orders are tried first; an opposite sign, a constant hess or a flat gradient is
+        `unknown`, never an error. A loss gradient that matches an analytic loss but not the
+        loss its own function returns beside it is `unknown`, and a loss judged on one sample
+        is also judged on a batch, where a mean over every entry divided by `shape[0]` shows.
+
         The static findings are kept, each carrying the verdict on what it is about
         (`runtime` in the JSON report): the function holding it, or, for GL201/GL202, the
         derivative run on the kind of value the flagged call passes, and for GL203 the loss

@@ -51,7 +51,9 @@ __all__ = ["RuntimeResult", "TargetVerdict", "VerifyError", "check_module", "run
 WORTH_PARSING = re.compile(
     r"(?i)prime|deriv|backward|backprop|grad|jacob|dvalues|\bdout\b|diag|\bouter\b|\beye\b|einsum|softmax|sigmoid|"
     r"logistic|\btanh\b|\brelu\b|\bdef d[a-z_]\w*\s*\(|_(?:diff|p|dx|der|back|d)\s*\(|"
-    r"\breturn\s+\w+\s*,\s*d[wx]\b"  # `return loss, dW` / `return loss, dx` (runtime.self_gradient_targets)
+    r"\breturn\s+\w+\s*,\s*d[wx]\b|"  # `return loss, dW` / `return loss, dx` (runtime.self_gradient_targets)
+    r"\b(?:jac|fprime)\s*=|check_grad|"  # a gradient handed to scipy.optimize (runtime.objective_targets)
+    r"calc_ders_range|\bdef hess"  # catboost objectives, loss classes' hess (runtime.loss_class_targets)
 )
 
 CODE = "GL901"

@@ -314,9 +314,17 @@ class ActivationProbe(Probe):
             first, second = positional
             targets = [n for n in positional if is_target_name(n)]
             if targets and not any(GRAD_NAME.match(n) for n in positional):
+                if len(targets) == 2:  # `f(t, y)`: an ODE's time and state, not a prediction and its target
+                    raise Unknown(
+                        f"it takes two parameters, `{first}` and `{second}`, and neither is known to be the input "
+                        "it is the derivative in (an ODE right-hand side `f(t, y)`, or a loss gradient with no loss "
+                        "paired with it): its calling convention cannot be established"
+                    )
+                other = second if targets[0] == first else first
                 raise Unknown(
-                    f"it takes a target `{targets[0]}`: a loss gradient, but no loss is paired with it "
-                    "(a loss function `f` beside `f_prime`, or a class with forward and backward)"
+                    f"it takes `{other}` and `{targets[0]}`, a name used for targets: a loss gradient with no loss "
+                    "paired with it (a loss function `f` beside `f_prime`, or a class with forward and backward), "
+                    f"or a function of two inputs; which one is not known, so it is not called"
                 )
             pairs = [(first, second), (second, first)]
             if self.cache_param in positional:

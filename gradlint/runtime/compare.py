@@ -92,7 +92,12 @@ def _factor_name(factor: float, batch: Optional[int], classes: Optional[int], to
                   (1.0 / batch, f"1/{batch} (divided by the batch size {batch})")]
     named += [(2.0, "2"), (0.5, "1/2")]
     if classes:
-        named += [(float(classes), f"{classes} (the number of classes)"), (1.0 / classes, f"1/{classes} (divided by the number of classes)")]
+        named += [(float(classes), f"{classes} (the entries of one sample: classes or features)"),
+                  (1.0 / classes, f"1/{classes} (divided by the entries of one sample: classes or features)")]
+    if batch and classes:  # a loss averaged over every entry of the batch (np.mean of an (N, n) array)
+        entries = batch * classes
+        named += [(float(entries), f"{entries} (the number of entries in the ({batch}, {classes}) batch: a mean over every entry?)"),
+                  (1.0 / entries, f"1/{entries} (divided by the number of entries in the ({batch}, {classes}) batch)")]
     for value, name in named:
         if abs(factor - value) <= tolerance * abs(value):
             return name

@@ -10,10 +10,11 @@ import numpy as np
 from gradlint.naming import is_target_name
 from gradlint.runtime import references as refs
 from gradlint.runtime.activations import ActivationProbe
-from gradlint.runtime.compare import Comparison, compare
+from gradlint.runtime.compare import Comparison, compare, precision_of, tolerances
 from gradlint.runtime.probing import (
     DOUBLE_SOFTMAX,
     FATAL,
+    N_CLASSES,
     SHAPES,
     STEP_NAME,
     TRAINING_NAME,
@@ -47,6 +48,10 @@ class LossProbe(Probe):
         self.reducer: Optional[str] = None
         self._reducer_searched = False
         self.calibrated = False
+        # What the last call of the target returned as it came (`loss, grad`), and the input and
+        # targets each trial was made at: to read the loss the target itself returns.
+        self.last_result: Any = None
+        self.made_at: dict[int, tuple[np.ndarray, Any]] = {}
 
     def _fused(self) -> bool:
         return self.kind in ("softmax_cross_entropy", "sigmoid_binary_cross_entropy")
@@ -232,6 +237,7 @@ class LossProbe(Probe):
         if self.kind in ("cross_entropy", "softmax_cross_entropy") or (self.kind is None):
             label_kinds.append("indices")
         shapes = ["(N, n)", "(n,)"]
+        batched: list[Trial] = []
         for shape_label in shapes:
             for labels in label_kinds:
                 if labels == "indices" and shape_label == "(n,)" and self.kind is None:
@@ -243,8 +249,88 @@ class LossProbe(Probe):
                 for p, y, candidates, domain in self._prepare(shape_label, labels, labels_desc):
                     self._domain_trials(trials, p, y, candidates, domain, shape_label, labels_desc)
                 if any(t.passes() for t in self.stamp(trials)):
+                    if shape_label != "(N, n)":
+                        slipped = self._count_slip(batched)
+                        if slipped:
+                            return slipped
+                    self._check_own_loss([t for t in trials if t.passes()])
                     return trials
+            if shape_label == "(N, n)":
+                batched = list(trials)
         return trials
+
+    def _count_slip(self, batched: list[Trial]) -> list[Trial]:
+        """The (N, n) trials, when they show the gradient off by exactly n (the entries of a sample)
+        from the loss's own reduction while a single sample (n,) passes: a loss that
+        averages over every entry (`np.mean`) with a gradient divided by `shape[0]` only agrees on 1-D
+        input, where the two counts are one. Empty otherwise: a loss written for one sample may do
+        anything else on a batch (a softmax over the whole array), and its pass stands."""
+        counts = (float(N_CLASSES), 1.0 / N_CLASSES)
+        slipped = []
+        for trial in batched:
+            if trial.speculative is not None or trial.note is not None or trial.got.shape != trial.expected.shape:
+                continue
+            got, expected = np.asarray(trial.got, dtype=np.float64), np.asarray(trial.expected, dtype=np.float64)
+            norm = float(np.sum(expected * expected))
+            if norm <= 0 or not np.all(np.isfinite(got)):
+                continue
+            factor = float(np.sum(got * expected)) / norm
+            if any(abs(factor - c) <= 1e-6 * c for c in counts) and compare(got, factor * expected).rel_error <= trial.tolerances()[0]:
+                slipped.append(trial)
+        return slipped
+
+    def _check_own_loss(self, passing: list[Trial]) -> None:
+        """A target returning its own loss with the gradient (`return loss, dL_ds`) and passing against
+        the analytic gradient of the loss it was taken for: the pass stands only if the gradient is
+        also (up to a positive count) that of the loss it returns. `p - y` is the softmax cross-entropy
+        gradient whatever loss the author computed beside it (a smooth-L1 of the probabilities)."""
+        if self.kind is None or self.user_forward is not None:
+            return  # the reference already is the user's own loss
+        for trial in passing:
+            made = self.made_at.get(id(trial))
+            if made is None:
+                continue
+            x, y = made
+            result = self._returned(x, y)
+            if _returned_scalar(result) is None:
+                continue
+            scalar = next(v for v in result if np.ndim(v) == 0 and not isinstance(v, (bool, np.bool_)))
+
+            def own(q: np.ndarray) -> float:
+                value = _returned_scalar(self._returned(q, y))
+                if value is None:
+                    raise ValueError("no loss returned")
+                return value
+
+            try:
+                # its own round-off (a loss summed in float32), measured as the loss references' is
+                precision = refs.effective_precision(own, x, max(self.reference_precision, precision_of(scalar)))
+                grad = refs.numeric_jacobian(own, x, precision=precision).reshape(x.shape)
+            except FATAL:
+                raise
+            except Exception:  # noqa: BLE001 - the returned value is not a loss of the input
+                continue
+            got = np.asarray(trial.got, dtype=np.float64).reshape(x.shape)
+            scale = float(np.max(np.abs(grad), initial=0.0))
+            if not np.all(np.isfinite(grad)) or scale <= 1e-9 * max(1.0, float(np.max(np.abs(got), initial=0.0))):
+                continue  # a constant returned beside the gradient (a regulariser of other weights, an accuracy)
+            factor = float(np.sum(got * grad)) / float(np.sum(grad * grad))
+            error = compare(got, factor * grad).rel_error if factor > 0 else 2.0
+            if error <= tolerances(trial.precision, precision, numeric=True)[1]:
+                continue  # within what a mismatch against central differences of that loss would need
+            raise Unknown(
+                f"its gradient agrees with {_LOSS_WORDS.get(str(self.kind), 'the analytic loss gradient')} "
+                f"(relative error {trial.measure().rel_error:.1g}), but not with central differences of the loss it "
+                f"returns beside it (relative error {error:.2g} at the best scale, called as {trial.convention}): "
+                "the gradient of one loss is returned with the value of another, and which one is trained on is not known"
+            )
+
+    def _returned(self, x: np.ndarray, y: Any) -> Any:
+        """The target's whole result at (x, y), as it came."""
+        self.last_result = None
+        if self._call(x, y, "the loss it returns") is None and self.last_result is None:
+            raise ValueError("the call failed")
+        return self.last_result
 
     def _domain_trials(
         self, trials: list[Trial], p: np.ndarray, y: Any, candidates: list, domain: str, shape_label: str, labels_desc: str
@@ -308,6 +394,7 @@ class LossProbe(Probe):
                     speculative=guessed.get(kind),
                 )
             )
+            self.made_at[id(trials[-1])] = (x, y)
 
     def _elementwise_chain(self, x: np.ndarray, kind: str, y: Any, got: np.ndarray, candidates: list, what: str) -> Optional[Trial]:
         """A fused softmax + cross-entropy gradient written as dL/ds * J (elementwise,
@@ -355,6 +442,7 @@ class LossProbe(Probe):
                 return None
             with _quiet():
                 result = func(*args)
+            self.last_result = result
             array = _as_array(result)
             if array is None and instance is not None:
                 array = _changed_attribute(instance, before)
@@ -367,6 +455,29 @@ class LossProbe(Probe):
         except Exception as error:  # noqa: BLE001
             self.errors.append(f"{what}: {type(error).__name__}: {error}")
             return None
+
+
+_LOSS_WORDS = {
+    "softmax_cross_entropy": "the analytic softmax cross-entropy gradient",
+    "sigmoid_binary_cross_entropy": "the analytic sigmoid binary cross-entropy gradient",
+    "cross_entropy": "the analytic cross-entropy gradient",
+    "binary_cross_entropy": "the analytic binary cross-entropy gradient",
+    "mse": "the analytic squared-error gradient",
+}
+
+
+def _returned_scalar(result: Any) -> Optional[float]:
+    """The one real number a target returned beside its gradient (`return loss, grad`), if any."""
+    if not isinstance(result, (tuple, list)) or not 2 <= len(result) <= 4:
+        return None
+    numbers = [
+        v for v in result
+        if not isinstance(v, (bool, np.bool_)) and np.ndim(v) == 0 and np.issubdtype(np.asarray(v).dtype, np.number)
+    ]
+    if len(numbers) != 1 or np.iscomplexobj(numbers[0]):
+        return None
+    value = float(numbers[0])
+    return value if np.isfinite(value) else None
 
 
 # Methods that may reduce a loss's per-sample values to the training loss.

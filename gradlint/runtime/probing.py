@@ -190,8 +190,9 @@ class Probe:
         if records and not spec.get("cache_forward"):
             name, shown = next(iter(records.items()))
             raise Unknown(
-                f"its parameter `{name}` is read only as a record ({shown}): what it holds (a cache tuple?) "
-                "is not known, so the calling convention cannot be established"
+                f"its parameter `{name}` is read only as a record ({shown}): whether it holds a tuple "
+                "of arrays (a cache) or one vector read by component is not known, so the calling convention "
+                "cannot be established"
             )
 
     def observe(self, value: Any) -> None:
@@ -372,6 +373,10 @@ def _stored_output(instance: Any, before: dict, x: np.ndarray) -> Optional[np.nd
 # -- the verdict --------------------------------------------------------------
 
 
+# What an activation probe notes when the forward reduced a sample to a number (activations.run).
+SCALAR_FORWARD = "forward on (n,) returned shape ()"
+
+
 def _vacuous(trial: Trial) -> bool:
     """The reference is 0 in every entry: nothing to compare against."""
     try:
@@ -387,6 +392,13 @@ def _verdict(trials: list[Trial], errors: list[str]) -> dict:
         if errors and len(raised) == 1:
             return {"status": "unknown", "reason": f"it raised {raised.pop()} in every calling convention tried"}
         reason = "no calling convention fits"
+        if any(e.startswith(SCALAR_FORWARD) for e in errors):
+            # `rosen`, `log_posterior`, a density's `__call__`: an objective, whose gradient is the
+            # derivative of a scalar, not the Jacobian (or its diagonal) of an array-valued forward
+            reason = (
+                "its forward returns a scalar for one input vector: it is an objective, not an activation or "
+                "a layer, so the conventions tried (an elementwise derivative, a Jacobian, a VJP) do not apply"
+            )
         if errors:
             reason += ": " + "; ".join(dict.fromkeys(errors[:3]))
         return {"status": "unknown", "reason": reason}

@@ -279,7 +279,30 @@ def _differentiate(call: _Call, loss_at: Callable[[np.ndarray], float], point: n
     return expected, kinks, bool(undecided)
 
 
-class _Draw:
+class TrialDraw:
+    """A random draw's trials (`trials`: the first is the one a report shows) and whether central
+    differences that depend on their step left it undecided. `judge_draws` asks each draw for its best
+    trial and its worst status."""
+
+    trials: dict
+    undecided: bool = False
+
+    def best(self) -> Trial:
+        return next(iter(self.trials.values()))
+
+    def worst(self) -> tuple[str, str]:
+        """The draw's status (the worst of its trials), and the reason when it is not a pass."""
+        if self.undecided:
+            return "unknown", UNDECIDED
+        records = [_verdict([trial], []) for trial in self.trials.values()]
+        for status in ("unknown", "confirmed", "inconclusive"):
+            for record in records:
+                if record["status"] == status:
+                    return status, record.get("reason") or ""
+        return "passed", ""
+
+
+class _Draw(TrialDraw):
     """One random draw: the trials at reg > 0 and reg = 0, and what the diagnosis needs."""
 
     def __init__(self, call: _Call, layout: str, rng: np.random.Generator) -> None:
@@ -319,20 +342,6 @@ class _Draw:
     def status(self, reg: float) -> str:
         return _verdict([self.trials[reg]], [])["status"]
 
-    def best(self) -> Trial:
-        return self.trials[REG]
-
-    def worst(self) -> tuple[str, str]:
-        """The draw's status (the worse of its two trials), and the reason when it is unknown."""
-        if self.undecided:
-            return "unknown", UNDECIDED
-        records = [_verdict([self.trials[reg]], []) for reg in (REG, 0.0)]
-        for status in ("unknown", "confirmed", "inconclusive"):
-            for record in records:
-                if record["status"] == status:
-                    return status, record.get("reason") or ""
-        return "passed", ""
-
     def record(self) -> dict:
         """The verdict record of this draw, with the diagnosis of what differs."""
         data_status = self.status(0.0)
@@ -356,7 +365,7 @@ class _Draw:
         return record
 
 
-class _ScoreDraw:
+class _ScoreDraw(TrialDraw):
     """One random draw of `loss, dx = f(x, y)`: scores x (N, C) and labels y."""
 
     def __init__(self, call: _Call, labels_kind: str, rng: np.random.Generator) -> None:
@@ -381,15 +390,7 @@ class _ScoreDraw:
             precision=call.precision,
             reference_precision=call.reference_precision,
         )
-
-    def best(self) -> Trial:
-        return self.trial
-
-    def worst(self) -> tuple[str, str]:
-        if self.undecided:
-            return "unknown", UNDECIDED
-        record = _verdict([self.trial], [])
-        return record["status"], record.get("reason") or ""
+        self.trials = {None: self.trial}
 
     def record(self) -> dict:
         record = _verdict([self.trial], [])
@@ -501,12 +502,21 @@ def check(module: Any, spec: dict, rng: np.random.Generator) -> dict:
 
 def _check_variant(call: _Call, variant: str, role: str, seed: int) -> dict:
     """The verdict on one input variant: all of SEEDS draws."""
+    if role == "self_gradient":
+        return judge_draws(lambda rng: _Draw(call, variant, rng), seed)
+    return judge_draws(lambda rng: _ScoreDraw(call, variant, rng), seed)
+
+
+def judge_draws(make_draw: Callable[[np.random.Generator], Any], seed: int) -> dict:
+    """The verdict over SEEDS random draws (`make_draw(rng)`: an object with `worst()`, `best()` and
+    `record()`, as `_Draw`): passed when every draw passes, a mismatch only when every draw shows it,
+    unknown otherwise. Shared with `gradlint.runtime.objectives`."""
     draws: list[Any] = []
     for index in range(SEEDS):
         draw_rng = np.random.default_rng(seed + index)
         try:
             with np.errstate(all="ignore"):
-                draws.append(_Draw(call, variant, draw_rng) if role == "self_gradient" else _ScoreDraw(call, variant, draw_rng))
+                draws.append(make_draw(draw_rng))
         except FATAL:
             raise
         except Exception as error:  # noqa: BLE001 - a draw it cannot run on: unknown, never a mismatch

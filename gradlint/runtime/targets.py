@@ -13,6 +13,8 @@ that into targets with the reference to compare against:
 Targets, in order of precedence (a function is checked once):
 
 00. `loss, dW = f(W, X, y, reg)` (CS231n): dW against its own loss (`self_gradient_targets`);
+00. scalar objectives: `J, grad = costFunction(theta, X, y)` and gradients scipy.optimize is given
+    (`minimize(f, x0, jac=g)`): against central differences of the objective (`objective_targets`);
 0. `f(logits, y)` applying a softmax/sigmoid to the logits: a fused loss gradient;
 1. the model's derivatives (formulas in the body, wrappers like apply_along_axis);
 2. the backward of a layer class with a forward (abstract bases skipped);
@@ -22,7 +24,11 @@ Targets, in order of precedence (a function is checked once):
 6. forwards holding a static finding (values, overflow at extreme logits);
 7. functions with a GL401/GL402 finding and no other check (argument mutation,
    a reduction that lost its axis);
-8. `loss, dx = f(x, y)` (CS231n's `softmax_loss`): dx against its own loss.
+8. `loss, dx = f(x, y)` (CS231n's `softmax_loss`): dx against its own loss;
+9. loss classes with `loss`/`gradient`/`hess` methods and `mse`/`mse_prime` pairs of one signature:
+   each derivative against the code's own loss or gradient (`loss_class_targets`; its boosting
+   objectives, `grad, hess = obj(preds, dtrain)` and catboost `calc_ders_range`, and the classes'
+   `hess` methods come right after 00).
 
 Every activation or loss target carries the parameters its body reads only as
 records (`cache[1]`, `Z, A = cache`): the runtime cannot know what they hold, and
@@ -106,6 +112,8 @@ class Target:
     # to get the derivative; or, when the switch's branches are not understood, why it cannot be called.
     flag: Optional[str] = None
     flag_unknown: Optional[str] = None
+    # A scalar objective's target (`objective_targets`): how to call it, as JSON (role "objective").
+    options: str = ""
 
     @property
     def ident(self) -> str:
@@ -141,6 +149,7 @@ class Target:
             "cache_forward": self.cache_forward,
             "flag": self.flag,
             "flag_unknown": self.flag_unknown,
+            "options": self.options,
         }
 
     def reference(self) -> str:
@@ -151,10 +160,18 @@ class Target:
             return f"the reference {self.forward_kind.replace('_', ' ')}"  # type: ignore[union-attr]
         if self.role == "mutation":
             return "its argument before the call, and its shapes"
+        if self.role == "objective":
+            from gradlint.runtime.objective_targets import reference
+
+            return reference(self)
         if self.role in ("self_gradient", "self_gradient_x"):
             from gradlint.runtime.self_gradient_targets import REFERENCES
 
             return REFERENCES[self.role]
+        if self.role in ("loss_class", "loss_class_hess", "boosting", "catboost"):
+            from gradlint.runtime.loss_class_targets import REFERENCES as SELF_CONSISTENCY
+
+            return SELF_CONSISTENCY[self.role]
         if self.analytic:
             return f"the analytic {self.forward_kind.replace('_', ' ')} derivative"  # type: ignore[union-attr]
         if self.forward:
@@ -355,6 +372,16 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
 
     for target in discover_self_gradients(analysis):
         found.add(target)
+    # 000. scalar objectives: `J, grad = costFunction(theta, X, y)`, `minimize(f, x0, jac=g)` (objective_targets)
+    from gradlint.runtime.objective_targets import discover_objectives
+
+    for target in discover_objectives(analysis, found.targets):
+        found.add(target)
+    # 00b. boosting objectives `grad, hess = obj(preds, dtrain)`, catboost `calc_ders_range` (loss_class_targets)
+    from gradlint.runtime.loss_class_targets import discover_boosting, discover_loss_classes
+
+    for target in discover_boosting(analysis, found.targets):
+        found.add(target)
     # 0. f(logits, target) applying a softmax/sigmoid to the logits: the gradient of the
     #    fused loss (checked as such, never as an activation's VJP with `y` upstream)
     _fused_loss_targets(analysis, semantics, found)
@@ -421,6 +448,9 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
     _jacobian_targets(analysis, semantics, found, diagnostics)
     # 8. loss, dx = f(x, y) (CS231n's softmax_loss, svm_loss) that no stage above took
     for target in discover_score_losses(analysis, found.targets):
+        found.add(target)
+    # 9. loss classes carrying their own derivatives (`loss`/`gradient`/`hess`): self-consistency (loss_class_targets)
+    for target in discover_loss_classes(analysis, found.targets):
         found.add(target)
     targets = [_with_flag(analysis, _with_records(analysis, t)) for t in found.targets.values()]
     return sorted(targets, key=lambda t: (t.start.row, t.start.column, t.qualname))

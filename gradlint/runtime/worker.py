@@ -37,7 +37,7 @@ import numpy.random  # noqa: F401 - (numpy.random imports secrets, hashlib, rand
 from gradlint.runtime.activations import ActivationProbe
 from gradlint.runtime.forwards import ForwardProbe, MutationProbe
 from gradlint.runtime.losses import FlowProbe, LossProbe
-from gradlint.runtime import probing, self_gradients
+from gradlint.runtime import loss_classes, objectives, probing, self_gradients
 from gradlint.runtime.probing import TargetTimeout, Unknown, _quiet, _verdict, only_original
 from gradlint.runtime.text import error_text, shown, source_line
 
@@ -84,6 +84,10 @@ def check_target(module: Any, spec: dict, seed: int) -> dict:
         role = spec.get("role", "activation")
         if role in ("self_gradient", "self_gradient_x"):
             return self_gradients.check(module, spec, rng)  # (loss, dW) = f(W, X, y, reg); (loss, dx) = f(x, y)
+        if role == "objective":
+            return objectives.check(module, spec, rng)  # J, grad = costFunction(theta, X, y); minimize(f, x0, jac=g)
+        if role in ("loss_class", "loss_class_hess", "boosting", "catboost"):
+            return loss_classes.check(module, spec, rng)  # a loss class's gradient/hess; grad, hess = obj(preds, dtrain)
         if role == "flow":
             probe: Any = FlowProbe(module, spec, rng)
         elif role == "forward":
