@@ -670,20 +670,21 @@ def _root_name(node: cst.BaseExpression) -> Optional[str]:
 
 
 def _unread_carries(
-    analysis: ModuleAnalysis, scope: Scope, loop: cst.For, function: Optional[cst.FunctionDef]
+    analysis: ModuleAnalysis, scope: Scope, loop: cst.For, function: Optional[cst.FunctionDef], plain: bool = True
 ) -> list[Binding]:
-    """Carried-gradient names bound in the loop (a plain `name = ...`, what the pre-check reads) that
-    nothing in the function reads: min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the `+ dhnext`
-    forgotten."""
+    """Carried-gradient names bound in the loop that nothing in the function reads, each with its first
+    binding there: min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the `+ dhnext` forgotten.
+    `plain`: only a plain `name = ...` (what the pre-check reads, for a finding of its own), else also
+    a tuple's target (a name to mention)."""
     inside = _orders_within(analysis, scope, loop)
     found: dict[str, Binding] = {}
     for name, bindings in scope.bindings.items():
         if not _carried(name):
             continue
         for binding in bindings:
-            if binding.order in inside and type(binding.statement) is cst.Assign and any(
+            if binding.order in inside and type(binding.statement) is cst.Assign and (not plain or any(
                 type(target.target) is cst.Name and target.target.value == name for target in binding.statement.targets
-            ):
+            )):
                 found.setdefault(name, binding)
     if not found:
         return []
@@ -704,24 +705,14 @@ def _names_read(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef]) -
 def _dropped_carry(
     analysis: ModuleAnalysis, scope: Scope, loop: cst.For, function: Optional[cst.FunctionDef], carried: str
 ) -> Optional[Binding]:
-    """A carried-gradient name bound in the loop that nothing in the function ever reads (`dh_prev`)."""
-    inside = _orders_within(analysis, scope, loop)
-    candidates = [
-        binding
-        for name, bindings in scope.bindings.items()
-        if name != carried and _carried(name)
-        for binding in bindings
-        if binding.order in inside and type(binding.statement) is cst.Assign
-    ]
-    if not candidates:
-        return None
-    read = _names_read(analysis, function)
-    dropped = [binding for binding in candidates if binding.name not in read]
+    """The carried-gradient name bound in the loop that nothing reads and that `carried` should have
+    received (`dh_prev` for `dh_next`: the same stem, or the only such name)."""
+    dropped = [binding for binding in _unread_carries(analysis, scope, loop, function, plain=False) if binding.name != carried]
     stem = _stem(carried)
     paired = [binding for binding in dropped if _stem(binding.name) == stem]
     if paired:
         return paired[0]
-    return dropped[0] if len({binding.name for binding in dropped}) == 1 else None
+    return dropped[0] if len(dropped) == 1 else None
 
 
 def _stem(name: str) -> str:
