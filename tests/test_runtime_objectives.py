@@ -126,11 +126,26 @@ def gradient_function(theta, x, y):
 '''
 
 
+DESCENT = '''
+
+def fit(theta, x, y, lr=0.1):
+    for _ in range(100):
+        theta -= lr * gradient_function(theta, x, y)
+    return theta
+'''
+
+
 def test_rw5a_miss10_gradient_sign_flipped_and_its_twin(tmp_path: Path) -> None:
-    got = _module(tmp_path, "miss10", SIGN_FLIP.replace("{DIFFERENCE}", "(y - p)"))
+    """A pair linked by names only: the opposite sign is a defect when the module's updates descend with
+    it; with no update in view it may be a log-likelihood's gradient climbed (the adversarial review's
+    fp/01): unknown."""
+    got = _module(tmp_path, "miss10", SIGN_FLIP.replace("{DIFFERENCE}", "(y - p)") + DESCENT)
     assert got["gradient_function"][1].status == "confirmed"
     assert "sign flipped" in got["gradient_function"][1].diagnosis
-    fixed = _module(tmp_path, "miss10_fixed", SIGN_FLIP.replace("{DIFFERENCE}", "(p - y)"))
+    alone = _module(tmp_path, "miss10_alone", SIGN_FLIP.replace("{DIFFERENCE}", "(y - p)"))
+    assert alone["gradient_function"][1].status == "unknown"
+    assert "opposite sign" in alone["gradient_function"][1].reason
+    fixed = _module(tmp_path, "miss10_fixed", SIGN_FLIP.replace("{DIFFERENCE}", "(p - y)") + DESCENT)
     assert fixed["gradient_function"][1].status == "passed"
 
 

@@ -255,7 +255,26 @@ def _second_derivative_draw(grad_at: Callable[[np.ndarray], np.ndarray], hess: n
         if kept.size and np.ptp(kept) <= 1e-12 * max(1.0, float(np.max(np.abs(kept)))):
             return "unknown", None, ("its hess is a constant (the usual surrogate where the second derivative is 0 or "
                                      "undefined, a gradient step): not reported")
+        if _floored(hess, expected, flat, precision):
+            return "unknown", None, ("its hess is the derivative of its gradient wherever that is above a small positive "
+                                     "floor, and the floor elsewhere (`np.maximum(hess, eps)`: a non-convex loss kept "
+                                     "convex for the booster, on purpose): not reported")
     return status, best, ""
+
+
+def _floored(hess: np.ndarray, expected: np.ndarray, flat: np.ndarray, precision: float) -> bool:
+    """Every entry of `hess` is the expected second derivative or, where that falls below it, one common
+    small positive floor (`np.maximum(hess, 1e-6)`) that some entry takes."""
+    kept = ~flat
+    if not np.any(kept):
+        return False
+    floor = float(np.min(hess[kept]))
+    if not 0 < floor <= 1.0:
+        return False
+    tolerance = max(1e-6, 1e3 * precision) * max(1.0, float(np.max(np.abs(expected[kept]))))
+    at_floor = kept & (np.abs(hess - floor) <= tolerance) & (expected <= floor + tolerance)
+    matches = kept & (np.abs(hess - expected) <= tolerance)
+    return bool(np.any(at_floor & ~matches)) and bool(np.all(at_floor | matches | flat))
 
 
 # -- loss classes: the gradient against the loss ------------------------------------------

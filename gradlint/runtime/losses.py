@@ -252,7 +252,13 @@ class LossProbe(Probe):
                     if shape_label != "(N, n)":
                         slipped = self._count_slip(batched)
                         if slipped:
-                            return slipped
+                            # right on the 1-D arrays such code is often only given (numpy-ml's MSELoss.grad
+                            # on one output column): whether a batch reaches it is the caller's to say
+                            raise Unknown(
+                                f"it passes on one sample (n,) but is off by a factor of {N_CLASSES} (the entries of one "
+                                f"sample) on a batch {slipped[0].got.shape}: a mean over every entry with a gradient "
+                                "divided by `shape[0]` (or `len`), right only for 1-D input"
+                            )
                     self._check_own_loss([t for t in trials if t.passes()])
                     return trials
             if shape_label == "(N, n)":

@@ -276,8 +276,9 @@ def _argument(call: "cst.Call", keyword: Optional[str], position: Optional[int])
 
 
 def _linked(analysis: "ModuleAnalysis", functions: dict[str, Any], imports: dict[str, str]) -> list[tuple[Any, ...]]:
-    """(the gradient's def, its name, the objective's name, pair, x0's shape, args, the call's text) for
-    every scipy.optimize call in the module that names a gradient defined here."""
+    """(the gradient's def, its name, the objective's name, pair, x0's shape, x0's values, args, the
+    optimiser, "gradient" or "hessian", the objective, whether `bounds=` is given) for every
+    scipy.optimize call in the module that names a gradient defined here."""
     import libcst as cst
 
     from gradlint.analysis.syntax import call_name, dotted_name
@@ -316,16 +317,20 @@ def _linked(analysis: "ModuleAnalysis", functions: dict[str, Any], imports: dict
         if optimiser == "check_grad":
             extra = [a.value for a in call.args if a.keyword is None and not a.star][3:]
             args_node = cst.Tuple([cst.Element(v) for v in extra]) if extra else None
+        bounds = _argument(call, "bounds", {"minimize": 6, "fmin_l_bfgs_b": 5, "fmin_tnc": 6}.get(optimiser))
+        # evaluated only inside its bounds: a pass is shown there, a mismatch is not (objectives.check)
+        bounded = bounds is not None and not (isinstance(bounds, cst.Name) and bounds.value == "None")
         place = (_shape_of(x0), _values_of(x0), args_node, optimiser)
         function = functions.get(gradient_name)
         if isinstance(function, cst.FunctionDef):  # not one imported from elsewhere (scipy's rosen_der)
-            found.append((function, gradient_name, objective_name, pair, *place, "gradient", objective_name))
+            found.append((function, gradient_name, objective_name, pair, *place, "gradient", objective_name, bounded))
         hessian = {"minimize": ("hess", 5), "fmin_ncg": ("fhess", 4)}.get(optimiser)
         hessian_node = _argument(call, *hessian) if hessian else None
         if isinstance(hessian_node, cst.Name) and isinstance(functions.get(hessian_node.value), cst.FunctionDef) and (
             gradient_name in functions or gradient_name in imports
         ):
-            found.append((functions[hessian_node.value], hessian_node.value, gradient_name, pair, *place, "hessian", objective_name))
+            found.append((functions[hessian_node.value], hessian_node.value, gradient_name, pair, *place, "hessian", objective_name,
+                          bounded))
     return found
 
 
@@ -358,13 +363,13 @@ def discover_objectives(analysis: "ModuleAnalysis", taken: Any) -> list[Any]:
     imports = _imports(analysis)
     found: dict[str, Any] = {}
     if any(value.startswith("scipy") for value in imports.values()):
-        for function, name, objective, pair, shape, x0, args_node, optimiser, kind, scalar in _linked(analysis, functions, imports):
+        for function, name, objective, pair, shape, x0, args_node, optimiser, kind, scalar, bounded in _linked(analysis, functions, imports):
             if name in taken or name in found:
                 continue
             if kind == "hessian":
                 options = _args_option(analysis, args_node, None, functions, objective)
                 options.update({"value": objective, "pair": pair, "shape": shape, "x0": x0, "linked": optimiser, "hessian": True,
-                                "objective": scalar})
+                                "objective": scalar, "bounded": bounded})
                 found[name] = _target(analysis, function, name, objective,
                                       f"`{optimiser}` is given it as the Hessian (with `{objective}` as the gradient)", options)
                 continue
@@ -372,7 +377,7 @@ def discover_objectives(analysis: "ModuleAnalysis", taken: Any) -> list[Any]:
             options = _args_option(analysis, args_node, order, functions, objective)
             if order is None and options["mode"] == "data":
                 continue
-            options.update({"value": objective, "pair": pair, "shape": shape, "x0": x0, "linked": optimiser})
+            options.update({"value": objective, "pair": pair, "shape": shape, "x0": x0, "linked": optimiser, "bounded": bounded})
             how = "jac=True" if pair and optimiser == "minimize" else (
                 "as its own gradient" if pair else f"as the gradient of `{objective}`")
             evidence = f"`{optimiser}` is given it {how}" if not pair else f"`{optimiser}` is given `{objective}` {how}"
@@ -380,7 +385,8 @@ def discover_objectives(analysis: "ModuleAnalysis", taken: Any) -> list[Any]:
     for objective, name, options in _named_pairs(analysis, functions):
         if name in taken or name in found:
             continue
-        options.update({"value": objective, "pair": False, "shape": None, "x0": None, "linked": None, "named": True})
+        options.update({"value": objective, "pair": False, "shape": None, "x0": None, "linked": None, "named": True,
+                        "step": _step_direction(analysis, name)})
         what = "Hessian" if options.get("hessian") else "gradient"
         found[name] = _target(analysis, functions[name], name, objective,
                               f"it is named as the {what} of `{options.get('objective') or objective}`, which takes the same parameters",
@@ -545,6 +551,29 @@ def _named_pairs(analysis: "ModuleAnalysis", functions: dict[str, Any]) -> list[
                 pairs.append((gradient, hessian, {"mode": "point", "args": [], "hessian": True, "objective": value}))
                 break
     return pairs
+
+
+def _step_direction(analysis: "ModuleAnalysis", gradient: str) -> Optional[str]:
+    """"descent" when every update the module makes with `gradient(...)` subtracts it (`w -= lr * g(...)`,
+    `w = w - lr * g(...)`), "ascent" when every one adds it, else None (no update seen, or both)."""
+    import libcst as cst
+
+    from gradlint.analysis.syntax import dotted_name
+
+    seen: set[str] = set()
+    for call in analysis.index.nodes(cst.Call):
+        if dotted_name(call.func) != gradient:
+            continue
+        node: Any = call
+        parent = analysis.index.parent(node)
+        while type(parent) is cst.BinaryOperation and type(parent.operator) in (cst.Multiply, cst.Divide):
+            node, parent = parent, analysis.index.parent(parent)  # `lr * g(...)`, `g(...) / m`
+        if type(parent) is cst.AugAssign and parent.value is node:
+            operator = type(parent.operator)
+            seen.add("descent" if operator is cst.SubtractAssign else "ascent" if operator is cst.AddAssign else "other")
+        elif type(parent) is cst.BinaryOperation and parent.right is node and type(parent.operator) in (cst.Subtract, cst.Add):
+            seen.add("descent" if type(parent.operator) is cst.Subtract else "ascent")
+    return seen.pop() if len(seen) == 1 and seen != {"other"} else None
 
 
 def _hessian_named(value: str, name: str) -> bool:

@@ -475,16 +475,25 @@ def _variants(options: dict) -> list[tuple[str, Callable[[np.random.Generator], 
     return [(f"x of shape ({size},)", _point_maker([size], None)) for size in POINT_SIZES]
 
 
-def _lenient(verdict: dict) -> dict:
+def _lenient(verdict: dict, step: Optional[str] = None) -> dict:
     """A pair linked by its names only: a gradient off by a positive constant factor (`X.T @ (X @ w - y)`
-    beside a cost `sum((X @ w - y)**2)`, the 2 folded into the learning rate) is a convention, not a
-    defect, unless something hands both to a line search; unknown."""
+    beside a cost `sum((X @ w - y)**2)`, the 2 folded into the learning rate), or by -1 (a
+    log-likelihood's gradient climbed beside a negative log-likelihood cost), is a convention, not a
+    defect, unless something hands both to a line search; unknown. `step`: how the module's updates use
+    the gradient ("descent": `w -= lr * g(...)`); an opposite sign under descent climbs the cost, a defect."""
     diagnosis = verdict.get("diagnosis") or ""
     prefix = "off by a constant factor of "
     if verdict.get("status") in ("confirmed", "inconclusive") and diagnosis.startswith(prefix) and not diagnosis[len(prefix):].startswith("-"):
         return {"status": "unknown",
                 "reason": f"its gradient is that of the objective up to a positive constant factor ({diagnosis[len(prefix):]}): "
                           "a scale folded into the step size is a convention unless a line search is given both"}
+    if step != "descent" and verdict.get("status") in ("confirmed", "inconclusive") and (
+        diagnosis.startswith("sign flipped") or diagnosis.startswith(prefix + "-")
+    ):
+        return {"status": "unknown",
+                "reason": f"its gradient is that of the objective with the opposite sign ({diagnosis}): a log-likelihood's "
+                          "gradient climbed beside a negative log-likelihood cost (`theta + lr * gradient`) is a "
+                          "convention, unless something hands both to an optimizer"}
     return verdict
 
 
@@ -494,9 +503,11 @@ def check(module: Any, spec: dict, rng: np.random.Generator) -> dict:
     if options.get("mode") == "unknown":
         raise Unknown(options.get("reason") or "it cannot be called with confidence")
     seed = int(rng.integers(0, 2**31))
-    if options.get("hessian"):
-        return _check_hessian(module, spec, options, seed)
-    return _check_gradient(module, spec, options, seed)
+    record = _check_hessian(module, spec, options, seed) if options.get("hessian") else _check_gradient(module, spec, options, seed)
+    if options.get("bounded") and record.get("status") in ("confirmed", "inconclusive"):
+        raise Unknown("the optimizer is given `bounds=` and evaluates it only inside them; the points tried are not "
+                      "(a gradient guarded for its feasible set may disagree outside it)")
+    return record
 
 
 def _check_gradient(module: Any, spec: dict, options: dict, seed: int) -> dict:
@@ -512,7 +523,7 @@ def _check_gradient(module: Any, spec: dict, options: dict, seed: int) -> dict:
     if passed is not None:
         return passed
     if options.get("named"):
-        verdicts = [_lenient(v) for v in verdicts]
+        verdicts = [_lenient(v, options.get("step")) for v in verdicts]
     mixed = [v for v in verdicts if v["status"] == "unknown" and " random draws but not on the others" in (v.get("reason") or "")]
     if mixed:
         return mixed[0]  # right on some draws of a layout it runs on: not consistent enough to report

