@@ -28,6 +28,11 @@ TARGET_NAME = re.compile(
 _TARGET_WORD = re.compile(r"target|label|one_?hot|truth", re.IGNORECASE)
 
 
+# the gradient a cost function returns beside its value (`return J, grad`; `dtheta`, `dJ_dw`, `theta_grad`)
+RETURNED_GRADIENT = re.compile(
+    r"^(?:d_?(?:w|theta|params?|weights?|j)|dj_?d(?:w|theta)|grad\w*|\w*_grad(?:ient)?|gradient)$", re.IGNORECASE
+)
+
 # a gradient word inside a longer name (`grad_from_next`, `output_delta`)
 _GRADIENT_WORD = re.compile(r"grad|delta|err|upstream|diff|dout|dvalue|incoming|deriv|sensitiv|adjoint|cotangent", re.IGNORECASE)
 # a `d`-prefixed short or layer-value name (`dx`, `d_inputs`, `dnext_h`, `dA_prev`), a Leibniz quotient

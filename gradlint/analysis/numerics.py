@@ -967,19 +967,16 @@ class Numerics:
             if not binding.order < scope.order_of(call, analysis) < order:
                 continue
             callee = dotted_name(call.func)
-            if callee is None or callee.startswith(("self.", "super.")) or any(
+            if callee is None or callee.startswith("self.") or any(
                 type(arg.value) is cst.Name and arg.value.value == "self" for arg in call.args
             ):
-                return None  # a method of self (`super().clip()` included) or a call handed self may re-bind it
+                return None  # a method of self (or `super().clip()`: no dotted callee) or a call handed self may re-bind it
         for attribute in self.index.nodes_in(scope.function, cst.Attribute):
             if dotted_name(attribute) == dotted and binding.order < scope.order_of(attribute, analysis) < order:
                 return None  # used in between: maybe written into (`self.p[self.p < eps] = eps`, `out=self.p`)
-        if any(type(bound.value) is cst.Name and bound.value.value == "self" for bound in self._self_aliases(scope)):
+        if any(type(b.value) is cst.Name and b.value.value == "self" for bindings in scope.bindings.values() for b in bindings):
             return None  # `me = self`: the attribute has another name
         return binding
-
-    def _self_aliases(self, scope: Scope) -> list[Binding]:
-        return [binding for bindings in scope.bindings.values() for binding in bindings if type(binding.value) is cst.Name]
 
     def _imported_kind(self, call: cst.Call) -> Optional[str]:
         """'softmax' / 'sigmoid' returned (by body) by the function `call` calls in another module of the
@@ -1289,10 +1286,10 @@ class _TooManyPaths(Exception):
     """Raised to give up on a trace that branches or nests too much."""
 
 
-# Calls that bound their argument away from 0 when used on a probability.
-# The position of numpy's positional `out` argument: np.clip(a, lo, hi, out), np.maximum(a, b, out).
 # The names of the sources `kind_of` may follow into another module (the words of GL303's pre-check).
 _SOURCE_WORD = re.compile(r"softmax|sigmoid|expit")
+# Calls that bound their argument away from 0 when used on a probability.
+# The position of numpy's positional `out` argument: np.clip(a, lo, hi, out), np.maximum(a, b, out).
 _POSITIONAL_OUT = {"clip": 3, "maximum": 2, "minimum": 2, "fmax": 2, "fmin": 2}
 _CLIPS = frozenset({"clip", "clamp", "clamp_min", "maximum", "fmax", "clip_by_value"})
 # Statements whose body may not run (or runs again): a binding inside does not end a trace.

@@ -11,7 +11,7 @@ from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Numerics, Scope, numerics
 from gradlint.analysis.syntax import ARRAY_METADATA, argument_for, dotted_name, names_in, positional_parameters, subscript_base, walk
 from gradlint.diagnostics import Severity
-from gradlint.naming import is_gradient_name
+from gradlint.naming import RETURNED_GRADIENT, is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 # Calls that return a view of (or the very same) array: writing into the result writes into the input.
@@ -38,11 +38,10 @@ EVIDENCE = (
     r"|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 )
 _EVIDENCE = re.compile(EVIDENCE)
-# A cost function returning its gradient (`_cost_and_gradient`): its name (the evidence's `Cost`/`Loss` words)
-# and the gradient's (`grad`, `dtheta`, `dJ`, `theta_grad`) beside gradlint.naming's conventions.
+# A cost function returning its gradient (`_cost_and_gradient`): its name (the evidence's `Cost`/`Loss` words);
+# the gradient's is naming.RETURNED_GRADIENT or a conventional gradient name.
 _COST_NAME = re.compile(r"[Cc]ost|[Ll]oss")
 _GRADIENT_FUNCTION = re.compile(r"[Gg]rad")  # the evidence's `Grad`/`grad` word
-_COST_GRADIENT = re.compile(r"^(?:d_?(?:w|theta|params?|weights?|j)|grad\w*|\w*_grad(?:ient)?|gradient)$", re.IGNORECASE)
 # A function whose name says it works in place (`inplace_tanh_derivative`, torch's trailing `relu_`):
 # the writes are its contract.
 _NAMED_IN_PLACE = re.compile(r"in_?place|[^_]_$", re.IGNORECASE)
@@ -1769,7 +1768,7 @@ def _gradient_valued(node: cst.BaseExpression) -> bool:
             node = node.value  # type: ignore[attr-defined]
         else:
             break
-    return type(node) is cst.Name and (is_gradient_name(node.value, loosely=True) or _COST_GRADIENT.match(node.value) is not None)
+    return type(node) is cst.Name and (is_gradient_name(node.value, loosely=True) or RETURNED_GRADIENT.match(node.value) is not None)
 
 
 def _gradient_function(function: cst.FunctionDef, analysis: ModuleAnalysis) -> bool:

@@ -40,6 +40,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Optional
 
+from gradlint.naming import RETURNED_GRADIENT
+
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -58,7 +60,6 @@ STRENGTH = re.compile(
 COST_NAME = re.compile(r"loss|cost|objective", re.IGNORECASE)
 OBJECTIVE_NAME = re.compile(r"loss|cost|objective|likelihood|loglik|nll|energy|risk", re.IGNORECASE)
 BOTH_NAMED = re.compile(r"(loss|cost|objective).*grad", re.IGNORECASE)  # `compute_cost_and_gradient`
-GRADIENT_NAME = re.compile(r"^(d_?w|d_?theta|dj_?d(w|theta)|grad\w*|\w*_grad(ient)?|gradient)$", re.IGNORECASE)
 # Methods that reshape a gradient on the way out (`return J, grad.flatten()`).
 RESHAPES = frozenset({"flatten", "ravel", "reshape", "squeeze", "T", "copy", "astype"})
 
@@ -124,7 +125,7 @@ def _gradient_named(value: "cst.BaseExpression") -> bool:
             value = value.func.value
         elif isinstance(value, cst.Attribute) and value.attr.value in RESHAPES:
             value = value.value
-    return isinstance(value, cst.Name) and bool(GRADIENT_NAME.match(value.value))
+    return isinstance(value, cst.Name) and bool(RETURNED_GRADIENT.match(value.value))
 
 
 def _order(function: "cst.FunctionDef") -> Optional[list[str]]:
@@ -516,7 +517,7 @@ def _named_pairs(analysis: "ModuleAnalysis", functions: dict[str, Any]) -> list[
         key = tuple(_parameter_names(function))
         if OBJECTIVE_NAME.search(name) and not GRADIENT_FUNCTION.search(name):
             data_costs.setdefault(key, []).append(name)
-        elif GRADIENT_NAME.match(name) or re.search(r"grad", name, re.IGNORECASE):
+        elif RETURNED_GRADIENT.match(name) or re.search(r"grad", name, re.IGNORECASE):
             data_gradients.setdefault(key, []).append(name)
     for key, costs in data_costs.items():
         gradients = data_gradients.get(key, [])
