@@ -21,7 +21,10 @@ The sandbox side of `gradlint.runtime.objective_targets` (which says what to cal
 Any variant on which the gradient matches decides (the layout the code is written for);
 a mismatch is reported only when every variant the function runs on disagrees, on every one
 of several random draws (`self_gradients.judge_draws`). Central differences, the kink mask
-and the float32 fallback are those of `self_gradients`.
+and the float32 fallback are those of `self_gradients`. A pair linked by its names alone that
+is off by a positive factor (a scale folded into the step), or by -1 unless the module's
+updates descend with it (a log-likelihood's gradient climbed), is `unknown`; so is a mismatch
+of a gradient `minimize` is given with `bounds=` (the points tried may leave them).
 """
 
 from __future__ import annotations
