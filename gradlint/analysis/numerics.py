@@ -1321,6 +1321,10 @@ def divisions(analysis: "ModuleAnalysis") -> Iterator[tuple[cst.BaseExpression, 
             yield node.target, node.value, node
     model = numerics(analysis)
     for call in analysis.index.nodes(cst.Call):
+        func = call.func
+        written = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else None
+        if written != "multiply":
+            continue  # `operation` is the name as written: no other call can be np.multiply
         parts = reciprocal_product(model, call)
         if parts is not None:
             yield parts[0], parts[1], call

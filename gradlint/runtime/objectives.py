@@ -112,6 +112,18 @@ def _data_inputs(rng: np.random.Generator, variant: str) -> tuple[np.ndarray, di
     return theta, {"X": data, "y": targets}
 
 
+def _gradient_array(gradient: Any, point: np.ndarray, what: str, point_name: str) -> np.ndarray:
+    """`gradient` as a float64 array with one entry per entry of `point`, or Unknown saying why not
+    (`what` names it in the shape message)."""
+    try:
+        array = np.asarray(gradient, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise Unknown(f"the gradient is not an array of numbers ({error})") from None
+    if array.size != point.size:
+        raise Unknown(f"{what} has shape {array.shape}, not the size of {point_name} {point.shape}")
+    return array
+
+
 class _Objective:
     """Calls the objective and its gradient (or the objective returning both) with a point and the
     variant's other arguments; checks the value is a scalar and the gradient has the point's size."""
@@ -168,12 +180,7 @@ class _Objective:
             else:
                 value, gradient = result, self.gradient_function(*self._arguments(point, data, reg))  # type: ignore[misc]
         number = self._value(value)
-        try:
-            array = np.asarray(gradient, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise Unknown(f"the gradient is not an array of numbers ({error})") from None
-        if array.size != point.size:
-            raise Unknown(f"the gradient has shape {array.shape}, not the size of {self.point} {point.shape}")
+        array = _gradient_array(gradient, point, "the gradient", self.point)
         self.precision = max(self.precision, precision_of(gradient))
         return number, array.reshape(point.shape)
 
@@ -304,12 +311,7 @@ class _Hessian:
             if not isinstance(result, (tuple, list)) or len(result) != 2:
                 raise Unknown(f"`{self.gradient_name}` does not return a pair (value, gradient)")
             result = result[1]
-        try:
-            array = np.asarray(result, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise Unknown(f"the gradient is not an array of numbers ({error})") from None
-        if array.size != point.size:
-            raise Unknown(f"the gradient `{self.gradient_name}` has shape {array.shape}, not the size of x {point.shape}")
+        array = _gradient_array(result, point, f"the gradient `{self.gradient_name}`", "x")
         self.reference_precision = max(self.reference_precision, precision_of(result))
         return array.reshape(-1)
 
