@@ -1961,17 +1961,18 @@ def preactivation_evidence(text: str, absent: "Callable[[str], bool]" = _none_kn
 # ---------------------------------------------------------------------------
 
 # `next` or `prev` spelled as recurrent_gradient_not_carried.CARRIED_NAME spells them, the rest of the
-# identifier, then what may stand before an Assign's `=` (kept equal to registry._GL206_CARRIED_ZEROED)
-_GL206_ASSIGNED = LazyRegex(r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*(?![^\r\n]))*=(?!=)")
+# identifier, then what may stand before an Assign's `=` or a tuple target's `,` (kept equal to
+# registry._GL206_CARRIED_ZEROED)
+_GL206_ASSIGNED = LazyRegex(r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)\]]|#[^\r\n]*(?![^\r\n]))*(?:=(?!=)|,)")
 # the rule's carried-gradient name, from the identifier's start (kept equal to CARRIED_NAME)
 _GL206_NAME = LazyRegex(r"(?:d|D|grad|Grad|GRAD)\w*?(?:next|Next|NEXT|prev|Prev|PREV)")
 
 
 def carried_gradient_assigned(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
-    """GL206 (recurrent-gradient-not-carried) reports a carried-gradient name (`dh_next`) whose zero is
-    set by an Assign with the name as a target, so the name, a whole identifier matching CARRIED_NAME
-    from its start, stands before an `=`. False only when no identifier holding such a `next`/`prev`
-    before an `=` starts as CARRIED_NAME does."""
+    """GL206 (recurrent-gradient-not-carried) reports a carried-gradient name (`dh_next`) bound by an
+    Assign with the name as a target, alone or in a tuple, so the name, a whole identifier matching
+    CARRIED_NAME from its start, stands before an `=` or a `,`. False only when no identifier holding
+    such a `next`/`prev` before an `=` or `,` starts as CARRIED_NAME does."""
     for match in _GL206_ASSIGNED.finditer(text):
         start = match.start()
         while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):

@@ -562,12 +562,13 @@ _GL402_CLASS_NAME = (
     r"|[Tt]anh|[Aa]ctivation|[Ff]orward|[Cc]ost|[Ll]oss)"
 )
 
-# GL206: a carried gradient (`dh_next`, `dc_prevt`, `grad_h_next`) as the target of an Assign: its `next` or
-# `prev` (spelled as recurrent_gradient_not_carried.CARRIED_NAME spells them), the rest of the name, then closing
-# parentheses, blanks, line continuations or comments before the `=`. Literal-first: the name's `d`/`grad`
+# GL206: a carried gradient (`dh_next`, `dc_prevt`, `grad_h_next`) as the target of an Assign, alone or in a
+# tuple or list target: its `next` or `prev` (spelled as recurrent_gradient_not_carried.CARRIED_NAME spells
+# them), the rest of the name, then closing parentheses or brackets, blanks, line continuations or comments
+# before the `=` or the `,` that follows an element of a tuple. Literal-first: the name's `d`/`grad`
 # prefix is read by the predicate carried_gradient_assigned (gradlint.precheck_predicates), from the
 # identifier's start.
-_GL206_CARRIED_ZEROED = r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)]|#[^\r\n]*(?![^\r\n]))*=(?!=)"
+_GL206_CARRIED_ZEROED = r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)\]]|#[^\r\n]*(?![^\r\n]))*(?:=(?!=)|,)"
 
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
@@ -607,9 +608,10 @@ _ENTRIES: tuple[RuleEntry, ...] = (
         + _GL103_DIAGONAL + "|" + _GL104_BACKWARD_CALL,
         r"\bexp\s*\(|softmax\s*\(|" + _GL203_BACKWARD_BOUND + "|" + _GL104_BACKWARD_CALL,
     )),
-    # GL206: a carried-gradient name (recurrent_gradient_not_carried.CARRIED_NAME)
-    # set to zero by a plain `name = ...` Assign (_zero_before: a Name target, so the name is followed by `=`),
-    # read in a `for` loop that walks backwards (reversed(...), or a negative step or slice: a `-`)
+    # GL206: a carried-gradient name (recurrent_gradient_not_carried.CARRIED_NAME) bound by an Assign, alone
+    # or as an element of a tuple target (_zero_before, _unread_carries; the seeded and reset shapes take a
+    # bare Name target only), in a function with a `for` loop that walks backwards (reversed(...), or a
+    # negative step or slice: a `-`)
     RuleEntry("GL206", "recurrent_gradient_not_carried", (
         _GL206_CARRIED_ZEROED, r"\bfor\b", r"reversed|-", "predicate:carried_gradient_assigned",
     )),

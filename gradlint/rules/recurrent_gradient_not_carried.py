@@ -34,13 +34,15 @@ class RecurrentGradientNotCarried(Rule):
         Finds a loop that walks time backwards (`for t in reversed(range(T))`, `range(T - 1, -1, -1)`,
         `xs[::-1]`) and reads a gradient carried between steps (a `d`- or `grad`-prefixed name saying
         `next` or `prev` and is a gradient's name by convention: `dh_next`, `dc_prevt`, `dprev_h`, not
-        `dist_next`) that is set to zero before the loop and never updated inside it, nor anywhere in a
+        `dist_next`) that is set to zero before the loop (also by a tuple assignment, `dh_next, dc_next =
+        np.zeros(...), np.zeros(...)`) and never updated inside it, nor anywhere in a
         loop around it: not assigned, not unpacked, not `+=`, not written into. When the loop computes another carried-gradient name that nothing reads
         (`dh_prev`), the finding names it. Also finds a carried gradient that starts from the last time step
         of a gradient-named parameter (`da_prevt = da[:, :, -1]`) when the loop never reads that parameter:
         the steps before the last never receive the gradient of their own outputs. And a carried gradient
         computed in the loop that nothing reads (min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the
-        `+ dhnext` forgotten), and one set to zero at the start of every step, before it is read.
+        `+ dhnext` forgotten, or CS231n's `dx[:, t, :], dprev_h, ... = rnn_step_backward(dh[:, t, :], cache[t])`
+        with the `+ dprev_h` forgotten), and one set to zero at the start of every step, before it is read.
         """
     why_bad = """
         In a recurrent network the hidden state h_t feeds both the output at step t and the next state
@@ -171,6 +173,40 @@ class RecurrentGradientNotCarried(Rule):
             """,
             line=9,
             why="the zero is set again at each epoch, before the loop through time: still never carried",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def lstm_backward(dh, cache, step_backward):
+                N, T, H = dh.shape
+                dh_next, dc_next = np.zeros((N, H)), np.zeros((N, H))
+                for t in reversed(range(T)):
+                    dx, dh_prev, dc_prev = step_backward(dh[:, t, :] + dh_next, dc_next, cache[t])
+                return dx
+            """,
+            line=7,
+            count=2,
+            message="`dh_prev`, computed on line 7, is never read: assign it to `dh_next`",
+            why="the adversarial review (rev12a miss/03): both carries zeroed by one tuple assignment, the step's "
+            "`dh_prev` and `dc_prev` unpacked and dropped",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def rnn_backward(dh, cache, rnn_step_backward):
+                N, T, H = dh.shape
+                dx = np.zeros((N, T, cache[0][0].shape[1]))
+                dWh = 0
+                for t in reversed(range(T)):
+                    dx[:, t, :], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :], cache[t])
+                    dWh += dWh_t
+                return dx, dWh
+            """,
+            line=8,
+            message="`dprev_h`, the gradient carried back to the previous time step, is computed here each step but never read",
+            why="the CS231n rnn_backward slip: the step's dprev_h is unpacked and dropped instead of added to dh[:, t - 1]",
         ),
         Invalid(
             """
@@ -367,6 +403,28 @@ class RecurrentGradientNotCarried(Rule):
             """
             import numpy as np
 
+            def lstm_backward(dh, cache, lstm_step_backward):
+                N, T, H = dh.shape
+                dprev_h, dprev_c = np.zeros((N, H)), np.zeros((N, H))
+                for t in reversed(range(T)):
+                    dx_t, dprev_h, dprev_c, dWx_t, dWh_t, db_t = lstm_step_backward(dh[:, t, :] + dprev_h, dprev_c, cache[t])
+                return dprev_h
+
+            def layers_backward(dA, caches, linear_activation_backward):
+                grads = {}
+                for l in reversed(range(len(caches))):
+                    dA_prev, dW, db = linear_activation_backward(dA, caches[l])
+                    grads["dW" + str(l + 1)] = dW
+                    dA = dA_prev
+                return grads
+            """,
+            why="CS231n's lstm_backward with both carries zeroed by one tuple and unpacked each step; a loop over "
+            "layers that hands the unpacked `dA_prev` on",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             def stacked_backward(dys, layers, T):
                 dh_next = [np.zeros(4) for _ in layers]
                 for t in reversed(range(T)):
@@ -543,8 +601,9 @@ def _carried_reads(analysis: ModuleAnalysis, loop: cst.For) -> dict[str, cst.Nam
 
 
 def _zero_before(scope: Scope, name: str, order: int) -> Optional[Binding]:
-    """The binding of `name` in effect at `order` when it is a plain `name = 0` or `name = np.zeros(...)`."""
-    last = _plain_binding(scope, name, order)
+    """The binding of `name` in effect at `order` when it is `name = 0` or `name = np.zeros(...)`, also
+    as an element of a tuple assignment (`dh_next, dc_next = np.zeros(...), np.zeros(...)`)."""
+    last = _plain_binding(scope, name, order, in_tuples=True)
     if last is None:
         return None
     return last if _is_zero(last.value) else None  # type: ignore[arg-type]
@@ -610,17 +669,27 @@ def _seeded_by_last_step(
     return value, upstream
 
 
-def _plain_binding(scope: Scope, name: str, order: int) -> Optional[Binding]:
-    """The binding of `name` in effect at `order` when it is a plain Assign with the bare name as a target."""
+def _plain_binding(scope: Scope, name: str, order: int, in_tuples: bool = False) -> Optional[Binding]:
+    """The binding of `name` in effect at `order` when it is a plain Assign with the bare name as a target
+    (`in_tuples`: or an element of a tuple or list target, given its own value by a display of as many)."""
     bindings = scope.before(name, order)
     if not bindings:
         return None
     last = bindings[-1]
     if type(last.statement) is not cst.Assign or last.value is None or last.augmented is not None:
         return None
-    if not any(type(target.target) is cst.Name and target.target.value == name for target in last.statement.targets):
+    if not any(_names(target.target, name, in_tuples) for target in last.statement.targets):
         return None
     return last
+
+
+def _names(target: cst.BaseExpression, name: str, in_tuples: bool) -> bool:
+    """The assignment target `target` is the bare `name`, or (`in_tuples`) a tuple or list holding it."""
+    if type(target) is cst.Name:
+        return target.value == name
+    if in_tuples and type(target) in (cst.Tuple, cst.List):
+        return any(_names(element.value, name, in_tuples) for element in target.elements)  # type: ignore[attr-defined]
+    return False
 
 
 def _negative_one(node: cst.BaseExpression) -> bool:
@@ -669,22 +738,20 @@ def _root_name(node: cst.BaseExpression) -> Optional[str]:
     return node.value if type(node) is cst.Name else None
 
 
-def _unread_carries(
-    analysis: ModuleAnalysis, scope: Scope, loop: cst.For, function: Optional[cst.FunctionDef], plain: bool = True
-) -> list[Binding]:
+def _unread_carries(analysis: ModuleAnalysis, scope: Scope, loop: cst.For, function: Optional[cst.FunctionDef]) -> list[Binding]:
     """Carried-gradient names bound in the loop that nothing in the function reads, each with its first
-    binding there: min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the `+ dhnext` forgotten.
-    `plain`: only a plain `name = ...` (what the pre-check reads, for a finding of its own), else also
-    a tuple's target (a name to mention)."""
+    binding there: min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the `+ dhnext` forgotten, CS231n's
+    `dx[:, t], dprev_h, ... = rnn_step_backward(dh[:, t], cache[t])` with the `+ dprev_h` forgotten.
+    An Assign's target, alone or in a tuple (what the pre-check reads)."""
     inside = _orders_within(analysis, scope, loop)
     found: dict[str, Binding] = {}
     for name, bindings in scope.bindings.items():
         if not _carried(name):
             continue
         for binding in bindings:
-            if binding.order in inside and type(binding.statement) is cst.Assign and (not plain or any(
-                type(target.target) is cst.Name and target.target.value == name for target in binding.statement.targets
-            )):
+            if binding.order in inside and type(binding.statement) is cst.Assign and any(
+                _names(target.target, name, in_tuples=True) for target in binding.statement.targets
+            ):
                 found.setdefault(name, binding)
     if not found:
         return []
@@ -707,7 +774,7 @@ def _dropped_carry(
 ) -> Optional[Binding]:
     """The carried-gradient name bound in the loop that nothing reads and that `carried` should have
     received (`dh_prev` for `dh_next`: the same stem, or the only such name)."""
-    dropped = [binding for binding in _unread_carries(analysis, scope, loop, function, plain=False) if binding.name != carried]
+    dropped = [binding for binding in _unread_carries(analysis, scope, loop, function) if binding.name != carried]
     stem = _stem(carried)
     paired = [binding for binding in dropped if _stem(binding.name) == stem]
     if paired:
