@@ -230,7 +230,9 @@ DERIVATIVE_NAME = re.compile(
 DERIVATIVE_METHODS = frozenset({"derivative", "deriv", "prime", "df", "diff", "derivate"})
 # names of a parameter switching an activation to its derivative: `def sigmoid(x, derivative=False)`,
 # `nonlin(x, deriv=False)`, `activate(X, d=False)`
-DERIVATIVE_FLAG_NAMES = frozenset({"derivative", "deriv", "der", "prime", "grad", "backward", "d", "derivate", "gradient"})
+DERIVATIVE_FLAG_NAMES = frozenset(
+    {"derivative", "deriv", "der", "derv", "deri", "prime", "grad", "backward", "d", "derivate", "derivatives", "gradient"}
+)
 
 
 def flag_parameter(function: FunctionLike) -> Optional[cst.Param]:

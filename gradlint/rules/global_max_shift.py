@@ -7,8 +7,10 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
+from gradlint.analysis.gradient_flow import callers_arguments
+from gradlint.analysis.jacobians import Layout, layout
 from gradlint.analysis.numerics import Stability, divisions, numerics, unwrap
-from gradlint.analysis.syntax import literal_int
+from gradlint.analysis.syntax import literal_int, names_in
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 from gradlint.rules.unstable_softmax import exp_out_softmax_parts
@@ -25,7 +27,8 @@ class GlobalMaxShift(Rule):
         spelling of the softmax, scikit-learn's in-place one included (`tmp = X - X.max()`,
         `np.exp(tmp, out=X)`, `X /= X.sum(axis=1)[:, np.newaxis]`), and with the exp's transpose or
         each row's picked entry as the numerator (`(e.T / np.sum(e, axis=1)).T`,
-        `e[range(n), y] / e.sum(axis=1)`).
+        `e[range(n), y] / e.sum(axis=1)`). Silent when the sum is over axis 0 or -1 and the module calls
+        the function on a 1-D array (`softmax(np.array([1.0, 2.0]))`): a vector's only row is the whole array.
         """
     why_bad = """
         The global max avoids overflow, but every row is shifted by the same number. A row whose
@@ -155,6 +158,19 @@ class GlobalMaxShift(Rule):
             """
             import numpy as np
 
+            def softmax(X):
+                e_X = np.exp(X - np.max(X))
+                return e_X / np.sum(e_X, axis=0)
+
+            probs = softmax(np.array([1.0, 2.0, 3.0]))
+            """,
+            why="review 6 (rw6c fp/05, an activations.py): summed over axis 0, but the module calls it on a vector, "
+            "whose only axis is 0: the global max is the row's",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             def softmax(x):
                 e = np.exp(x - np.max(x, axis=1, keepdims=True))
                 return e / np.sum(e, axis=1, keepdims=True)
@@ -228,6 +244,8 @@ class GlobalMaxShift(Rule):
             shift = model.shift_call(argument, scope, exp_order)
             if shift is None or id(shift) in reported:
                 continue
+            if literal_int(model.reduction_axis(shape.total)) in (0, -1) and _called_with_a_vector(analysis, scope.function, shift):
+                continue  # a vector's only axis: its global max is the row's
             reported.add(id(shift))
             axis = model.code(model.reduction_axis(shape.total))
             yield Finding(
@@ -236,6 +254,19 @@ class GlobalMaxShift(Rule):
                 f"`{model.code(shift)}`, the max of the whole batch: a row far below it underflows to "
                 f"0/0 = nan; take the max over axis {axis} with keepdims=True",
             )
+
+
+def _called_with_a_vector(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef], shift: cst.Call) -> bool:
+    """A call in the module hands `function` a 1-D array (`softmax(np.array([1.0, 2.0]))`) for a parameter
+    the max `shift` reads: summed over axis 0 or -1, that vector's global max is its only row's max."""
+    if function is None:
+        return False
+    read = names_in(shift)
+    for param in function.params.params:
+        if param.name.value in read:
+            if any(layout(analysis, argument) is Layout.FLAT for _, argument in callers_arguments(analysis, function, param.name.value)):
+                return True
+    return False
 
 
 def _one_entry_of_a_vector(numerator: cst.BaseExpression, axis: "Optional[int]") -> bool:

@@ -32,7 +32,8 @@ class UnstableActivation(Rule):
         (`-30 <= x <= 30`) or a magnitude test (`abs(x) < 30`) included, or after a guard clause that
         leaves when the input is large (`if x > 20: return x`). The overflow bound is 709, or 88 in a
         function whose code names float32 (11 for float16; never from a docstring or comment).
-        Silent too on a softplus that is the whole argument of a tanh or erf (Mish, SERF): they map
+        Silent too on a softplus that is the whole argument of a tanh or erf (Mish, SERF), also through a
+        name read nowhere else (`sp = np.log(1 + np.exp(x))`, then `np.tanh(sp)`): they map
         inf to 1, so the activation's value stays right (not with `math.exp`, which raises).
         """
     why_bad = """
@@ -283,6 +284,22 @@ class UnstableActivation(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1.0 / (1.0 + np.exp(-x))
+
+            def mish_derivative(grads_output, x_input):
+                softplus_x = np.log(1.0 + np.exp(x_input))
+                tanh_softplus_x = np.tanh(softplus_x)
+                dmish_dx = tanh_softplus_x + x_input * (1.0 - tanh_softplus_x ** 2) * sigmoid(x_input)
+                return grads_output * dmish_dx
+            """,
+            why="review 6 (rw6c fp/01, a Mish derivative): the softplus is named, and its only read is the whole "
+            "argument of a tanh, which maps inf to exactly 1",
+        ),
         Valid(
             """
             import numpy as np
@@ -685,12 +702,34 @@ _SATURATING = frozenset({"tanh", "erf"})
 def _saturated_by(model: Numerics, call: cst.Call, exp_node: cst.BaseExpression) -> bool:
     """The softplus `call` is the whole argument of a tanh or erf, and its exp returns inf on
     overflow (numpy, torch) rather than raising (`math.exp` raises OverflowError)."""
-    index = model.analysis.index
-    argument = index.parent(call)  # parentheses are the call's own (lpar): the Arg holds it directly
-    outer = index.parent(argument) if type(argument) is cst.Arg else None
-    if type(outer) is not cst.Call or len(outer.args) != 1 or last_part(call_name(outer)) not in _SATURATING:
+    if not (_whole_saturating_argument(model, call) or _named_for_saturating_only(model, call)):
         return False
     return not _raises_on_overflow(model, exp_node)
+
+
+def _whole_saturating_argument(model: Numerics, node: cst.BaseExpression) -> bool:
+    """`node` is the whole and only argument of a tanh or erf call."""
+    index = model.analysis.index
+    argument = index.parent(node)  # parentheses are the node's own (lpar): the Arg holds it directly
+    outer = index.parent(argument) if type(argument) is cst.Arg else None
+    return type(outer) is cst.Call and len(outer.args) == 1 and last_part(call_name(outer)) in _SATURATING
+
+
+def _named_for_saturating_only(model: Numerics, call: cst.Call) -> bool:
+    """The softplus `call` is the whole value of `sp = ...`, the function's only binding of `sp`, and every
+    read of `sp` there is the whole argument of a tanh or erf (`sp = np.log(1 + np.exp(x))`, then
+    `t = np.tanh(sp)` in a Mish derivative)."""
+    index = model.analysis.index
+    statement = index.parent(call)
+    if type(statement) is not cst.Assign or len(statement.targets) != 1 or type(statement.targets[0].target) is not cst.Name:
+        return False
+    name = statement.targets[0].target.value
+    function = index.function_containing(call)
+    if function is None or len(model.scope(function).bindings.get(name, ())) != 1:
+        return False
+    target = statement.targets[0].target
+    reads = [node for node in index.walk_subtree(function.body) if type(node) is cst.Name and node.value == name and node is not target]
+    return bool(reads) and all(_whole_saturating_argument(model, node) for node in reads)
 
 
 def _raises_on_overflow(model: Numerics, exp_node: cst.BaseExpression) -> bool:

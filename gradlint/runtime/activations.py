@@ -431,6 +431,8 @@ class ActivationProbe(Probe):
         passes_through = self.kind == "softmax" and result.size == identity.size and bool(
             np.array_equal(result.reshape(-1), identity.reshape(-1))
         )
+        # `return din`: its argument back, whichever convention fed it (the activations read as its input)
+        returns_argument = self.kind == "softmax" and result.shape == np.shape(x) and bool(np.array_equal(result, x))
         return Trial(
             f"{desc} -> {form} {tuple(desc_shape)}",
             got,
@@ -441,7 +443,7 @@ class ActivationProbe(Probe):
             recompute=recompute,
             batch=N_BATCH if batched else None,
             classes=N_CLASSES,
-            note=PASS_THROUGH_ONES if passes_through else None,
+            note=PASS_THROUGH_ONES if passes_through else PASS_THROUGH_VJP if returns_argument else None,
         )
 
     def _is_diagonal(self, jac: np.ndarray) -> bool:

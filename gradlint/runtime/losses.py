@@ -3,6 +3,7 @@ layer's backward (GL203)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import numpy as np
@@ -499,12 +500,21 @@ def _loss_forward_name(cls: type, forward: Optional[str]) -> Optional[str]:
     return None
 
 
+# Words of longer parameter names saying which is which (`true_values`, `predicted_values`).
+_TRUE_WORD = re.compile(r"true|target|label|truth|actual|expected|gold", re.IGNORECASE)
+_PREDICTED_WORD = re.compile(r"pred|hat|output|prob|estimat|fitted", re.IGNORECASE)
+
+
 def _order_loss_args(names: list[str], p: np.ndarray, y: Any) -> Optional[list[Any]]:
-    """(prediction, target) placed by parameter names; learning rates get 0."""
+    """(prediction, target) placed by parameter names (the targets first when the first name says
+    so: `(y, y_pred)`, `(true_values, predicted_values)`); learning rates get 0."""
     positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
     if len(positional) == 2:
         first, second = positional
-        if is_target_name(first) and not is_target_name(second):
+        targets_first = is_target_name(first) and not is_target_name(second)
+        if not targets_first and _TRUE_WORD.search(first) and _PREDICTED_WORD.search(second):
+            targets_first = not (_TRUE_WORD.search(second) or _PREDICTED_WORD.search(first))
+        if targets_first:
             values = {first: y, second: p}
         else:
             values = {first: p, second: y}
