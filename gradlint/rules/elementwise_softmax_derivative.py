@@ -18,7 +18,15 @@ from gradlint.analysis.jacobians import (
     logistic_sites,
     resolve,
 )
-from gradlint.analysis.semantics import BACKWARD_METHODS, DERIVATIVE_METHODS, Convention, ForwardKind, Role, derivative_base
+from gradlint.analysis.semantics import (
+    BACKWARD_METHODS,
+    DERIVATIVE_METHODS,
+    Convention,
+    ForwardKind,
+    Role,
+    derivative_base,
+    flag_parameter,
+)
 from gradlint.analysis.syntax import call_name, dotted_name, last_part, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.naming import is_gradient_name
@@ -61,7 +69,8 @@ class ElementwiseSoftmaxDerivative(Rule):
         its parameter (neurolab's `SoftMax.deriv(x, y)`, `backward(self, grad, outputs)` returning
         `grad * outputs * (1 - outputs)`, a layer's `backward(self, x)` returning `x * (1 - x)`)
         when no call in the module passes it anything else and no subclass with another forward
-        inherits it. Whether a
+        inherits it; and a derivative switch whose forward is a softmax (`def softmax(x, deriv=False):
+        if deriv: return x * (1 - x)`, then the softmax of `x`). Whether a
         class or function is a softmax is decided from its body, never its name: a `Softmax`
         class whose forward is `1/(1+exp(-x))` is a sigmoid. Stays silent on `p*(1-p)` that is a
         statistic or a second derivative: summed (the Gini impurity), stored as a Hessian, a
@@ -100,6 +109,21 @@ class ElementwiseSoftmaxDerivative(Rule):
     )
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(x, deriv=False):
+                if deriv:
+                    return x * (1.0 - x)
+                x = x - np.max(x)
+                return np.exp(x) / np.sum(np.exp(x))
+            """,
+            line=5,
+            message="with `deriv=True` it returns s*(1-s) of its argument `x`, the softmax output",
+            why="review 6 (rw6c miss/02, a two-hidden-layer network's helper): the iamtrask derivative-switch idiom "
+            "applied to a softmax",
+        ),
         Invalid(
             """
             from functools import partial
@@ -675,6 +699,23 @@ class ElementwiseSoftmaxDerivative(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x, deriv=False):
+                if deriv:
+                    return x * (1.0 - x)
+                return 1.0 / (1.0 + np.exp(-x))
+
+            def softmax(x, derivative=False):
+                if derivative:
+                    return np.diag(x) - np.outer(x, x)
+                e = np.exp(x - np.max(x))
+                return e / np.sum(e)
+            """,
+            why="derivative switches: a sigmoid's s*(1-s), and a softmax's full Jacobian from its output",
+        ),
         Valid(
             """
             import numpy as np
@@ -1394,6 +1435,7 @@ class ElementwiseSoftmaxDerivative(Rule):
             )
         yield from _diagonal_jacobians(analysis, reported)
         yield from _softmax_class_derivatives(analysis, reported)
+        yield from _switched_softmax_derivatives(analysis, reported)
         for derivative_call in semantics.derivative_calls:
             derivative = derivative_call.derivative
             argument = derivative_call.argument
@@ -1414,6 +1456,32 @@ class ElementwiseSoftmaxDerivative(Rule):
                 f"`{formula}` of {last_part(derivative.qualname)} {_LOST}: `{analysis.code_for(argument)}` is a "
                 f"softmax output ({role.why}); {_INSTEAD}",
             )
+
+
+def _switched_softmax_derivatives(analysis: ModuleAnalysis, reported: set[int]) -> Iterator[Finding]:
+    """`def softmax(x, deriv=False): if deriv: return x * (1 - x)` then the softmax: a derivative switch
+    (semantics.derivative_flag: every return without the flag is a softmax of the parameter) whose branch
+    with the flag returns the elementwise s*(1-s) of that parameter, in the activation convention."""
+    semantics = analysis.semantics
+    for function in analysis.index.nodes(cst.FunctionDef):
+        if flag_parameter(function) is None:
+            continue
+        switch = semantics.derivative_flag(function)
+        if switch is None or switch.forward is not ForwardKind.SOFTMAX:
+            continue
+        derivative = switch.derivative
+        if derivative.returns_jacobian or derivative.convention is not Convention.ACTIVATION or id(derivative.node) in reported:
+            continue
+        forms = [f for f in semantics.derivative_forms(function) if f.node is derivative.node and f.shape == "logistic" and not f.in_matrix]
+        if not forms or builds_outer_product(analysis, function, forms[0].atom):
+            continue
+        reported.add(id(derivative.node))
+        yield Finding(
+            derivative.node,
+            f"softmax derivative computed as the elementwise `{analysis.code_for(derivative.node)}` {_LOST}: "
+            f"`{function.name.value}` is a softmax when `{switch.param}` is unset, and with `{switch.param}=True` it "
+            f"returns s*(1-s) of its argument `{switch.input_param}`, the softmax output; {_INSTEAD}",
+        )
 
 
 def _softmax_class_derivatives(analysis: ModuleAnalysis, reported: set[int]) -> Iterator[Finding]:
