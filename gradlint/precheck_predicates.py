@@ -1982,6 +1982,51 @@ def carried_gradient_assigned(text: str, absent: "Callable[[str], bool]" = _none
     return False
 
 
+# ---------------------------------------------------------------------------
+# GL306: a finite-difference slip (broken_gradient_check)
+# ---------------------------------------------------------------------------
+
+_GL306_GAP = r"(?:[\s\\]|#[^\r\n]*(?![^\r\n]))*"
+# (1) the halving `/ 2 *` (_halved_then_scaled: the literal 2 as written, `2`, `2.`, `2.0`)
+_GL306_HALVED = LazyRegex(rf"/{_GL306_GAP}2(?:\.0*)?{_GL306_GAP}\*(?!\*)")
+# (2) one line storing an element from another array's element of the same index text (_copy_from_other_copy)
+_GL306_COPY_LINE = LazyRegex(
+    r"(?<![\w.])([A-Za-z_][\w.]*)((?:\[[^\]\r\n]*\])+)[ \t\f]*=[ \t\f]*(?!\1\2)[A-Za-z_][\w.]*\2[ \t\f]*[-+]"
+)
+# one of its two arrays is named as a point (broken_gradient_check.POINT_WORD)
+_GL306_POINT_WORDS = ("plus", "minus", "Plus", "Minus")
+
+
+def _after_closing_parenthesis(text: str, at: int) -> bool:
+    """What stands before `text[at]` may be the `)` of a parenthesised difference: it is, after blanks and
+    line continuations, or a line break lies between (a comment may end the line before: unknown)."""
+    before = at - 1
+    while before >= 0 and text[before] in " \t\\\f":
+        before -= 1
+    return before < 0 or text[before] in ")\r\n"
+
+
+def finite_difference_slip(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:
+    """GL306 (broken-gradient-check) reports `(a - b) / 2 * h`, or `minus[i] = plus[i] - h` written on one
+    line whose arrays' names say plus or minus. False only when the text holds neither a `/ 2 *` nor such a
+    line around a plus or minus word."""
+    for match in _GL306_HALVED.finditer(text):
+        if _after_closing_parenthesis(text, match.start()):
+            return True
+    for word in _GL306_POINT_WORDS:
+        if absent(word):
+            continue
+        at = text.find(word)
+        while at >= 0:
+            start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+            ends = [end for end in (text.find("\n", at), text.find("\r", at)) if end >= 0]
+            end = min(ends) if ends else len(text)
+            if _GL306_COPY_LINE.search(text, start, end):
+                return True
+            at = text.find(word, end)
+    return False
+
+
 PREDICATES: dict[str, Callable[..., bool]] = {  # (text, absent=...) -> bool
     "reduced_array_combined": reduced_array_combined,
     "diagonal_call_or_index_branch": diagonal_call_or_index_branch,
@@ -1990,4 +2035,5 @@ PREDICATES: dict[str, Callable[..., bool]] = {  # (text, absent=...) -> bool
     "write_in_evidence_function": write_in_evidence_function,
     "preactivation_evidence": preactivation_evidence,
     "carried_gradient_assigned": carried_gradient_assigned,
+    "finite_difference_slip": finite_difference_slip,
 }

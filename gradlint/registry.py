@@ -676,6 +676,9 @@ _ENTRIES: tuple[RuleEntry, ...] = (
         _GL301_EXP, _GL301_EXP_COMMENTED, rf"/{_GL301_BLANK}\(|\blog(?:1p)?{_GL301_BLANK}{_GL301_CLOSE}\(",
         rf"{_GL305_SHAPE}|\*\*{_GL301_BLANK}{_GL301_OPEN}2(?:\.0?)?(?![\w.])",
     )),
+    # GL306: a `*` (both slips hold one: `/ 2 * h`, a divisor `2 * h`), and the predicate finite_difference_slip
+    # (gradlint.precheck_predicates): `/ 2 *`, or one line `minus[i] = plus[i] - h` around a plus/minus word
+    RuleEntry("GL306", "broken_gradient_check", (r"\*", "predicate:finite_difference_slip")),
     # the reduction's own text matches _GL401_REDUCTION (the rule checks it), combined by `/` or `-`
     # and (_reduces) the reduction's operand (its receiver or first positional argument), or a factor of a
     # product operand, is the left side itself: that text right before a `-` or `/` (the predicate
