@@ -4,6 +4,7 @@ products, layer classes' backward after their forward."""
 from __future__ import annotations
 
 import copy
+import inspect
 
 from typing import Any, Callable, Optional
 
@@ -70,6 +71,47 @@ class ActivationProbe(Probe):
             self.cache_source = _resolve(module, spec["forward"])[1]
         if self.kind is None:
             self._check_deterministic()
+            self._check_not_a_direction_pair(module)
+
+    def _check_not_a_direction_pair(self, module: Any) -> None:
+        """`euler_forward(y, h)` / `euler_backward(y, h)`: a pair named by direction, the same parameters and
+        none a gradient, with an unrecognised forward, may be two steps of one method (explicit and implicit
+        Euler, a forward and a backward substitution), not a function and its derivative."""
+        forward_name, target_name = self.spec.get("forward") or "", self.spec["qualname"]
+        if self.cls is not None or "." in forward_name or "forward" not in forward_name.lower() or "backward" not in target_name.lower():
+            return
+        forward = _resolve(module, forward_name)[1]
+        try:
+            forward_params = list(inspect.signature(forward).parameters)
+            target_params = list(inspect.signature(self.target).parameters)
+        except (TypeError, ValueError):
+            return
+        if forward_params == target_params and not any(GRAD_NAME.match(name) for name in target_params):
+            raise Unknown(
+                f"`{target_name}` takes the same parameters as `{forward_name}` ({', '.join(target_params)}) and none "
+                "is a gradient: the pair may name two directions of one computation (an explicit and an implicit "
+                "step), not a function and its derivative"
+            )
+
+    def _check_not_an_inverse(self, z: np.ndarray, s: np.ndarray) -> None:
+        """A `backward(p)` that maps the forward's output back to its input (`backward(forward(x)) == x`: a
+        coordinate map's inverse beside its `jacobian`) is no derivative of it; checked when the forward is
+        not recognised and the target takes one array."""
+        try:
+            _, names, _ = self._callable(z)
+            positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
+            if len(positional) != 1:
+                return
+            back = self._call(z, {positional[0]: s}, names)
+        except FATAL:
+            raise
+        except Exception:  # noqa: BLE001 - conventions are tried later, one by one
+            return
+        if back is not None and np.shape(back) == np.shape(z) and np.allclose(back, z, rtol=1e-6, atol=1e-9):
+            raise Unknown(
+                f"it maps the forward's output back to its input (`{self._name()}(forward(x)) == x`): an inverse "
+                "map, not a derivative"
+            )
 
     def _check_deterministic(self) -> None:
         """Central differences of a random forward (dropout) mean nothing."""
@@ -151,6 +193,8 @@ class ActivationProbe(Probe):
             if np.shape(s) != shape or not np.all(np.isfinite(s)):
                 self.errors.append(f"forward on {label} returned shape {np.shape(s)}")
                 continue
+            if self.kind is None and not trials:
+                self._check_not_an_inverse(z, s)
             found = self.stamp(self._trials(label, z, s))
             trials.extend(found)
             if label == "(N, n)":

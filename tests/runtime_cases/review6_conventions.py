@@ -56,3 +56,31 @@ class CrossEntropyLoss:
 
     def backward(self, y, t):  # runtime: passed
         return (1.0 / y.shape[0]) * (y - t)
+
+
+# Review 6 (rw6a fp/01, fp/02): `forward`/`backward` that name directions, not a function and its derivative.
+class LinearTranslation:
+    """pyrieef's DifferentiableMap shape: backward is the inverse map, jacobian the derivative."""
+
+    def __init__(self, p0=np.array([0.5, -1.0, 2.0, 0.25, 1.5])):
+        self._p = p0
+
+    def forward(self, q):
+        return self._p + q
+
+    def backward(self, p):  # runtime: unknown: an inverse map
+        return p - self._p
+
+    def jacobian(self, q):
+        return np.eye(q.shape[0])
+
+
+LAM = -2.0
+
+
+def euler_forward(y, h=0.05):
+    return y + h * LAM * y
+
+
+def euler_backward(y, h=0.05):  # runtime: unknown: two directions of one computation
+    return y / (1.0 - h * LAM)
