@@ -22,7 +22,7 @@ from gradlint.analysis.numerics import (
     target_name,
     unwrap,
 )
-from gradlint.analysis.syntax import argument_for, call_name, dotted_name, last_part, positional_parameters
+from gradlint.analysis.syntax import argument_for, call_name, dotted_name, last_part, literal_number, positional_parameters
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -35,7 +35,9 @@ class UnguardedDivision(Rule):
     what_it_does = """
         Finds a division by a probability `p`, by `1 - p` or by `p * (1 - p)` in a gradient
         (`-y / p`, `(1 - y) / (1 - p)`, `(p - y) / (p * (1 - p))`, also written with a reciprocal,
-        `-y * (1 / p)`) when nothing bounds `p` away from 0 and 1. `p` is known to be a probability when it is a softmax/sigmoid output (by body), when
+        `-y * (1 / p)`) when nothing bounds `p` away from 0 and 1. `p` is known to be a probability when it is a softmax/sigmoid output (by body)
+        or the mean of one (a sparse autoencoder's mean activation `rho_hat = np.mean(a2, axis=1)`, also
+        `np.sum(a2, axis=1) / m` or repeated by `np.tile`: 1.0 once the unit saturates on every example), when
         the expression is the binary cross-entropy derivative itself (it divides by both `p` and
         `1 - p`, or by `p * (1 - p)`), or when a loss in the same class or module takes `log(p)` of
         the same parameter (directly, or of each row's probability selected from it by
@@ -49,7 +51,9 @@ class UnguardedDivision(Rule):
         softmax/sigmoid computed by body, with no clip on the way; a helper's or `np.where`'s result is
         doubt) and the statement divides by both `p` and `1 - p`; a loss's log bound to a name counts
         when the name is weighted by the target (`logs = np.log(p); -logs @ target`). A clip that keeps
-        0 in range (`np.clip(p, 0.0, 1.0)`, `np.maximum(p, 0)`) is no guard for a division by `p`. Silent
+        0 in range (`np.clip(p, 0.0, 1.0)`, `np.maximum(p, 0)`) is no guard for a division by `p`. A division
+        inside the logs of a divergence's value (`x * np.log(x / y) + (1 - x) * np.log((1 - x) / (1 - y))`)
+        is reported as such, not as a derivative. Silent
         in a private helper (`_focal_loss_derivative`) whose every caller in the module clips the
         probability it passes on every path to the call (away from 0). A division inside
         `np.nan_to_num(...)` is still reported: that maps the inf to +-1.8e308, not to a usable
@@ -76,6 +80,37 @@ class UnguardedDivision(Rule):
     references = ("Cross-entropy: https://en.wikipedia.org/wiki/Cross-entropy",)
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def sparse_delta2(W1, b1, W2, b2, data, rho, beta):
+                m = data.shape[1]
+                a2 = sigmoid(W1 @ data + b1)
+                a3 = sigmoid(W2 @ a2 + b2)
+                rho_hat = np.sum(a2, axis=1) / m
+                sparsity_delta = -rho / rho_hat + (1 - rho) / (1 - rho_hat)
+                delta3 = -(data - a3) * a3 * (1 - a3)
+                return (W2.T @ delta3 + beta * sparsity_delta) * a2 * (1 - a2)
+
+            def sparsity_penalty_grad(W1, x, rho, m):
+                a2 = sigmoid(x @ W1)
+                rho_hat = np.tile((1.0 / m) * np.sum(a2, axis=0), (m, 1))
+                return (1 - rho) / (1 - rho_hat) - rho / rho_hat
+
+            def kl_divergence(x, y):
+                return x * np.log(x / y) + (1 - x) * np.log((1 - x) / (1 - y))
+            """,
+            line=11,
+            count=3,
+            message="divides by `rho_hat`, the mean of the sigmoid output `a2`, with no guard",
+            why="review 6 (rw6b miss/04, fp/02: the UFLDL sparse autoencoder in six repositories): the sparsity "
+            "penalty's gradient divides by the mean activation, 1.0 once a unit saturates on every example; the "
+            "penalty's own value, a divergence whose logs divide by it",
+        ),
         Invalid(
             """
             import numpy as np
@@ -407,6 +442,25 @@ class UnguardedDivision(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def sparse_delta2(W1, b1, data, rho):
+                a2 = sigmoid(W1 @ data + b1)
+                rho_hat = np.clip(np.mean(a2, axis=1), 1e-6, 1 - 1e-6)
+                return -rho / rho_hat + (1 - rho) / (1 - rho_hat)
+
+            def scaled(W1, data, z_scale):
+                z = W1 @ data
+                z_hat = np.mean(z, axis=1)
+                return -z_scale / z_hat
+            """,
+            why="the sparse autoencoder's mean activation clipped; the mean of an affine map, no probability",
+        ),
         Valid(
             """
             import numpy as np
@@ -796,6 +850,12 @@ class UnguardedDivision(Rule):
         source = model.probability_source(probability, scope, order)
         if source is not None:
             return f"the {source} output `{name}`", ""
+        averaged = _average_of_probability(model, probability, scope, order)
+        if averaged is not None:
+            mean = f"the mean of the {averaged[0]} output `{averaged[1]}`"
+            if form == "p":
+                return f"`{name}`, {mean},", ""
+            return f"`{model.code(denominator)}`, with `{name}` {mean},", ""
         cached = None
         if not model.is_unguarded_parameter(probability, scope, order) and _zero_floor_clip(model, scope, order, probability, form) is None:
             cached = _unguarded_attribute(model, scope, order, probability)
@@ -822,6 +882,9 @@ class UnguardedDivision(Rule):
             found = _probability_divisor(model, other)
             if found is not None and found[1] == other_form and model.code(found[0]) == name:
                 read = f", read from `{cached}` unclipped" if cached is not None else ""
+                if _inside_log(model, division, statement):
+                    # `x * np.log(x / y) + (1 - x) * np.log((1 - x) / (1 - y))`: a divergence's value, not a derivative
+                    return f"the probability `{name}`", f" (this divergence's logs divide by `{name}` and by `1 - {name}`{read})"
                 return f"the probability `{name}`", f" (this cross-entropy derivative divides by `{name}` and by `1 - {name}`{read})"
         if cached is not None:
             return None  # a cached attribute: only the derivative's own shape is evidence
@@ -833,6 +896,75 @@ class UnguardedDivision(Rule):
                 )
             return f"the probability `{name}`", f" (the matching loss `{loss.name}` takes log({name}))"
         return None
+
+
+def _average_of_probability(model: Numerics, probability: cst.BaseExpression, scope: Scope, order: int) -> Optional[tuple[str, str]]:
+    """(kind, the output's code) when `probability` is a name bound only to the mean of a softmax/sigmoid output
+    (`rho_hat = np.mean(a2, axis=1)`, `np.sum(a2, axis=1) / m`, `(1.0 / m) * np.sum(a2, axis=0)`, then perhaps
+    `np.tile(rho_hat, (m, 1))`): a sparse autoencoder's mean activation, 1.0 once the unit saturates on every
+    example."""
+    node = unwrap(probability)
+    for _ in range(3):
+        if type(node) is not cst.Name or scope.mutated_before(node.value, order) or scope.compared_before(node.value, order):
+            return None
+        bindings = scope.before(node.value, order)
+        if len(bindings) != 1 or bindings[0].value is None or bindings[0].augmented is not None:
+            return None
+        order = bindings[0].order
+        value = unwrap(bindings[0].value)
+        while type(value) is cst.Call and last_part(call_name(value)) in ("tile", "repeat") and value.args:
+            value = unwrap(value.args[0].value)  # `np.tile(rho_hat, (m, 1))`: the same means, repeated
+        if type(value) is cst.Name:
+            node = value
+            continue
+        averaged = _averaged(value)
+        if averaged is None:
+            return None
+        kind = model.probability_source(averaged, scope, order)
+        return (kind, model.code(averaged)) if kind is not None else None
+    return None
+
+
+def _averaged(value: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """The array `value` averages: `np.mean(a, ...)`, `a.mean(...)`, `np.sum(a, ...) / m`, `(1 / m) * np.sum(a, ...)`."""
+    if type(value) is cst.BinaryOperation:
+        if type(value.operator) is cst.Divide:
+            return _summed(unwrap(value.left))
+        if type(value.operator) is cst.Multiply:
+            for factor, other in ((value.left, value.right), (value.right, value.left)):
+                factor = unwrap(factor)
+                if type(factor) is cst.BinaryOperation and type(factor.operator) is cst.Divide and literal_number(unwrap(factor.left)) == 1:
+                    return _summed(unwrap(other))
+        return None
+    if type(value) is cst.Call and last_part(call_name(value)) in ("mean", "average"):
+        return _reduced_array(value)
+    return None
+
+
+def _summed(value: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`a` of `np.sum(a, ...)` or `a.sum(...)`."""
+    if type(value) is cst.Call and last_part(call_name(value)) == "sum":
+        return _reduced_array(value)
+    return None
+
+
+def _reduced_array(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The array a reduction call reads: `a` of `a.mean()`, or the first positional argument of `np.mean(a)`."""
+    func = call.func
+    if type(func) is cst.Attribute and dotted_name(func.value) not in ("np", "numpy", "torch"):
+        return func.value
+    positional = [argument.value for argument in call.args if argument.keyword is None and not argument.star]
+    return unwrap(positional[0]) if positional else None
+
+
+def _inside_log(model: Numerics, division: cst.CSTNode, statement: Optional[cst.CSTNode]) -> bool:
+    """The division is (within its statement) inside the argument of a log call."""
+    for ancestor in model.analysis.index.ancestors(division):
+        if ancestor is statement:
+            break
+        if type(ancestor) is cst.Call and last_part(call_name(ancestor)) in ("log", "log2", "log10"):
+            return True
+    return False
 
 
 def _picked_by_its_own_draw(model: Numerics, scope: Scope, order: int, probability: cst.BaseExpression) -> bool:
