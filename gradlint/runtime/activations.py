@@ -349,7 +349,8 @@ class ActivationProbe(Probe):
                     result = self._safe(lambda: self._call(z, {name: x}, names), f"{label} {kind}")
                     mutation = self.last_mutation
                     if result is not None:
-                        desc = f"`{self._name()}({'z' if kind == 'logits' else 's'})` with {kind} {label}"
+                        shown = kind if self.kind is not None else {"logits": "inputs", "activations": "its forward's outputs"}.get(kind, kind)
+                        desc = f"`{self._name()}({'z' if kind == 'logits' else 's'})` with {shown} {label}"
                         trial = self._unary_trial(desc, z, s, x, result, kind)
                         if trial is not None:
                             trial.mutation = mutation

@@ -600,5 +600,5 @@ def reference(target: Any) -> str:
     if target.forward and target.forward != target.qualname:
         if options.get("linked"):
             return f"central differences of `{target.forward}`, the objective `{options['linked']}` is given with it"
-        return f"central differences of `{target.forward}`, the objective it is named after (one of the two is wrong)"
+        return f"central differences of `{target.forward}`, the objective it is named after"
     return "central differences of the cost it returns (with respect to its parameter vector; data fixed)"
