@@ -351,6 +351,53 @@ def _library_tail(call: cst.Call) -> Optional[str]:
     return tail if head in _LIBRARY_PREFIXES or head.startswith(("np.", "numpy.", "torch.", "scipy.")) else None
 
 
+_JOINS = frozenset({"append", "hstack", "vstack", "column_stack", "concatenate"})
+
+
+def _bias_augmented(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`a` of an activation with a bias unit of ones joined to it (`np.append([1], a)`, `np.insert(a, 0, 1,
+    axis=1)`, `np.hstack((np.ones((m, 1)), a))`, `np.concatenate([a, ones], axis=1)`, `np.c_[np.ones(m), a]`):
+    its other entries are the values of `a`."""
+    if type(expr) is cst.Subscript:
+        if dotted_name(expr.value) not in ("np.c_", "np.r_", "numpy.c_", "numpy.r_") or len(expr.slice) != 2:
+            return None
+        parts = [element.slice.value for element in expr.slice if type(element.slice) is cst.Index]
+        return _the_one_not_ones(parts) if len(parts) == 2 else None
+    if type(expr) is not cst.Call:
+        return None
+    tail = _library_tail(expr)
+    args = _args(expr)
+    if tail == "insert":
+        return args[0] if len(args) == 3 and _is_ones(args[2]) else None
+    if tail not in _JOINS or not args:
+        return None
+    parts = args[:2] if tail == "append" else (
+        [element.value for element in args[0].elements]  # type: ignore[attr-defined]
+        if type(args[0]) in (cst.Tuple, cst.List) and len(args) == 1 else []
+    )
+    return _the_one_not_ones(parts) if len(parts) == 2 and not any(type(p) is cst.StarredElement for p in parts) else None
+
+
+def _the_one_not_ones(parts: list[cst.BaseExpression]) -> Optional[cst.BaseExpression]:
+    """Of two joined parts, the one that is not a block of ones, when the other is."""
+    first, second = parts
+    if _is_ones(first) and not _is_ones(second):
+        return second
+    if _is_ones(second) and not _is_ones(first):
+        return first
+    return None
+
+
+def _is_ones(node: cst.BaseExpression) -> bool:
+    """`1`, `1.0`, `[1]`, `[[1]]`, `np.ones(...)`, `np.ones_like(...)`: a bias unit."""
+    if type(node) in (cst.List, cst.Tuple):
+        elements = node.elements  # type: ignore[attr-defined]
+        return len(elements) == 1 and _is_ones(elements[0].value)
+    if type(node) is cst.Call:
+        return _library_tail(node) in ("ones", "ones_like")
+    return _number(node) == 1
+
+
 def _args(call: cst.Call) -> list[cst.BaseExpression]:
     return [a.value for a in call.args if a.keyword is None and not a.star]
 
@@ -903,6 +950,8 @@ class Semantics:
                 expr = expr.func.value
             elif type(expr) is cst.Call and _library_tail(expr) in _TRANSPARENT_FUNCTIONS and _args(expr):
                 expr = _args(expr)[0]
+            elif (augmented := _bias_augmented(expr)) is not None:
+                expr = augmented
             else:
                 return expr
         return expr

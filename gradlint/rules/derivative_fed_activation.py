@@ -26,7 +26,9 @@ class DerivativeFedActivation(Rule):
         list of activations, also one kept in a list attribute: `hidden_states.append(h)` in
         forward, `self.hidden_states = hidden_states`, `hidden_states[t]` in backward). Also finds a backward that applies the forward to its own
         cached output (`s = self.forward(self.out)`, or `np.tanh(self.outputs[0]())` in a
-        dezero / chainer `Function`, whose `__call__` keeps the forward's output).
+        dezero / chainer `Function`, whose `__call__` keeps the forward's output). An activation
+        with a bias unit joined to it (`np.append([1], a)`, `np.insert(a, 0, 1, axis=1)`,
+        `np.hstack((np.ones((m, 1)), a))`, `np.c_[np.ones(m), a]`) is still the activation.
 
         A derivative switch counts as both, as its branches say: `def sigmoid(x, derivative=False)`
         returning `f * (1 - f)` of `f = sigmoid(x)` when the flag is set and `f` otherwise is a
@@ -54,6 +56,36 @@ class DerivativeFedActivation(Rule):
     references = ("Logistic function derivative: https://en.wikipedia.org/wiki/Logistic_function#Derivative",)
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            def sigmoid(x):
+                return 1 / (1 + np.exp(-x))
+
+            def derivedSigmoid(x):
+                return sigmoid(x) * (1 - sigmoid(x))
+
+            def backprop(sample, weightsIH, weightsHO):
+                activationInput = np.append([1], sample).reshape(-1, 1)
+                a2 = sigmoid(np.dot(activationInput.T, weightsIH))
+                activationHidden = np.append([1], a2).reshape(-1, 1)
+                yPred = sigmoid(np.dot(activationHidden.T, weightsHO))
+                delta3 = yPred - sample
+                return np.multiply(np.dot(delta3, weightsHO.T), derivedSigmoid(activationHidden.T))
+
+            def with_bias_column(X, W1, W2, y):
+                m = X.shape[0]
+                a2 = np.hstack((np.ones((m, 1)), sigmoid(X @ W1)))
+                delta3 = sigmoid(a2 @ W2) - y
+                return (delta3 @ W2.T) * derivedSigmoid(a2)
+            """,
+            line=15,
+            count=2,
+            message="already a sigmoid output",
+            why="review 6 (rw6b miss/03, HansBambel/ACML sparse_autoencoder.py): the activation with a bias unit "
+            "joined to it (`np.append([1], a2)`, `np.hstack((np.ones((m, 1)), a))`) is still the activation",
+        ),
         Invalid(
             """
             import numpy as np
@@ -289,6 +321,28 @@ class DerivativeFedActivation(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            def sigmoid(z):
+                return 1 / (1 + np.exp(-z))
+
+            def sigmoidGradient(z):
+                return sigmoid(z) * (1 - sigmoid(z))
+
+            def nnCostFunction(Theta1, Theta2, X, y):
+                m = X.shape[0]
+                a1 = np.c_[np.ones(m), X]
+                z2 = a1 @ Theta1.T
+                a2 = np.c_[np.ones(m), sigmoid(z2)]
+                a3 = sigmoid(a2 @ Theta2.T)
+                delta3 = a3 - y
+                delta2 = (delta3 @ Theta2[:, 1:]) * sigmoidGradient(z2)
+                return delta2.T @ a1
+            """,
+            why="Andrew Ng's ex4: the bias column joined with np.c_, the derivative taken at the pre-activation z2",
+        ),
         Valid(
             """
             import numpy as np
