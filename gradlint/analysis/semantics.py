@@ -1410,6 +1410,31 @@ class Semantics:
             return _args(value)[0]
         return None
 
+    def _masked_softmax(
+        self, numerator: cst.BaseExpression, denominator: cst.BaseExpression, place: _Place
+    ) -> Optional[cst.BaseExpression]:
+        """The exponent of graph attention's masked softmax, `e = np.exp(z - max); e *= adj; e / np.sum(e, ...)`:
+        exponentials multiplied in place by a mask, then normalised by their own sum (the same binding)."""
+        value, value_place, _ = self.deref(numerator, place)
+        name = dotted_name(value) if type(value) in (cst.Name, cst.Attribute) else None
+        if name is None:
+            return None
+        masked = binding = value_place.facts.reaching(name, value_place.order)
+        steps = 0
+        while binding is not None and binding.augmented and steps < 3:
+            statement = binding.statement
+            if type(statement) is not cst.AugAssign or type(statement.operator) is not cst.MultiplyAssign:
+                return None
+            binding = value_place.facts.reaching(name, binding.order)
+            steps += 1
+        if steps == 0 or binding is None or binding.value is None or binding.augmented:
+            return None
+        summed = self._sum_of(self._without_epsilon(denominator, place), place)
+        if summed is None or dotted_name(self._strip(summed)) != name or value_place.facts.reaching(name, place.order) is not masked:
+            return None
+        argument = self._exp_argument(binding.value, _Place(value_place.facts, binding.order))
+        return _unshift(argument) if argument is not None else None
+
     def _sum_of(self, expr: cst.BaseExpression, place: _Place) -> Optional[cst.BaseExpression]:
         """The summed operand of `np.sum(e, ...)`, `e.sum(...)`, `sum(e)` (through aliases)."""
         value, _, _ = self.deref(expr, place)
@@ -1508,6 +1533,9 @@ class Semantics:
                 tf_softmax = self._tf_softmax_formula(numerator, denominator, place)
                 if tf_softmax is not None:
                     return ForwardKind.SOFTMAX, tf_softmax
+                masked = self._masked_softmax(numerator, denominator, place)
+                if masked is not None:
+                    return ForwardKind.SOFTMAX, masked
             # tanh: (exp(x) - exp(-x)) / (exp(x) + exp(-x))
             num, _, _ = self.deref(numerator, place)
             den, _, _ = self.deref(denominator, place)

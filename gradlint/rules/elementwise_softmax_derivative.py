@@ -45,7 +45,8 @@ class ElementwiseSoftmaxDerivative(Rule):
         Finds the elementwise formula `s*(1-s)` (also spelled `s - s*s`, `s - s**2`,
         `s*(-s+1)`, `grad*out*(1-out)`, `np.diag(s*(1-s))`) applied to a value that is the
         output of a softmax: a forward recognised by its body (exponentials normalised by
-        their sum, also in place: `y = np.exp(...); y /= y.sum(...)`, also with an epsilon
+        their sum, also in place: `y = np.exp(...); y /= y.sum(...)`, also masked in place before they
+        are normalised, as graph attention does: `e *= adj; e / e.sum(axis=1, keepdims=True)`, also with an epsilon
         guarding the division: `e / (e.sum() + 1e-9)`) or a library softmax (`torch.softmax`,
         `F.softmax`, `x.softmax(dim=-1)`, `jax.nn.softmax`, `tf.nn.softmax`,
         `scipy.special.softmax`, also imported by name), whether the value comes
@@ -109,6 +110,28 @@ class ElementwiseSoftmaxDerivative(Rule):
     )
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            class GATLayer:
+                def forward(self, H, adj):
+                    self.H = H
+                    e = H @ self.a1 + (H @ self.a2).T
+                    e_exp = np.exp(e - np.max(e, axis=1, keepdims=True))
+                    e_exp *= adj
+                    self.attention = e_exp / np.sum(e_exp, axis=1, keepdims=True)
+                    return self.attention @ H
+
+                def backward(self, grad_output):
+                    grad_alpha = grad_output @ self.H.T
+                    return grad_alpha * self.attention * (1 - self.attention)
+            """,
+            line=14,
+            message="`self.attention` is a softmax output",
+            why="review 6 (rw6b miss/02, a numpy graph-attention layer): the masked softmax of graph attention, "
+            "its exponentials multiplied in place by the adjacency before they are normalised",
+        ),
         Invalid(
             """
             import numpy as np
@@ -699,6 +722,26 @@ class ElementwiseSoftmaxDerivative(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class GATLayer:
+                def forward(self, H, adj):
+                    self.H = H
+                    e = H @ self.a1 + (H @ self.a2).T
+                    e_exp = np.exp(e - np.max(e, axis=1, keepdims=True))
+                    e_exp *= adj
+                    self.attention = e_exp / np.sum(e_exp, axis=1, keepdims=True)
+                    return self.attention @ H
+
+                def backward(self, grad_output):
+                    g = grad_output @ self.H.T
+                    s = self.attention
+                    return s * (g - np.sum(g * s, axis=1, keepdims=True))
+            """,
+            why="the masked attention softmax's VJP",
+        ),
         Valid(
             """
             import numpy as np
