@@ -621,9 +621,10 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     # GL105: only in a backward (is_backward); a Jacobian part classify reads as OUTER/TRANSPOSED/SCALAR
     # (outer, dot, matmul, @, * or multiply broadcasts, einsum) or a derivative call returning a Jacobian
     # (a softmax-Jacobian form: diag/diagflat/eye/identity; a Jacobian role: also outer/einsum, or a
-    # np.zeros/empty/ones((n, n)) filled element by element, e.g. with np.square and no `*`).
+    # np.zeros/empty/ones((n, n)) filled element by element, e.g. with np.square and no `*`); or a ReLU mask
+    # from the gradient (_rectifier_masks_from_gradient: a comparison, `<` or `>`).
     RuleEntry("GL105", "jacobian_from_upstream_gradient", (
-        _GL105_BACKWARD_DEF, r"[*@]|outer|dot|matmul|multiply|einsum|diag|\beye\b|identity|\b(?:zeros|empty|ones)\b",
+        _GL105_BACKWARD_DEF, r"[*@<>]|outer|dot|matmul|multiply|einsum|diag|\beye\b|identity|\b(?:zeros|empty|ones)\b",
     )),
     # GL104: `J * g` or `np.multiply(J, g)`; J a Jacobian (a library call, or a square allocation filled
     # by element stores); g a gradient role: the gradient parameter of a backward, a backward method's

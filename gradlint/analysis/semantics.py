@@ -1338,8 +1338,11 @@ class Semantics:
                 if _is_number(zero, 0):
                     return ForwardKind.RELU, other
             for scaled, other in ((args[0], args[1]), (args[1], args[0])):
-                if _operator(scaled, cst.Multiply) and _structure(scaled.right) == _structure(other):  # type: ignore[attr-defined]
-                    return ForwardKind.LEAKY_RELU, other
+                if _operator(scaled, cst.Multiply):
+                    # `alpha * x` or `x * alpha` (not `x * x`)
+                    factors = [_structure(scaled.left), _structure(scaled.right)]  # type: ignore[attr-defined]
+                    if factors.count(_structure(other)) == 1:
+                        return ForwardKind.LEAKY_RELU, other
         if _library_call(call, "where") and len(args) == 3:
             condition, yes, no = args
             if type(condition) is cst.Comparison and len(condition.comparisons) == 1:

@@ -17,11 +17,15 @@ from gradlint.analysis.jacobians import (
     scope_for,
     vector_key,
 )
-from gradlint.analysis.syntax import call_name, last_part, walk
+from gradlint.analysis.semantics import FORWARD_METHODS, ForwardKind
+from gradlint.analysis.syntax import call_name, dotted_name, last_part, literal_number, walk
 from gradlint.diagnostics import Severity
+from gradlint.naming import is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
 _APPLIERS = {"dot", "matmul", "einsum", "tensordot", "inner"}
+_RECTIFIERS = {ForwardKind.RELU: "ReLU", ForwardKind.LEAKY_RELU: "leaky ReLU"}
+_SIGN_TESTS = (cst.GreaterThan, cst.GreaterThanEqual, cst.LessThan, cst.LessThanEqual)
 _JACOBIAN_CALLS = {"outer", "diag", "diagflat", "einsum", "dot", "matmul", "multiply"}
 
 
@@ -40,7 +44,11 @@ class JacobianFromUpstreamGradient(Rule):
         through reshapes, aliases and loops over its rows (`for s, g in zip(dvalues, dvalues)`),
         and into helpers the backward calls with it whatever their name (numpy-ml's
         `self._bwd(dy, x)`), when the helper multiplies it into something else and every call
-        of the helper passes a gradient.
+        of the helper passes a gradient. Also the elementwise case, a ReLU's or leaky ReLU's mask
+        (its Jacobian's diagonal) taken from the gradient: in the backward of a layer whose forward is a
+        rectifier by its body, sign tests of the upstream gradient alone (`np.where(grad > 0, 1, alpha)`,
+        `dx[dout <= 0] = 0`, the parameter named as a gradient, not as the forward's input), when the
+        backward tests nothing else and reads no mask the forward cached.
         """
     why_bad = """
         The Jacobian of an activation is evaluated at the activation: J = diag(s) - s s^T with
@@ -68,6 +76,36 @@ class JacobianFromUpstreamGradient(Rule):
     references = ("Softmax derivative: https://en.wikipedia.org/wiki/Softmax_function#Properties",)
 
     INVALID = (
+        Invalid(
+            """
+            import numpy as np
+
+            class LeakyReLU:
+                def forward(self, inputs):
+                    self.leakage = 0.1
+                    self.inputs = inputs
+                    self.output = np.maximum(inputs * self.leakage, inputs)
+
+                def backward(self, gradients):
+                    leaky_relu_gradients = np.where(gradients > 0, 1, self.leakage)
+                    self.gradients = gradients * leaky_relu_gradients
+
+            class ReLU:
+                def forward(self, x):
+                    self.x = x
+                    return np.maximum(0, x)
+
+                def backward(self, dout):
+                    dx = dout.copy()
+                    dx[dout <= 0] = 0
+                    return dx
+            """,
+            line=10,
+            count=2,
+            message="derivative mask `gradients > 0` tests the sign of the upstream gradient `gradients`",
+            why="review 6 (rw6c miss/03, Sarvesh810/NeuralNetworksDIY LeakyReLU.py and ReLU.py): the rectifier's "
+            "mask taken from dL/dy instead of the input",
+        ),
         Invalid(
             """
             import numpy as np
@@ -240,6 +278,58 @@ class JacobianFromUpstreamGradient(Rule):
         ),
     )
     VALID = (
+        Valid(
+            """
+            import numpy as np
+
+            class ReLU:
+                def forward(self, x):
+                    self.x = x
+                    return np.maximum(0, x)
+
+                def backward(self, dout):
+                    dx = dout.copy()
+                    dx[self.x <= 0] = 0
+                    return dx
+
+            class GuidedReLU:
+                def forward(self, x):
+                    self.x = x
+                    return np.maximum(0, x)
+
+                def backward(self, dout):
+                    return dout * (dout > 0) * (self.x > 0)
+
+            class MaskedReLU:
+                def forward(self, x):
+                    self.mask = x <= 0
+                    out = x.copy()
+                    out[self.mask] = 0
+                    return out
+
+                def backward(self, dout):
+                    dout = dout.copy()
+                    dout[self.mask] = 0
+                    return dout
+
+            class Clipped:
+                def forward(self, x):
+                    return np.tanh(x)
+
+                def backward(self, grad):
+                    return np.where(grad > 0, grad, 0.5 * grad)
+
+            class Relu:
+                def forward(self, X):
+                    return np.maximum(0, X)
+
+                def backward(self, X):
+                    return np.where(X > 0, 1, 0)
+            """,
+            why="the mask from the input; guided backprop (the gradient's sign and the input's); the nnfs/"
+            "deep-learning-from-scratch mask cached in forward; a gradient test in a layer that is no rectifier; "
+            "a stateless activation's `backward(self, X)`, the derivative at X (rw3 numpyneuron, rw4b femto-flow)",
+        ),
         Valid(
             """
             import numpy as np
@@ -436,6 +526,7 @@ class JacobianFromUpstreamGradient(Rule):
                     continue
                 reported.add(id(analysis.index.statement_of(call)))
                 yield Finding(call, self._message(analysis, function, call, argument, origin, None))
+        yield from _rectifier_masks_from_gradient(analysis)
 
     def _jacobians(
         self, analysis: ModuleAnalysis, function: cst.FunctionDef
@@ -598,3 +689,56 @@ def _cached_activation(analysis: ModuleAnalysis, function: cst.FunctionDef) -> O
     if info.activation_attrs:
         return ", ".join(f"self.{attr}" for attr in sorted(info.activation_attrs))
     return None
+
+
+def _rectifier_masks_from_gradient(analysis: ModuleAnalysis) -> Iterator[Finding]:
+    """The backward of a layer whose forward is a ReLU or leaky ReLU (by body) whose only sign tests are of
+    its upstream gradient against 0 (`np.where(grad > 0, 1, self.leakage)`, `dx[dout <= 0] = 0`): the
+    derivative mask follows the sign of dL/dy instead of the forward's input. Silent when the backward
+    tests anything else (guided backprop also tests the input) or indexes with a cached mask (`dout[self.mask]`)."""
+    semantics = analysis.semantics
+    index = analysis.index
+    for function, origins in gradient_parameters(analysis).items():
+        if not semantics.is_backward(function):
+            continue
+        cls = index.class_of(function)
+        if cls is None:
+            continue
+        kinds = {
+            info.kind for name, method in index.methods(cls).items()
+            if name in FORWARD_METHODS and (info := semantics.forward_of(method)) is not None
+        }
+        if len(kinds) != 1 or next(iter(kinds)) not in _RECTIFIERS:
+            continue
+        gradient = next((name for name, origin in origins.items() if origin.parameter == name), None)
+        if gradient is None or not is_gradient_name(gradient) or any(
+            (info := semantics.forward_of(method)) is not None and info.input_param == gradient
+            for name, method in index.methods(cls).items() if name in FORWARD_METHODS
+        ):
+            continue  # `backward(self, x)` of a stateless activation: the derivative at x, which the caller multiplies
+        tests = index.nodes_in(function, cst.Comparison)
+        if not tests or not all(_sign_test_of(test, gradient) for test in tests):
+            continue
+        if any(type(element.slice) is cst.Index and type(element.slice.value) is cst.Attribute
+               for subscript in index.nodes_in(function, cst.Subscript) for element in subscript.slice):
+            continue  # `dout[self.mask] = 0`: a mask the forward cached
+        test = tests[0]
+        what = _RECTIFIERS[next(iter(kinds))]
+        yield Finding(
+            test,
+            f"the {what}'s derivative mask `{analysis.code_for(test)}` tests the sign of the upstream gradient "
+            f"`{gradient}`, not of the forward's input: the {what}'s slope at an entry depends on the sign of x "
+            f"there (1 where x > 0), whatever the sign of dL/dy; test the input the forward cached",
+        )
+
+
+def _sign_test_of(test: cst.Comparison, gradient: str) -> bool:
+    """`gradient > 0` (or `0 < gradient`, any of > >= < <=): one comparison of the bare name with zero."""
+    if len(test.comparisons) != 1 or type(test.comparisons[0].operator) not in _SIGN_TESTS:
+        return False
+    left, right = test.left, test.comparisons[0].comparator
+    for name, zero in ((left, right), (right, left)):
+        if dotted_name(name) == gradient and literal_number(zero) == 0:
+            return True
+    return False
+
