@@ -15,7 +15,8 @@ about (`Diagnostic.runtime`).
 Modules: `targets` (what to check, against what), `extract` (the definitions
 a target needs), `sandbox` (the limited process), `worker` (its protocol),
 `probing` / `activations` / `losses` / `forwards` (calling conventions and
-trials, inside the sandbox; `self_gradients` for `loss, dW = f(W, X, y, reg)`),
+trials, inside the sandbox; `self_gradients` for `loss, dW = f(W, X, y, reg)`,
+`layer_pairs` for CS231n's `f_forward` / `f_backward(dout, cache)`),
 `references` (analytic forwards, derivatives, central differences), `compare`
 (errors, the diagnosis, and the tolerances for the dtype the code computes
 in), `report` (the verdict lines).
@@ -53,7 +54,8 @@ WORTH_PARSING = re.compile(
     r"logistic|\btanh\b|\brelu\b|\bdef d[a-z_]\w*\s*\(|_(?:diff|p|dx|der|back|d)\s*\(|"
     r"\breturn\s+\w+\s*,\s*d[wx]\b|"  # `return loss, dW` / `return loss, dx` (runtime.self_gradient_targets)
     r"\b(?:jac|fprime)\s*=|check_grad|"  # a gradient handed to scipy.optimize (runtime.objective_targets)
-    r"calc_ders_range|\bdef hess"  # catboost objectives, loss classes' hess (runtime.loss_class_targets)
+    r"calc_ders_range|\bdef hess|"  # catboost objectives, loss classes' hess (runtime.loss_class_targets)
+    r"_bwd\s*\("  # `conv_bwd(dout, cache)` (runtime.layer_pair_targets; `_backward` is matched above)
 )
 
 CODE = "GL901"
@@ -191,8 +193,8 @@ def mismatch_message(target: "Target", verdict: RuntimeVerdict) -> str:
     if verdict.status == "inconclusive":
         what = f"`{target.qualname}` differs slightly from {target.reference()} (between the pass and mismatch tolerances)"
     parts = [what]
-    if verdict.diagnosis and verdict.diagnosis.startswith("the result holds "):
-        parts.append(verdict.diagnosis)  # NaN or inf: a fact, not a guess
+    if verdict.diagnosis and verdict.diagnosis.startswith(("the result holds ", "the gradient with respect to ")):
+        parts.append(verdict.diagnosis)  # NaN or inf; which input's gradient is off (layer pairs): facts, not guesses
     elif verdict.diagnosis:
         parts.append(f"likely {verdict.diagnosis}")
     mutated = re.search(r"modifies its argument `(\w+)` in place", verdict.diagnosis or "")
@@ -289,22 +291,45 @@ def check_module(
             targets = targets + list(call_site_targets(analysis, list(diagnostics), targets).values())
         except Exception:  # noqa: BLE001 - the call-site check is a bonus, never fatal
             pass
+    from gradlint.runtime.layer_pair_targets import static_reason
+
+    for target in targets:  # layer pairs the runtime cannot call (a parameter of an unknown name): no sandbox
+        reason = static_reason(target) if target.ident not in unknown else None
+        if reason:
+            unknown[target.ident] = RuntimeVerdict("unknown", reason=reason)
     runnable = [t for t in targets if t.ident not in unknown] + companions
     verdicts = dict(unknown)
     if runnable:
-        roots = {t.top_level for t in runnable} | {t.forward.split(".", 1)[0] for t in runnable if t.forward}
-        extraction = extract(analysis.module, Path(filename), roots)
         timeout = settings.for_file(filename).runtime_timeout if settings is not None else 10.0
-        records = run_module(
-            extraction.source, extraction.sys_path, [t.spec() for t in runnable], SandboxLimits(timeout=timeout), stubs=extraction.stubs,
-            lines=extraction.lines,
-        )
+
+        def run(chosen: "list[Target]") -> "tuple[dict, str]":
+            roots = {t.top_level for t in chosen} | {t.forward.split(".", 1)[0] for t in chosen if t.forward}
+            extraction = extract(analysis.module, Path(filename), roots)
+            return run_module(
+                extraction.source, extraction.sys_path, [t.spec() for t in chosen], SandboxLimits(timeout=timeout),
+                stubs=extraction.stubs, lines=extraction.lines,
+            ), extraction.source
+
+        records, source = run(runnable)
+        others = [t for t in runnable if t.role != "layer_pair"]
+        if others and len(others) < len(runnable) and _import_failed(records, others):
+            # a layer pair's forward may need an import the module's other derivatives do not (a file
+            # taken out of its project): those are checked again without it
+            again, source_again = run(others)
+            if source_again != source:
+                records.update(again)
         for target in runnable:
             verdicts[target.ident] = _verdict(records.get(target.ident, {"status": "unknown", "reason": "no result"}))
         _withhold_pass_through(targets + companions, verdicts)
         for companion in companions:
             verdicts.pop(companion.ident, None)
     return targets, verdicts
+
+
+def _import_failed(records: dict, targets: "Sequence[Target]") -> bool:
+    """The sandbox could not import the generated module (every target's record says so)."""
+    reasons = [str(records.get(t.ident, {}).get("reason") or "") for t in targets]
+    return bool(reasons) and all(r.startswith("importing the module's definitions") for r in reasons)
 
 
 def _annotate(diagnostics: Sequence[Diagnostic], targets: "Sequence[Target]", verdicts: dict[str, RuntimeVerdict]) -> list[Diagnostic]:

@@ -29,6 +29,10 @@ Targets, in order of precedence (a function is checked once):
    each derivative against the code's own loss or gradient (`loss_class_targets`; its boosting
    objectives, `grad, hess = obj(preds, dtrain)` and catboost `calc_ders_range`, and the classes'
    `hess` methods come right after 00).
+10. CS231n layer pairs `dx, dw, db = f_backward(dout, cache)` / `out, cache = f_forward(x, w, b, ...)`:
+   each returned gradient against central differences of the forward (`layer_pair_targets`); pairs
+   whose forward takes several parameters (or one image) come first of all when they can be called
+   (the stages above call a forward with one input), the others last.
 
 Every activation or loss target carries the parameters its body reads only as
 records (`cache[1]`, `Z, A = cache`): the runtime cannot know what they hold, and
@@ -168,6 +172,10 @@ class Target:
             from gradlint.runtime.self_gradient_targets import REFERENCES
 
             return REFERENCES[self.role]
+        if self.role == "layer_pair":
+            from gradlint.runtime.layer_pair_targets import reference as layer_pair_reference
+
+            return layer_pair_reference(self)
         if self.role in ("loss_class", "loss_class_hess", "boosting", "catboost"):
             from gradlint.runtime.loss_class_targets import REFERENCES as SELF_CONSISTENCY
 
@@ -367,6 +375,12 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
     semantics = analysis.semantics
     found = _Found()
     forwards = semantics.forwards
+    # 0000. CS231n layer pairs `f_backward(dout, cache)` / `f_forward(x, w, b, ...)` of several inputs
+    #       (layer_pair_targets): each returned gradient against central differences of the forward
+    from gradlint.runtime.layer_pair_targets import discover_layer_pairs
+
+    for target in discover_layer_pairs(analysis, found.targets, first=True):
+        found.add(target)
     # 00. loss, dW = f(W, X, y, reg) (CS231n): dW against the function's own loss
     from gradlint.runtime.self_gradient_targets import discover_score_losses, discover_self_gradients
 
@@ -451,6 +465,9 @@ def discover(analysis: "ModuleAnalysis", diagnostics: Any = ()) -> list[Target]:
         found.add(target)
     # 9. loss classes carrying their own derivatives (`loss`/`gradient`/`hess`): self-consistency (loss_class_targets)
     for target in discover_loss_classes(analysis, found.targets):
+        found.add(target)
+    # 10. the layer pairs no stage above took (one-input forwards; forwards it cannot call: `unknown`)
+    for target in discover_layer_pairs(analysis, found.targets, first=False):
         found.add(target)
     targets = [_with_flag(analysis, _with_records(analysis, t)) for t in found.targets.values()]
     return sorted(targets, key=lambda t: (t.start.row, t.start.column, t.qualname))

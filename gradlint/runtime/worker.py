@@ -2,7 +2,8 @@
 probe each target's calling convention, compare it with its reference.
 
 The probes live in `activations`, `losses` and `forwards` (shared pieces in
-`probing`); `self_gradients` checks `loss, dW = f(W, X, y, reg)`. Run as
+`probing`); `self_gradients` checks `loss, dW = f(W, X, y, reg)`, `layer_pairs`
+CS231n's `f_forward` / `f_backward(dout, cache)` pairs. Run as
 `python -I -c "...main(PAYLOAD.json)"` by `gradlint.runtime.sandbox`, in a
 temporary working directory with resource limits. It writes one JSON line per
 target to the payload's `results` file
@@ -37,7 +38,7 @@ import numpy.random  # noqa: F401 - (numpy.random imports secrets, hashlib, rand
 from gradlint.runtime.activations import ActivationProbe
 from gradlint.runtime.forwards import ForwardProbe, MutationProbe
 from gradlint.runtime.losses import FlowProbe, LossProbe
-from gradlint.runtime import loss_classes, objectives, probing, self_gradients
+from gradlint.runtime import layer_pairs, loss_classes, objectives, probing, self_gradients
 from gradlint.runtime.probing import TargetTimeout, Unknown, _quiet, _verdict, only_original
 from gradlint.runtime.text import error_text, shown, source_line
 
@@ -88,6 +89,8 @@ def check_target(module: Any, spec: dict, seed: int) -> dict:
             return objectives.check(module, spec, rng)  # J, grad = costFunction(theta, X, y); minimize(f, x0, jac=g)
         if role in ("loss_class", "loss_class_hess", "boosting", "catboost"):
             return loss_classes.check(module, spec, rng)  # a loss class's gradient/hess; grad, hess = obj(preds, dtrain)
+        if role == "layer_pair":
+            return layer_pairs.check(module, spec, rng)  # dx, dw, db = f_backward(dout, cache) against f_forward(x, w, b)
         if role == "flow":
             probe: Any = FlowProbe(module, spec, rng)
         elif role == "forward":

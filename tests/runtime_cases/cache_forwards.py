@@ -53,6 +53,6 @@ def affine_forward(x, w, b):
     return out, (x, w, b)
 
 
-def affine_backward(dout, cache):  # three inputs: no derivative target (nothing to compare)
+def affine_backward(dout, cache):  # runtime: unknown: which input each gradient it returns (an expression) belongs to is not known
     x, w, b = cache
     return dout @ w.T
