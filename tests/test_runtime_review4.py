@@ -95,6 +95,38 @@ def test_pass_through_softmax_with_no_fused_loss_near_is_unknown_not_a_mismatch(
     assert _gl901(result) == []
 
 
+UNJUDGED_AND_MSE_LOSSES = """import numpy as np
+
+class MeanSquaredLoss:
+    def forward(self, y, t):
+        return 0.5 * np.mean(np.sum((y - t) ** 2, axis=1))
+
+    def backward(self, y, t):
+        return (1.0 / y.shape[0]) * (y - t)
+
+class CrossEntropyLoss:
+    def forward(self, y, t):
+        return -np.mean(np.log(y[np.arange(y.shape[0]), t.argmax(axis=1).astype(float)]))
+
+    def backward(self, y, t):
+        return (1.0 / y.shape[0]) * (y - t)
+"""
+
+
+def test_pass_through_softmax_beside_an_unfused_loss_and_an_unjudged_one_is_unknown(tmp_path: Path) -> None:
+    """Review 6 (rw6c fp/04, JakobHavtorn/nn): an MSE loss (unfused, passed) and a cross-entropy whose forward
+    the runtime cannot call (unknown): which of them feeds the softmax is not known, so no mismatch."""
+    (tmp_path / "activation.py").write_text(SOFTMAX_PASS_THROUGH)
+    (tmp_path / "loss.py").write_text(UNJUDGED_AND_MSE_LOSSES)
+    result = _run(tmp_path / "activation.py", tmp_path / "loss.py")
+    assert _verdict(result, "CrossEntropyLoss.backward").status == "unknown"
+    assert _verdict(result, "Softmax.backward").status == "unknown"
+    assert _gl901(result) == []
+    (tmp_path / "loss.py").write_text(UNJUDGED_AND_MSE_LOSSES.split("class CrossEntropyLoss")[0])
+    result = _run(tmp_path / "activation.py", tmp_path / "loss.py")
+    assert _verdict(result, "Softmax.backward").status == "confirmed"  # the MSE alone: its Jacobian is lost
+
+
 def test_a_missing_sibling_base_class_is_stubbed(tmp_path: Path) -> None:
     """pantela002/only2307 `from layer import Layer`, shariqhameedca `from BaseLayer import BaseLayer`:
     the base module is not in the tree; the subclass's own methods are checked."""

@@ -86,6 +86,8 @@ class TargetVerdict:
     fused_loss: bool = False
     # A loss gradient (fused or not): a pass-through softmax near one that is not fused is wrong.
     loss: bool = False
+    # A loss gradient the runtime could not judge: it may be the fused one that feeds the softmax.
+    undecided_loss: bool = False
     # The rows of the function (def to last line), to read whether a pass-through is all it does.
     last_row: int = 0
 
@@ -394,6 +396,7 @@ def _file_result(file_report: Any, settings: "Settings", only: Optional[str] = N
             t.evidence,
             fused_loss=is_fused_loss(t, verdicts[t.ident]),
             loss=t.role == "loss" and not t.feed and verdicts[t.ident].status != "unknown",
+            undecided_loss=t.role == "loss" and not t.feed and verdicts[t.ident].status == "unknown",
             last_row=t.last_row,
         )
         for t in sorted(targets, key=lambda t: (t.start.row, t.start.column))
@@ -460,6 +463,7 @@ def _withhold_pass_through_beside(results: list[tuple[Any, list[TargetVerdict]]]
     its `losses/`), and says that no loss is in view otherwise (which loss feeds it is GL203's)."""
     fused = [row for _, rows in results for row in rows if row.fused_loss]
     unfused = [row for _, rows in results for row in rows if row.loss and not row.fused_loss]
+    undecided = [row for _, rows in results for row in rows if row.undecided_loss]
     updated_results = []
     for file_report, rows in results:
         folder = Path(os.path.abspath(file_report.filename)).parent
@@ -472,6 +476,11 @@ def _withhold_pass_through_beside(results: list[tuple[Any, list[TargetVerdict]]]
             # no loss gradient in view: only a backward that does nothing but pass the gradient on is the
             # fused design (one that computes a VJP and returns its input instead is a slip)
             withheld = [row for row in rows if row.passes_through and _only_passes_through(file_report.source, row)]
+            verdict = pass_through_unpaired()
+        elif any(_near(folder, Path(os.path.abspath(row.filename)).parent) for row in undecided):
+            # an unfused loss in view, but also one the runtime could not judge (JakobHavtorn/nn's MSE beside
+            # its cross-entropy `(y - t) / N`): which of them feeds the softmax is not known
+            withheld = [row for row in rows if row.passes_through]
             verdict = pass_through_unpaired()
         else:
             withheld = []  # the loss in view is not fused: passing its gradient through loses the softmax's Jacobian
