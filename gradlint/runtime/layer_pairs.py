@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import replace
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -52,10 +52,10 @@ from gradlint.runtime.probing import (
 )
 from gradlint.runtime.self_gradients import (
     EPS32,
-    KINK,
     MOST_KINKS,
     ROUGH,
     TrialDraw,
+    _central,
     _roughest,
     judge_draws,
 )
@@ -324,37 +324,6 @@ def _fits(pair: _Pair, seed: int) -> list[_Fit]:
         grouped.setdefault(error, []).append(label)
     shown = "; ".join(f"{' / '.join(labels[:2])}{' / ...' if len(labels) > 2 else ''}: {error}" for error, labels in list(grouped.items())[:4])
     raise Unknown(f"no input shapes tried make the pair run consistently: {shown or 'no layout has shapes for its inputs'}")
-
-
-def _central(objective: Callable[[np.ndarray], float], point: np.ndarray, precision: float, magnitude: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Central differences of `objective` at `point` (step h for outputs computed with unit round-off
-    `precision`), the mask of entries at a kink (second differences at h and 2h, or the differences at
-    h and 2h, that disagree beyond the round-off) and the roughness, as `self_gradients._central`; but
-    the round-off is that of a sum of many products (`magnitude` = sum |out * dout|), not of its value,
-    which cancels: a float32 layer's noise is not a kink."""
-    eps = max(precision, EPS64)
-    flat = point.reshape(-1)
-    grad, doubled, bend = (np.zeros(flat.size) for _ in range(3))
-    steps = eps ** (1.0 / 3.0) * np.maximum(1.0, np.abs(flat))
-    base = objective(point)
-    for k in range(flat.size):
-        h = steps[k]
-        values = []
-        for step in (h, -h, 2.0 * h, -2.0 * h):
-            moved = flat.copy()
-            moved[k] += step
-            values.append(objective(moved.reshape(point.shape)))
-        up, down, far_up, far_down = values
-        grad[k] = (up - down) / (2.0 * h)
-        doubled[k] = (far_up - far_down) / (4.0 * h)
-        bend[k] = (up - 2.0 * base + down) / h - (far_up - 2.0 * base + far_down) / (4.0 * h)
-    scale = max(float(np.max(np.abs(grad), initial=0.0)), 1e-12)
-    noise = 8.0 * eps * max(1.0, magnitude) / float(np.min(steps))
-    threshold = KINK * scale + noise
-    kinks = (np.abs(bend) > threshold) | (np.abs(grad - doubled) > threshold)
-    smooth = ~kinks
-    rough = float(np.max(np.abs(grad - doubled)[smooth])) / scale if np.any(smooth) else float("inf")
-    return grad.reshape(point.shape), kinks.reshape(point.shape), rough
 
 
 PARAMETER_ROLES = frozenset({"w", "wx", "wh", "b", "scale"})  # a layer's own parameters (not its input or state)

@@ -148,12 +148,16 @@ class _Call:
         return self(weights, *rest)[0]
 
 
-def _central(loss: Callable[[np.ndarray], float], weights: np.ndarray, precision: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _central(
+    loss: Callable[[np.ndarray], float], weights: np.ndarray, precision: float, magnitude: Optional[float] = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Central differences of `loss` at `weights` (step h, for a loss computed with unit round-off
     `precision`), a mask of the entries at a kink (a hinge within 2h of W: the differences at h and
     2h disagree), and the roughness: how far the central differences at h and 2h disagree off the
     kinks, relative to the gradient's size (~1e-10 for a smooth float64 loss). Round-off of a loss
-    computed in float32 inside shows as kinks nearly everywhere."""
+    computed in float32 inside shows as kinks nearly everywhere. `magnitude`: the size its round-off
+    scales with, when not that of its value (a sum of many products that cancel, sum |out * dout|:
+    the layer pairs' objective); the value's by default."""
     eps = max(precision, float(np.finfo(np.float64).eps))
     base = loss(weights)
     flat = weights.reshape(-1)
@@ -173,7 +177,7 @@ def _central(loss: Callable[[np.ndarray], float], weights: np.ndarray, precision
         # of the order of the jump J of f' where a hinge lies within 2h
         bend[k] = (up - 2.0 * base + down) / h - (far_up - 2.0 * base + far_down) / (4.0 * h)
     scale = max(float(np.max(np.abs(grad), initial=0.0)), 1e-12)
-    noise = 8.0 * eps * max(1.0, abs(base)) / float(np.min(steps))
+    noise = 8.0 * eps * max(1.0, abs(base) if magnitude is None else magnitude) / float(np.min(steps))
     # A hinge at distance t < h from W moves the differences by J(2h - 3t)/(4h) (bend) and Jt/(4h)
     # (h against 2h): one of them exceeds J/6 wherever it lies, so a hinge that escapes both has
     # J < 6 * threshold, and moved the central difference by less than 3 * threshold.
