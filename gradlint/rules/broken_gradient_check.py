@@ -34,11 +34,14 @@ class BrokenGradientCheck(Rule):
         compares backprop against:
 
         - `(f_plus - f_minus) / 2 * eps`: Python divides by 2 and then multiplies by the step, so the
-          estimate is eps**2 times the derivative. Reported when the step is the one the function
-          adds and subtracts to perturb the input (`w + eps` and `w - eps`).
+          estimate is eps**2 times the derivative. Reported when the step is a number (a default,
+          a constant, an attribute only ever set to one) that the function adds and subtracts to perturb
+          the input (`w + eps` and `w - eps`); an evolution strategy's `(r_pos - r_neg) / 2 * eps`
+          multiplies by its noise vector on purpose.
         - the minus point built from the plus point: `theta_minus[i] = theta_plus[i] - eps` after
           `theta_plus[i] = theta_plus[i] + eps` (one line each, the same index), in a function that
-          divides by two steps (`2 * eps`): theta_minus[i] is theta[i] again, so the two points are
+          divides by two steps (`2 * eps`), the two arrays named as the two points (`plus`, `minus`) and
+          nothing restoring the plus point in between: theta_minus[i] is theta[i] again, so the two points are
           one step apart and the central difference is half the derivative. Coursera's
           `gradient_check_n` with one name mistyped.
         """
@@ -92,6 +95,9 @@ class BrokenGradientCheck(Rule):
             import numpy as np
 
             class GradCheck:
+                def __init__(self):
+                    self.h = 1e-5
+
                 def numerical(self, loss, x, i):
                     x[i] += self.h
                     up = loss(x)
@@ -100,7 +106,7 @@ class BrokenGradientCheck(Rule):
                     x[i] += self.h
                     return (up - down) / 2.0 * self.h
             """,
-            line=10,
+            line=13,
             why="a method, the step an attribute, the input perturbed in place",
         ),
         Invalid(
@@ -165,6 +171,59 @@ class BrokenGradientCheck(Rule):
             """,
             why="the centered difference over 2h (or halved, then divided by h); the grouping written out; a "
             "trapezoid's sum; a difference halved and scaled by a value the function never adds and subtracts",
+        ),
+        Valid(
+            """
+            import numpy as np
+
+            def antithetic_es_gradient(f, theta, sigma=0.1, n=50):
+                grad = np.zeros_like(theta)
+                for _ in range(n):
+                    eps = np.random.randn(*theta.shape)
+                    r_pos = f(theta + sigma * eps)
+                    r_neg = f(theta - sigma * eps)
+                    grad += (r_pos - r_neg) / 2 * eps
+                return grad / (n * sigma)
+
+            def second_derivative(f, x, h=1e-4):
+                out = np.zeros_like(x)
+                for i in range(x.size):
+                    x_plus = x.copy()
+                    x_plus[i] = x_plus[i] + h
+                    x_mid = x.copy()
+                    x_mid[i] = x_plus[i] - h
+                    x_minus = x.copy()
+                    x_minus[i] = x_minus[i] - h
+                    out[i] = (f(x_plus) - 2 * f(x_mid) + f(x_minus)) / h ** 2 + (f(x_plus) - f(x_minus)) / (2 * h)
+                return out
+
+            def check_copyto(J, theta, h=1e-5):
+                plus = theta.copy()
+                approx = np.zeros_like(theta)
+                for i in range(theta.size):
+                    plus[i] = plus[i] + h
+                    up = J(plus)
+                    np.copyto(plus, theta)
+                    minus = theta.copy()
+                    minus[i] = plus[i] - h
+                    approx[i] = (up - J(minus)) / (2 * h)
+                return approx
+
+            def check_tuple(J, theta, h=1e-5):
+                approx = np.zeros_like(theta)
+                plus, minus = theta.copy(), theta.copy()
+                for i in range(theta.size):
+                    old = theta[i]
+                    plus[i] = plus[i] + h
+                    up = J(plus)
+                    plus[i], minus[i] = old, old
+                    minus[i] = plus[i] - h
+                    approx[i] = (up - J(minus)) / (2 * h)
+                return approx
+            """,
+            why="the adversarial review (rev13a fp/01, 04, 05): an evolution strategy's antithetic estimate, which "
+            "multiplies by its noise vector on purpose; a centre point built from the plus point for a second "
+            "derivative; the plus point restored by np.copyto or a tuple assignment before it is read",
         ),
         Valid(
             """
@@ -245,7 +304,7 @@ def _halved_then_scaled(analysis: ModuleAnalysis, product: cst.BinaryOperation) 
     if step_name is None or step_name == "None":
         return None
     function = analysis.index.function_containing(product)
-    if not _perturbs_by(analysis, function, step_name, exclude=product):
+    if not _perturbs_by(analysis, function, step_name, exclude=product) or not _scalar_step(analysis, function, step_name):
         return None
     whole, diff, step_code = analysis.code_for(product), analysis.code_for(difference), analysis.code_for(step)
     return Finding(
@@ -276,6 +335,38 @@ def _perturbs_by(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef], 
     return len(signs) == 2
 
 
+def _scalar_step(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef], step: str) -> bool:
+    """`step` is a number: a parameter whose default is a number (`eps=1e-4`), a name or `self.` attribute
+    only ever assigned numbers (in the function, or the attribute in its class), or a module constant. An
+    evolution strategy's `(r_pos - r_neg) / 2 * eps` multiplies by its noise vector on purpose."""
+    index = analysis.index
+    values: list[cst.BaseExpression] = []
+    if function is not None and "." not in step:
+        for param in (*function.params.params, *function.params.kwonly_params, *function.params.posonly_params):
+            if param.name.value == step:
+                if param.default is None:
+                    return False  # passed in: a vector as likely as a step
+                values.append(param.default)
+    scopes: list[Optional[cst.FunctionDef]] = [function, None]
+    if step.startswith("self.") and function is not None:
+        cls = index.class_of(function)
+        scopes = list(index.methods(cls).values()) if cls is not None else [function]
+    for scope in scopes:
+        for assign in index.nodes_in(scope, cst.Assign):
+            if any(dotted_name(target.target) == step for target in assign.targets):
+                values.append(assign.value)
+        for augmented in index.nodes_in(scope, cst.AugAssign):
+            if dotted_name(augmented.target) == step:
+                return False
+    return bool(values) and all(_is_number(value) for value in values)
+
+
+def _is_number(node: cst.BaseExpression) -> bool:
+    if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
+        node = node.expression
+    return type(node) in (cst.Integer, cst.Float)
+
+
 def _factors(value: cst.BaseExpression) -> set[str]:
     """The dotted names `value` is, or multiplies (`h`, `2 * h`)."""
     if type(value) is cst.BinaryOperation and type(value.operator) is cst.Multiply:
@@ -302,8 +393,8 @@ def _copy_from_other_copy(analysis: ModuleAnalysis, assign: cst.Assign) -> Optio
     written, read = _element(module, target), _element(module, source)
     if written is None or read is None or written[0] == read[0] or written[1] != read[1]:
         return None
-    if not (POINT_WORD.search(written[0]) or POINT_WORD.search(read[0])):
-        return None  # arrays named as the points (`theta_plus`, `x_minus`): what the pre-check reads
+    if _point(written[0]) is None or _point(read[0]) is None or _point(written[0]) == _point(read[0]):
+        return None  # one point built from the other, as named (`theta_minus` from `theta_plus`): what the pre-check reads
     step = dotted_name(value.right)
     if step is None:
         return None
@@ -324,6 +415,12 @@ def _copy_from_other_copy(analysis: ModuleAnalysis, assign: cst.Assign) -> Optio
         f"apart, not two, and the central difference over `2 * {step}` is half the derivative; write "
         f"`{target_code} = {target_code} {applied} {step}`",
     )
+
+
+def _point(name: str) -> Optional[str]:
+    """"plus" or "minus" when the array's name says it is that point of a central difference (not both)."""
+    words = {word.lower() for word in POINT_WORD.findall(name)}
+    return words.pop() if len(words) == 1 else None
 
 
 def _element(module: cst.Module, subscript: cst.Subscript) -> Optional[tuple[str, str]]:
@@ -363,13 +460,20 @@ def _last_store(analysis: ModuleAnalysis, function: cst.FunctionDef, element: tu
     order = analysis.index.order
     limit = order[before]
     latest: Optional[cst.CSTNode] = None
-    for statement in (*analysis.index.nodes_in(function, cst.Assign), *analysis.index.nodes_in(function, cst.AugAssign)):
+    writers = [
+        call for call in analysis.index.nodes_in(function, cst.Call)
+        if _writes_into(call, name) and limit > order[call]
+    ]
+    for statement in (*analysis.index.nodes_in(function, cst.Assign), *analysis.index.nodes_in(function, cst.AugAssign), *writers):
         if order[statement] >= limit or (latest is not None and order[statement] <= order[latest]):
             continue
+        if type(statement) is cst.Call:
+            latest = statement  # `np.copyto(plus, theta)`, `plus.fill(0)`: written in place
+            continue
         targets = [t.target for t in statement.targets] if type(statement) is cst.Assign else [statement.target]
-        for target in targets:
+        for target in _flattened(targets):
             if dotted_name(target) == name:
-                latest = statement  # the array re-bound
+                latest = statement  # the array re-bound (also by a swap, `plus, spare = spare, plus`)
             elif type(target) is cst.Subscript:
                 stored = _element(module, target)
                 if stored is None or stored[0] == name:
@@ -377,9 +481,33 @@ def _last_store(analysis: ModuleAnalysis, function: cst.FunctionDef, element: tu
     return latest
 
 
+def _flattened(targets: list[cst.BaseExpression]) -> list[cst.BaseExpression]:
+    """The assignment targets, the elements of tuple and list targets included (`plus[i], minus[i] = a, b`)."""
+    found: list[cst.BaseExpression] = []
+    for target in targets:
+        if type(target) in (cst.Tuple, cst.List):
+            found.extend(_flattened([element.value for element in target.elements]))  # type: ignore[attr-defined]
+        else:
+            found.append(target)
+    return found
+
+
+def _writes_into(call: cst.Call, name: str) -> bool:
+    """`np.copyto(name, ...)` (`put`, `place`, `putmask`), or an in-place method of it (`name.fill(0)`, `name.sort()`)."""
+    func = call.func
+    if type(func) is cst.Attribute and dotted_name(func.value) == name:
+        return func.attr.value in ("fill", "put", "itemset", "sort", "resize") or func.attr.value.endswith("_")
+    tail = dotted_name(func)
+    if tail is not None and tail.rsplit(".", 1)[-1] in ("copyto", "put", "place", "putmask") and call.args:
+        return dotted_name(call.args[0].value) == name
+    return False
+
+
 def _moved_by(statement: cst.CSTNode, step: str, opposite_of: type) -> bool:
     """`x[i] = x[i] + step` / `x[i] = theta[i] + step` / `x[i] += step`, the sign opposite to `opposite_of`."""
     wanted = cst.Add if opposite_of is cst.Subtract else cst.Subtract
+    if type(statement) not in (cst.Assign, cst.AugAssign):
+        return False  # written in place by a call
     if type(statement) is cst.AugAssign:
         operator = {cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract}.get(type(statement.operator))  # type: ignore[call-overload]
         return operator is wanted and dotted_name(statement.value) == step

@@ -756,8 +756,21 @@ class ElementwiseSoftmaxDerivative(Rule):
                     return np.diag(x) - np.outer(x, x)
                 e = np.exp(x - np.max(x))
                 return e / np.sum(e)
+
+            def softmax2(x, deriv=False):
+                if deriv:
+                    return x * (1 - x)
+                e = np.exp(x - np.max(x))
+                return e / np.sum(e)
+
+            def softmax_jacobian(z):
+                s = softmax2(z)
+                J = -np.outer(s, s)
+                J[np.diag_indices_from(J)] = softmax2(s, deriv=True)
+                return J
             """,
-            why="derivative switches: a sigmoid's s*(1-s), and a softmax's full Jacobian from its output",
+            why="derivative switches: a sigmoid's s*(1-s), and a softmax's full Jacobian from its output; a "
+            "switch's s*(1-s) written onto the diagonal of -outer(s, s) by its caller (rev13a fp/02)",
         ),
         Valid(
             """
@@ -1489,6 +1502,8 @@ class ElementwiseSoftmaxDerivative(Rule):
                 continue
             if type(derivative.function) is cst.FunctionDef and builds_outer_product(analysis, derivative.function, forms[0].atom):
                 continue  # `J = -np.outer(s, s); J[np.diag_indices_from(J)] = s * (1 - s)`: the whole Jacobian
+            if _completed_by_caller(analysis, derivative_call.call, argument):
+                continue  # the caller writes it onto the diagonal of `-np.outer(s, s)`
             role = semantics.role_of(argument, at=derivative_call.call)
             if role is None or role.role is not Role.ACTIVATION or role.forward_kind is not ForwardKind.SOFTMAX:
                 continue
@@ -1499,6 +1514,14 @@ class ElementwiseSoftmaxDerivative(Rule):
                 f"`{formula}` of {last_part(derivative.qualname)} {_LOST}: `{analysis.code_for(argument)}` is a "
                 f"softmax output ({role.why}); {_INSTEAD}",
             )
+
+
+def _completed_by_caller(analysis: ModuleAnalysis, call: cst.Call, argument: Optional[cst.BaseExpression]) -> bool:
+    """The function holding `call` also builds the outer product of its argument (`-np.outer(s, s)`): the
+    elementwise s*(1-s) it returns is the diagonal of a whole Jacobian there."""
+    if argument is None:
+        return False
+    return builds_outer_product(analysis, analysis.index.function_containing(call), argument)
 
 
 def _switched_softmax_derivatives(analysis: ModuleAnalysis, reported: set[int]) -> Iterator[Finding]:
@@ -1518,6 +1541,11 @@ def _switched_softmax_derivatives(analysis: ModuleAnalysis, reported: set[int]) 
         forms = [f for f in semantics.derivative_forms(function) if f.node is derivative.node and f.shape == "logistic" and not f.in_matrix]
         if not forms or builds_outer_product(analysis, function, forms[0].atom):
             continue
+        if any(
+            call.derivative.function is function and _completed_by_caller(analysis, call.call, call.argument)
+            for call in semantics.derivative_calls
+        ):
+            continue  # `J = -np.outer(s, s); J[np.diag_indices_from(J)] = softmax(s, deriv=True)`: the diagonal of a whole Jacobian
         reported.add(id(derivative.node))
         yield Finding(
             derivative.node,

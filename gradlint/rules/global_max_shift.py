@@ -27,8 +27,9 @@ class GlobalMaxShift(Rule):
         spelling of the softmax, scikit-learn's in-place one included (`tmp = X - X.max()`,
         `np.exp(tmp, out=X)`, `X /= X.sum(axis=1)[:, np.newaxis]`), and with the exp's transpose or
         each row's picked entry as the numerator (`(e.T / np.sum(e, axis=1)).T`,
-        `e[range(n), y] / e.sum(axis=1)`). Silent when the sum is over axis 0 or -1 and the module calls
-        the function on a 1-D array (`softmax(np.array([1.0, 2.0]))`): a vector's only row is the whole array.
+        `e[range(n), y] / e.sum(axis=1)`). Silent when the sum is over axis 0 or -1 and every call of the
+        function in the module passes a 1-D array (`softmax(np.array([1.0, 2.0]))`): a vector's only row is the
+        whole array.
         """
     why_bad = """
         The global max avoids overflow, but every row is shifted by the same number. A row whose
@@ -86,6 +87,20 @@ class GlobalMaxShift(Rule):
             """,
             line=5,
             why="column layout (classes x batch), in-place shift",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            def softmax(X):
+                e_X = np.exp(X - np.max(X))
+                return e_X / np.sum(e_X, axis=0)
+
+            demo = softmax(np.array([1.0, 2.0, 3.0]))
+            probs = softmax(np.random.randn(10, 32))
+            """,
+            line=4,
+            why="the adversarial review (rev13a miss/01): a demo call on a vector beside a call on a batch",
         ),
         Invalid(
             """
@@ -257,14 +272,16 @@ class GlobalMaxShift(Rule):
 
 
 def _called_with_a_vector(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef], shift: cst.Call) -> bool:
-    """A call in the module hands `function` a 1-D array (`softmax(np.array([1.0, 2.0]))`) for a parameter
-    the max `shift` reads: summed over axis 0 or -1, that vector's global max is its only row's max."""
+    """Every call in the module hands `function` a 1-D array (`softmax(np.array([1.0, 2.0]))`) for a parameter
+    the max `shift` reads (and there is one): summed over axis 0 or -1, that vector's global max is its only
+    row's max. A demo call on a vector beside a call on a batch exempts nothing."""
     if function is None:
         return False
     read = names_in(shift)
     for param in function.params.params:
         if param.name.value in read:
-            if any(layout(analysis, argument) is Layout.FLAT for _, argument in callers_arguments(analysis, function, param.name.value)):
+            arguments = [argument for _, argument in callers_arguments(analysis, function, param.name.value)]
+            if arguments and all(layout(analysis, argument) is Layout.FLAT for argument in arguments):
                 return True
     return False
 

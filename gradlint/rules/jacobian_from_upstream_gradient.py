@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -26,6 +27,9 @@ from gradlint.rule import Finding, Invalid, Rule, Valid
 _APPLIERS = {"dot", "matmul", "einsum", "tensordot", "inner"}
 _RECTIFIERS = {ForwardKind.RELU: "ReLU", ForwardKind.LEAKY_RELU: "leaky ReLU"}
 _SIGN_TESTS = (cst.GreaterThan, cst.GreaterThanEqual, cst.LessThan, cst.LessThanEqual)
+# Layers whose backward rectifies the gradient on purpose (visualisation: Zeiler and Fergus's deconvnet,
+# guided backpropagation).
+_DESIGNED_RECTIFIER = re.compile(r"deconv|guided", re.IGNORECASE)
 _JACOBIAN_CALLS = {"outer", "diag", "diagflat", "einsum", "dot", "matmul", "multiply"}
 
 
@@ -48,7 +52,9 @@ class JacobianFromUpstreamGradient(Rule):
         (its Jacobian's diagonal) taken from the gradient: in the backward of a layer whose forward is a
         rectifier by its body, sign tests of the upstream gradient alone (`np.where(grad > 0, 1, alpha)`,
         `dx[dout <= 0] = 0`, the parameter named as a gradient, not as the forward's input), when the
-        backward tests nothing else and reads no mask the forward cached.
+        backward tests the sign of nothing else and reads no mask the forward cached (`out[self.mask]`,
+        `self.mask = x <= 0`); not in a deconvnet or guided-backprop layer, which rectifies the gradient
+        by design.
         """
     why_bad = """
         The Jacobian of an activation is evaluated at the activation: J = diag(s) - s s^T with
@@ -96,15 +102,18 @@ class JacobianFromUpstreamGradient(Rule):
                     return np.maximum(0, x)
 
                 def backward(self, dout):
+                    assert dout.shape == self.x.shape
                     dx = dout.copy()
                     dx[dout <= 0] = 0
+                    self.grads[self.name] = dx
                     return dx
             """,
             line=10,
             count=2,
             message="derivative mask `gradients > 0` tests the sign of the upstream gradient `gradients`",
             why="review 6 (rw6c miss/03, Sarvesh810/NeuralNetworksDIY LeakyReLU.py and ReLU.py): the rectifier's "
-            "mask taken from dL/dy instead of the input",
+            "mask taken from dL/dy instead of the input; a shape assert and an unrelated attribute index beside it "
+            "(rev13a miss/03, miss/04)",
         ),
         Invalid(
             """
@@ -325,10 +334,29 @@ class JacobianFromUpstreamGradient(Rule):
 
                 def backward(self, X):
                     return np.where(X > 0, 1, 0)
+
+            class DeconvReLU:
+                def forward(self, x):
+                    return np.maximum(0, x)
+
+                def backward(self, grad):
+                    return np.maximum(grad, 0)
+
+            class StoredMaskReLU:
+                def forward(self, x):
+                    self.keep = x > 0
+                    return x * self.keep
+
+                def backward(self, grad):
+                    grad = np.where(grad > 1e3, 1e3, grad)
+                    out = np.zeros_like(grad)
+                    out[self.keep] = grad[self.keep]
+                    return out
             """,
             why="the mask from the input; guided backprop (the gradient's sign and the input's); the nnfs/"
             "deep-learning-from-scratch mask cached in forward; a gradient test in a layer that is no rectifier; "
-            "a stateless activation's `backward(self, X)`, the derivative at X (rw3 numpyneuron, rw4b femto-flow)",
+            "a stateless activation's `backward(self, X)`, the derivative at X (rw3 numpyneuron, rw4b femto-flow); "
+            "a deconvnet's rectified backward (rev13a fp/07); a mask the forward cached",
         ),
         Valid(
             """
@@ -716,13 +744,17 @@ def _rectifier_masks_from_gradient(analysis: ModuleAnalysis) -> Iterator[Finding
             for name, method in index.methods(cls).items() if name in FORWARD_METHODS
         ):
             continue  # `backward(self, x)` of a stateless activation: the derivative at x, which the caller multiplies
-        tests = index.nodes_in(function, cst.Comparison)
-        if not tests or not all(_sign_test_of(test, gradient) for test in tests):
-            continue
-        if any(type(element.slice) is cst.Index and type(element.slice.value) is cst.Attribute
+        if _DESIGNED_RECTIFIER.search(cls.name.value):
+            continue  # a deconvnet / guided-backprop layer rectifies the backward signal by design
+        signs = [(test, _signed(test)) for test in index.nodes_in(function, cst.Comparison)]
+        of_gradient = [test for test, signed in signs if signed == gradient]
+        if not of_gradient or any(signed not in (None, gradient) for _, signed in signs):
+            continue  # no sign test of the gradient, or one of something else (guided backprop tests the input too)
+        masks = _cached_masks(analysis, cls)
+        if any(type(element.slice) is cst.Index and dotted_name(element.slice.value) in masks
                for subscript in index.nodes_in(function, cst.Subscript) for element in subscript.slice):
             continue  # `dout[self.mask] = 0`: a mask the forward cached
-        test = tests[0]
+        test = of_gradient[0]
         what = _RECTIFIERS[next(iter(kinds))]
         yield Finding(
             test,
@@ -732,13 +764,24 @@ def _rectifier_masks_from_gradient(analysis: ModuleAnalysis) -> Iterator[Finding
         )
 
 
-def _sign_test_of(test: cst.Comparison, gradient: str) -> bool:
-    """`gradient > 0` (or `0 < gradient`, any of > >= < <=): one comparison of the bare name with zero."""
+def _signed(test: cst.Comparison) -> Optional[str]:
+    """The value a sign test compares with zero (`grad > 0`, `0 < self.x`, any of > >= < <=): its dotted
+    name, "" for another expression, None when `test` is no sign test (`dout.shape == x.shape`)."""
     if len(test.comparisons) != 1 or type(test.comparisons[0].operator) not in _SIGN_TESTS:
-        return False
+        return None
     left, right = test.left, test.comparisons[0].comparator
-    for name, zero in ((left, right), (right, left)):
-        if dotted_name(name) == gradient and literal_number(zero) == 0:
-            return True
-    return False
+    for value, zero in ((left, right), (right, left)):
+        if literal_number(zero) == 0:
+            return dotted_name(value) or ""
+    return None
+
+
+def _cached_masks(analysis: ModuleAnalysis, cls: cst.ClassDef) -> set[str]:
+    """The attributes a method of the class sets from a comparison (`self.mask = x <= 0`)."""
+    masks = set()
+    for method in analysis.index.methods(cls).values():
+        for assign in analysis.index.nodes_in(method, cst.Assign):
+            if any(type(node) is cst.Comparison for node in walk(assign.value)):
+                masks.update(name for target in assign.targets if (name := dotted_name(target.target)) is not None)
+    return masks
 

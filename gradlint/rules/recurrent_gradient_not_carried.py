@@ -23,6 +23,8 @@ _ZERO_CALLS = frozenset({"zeros", "zeros_like", "new_zeros"})
 # calls that write into their first argument (`np.copyto(dh_next, dh)`) or into the receiver
 _WRITES_FIRST_ARGUMENT = frozenset({"copyto", "put", "place", "putmask"})
 _LOOPS = (cst.For, cst.While)
+# A step's backward, whose unpacked results hold the gradient carried to the step before.
+_BACKWARD_NAME = re.compile(r"backward|backprop|bprop|grad", re.IGNORECASE)
 
 
 class RecurrentGradientNotCarried(Rule):
@@ -425,6 +427,34 @@ class RecurrentGradientNotCarried(Rule):
             """
             import numpy as np
 
+            def decode(delta, back, T):
+                path = [int(delta.argmax())]
+                for t in reversed(range(T - 1)):
+                    state, delta_prev = back[t][path[-1]]
+                    path.append(int(state))
+                return path[::-1]
+
+            def lstm_step_backward(dh, dh_next, dc_next, Wh):
+                total = dh + dh_next
+                dh_next[...] = total @ Wh
+                dc_next[...] = dc_next
+                return total
+
+            def lstm_backward(dh, Wh):
+                N, T, H = dh.shape
+                dx = np.zeros((N, T, H))
+                dh_next, dc_next = np.zeros((N, H)), np.zeros((N, H))
+                for t in reversed(range(T)):
+                    dx[:, t, :] = lstm_step_backward(dh[:, t, :], dh_next, dc_next, Wh)
+                return dx, dh_next
+            """,
+            why="the adversarial review (rev13a fp/03, fp/06): a Viterbi backtrack unpacking a `delta_prev` it does "
+            "not need (no step backward); carries a step function writes into in place",
+        ),
+        Valid(
+            """
+            import numpy as np
+
             def stacked_backward(dys, layers, T):
                 dh_next = [np.zeros(4) for _ in layers]
                 for t in reversed(range(T)):
@@ -701,8 +731,8 @@ def _updated_within(analysis: ModuleAnalysis, scope: Scope, name: str, region: r
     """`name` is bound or written into at an order in `region` (from the loop's header to the end of the
     outermost loop around it: a zero set earlier in an epoch loop is no update); or, anywhere in `root`
     (that outermost loop), written through an attribute (torch's `dh_next.data = g`), handed to an
-    in-place call (`np.copyto(dh_next, g)`, `dh_next.data.copy_(g)`, `dh_next.fill(0)`); or re-bound
-    by a nested function (`nonlocal dh_next`)."""
+    in-place call (`np.copyto(dh_next, g)`, `dh_next.data.copy_(g)`, `dh_next.fill(0)`) or to a function
+    of the module that writes into it; or re-bound by a nested function (`nonlocal dh_next`)."""
     if any(binding.order in region for binding in scope.bindings.get(name, ())):
         return True
     if any(order in region for order in scope.mutations.get(name, ())):
@@ -722,10 +752,30 @@ def _updated_within(analysis: ModuleAnalysis, scope: Scope, name: str, region: r
             elif last_part(call_name(node)) in _WRITES_FIRST_ARGUMENT and node.args:  # type: ignore[attr-defined]
                 if _root_name(node.args[0].value) == name:  # type: ignore[attr-defined]
                     return True
+            if _written_by_callee(analysis, node, name):  # type: ignore[arg-type]
+                return True
     function = scope.function
     if function is not None:
         for nonlocal_statement in analysis.index.nodes(cst.Nonlocal):
             if any(alias.name.value == name for alias in nonlocal_statement.names) and function in analysis.index.ancestors(nonlocal_statement):
+                return True
+    return False
+
+
+def _written_by_callee(analysis: ModuleAnalysis, call: cst.Call, name: str) -> bool:
+    """`call` hands `name` itself to a function of this module that writes into that parameter
+    (`dh_next[...] = total @ Wh` in a step backward given `dh_next`): updated in place each step."""
+    if not any(type(argument.value) is cst.Name and argument.value.value == name for argument in call.args):
+        return False
+    semantics = analysis.semantics
+    model = numerics(analysis)
+    for target in semantics.resolve_call_targets(call):
+        if type(target.function) is not cst.FunctionDef:
+            continue
+        bound = semantics.bind_arguments(call, target)
+        callee = model.scope(target.function)
+        for parameter, argument in bound.items():
+            if type(argument) is cst.Name and argument.value == name and callee.mutations.get(parameter):
                 return True
     return False
 
@@ -742,21 +792,37 @@ def _unread_carries(analysis: ModuleAnalysis, scope: Scope, loop: cst.For, funct
     """Carried-gradient names bound in the loop that nothing in the function reads, each with its first
     binding there: min-char-rnn's `dhnext = np.dot(Whh.T, dhraw)` with the `+ dhnext` forgotten, CS231n's
     `dx[:, t], dprev_h, ... = rnn_step_backward(dh[:, t], cache[t])` with the `+ dprev_h` forgotten.
-    An Assign's target, alone or in a tuple (what the pre-check reads)."""
+    An Assign's target alone, or in a tuple unpacked from a step's backward (`rnn_step_backward(...)`,
+    what the pre-check reads): a tuple of anything else (a Viterbi backtrack's `state, delta_prev`) is
+    no gradient's."""
     inside = _orders_within(analysis, scope, loop)
     found: dict[str, Binding] = {}
     for name, bindings in scope.bindings.items():
         if not _carried(name):
             continue
         for binding in bindings:
-            if binding.order in inside and type(binding.statement) is cst.Assign and any(
-                _names(target.target, name, in_tuples=True) for target in binding.statement.targets
+            if binding.order not in inside or type(binding.statement) is not cst.Assign:
+                continue
+            targets = binding.statement.targets
+            if any(_names(target.target, name, in_tuples=False) for target in targets) or (
+                any(_names(target.target, name, in_tuples=True) for target in targets)
+                and _from_a_backward_call(binding.statement.value)
             ):
                 found.setdefault(name, binding)
     if not found:
         return []
     read = _names_read(analysis, function)
     return [binding for name, binding in found.items() if name not in read]
+
+
+def _from_a_backward_call(value: cst.BaseExpression) -> bool:
+    """`value` is a call of a function named as a backward or a gradient (`rnn_step_backward(...)`,
+    `self.cell.backward(...)`, `lstm_cell_grad(...)`, `bprop(...)`)."""
+    value = unwrap(value)
+    if type(value) is not cst.Call:
+        return False
+    name = last_part(call_name(value)) or ""
+    return _BACKWARD_NAME.search(name) is not None
 
 
 def _names_read(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef]) -> set[str]:

@@ -55,7 +55,7 @@ WORTH_PARSING = re.compile(
     r"\breturn\s+\w+\s*,\s*d[wx]\b|"  # `return loss, dW` / `return loss, dx` (runtime.self_gradient_targets)
     r"\b(?:jac|fprime)\s*=|check_grad|"  # a gradient handed to scipy.optimize (runtime.objective_targets)
     r"calc_ders_range|\bdef hess|"  # catboost objectives, loss classes' hess (runtime.loss_class_targets)
-    r"_bwd\s*\("  # `conv_bwd(dout, cache)` (runtime.layer_pair_targets; `_backward` is matched above)
+    r"bwd\w*\s*\("  # `conv_bwd(dout, cache)`, `affineBwd(` (runtime.layer_pair_targets; `_backward` is matched above)
 )
 
 CODE = "GL901"

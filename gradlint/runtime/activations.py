@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 
 from typing import Any, Callable, Optional
 
@@ -17,6 +18,11 @@ from gradlint.runtime.compare import Comparison, compare
 # How far from linear in the upstream gradient a VJP may be and still be read as linear:
 # float32 round-off is ~1e-7, a wrong nonlinear use of the gradient is off by ~1.
 LINEARITY_TOLERANCE = 1e-5
+# A step size among a pair's parameters, or a numerical method in its name: `forward`/`backward` name
+# directions of one method there (`euler_forward(y, h)` / `euler_backward(y, h)`), not a derivative.
+_BACKWARD_WORD = re.compile(r"backward|backprop|bprop", re.IGNORECASE)  # a layer's backward (a VJP), not `f_prime(x)`
+_STEP_SIZE = re.compile(r"^(?:h|dt|tau|step(?:_?size)?|delta_?t|time_?step)$", re.IGNORECASE)
+_NUMERICAL_METHOD = re.compile(r"euler|substitut|eliminat|sweep|differenc|integrat|solve|time|step|implicit|explicit|rk\d|runge", re.IGNORECASE)
 from gradlint.runtime.probing import (
     FATAL,
     GRAD_NAME,
@@ -75,8 +81,9 @@ class ActivationProbe(Probe):
 
     def _check_not_a_direction_pair(self, module: Any) -> None:
         """`euler_forward(y, h)` / `euler_backward(y, h)`: a pair named by direction, the same parameters and
-        none a gradient, with an unrecognised forward, may be two steps of one method (explicit and implicit
-        Euler, a forward and a backward substitution), not a function and its derivative."""
+        none a gradient, with an unrecognised forward, and a step size among them or a numerical method's
+        name (euler, substitution, difference...), is two steps of one method (explicit and implicit Euler,
+        a forward and a backward substitution), not a function and its derivative."""
         forward_name, target_name = self.spec.get("forward") or "", self.spec["qualname"]
         if self.cls is not None or "." in forward_name or "forward" not in forward_name.lower() or "backward" not in target_name.lower():
             return
@@ -86,7 +93,9 @@ class ActivationProbe(Probe):
             target_params = list(inspect.signature(self.target).parameters)
         except (TypeError, ValueError):
             return
-        if forward_params == target_params and not any(GRAD_NAME.match(name) for name in target_params):
+        stem = forward_name.lower().replace("forward", "")
+        stepped = any(_STEP_SIZE.match(name) for name in target_params) or _NUMERICAL_METHOD.search(stem) is not None
+        if forward_params == target_params and stepped and not any(GRAD_NAME.match(name) for name in target_params):
             raise Unknown(
                 f"`{target_name}` takes the same parameters as `{forward_name}` ({', '.join(target_params)}) and none "
                 "is a gradient: the pair may name two directions of one computation (an explicit and an implicit "
@@ -96,12 +105,12 @@ class ActivationProbe(Probe):
     def _check_not_an_inverse(self, z: np.ndarray, s: np.ndarray) -> None:
         """A `backward(p)` that maps the forward's output back to its input (`backward(forward(x)) == x`: a
         coordinate map's inverse beside its `jacobian`) is no derivative of it; checked when the forward is
-        not recognised and the target takes one array."""
+        not recognised and the target, named as a backward, takes one array not named as a gradient."""
         try:
             _, names, _ = self._callable(z)
             positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
-            if len(positional) != 1:
-                return
+            if len(positional) != 1 or GRAD_NAME.match(positional[0]) or "backward" not in self._name().lower():
+                return  # a gradient parameter (`backward(self, grad)`), or a derivative `f_prime(x)`: no map's inverse
             back = self._call(z, {positional[0]: s}, names)
         except FATAL:
             raise
@@ -476,8 +485,11 @@ class ActivationProbe(Probe):
         passes_through = self.kind == "softmax" and result.size == identity.size and bool(
             np.array_equal(result.reshape(-1), identity.reshape(-1))
         )
-        # `return din`: its argument back, whichever convention fed it (the activations read as its input)
-        returns_argument = self.kind == "softmax" and result.shape == np.shape(x) and bool(np.array_equal(result, x))
+        # a backward's `return din`: its argument back, whichever convention fed it (the activations read as its input)
+        returns_argument = (
+            self.kind == "softmax" and _BACKWARD_WORD.search(self._name()) is not None
+            and result.shape == np.shape(x) and bool(np.array_equal(result, x))
+        )
         return Trial(
             f"{desc} -> {form} {tuple(desc_shape)}",
             got,

@@ -63,6 +63,11 @@ GRADIENT_OF = (
 PAIRED_WORDS = (("backward", "forward"), ("bwd", "fwd"))
 
 
+# An upstream gradient's name (`dnext_h`, `dnext_c`, `grad_out`, `dy`): a backward's parameters after the first
+# and before the cache must say so, or they are cached values handed over one by one.
+GRADIENT_NAME = re.compile(r"^(?:d|grad|g|delta|upstream)", re.IGNORECASE)
+
+
 def role_of(name: str) -> Optional[str]:
     """The role of a forward parameter named `name`, or None when its name says nothing."""
     for role, pattern in ROLES:
@@ -128,6 +133,18 @@ def _forward_outputs(analysis: "ModuleAnalysis", function: "cst.FunctionDef", de
             return None
         sizes.add(len(value.elements))
     return sizes.pop() - 1 if len(sizes) == 1 else None
+
+
+def _returns_its_inputs(analysis: "ModuleAnalysis", function: "cst.FunctionDef", inputs: list[str]) -> bool:
+    """A `return` of the forward holds one of its own parameters beside the output (`return out, x, w`):
+    cached values, not more outputs."""
+    import libcst as cst
+
+    for node in _own_returns(analysis, function):
+        if isinstance(node.value, cst.Tuple):
+            if any(isinstance(element.value, cst.Name) and element.value.value in inputs for element in node.value.elements[1:]):
+                return True
+    return False
 
 
 def _unpacks_a_batch(analysis: "ModuleAnalysis", function: "cst.FunctionDef", name: str) -> bool:
@@ -230,6 +247,8 @@ def discover_layer_pairs(analysis: "ModuleAnalysis", taken: Any, first: bool) ->
         upstream = positional_parameters(backward, False, required_only=True)
         if outputs is None or len(upstream) != outputs + 1:
             continue
+        if outputs > 1 and (_returns_its_inputs(analysis, forward, inputs) or not all(GRADIENT_NAME.match(p) for p in upstream[1:-1])):
+            continue  # `return out, x, w` / `affine_backward(dout, x, w)`: the cache handed over item by item
         options: dict[str, Any] = {"forward": paired, "inputs": inputs, "outputs": outputs, "upstream": upstream[:-1]}
         roles = {p: role_of(p) for p in inputs}
         unnamed = [p for p, role in roles.items() if role is None]

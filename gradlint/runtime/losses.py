@@ -500,20 +500,27 @@ def _loss_forward_name(cls: type, forward: Optional[str]) -> Optional[str]:
     return None
 
 
-# Words of longer parameter names saying which is which (`true_values`, `predicted_values`).
-_TRUE_WORD = re.compile(r"true|target|label|truth|actual|expected|gold", re.IGNORECASE)
-_PREDICTED_WORD = re.compile(r"pred|hat|output|prob|estimat|fitted", re.IGNORECASE)
+# Words of longer parameter names saying which is which (`true_values`, `predicted_values`,
+# `expected_output` / `network_output`, `true_labels` / `pred_labels`); `actual` and `prob` say neither.
+_TRUE_WORD = re.compile(r"true|target|label|truth|expected|gold|desired", re.IGNORECASE)
+_PREDICTED_WORD = re.compile(r"pred|hat|output|estimat|fitted|network|model", re.IGNORECASE)
+
+
+def _target_score(name: str) -> int:
+    """How much more `name` speaks of targets than of predictions, in words."""
+    return len(_TRUE_WORD.findall(name)) - len(_PREDICTED_WORD.findall(name))
 
 
 def _order_loss_args(names: list[str], p: np.ndarray, y: Any) -> Optional[list[Any]]:
-    """(prediction, target) placed by parameter names (the targets first when the first name says
-    so: `(y, y_pred)`, `(true_values, predicted_values)`); learning rates get 0."""
+    """(prediction, target) placed by parameter names (the targets first when the first name says so
+    more than the second: `(y, y_pred)`, `(true_values, predicted_values)`, `(expected_output,
+    actual_output)`); learning rates get 0."""
     positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
     if len(positional) == 2:
         first, second = positional
         targets_first = is_target_name(first) and not is_target_name(second)
-        if not targets_first and _TRUE_WORD.search(first) and _PREDICTED_WORD.search(second):
-            targets_first = not (_TRUE_WORD.search(second) or _PREDICTED_WORD.search(first))
+        if not targets_first and not is_target_name(second):
+            targets_first = _target_score(first) > _target_score(second)
         if targets_first:
             values = {first: y, second: p}
         else:

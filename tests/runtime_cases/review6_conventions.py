@@ -84,3 +84,43 @@ def euler_forward(y, h=0.05):
 
 def euler_backward(y, h=0.05):  # runtime: unknown: two directions of one computation
     return y / (1.0 - h * LAM)
+
+
+# The adversarial review (rev13b): conventions read more narrowly.
+def mse(expected_output, network_output):
+    return np.mean((network_output - expected_output) ** 2)
+
+
+def mse_prime(expected_output, network_output):  # runtime: passed
+    return 2 * (network_output - expected_output) / np.size(network_output)
+
+
+class Rescale:
+    """A backward named by its gradient parameter is a VJP, whatever it computes: not an inverse map."""
+
+    def __init__(self, scale=4.0):
+        self.scale = scale
+
+    def forward(self, x):
+        return self.scale * x
+
+    def backward(self, grad):  # runtime: confirmed: off by a constant factor
+        return grad / self.scale
+
+
+def swish_forward(x):
+    return x / (1 + np.exp(-x))
+
+
+def swish_backward(x):  # runtime: confirmed
+    s = 1 / (1 + np.exp(-x))
+    return s + x * s
+
+
+def affine_forward(x, w, b):
+    out = x @ w + b
+    return out, x, w
+
+
+def affine_backward(dout, x, w):
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
