@@ -235,7 +235,7 @@ def test_a_float32_layer_is_judged_at_float32_tolerances(tmp_path: Path) -> None
     """)
     _, verdict = got["conv_backward"]
     assert verdict.status == "passed", verdict
-    assert "(4, 6, 2)" in verdict.convention
+    assert "(6, 8, 4)" in verdict.convention  # one channels-last image (HEIGHT, WIDTH, CHANNELS)
 
 
 def test_every_parameter_gradient_divided_by_the_batch_size_is_a_convention_not_a_mismatch(tmp_path: Path) -> None:

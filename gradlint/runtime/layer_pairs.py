@@ -61,7 +61,7 @@ from gradlint.runtime.self_gradients import (
 )
 
 N, D, M, T = 4, 5, 3, 2  # batch, features, hidden units, time steps: distinct, so a layout slip shows
-IMAGES, CHANNELS, HEIGHT, WIDTH, FILTERS, KERNEL = 2, 2, 4, 6, 3, 3
+IMAGES, CHANNELS, HEIGHT, WIDTH, FILTERS, KERNEL = 2, 4, 6, 8, 5, 3  # all distinct: a loop over the wrong axis shows
 SAMPLED = 20  # entries of one input compared (chosen at random per draw), as CS231n's grad_check_sparse
 MOST_LAYOUTS = 2
 SEED = 1234  # numpy's and random's global generators, before every forward call
