@@ -352,9 +352,10 @@ def _library_tail(call: cst.Call) -> Optional[str]:
 
 
 _JOINS = frozenset({"append", "hstack", "vstack", "column_stack", "concatenate"})
+_BIAS_JOINS = _JOINS | {"insert"}
 
 
-def _bias_augmented(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+def _bias_augmented(expr: cst.BaseExpression, tail: Optional[str] = None) -> Optional[cst.BaseExpression]:
     """`a` of an activation with a bias unit of ones joined to it (`np.append([1], a)`, `np.insert(a, 0, 1,
     axis=1)`, `np.hstack((np.ones((m, 1)), a))`, `np.concatenate([a, ones], axis=1)`, `np.c_[np.ones(m), a]`):
     its other entries are the values of `a`."""
@@ -365,7 +366,7 @@ def _bias_augmented(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         return _the_one_not_ones(parts) if len(parts) == 2 else None
     if type(expr) is not cst.Call:
         return None
-    tail = _library_tail(expr)
+    tail = tail or _library_tail(expr)
     args = _args(expr)
     if tail == "insert":
         return args[0] if len(args) == 3 and _is_ones(args[2]) else None
@@ -948,9 +949,15 @@ class Semantics:
                         expr = args[0]
                         continue
                 expr = expr.func.value
-            elif type(expr) is cst.Call and _library_tail(expr) in _TRANSPARENT_FUNCTIONS and _args(expr):
-                expr = _args(expr)[0]
-            elif (augmented := _bias_augmented(expr)) is not None:
+            elif type(expr) is cst.Call:
+                tail = _library_tail(expr)
+                if tail in _TRANSPARENT_FUNCTIONS and _args(expr):
+                    expr = _args(expr)[0]
+                elif tail in _BIAS_JOINS and (augmented := _bias_augmented(expr, tail)) is not None:
+                    expr = augmented
+                else:
+                    return expr
+            elif type(expr) is cst.Subscript and (augmented := _bias_augmented(expr)) is not None:
                 expr = augmented
             else:
                 return expr
