@@ -570,6 +570,13 @@ _GL402_CLASS_NAME = (
 # identifier's start.
 _GL206_CARRIED_ZEROED = r"(?:next|Next|NEXT|prev|Prev|PREV)\w*(?:[\s\\)\]]|#[^\r\n]*(?![^\r\n]))*(?:=(?!=)|,)"
 
+# GL107: see its entry
+_GL107_GAP = r"(?:[\s\\]|#[^\r\n]*(?![^\r\n]))*"
+_GL107_TRANSPOSED_BESIDE_PRODUCT = (
+    rf"(?:\.T|\.transpose\(\)|transpose\([A-Za-z_][\w.]*\)){_GL107_GAP}\*(?![*=])"
+    rf"|\*{_GL107_GAP}(?:[A-Za-z_][\w.]*\.T\b|[A-Za-z_][\w.]*\.transpose\(\)|(?:np|numpy)\.transpose\()"
+)
+
 _ENTRIES: tuple[RuleEntry, ...] = (
     RuleEntry("GL001", "syntax_error"),
     RuleEntry("GL002", "io_error"),
@@ -625,6 +632,12 @@ _ENTRIES: tuple[RuleEntry, ...] = (
     # from the gradient (_rectifier_masks_from_gradient: a comparison, `<` or `>`).
     RuleEntry("GL105", "jacobian_from_upstream_gradient", (
         _GL105_BACKWARD_DEF, r"[*@<>]|outer|dot|matmul|multiply|einsum|diag|\beye\b|identity|\b(?:zeros|empty|ones)\b",
+    )),
+    # GL107: `A.T * M * A` or `A * M * A.T` (_sandwiched): a transposed factor written as _TRANSPOSED reads it
+    # (`A.T`, `A.transpose()`, `np.transpose(A)`) right before the first `*` or right after the second, with
+    # blanks, line continuations or comments between; `A` bound to a numpy builder (_builds_matrix).
+    RuleEntry("GL107", "elementwise_jacobian_sandwich", (
+        _GL107_TRANSPOSED_BESIDE_PRODUCT, r"eye|identity|stack|block|concatenate|zeros|ones|empty|full|array",
     )),
     # GL104: `J * g` or `np.multiply(J, g)`; J a Jacobian (a library call, or a square allocation filled
     # by element stores); g a gradient role: the gradient parameter of a backward, a backward method's
