@@ -16,7 +16,8 @@ from gradlint.rule import Finding, Invalid, Rule, Valid
 _MATRIX_BUILDERS = frozenset({"eye", "identity", "hstack", "vstack", "column_stack", "block", "concatenate"})
 _SHAPED_BUILDERS = frozenset({"zeros", "ones", "empty", "full"})
 # np.matrix, whose `*` is the matrix product: a module that uses it is left alone.
-_MATRIX_CLASS_CALLS = frozenset({"matrix", "mat", "asmatrix", "bmat"})
+_MATRIX_CLASS_CALLS = frozenset({"matrix", "mat", "asmatrix", "bmat", "todense"})
+_MATRIX_CLASS_NAMES = _MATRIX_CLASS_CALLS | {"matlib", "I"}
 
 
 class ElementwiseJacobianSandwich(Rule):
@@ -26,12 +27,14 @@ class ElementwiseJacobianSandwich(Rule):
     summary = "A Jacobian sandwich J^T M J is written with `*` on numpy arrays: an elementwise product, not the matrix product."
     what_it_does = """
         Finds `A.T * M * A` (or `A * M * A.T`, `A.transpose()`, `np.transpose(A)`) where `A` is a 2-D
-        numpy array by its binding in the function or module (`np.eye`, `np.identity`, `np.hstack`,
-        `np.vstack`, `np.zeros((n, m))`, `np.array([[...], [...]])`, or a sum with one): the sandwich
+        numpy array by its bindings in the function, its class (`self.F = np.eye(4)` in `__init__`) or the
+        module (`np.eye`, `np.identity`, `np.hstack`, `np.vstack`, `np.zeros((n, m))`, `np.array([[...],
+        [...]])`, or a sum with one; no dimension of 1: a column's sandwich `s * C * s.T` is an
+        outer-product broadcast; not a 0/1 mask, nor a name also bound otherwise): the sandwich
         that carries a matrix through a Jacobian (an EKF's covariance `G P G^T`, a motion Jacobian
-        `I + Fx^T jF Fx`, a Gauss-Newton `J^T W J`). Silent in a module that uses `np.matrix`
-        (`np.matrix`, `np.mat`, `np.asmatrix`, `np.bmat`, `.I`), whose `*` is the matrix product: the
-        code this shape is usually ported from.
+        `I + Fx^T jF Fx`, a Gauss-Newton `J^T W J`). Silent in a module that may hold `np.matrix` objects
+        (`np.matrix`, `np.mat`, `np.asmatrix`, `np.bmat`, a sparse matrix's `todense()`, `numpy.matlib`,
+        `.I`), whose `*` is the matrix product: the code this shape is usually ported from.
         """
     why_bad = """
         On numpy arrays `*` multiplies entry by entry and broadcasts, so `A.T * M * A` keeps
@@ -85,13 +88,29 @@ class ElementwiseJacobianSandwich(Rule):
 
             def gauss_newton_step(r, x):
                 J = np.zeros((r.size, x.size))
-                J[:, 0] = 1.0
+                J[:, 0] = -x[0] * r
                 H = np.transpose(J) * np.eye(r.size) * J
                 return np.linalg.solve(H, -J.T @ r)
             """,
             line=6,
             count=2,
             why="a Kalman filter's F P F^T, and a Gauss-Newton J^T W J through np.transpose",
+        ),
+        Invalid(
+            """
+            import numpy as np
+
+            class KalmanFilter:
+                def __init__(self, dt):
+                    self.F = np.eye(4)
+                    self.F[0, 2] = self.F[1, 3] = dt
+                    self.P = np.eye(4)
+
+                def predict(self, Q):
+                    self.P = self.F * self.P * self.F.T + Q
+            """,
+            line=10,
+            why="the adversarial review (rev13c miss/01): a Kalman filter's F kept on `self`, built in __init__",
         ),
     )
     VALID = (
@@ -130,6 +149,37 @@ class ElementwiseJacobianSandwich(Rule):
             """,
             why="PythonRobotics before its port: np.matrix, whose `*` is the matrix product",
         ),
+        Valid(
+            """
+            import numpy as np
+            from scipy import sparse
+
+            def scaled(C, n):
+                s = np.zeros((n, 1))
+                r = np.ones((1, n))
+                return s * C * s.T + r.T * C * r
+
+            def mutual_knn(W, n, neighbours):
+                knn = np.zeros((n, n))
+                for i, j in neighbours:
+                    knn[i, j] = 1
+                return knn * W * knn.T
+
+            def reduced(K, n):
+                T = sparse.eye(n).todense()
+                return T.T * K * T
+
+            A = np.eye(3)
+
+            def shadowed(M, arrays):
+                for A in arrays:
+                    M = A.T * M * A
+                return M
+            """,
+            why="the adversarial review (rev13c): a column or row's sandwich (an outer-product broadcast, "
+            "diag(s) C diag(s)); a 0/1 mask; np.matrix from a sparse matrix's todense(); a name the function "
+            "binds as a loop variable",
+        ),
     )
 
     def check(self, analysis: ModuleAnalysis) -> Iterator[Finding]:
@@ -146,8 +196,7 @@ class ElementwiseJacobianSandwich(Rule):
             base = _sandwiched(analysis.module, first, last)
             if base is None:
                 continue
-            function = index.function_containing(outer)
-            if not _two_dimensional(analysis, function, base):
+            if not _two_dimensional(analysis, outer, base):
                 continue
             code = analysis.code_for(outer)
             yield Finding(
@@ -183,27 +232,95 @@ def _transposed_of(module: cst.Module, node: cst.BaseExpression) -> Optional[str
     return None
 
 
-def _two_dimensional(analysis: ModuleAnalysis, function: Optional[cst.FunctionDef], name: str) -> bool:
-    """Every assignment of `name` in the function (or, with none there and no parameter of that name, the
-    module) builds a 2-D array."""
-    if function is not None and any(
-        param.name.value == name for param in (*function.params.params, *function.params.kwonly_params, *function.params.posonly_params)
-    ):
-        scopes: tuple[Optional[cst.FunctionDef], ...] = (function,)
+def _two_dimensional(analysis: ModuleAnalysis, node: cst.CSTNode, name: str) -> bool:
+    """`name`, read at `node`, holds a 2-D numpy array by its bindings: every binding of it in the innermost
+    function that binds it (or, for `self.F`, in its class's methods; else the module) is a plain
+    assignment of a numpy builder, and no enclosing function or lambda takes it as a parameter. A binding
+    of another kind (a loop variable, an unpacking, an annotated or augmented assignment) makes it unknown,
+    and so does an array only ever filled with 0 and 1 (a mask: `knn[i, j] = 1`)."""
+    index = analysis.index
+    function: Optional[cst.CSTNode] = None
+    for ancestor in index.ancestors(node):
+        if type(ancestor) in (cst.FunctionDef, cst.Lambda):
+            params = ancestor.params  # type: ignore[attr-defined]
+            if any(param.name.value == name for param in (*params.params, *params.kwonly_params, *params.posonly_params)):
+                return False
+            if type(ancestor) is cst.FunctionDef and function is None:
+                function = ancestor
+    scopes: list[Optional[cst.FunctionDef]] = []
+    if name.startswith("self.") and name.count(".") == 1 and function is not None:
+        cls = index.class_of(function)  # type: ignore[arg-type]
+        scopes = list(index.methods(cls).values()) if cls is not None else []
     else:
-        scopes = (function, None) if function is not None else (None,)
+        for ancestor in [function, *(a for a in index.ancestors(function) if type(a) is cst.FunctionDef)] if function else []:
+            if _binds(analysis, ancestor, name):
+                scopes = [ancestor]
+                break
+        else:
+            scopes = [None]
+    values: list[cst.BaseExpression] = []
     for scope in scopes:
-        values = [
-            assign.value for assign in analysis.index.nodes_in(scope, cst.Assign)
-            if any(dotted_name(target.target) == name for target in assign.targets)
-        ]
-        if values:
-            return all(_builds_matrix(value) for value in values)
+        for statement in (*index.nodes_in(scope, cst.AnnAssign), *index.nodes_in(scope, cst.AugAssign), *index.nodes_in(scope, cst.For)):
+            if name in _bound_names(statement):
+                return False
+        for assign in index.nodes_in(scope, cst.Assign):
+            for target in assign.targets:
+                if dotted_name(target.target) == name:
+                    values.append(assign.value)
+                elif name in _bound_names(target.target):
+                    return False  # `F, H = ...`: unpacked
+    if not values or not all(_builds_matrix(value) for value in values):
+        return False
+    return not _only_zeros_and_ones(analysis, scopes, name)
+
+
+def _binds(analysis: ModuleAnalysis, function: cst.CSTNode, name: str) -> bool:
+    """The function assigns `name` (any kind of assignment)."""
+    index = analysis.index
+    for statement in (*index.nodes_in(function, cst.Assign), *index.nodes_in(function, cst.AnnAssign),  # type: ignore[arg-type]
+                      *index.nodes_in(function, cst.AugAssign), *index.nodes_in(function, cst.For)):  # type: ignore[arg-type]
+        if name in _bound_names(statement):
+            return True
     return False
 
 
+def _bound_names(node: cst.CSTNode) -> set[str]:
+    """The dotted names a statement (or a target) binds."""
+    if type(node) is cst.Assign:
+        return set().union(*(_bound_names(target.target) for target in node.targets))
+    if type(node) in (cst.AnnAssign, cst.AugAssign):
+        return _bound_names(node.target)  # type: ignore[attr-defined]
+    if type(node) is cst.For:
+        return _bound_names(node.target)
+    if type(node) in (cst.Tuple, cst.List):
+        return set().union(*(_bound_names(element.value) for element in node.elements))  # type: ignore[attr-defined]
+    if type(node) is cst.StarredElement:
+        return _bound_names(node.value)
+    name = dotted_name(node)
+    return {name} if name else set()
+
+
+def _only_zeros_and_ones(analysis: ModuleAnalysis, scopes: list[Optional[cst.FunctionDef]], name: str) -> bool:
+    """Every element stored into `name` is a literal 0 or 1 (or True/False), and there is one: a mask."""
+    stored = []
+    for scope in scopes:
+        for assign in analysis.index.nodes_in(scope, cst.Assign):
+            for target in assign.targets:
+                base = target.target
+                while type(base) is cst.Subscript:
+                    base = base.value
+                if type(target.target) is cst.Subscript and dotted_name(base) == name:
+                    stored.append(assign.value)
+    return bool(stored) and all(
+        (type(value) is cst.Name and value.value in ("True", "False")) or (type(value) in (cst.Integer, cst.Float) and float(value.value) in (0.0, 1.0))
+        for value in stored
+    )
+
+
 def _builds_matrix(value: cst.BaseExpression) -> bool:
-    """A numpy call building a 2-D array, or a sum or difference with one (`np.eye(3) + Fx.T * jF * Fx`)."""
+    """A numpy call building a 2-D array with no dimension of 1 (`np.zeros((n, 1))` is a column, whose
+    sandwich is an outer-product broadcast, `d * C * d.T`), or a sum or difference with one
+    (`np.eye(3) + Fx.T * jF * Fx`)."""
     if type(value) is cst.BinaryOperation and type(value.operator) in (cst.Add, cst.Subtract):
         return _builds_matrix(value.left) or _builds_matrix(value.right)
     if type(value) is not cst.Call:
@@ -212,22 +329,44 @@ def _builds_matrix(value: cst.BaseExpression) -> bool:
     head, _, tail = name.rpartition(".")
     if head not in ("np", "numpy"):
         return False
-    if tail in _MATRIX_BUILDERS:
-        return True
     arguments = [argument.value for argument in value.args if argument.keyword is None]
+    if tail in _MATRIX_BUILDERS:
+        return tail not in ("eye", "identity") or not arguments or not _is_one(arguments[0])
     if tail in _SHAPED_BUILDERS:
-        return bool(arguments) and type(arguments[0]) is cst.Tuple and len(arguments[0].elements) == 2
-    if tail == "array":
-        return bool(arguments) and type(arguments[0]) is cst.List and len(arguments[0].elements) >= 2 and all(
-            type(element.value) is cst.List and len(element.value.elements) >= 2 for element in arguments[0].elements
+        shape = arguments[0] if arguments else None
+        return type(shape) in (cst.Tuple, cst.List) and len(shape.elements) == 2 and not any(  # type: ignore[union-attr]
+            _is_one(element.value) for element in shape.elements  # type: ignore[union-attr]
+        )
+    if tail in ("array", "asarray"):
+        rows = arguments[0] if arguments else None
+        return type(rows) in (cst.List, cst.Tuple) and len(rows.elements) >= 2 and all(  # type: ignore[union-attr]
+            type(element.value) in (cst.List, cst.Tuple) and len(element.value.elements) >= 2 for element in rows.elements  # type: ignore[union-attr]
         )
     return False
 
 
+def _is_one(node: cst.BaseExpression) -> bool:
+    return type(node) in (cst.Integer, cst.Float) and float(node.value) == 1.0  # type: ignore[attr-defined]
+
+
 def _uses_matrix_class(analysis: ModuleAnalysis) -> bool:
-    """The module builds `np.matrix` objects (or reads their `.I`), whose `*` is the matrix product."""
+    """The module may hold `np.matrix` objects, whose `*` is the matrix product: it calls or names `matrix`,
+    `mat`, `asmatrix`, `bmat`, `todense` (a sparse matrix's dense form is one) or `numpy.matlib`, imports one
+    of them, or reads `.I`."""
     index = analysis.index
     for call in index.nodes(cst.Call):
         if last_part(call_name(call)) in _MATRIX_CLASS_CALLS:
             return True
-    return any(node.attr.value == "I" for node in index.nodes(cst.Attribute))
+    if any(node.attr.value in _MATRIX_CLASS_NAMES for node in index.nodes(cst.Attribute)):
+        return True
+    for statement in index.nodes(cst.ImportFrom):
+        module = dotted_name(statement.module) if statement.module is not None else ""
+        if "matlib" in (module or ""):
+            return True
+        if not isinstance(statement.names, cst.ImportStar) and any(
+            alias.name.value in _MATRIX_CLASS_NAMES for alias in statement.names if type(alias.name) is cst.Name
+        ):
+            return True
+    return any(
+        "matlib" in (dotted_name(alias.name) or "") for statement in index.nodes(cst.Import) for alias in statement.names
+    )
