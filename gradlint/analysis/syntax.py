@@ -133,6 +133,19 @@ def assigned_targets(statement: cst.BaseSmallStatement) -> list[cst.BaseExpressi
     return []
 
 
+def unpacked_targets(targets: list[cst.BaseExpression]) -> list[cst.BaseExpression]:
+    """Assignment targets with tuple, list and starred targets opened (`plus[i], (minus[i], *rest)`)."""
+    found: list[cst.BaseExpression] = []
+    for target in targets:
+        if type(target) in (cst.Tuple, cst.List):
+            found.extend(unpacked_targets([element.value for element in target.elements]))  # type: ignore[attr-defined]
+        elif type(target) is cst.StarredElement:
+            found.extend(unpacked_targets([target.value]))  # type: ignore[attr-defined]
+        else:
+            found.append(target)
+    return found
+
+
 def block_items(block: cst.BaseSuite) -> list[cst.CSTNode]:
     """The block's statements in order, with each simple line split into its
     small statements (`a = 1; b = 2`); compound statements stay whole."""

@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.syntax import dotted_name
+from gradlint.analysis.syntax import dotted_name, unpacked_targets
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -471,7 +471,7 @@ def _last_store(analysis: ModuleAnalysis, function: cst.FunctionDef, element: tu
             latest = statement  # `np.copyto(plus, theta)`, `plus.fill(0)`: written in place
             continue
         targets = [t.target for t in statement.targets] if type(statement) is cst.Assign else [statement.target]
-        for target in _flattened(targets):
+        for target in unpacked_targets(targets):
             if dotted_name(target) == name:
                 latest = statement  # the array re-bound (also by a swap, `plus, spare = spare, plus`)
             elif type(target) is cst.Subscript:
@@ -479,17 +479,6 @@ def _last_store(analysis: ModuleAnalysis, function: cst.FunctionDef, element: tu
                 if stored is None or stored[0] == name:
                     latest = statement  # the element, or one of the array's the index cannot tell apart
     return latest
-
-
-def _flattened(targets: list[cst.BaseExpression]) -> list[cst.BaseExpression]:
-    """The assignment targets, the elements of tuple and list targets included (`plus[i], minus[i] = a, b`)."""
-    found: list[cst.BaseExpression] = []
-    for target in targets:
-        if type(target) in (cst.Tuple, cst.List):
-            found.extend(_flattened([element.value for element in target.elements]))  # type: ignore[attr-defined]
-        else:
-            found.append(target)
-    return found
 
 
 def _writes_into(call: cst.Call, name: str) -> bool:

@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.syntax import call_name, dotted_name, last_part
+from gradlint.analysis.syntax import assigned_targets, call_name, dotted_name, last_part, unpacked_targets
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -286,18 +286,13 @@ def _binds(analysis: ModuleAnalysis, function: cst.CSTNode, name: str) -> bool:
 
 def _bound_names(node: cst.CSTNode) -> set[str]:
     """The dotted names a statement (or a target) binds."""
-    if type(node) is cst.Assign:
-        return set().union(*(_bound_names(target.target) for target in node.targets))
-    if type(node) in (cst.AnnAssign, cst.AugAssign):
-        return _bound_names(node.target)  # type: ignore[attr-defined]
     if type(node) is cst.For:
-        return _bound_names(node.target)
-    if type(node) in (cst.Tuple, cst.List):
-        return set().union(*(_bound_names(element.value) for element in node.elements))  # type: ignore[attr-defined]
-    if type(node) is cst.StarredElement:
-        return _bound_names(node.value)
-    name = dotted_name(node)
-    return {name} if name else set()
+        targets = unpacked_targets([node.target])
+    elif type(node) in (cst.Assign, cst.AnnAssign, cst.AugAssign):
+        targets = unpacked_targets(assigned_targets(node))  # type: ignore[arg-type]
+    else:
+        targets = unpacked_targets([node])  # type: ignore[list-item]
+    return {name for target in targets if (name := dotted_name(target)) is not None}
 
 
 def _only_zeros_and_ones(analysis: ModuleAnalysis, scopes: list[Optional[cst.FunctionDef]], name: str) -> bool:
