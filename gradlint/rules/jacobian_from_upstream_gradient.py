@@ -723,7 +723,8 @@ def _rectifier_masks_from_gradient(analysis: ModuleAnalysis) -> Iterator[Finding
     """The backward of a layer whose forward is a ReLU or leaky ReLU (by body) whose only sign tests are of
     its upstream gradient against 0 (`np.where(grad > 0, 1, self.leakage)`, `dx[dout <= 0] = 0`): the
     derivative mask follows the sign of dL/dy instead of the forward's input. Silent when the backward
-    tests anything else (guided backprop also tests the input) or indexes with a cached mask (`dout[self.mask]`)."""
+    tests the sign of anything else (guided backprop also tests the input), indexes with a mask the class
+    caches (`dout[self.mask]`), or belongs to a deconvnet or guided-backprop layer."""
     semantics = analysis.semantics
     index = analysis.index
     for function, origins in gradient_parameters(analysis).items():
