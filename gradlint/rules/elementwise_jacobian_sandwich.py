@@ -108,9 +108,16 @@ class ElementwiseJacobianSandwich(Rule):
 
                 def predict(self, Q):
                     self.P = self.F * self.P * self.F.T + Q
+
+            def smoothed(P, n):
+                F = np.zeros(shape=[n, n])
+                F[0, 1] = 0.1
+                return 0.5 * F * P * F.T
             """,
             line=10,
-            why="the adversarial review (rev13c miss/01): a Kalman filter's F kept on `self`, built in __init__",
+            count=2,
+            why="the adversarial review (rev13c miss/01, miss/03, miss/05): a Kalman filter's F kept on `self`, built "
+            "in __init__; a leading scalar, a shape keyword given as a list",
         ),
     )
     VALID = (
@@ -192,7 +199,7 @@ class ElementwiseJacobianSandwich(Rule):
             inner = outer.left
             if type(inner) is not cst.BinaryOperation or type(inner.operator) is not cst.Multiply:
                 continue
-            first, middle, last = inner.left, inner.right, outer.right
+            first, middle, last = _unscaled(inner.left), inner.right, outer.right
             base = _sandwiched(analysis.module, first, last)
             if base is None:
                 continue
@@ -205,6 +212,14 @@ class ElementwiseJacobianSandwich(Rule):
                 f"matrix product, so this sandwich of `{analysis.code_for(middle)}` between `{base}` and its "
                 f"transpose keeps matching entries only (the off-diagonal terms are lost); write it with `@`",
             )
+
+
+def _unscaled(factor: cst.BaseExpression) -> cst.BaseExpression:
+    """`F` of `0.5 * F` (a leading number, `0.5 * F * P * F.T`); the factor itself otherwise."""
+    if type(factor) is cst.BinaryOperation and type(factor.operator) is cst.Multiply and not factor.lpar:
+        if type(factor.left) in (cst.Integer, cst.Float):
+            return factor.right
+    return factor
 
 
 def _sandwiched(module: cst.Module, first: cst.BaseExpression, last: cst.BaseExpression) -> Optional[str]:
@@ -325,6 +340,7 @@ def _builds_matrix(value: cst.BaseExpression) -> bool:
     if head not in ("np", "numpy"):
         return False
     arguments = [argument.value for argument in value.args if argument.keyword is None]
+    arguments += [argument.value for argument in value.args if argument.keyword is not None and argument.keyword.value == "shape"]
     if tail in _MATRIX_BUILDERS:
         return tail not in ("eye", "identity") or not arguments or not _is_one(arguments[0])
     if tail in _SHAPED_BUILDERS:
