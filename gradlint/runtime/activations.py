@@ -18,9 +18,9 @@ from gradlint.runtime.compare import Comparison, compare
 # How far from linear in the upstream gradient a VJP may be and still be read as linear:
 # float32 round-off is ~1e-7, a wrong nonlinear use of the gradient is off by ~1.
 LINEARITY_TOLERANCE = 1e-5
+_BACKWARD_WORD = re.compile(r"backward|backprop|bprop", re.IGNORECASE)  # a layer's backward (a VJP), not `f_prime(x)`
 # A step size among a pair's parameters, or a numerical method in its name: `forward`/`backward` name
 # directions of one method there (`euler_forward(y, h)` / `euler_backward(y, h)`), not a derivative.
-_BACKWARD_WORD = re.compile(r"backward|backprop|bprop", re.IGNORECASE)  # a layer's backward (a VJP), not `f_prime(x)`
 _STEP_SIZE = re.compile(r"^(?:h|dt|tau|step(?:_?size)?|delta_?t|time_?step)$", re.IGNORECASE)
 _NUMERICAL_METHOD = re.compile(r"euler|substitut|eliminat|sweep|differenc|integrat|solve|time|step|implicit|explicit|rk\d|runge", re.IGNORECASE)
 from gradlint.runtime.probing import (
@@ -109,7 +109,7 @@ class ActivationProbe(Probe):
         try:
             _, names, _ = self._callable(z)
             positional = [n for n in names if not STEP_NAME.match(n) and not TRAINING_NAME.match(n)]
-            if len(positional) != 1 or GRAD_NAME.match(positional[0]) or "backward" not in self._name().lower():
+            if len(positional) != 1 or GRAD_NAME.match(positional[0]) or _BACKWARD_WORD.search(self._name()) is None:
                 return  # a gradient parameter (`backward(self, grad)`), or a derivative `f_prime(x)`: no map's inverse
             back = self._call(z, {positional[0]: s}, names)
         except FATAL:
