@@ -133,6 +133,24 @@ def assigned_targets(statement: cst.BaseSmallStatement) -> list[cst.BaseExpressi
     return []
 
 
+# Calls that write into an array they are handed: ndarray methods (and torch's trailing `_` methods) write
+# into their receiver, numpy's `copyto`/`put`/`place`/`putmask` into their first argument.
+_IN_PLACE_METHODS = frozenset({"fill", "put", "itemset", "resize", "sort", "setfield"})
+_WRITES_FIRST_ARGUMENT = frozenset({"copyto", "put", "place", "putmask"})
+
+
+def written_in_place(call: cst.Call) -> list[cst.BaseExpression]:
+    """What `call` may write into: the receiver of an in-place method (`x.fill(0)`, `h.data.copy_(g)`) and
+    the first argument of `np.copyto(x, ...)` (`put`, `place`, `putmask`)."""
+    written: list[cst.BaseExpression] = []
+    func = call.func
+    if type(func) is cst.Attribute and (func.attr.value.endswith("_") or func.attr.value in _IN_PLACE_METHODS):
+        written.append(func.value)
+    if last_part(call_name(call)) in _WRITES_FIRST_ARGUMENT and call.args:
+        written.append(call.args[0].value)
+    return written
+
+
 def unpacked_targets(targets: list[cst.BaseExpression]) -> list[cst.BaseExpression]:
     """Assignment targets with tuple, list and starred targets opened (`plus[i], (minus[i], *rest)`)."""
     found: list[cst.BaseExpression] = []

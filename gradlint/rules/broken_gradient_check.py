@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.syntax import dotted_name, unpacked_targets
+from gradlint.analysis.syntax import dotted_name, unpacked_targets, written_in_place
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -462,7 +462,7 @@ def _last_store(analysis: ModuleAnalysis, function: cst.FunctionDef, element: tu
     latest: Optional[cst.CSTNode] = None
     writers = [
         call for call in analysis.index.nodes_in(function, cst.Call)
-        if _writes_into(call, name) and limit > order[call]
+        if any(dotted_name(written) == name for written in written_in_place(call)) and limit > order[call]
     ]
     for statement in (*analysis.index.nodes_in(function, cst.Assign), *analysis.index.nodes_in(function, cst.AugAssign), *writers):
         if order[statement] >= limit or (latest is not None and order[statement] <= order[latest]):
@@ -479,17 +479,6 @@ def _last_store(analysis: ModuleAnalysis, function: cst.FunctionDef, element: tu
                 if stored is None or stored[0] == name:
                     latest = statement  # the element, or one of the array's the index cannot tell apart
     return latest
-
-
-def _writes_into(call: cst.Call, name: str) -> bool:
-    """`np.copyto(name, ...)` (`put`, `place`, `putmask`), or an in-place method of it (`name.fill(0)`, `name.sort()`)."""
-    func = call.func
-    if type(func) is cst.Attribute and dotted_name(func.value) == name:
-        return func.attr.value in ("fill", "put", "itemset", "sort", "resize") or func.attr.value.endswith("_")
-    tail = dotted_name(func)
-    if tail is not None and tail.rsplit(".", 1)[-1] in ("copyto", "put", "place", "putmask") and call.args:
-        return dotted_name(call.args[0].value) == name
-    return False
 
 
 def _moved_by(statement: cst.CSTNode, step: str, opposite_of: type) -> bool:

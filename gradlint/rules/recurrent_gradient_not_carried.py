@@ -9,7 +9,7 @@ import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
 from gradlint.analysis.numerics import Binding, Scope, numerics, unwrap
-from gradlint.analysis.syntax import ARRAY_METADATA, call_name, last_part, literal_number
+from gradlint.analysis.syntax import ARRAY_METADATA, call_name, last_part, literal_number, written_in_place
 from gradlint.diagnostics import Severity
 from gradlint.naming import is_gradient_name
 from gradlint.rule import Finding, Invalid, Rule, Valid
@@ -20,8 +20,6 @@ from gradlint.rule import Finding, Invalid, Rule, Valid
 CARRIED_NAME = re.compile(r"(?:d|D|grad|Grad|GRAD)\w*?(?:next|Next|NEXT|prev|Prev|PREV)")
 _NEXT_OR_PREV = re.compile(r"next|prev", re.IGNORECASE)
 _ZERO_CALLS = frozenset({"zeros", "zeros_like", "new_zeros"})
-# calls that write into their first argument (`np.copyto(dh_next, dh)`) or into the receiver
-_WRITES_FIRST_ARGUMENT = frozenset({"copyto", "put", "place", "putmask"})
 _LOOPS = (cst.For, cst.While)
 # A step's backward, whose unpacked results hold the gradient carried to the step before.
 _BACKWARD_NAME = re.compile(r"backward|backprop|bprop|grad", re.IGNORECASE)
@@ -744,14 +742,8 @@ def _updated_within(analysis: ModuleAnalysis, scope: Scope, name: str, region: r
             if type(target) in (cst.Attribute, cst.Subscript) and _root_name(target) == name:
                 return True
         elif kind is cst.Call:
-            func = node.func  # type: ignore[attr-defined]
-            if type(func) is cst.Attribute and _root_name(func.value) == name:
-                method = func.attr.value
-                if method.endswith("_") or method in ("fill", "put", "itemset", "resize", "sort", "setfield"):
-                    return True
-            elif last_part(call_name(node)) in _WRITES_FIRST_ARGUMENT and node.args:  # type: ignore[attr-defined]
-                if _root_name(node.args[0].value) == name:  # type: ignore[attr-defined]
-                    return True
+            if any(_root_name(written) == name for written in written_in_place(node)):  # type: ignore[arg-type]
+                return True
             if _written_by_callee(analysis, node, name):  # type: ignore[arg-type]
                 return True
     function = scope.function
