@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gradlint.analysis import ModuleAnalysis
-from gradlint.analysis.syntax import assigned_targets, call_name, dotted_name, last_part, unpacked_targets
+from gradlint.analysis.syntax import assigned_targets, call_name, dotted_name, last_part, literal_number, unpacked_targets
 from gradlint.diagnostics import Severity
 from gradlint.rule import Finding, Invalid, Rule, Valid
 
@@ -172,6 +172,12 @@ class ElementwiseJacobianSandwich(Rule):
                     knn[i, j] = 1
                 return knn * W * knn.T
 
+            def mutual_knn_hex(W, neighbours):
+                knn = np.zeros((0x8, 0x8))
+                for i, j in neighbours:
+                    knn[i, j] = 0x1
+                return knn * W * knn.T
+
             def reduced(K, n):
                 T = sparse.eye(n).todense()
                 return T.T * K * T
@@ -184,7 +190,8 @@ class ElementwiseJacobianSandwich(Rule):
                 return M
             """,
             why="the adversarial review (rev13c): a column or row's sandwich (an outer-product broadcast, "
-            "diag(s) C diag(s)); a 0/1 mask; np.matrix from a sparse matrix's todense(); a name the function "
+            "diag(s) C diag(s)); a 0/1 mask (also written in hex: literals are read as Python reads them); "
+            "np.matrix from a sparse matrix's todense(); a name the function "
             "binds as a loop variable",
         ),
     )
@@ -322,7 +329,7 @@ def _only_zeros_and_ones(analysis: ModuleAnalysis, scopes: list[Optional[cst.Fun
                 if type(target.target) is cst.Subscript and dotted_name(base) == name:
                     stored.append(assign.value)
     return bool(stored) and all(
-        (type(value) is cst.Name and value.value in ("True", "False")) or (type(value) in (cst.Integer, cst.Float) and float(value.value) in (0.0, 1.0))
+        (type(value) is cst.Name and value.value in ("True", "False")) or literal_number(value) in (0, 1)
         for value in stored
     )
 
@@ -357,7 +364,7 @@ def _builds_matrix(value: cst.BaseExpression) -> bool:
 
 
 def _is_one(node: cst.BaseExpression) -> bool:
-    return type(node) in (cst.Integer, cst.Float) and float(node.value) == 1.0  # type: ignore[attr-defined]
+    return literal_number(node) == 1
 
 
 def _uses_matrix_class(analysis: ModuleAnalysis) -> bool:
