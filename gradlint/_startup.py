@@ -89,3 +89,176 @@ def lighten_typer() -> None:
 
     build_runtime_param._gradlint_light = True  # type: ignore[attr-defined]
     core.build_runtime_param = build_runtime_param
+
+
+# --- A bytecode cache for the code dataclasses generate -------------------------------------------
+#
+# `@dataclass` writes each class's __init__, __repr__, __eq__, __hash__ and __setattr__ as source
+# text and compiles it with `exec` when the class is defined: about 0.9 ms for a frozen dataclass on
+# a slow core, most of it compiling. libcst defines some 180 node dataclasses on import, so compiling
+# their methods is nearly half of `import libcst` (about 85 of 190 ms), in every run that parses a
+# file and in every worker that does; gradlint's own frozen dataclasses add more. Python keeps the
+# bytecode of modules in `__pycache__`; this keeps the bytecode of those generated methods beside
+# gradlint's own, keyed by their exact source text, so a later run executes the cached code objects
+# instead of compiling the same text again. Compiling a text gives the same code object every time
+# (same interpreter, same flags), so nothing but the compile time changes.
+#
+# It is installed by the `gradlint` command only, and defensively: where `dataclasses` does not call
+# `exec` through its module globals (CPython 3.9 to 3.13 do; 3.13 compiles one text per class), it
+# does nothing. It follows Python's own rules for bytecode: `sys.dont_write_bytecode` (`-B`,
+# PYTHONDONTWRITEBYTECODE) stops writes, `sys.pycache_prefix` moves the folder, a folder it cannot
+# write is skipped silently, and a damaged or foreign file is ignored and replaced.
+
+_CODE_CACHE_LIMIT = 8 * 1024 * 1024  # bytes: a larger file is not read (the cache starts afresh)
+_CODE_CACHE_ENTRIES = 4096  # past this, a save keeps only the entries this run used or added
+
+
+class GeneratedCode:
+    """The compiled methods of dataclasses, by source text, loaded from and saved to one file."""
+
+    def __init__(self, path: Any) -> None:
+        import threading
+
+        self.path = path  # a pathlib.Path, or None where Python keeps no bytecode
+        self.known: dict[str, Any] = {}  # source -> code object, from the file
+        self.new: dict[str, Any] = {}  # compiled by this process, not yet saved
+        self.used: set[str] = set()
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._loaded:
+                return
+            self._loaded = True
+            self.known = _read_code_cache(self.path) if self.path is not None else {}
+
+    def compiled(self, source: str) -> Any:
+        """The code object of `source`, compiled as `exec(source, ...)` would compile it."""
+        if not self._loaded:
+            self._load()
+        code = self.known.get(source)
+        if code is None:
+            code = self.new.get(source)
+            if code is None:
+                # dont_inherit: no __future__ flag of this module reaches the generated code (`exec`
+                # called from dataclasses compiles with that module's flags: none)
+                code = self.new[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        else:
+            self.used.add(source)
+        return code
+
+    def exec(self, source: Any, globals: Any = None, locals: Any = None, **options: Any) -> None:  # noqa: A002
+        """`exec` as dataclasses calls it, with a text compiled at most once across runs."""
+        if type(source) is str:
+            source = self.compiled(source)
+        if globals is None:
+            import dataclasses
+
+            globals = vars(dataclasses)  # exec's default: the caller's globals, and the caller is dataclasses
+        _BUILTIN_EXEC(source, globals, locals, **options)
+
+    def save(self) -> None:
+        """Write the entries this process compiled (atomically; silently not where it cannot)."""
+        import os
+        import sys
+
+        if not self.new or self.path is None or sys.dont_write_bytecode:
+            return
+        import marshal
+        import tempfile
+        from importlib.util import MAGIC_NUMBER
+
+        with self._lock:
+            entries = dict(self.known)
+            if len(entries) + len(self.new) > _CODE_CACHE_ENTRIES:
+                entries = {source: code for source, code in entries.items() if source in self.used}
+            entries.update(self.new)
+            self.known, self.new = entries, {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+            try:
+                os.chmod(temporary, (os.stat(__file__).st_mode | 0o200) & 0o666)  # as Python's .pyc files
+                with os.fdopen(handle, "wb") as file:
+                    marshal.dump((MAGIC_NUMBER, entries), file)
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass  # a read-only install, a full disk: the next run compiles again
+
+
+_BUILTIN_EXEC = exec
+_GENERATED: "GeneratedCode | None" = None
+
+
+def _code_cache_path() -> Any:
+    """Where gradlint's bytecode is kept (honouring sys.pycache_prefix), or None."""
+    import sys
+    from importlib.util import cache_from_source
+    from pathlib import Path
+
+    if sys.implementation.cache_tag is None:
+        return None
+    try:
+        pyc = Path(cache_from_source(str(Path(__file__).with_name("_generated_code.py"))))
+    except (NotImplementedError, ValueError):
+        return None
+    return pyc.with_suffix(".marshal")
+
+
+def _read_code_cache(path: Any) -> "dict[str, Any]":
+    """The entries of the file at `path`; {} when it is missing, too large, damaged or another
+    Python's."""
+    import marshal
+    import os
+    import stat
+    import types
+    from importlib.util import MAGIC_NUMBER
+
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return {}
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > _CODE_CACHE_LIMIT:
+            return {}
+        with os.fdopen(handle, "rb") as file:
+            handle = -1
+            data = file.read(_CODE_CACHE_LIMIT + 1)
+        content = marshal.loads(data)
+    except Exception:  # noqa: BLE001 - a damaged file: start afresh
+        return {}
+    finally:
+        if handle != -1:
+            os.close(handle)
+    if not (isinstance(content, tuple) and len(content) == 2 and content[0] == MAGIC_NUMBER and isinstance(content[1], dict)):
+        return {}
+    return {
+        source: code
+        for source, code in content[1].items()
+        if isinstance(source, str) and isinstance(code, types.CodeType)
+    }
+
+
+def cache_generated_code() -> None:
+    """Route dataclasses' `exec` through the generated-code cache (idempotent; a no-op where
+    dataclasses does not look `exec` up in its module globals)."""
+    global _GENERATED
+    import dataclasses
+
+    if _GENERATED is not None or "exec" in vars(dataclasses):
+        return
+    if not any(hasattr(dataclasses, name) for name in ("_create_fn", "_FuncBuilder")):
+        return  # an implementation this was not written for
+    _GENERATED = GeneratedCode(_code_cache_path())
+    dataclasses.exec = _GENERATED.exec  # type: ignore[attr-defined]
+
+
+def save_generated_code() -> None:
+    """Save what this process compiled, if the cache is installed and anything is new."""
+    if _GENERATED is not None and _GENERATED.new:
+        _GENERATED.save()

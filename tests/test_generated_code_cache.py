@@ -1,0 +1,255 @@
+"""The bytecode cache for dataclasses' generated methods (gradlint/_startup.py): the classes it
+defines are the classes `@dataclass` defines without it, it compiles a text once across runs, and
+it follows Python's rules for bytecode (no writes under -B, damaged files ignored, unwritable
+folders skipped)."""
+
+from __future__ import annotations
+
+import dataclasses
+import marshal
+import os
+import subprocess
+import sys
+from importlib.util import MAGIC_NUMBER
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import pytest
+
+from gradlint import _startup
+from gradlint._startup import GeneratedCode
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "softmax_question.py"
+
+
+def _define_classes() -> dict[str, type]:
+    """Dataclasses of the kinds gradlint and libcst define: frozen, slotted, ordered, with
+    defaults, factories, keyword-only fields, class variables and a __post_init__."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Position:
+        line: int
+        column: int = 1
+
+    @dataclasses.dataclass(frozen=True, order=True)
+    class Span:
+        start: int
+        end: int
+        notes: tuple = ()
+        kind: ClassVar[str] = "span"
+
+    @dataclasses.dataclass
+    class Mutable:
+        items: list = dataclasses.field(default_factory=list)
+        count: int = dataclasses.field(default=0, compare=False)
+
+        def __post_init__(self) -> None:
+            self.count = len(self.items)
+
+    @dataclasses.dataclass(eq=False, repr=False)
+    class Plain:
+        value: Any = None
+
+    classes = {"Position": Position, "Span": Span, "Mutable": Mutable, "Plain": Plain}
+    if sys.version_info >= (3, 10):
+
+        @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+        class Keywords:
+            name: str
+            weight: float = 1.0
+
+        classes["Keywords"] = Keywords
+    return classes
+
+
+GENERATED = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__", "__lt__", "__le__", "__gt__", "__ge__")
+
+
+def _methods(cls: type) -> dict[str, Any]:
+    """The code objects of the methods dataclasses generated for `cls`."""
+    found = {}
+    for name in GENERATED:
+        function = cls.__dict__.get(name)
+        code = getattr(function, "__code__", None)
+        if code is not None and code.co_filename == "<string>":
+            found[name] = code
+    return found
+
+
+def _with_cache(monkeypatch: pytest.MonkeyPatch, cache: GeneratedCode, define: Callable[[], Any]) -> Any:
+    with monkeypatch.context() as patch:
+        patch.setattr(dataclasses, "exec", cache.exec, raising=False)
+        return define()
+
+
+def _without_cache(monkeypatch: pytest.MonkeyPatch, define: Callable[[], Any]) -> Any:
+    with monkeypatch.context() as patch:
+        patch.setattr(dataclasses, "exec", exec, raising=False)
+        return define()
+
+
+def test_the_cached_methods_are_the_methods_dataclasses_compiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    plain = _without_cache(monkeypatch, _define_classes)
+    cache = GeneratedCode(tmp_path / "code.marshal")
+    cached = _with_cache(monkeypatch, cache, _define_classes)
+    assert cache.new, "the cache compiled nothing: dataclasses no longer calls exec through its globals?"
+    for name, cls in plain.items():
+        expected, got = _methods(cls), _methods(cached[name])
+        assert expected and expected.keys() == got.keys(), name
+        for method, code in expected.items():
+            assert got[method] == code, f"{name}.{method} differs"
+            assert got[method].co_flags == code.co_flags, f"{name}.{method}: other compiler flags"
+        init = cached[name].__init__
+        assert init.__annotations__ == cls.__init__.__annotations__, "annotations changed (a __future__ flag leaked?)"
+
+
+def test_the_cached_classes_behave_as_dataclasses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    classes = _with_cache(monkeypatch, GeneratedCode(tmp_path / "code.marshal"), _define_classes)
+    Position, Span, Mutable = classes["Position"], classes["Span"], classes["Mutable"]
+    a, b = Position(3), Position(3, 1)
+    assert a == b and hash(a) == hash(b) and repr(a).endswith("Position(line=3, column=1)")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.line = 4  # type: ignore[misc]
+    assert Span(1, 4) < Span(1, 5) and Span(2, 0) >= Span(1, 9)
+    assert Mutable([1, 2]).count == 2 and Mutable() == Mutable(count=7)
+    if "Keywords" in classes:
+        with pytest.raises(TypeError):
+            classes["Keywords"]("positional")
+        assert classes["Keywords"](name="w").weight == 1.0
+
+
+def test_a_saved_cache_is_used_and_compiles_nothing_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "__pycache__" / "code.marshal"
+    first = GeneratedCode(path)
+    _with_cache(monkeypatch, first, _define_classes)
+    compiled = len(first.new)
+    first.save()
+    assert path.is_file() and not first.new
+    second = GeneratedCode(path)
+    classes = _with_cache(monkeypatch, second, _define_classes)
+    assert not second.new and len(second.used) == compiled
+    assert classes["Position"](2) == classes["Position"](2, 1)
+    modified = path.stat().st_mtime_ns
+    second.save()  # nothing new: the file is not rewritten
+    assert path.stat().st_mtime_ns == modified
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not marshal data at all",
+        marshal.dumps((b"\x00\x00\r\n", {})),  # another Python's magic number
+        marshal.dumps((MAGIC_NUMBER, ["a list"])),
+        marshal.dumps((MAGIC_NUMBER, {"def f(): pass": "not a code object", 3: compile("x = 1", "<string>", "exec")})),
+        marshal.dumps({"no": "header"}),
+    ],
+)
+def test_a_damaged_or_foreign_file_is_ignored_and_replaced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "code.marshal"
+    path.write_bytes(content)
+    cache = GeneratedCode(path)
+    classes = _with_cache(monkeypatch, cache, _define_classes)
+    assert classes["Position"](1).column == 1
+    assert cache.new and not cache.used
+    cache.save()
+    again = GeneratedCode(path)
+    _with_cache(monkeypatch, again, _define_classes)
+    assert not again.new
+
+
+def test_a_folder_or_a_pipe_in_its_place_is_not_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    folder = tmp_path / "folder.marshal"
+    folder.mkdir()
+    cache = GeneratedCode(folder)
+    assert _with_cache(monkeypatch, cache, _define_classes)["Position"](1).line == 1
+    cache.save()  # os.replace onto a folder fails: silently skipped
+    assert folder.is_dir()
+    if hasattr(os, "mkfifo"):
+        pipe = tmp_path / "pipe.marshal"
+        os.mkfifo(pipe)
+        reader = GeneratedCode(pipe)
+        assert _with_cache(monkeypatch, reader, _define_classes)["Position"](1).line == 1  # no hang on the pipe
+        assert reader.new
+
+
+def test_nothing_is_written_under_dont_write_bytecode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    path = tmp_path / "code.marshal"
+    cache = GeneratedCode(path)
+    _with_cache(monkeypatch, cache, _define_classes)
+    cache.save()
+    assert not path.exists()
+
+
+def test_an_unwritable_folder_is_skipped_silently(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    cache = GeneratedCode(blocker / "__pycache__" / "code.marshal")  # its folder cannot be made
+    _with_cache(monkeypatch, cache, _define_classes)
+    cache.save()
+    assert blocker.is_file()
+
+
+def test_a_full_cache_keeps_only_what_runs_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "code.marshal"
+    stale = {f"x = {number}": compile(f"x = {number}", "<string>", "exec") for number in range(50)}
+    path.write_bytes(marshal.dumps((MAGIC_NUMBER, stale)))
+    monkeypatch.setattr(_startup, "_CODE_CACHE_ENTRIES", 51)
+    cache = GeneratedCode(path)
+    _with_cache(monkeypatch, cache, _define_classes)
+    assert len(cache.new) > 1, "the classes should need more than the one free entry"  # one per class on 3.13
+    cache.save()
+    kept = marshal.loads(path.read_bytes())[1]
+    assert not set(stale) & set(kept), "entries no run used survived a save past the limit"
+    again = GeneratedCode(path)
+    _with_cache(monkeypatch, again, _define_classes)
+    assert not again.new
+
+
+def test_installing_is_idempotent_and_leaves_an_unknown_dataclasses_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_startup, "_GENERATED", None)
+    monkeypatch.setattr(dataclasses, "exec", exec, raising=False)  # someone else's exec already there
+    _startup.cache_generated_code()
+    assert _startup._GENERATED is None and dataclasses.exec is exec  # type: ignore[attr-defined]
+    monkeypatch.delattr(dataclasses, "exec", raising=False)
+    for name in ("_create_fn", "_FuncBuilder"):
+        monkeypatch.delattr(dataclasses, name, raising=False)
+    _startup.cache_generated_code()
+    assert _startup._GENERATED is None and "exec" not in vars(dataclasses)
+
+
+def _gradlint(prefix: Path, *, write: bool) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    environment["PYTHONPYCACHEPREFIX"] = str(prefix)  # the cache goes where Python puts bytecode
+    if not write:
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "gradlint", "check", "--no-cache", str(FIXTURE)],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )
+
+
+def test_the_command_fills_the_cache_once_and_then_reads_it(tmp_path: Path) -> None:
+    prefix = tmp_path / "pycache"
+    first = _gradlint(prefix, write=True)
+    assert first.returncode == 1 and "GL101" in first.stdout, first.stderr
+    saved = [path for path in prefix.rglob("_generated_code.*.marshal")]
+    assert len(saved) == 1, sorted(str(p) for p in prefix.rglob("*"))[:20]
+    entries = marshal.loads(saved[0].read_bytes())[1]
+    assert any("__create_fn__" in source for source in entries), "no dataclass method was kept"
+    modified = saved[0].stat().st_mtime_ns
+    second = _gradlint(prefix, write=True)
+    assert second.stdout == first.stdout and second.returncode == 1
+    assert saved[0].stat().st_mtime_ns == modified, "a second run compiled (and saved) again"
+
+
+def test_the_command_writes_no_cache_under_dont_write_bytecode(tmp_path: Path) -> None:
+    prefix = tmp_path / "pycache"
+    done = _gradlint(prefix, write=False)
+    assert done.returncode == 1 and "GL101" in done.stdout, done.stderr
+    assert not list(prefix.rglob("*.marshal"))
