@@ -114,15 +114,17 @@ _CODE_CACHE_ENTRIES = 4096  # past this, a save keeps only the entries this run 
 
 
 class GeneratedCode:
-    """The compiled methods of dataclasses, by source text, loaded from and saved to one file."""
+    """The compiled methods of dataclasses, by source text, loaded from and saved to one file. The
+    file keeps each code object marshalled on its own, unmarshalled only when a run defines its
+    class: a run that never imports libcst does not pay for libcst's entries."""
 
     def __init__(self, path: Any) -> None:
         import threading
 
         self.path = path  # a pathlib.Path, or None where Python keeps no bytecode
-        self.known: dict[str, Any] = {}  # source -> code object, from the file
-        self.new: dict[str, Any] = {}  # compiled by this process, not yet saved
-        self.used: set[str] = set()
+        self.known: dict[str, bytes] = {}  # source -> marshalled code object, from the file
+        self.new: dict[str, Any] = {}  # source -> code object compiled by this process, not yet saved
+        self.used: dict[str, Any] = {}  # source -> code object taken from the file by this process
         self._loaded = False
         self._lock = threading.Lock()
 
@@ -137,15 +139,18 @@ class GeneratedCode:
         """The code object of `source`, compiled as `exec(source, ...)` would compile it."""
         if not self._loaded:
             self._load()
-        code = self.known.get(source)
-        if code is None:
-            code = self.new.get(source)
-            if code is None:
-                # dont_inherit: no __future__ flag of this module reaches the generated code (`exec`
-                # called from dataclasses compiles with that module's flags: none)
-                code = self.new[source] = compile(source, "<string>", "exec", dont_inherit=True)
-        else:
-            self.used.add(source)
+        code = self.used.get(source) or self.new.get(source)
+        if code is not None:
+            return code
+        kept = self.known.get(source)
+        if kept is not None:
+            code = _unmarshal_code(kept)
+            if code is not None:
+                self.used[source] = code
+                return code
+        # dont_inherit: no __future__ flag of this module reaches the generated code (`exec` called
+        # from dataclasses compiles with that module's flags: none)
+        code = self.new[source] = compile(source, "<string>", "exec", dont_inherit=True)
         return code
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None, **options: Any) -> None:  # noqa: A002
@@ -172,9 +177,11 @@ class GeneratedCode:
         with self._lock:
             entries = dict(self.known)
             if len(entries) + len(self.new) > _CODE_CACHE_ENTRIES:
-                entries = {source: code for source, code in entries.items() if source in self.used}
-            entries.update(self.new)
-            self.known, self.new = entries, {}
+                entries = {source: kept for source, kept in entries.items() if source in self.used}
+            entries.update((source, marshal.dumps(code)) for source, code in self.new.items())
+            self.known = entries
+            self.used.update(self.new)
+            self.new = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
@@ -188,6 +195,18 @@ class GeneratedCode:
                 raise
         except OSError:
             pass  # a read-only install, a full disk: the next run compiles again
+
+
+def _unmarshal_code(kept: bytes) -> Any:
+    """The code object marshalled in `kept`, or None (damaged, or not a code object)."""
+    import marshal
+    import types
+
+    try:
+        code = marshal.loads(kept)
+    except Exception:  # noqa: BLE001 - a damaged entry is compiled again
+        return None
+    return code if isinstance(code, types.CodeType) else None
 
 
 _BUILTIN_EXEC = exec
@@ -209,13 +228,12 @@ def _code_cache_path() -> Any:
     return pyc.with_suffix(".marshal")
 
 
-def _read_code_cache(path: Any) -> "dict[str, Any]":
+def _read_code_cache(path: Any) -> "dict[str, bytes]":
     """The entries of the file at `path`; {} when it is missing, too large, damaged or another
     Python's."""
     import marshal
     import os
     import stat
-    import types
     from importlib.util import MAGIC_NUMBER
 
     try:
@@ -237,11 +255,7 @@ def _read_code_cache(path: Any) -> "dict[str, Any]":
             os.close(handle)
     if not (isinstance(content, tuple) and len(content) == 2 and content[0] == MAGIC_NUMBER and isinstance(content[1], dict)):
         return {}
-    return {
-        source: code
-        for source, code in content[1].items()
-        if isinstance(source, str) and isinstance(code, types.CodeType)
-    }
+    return {source: kept for source, kept in content[1].items() if isinstance(source, str) and isinstance(kept, bytes)}
 
 
 def cache_generated_code() -> None:

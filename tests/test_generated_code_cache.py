@@ -142,7 +142,7 @@ def test_a_saved_cache_is_used_and_compiles_nothing_again(monkeypatch: pytest.Mo
         b"not marshal data at all",
         marshal.dumps((b"\x00\x00\r\n", {})),  # another Python's magic number
         marshal.dumps((MAGIC_NUMBER, ["a list"])),
-        marshal.dumps((MAGIC_NUMBER, {"def f(): pass": "not a code object", 3: compile("x = 1", "<string>", "exec")})),
+        marshal.dumps((MAGIC_NUMBER, {"def f(): pass": "not bytes", 3: marshal.dumps(compile("x = 1", "<string>", "exec"))})),
         marshal.dumps({"no": "header"}),
     ],
 )
@@ -158,6 +158,22 @@ def test_a_damaged_or_foreign_file_is_ignored_and_replaced(monkeypatch: pytest.M
     again = GeneratedCode(path)
     _with_cache(monkeypatch, again, _define_classes)
     assert not again.new
+
+
+def test_a_damaged_entry_is_compiled_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "code.marshal"
+    first = GeneratedCode(path)
+    _with_cache(monkeypatch, first, _define_classes)
+    first.save()
+    version, entries = marshal.loads(path.read_bytes())
+    spoiled = dict.fromkeys(entries, b"\xff not marshal")
+    spoiled[next(iter(entries))] = marshal.dumps(42)  # marshal data, but no code object
+    path.write_bytes(marshal.dumps((version, spoiled)))
+    second = GeneratedCode(path)
+    classes = _with_cache(monkeypatch, second, _define_classes)
+    assert len(second.new) == len(entries) and not second.used
+    assert classes["Position"](5) == classes["Position"](5, 1)
 
 
 def test_a_folder_or_a_pipe_in_its_place_is_not_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -197,7 +213,7 @@ def test_an_unwritable_folder_is_skipped_silently(monkeypatch: pytest.MonkeyPatc
 def test_a_full_cache_keeps_only_what_runs_use(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     path = tmp_path / "code.marshal"
-    stale = {f"x = {number}": compile(f"x = {number}", "<string>", "exec") for number in range(50)}
+    stale = {f"x = {number}": marshal.dumps(compile(f"x = {number}", "<string>", "exec")) for number in range(50)}
     path.write_bytes(marshal.dumps((MAGIC_NUMBER, stale)))
     monkeypatch.setattr(_startup, "_CODE_CACHE_ENTRIES", 51)
     cache = GeneratedCode(path)
