@@ -91,77 +91,89 @@ def lighten_typer() -> None:
     core.build_runtime_param = build_runtime_param
 
 
-# --- A bytecode cache for the code dataclasses generate -------------------------------------------
+# --- Caches for what Python compiles on every start ---------------------------------------------
 #
-# `@dataclass` writes each class's __init__, __repr__, __eq__, __hash__ and __setattr__ as source
-# text and compiles it with `exec` when the class is defined: about 0.9 ms for a frozen dataclass on
-# a slow core, most of it compiling. libcst defines some 180 node dataclasses on import, so compiling
-# their methods is nearly half of `import libcst` (about 85 of 190 ms), in every run that parses a
-# file and in every worker that does; gradlint's own frozen dataclasses add more. Python keeps the
-# bytecode of modules in `__pycache__`; this keeps the bytecode of those generated methods beside
-# gradlint's own, keyed by their exact source text, so a later run executes the cached code objects
-# instead of compiling the same text again. Compiling a text gives the same code object every time
-# (same interpreter, same flags), so nothing but the compile time changes.
+# Two things are compiled afresh in every run, from the same texts each time, at a cost that
+# matters to a one-file pre-commit run (about 0.2 s in all) and to every worker:
 #
-# It is installed by the `gradlint` command only, and defensively: where `dataclasses` does not call
-# `exec` through its module globals (CPython 3.9 to 3.13 do; 3.13 compiles one text per class), it
-# does nothing. It follows Python's own rules for bytecode: `sys.dont_write_bytecode` (`-B`,
-# PYTHONDONTWRITEBYTECODE) stops writes, `sys.pycache_prefix` moves the folder, a folder it cannot
-# write is skipped silently, and a damaged or foreign file is ignored and replaced.
+# - `@dataclass` writes each class's __init__, __repr__, __eq__, __hash__ and __setattr__ as
+#   source text and compiles it with `exec` when the class is defined: about 0.9 ms for a frozen
+#   dataclass on a slow core, most of it compiling. libcst defines some 180 node dataclasses on
+#   import: compiling their methods was nearly half of `import libcst` (about 85 of 190 ms).
+# - `re.compile` parses a pattern and assembles its matcher program in Python (`re._compiler`,
+#   `sre_compile` before 3.11); only the last step, `_sre.compile(pattern, flags, code, ...)`, is
+#   C. gradlint's needs, predicates and analysis compile some 130 patterns in a one-file run:
+#   about 28 ms.
+#
+# Python keeps the bytecode of modules in `__pycache__`; these keep what those two steps compile
+# beside gradlint's own bytecode, each keyed by its exact input (a dataclass method's source text;
+# a pattern's text and flags), so a later run reuses the result instead of compiling the same input
+# again: the code object that `exec` would compile, and the arguments the regex compiler gave
+# `_sre.compile`, replayed. The same input gives the same result every time (same interpreter, same
+# flags), so nothing but the compile time changes. Each entry stays marshalled until a run asks for
+# it: a run that never imports libcst does not pay for libcst's entries.
+#
+# They are installed by the `gradlint` command only (gradlint/__main__.py, before anything else is
+# imported), and defensively: where `dataclasses` does not call `exec` through its module globals
+# (CPython 3.9 to 3.13 do; 3.13 compiles one text per class), or the regex compiler does not call
+# `_sre.compile` through its own (3.9 to 3.13 do), that cache does nothing. As with `.pyc` files, a
+# warning the regex parser gives while compiling a pattern is given by the run that compiles it. They follow Python's own rules for bytecode: `sys.dont_write_bytecode` (`-B`,
+# PYTHONDONTWRITEBYTECODE) stops writes, `sys.pycache_prefix` moves the folder, a folder they cannot
+# write is skipped silently, and a damaged or foreign file or entry is ignored and replaced.
 
 _CODE_CACHE_LIMIT = 8 * 1024 * 1024  # bytes: a larger file is not read (the cache starts afresh)
 _CODE_CACHE_ENTRIES = 4096  # past this, a save keeps only the entries this run used or added
 
 
-class GeneratedCode:
-    """The compiled methods of dataclasses, by source text, loaded from and saved to one file. The
-    file keeps each code object marshalled on its own, unmarshalled only when a run defines its
-    class: a run that never imports libcst does not pay for libcst's entries."""
+class _KeptCompilations:
+    """Compiled values by key, loaded from and saved to one file, each marshalled on its own."""
 
     def __init__(self, path: Any) -> None:
         import threading
 
         self.path = path  # a pathlib.Path, or None where Python keeps no bytecode
-        self.known: dict[str, bytes] = {}  # source -> marshalled code object, from the file
-        self.new: dict[str, Any] = {}  # source -> code object compiled by this process, not yet saved
-        self.used: dict[str, Any] = {}  # source -> code object taken from the file by this process
+        self.known: dict[Any, bytes] = {}  # key -> marshalled value, from the file
+        self.new: dict[Any, Any] = {}  # key -> value compiled by this process, not yet saved
+        self.used: dict[Any, Any] = {}  # key -> value taken from the file by this process
         self._loaded = False
         self._lock = threading.Lock()
+
+    def _valid_key(self, key: object) -> bool:
+        raise NotImplementedError
+
+    def _valid_value(self, key: Any, value: object) -> bool:
+        raise NotImplementedError
 
     def _load(self) -> None:
         with self._lock:
             if self._loaded:
                 return
             self._loaded = True
-            self.known = _read_code_cache(self.path) if self.path is not None else {}
+            if self.path is not None:
+                self.known = {key: kept for key, kept in _read_kept(self.path).items() if self._valid_key(key)}
 
-    def compiled(self, source: str) -> Any:
-        """The code object of `source`, compiled as `exec(source, ...)` would compile it."""
+    def kept(self, key: Any) -> Any:
+        """The value compiled for `key` by this run or an earlier one; None if there is none."""
         if not self._loaded:
             self._load()
-        code = self.used.get(source) or self.new.get(source)
-        if code is not None:
-            return code
-        kept = self.known.get(source)
-        if kept is not None:
-            code = _unmarshal_code(kept)
-            if code is not None:
-                self.used[source] = code
-                return code
-        # dont_inherit: no __future__ flag of this module reaches the generated code (`exec` called
-        # from dataclasses compiles with that module's flags: none)
-        code = self.new[source] = compile(source, "<string>", "exec", dont_inherit=True)
-        return code
+        value = self.used.get(key)
+        if value is None:
+            value = self.new.get(key)
+        if value is not None:
+            return value
+        marshalled = self.known.get(key)
+        if marshalled is None:
+            return None
+        import marshal
 
-    def exec(self, source: Any, globals: Any = None, locals: Any = None, **options: Any) -> None:  # noqa: A002
-        """`exec` as dataclasses calls it, with a text compiled at most once across runs."""
-        if type(source) is str:
-            source = self.compiled(source)
-        if globals is None:
-            import dataclasses
-
-            globals = vars(dataclasses)  # exec's default: the caller's globals, and the caller is dataclasses
-        _BUILTIN_EXEC(source, globals, locals, **options)
+        try:
+            value = marshal.loads(marshalled)
+        except Exception:  # noqa: BLE001 - a damaged entry is compiled again
+            return None
+        if not self._valid_value(key, value):
+            return None
+        self.used[key] = value
+        return value
 
     def save(self) -> None:
         """Write the entries this process compiled (atomically; silently not where it cannot)."""
@@ -177,8 +189,12 @@ class GeneratedCode:
         with self._lock:
             entries = dict(self.known)
             if len(entries) + len(self.new) > _CODE_CACHE_ENTRIES:
-                entries = {source: kept for source, kept in entries.items() if source in self.used}
-            entries.update((source, marshal.dumps(code)) for source, code in self.new.items())
+                entries = {key: kept for key, kept in entries.items() if key in self.used}
+            for key, value in self.new.items():
+                try:
+                    entries[key] = marshal.dumps(value)
+                except ValueError:
+                    pass  # not marshallable: compiled again next time
             self.known = entries
             self.used.update(self.new)
             self.new = {}
@@ -197,24 +213,126 @@ class GeneratedCode:
             pass  # a read-only install, a full disk: the next run compiles again
 
 
-def _unmarshal_code(kept: bytes) -> Any:
-    """The code object marshalled in `kept`, or None (damaged, or not a code object)."""
-    import marshal
-    import types
+class GeneratedCode(_KeptCompilations):
+    """The compiled methods of dataclasses, by source text."""
 
-    try:
-        code = marshal.loads(kept)
-    except Exception:  # noqa: BLE001 - a damaged entry is compiled again
-        return None
-    return code if isinstance(code, types.CodeType) else None
+    def _valid_key(self, key: object) -> bool:
+        return isinstance(key, str)
+
+    def _valid_value(self, key: Any, value: object) -> bool:
+        import types
+
+        return isinstance(value, types.CodeType)
+
+    def compiled(self, source: str) -> Any:
+        """The code object of `source`, compiled as `exec(source, ...)` would compile it."""
+        code = self.kept(source)
+        if code is None:
+            # dont_inherit: no __future__ flag of this module reaches the generated code (`exec`
+            # called from dataclasses compiles with that module's flags: none)
+            code = self.new[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        return code
+
+    def exec(self, source: Any, globals: Any = None, locals: Any = None, **options: Any) -> None:  # noqa: A002
+        """`exec` as dataclasses calls it, with a text compiled at most once across runs."""
+        if type(source) is str:
+            source = self.compiled(source)
+        if globals is None:
+            import dataclasses
+
+            globals = vars(dataclasses)  # exec's default: the caller's globals, and the caller is dataclasses
+        _BUILTIN_EXEC(source, globals, locals, **options)
+
+
+class _RecordingSre:
+    """The `_sre` module as the regex compiler sees it, noting (per thread) the arguments of the
+    last `_sre.compile` call it made; everything else is `_sre`'s own."""
+
+    def __init__(self, real: Any) -> None:
+        import threading
+
+        # the compiler reads _sre's helpers per character (`_sre.unicode_iscased`...): held here as
+        # instance attributes, they cost a dictionary lookup, as on the module, not a __getattr__ call
+        self.__dict__.update((name, value) for name, value in vars(real).items() if name != "compile")
+        self.real = real
+        self._last = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def compile(self, *args: Any) -> Any:
+        self._last.args = args
+        return self.real.compile(*args)
+
+    def take(self) -> Any:
+        args = getattr(self._last, "args", None)
+        self._last.args = None
+        return args
+
+
+class CompiledPatterns(_KeptCompilations):
+    """The regex compiler's output (the arguments it gives `_sre.compile`), by pattern and flags."""
+
+    def __init__(self, path: Any, compiler: Any) -> None:
+        super().__init__(path)
+        self.original = compiler.compile
+        self.recorder = _RecordingSre(compiler._sre)
+
+    def _valid_key(self, key: object) -> bool:
+        return (
+            isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], (str, bytes)) and type(key[1]) is int
+        )
+
+    def _valid_value(self, key: Any, value: object) -> bool:
+        # the replayed call must be for this very pattern, with at least the flags asked for
+        return (
+            isinstance(value, tuple) and len(value) >= 3 and type(value[0]) is type(key[0]) and value[0] == key[0]
+            and type(value[1]) is int and value[1] & key[1] == key[1]
+        )
+
+    def compile(self, pattern: Any, flags: Any = 0) -> Any:
+        """The regex compiler's `compile(pattern, flags)`, replayed where it ran before."""
+        if type(pattern) not in (str, bytes) or type(flags) is not int or flags & _RE_DEBUG:
+            return self.original(pattern, flags)  # a parsed pattern (re.Scanner), or debug output wanted
+        key = (pattern, flags)
+        args = self.kept(key)
+        if args is not None:
+            try:
+                return self.recorder.real.compile(*args)
+            except Exception:  # noqa: BLE001 - an entry _sre rejects: compile afresh
+                pass
+        self.recorder.take()
+        compiled = self.original(pattern, flags)
+        args = self.recorder.take()
+        if args is not None and type(args[0]) is type(pattern) and args[0] == pattern:
+            self.new[key] = _plain(args)
+        return compiled
+
+
+def _plain(value: Any) -> Any:
+    """`value` with int subclasses as plain ints, through lists, tuples and dicts: the program the
+    regex compiler hands `_sre.compile` holds its opcodes as named int constants, which marshal
+    refuses and `_sre.compile` reads as the ints they are."""
+    kind = type(value)
+    if kind is list:
+        return [_plain(item) for item in value]
+    if kind is tuple:
+        return tuple(_plain(item) for item in value)
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, int) and kind is not int and kind is not bool:
+        return int(value)
+    return value
 
 
 _BUILTIN_EXEC = exec
+_RE_DEBUG = 128  # re.DEBUG: such a compile prints the program, so it is never replayed
 _GENERATED: "GeneratedCode | None" = None
+_PATTERNS: "CompiledPatterns | None" = None
 
 
-def _code_cache_path() -> Any:
-    """Where gradlint's bytecode is kept (honouring sys.pycache_prefix), or None."""
+def _kept_path(name: str) -> Any:
+    """Where gradlint's bytecode is kept (honouring sys.pycache_prefix) for a file `name`, or None."""
     import sys
     from importlib.util import cache_from_source
     from pathlib import Path
@@ -222,13 +340,13 @@ def _code_cache_path() -> Any:
     if sys.implementation.cache_tag is None:
         return None
     try:
-        pyc = Path(cache_from_source(str(Path(__file__).with_name("_generated_code.py"))))
+        pyc = Path(cache_from_source(str(Path(__file__).with_name(f"{name}.py"))))
     except (NotImplementedError, ValueError):
         return None
     return pyc.with_suffix(".marshal")
 
 
-def _read_code_cache(path: Any) -> "dict[str, bytes]":
+def _read_kept(path: Any) -> "dict[Any, bytes]":
     """The entries of the file at `path`; {} when it is missing, too large, damaged or another
     Python's."""
     import marshal
@@ -255,24 +373,35 @@ def _read_code_cache(path: Any) -> "dict[str, bytes]":
             os.close(handle)
     if not (isinstance(content, tuple) and len(content) == 2 and content[0] == MAGIC_NUMBER and isinstance(content[1], dict)):
         return {}
-    return {source: kept for source, kept in content[1].items() if isinstance(source, str) and isinstance(kept, bytes)}
+    return {key: kept for key, kept in content[1].items() if isinstance(kept, bytes)}
 
 
-def cache_generated_code() -> None:
-    """Route dataclasses' `exec` through the generated-code cache (idempotent; a no-op where
-    dataclasses does not look `exec` up in its module globals)."""
-    global _GENERATED
+def install_code_caches() -> None:
+    """Route dataclasses' `exec` and the regex compiler through their caches (idempotent; each a
+    no-op where its module is not as this was written for)."""
+    global _GENERATED, _PATTERNS
     import dataclasses
+    import re
 
-    if _GENERATED is not None or "exec" in vars(dataclasses):
-        return
-    if not any(hasattr(dataclasses, name) for name in ("_create_fn", "_FuncBuilder")):
-        return  # an implementation this was not written for
-    _GENERATED = GeneratedCode(_code_cache_path())
-    dataclasses.exec = _GENERATED.exec  # type: ignore[attr-defined]
+    if _GENERATED is None and "exec" not in vars(dataclasses):
+        if any(hasattr(dataclasses, name) for name in ("_create_fn", "_FuncBuilder")):
+            _GENERATED = GeneratedCode(_kept_path("_generated_code"))
+            dataclasses.exec = _GENERATED.exec  # type: ignore[attr-defined]
+    compiler = getattr(re, "_compiler", None) or getattr(re, "sre_compile", None)
+    if _PATTERNS is None and compiler is not None:
+        sre = getattr(compiler, "_sre", None)
+        if callable(getattr(compiler, "compile", None)) and callable(getattr(sre, "compile", None)):
+            _PATTERNS = CompiledPatterns(_kept_path("_compiled_patterns"), compiler)
+            compiler._sre = _PATTERNS.recorder
+            compiler.compile = _PATTERNS.compile
 
 
-def save_generated_code() -> None:
-    """Save what this process compiled, if the cache is installed and anything is new."""
-    if _GENERATED is not None and _GENERATED.new:
-        _GENERATED.save()
+def save_code_caches() -> None:
+    """Save what this process compiled, for each cache installed that has anything new. Never
+    raises: a cache that cannot be saved is compiled again next time, and the run's outcome stands."""
+    for cache in (_GENERATED, _PATTERNS):
+        if cache is not None and cache.new:
+            try:
+                cache.save()
+            except Exception:  # noqa: BLE001 - a start-up cache must not fail the command
+                pass

@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, BinaryIO, List, Optional, TextIO
 if TYPE_CHECKING:
     from typing import NoReturn
 
-from gradlint._startup import cache_generated_code, lighten_typer, save_generated_code
+import typer
 
-cache_generated_code()  # dataclasses' generated methods compiled once, not in every run (start-up time)
-
-import typer  # noqa: E402
-
-from gradlint import __version__  # noqa: E402
+from gradlint import __version__
+from gradlint._startup import lighten_typer, save_code_caches
 
 lighten_typer()  # typer without pydantic for gradlint's plain options (start-up time)
 
@@ -383,7 +380,7 @@ def run() -> "NoReturn":
         status = EXIT_CLEAN
     except SystemExit as done:
         status = _exit_status(done.code)
-    save_generated_code()
+    save_code_caches()
     for stream in dict.fromkeys((sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)):
         try:
             if stream is not None:

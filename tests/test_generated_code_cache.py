@@ -1,7 +1,8 @@
-"""The bytecode cache for dataclasses' generated methods (gradlint/_startup.py): the classes it
-defines are the classes `@dataclass` defines without it, it compiles a text once across runs, and
-it follows Python's rules for bytecode (no writes under -B, damaged files ignored, unwritable
-folders skipped)."""
+"""The caches for what Python compiles on every start (gradlint/_startup.py): the classes the
+dataclass cache defines are the classes `@dataclass` defines without it, the patterns the regex
+cache replays are the patterns `re` compiles, each input is compiled once across runs, and both
+follow Python's rules for bytecode (no writes under -B, damaged files ignored, unwritable folders
+skipped)."""
 
 from __future__ import annotations
 
@@ -229,13 +230,14 @@ def test_a_full_cache_keeps_only_what_runs_use(monkeypatch: pytest.MonkeyPatch, 
 
 def test_installing_is_idempotent_and_leaves_an_unknown_dataclasses_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_startup, "_GENERATED", None)
+    monkeypatch.setattr(_startup, "_PATTERNS", object())  # the regex cache counts as installed: left alone
     monkeypatch.setattr(dataclasses, "exec", exec, raising=False)  # someone else's exec already there
-    _startup.cache_generated_code()
+    _startup.install_code_caches()
     assert _startup._GENERATED is None and dataclasses.exec is exec  # type: ignore[attr-defined]
     monkeypatch.delattr(dataclasses, "exec", raising=False)
     for name in ("_create_fn", "_FuncBuilder"):
         monkeypatch.delattr(dataclasses, name, raising=False)
-    _startup.cache_generated_code()
+    _startup.install_code_caches()
     assert _startup._GENERATED is None and "exec" not in vars(dataclasses)
 
 
@@ -254,14 +256,15 @@ def test_the_command_fills_the_cache_once_and_then_reads_it(tmp_path: Path) -> N
     prefix = tmp_path / "pycache"
     first = _gradlint(prefix, write=True)
     assert first.returncode == 1 and "GL101" in first.stdout, first.stderr
-    saved = [path for path in prefix.rglob("_generated_code.*.marshal")]
-    assert len(saved) == 1, sorted(str(p) for p in prefix.rglob("*"))[:20]
-    entries = marshal.loads(saved[0].read_bytes())[1]
-    assert any("__create_fn__" in source for source in entries), "no dataclass method was kept"
-    modified = saved[0].stat().st_mtime_ns
+    saved = sorted(prefix.rglob("_generated_code.*.marshal")) + sorted(prefix.rglob("_compiled_patterns.*.marshal"))
+    assert len(saved) == 2, sorted(str(p) for p in prefix.rglob("*"))[:20]
+    methods, patterns = (marshal.loads(path.read_bytes())[1] for path in saved)
+    assert any("__create_fn__" in source for source in methods), "no dataclass method was kept"
+    assert len(patterns) > 50, "the needs' and the analysis' patterns were not kept"
+    modified = [path.stat().st_mtime_ns for path in saved]
     second = _gradlint(prefix, write=True)
     assert second.stdout == first.stdout and second.returncode == 1
-    assert saved[0].stat().st_mtime_ns == modified, "a second run compiled (and saved) again"
+    assert [path.stat().st_mtime_ns for path in saved] == modified, "a second run compiled (and saved) again"
 
 
 def test_the_command_writes_no_cache_under_dont_write_bytecode(tmp_path: Path) -> None:
@@ -269,3 +272,102 @@ def test_the_command_writes_no_cache_under_dont_write_bytecode(tmp_path: Path) -
     done = _gradlint(prefix, write=False)
     assert done.returncode == 1 and "GL101" in done.stdout, done.stderr
     assert not list(prefix.rglob("*.marshal"))
+
+
+# --- the regex cache -------------------------------------------------------------------------------
+
+def _regex_compiler() -> Any:
+    import re
+
+    return getattr(re, "_compiler", None) or getattr(re, "sre_compile")
+
+
+def _rule_patterns() -> list[tuple[Any, int]]:
+    """Every regex need of gradlint's rules, and patterns with each feature the compiler handles."""
+    import re
+
+    from gradlint import registry
+
+    needs = [(need, 0) for entry in registry.RULES.values() for need in entry.needs if not need.startswith("predicate:")]
+    features = [
+        (r"(?P<name>\w+)\s*=\s*(?P=name)\b", 0),
+        (r"(?<!\w)exp(?:it)?\s*\(", re.IGNORECASE),
+        (r"^\s*def\s+(\w+)  # a comment in verbose mode", re.VERBOSE | re.MULTILINE),
+        (r"a.b|[^\W\d]+|(?:x{2,5}?)++|(?>y+)", re.DOTALL) if sys.version_info >= (3, 11) else (r"a.b|[^\W\d]+|x{2,5}?", re.DOTALL),
+        (rb"\x00[\x80-\xff]+(?=\n)", 0),
+        (r"[ΣΩσω]+", re.IGNORECASE),
+        (r"(a)|(b)(?(2)c|d)", re.ASCII),
+    ]
+    return list(dict.fromkeys((pattern, int(flags)) for pattern, flags in needs + features))
+
+
+def _compile_all(monkeypatch: pytest.MonkeyPatch, cache: Any, patterns: list[tuple[Any, int]]) -> list[Any]:
+    compiler = _regex_compiler()
+    with monkeypatch.context() as patch:
+        patch.setattr(compiler, "_sre", cache.recorder)
+        return [cache.compile(pattern, int(flags)) for pattern, flags in patterns]  # re._compile passes ints
+
+
+def _samples() -> list[Any]:
+    texts = [path.read_text(encoding="utf-8") for path in sorted(FIXTURE.parent.glob("*.py"))[:12]]
+    texts += ["x = x  # same\n", "EXPIT (z)", "ΣΩ σω", "acd bd", "\x00\xff\n"]
+    return texts
+
+
+def test_replayed_patterns_are_the_patterns_re_compiles(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import re
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    patterns = _rule_patterns()
+    path = tmp_path / "patterns.marshal"
+    first = _startup.CompiledPatterns(path, _regex_compiler())
+    recorded = _compile_all(monkeypatch, first, patterns)
+    assert len(first.new) == len(patterns), "a pattern was compiled without passing through _sre.compile"
+    first.save()
+    second = _startup.CompiledPatterns(path, _regex_compiler())
+    replayed = _compile_all(monkeypatch, second, patterns)
+    assert not second.new and len(second.used) == len(patterns), "the second run compiled again"
+    samples = _samples()
+    for (pattern, flags), fresh, again in zip(patterns, recorded, replayed):
+        plain = re.compile(pattern, flags)
+        for compiled in (fresh, again):
+            assert (compiled.pattern, compiled.flags, compiled.groups, dict(compiled.groupindex)) == (
+                plain.pattern, plain.flags, plain.groups, dict(plain.groupindex)
+            )
+        for text in samples:
+            if isinstance(pattern, bytes):
+                text = text.encode("latin-1", "replace")
+            expected = [(m.span(), m.groups()) for m in plain.finditer(text)]
+            assert [(m.span(), m.groups()) for m in again.finditer(text)] == expected, pattern
+
+
+def test_a_foreign_or_broken_pattern_entry_is_compiled_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import re
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "patterns.marshal"
+    patterns = [(r"softmax\s*\(", 0), (r"\bgrad\w*", re.IGNORECASE), (r"(\d+)-(\d+)", 0)]
+    first = _startup.CompiledPatterns(path, _regex_compiler())
+    _compile_all(monkeypatch, first, patterns)
+    first.save()
+    version, entries = marshal.loads(path.read_bytes())
+    keys = list(entries)
+    swapped = dict(entries)
+    swapped[keys[0]], swapped[keys[1]] = entries[keys[1]], entries[keys[0]]  # another pattern's program
+    args = list(marshal.loads(entries[keys[2]]))
+    args[2] = [255] * len(args[2])  # a program _sre refuses
+    swapped[keys[2]] = marshal.dumps(tuple(args))
+    path.write_bytes(marshal.dumps((version, swapped)))
+    second = _startup.CompiledPatterns(path, _regex_compiler())
+    compiled = _compile_all(monkeypatch, second, patterns)
+    assert compiled[0].search("y = softmax (z)") and compiled[1].search("GRADIENT")
+    assert compiled[2].match("12-34").groups() == ("12", "34")
+    assert set(second.new) == set(keys[:2]) | {keys[2]}
+
+
+def test_a_debug_compile_is_never_replayed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import re
+
+    cache = _startup.CompiledPatterns(tmp_path / "patterns.marshal", _regex_compiler())
+    _compile_all(monkeypatch, cache, [(r"ab+", re.DEBUG)])
+    assert not cache.new and "LITERAL" in capsys.readouterr().out
