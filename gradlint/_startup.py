@@ -148,9 +148,9 @@ class _KeptCompilations:
         with self._lock:
             if self._loaded:
                 return
-            self._loaded = True
             if self.path is not None:
                 self.known = {key: kept for key, kept in _read_kept(self.path).items() if self._valid_key(key)}
+            self._loaded = True  # after `known`: another thread that sees it set sees the entries
 
     def kept(self, key: Any) -> Any:
         """The value compiled for `key` by this run or an earlier one; None if there is none."""
@@ -177,14 +177,11 @@ class _KeptCompilations:
 
     def save(self) -> None:
         """Write the entries this process compiled (atomically; silently not where it cannot)."""
-        import os
         import sys
 
         if not self.new or self.path is None or sys.dont_write_bytecode:
             return
         import marshal
-        import tempfile
-        from importlib.util import MAGIC_NUMBER
 
         with self._lock:
             entries = dict(self.known)
@@ -195,22 +192,15 @@ class _KeptCompilations:
                     entries[key] = marshal.dumps(value)
                 except ValueError:
                     pass  # not marshallable: compiled again next time
+            payload = marshal.dumps(entries)
+            if len(payload) > _CODE_CACHE_LIMIT - _HEADER_SIZE:  # a file the next run would not read
+                entries = {key: kept for key, kept in entries.items() if key in self.used or key in self.new}
+                payload = marshal.dumps(entries)
             self.known = entries
             self.used.update(self.new)
             self.new = {}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-            try:
-                os.chmod(temporary, (os.stat(__file__).st_mode | 0o200) & 0o666)  # as Python's .pyc files
-                with os.fdopen(handle, "wb") as file:
-                    marshal.dump((MAGIC_NUMBER, entries), file)
-                os.replace(temporary, self.path)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-        except OSError:
-            pass  # a read-only install, a full disk: the next run compiles again
+        if len(payload) <= _CODE_CACHE_LIMIT - _HEADER_SIZE:
+            _write_kept(self.path, payload)
 
 
 class GeneratedCode(_KeptCompilations):
@@ -346,9 +336,41 @@ def _kept_path(name: str) -> Any:
     return pyc.with_suffix(".marshal")
 
 
+# A file is Python's magic number (another Python's file is ignored), the CRC-32 of the payload (a
+# damaged file is ignored whole, before unmarshalling: a flipped bit inside an entry could still
+# unmarshal to other code, and a few damaged bytes can ask marshal for billions of items), then
+# the payload: the entries marshalled as one dictionary of marshalled values.
+_HEADER_SIZE = 8
+
+
+def _write_kept(path: Any, payload: bytes) -> None:
+    """Write a file of entries atomically, with the mode Python gives a `.pyc` file (its source's,
+    writable by its owner, under the umask); silently not where it cannot."""
+    import binascii
+    import os
+    from importlib.util import MAGIC_NUMBER
+
+    data = MAGIC_NUMBER + (binascii.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little") + payload
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = (os.stat(__file__).st_mode | 0o200) & 0o666
+        temporary = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        handle = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), mode)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass  # a read-only install, a full disk: the next run compiles again
+
+
 def _read_kept(path: Any) -> "dict[Any, bytes]":
     """The entries of the file at `path`; {} when it is missing, too large, damaged or another
     Python's."""
+    import binascii
     import marshal
     import os
     import stat
@@ -365,15 +387,20 @@ def _read_kept(path: Any) -> "dict[Any, bytes]":
         with os.fdopen(handle, "rb") as file:
             handle = -1
             data = file.read(_CODE_CACHE_LIMIT + 1)
-        content = marshal.loads(data)
+        payload = data[_HEADER_SIZE:]
+        if len(data) > _CODE_CACHE_LIMIT or data[:4] != MAGIC_NUMBER:
+            return {}
+        if int.from_bytes(data[4:_HEADER_SIZE], "little") != binascii.crc32(payload) & 0xFFFFFFFF:
+            return {}
+        content = marshal.loads(payload)
     except Exception:  # noqa: BLE001 - a damaged file: start afresh
         return {}
     finally:
         if handle != -1:
             os.close(handle)
-    if not (isinstance(content, tuple) and len(content) == 2 and content[0] == MAGIC_NUMBER and isinstance(content[1], dict)):
+    if not isinstance(content, dict):
         return {}
-    return {key: kept for key, kept in content[1].items() if isinstance(kept, bytes)}
+    return {key: kept for key, kept in content.items() if isinstance(kept, bytes)}
 
 
 def install_code_caches() -> None:

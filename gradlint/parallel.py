@@ -286,10 +286,10 @@ _WORKER_PACKAGE: "Optional[PackageModules]" = None
 def _new_package() -> "PackageModules":
     """The package model of one run (one per worker process): imported sibling
     modules are parsed at most once, and only when a rule follows an import."""
-    from gradlint._startup import save_generated_code
+    from gradlint._startup import save_code_caches
     from gradlint.analysis.package import PackageModules
 
-    save_generated_code()  # a worker's compiled dataclass methods (libcst's), saved once it has them
+    save_code_caches()  # a worker's compiled dataclass methods (libcst's), saved once it has them
     return PackageModules()
 
 
@@ -330,10 +330,10 @@ def _import_checking_modules(settings: "Settings") -> None:
     process, before the workers fork from it."""
     import gradlint.analysis.parse  # noqa: F401 - imports libcst
     import gradlint.analysis.semantics  # noqa: F401
-    from gradlint._startup import save_generated_code
+    from gradlint._startup import save_code_caches
 
     registry.load_rules(settings.enabled)
-    save_generated_code()  # before the fork: the workers inherit nothing left to save
+    save_code_caches()  # before the fork: the workers inherit nothing left to save
 
 
 class _Pool:

@@ -23,6 +23,18 @@ from gradlint._startup import GeneratedCode
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "softmax_question.py"
 
 
+def _file_of(entries: object, magic: bytes = MAGIC_NUMBER) -> bytes:
+    """A cache file's bytes: the magic number, the payload's CRC-32, the marshalled entries."""
+    import binascii
+
+    payload = marshal.dumps(entries)
+    return magic + (binascii.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little") + payload
+
+
+def _entries_of(path: Path) -> dict:
+    return marshal.loads(path.read_bytes()[8:])
+
+
 def _define_classes() -> dict[str, type]:
     """Dataclasses of the kinds gradlint and libcst define: frozen, slotted, ordered, with
     defaults, factories, keyword-only fields, class variables and a __post_init__."""
@@ -141,10 +153,12 @@ def test_a_saved_cache_is_used_and_compiles_nothing_again(monkeypatch: pytest.Mo
     [
         b"",
         b"not marshal data at all",
-        marshal.dumps((b"\x00\x00\r\n", {})),  # another Python's magic number
-        marshal.dumps((MAGIC_NUMBER, ["a list"])),
-        marshal.dumps((MAGIC_NUMBER, {"def f(): pass": "not bytes", 3: marshal.dumps(compile("x = 1", "<string>", "exec"))})),
+        _file_of({}, magic=b"\x00\x00\r\n"),  # another Python's magic number
+        _file_of(["a list"]),
+        _file_of({"def f(): pass": "not bytes", 3: marshal.dumps(compile("x = 1", "<string>", "exec"))}),
         marshal.dumps({"no": "header"}),
+        b"[\xff\xff\xff\x7f",  # a list of two billion items: rejected before marshal reads it
+        MAGIC_NUMBER + b"\x00\x00\x00\x00" + b"[\xff\xff\xff\x7f",  # ... its CRC does not match
     ],
 )
 def test_a_damaged_or_foreign_file_is_ignored_and_replaced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes) -> None:
@@ -167,14 +181,46 @@ def test_a_damaged_entry_is_compiled_again(monkeypatch: pytest.MonkeyPatch, tmp_
     first = GeneratedCode(path)
     _with_cache(monkeypatch, first, _define_classes)
     first.save()
-    version, entries = marshal.loads(path.read_bytes())
+    entries = _entries_of(path)
     spoiled = dict.fromkeys(entries, b"\xff not marshal")
     spoiled[next(iter(entries))] = marshal.dumps(42)  # marshal data, but no code object
-    path.write_bytes(marshal.dumps((version, spoiled)))
+    path.write_bytes(_file_of(spoiled))
     second = GeneratedCode(path)
     classes = _with_cache(monkeypatch, second, _define_classes)
     assert len(second.new) == len(entries) and not second.used
     assert classes["Position"](5) == classes["Position"](5, 1)
+
+
+def test_a_flipped_bit_anywhere_discards_the_whole_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "code.marshal"
+    first = GeneratedCode(path)
+    _with_cache(monkeypatch, first, _define_classes)
+    first.save()
+    data = bytearray(path.read_bytes())
+    for offset in (9, len(data) // 2, len(data) - 1):  # inside the payload: an entry may still unmarshal
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x10
+        path.write_bytes(bytes(damaged))
+        again = GeneratedCode(path)
+        classes = _with_cache(monkeypatch, again, _define_classes)
+        assert not again.used and len(again.new) == len(first.used), f"a damaged file was read (byte {offset})"
+        assert classes["Position"](1) == classes["Position"](1, 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "umask") or sys.platform == "win32", reason="POSIX modes")
+def test_the_file_gets_the_mode_python_gives_a_pyc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "code.marshal"
+    previous = os.umask(0o077)
+    try:
+        cache = GeneratedCode(path)
+        _with_cache(monkeypatch, cache, _define_classes)
+        cache.save()
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o077 == 0, oct(path.stat().st_mode)
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
 
 
 def test_a_folder_or_a_pipe_in_its_place_is_not_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -215,13 +261,13 @@ def test_a_full_cache_keeps_only_what_runs_use(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     path = tmp_path / "code.marshal"
     stale = {f"x = {number}": marshal.dumps(compile(f"x = {number}", "<string>", "exec")) for number in range(50)}
-    path.write_bytes(marshal.dumps((MAGIC_NUMBER, stale)))
+    path.write_bytes(_file_of(stale))
     monkeypatch.setattr(_startup, "_CODE_CACHE_ENTRIES", 51)
     cache = GeneratedCode(path)
     _with_cache(monkeypatch, cache, _define_classes)
     assert len(cache.new) > 1, "the classes should need more than the one free entry"  # one per class on 3.13
     cache.save()
-    kept = marshal.loads(path.read_bytes())[1]
+    kept = _entries_of(path)
     assert not set(stale) & set(kept), "entries no run used survived a save past the limit"
     again = GeneratedCode(path)
     _with_cache(monkeypatch, again, _define_classes)
@@ -258,7 +304,7 @@ def test_the_command_fills_the_cache_once_and_then_reads_it(tmp_path: Path) -> N
     assert first.returncode == 1 and "GL101" in first.stdout, first.stderr
     saved = sorted(prefix.rglob("_generated_code.*.marshal")) + sorted(prefix.rglob("_compiled_patterns.*.marshal"))
     assert len(saved) == 2, sorted(str(p) for p in prefix.rglob("*"))[:20]
-    methods, patterns = (marshal.loads(path.read_bytes())[1] for path in saved)
+    methods, patterns = (_entries_of(path) for path in saved)
     assert any("__create_fn__" in source for source in methods), "no dataclass method was kept"
     assert len(patterns) > 50, "the needs' and the analysis' patterns were not kept"
     modified = [path.stat().st_mtime_ns for path in saved]
@@ -350,14 +396,14 @@ def test_a_foreign_or_broken_pattern_entry_is_compiled_again(monkeypatch: pytest
     first = _startup.CompiledPatterns(path, _regex_compiler())
     _compile_all(monkeypatch, first, patterns)
     first.save()
-    version, entries = marshal.loads(path.read_bytes())
+    entries = _entries_of(path)
     keys = list(entries)
     swapped = dict(entries)
     swapped[keys[0]], swapped[keys[1]] = entries[keys[1]], entries[keys[0]]  # another pattern's program
     args = list(marshal.loads(entries[keys[2]]))
     args[2] = [255] * len(args[2])  # a program _sre refuses
     swapped[keys[2]] = marshal.dumps(tuple(args))
-    path.write_bytes(marshal.dumps((version, swapped)))
+    path.write_bytes(_file_of(swapped))
     second = _startup.CompiledPatterns(path, _regex_compiler())
     compiled = _compile_all(monkeypatch, second, patterns)
     assert compiled[0].search("y = softmax (z)") and compiled[1].search("GRADIENT")
