@@ -175,12 +175,18 @@ def test_a_damaged_or_foreign_file_is_ignored_and_replaced(monkeypatch: pytest.M
     assert not again.new
 
 
-def test_a_damaged_entry_is_compiled_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _saved_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> "tuple[Path, GeneratedCode]":
+    """A cache file holding the methods of _define_classes, and the cache that saved it."""
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     path = tmp_path / "code.marshal"
     first = GeneratedCode(path)
     _with_cache(monkeypatch, first, _define_classes)
     first.save()
+    return path, first
+
+
+def test_a_damaged_entry_is_compiled_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path, first = _saved_cache(monkeypatch, tmp_path)
     entries = _entries_of(path)
     spoiled = dict.fromkeys(entries, b"\xff not marshal")
     spoiled[next(iter(entries))] = marshal.dumps(42)  # marshal data, but no code object
@@ -192,11 +198,7 @@ def test_a_damaged_entry_is_compiled_again(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_a_flipped_bit_anywhere_discards_the_whole_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    path = tmp_path / "code.marshal"
-    first = GeneratedCode(path)
-    _with_cache(monkeypatch, first, _define_classes)
-    first.save()
+    path, first = _saved_cache(monkeypatch, tmp_path)
     data = bytearray(path.read_bytes())
     for offset in (9, len(data) // 2, len(data) - 1):  # inside the payload: an entry may still unmarshal
         damaged = bytearray(data)
