@@ -268,7 +268,7 @@ def main() -> None:
     # Likewise the tools run as they do for users, who keep bytecode: with PYTHONDONTWRITEBYTECODE
     # set (as in some CI images), every run would compile what the runs before it compiled, here
     # the methods dataclasses generate and the regexes, which gradlint keeps beside its own bytecode
-    # (gradlint/_startup.py). One run fills that cache, as a user's first run does.
+    # (gradlint/_startup.py). One run fills those caches, as a user's first run does.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     run([tool("gradlint"), "check", "--no-cache", "--exit-zero", str(FIXTURES / "softmax_question.py")], REPO)
     rows: list[dict[str, object]] = []

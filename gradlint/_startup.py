@@ -117,7 +117,8 @@ def lighten_typer() -> None:
 # imported), and defensively: where `dataclasses` does not call `exec` through its module globals
 # (CPython 3.9 to 3.13 do; 3.13 compiles one text per class), or the regex compiler does not call
 # `_sre.compile` through its own (3.9 to 3.13 do), that cache does nothing. As with `.pyc` files, a
-# warning the regex parser gives while compiling a pattern is given by the run that compiles it. They follow Python's own rules for bytecode: `sys.dont_write_bytecode` (`-B`,
+# warning the regex parser gives while compiling a pattern is given by the run that compiles it.
+# They follow Python's own rules for bytecode: `sys.dont_write_bytecode` (`-B`,
 # PYTHONDONTWRITEBYTECODE) stops writes, `sys.pycache_prefix` moves the folder, a folder they cannot
 # write is skipped silently, and a damaged or foreign file or entry is ignored and replaced.
 

@@ -289,7 +289,7 @@ def _new_package() -> "PackageModules":
     from gradlint._startup import save_code_caches
     from gradlint.analysis.package import PackageModules
 
-    save_code_caches()  # a worker's compiled dataclass methods (libcst's), saved once it has them
+    save_code_caches()  # what a worker compiled (libcst's dataclass methods, the needs' patterns), saved once
     return PackageModules()
 
 
