@@ -110,7 +110,9 @@ def lighten_typer() -> None:
 # a pattern's text and flags), so a later run reuses the result instead of compiling the same input
 # again: the code object that `exec` would compile, and the arguments the regex compiler gave
 # `_sre.compile`, replayed. The same input gives the same result every time (same interpreter, same
-# flags), so nothing but the compile time changes. Each entry stays marshalled until a run asks for
+# flags), so nothing but the compile time changes. Only gradlint's own patterns (kept_compile) and
+# those compiled while a module is imported are kept: a pattern built from what a run checks is
+# compiled as usual and never written to disk. Each entry stays marshalled until a run asks for
 # it: a run that never imports libcst does not pay for libcst's entries.
 #
 # They are installed by the `gradlint` command only (gradlint/__main__.py, before anything else is
@@ -130,6 +132,7 @@ class _KeptCompilations:
     """Compiled values by key, loaded from and saved to one file, each marshalled on its own."""
 
     def __init__(self, path: Any) -> None:
+        import os
         import threading
 
         self.path = path  # a pathlib.Path, or None where Python keeps no bytecode
@@ -137,6 +140,13 @@ class _KeptCompilations:
         self.new: dict[Any, Any] = {}  # key -> value compiled by this process, not yet saved
         self.used: dict[Any, Any] = {}  # key -> value taken from the file by this process
         self._loaded = False
+        self._lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):  # a child forked while another thread held the lock starts unlocked
+            os.register_at_fork(after_in_child=self._unlock_in_child)
+
+    def _unlock_in_child(self) -> None:
+        import threading
+
         self._lock = threading.Lock()
 
     def _valid_key(self, key: object) -> bool:
@@ -265,9 +275,12 @@ class CompiledPatterns(_KeptCompilations):
     """The regex compiler's output (the arguments it gives `_sre.compile`), by pattern and flags."""
 
     def __init__(self, path: Any, compiler: Any) -> None:
+        import threading
+
         super().__init__(path)
         self.original = compiler.compile
         self.recorder = _RecordingSre(compiler._sre)
+        self.marked = threading.local()  # .own: compiling one of gradlint's own patterns (kept_compile)
 
     def _valid_key(self, key: object) -> bool:
         return (
@@ -295,9 +308,25 @@ class CompiledPatterns(_KeptCompilations):
         self.recorder.take()
         compiled = self.original(pattern, flags)
         args = self.recorder.take()
-        if args is not None and type(args[0]) is type(pattern) and args[0] == pattern:
+        if args is not None and type(args[0]) is type(pattern) and args[0] == pattern and self._keeps():
             self.new[key] = _plain(args)
         return compiled
+
+    def _keeps(self) -> bool:
+        """Whether the pattern being compiled may be kept: one of gradlint's own (kept_compile), or one
+        a module compiles while it is imported. A pattern built at run time from what is checked (a
+        rule's `re.escape(name)`, a configuration's globs) is compiled but never written to disk: it
+        would put the checked code's names in gradlint's folder and grow the file with every tree."""
+        if getattr(self.marked, "own", False):
+            return True
+        import sys
+
+        frame = sys._getframe(2)
+        while frame is not None:  # the nearest module body on the stack: an import, or the script itself
+            if frame.f_code.co_name == "<module>":
+                return frame.f_globals.get("__name__") != "__main__"
+            frame = frame.f_back
+        return False
 
 
 def _plain(value: Any) -> Any:
@@ -337,11 +366,20 @@ def _kept_path(name: str) -> Any:
     return pyc.with_suffix(".marshal")
 
 
-# A file is Python's magic number (another Python's file is ignored), the CRC-32 of the payload (a
-# damaged file is ignored whole, before unmarshalling: a flipped bit inside an entry could still
-# unmarshal to other code, and a few damaged bytes can ask marshal for billions of items), then
-# the payload: the entries marshalled as one dictionary of marshalled values.
-_HEADER_SIZE = 8
+# A file is Python's magic number and exact version (another Python's file is ignored: the regex
+# compiler's output has changed between patch releases of one minor version, which share the magic
+# number), the CRC-32 of the payload (a damaged file is ignored whole, before unmarshalling: a
+# flipped bit inside an entry could still unmarshal to other code, and a few damaged bytes can ask
+# marshal for billions of items), then the payload: the entries marshalled as one dictionary of
+# marshalled values.
+_HEADER_SIZE = 12
+
+
+def _file_header() -> bytes:
+    import sys
+    from importlib.util import MAGIC_NUMBER
+
+    return MAGIC_NUMBER + sys.hexversion.to_bytes(4, "little")
 
 
 def _write_kept(path: Any, payload: bytes) -> None:
@@ -349,9 +387,8 @@ def _write_kept(path: Any, payload: bytes) -> None:
     writable by its owner, under the umask); silently not where it cannot."""
     import binascii
     import os
-    from importlib.util import MAGIC_NUMBER
 
-    data = MAGIC_NUMBER + (binascii.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little") + payload
+    data = _file_header() + (binascii.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little") + payload
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = (os.stat(__file__).st_mode | 0o200) & 0o666
@@ -375,7 +412,6 @@ def _read_kept(path: Any) -> "dict[Any, bytes]":
     import marshal
     import os
     import stat
-    from importlib.util import MAGIC_NUMBER
 
     try:
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -389,9 +425,9 @@ def _read_kept(path: Any) -> "dict[Any, bytes]":
             handle = -1
             data = file.read(_CODE_CACHE_LIMIT + 1)
         payload = data[_HEADER_SIZE:]
-        if len(data) > _CODE_CACHE_LIMIT or data[:4] != MAGIC_NUMBER:
+        if len(data) > _CODE_CACHE_LIMIT or data[:8] != _file_header():
             return {}
-        if int.from_bytes(data[4:_HEADER_SIZE], "little") != binascii.crc32(payload) & 0xFFFFFFFF:
+        if int.from_bytes(data[8:_HEADER_SIZE], "little") != binascii.crc32(payload) & 0xFFFFFFFF:
             return {}
         content = marshal.loads(payload)
     except Exception:  # noqa: BLE001 - a damaged file: start afresh
@@ -422,6 +458,21 @@ def install_code_caches() -> None:
             _PATTERNS = CompiledPatterns(_kept_path("_compiled_patterns"), compiler)
             compiler._sre = _PATTERNS.recorder
             compiler.compile = _PATTERNS.compile
+
+
+def kept_compile(pattern: Any, flags: int = 0) -> Any:
+    """`re.compile` for one of gradlint's own patterns (written in its source, compiled at run time on
+    first use): the regex cache may keep it across runs."""
+    import re
+
+    cache = _PATTERNS
+    if cache is None:
+        return re.compile(pattern, flags)
+    cache.marked.own = True
+    try:
+        return re.compile(pattern, flags)
+    finally:
+        cache.marked.own = False
 
 
 def save_code_caches() -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
+from gradlint._startup import kept_compile
+
 _PATTERN_METHODS = ("match", "search", "fullmatch", "finditer", "findall")
 
 
@@ -29,7 +31,7 @@ class LazyRegex:
     def compiled(self) -> "re.Pattern[str]":
         """The compiled pattern (compiled now if it was not yet): `match.re is regex.compiled`."""
         if self._compiled is None:
-            self._compiled = compiled = re.compile(self.pattern, self.flags)
+            self._compiled = compiled = kept_compile(self.pattern, self.flags)
             for method in _PATTERN_METHODS:
                 setattr(self, method, getattr(compiled, method))
         return self._compiled

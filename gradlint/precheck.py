@@ -41,6 +41,8 @@ from functools import lru_cache
 from time import perf_counter
 from typing import Iterable, NamedTuple, Optional
 
+from gradlint._startup import kept_compile
+
 try:  # Python 3.11+
     import re._constants as _sre_constants
     import re._parser as _sre_parse
@@ -788,7 +790,7 @@ def plan_of(pattern: str) -> Plan:
 def _regex(source: str) -> "re.Pattern[str]":
     """Compiled on first use: most alternatives' clauses fail on most texts, and a run over one
     file should not compile every need of every rule."""
-    return re.compile(source)
+    return kept_compile(source)
 
 
 # A regex this long takes milliseconds to compile (re's compiler is pure Python): more than parsing

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Callable, Iterator, NamedTuple, Optional
 
+from gradlint._startup import kept_compile
 from gradlint.lazy_regex import LazyRegex
 
 
@@ -1587,14 +1588,14 @@ def _gl103_code_search() -> "re.Pattern[str]":
     # a long regex (some 4 ms to compile): compiled only when a text gets this far, after a run's first texts
     from gradlint.registry import _GL103_IN_CODE
 
-    return re.compile(_GL103_IN_CODE)
+    return kept_compile(_GL103_IN_CODE)
 
 
 @cache
 def _gl103_conditional() -> "re.Pattern[str]":
     from gradlint.registry import _GL103_INDEX_CONDITIONAL
 
-    return re.compile(_GL103_INDEX_CONDITIONAL)
+    return kept_compile(_GL103_INDEX_CONDITIONAL)
 
 
 def diagonal_call_or_index_branch(text: str, absent: "Callable[[str], bool]" = _none_known_absent) -> bool:

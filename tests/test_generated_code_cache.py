@@ -23,16 +23,20 @@ from gradlint._startup import GeneratedCode
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "softmax_question.py"
 
 
-def _file_of(entries: object, magic: bytes = MAGIC_NUMBER) -> bytes:
-    """A cache file's bytes: the magic number, the payload's CRC-32, the marshalled entries."""
+HEADER = MAGIC_NUMBER + sys.hexversion.to_bytes(4, "little")
+
+
+def _file_of(entries: object, header: bytes = HEADER) -> bytes:
+    """A cache file's bytes: the magic number and Python's version, the payload's CRC-32, the
+    marshalled entries."""
     import binascii
 
     payload = marshal.dumps(entries)
-    return magic + (binascii.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little") + payload
+    return header + (binascii.crc32(payload) & 0xFFFFFFFF).to_bytes(4, "little") + payload
 
 
 def _entries_of(path: Path) -> dict:
-    return marshal.loads(path.read_bytes()[8:])
+    return marshal.loads(path.read_bytes()[len(HEADER) + 4:])
 
 
 def _define_classes() -> dict[str, type]:
@@ -153,12 +157,13 @@ def test_a_saved_cache_is_used_and_compiles_nothing_again(monkeypatch: pytest.Mo
     [
         b"",
         b"not marshal data at all",
-        _file_of({}, magic=b"\x00\x00\r\n"),  # another Python's magic number
+        _file_of({}, header=b"\x00\x00\r\n" + HEADER[4:]),  # another Python's magic number
+        _file_of({}, header=HEADER[:4] + (sys.hexversion ^ 0x100).to_bytes(4, "little")),  # another patch release
         _file_of(["a list"]),
         _file_of({"def f(): pass": "not bytes", 3: marshal.dumps(compile("x = 1", "<string>", "exec"))}),
         marshal.dumps({"no": "header"}),
         b"[\xff\xff\xff\x7f",  # a list of two billion items: rejected before marshal reads it
-        MAGIC_NUMBER + b"\x00\x00\x00\x00" + b"[\xff\xff\xff\x7f",  # ... its CRC does not match
+        HEADER + b"\x00\x00\x00\x00" + b"[\xff\xff\xff\x7f",  # ... its CRC does not match
     ],
 )
 def test_a_damaged_or_foreign_file_is_ignored_and_replaced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes) -> None:
@@ -200,7 +205,7 @@ def test_a_damaged_entry_is_compiled_again(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_a_flipped_bit_anywhere_discards_the_whole_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path, first = _saved_cache(monkeypatch, tmp_path)
     data = bytearray(path.read_bytes())
-    for offset in (9, len(data) // 2, len(data) - 1):  # inside the payload: an entry may still unmarshal
+    for offset in (len(HEADER) + 5, len(data) // 2, len(data) - 1):  # inside the payload: an entry may still unmarshal
         damaged = bytearray(data)
         damaged[offset] ^= 0x10
         path.write_bytes(bytes(damaged))
@@ -349,11 +354,16 @@ def _rule_patterns() -> list[tuple[Any, int]]:
     return list(dict.fromkeys((pattern, int(flags)) for pattern, flags in needs + features))
 
 
-def _compile_all(monkeypatch: pytest.MonkeyPatch, cache: Any, patterns: list[tuple[Any, int]]) -> list[Any]:
+def _compile_all(monkeypatch: pytest.MonkeyPatch, cache: Any, patterns: list[tuple[Any, int]], own: bool = True) -> list[Any]:
+    """`patterns` compiled through `cache` (as gradlint's own patterns, as kept_compile marks them)."""
     compiler = _regex_compiler()
     with monkeypatch.context() as patch:
         patch.setattr(compiler, "_sre", cache.recorder)
-        return [cache.compile(pattern, int(flags)) for pattern, flags in patterns]  # re._compile passes ints
+        cache.marked.own = own
+        try:
+            return [cache.compile(pattern, int(flags)) for pattern, flags in patterns]  # re._compile passes ints
+        finally:
+            cache.marked.own = False
 
 
 def _samples() -> list[Any]:
@@ -419,3 +429,45 @@ def test_a_debug_compile_is_never_replayed(monkeypatch: pytest.MonkeyPatch, tmp_
     cache = _startup.CompiledPatterns(tmp_path / "patterns.marshal", _regex_compiler())
     _compile_all(monkeypatch, cache, [(r"ab+", re.DEBUG)])
     assert not cache.new and "LITERAL" in capsys.readouterr().out
+
+
+def test_only_gradlint_s_own_and_import_time_patterns_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import importlib
+
+    cache = _startup.CompiledPatterns(tmp_path / "patterns.marshal", _regex_compiler())
+    _compile_all(monkeypatch, cache, [(r"built_at_run_time_from_\w+_names", 0)], own=False)
+    assert not cache.new, "a pattern compiled at run time, not marked as gradlint's own, was kept"
+    (tmp_path / "module_with_patterns.py").write_text(
+        "import re\n"
+        "AT_IMPORT = re.compile(r'compiled_while_imported_\\d+')\n"
+        "def later(name):\n"
+        "    return re.compile(re.escape(name) + r'_from_checked_code')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    compiler = _regex_compiler()
+    with monkeypatch.context() as patch:
+        patch.setattr(compiler, "_sre", cache.recorder)
+        patch.setattr(compiler, "compile", cache.compile)
+        module = importlib.import_module("module_with_patterns")
+        module.later("secret_customer_ledger")
+    kept = [pattern for pattern, _flags in cache.new]
+    assert r"compiled_while_imported_\d+" in kept
+    assert not [pattern for pattern in kept if "secret_customer_ledger" in pattern]
+
+
+def test_the_command_keeps_no_pattern_built_from_what_it_checks(tmp_path: Path) -> None:
+    prefix = tmp_path / "pycache"
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "layer.py").write_text(FIXTURE.read_text(encoding="utf-8"), encoding="utf-8")
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    environment["PYTHONPYCACHEPREFIX"] = str(prefix)
+    done = subprocess.run(
+        [sys.executable, "-m", "gradlint", "check", "--no-cache", "--extend-exclude", "secret_customer_ledger_*.py", "."],
+        capture_output=True, text=True, env=environment, timeout=300, cwd=tree,
+    )
+    assert done.returncode == 1 and "GL101" in done.stdout, done.stderr
+    (saved,) = prefix.rglob("_compiled_patterns.*.marshal")
+    assert b"secret_customer_ledger" not in saved.read_bytes()
+    assert len(_entries_of(saved)) > 50
