@@ -282,9 +282,8 @@ def _two_dimensional(analysis: ModuleAnalysis, node: cst.CSTNode, name: str) -> 
             scopes = [None]
     values: list[cst.BaseExpression] = []
     for scope in scopes:
-        for statement in (*index.nodes_in(scope, cst.AnnAssign), *index.nodes_in(scope, cst.AugAssign), *index.nodes_in(scope, cst.For)):
-            if name in _bound_names(statement):
-                return False
+        if any(type(statement) is not cst.Assign and name in _bound_names(statement) for statement in _binding_statements(analysis, scope)):
+            return False
         for assign in index.nodes_in(scope, cst.Assign):
             for target in assign.targets:
                 if dotted_name(target.target) == name:
@@ -298,12 +297,13 @@ def _two_dimensional(analysis: ModuleAnalysis, node: cst.CSTNode, name: str) -> 
 
 def _binds(analysis: ModuleAnalysis, function: cst.CSTNode, name: str) -> bool:
     """The function assigns `name` (any kind of assignment)."""
-    index = analysis.index
-    for statement in (*index.nodes_in(function, cst.Assign), *index.nodes_in(function, cst.AnnAssign),  # type: ignore[arg-type]
-                      *index.nodes_in(function, cst.AugAssign), *index.nodes_in(function, cst.For)):  # type: ignore[arg-type]
-        if name in _bound_names(statement):
-            return True
-    return False
+    return any(name in _bound_names(statement) for statement in _binding_statements(analysis, function))  # type: ignore[arg-type]
+
+
+def _binding_statements(analysis: ModuleAnalysis, scope: Optional[cst.FunctionDef]) -> Iterator[cst.CSTNode]:
+    """The statements of `scope` (None: the module) that bind names: assignments of every kind, loops."""
+    for kind in (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For):
+        yield from analysis.index.nodes_in(scope, kind)
 
 
 def _bound_names(node: cst.CSTNode) -> set[str]:
