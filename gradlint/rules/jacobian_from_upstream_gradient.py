@@ -733,17 +733,15 @@ def _rectifier_masks_from_gradient(analysis: ModuleAnalysis) -> Iterator[Finding
         cls = index.class_of(function)
         if cls is None:
             continue
-        kinds = {
-            info.kind for name, method in index.methods(cls).items()
+        forwards = [
+            info for name, method in index.methods(cls).items()
             if name in FORWARD_METHODS and (info := semantics.forward_of(method)) is not None
-        }
+        ]
+        kinds = {info.kind for info in forwards}
         if len(kinds) != 1 or next(iter(kinds)) not in _RECTIFIERS:
             continue
         gradient = next((name for name, origin in origins.items() if origin.parameter == name), None)
-        if gradient is None or not is_gradient_name(gradient) or any(
-            (info := semantics.forward_of(method)) is not None and info.input_param == gradient
-            for name, method in index.methods(cls).items() if name in FORWARD_METHODS
-        ):
+        if gradient is None or not is_gradient_name(gradient) or any(info.input_param == gradient for info in forwards):
             continue  # `backward(self, x)` of a stateless activation: the derivative at x, which the caller multiplies
         if _DESIGNED_RECTIFIER.search(cls.name.value):
             continue  # a deconvnet / guided-backprop layer rectifies the backward signal by design
