@@ -105,18 +105,12 @@ def forward_name(name: str, functions: Any) -> Optional[str]:
     return None
 
 
-def _own_returns(analysis: "ModuleAnalysis", function: "cst.FunctionDef") -> list["cst.Return"]:
-    import libcst as cst
-
-    return [r for r in analysis.index.nodes_in(function, cst.Return) if analysis.index.function_containing(r) is function]
-
-
 def _forward_outputs(analysis: "ModuleAnalysis", function: "cst.FunctionDef", depth: int = 0) -> Optional[int]:
     """k when every `return` of the forward is a tuple of k outputs and a cache (k >= 1), or the
     result of another such module function (`return conv_forward_naive(x, w, b, conv_param)`), else None."""
     import libcst as cst
 
-    returns = _own_returns(analysis, function)
+    returns = analysis.index.nodes_in(function, cst.Return)
     if not returns:
         return None
     sizes = set()
@@ -140,7 +134,7 @@ def _returns_its_inputs(analysis: "ModuleAnalysis", function: "cst.FunctionDef",
     cached values, not more outputs."""
     import libcst as cst
 
-    for node in _own_returns(analysis, function):
+    for node in analysis.index.nodes_in(function, cst.Return):
         if isinstance(node.value, cst.Tuple):
             if any(isinstance(element.value, cst.Name) and element.value.value in inputs for element in node.value.elements[1:]):
                 return True
@@ -172,7 +166,7 @@ def _returned_names(analysis: "ModuleAnalysis", function: "cst.FunctionDef") -> 
     the returns disagree); None when its returns disagree in length or it returns nothing."""
     import libcst as cst
 
-    returns = [r for r in _own_returns(analysis, function) if r.value is not None and not (isinstance(r.value, cst.Name) and r.value.value == "None")]
+    returns = [r for r in analysis.index.nodes_in(function, cst.Return) if r.value is not None and not (isinstance(r.value, cst.Name) and r.value.value == "None")]
     if not returns:
         return None
     rows: list[list[Optional[str]]] = []

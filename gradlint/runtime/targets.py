@@ -545,7 +545,7 @@ def _returns_output_and_cache(semantics: "Semantics", forward: Optional[str]) ->
     function = semantics.module_functions.get(forward) if forward and "." not in forward else None
     if not isinstance(function, cst.FunctionDef) or len(positional_parameters(function, False, required_only=True)) != 1:
         return False
-    returns = [r for r in semantics.index.nodes_in(function, cst.Return) if semantics.index.function_containing(r) is function]
+    returns = semantics.index.nodes_in(function, cst.Return)  # its own returns, not a nested function's
     return bool(returns) and all(isinstance(r.value, cst.Tuple) and len(r.value.elements) == 2 for r in returns)
 
 
